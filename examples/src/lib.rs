@@ -1,0 +1,3 @@
+//! Runnable examples for integrators: `cargo run -p nexus-examples --example <name>`.
+//!
+//! - `round_an_order`: size an order in quote currency and make it satisfy a venue's filters.

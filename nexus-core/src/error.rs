@@ -1,0 +1,471 @@
+//! Errors of the core, one enum per concern. Every variant says what was wrong and, where
+//! it matters, which value or field it was about.
+
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use thiserror::Error;
+
+use crate::instrument::ExchangeId;
+
+/// A money value ([`Price`](crate::Price), [`Quantity`](crate::Quantity),
+/// [`Notional`](crate::Notional), [`Percent`](crate::Percent)) could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MoneyError {
+    /// The value must be strictly positive.
+    #[error("{kind} must be greater than zero, got {value}")]
+    NotPositive {
+        /// Which kind of value (`"price"`, …).
+        kind: &'static str,
+        /// The rejected value.
+        value: Decimal,
+    },
+    /// The value must not be negative.
+    #[error("{kind} must not be negative, got {value}")]
+    Negative {
+        /// Which kind of value.
+        kind: &'static str,
+        /// The rejected value.
+        value: Decimal,
+    },
+    /// The value is beyond the type's documented bound.
+    #[error("{kind} {value} is larger than the maximum {max}")]
+    TooLarge {
+        /// Which kind of value.
+        kind: &'static str,
+        /// The rejected value.
+        value: Decimal,
+        /// The largest accepted magnitude.
+        max: Decimal,
+    },
+    /// The text is not a plain decimal number.
+    #[error("invalid {kind} {input:?}: {reason}")]
+    Parse {
+        /// Which kind of value.
+        kind: &'static str,
+        /// The input (its first 64 characters).
+        input: String,
+        /// What was wrong with it.
+        reason: &'static str,
+    },
+    /// An intermediate result did not fit in a `Decimal`.
+    #[error("arithmetic overflow in {operation}")]
+    Overflow {
+        /// The operation that overflowed.
+        operation: &'static str,
+    },
+}
+
+/// A [`Symbol`](crate::Symbol), [`Asset`](crate::Asset) or
+/// [`ExchangeId`] could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SymbolError {
+    /// No `/` between base and quote.
+    #[error("symbol {input:?} has no '/': expected BASE/QUOTE like BTC/USDT")]
+    MissingSeparator {
+        /// The input.
+        input: String,
+    },
+    /// More than one `/`.
+    #[error("symbol {input:?} has more than one '/': expected BASE/QUOTE like BTC/USDT")]
+    TooManySeparators {
+        /// The input.
+        input: String,
+    },
+    /// An asset code is empty.
+    #[error("the {side} asset of {input:?} is empty: expected BASE/QUOTE like BTC/USDT")]
+    EmptyAsset {
+        /// `"base"` or `"quote"` (or `"asset"` for a lone asset code).
+        side: &'static str,
+        /// The input.
+        input: String,
+    },
+    /// An asset code has a character other than ASCII letters and digits.
+    #[error(
+        "asset {asset:?} has the character {character:?}: only ASCII letters and digits are allowed"
+    )]
+    InvalidCharacter {
+        /// The offending asset code.
+        asset: String,
+        /// The first character not allowed.
+        character: char,
+    },
+    /// An asset code is longer than [`Asset::MAX_LEN`](crate::Asset::MAX_LEN).
+    #[error("asset {asset:?} is {len} characters long; at most {max} are allowed")]
+    TooLong {
+        /// The offending asset code (its first 32 characters).
+        asset: String,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Base and quote are the same asset.
+    #[error("symbol {input:?} has the same base and quote asset")]
+    SameAsset {
+        /// The input.
+        input: String,
+    },
+    /// Not one of the supported exchanges.
+    #[error("unknown exchange {input:?}: expected one of binance, kraken, coinbase, paper")]
+    UnknownExchange {
+        /// The input.
+        input: String,
+    },
+}
+
+/// An id could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum IdError {
+    /// Not a UUID.
+    #[error("invalid {kind} {input:?}: expected a UUID like 67e55044-10b1-426f-9247-bb680e5fe0c8")]
+    NotUuid {
+        /// Which id (`"user id"`, …).
+        kind: &'static str,
+        /// The input (its first 64 characters).
+        input: String,
+    },
+    /// A client order id that one of the exchanges would refuse.
+    #[error("invalid client order id {input:?}: {reason}")]
+    ClientOrderId {
+        /// The input (its first 64 characters).
+        input: String,
+        /// What was wrong.
+        reason: &'static str,
+    },
+}
+
+/// An instrument's filters are inconsistent.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InstrumentError {
+    /// The step size must be positive.
+    #[error("step_size must be greater than zero")]
+    ZeroStepSize,
+    /// `min_qty` is above `max_qty`.
+    #[error("min_qty {min} is greater than max_qty {max}")]
+    MinAboveMax {
+        /// The minimum quantity.
+        min: Decimal,
+        /// The maximum quantity.
+        max: Decimal,
+    },
+}
+
+/// The filter an order violates. The exchange would reject such an order, so the engine
+/// rounds or skips instead of sending it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FilterViolation {
+    /// The quantity is zero.
+    #[error("quantity is zero")]
+    ZeroQuantity,
+    /// The quantity is not a whole number of steps (`step_size`).
+    #[error("quantity {quantity} is not a multiple of the step size {step_size}")]
+    StepSize {
+        /// The quantity.
+        quantity: Decimal,
+        /// The instrument's step size.
+        step_size: Decimal,
+    },
+    /// The quantity is below `min_qty`.
+    #[error("quantity {quantity} is below the minimum quantity {min_qty}")]
+    MinQuantity {
+        /// The quantity.
+        quantity: Decimal,
+        /// The instrument's minimum.
+        min_qty: Decimal,
+    },
+    /// The quantity is above `max_qty`.
+    #[error("quantity {quantity} is above the maximum quantity {max_qty}")]
+    MaxQuantity {
+        /// The quantity.
+        quantity: Decimal,
+        /// The instrument's maximum.
+        max_qty: Decimal,
+    },
+    /// The price is not a whole number of ticks (`tick_size`).
+    #[error("price {price} is not a multiple of the tick size {tick_size}")]
+    TickSize {
+        /// The price.
+        price: Decimal,
+        /// The instrument's tick size.
+        tick_size: Decimal,
+    },
+    /// Rounding the price to the tick left nothing (a buy below one tick).
+    #[error("price {price} rounds to zero at the tick size {tick_size}")]
+    PriceBelowTick {
+        /// The price.
+        price: Decimal,
+        /// The instrument's tick size.
+        tick_size: Decimal,
+    },
+    /// Price × quantity is below `min_notional`.
+    #[error("order value {notional} is below the minimum notional {min_notional}")]
+    MinNotional {
+        /// Price × quantity.
+        notional: Decimal,
+        /// The instrument's minimum.
+        min_notional: Decimal,
+    },
+}
+
+impl FilterViolation {
+    /// The name of the violated filter, stable for logs and API clients
+    /// (`step_size`, `min_qty`, `max_qty`, `tick_size`, `min_notional`).
+    #[must_use]
+    pub fn filter(&self) -> &'static str {
+        match self {
+            Self::ZeroQuantity | Self::MinQuantity { .. } => "min_qty",
+            Self::StepSize { .. } => "step_size",
+            Self::MaxQuantity { .. } => "max_qty",
+            Self::TickSize { .. } | Self::PriceBelowTick { .. } => "tick_size",
+            Self::MinNotional { .. } => "min_notional",
+        }
+    }
+}
+
+/// Market data is inconsistent.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MarketError {
+    /// A candle's high is below its open, close or low, or its low above open or close.
+    #[error("candle at {at} is inconsistent: {reason}")]
+    InconsistentCandle {
+        /// The candle's open time (RFC 3339).
+        at: String,
+        /// What does not add up.
+        reason: &'static str,
+    },
+    /// A ticker's bid is above its ask.
+    #[error("ticker for {symbol} has bid {bid} above ask {ask}")]
+    CrossedBook {
+        /// The symbol.
+        symbol: String,
+        /// Best bid.
+        bid: Decimal,
+        /// Best ask.
+        ask: Decimal,
+    },
+    /// Not one of the supported candle intervals.
+    #[error("unknown interval {input:?}: expected one of 1m, 5m, 15m, 1h, 4h, 1d")]
+    UnknownInterval {
+        /// The input.
+        input: String,
+    },
+}
+
+/// An order intent is not well formed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OrderError {
+    /// An order must be for more than nothing.
+    #[error("order quantity must be greater than zero")]
+    ZeroQuantity,
+}
+
+/// A classified failure of an exchange call, the same for every venue so the engine can
+/// decide what to do (retry, skip the user, tell them to fix their keys) without knowing
+/// the venue. Venue adapters convert their own errors into these, keeping the venue's text.
+#[derive(Debug, Error)]
+pub enum ExchangeError {
+    /// The API key is invalid, expired, lacks a permission or the signature was refused.
+    #[error("{exchange}: authentication failed: {message}")]
+    Auth {
+        /// The venue.
+        exchange: ExchangeId,
+        /// The venue's explanation.
+        message: String,
+    },
+    /// The account does not hold enough to place the order.
+    #[error("{exchange}: insufficient balance: {message}")]
+    InsufficientBalance {
+        /// The venue.
+        exchange: ExchangeId,
+        /// The venue's explanation.
+        message: String,
+    },
+    /// The venue asked us to slow down.
+    #[error("{exchange}: rate limited{}", retry_after.map(|d| format!(", retry after {} ms", d.as_millis())).unwrap_or_default())]
+    RateLimited {
+        /// The venue.
+        exchange: ExchangeId,
+        /// How long the venue asked us to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+    /// The venue refused the request for a reason retrying will not change
+    /// (invalid order, unknown symbol, market closed).
+    #[error("{exchange}: rejected{}: {reason}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Rejected {
+        /// The venue.
+        exchange: ExchangeId,
+        /// The venue's error code, when it has one.
+        code: Option<String>,
+        /// The venue's explanation.
+        reason: String,
+    },
+    /// A timeout, connection failure or server error: the outcome may be unknown, so an
+    /// order must be looked up by client order id before it is placed again.
+    #[error("{exchange}: transient failure: {message}")]
+    Transient {
+        /// The venue.
+        exchange: ExchangeId,
+        /// What happened.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The venue answered with something we could not understand.
+    #[error("{exchange}: could not decode the response: {message}")]
+    Decode {
+        /// The venue.
+        exchange: ExchangeId,
+        /// What did not parse.
+        message: String,
+    },
+}
+
+impl ExchangeError {
+    /// Whether trying again later can succeed: rate limits and transient failures.
+    ///
+    /// ```
+    /// use nexus_core::{ExchangeError, ExchangeId};
+    ///
+    /// let limited = ExchangeError::RateLimited { exchange: ExchangeId::Binance, retry_after: None };
+    /// assert!(limited.is_retryable());
+    /// let auth = ExchangeError::Auth { exchange: ExchangeId::Binance, message: "bad key".into() };
+    /// assert!(!auth.is_retryable());
+    /// ```
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Transient { .. })
+    }
+
+    /// How long the venue asked us to wait, if it said.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The venue the error came from.
+    #[must_use]
+    pub fn exchange(&self) -> ExchangeId {
+        match self {
+            Self::Auth { exchange, .. }
+            | Self::InsufficientBalance { exchange, .. }
+            | Self::RateLimited { exchange, .. }
+            | Self::Rejected { exchange, .. }
+            | Self::Transient { exchange, .. }
+            | Self::Decode { exchange, .. } => *exchange,
+        }
+    }
+
+    /// A stable machine-readable name of the class (`auth`, `insufficient_balance`,
+    /// `rate_limited`, `rejected`, `transient`, `decode`), for metrics and API errors.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Auth { .. } => "auth",
+            Self::InsufficientBalance { .. } => "insufficient_balance",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Rejected { .. } => "rejected",
+            Self::Transient { .. } => "transient",
+            Self::Decode { .. } => "decode",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_rate_limits_and_transient_failures_are_retryable() {
+        let ex = ExchangeId::Kraken;
+        let cases = [
+            (
+                ExchangeError::Auth {
+                    exchange: ex,
+                    message: "EAPI:Invalid key".into(),
+                },
+                false,
+            ),
+            (
+                ExchangeError::InsufficientBalance {
+                    exchange: ex,
+                    message: "x".into(),
+                },
+                false,
+            ),
+            (
+                ExchangeError::RateLimited {
+                    exchange: ex,
+                    retry_after: None,
+                },
+                true,
+            ),
+            (
+                ExchangeError::Rejected {
+                    exchange: ex,
+                    code: None,
+                    reason: "bad".into(),
+                },
+                false,
+            ),
+            (
+                ExchangeError::Transient {
+                    exchange: ex,
+                    message: "timeout".into(),
+                    source: None,
+                },
+                true,
+            ),
+            (
+                ExchangeError::Decode {
+                    exchange: ex,
+                    message: "x".into(),
+                },
+                false,
+            ),
+        ];
+        for (err, retryable) in cases {
+            assert_eq!(err.is_retryable(), retryable, "{err}");
+            assert_eq!(err.exchange(), ex);
+        }
+    }
+
+    #[test]
+    fn messages_carry_the_venue_and_details() {
+        let err = ExchangeError::RateLimited {
+            exchange: ExchangeId::Binance,
+            retry_after: Some(Duration::from_secs(2)),
+        };
+        assert_eq!(
+            err.to_string(),
+            "binance: rate limited, retry after 2000 ms"
+        );
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+        let err = ExchangeError::Rejected {
+            exchange: ExchangeId::Binance,
+            code: Some("-1013".into()),
+            reason: "Filter failure: LOT_SIZE".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "binance: rejected (-1013): Filter failure: LOT_SIZE"
+        );
+        assert_eq!(err.kind(), "rejected");
+    }
+
+    #[test]
+    fn transient_errors_keep_their_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "read timed out");
+        let err = ExchangeError::Transient {
+            exchange: ExchangeId::Coinbase,
+            message: "request timed out".into(),
+            source: Some(Box::new(io)),
+        };
+        let source = std::error::Error::source(&err).expect("source kept");
+        assert_eq!(source.to_string(), "read timed out");
+    }
+}

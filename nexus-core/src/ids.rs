@@ -1,0 +1,205 @@
+//! Identifier newtypes, so a user id can never be passed where a bot id is expected.
+//!
+//! Core never generates ids (that would need randomness or a clock): callers make them and
+//! pass them in. [`ClientOrderId`] only admits ids every supported venue accepts.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+
+use crate::error::IdError;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $ty:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $ty(Uuid);
+
+        impl $ty {
+            /// Wraps a UUID made by the caller.
+            #[must_use]
+            pub const fn new(id: Uuid) -> Self {
+                Self(id)
+            }
+
+            /// The UUID.
+            #[must_use]
+            pub const fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0.hyphenated(), f)
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = IdError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::try_parse(s).map(Self).map_err(|_| IdError::NotUuid {
+                    kind: $kind,
+                    input: s.chars().take(64).collect(),
+                })
+            }
+        }
+
+        impl From<Uuid> for $ty {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A user (an account holder) of a Nexus deployment.
+    UserId,
+    "user id"
+);
+uuid_id!(
+    /// One bot of a user: a strategy with its sizing, pyramiding and gate configuration.
+    BotId,
+    "bot id"
+);
+uuid_id!(
+    /// One decision of a strategy (or one delivery of an outside signal), shared by every
+    /// user the decision fans out to.
+    SignalId,
+    "signal id"
+);
+
+/// The id we give an order so a venue can find it again, which makes placing it
+/// idempotent. Only ids that Binance, Kraken and Coinbase all accept are admitted:
+///
+/// - a UUID, hyphenated (36 characters) or plain hex (32), or
+/// - 1 to 18 characters of ASCII letters, digits, `-` and `_`
+///   (Kraken's limit for free-text ids; Binance allows 36 and Coinbase more).
+///
+/// ```
+/// use nexus_core::ClientOrderId;
+///
+/// assert!(ClientOrderId::new("nx-7f3a9c01").is_ok());
+/// assert!(ClientOrderId::new("0d6bb6b4-6f1f-4c43-9e30-5f0ec0e3d3a7").is_ok());
+/// assert!(ClientOrderId::new("a-free-text-id-that-is-too-long").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ClientOrderId(String);
+
+impl ClientOrderId {
+    /// The longest free-text id every venue accepts (Kraken's `cl_ord_id`).
+    pub const MAX_FREE_TEXT_LEN: usize = 18;
+
+    /// Checks and wraps an id.
+    ///
+    /// # Errors
+    /// [`IdError::ClientOrderId`] saying which rule the id breaks.
+    pub fn new(id: impl Into<String>) -> Result<Self, IdError> {
+        let id = id.into();
+        let invalid = |reason| IdError::ClientOrderId {
+            input: id.chars().take(64).collect(),
+            reason,
+        };
+        if id.is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        if !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(invalid(
+                "only ASCII letters, digits, '-' and '_' are allowed",
+            ));
+        }
+        let is_uuid = matches!(id.len(), 32 | 36) && Uuid::try_parse(&id).is_ok();
+        if id.len() > Self::MAX_FREE_TEXT_LEN && !is_uuid {
+            return Err(invalid(
+                "longer than 18 characters and not a UUID (Kraken's rule)",
+            ));
+        }
+        Ok(Self(id))
+    }
+
+    /// An id from a UUID, in its hyphenated form.
+    #[must_use]
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id.hyphenated().to_string())
+    }
+
+    /// The id as sent to the venue.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientOrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for ClientOrderId {
+    type Err = IdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientOrderId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::new(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_ids_parse_and_print_hyphenated() {
+        let text = "67e55044-10b1-426f-9247-bb680e5fe0c8";
+        let user: UserId = text.parse().unwrap();
+        assert_eq!(user.to_string(), text);
+        assert_eq!(serde_json::to_string(&user).unwrap(), format!("\"{text}\""));
+        let err = "42".parse::<BotId>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid bot id \"42\": expected a UUID like 67e55044-10b1-426f-9247-bb680e5fe0c8"
+        );
+    }
+
+    #[test]
+    fn client_order_ids_follow_every_venues_rules() {
+        let cases = [
+            ("a", true),
+            ("nx_0123456789abcde", true),   // 18 characters
+            ("nx_0123456789abcdef", false), // 19, not a UUID
+            ("67e55044-10b1-426f-9247-bb680e5fe0c8", true),
+            ("67e5504410b1426f9247bb680e5fe0c8", true),
+            ("67e55044-10b1-426f-9247-bb680e5fe0cz", false),
+            ("", false),
+            ("has space", false),
+            ("dot.id", false), // Binance allows '.', Kraken's free text may not: refused
+            ("ünï", false),
+        ];
+        for (id, ok) in cases {
+            assert_eq!(ClientOrderId::new(id).is_ok(), ok, "{id:?}");
+        }
+        let err = ClientOrderId::new("has space").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid client order id \"has space\": only ASCII letters, digits, '-' and '_' are allowed"
+        );
+        assert!(serde_json::from_str::<ClientOrderId>("\"has space\"").is_err());
+        let id = ClientOrderId::from_uuid(Uuid::from_u128(7));
+        assert_eq!(ClientOrderId::new(id.as_str()).unwrap(), id);
+    }
+}

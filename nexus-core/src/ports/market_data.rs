@@ -1,0 +1,33 @@
+//! Market data: one call serves every user, so the hub in `nexus-exchanges` caches and
+//! coalesces in front of it.
+
+use async_trait::async_trait;
+
+use crate::error::ExchangeError;
+use crate::instrument::{ExchangeId, Symbol};
+use crate::market::{Candle, Interval, Ticker};
+
+/// A source of public market data for one venue.
+#[async_trait]
+pub trait MarketData: Send + Sync {
+    /// The venue this source reads.
+    fn exchange(&self) -> ExchangeId;
+
+    /// Tickers for many symbols in **one** upstream call. Symbols the venue does not list
+    /// are left out of the result rather than failing the whole call.
+    ///
+    /// # Errors
+    /// A classified [`ExchangeError`].
+    async fn tickers(&self, symbols: &[Symbol]) -> Result<Vec<Ticker>, ExchangeError>;
+
+    /// The last `limit` closed candles of `symbol`, oldest first.
+    ///
+    /// # Errors
+    /// A classified [`ExchangeError`].
+    async fn candles(
+        &self,
+        symbol: Symbol,
+        interval: Interval,
+        limit: usize,
+    ) -> Result<Vec<Candle>, ExchangeError>;
+}

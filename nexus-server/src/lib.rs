@@ -1,0 +1,12 @@
+//! # nexus-server
+//!
+//! The Nexus reference server: composes `nexus-core`, the exchange adapters and the store
+//! into a multi-user HTTP API (poem + poem-openapi) and the `nexus` binary.
+//!
+//! [`server::run`] takes an already bound listener and a shutdown future, so tests start
+//! the real server on port 0 and stop it cleanly.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod server;

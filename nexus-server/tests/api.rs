@@ -1,0 +1,86 @@
+//! The HTTP API, in process through poem's test client.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use nexus_server::api;
+use poem::http::StatusCode;
+use poem::test::TestClient;
+
+#[tokio::test]
+async fn health_and_readiness_answer_ok_with_the_version() {
+    let client = TestClient::new(api::app());
+    for path in ["/healthz", "/readyz"] {
+        let resp = client.get(path).send().await;
+        resp.assert_status_is_ok();
+        let json = resp.json().await;
+        let body = json.value().object();
+        body.get("status").assert_string("ok");
+        body.get("version").assert_string(env!("CARGO_PKG_VERSION"));
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_get_a_json_error_with_a_stable_code() {
+    let client = TestClient::new(api::app());
+    let resp = client.get("/api/v1/nothing-here").send().await;
+    resp.assert_status(StatusCode::NOT_FOUND);
+    resp.assert_content_type("application/json; charset=utf-8");
+    let json = resp.json().await;
+    json.value().object().get("code").assert_string("not_found");
+
+    let resp = client.post("/healthz").send().await;
+    resp.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+    let json = resp.json().await;
+    json.value()
+        .object()
+        .get("code")
+        .assert_string("method_not_allowed");
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_docs_ui_are_served() {
+    let client = TestClient::new(api::app());
+    let resp = client.get("/openapi.json").send().await;
+    resp.assert_status_is_ok();
+    let json = resp.json().await;
+    let spec = json.value().object();
+    spec.get("openapi").assert_string("3.0.0");
+    let paths = spec.get("paths").object();
+    paths
+        .get("/healthz")
+        .object()
+        .get("get")
+        .object()
+        .get("operationId")
+        .assert_string("health");
+    paths
+        .get("/readyz")
+        .object()
+        .get("get")
+        .object()
+        .get("operationId")
+        .assert_string("ready");
+
+    let resp = client.get("/docs").send().await;
+    resp.assert_status_is_ok();
+    let html = resp.0.into_body().into_string().await.unwrap();
+    assert!(
+        html.contains("swagger-ui"),
+        "the docs page loads Swagger UI"
+    );
+}
+
+/// `docs/openapi.json` is the published contract SDKs are generated from: it must match
+/// what the server serves. Regenerate with `NEXUS_UPDATE_OPENAPI=1 cargo test -p nexus-server`.
+#[test]
+fn the_committed_openapi_document_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+    let current = format!("{}\n", api::spec_json());
+    if std::env::var_os("NEXUS_UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == current,
+        "docs/openapi.json is out of date: run NEXUS_UPDATE_OPENAPI=1 cargo test -p nexus-server"
+    );
+}
