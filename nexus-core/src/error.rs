@@ -252,6 +252,40 @@ pub enum MarketError {
     },
 }
 
+/// A [`RegimeConfig`](crate::regime::RegimeConfig) field is out of range.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RegimeConfigError {
+    /// A field is outside its allowed range.
+    #[error("{field} ({value}) must be {expected}")]
+    OutOfRange {
+        /// The field's name, as in the TOML file.
+        field: &'static str,
+        /// The rejected value.
+        value: String,
+        /// The allowed range.
+        expected: &'static str,
+    },
+    /// The fast period must be shorter than the slow one.
+    #[error("fast_period ({fast}) must be less than slow_period ({slow})")]
+    FastNotBelowSlow {
+        /// `fast_period`.
+        fast: usize,
+        /// `slow_period`.
+        slow: usize,
+    },
+}
+
+/// A gate decision could not be recorded.
+#[derive(Debug, Error)]
+#[error("could not record the gate decision: {message}")]
+pub struct DecisionLogError {
+    /// What went wrong.
+    pub message: String,
+    /// The underlying error, when there is one.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
 /// An order intent is not well formed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum OrderError {

@@ -24,10 +24,11 @@ pub mod market;
 pub mod money;
 pub mod order;
 pub mod ports;
+pub mod regime;
 
 pub use error::{
-    ExchangeError, FilterViolation, IdError, InstrumentError, MarketError, MoneyError, OrderError,
-    SymbolError,
+    DecisionLogError, ExchangeError, FilterViolation, IdError, InstrumentError, MarketError,
+    MoneyError, OrderError, RegimeConfigError, SymbolError,
 };
 pub use ids::{BotId, ClientOrderId, SignalId, UserId};
 pub use instrument::{Asset, ExchangeId, Instrument, InstrumentFilters, Symbol};
@@ -36,7 +37,7 @@ pub use money::{Notional, Percent, Price, Quantity};
 pub use order::{
     Balance, KeyPermissions, NewOrder, OrderIntent, OrderReport, OrderStatus, OrderType, Side,
 };
-pub use ports::{Exchange, MarketData};
+pub use ports::{DecisionLog, Exchange, MarketData};
 
 /// A point in time, always UTC. Core never reads the clock: callers pass `now` in.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -1,13 +1,12 @@
 //! The `nexus` command line. `serve` is the default, so `cargo run -p nexus-server` starts
 //! the product.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
+use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::Config;
-use crate::{api, server};
+use crate::{api, commands};
 
 /// Nexus: a multi-user trading engine and its reference server.
 #[derive(Debug, Parser)]
@@ -24,72 +23,45 @@ pub enum Command {
     /// Run the HTTP server (the default). Settings come from NEXUS_* variables: NEXUS_BIND
     /// (default 127.0.0.1:8080), NEXUS_LOG (default info).
     Serve,
+    /// Classify the market regime of every candle in a CSV file
+    /// (header timestamp,open,high,low,close,volume).
+    Regime {
+        /// The candle CSV file.
+        #[arg(long, value_name = "FILE.csv")]
+        candles: PathBuf,
+        /// A TOML file of classifier settings (see docs/regime.md); defaults otherwise.
+        #[arg(long, value_name = "regime.toml")]
+        config: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+    },
     /// Print the OpenAPI document (the same as GET /openapi.json) and exit, for SDK
     /// generators.
     Openapi,
 }
 
+/// Output formats of the data commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One CSV row per item, with a header.
+    Csv,
+    /// One JSON document.
+    Json,
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve().await,
+        Command::Serve => commands::serve::run().await,
+        Command::Regime {
+            candles,
+            config,
+            format,
+        } => commands::regime::run(&candles, config.as_deref(), format),
         Command::Openapi => {
             println!("{}", api::spec_json());
             ExitCode::SUCCESS
         }
     }
-}
-
-async fn serve() -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(err) => {
-            eprintln!("nexus: invalid configuration: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(&config.log))
-        .init();
-
-    let acceptor = match server::bind(config.bind).await {
-        Ok(acceptor) => acceptor,
-        Err(err) => {
-            eprintln!(
-                "nexus: cannot listen on {} (NEXUS_BIND): {err}",
-                config.bind
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    match server::run(acceptor, shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("nexus: server failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -2,6 +2,8 @@
 //! [`MarketSnapshot`] one whole fan-out is computed from, so every user's order in a
 //! decision is sized from the same prices.
 
+pub mod csv;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;

@@ -1,0 +1,54 @@
+//! Where gate decisions go: every decision, allowed or blocked, is recorded so it can be
+//! audited and shown to users. The store implements this; [`MemoryDecisionLog`] serves
+//! embedding and tests.
+
+use std::sync::{Mutex, PoisonError};
+
+use async_trait::async_trait;
+
+use crate::error::DecisionLogError;
+use crate::regime::gate::GateDecision;
+
+/// A sink for gate decisions.
+#[async_trait]
+pub trait DecisionLog: Send + Sync {
+    /// Records one decision.
+    ///
+    /// # Errors
+    /// [`DecisionLogError`] when it could not be recorded.
+    async fn record(&self, decision: &GateDecision) -> Result<(), DecisionLogError>;
+}
+
+/// A [`DecisionLog`] that keeps decisions in memory.
+#[derive(Debug, Default)]
+pub struct MemoryDecisionLog {
+    decisions: Mutex<Vec<GateDecision>>,
+}
+
+impl MemoryDecisionLog {
+    /// An empty log.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A copy of every decision recorded so far, oldest first.
+    #[must_use]
+    pub fn decisions(&self) -> Vec<GateDecision> {
+        self.decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait]
+impl DecisionLog for MemoryDecisionLog {
+    async fn record(&self, decision: &GateDecision) -> Result<(), DecisionLogError> {
+        self.decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(decision.clone());
+        Ok(())
+    }
+}

@@ -1,0 +1,192 @@
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use chrono::DateTime;
+
+use super::*;
+use crate::ports::MemoryDecisionLog;
+
+/// Polls a future that never waits on I/O to completion (core has no runtime).
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+fn inputs(action: GateAction, regime: Option<Regime>, age_ms: Option<u64>) -> GateInputs {
+    GateInputs {
+        exchange: ExchangeId::Binance,
+        symbol: "BTC/USDT".parse().unwrap(),
+        action,
+        regime,
+        confidence: regime.map(|_| 0.7),
+        data_age_ms: age_ms,
+        advisor: AdvisorInput::NotAsked,
+    }
+}
+
+fn opinion(verdict: AdvisorVerdict) -> AdvisorInput {
+    AdvisorInput::Opinion {
+        opinion: AdvisorOpinion {
+            verdict,
+            reason: "llm says so".into(),
+        },
+    }
+}
+
+fn codes(decision: &GateDecision) -> Vec<String> {
+    decision
+        .reasons
+        .iter()
+        .map(|r| {
+            serde_json::to_value(r).unwrap()["code"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+const FRESH: Option<u64> = Some(5_000);
+const STALE: Option<u64> = Some(60_001);
+
+#[test]
+fn default_policy_by_regime_and_action() {
+    use GateAction::*;
+    use Regime::*;
+    let gate = Gatekeeper::default();
+    let cases = [
+        (Entry, Bull, true),
+        (Entry, Sideways, true),
+        (Entry, Bear, false),
+        (Entry, Volatile, false),
+        (Add, Bull, true),
+        (Add, Sideways, false),
+        (Add, Bear, false),
+        (Add, Volatile, false),
+        (Exit, Bull, true),
+        (Exit, Bear, true),
+        (Exit, Volatile, true),
+    ];
+    for (action, regime, allowed) in cases {
+        let decision = gate.decide(inputs(action, Some(regime), FRESH), DateTime::UNIX_EPOCH);
+        assert_eq!(decision.allowed, allowed, "{action:?} in {regime}");
+        assert_eq!(decision.regime, Some(regime));
+    }
+}
+
+#[test]
+fn missing_stale_or_unknown_fails_closed_for_entries_and_adds_only() {
+    let gate = Gatekeeper::default();
+    let at = DateTime::UNIX_EPOCH;
+    for action in [GateAction::Entry, GateAction::Add] {
+        let d = gate.decide(inputs(action, Some(Regime::Bull), None), at);
+        assert!(!d.allowed);
+        assert_eq!(codes(&d), ["missing_data", "regime_allows"]);
+        let d = gate.decide(inputs(action, Some(Regime::Bull), STALE), at);
+        assert!(!d.allowed);
+        assert_eq!(
+            d.reasons[0],
+            GateReason::StaleData {
+                age_ms: 60_001,
+                max_age_ms: 60_000
+            }
+        );
+        let d = gate.decide(inputs(action, None, FRESH), at);
+        assert!(!d.allowed);
+        assert_eq!(codes(&d), ["unknown_regime"]);
+        // Exactly at the limit is still fresh.
+        assert!(
+            gate.decide(inputs(action, Some(Regime::Bull), Some(60_000)), at)
+                .allowed
+        );
+    }
+    let exit = gate.decide(inputs(GateAction::Exit, None, None), at);
+    assert!(exit.allowed);
+    assert_eq!(codes(&exit), ["exit_always_allowed"]);
+}
+
+#[test]
+fn the_advisor_can_only_make_the_gate_stricter() {
+    let gate = Gatekeeper::default();
+    let at = DateTime::UNIX_EPOCH;
+    // Rules allow; advisor blocks → blocked.
+    let mut i = inputs(GateAction::Entry, Some(Regime::Bull), FRESH);
+    i.advisor = opinion(AdvisorVerdict::Block);
+    let d = gate.decide(i, at);
+    assert!(!d.allowed);
+    assert_eq!(codes(&d), ["regime_allows", "advisor_blocked"]);
+    // Rules block; advisor allows → still blocked.
+    let mut i = inputs(GateAction::Entry, Some(Regime::Bear), FRESH);
+    i.advisor = opinion(AdvisorVerdict::Allow);
+    let d = gate.decide(i, at);
+    assert!(!d.allowed);
+    assert_eq!(codes(&d), ["regime_blocks", "advisor_agreed"]);
+    // Stale data; advisor allows → still blocked.
+    let mut i = inputs(GateAction::Add, Some(Regime::Bull), STALE);
+    i.advisor = opinion(AdvisorVerdict::Allow);
+    assert!(!gate.decide(i, at).allowed);
+    // Exits ignore even a blocking advisor.
+    let mut i = inputs(GateAction::Exit, Some(Regime::Bear), FRESH);
+    i.advisor = opinion(AdvisorVerdict::Block);
+    assert!(gate.decide(i, at).allowed);
+}
+
+#[test]
+fn an_advisor_error_is_no_opinion_and_is_noted_unless_the_policy_fails_closed() {
+    let at = DateTime::UNIX_EPOCH;
+    let mut i = inputs(GateAction::Entry, Some(Regime::Bull), FRESH);
+    i.advisor = Err(AdvisorError::Timeout { after_ms: 3_000 }).into();
+    let d = Gatekeeper::default().decide(i.clone(), at);
+    assert!(d.allowed);
+    assert_eq!(
+        d.reasons[1],
+        GateReason::AdvisorUnavailable {
+            error: "the advisor did not answer within 3000 ms".into(),
+            blocked: false
+        }
+    );
+    let strict = Gatekeeper::new(GatePolicy {
+        advisor_error_blocks: true,
+        ..GatePolicy::default()
+    });
+    assert!(!strict.decide(i, at).allowed);
+}
+
+#[test]
+fn every_decision_is_recorded_with_its_inputs() {
+    let log = MemoryDecisionLog::new();
+    let gate = Gatekeeper::default();
+    let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    let allowed = block_on(gate.decide_and_record(
+        inputs(GateAction::Entry, Some(Regime::Bull), FRESH),
+        at,
+        &log,
+    ))
+    .unwrap();
+    let blocked =
+        block_on(gate.decide_and_record(inputs(GateAction::Entry, None, FRESH), at, &log)).unwrap();
+    assert!(allowed.allowed && !blocked.allowed);
+    assert_eq!(log.decisions(), [allowed, blocked.clone()]);
+    let json = serde_json::to_value(&blocked).unwrap();
+    assert_eq!(json["inputs"]["symbol"], "BTC/USDT");
+    assert_eq!(json["inputs"]["advisor"]["status"], "not_asked");
+    assert_eq!(json["reasons"][0]["code"], "unknown_regime");
+    assert_eq!(json["at"], "2023-11-14T22:13:20Z");
+    let back: GateDecision = serde_json::from_value(json).unwrap();
+    assert_eq!(back, blocked);
+}
+
+#[test]
+fn policies_load_with_defaults_and_refuse_typos() {
+    let policy: GatePolicy = serde_json::from_str(r#"{"entry_regimes":["bull"]}"#).unwrap();
+    assert_eq!(policy.entry_regimes, [Regime::Bull]);
+    assert_eq!(policy.add_regimes, [Regime::Bull]);
+    assert!(serde_json::from_str::<GatePolicy>(r#"{"entry_regime":["bull"]}"#).is_err());
+    assert!(serde_json::from_str::<GatePolicy>(r#"{"entry_regimes":["moon"]}"#).is_err());
+}

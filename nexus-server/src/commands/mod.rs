@@ -1,0 +1,4 @@
+//! One module per subcommand of the `nexus` binary.
+
+pub mod regime;
+pub mod serve;
