@@ -2,6 +2,9 @@
 //! `nexus-core/tests/fuzz_corpus.rs`. Each must never panic, and whatever parses must
 //! print back to something that parses to the same value.
 
+use nexus_core::market::csv::parse_candles;
+use nexus_core::regime::indicators::Bar;
+use nexus_core::regime::{RegimeConfig, classify};
 use nexus_core::{
     Asset, Candle, ClientOrderId, ExchangeId, Instrument, Interval, Notional, OrderIntent, Percent,
     Price, Quantity, Symbol, Ticker,
@@ -68,4 +71,28 @@ pub fn vocabulary_json(data: &[u8]) {
     json_round_trip!(Instrument, data);
     json_round_trip!(Candle, data);
     json_round_trip!(Ticker, data);
+}
+
+/// Candle CSV files, then the regime classifier over whatever parsed.
+pub fn candle_csv(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match parse_candles(text) {
+        Ok(candles) => {
+            assert!(!candles.is_empty());
+            assert!(
+                candles
+                    .windows(2)
+                    .all(|w| w[0].open_time() < w[1].open_time())
+            );
+            let bars: Vec<Bar> = candles.iter().map(Bar::from).collect();
+            let classes = classify(&bars, RegimeConfig::default()).expect("defaults are valid");
+            assert_eq!(classes.len(), bars.len());
+        }
+        Err(err) => assert!(
+            err.to_string()
+                .starts_with(&format!("line {}:", err.line()))
+        ),
+    }
 }

@@ -36,3 +36,8 @@ fn money_corpus() {
 fn vocabulary_json_corpus() {
     replay("vocabulary_json", checks::vocabulary_json);
 }
+
+#[test]
+fn candle_csv_corpus() {
+    replay("candle_csv", checks::candle_csv);
+}

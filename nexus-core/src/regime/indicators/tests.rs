@@ -136,8 +136,19 @@ fn bars_convert_from_candles() {
 
 mod property_tests {
     use proptest::prelude::*;
+    use rust_decimal::prelude::ToPrimitive;
 
     use super::*;
+
+    proptest! {
+        #[test]
+        fn prop_fast_decimal_conversion_matches_the_library(m in 1i64..i64::MAX, scale in 0u32..=28) {
+            let value = Decimal::new(m, scale);
+            let expected = value.to_f64().unwrap();
+            let actual = decimal_to_f64(value);
+            prop_assert!((actual - expected).abs() <= expected.abs() * 1e-15, "{value}: {actual} vs {expected}");
+        }
+    }
 
     fn closes_strategy() -> impl Strategy<Value = Vec<f64>> {
         proptest::collection::vec(1.0f64..1000.0, 0..200)
