@@ -275,6 +275,57 @@ pub enum RegimeConfigError {
     },
 }
 
+/// A [`PyramidConfig`](crate::pyramid::PyramidConfig) is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PyramidConfigError {
+    /// Too many add-on levels.
+    #[error("max_adds ({max_adds}) must be at most 20")]
+    TooManyAdds {
+        /// The configured value.
+        max_adds: u32,
+    },
+    /// Adds without levels.
+    #[error("max_adds is {max_adds} but no levels are defined")]
+    NoLevels {
+        /// The configured value.
+        max_adds: u32,
+    },
+    /// More levels than adds.
+    #[error("{count} levels are defined but max_adds is only {max_adds}")]
+    MoreLevelsThanAdds {
+        /// Levels defined.
+        count: usize,
+        /// The configured value.
+        max_adds: u32,
+    },
+    /// Average-entry triggers must each be given (a repeated one could never trigger again).
+    #[error(
+        "with anchor average_entry each of the {max_adds} adds needs its own level; {count} are defined"
+    )]
+    LevelsMissing {
+        /// Levels defined.
+        count: usize,
+        /// The configured value.
+        max_adds: u32,
+    },
+    /// A level's field is invalid.
+    #[error("level {level}: {field} {reason}")]
+    Level {
+        /// The level, 1-based.
+        level: usize,
+        /// The field (`trigger`, `size_multiplier`).
+        field: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The exposure cap is invalid.
+    #[error("max_exposure: {reason}")]
+    Exposure {
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
 /// A gate decision could not be recorded.
 #[derive(Debug, Error)]
 #[error("could not record the gate decision: {message}")]

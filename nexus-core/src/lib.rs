@@ -24,7 +24,11 @@ pub mod market;
 pub mod money;
 pub mod order;
 pub mod ports;
+pub mod position;
+pub mod pyramid;
 pub mod regime;
+mod serde_num;
+pub mod sizing;
 
 pub use error::{
     DecisionLogError, ExchangeError, FilterViolation, IdError, InstrumentError, MarketError,
@@ -38,6 +42,7 @@ pub use order::{
     Balance, KeyPermissions, NewOrder, OrderIntent, OrderReport, OrderStatus, OrderType, Side,
 };
 pub use ports::{DecisionLog, Exchange, MarketData};
+pub use position::Position;
 
 /// A point in time, always UTC. Core never reads the clock: callers pass `now` in.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -1,0 +1,407 @@
+use super::*;
+use crate::instrument::{ExchangeId, InstrumentFilters};
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str_exact(s).unwrap()
+}
+
+fn btc() -> Instrument {
+    Instrument::new(
+        ExchangeId::Binance,
+        "BTC/USDT".parse().unwrap(),
+        InstrumentFilters {
+            tick_size: "0.01".parse().unwrap(),
+            step_size: "0.0001".parse().unwrap(),
+            min_qty: "0.0001".parse().unwrap(),
+            max_qty: Some("100".parse().unwrap()),
+            min_notional: "10".parse().unwrap(),
+        },
+    )
+    .unwrap()
+}
+
+fn account(equity: &str, free_quote: &str) -> AccountSnapshot {
+    AccountSnapshot {
+        equity: equity.parse().unwrap(),
+        free_quote: free_quote.parse().unwrap(),
+        free_base: Quantity::ZERO,
+    }
+}
+
+fn request<'a>(
+    instrument: &'a Instrument,
+    price: &str,
+    account: AccountSnapshot,
+) -> EntryRequest<'a> {
+    EntryRequest {
+        instrument,
+        price: price.parse().unwrap(),
+        account,
+        position_cost: Notional::ZERO,
+        kind: EntryKind::Initial,
+        atr: None,
+        exposure_cap: None,
+        max_order_notional: None,
+    }
+}
+
+fn sizer(method: SizingMethod) -> PositionSizer {
+    PositionSizer::new(SizingConfig {
+        method,
+        ..SizingConfig::default()
+    })
+}
+
+fn pct(s: &str) -> Percent {
+    Percent::new(d(s)).unwrap()
+}
+
+#[test]
+fn the_documented_risk_example() {
+    let btc = btc();
+    let mut req = request(&btc, "50000", account("10000", "10000"));
+    req.atr = Some("1500".parse().unwrap());
+    let sized = sizer(SizingMethod::Risk {
+        risk_percent: pct("1"),
+        stop: StopDistance::AtrMultiple(d("2")),
+    })
+    .size_entry(&req)
+    .unwrap();
+    // 100 USDT at risk ÷ 3 000 USDT stop distance = 0.0333… → 0.0333 BTC.
+    assert_eq!(sized.intent.quantity().value(), d("0.0333"));
+    assert_eq!(sized.notional.value(), d("1665"));
+    assert_eq!(sized.capped_by, None);
+    assert!(btc.validate(&sized.intent, req.price).is_ok());
+}
+
+#[test]
+fn each_method_sizes_as_documented() {
+    let btc = btc();
+    let req = request(&btc, "40000", account("20000", "20000"));
+    let fixed = sizer(SizingMethod::FixedQuote {
+        amount: "1000".parse().unwrap(),
+    });
+    // 1 000 ÷ 40 000 = 0.025
+    assert_eq!(
+        fixed.size_entry(&req).unwrap().intent.quantity().value(),
+        d("0.025")
+    );
+    let share = sizer(SizingMethod::PercentOfEquity { percent: pct("10") });
+    // 10 % of 20 000 = 2 000 ÷ 40 000 = 0.05
+    assert_eq!(
+        share.size_entry(&req).unwrap().intent.quantity().value(),
+        d("0.05")
+    );
+    let stop = sizer(SizingMethod::Risk {
+        risk_percent: pct("2"),
+        stop: StopDistance::Price("38000".parse().unwrap()),
+    });
+    // 400 at risk ÷ 2 000 = 0.2 BTC = 8 000 USDT
+    assert_eq!(
+        stop.size_entry(&req).unwrap().intent.quantity().value(),
+        d("0.2")
+    );
+    let bad_stop = sizer(SizingMethod::Risk {
+        risk_percent: pct("2"),
+        stop: StopDistance::Price("41000".parse().unwrap()),
+    });
+    assert!(matches!(
+        bad_stop.size_entry(&req),
+        Err(SizingRejection::StopNotBelowPrice { .. })
+    ));
+    let atr_stop = sizer(SizingMethod::Risk {
+        risk_percent: pct("2"),
+        stop: StopDistance::AtrMultiple(d("2")),
+    });
+    assert_eq!(atr_stop.size_entry(&req), Err(SizingRejection::NoAtr));
+}
+
+#[test]
+fn caps_lower_the_order_and_name_themselves() {
+    let btc = btc();
+    let method = SizingMethod::FixedQuote {
+        amount: "5000".parse().unwrap(),
+    };
+    let mut req = request(&btc, "50000", account("10000", "3003"));
+    // Free balance 3 003 with a 0.1 % fee reserve buys at most 3 000 → 0.06 BTC.
+    let sized = sizer(method).size_entry(&req).unwrap();
+    assert_eq!(
+        (sized.intent.quantity().value(), sized.capped_by),
+        (d("0.06"), Some(Cap::Balance))
+    );
+    req.account.free_quote = "100000".parse().unwrap();
+    req.max_order_notional = Some("2000".parse().unwrap());
+    assert_eq!(
+        sizer(method).size_entry(&req).unwrap().capped_by,
+        Some(Cap::Plan)
+    );
+    req.exposure_cap = Some(ExposureCap::PercentOfEquity(pct("25")));
+    req.position_cost = "1000".parse().unwrap();
+    // 25 % of 10 000 = 2 500, 1 000 already held → 1 500 = 0.03 BTC
+    let sized = sizer(method).size_entry(&req).unwrap();
+    assert_eq!(
+        (sized.intent.quantity().value(), sized.capped_by),
+        (d("0.03"), Some(Cap::Exposure))
+    );
+    let capped = PositionSizer::new(SizingConfig {
+        method,
+        max_position_pct: Some(pct("12")),
+        ..SizingConfig::default()
+    });
+    // 12 % of 10 000 = 1 200 − 1 000 held = 200 → 0.004 BTC
+    let sized = capped.size_entry(&req).unwrap();
+    assert_eq!(
+        (sized.intent.quantity().value(), sized.capped_by),
+        (d("0.004"), Some(Cap::Position))
+    );
+}
+
+#[test]
+fn min_notional_is_checked_after_rounding_and_caps_are_blamed() {
+    let btc = btc();
+    // 10.4 USDT at 50 000 is 0.000208 BTC, floored to 0.0002 = 10 USDT: still valid.
+    let req = request(&btc, "50000", account("100000", "100000"));
+    let ok = sizer(SizingMethod::FixedQuote {
+        amount: "10.4".parse().unwrap(),
+    })
+    .size_entry(&req)
+    .unwrap();
+    assert_eq!(ok.notional.value(), d("10"));
+    // 19.9 USDT at 99 999.99 floors to 0.0001 BTC = 9.999999 USDT: below the minimum.
+    let req = request(&btc, "99999.99", account("100000", "100000"));
+    let err = sizer(SizingMethod::FixedQuote {
+        amount: "19.9".parse().unwrap(),
+    })
+    .size_entry(&req)
+    .unwrap_err();
+    assert_eq!(
+        err,
+        SizingRejection::BelowMinNotional {
+            notional: d("9.999999"),
+            min_notional: d("10")
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "order value 9.999999 is below the minimum notional 10"
+    );
+    // A balance too small for any valid order is the balance's fault, not the filter's.
+    let req = request(&btc, "50000", account("100000", "9"));
+    let err = sizer(SizingMethod::FixedQuote {
+        amount: "100".parse().unwrap(),
+    })
+    .size_entry(&req)
+    .unwrap_err();
+    assert_eq!(
+        err,
+        SizingRejection::InsufficientBalance {
+            available: d("9"),
+            needed: d("10.01")
+        }
+    );
+    let mut req = request(&btc, "50000", account("1000", "1000"));
+    req.exposure_cap = Some(ExposureCap::Quote("500".parse().unwrap()));
+    req.position_cost = "500".parse().unwrap();
+    let err = sizer(SizingMethod::FixedQuote {
+        amount: "100".parse().unwrap(),
+    })
+    .size_entry(&req)
+    .unwrap_err();
+    assert_eq!(
+        err,
+        SizingRejection::ExceedsExposureCap {
+            cap: d("500"),
+            current: d("500")
+        }
+    );
+}
+
+#[test]
+fn adds_are_multiples_of_the_initial_unit() {
+    let btc = btc();
+    let mut req = request(&btc, "50000", account("100000", "100000"));
+    req.kind = EntryKind::Add {
+        multiplier: d("0.5"),
+        initial_quantity: "0.0333".parse().unwrap(),
+    };
+    // 0.5 × 0.0333 = 0.01665 → 0.0166
+    let sized = sizer(SizingMethod::FixedQuote {
+        amount: "1".parse().unwrap(),
+    })
+    .size_entry(&req)
+    .unwrap();
+    assert_eq!(sized.intent.quantity().value(), d("0.0166"));
+}
+
+#[test]
+fn exits_sell_what_is_held_and_leave_dust_behind() {
+    let btc = btc();
+    let price: Price = "50000".parse().unwrap();
+    let q = |s: &str| s.parse::<Quantity>().unwrap();
+    // Bought 0.0333, the 0.1 % fee was taken in BTC: 0.0332667 held.
+    let exit = size_exit(&btc, q("0.0333"), q("0.0332667"), price);
+    assert_eq!(
+        exit,
+        ExitSize {
+            quantity: Some(q("0.0332")),
+            dust: q("0.0001"),
+            closes_position: true
+        }
+    );
+    // The account holds more BTC than the bot bought: only the bot's position is sold.
+    let exit = size_exit(&btc, q("0.05"), q("1.5"), price);
+    assert_eq!(
+        exit,
+        ExitSize {
+            quantity: Some(q("0.05")),
+            dust: Quantity::ZERO,
+            closes_position: true
+        }
+    );
+    // Too little to sell at all: everything is dust, the position still closes.
+    let exit = size_exit(&btc, q("0.00015"), q("0.00015"), price);
+    assert_eq!(
+        exit,
+        ExitSize {
+            quantity: None,
+            dust: q("0.00015"),
+            closes_position: true
+        }
+    );
+    // More than max_qty: the rest is sold next time, not dust.
+    let exit = size_exit(&btc, q("150"), q("150"), price);
+    assert_eq!(
+        exit,
+        ExitSize {
+            quantity: Some(q("100")),
+            dust: Quantity::ZERO,
+            closes_position: false
+        }
+    );
+}
+
+#[test]
+fn configs_load_from_toml() {
+    let config: SizingConfig = toml::from_str(
+        r#"
+        max_position_pct = 25
+        method = { type = "risk", risk_percent = 1, stop = { atr_multiple = 2.5 } }
+        "#,
+    )
+    .unwrap();
+    assert_eq!(
+        config.method,
+        SizingMethod::Risk {
+            risk_percent: pct("1"),
+            stop: StopDistance::AtrMultiple(d("2.5"))
+        }
+    );
+    assert_eq!(config.max_position_pct, Some(pct("25")));
+    assert_eq!(config.fee_reserve_pct, pct("0.1"));
+    let err = toml::from_str::<SizingConfig>(r#"method = { type = "fixed_quote", amount = -5 }"#)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("notional must not be negative"),
+        "{err}"
+    );
+}
+
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arb_instrument() -> impl Strategy<Value = Instrument> {
+        (
+            (1i64..1000, 0u32..6),
+            (1i64..1000, 0u32..8),
+            0i64..50,
+            0i64..100,
+        )
+            .prop_map(|((tick, ts), (step, ss), min_steps, min_notional)| {
+                let step = Decimal::new(step, ss);
+                Instrument::new(
+                    ExchangeId::Paper,
+                    "BTC/USDT".parse().unwrap(),
+                    InstrumentFilters {
+                        tick_size: Price::new(Decimal::new(tick, ts)).unwrap(),
+                        step_size: Quantity::new(step).unwrap(),
+                        min_qty: Quantity::new(step * Decimal::from(min_steps)).unwrap(),
+                        max_qty: None,
+                        min_notional: Notional::new(Decimal::from(min_notional)).unwrap(),
+                    },
+                )
+                .unwrap()
+            })
+    }
+
+    fn arb_method() -> impl Strategy<Value = SizingMethod> {
+        prop_oneof![
+            (1i64..1_000_000).prop_map(|a| SizingMethod::FixedQuote {
+                amount: Notional::new(Decimal::new(a, 2)).unwrap()
+            }),
+            (1i64..10_000).prop_map(|p| SizingMethod::PercentOfEquity {
+                percent: Percent::new(Decimal::new(p, 2)).unwrap()
+            }),
+            (1i64..500, 1i64..50).prop_map(|(r, k)| SizingMethod::Risk {
+                risk_percent: Percent::new(Decimal::new(r, 2)).unwrap(),
+                stop: StopDistance::AtrMultiple(Decimal::new(k, 1)),
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn prop_entries_respect_balance_caps_and_filters(
+            instrument in arb_instrument(), method in arb_method(),
+            price in 1i64..10_000_000, equity in 0i64..10_000_000, free in 0i64..10_000_000,
+            held in 0i64..5_000_000, cap_pct in proptest::option::of(1i64..100), fee_bps in 0i32..100,
+        ) {
+            let config = SizingConfig { method, max_position_pct: None, fee_reserve_pct: Percent::from_bps(fee_bps) };
+            let price = Price::new(Decimal::new(price, 2)).unwrap();
+            let exposure_cap = cap_pct.map(|c| ExposureCap::PercentOfEquity(Percent::new(Decimal::from(c)).unwrap()));
+            let req = EntryRequest {
+                instrument: &instrument,
+                price,
+                account: AccountSnapshot {
+                    equity: Notional::new(Decimal::from(equity)).unwrap(),
+                    free_quote: Quantity::new(Decimal::from(free)).unwrap(),
+                    free_base: Quantity::ZERO,
+                },
+                position_cost: Notional::new(Decimal::from(held)).unwrap(),
+                kind: EntryKind::Initial,
+                atr: Some(Price::new(price.value() / Decimal::from(50)).unwrap_or(price)),
+                exposure_cap,
+                max_order_notional: None,
+            };
+            if let Ok(sized) = PositionSizer::new(config).size_entry(&req) {
+                let cost = sized.notional.value() * (Decimal::ONE + config.fee_reserve_pct.fraction());
+                prop_assert!(cost <= req.account.free_quote.value(), "cost {} > free {}", cost, req.account.free_quote);
+                if let Some(cap) = exposure_cap {
+                    prop_assert!(req.position_cost.value() + sized.notional.value() <= cap.limit(req.account.equity).value());
+                }
+                prop_assert!(instrument.validate(&sized.intent, price).is_ok());
+                prop_assert_eq!(sized.notional, price * sized.intent.quantity());
+            }
+        }
+
+        #[test]
+        fn prop_exits_never_sell_more_than_held_and_account_for_everything(
+            instrument in arb_instrument(), position in 0i64..10_000_000, free in 0i64..10_000_000,
+            price in 1i64..10_000_000,
+        ) {
+            let position = Quantity::new(Decimal::new(position, 4)).unwrap();
+            let free = Quantity::new(Decimal::new(free, 4)).unwrap();
+            let price = Price::new(Decimal::new(price, 2)).unwrap();
+            let exit = size_exit(&instrument, position, free, price);
+            let sold = exit.quantity.unwrap_or(Quantity::ZERO);
+            prop_assert!(sold <= position && sold <= free);
+            if let Some(q) = exit.quantity {
+                let intent = OrderIntent::market(instrument.symbol(), Side::Sell, q).unwrap();
+                prop_assert!(instrument.validate(&intent, price).is_ok());
+            }
+            prop_assert!(exit.closes_position);
+            prop_assert_eq!(sold.value() + exit.dust.value(), position.value());
+        }
+    }
+}
