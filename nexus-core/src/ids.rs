@@ -126,6 +126,31 @@ impl ClientOrderId {
         Ok(Self(id))
     }
 
+    /// The id of the order that `bot` places for `signal` at pyramid `level` (0 for an
+    /// entry or exit): the same inputs always give the same id, so a retried job finds
+    /// its order instead of placing a second one.
+    ///
+    /// The three inputs are mixed by bijective steps (xor-shifts and multiplications by
+    /// odd constants over 128 bits), so two bots of one signal and level never share an
+    /// id; the result is laid out as a UUIDv8 (36 characters, accepted by all venues).
+    ///
+    /// ```
+    /// use nexus_core::{BotId, ClientOrderId, SignalId};
+    /// use uuid::Uuid;
+    ///
+    /// let (signal, bot) = (SignalId::new(Uuid::from_u128(1)), BotId::new(Uuid::from_u128(2)));
+    /// let id = ClientOrderId::derive(signal, bot, 0);
+    /// assert_eq!(id, ClientOrderId::derive(signal, bot, 0));
+    /// assert_ne!(id, ClientOrderId::derive(signal, bot, 1));
+    /// assert_eq!(id.as_str().len(), 36);
+    /// ```
+    #[must_use]
+    pub fn derive(signal: SignalId, bot: BotId, level: u32) -> Self {
+        let key = mix(signal.as_uuid().as_u128()) ^ mix(u128::from(level) ^ LEVEL_SALT);
+        let bits = mix(bot.as_uuid().as_u128() ^ key);
+        Self::from_uuid(uuid::Builder::from_custom_bytes(bits.to_be_bytes()).into_uuid())
+    }
+
     /// An id from a UUID, in its hyphenated form.
     #[must_use]
     pub fn from_uuid(id: Uuid) -> Self {
@@ -137,6 +162,18 @@ impl ClientOrderId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Separates the level's input space from the ids' (any constant works; this is π's).
+const LEVEL_SALT: u128 = 0x243F_6A88_85A3_08D3_1319_8A2E_0370_7344;
+
+/// A bijection on 128 bits that spreads every input bit over the output (splitmix-style).
+const fn mix(mut z: u128) -> u128 {
+    z ^= z >> 67;
+    z = z.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+    z ^= z >> 61;
+    z = z.wrapping_mul(0xBF58_476D_1CE4_E5B9_94D0_49BB_1331_11EB);
+    z ^ (z >> 64)
 }
 
 impl fmt::Display for ClientOrderId {
@@ -173,6 +210,31 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "invalid bot id \"42\": expected a UUID like 67e55044-10b1-426f-9247-bb680e5fe0c8"
+        );
+    }
+
+    #[test]
+    fn derived_ids_are_deterministic_distinct_and_valid_everywhere() {
+        let signal = SignalId::new(Uuid::from_u128(0xABCD));
+        let mut seen = std::collections::HashSet::new();
+        for bot in 0..2_000u128 {
+            for level in 0..4 {
+                let id = ClientOrderId::derive(signal, BotId::new(Uuid::from_u128(bot)), level);
+                assert_eq!(ClientOrderId::new(id.as_str()).unwrap(), id);
+                assert!(seen.insert(id), "ids never repeat");
+            }
+        }
+        let id = ClientOrderId::derive(signal, BotId::new(Uuid::from_u128(1)), 0);
+        let uuid = Uuid::parse_str(id.as_str()).unwrap();
+        assert_eq!(uuid.get_version_num(), 8);
+        assert_eq!(
+            id,
+            ClientOrderId::derive(signal, BotId::new(Uuid::from_u128(1)), 0)
+        );
+        let other = SignalId::new(Uuid::from_u128(0xABCE));
+        assert_ne!(
+            id,
+            ClientOrderId::derive(other, BotId::new(Uuid::from_u128(1)), 0)
         );
     }
 

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod error;
+pub mod fanout;
 pub mod ids;
 pub mod instrument;
 pub mod market;

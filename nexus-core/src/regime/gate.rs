@@ -182,6 +182,70 @@ impl GateReason {
     }
 }
 
+/// The first reason an action is blocked, without allocating: what a fan-out over
+/// thousands of bots checks per bot. Serialised with a stable `code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum GateBlock {
+    /// No market data.
+    MissingData,
+    /// Market data too old.
+    StaleData {
+        /// Its age.
+        age_ms: u64,
+        /// The policy's maximum.
+        max_age_ms: u64,
+    },
+    /// No regime yet.
+    UnknownRegime,
+    /// The regime is not allowed for the action.
+    RegimeBlocks {
+        /// The regime.
+        regime: Regime,
+    },
+    /// The advisor blocked.
+    AdvisorBlocked,
+    /// The advisor could not answer and the policy fails closed.
+    AdvisorUnavailable,
+}
+
+impl GatePolicy {
+    /// The first reason this policy blocks `inputs`, or `None` when it allows them. Agrees
+    /// with [`Gatekeeper::decide`] (a property test checks it) but allocates nothing.
+    #[must_use]
+    pub fn first_block(&self, inputs: &GateInputs) -> Option<GateBlock> {
+        let allowed_regimes = match inputs.action {
+            GateAction::Exit => return None,
+            GateAction::Entry => &self.entry_regimes,
+            GateAction::Add => &self.add_regimes,
+        };
+        let max_age_ms = self.max_data_age_secs.saturating_mul(1000);
+        match inputs.data_age_ms {
+            None => return Some(GateBlock::MissingData),
+            Some(age_ms) if age_ms > max_age_ms => {
+                return Some(GateBlock::StaleData { age_ms, max_age_ms });
+            }
+            Some(_) => {}
+        }
+        match inputs.regime {
+            None => return Some(GateBlock::UnknownRegime),
+            Some(regime) if !allowed_regimes.contains(&regime) => {
+                return Some(GateBlock::RegimeBlocks { regime });
+            }
+            Some(_) => {}
+        }
+        match &inputs.advisor {
+            AdvisorInput::Opinion { opinion } if opinion.verdict == AdvisorVerdict::Block => {
+                Some(GateBlock::AdvisorBlocked)
+            }
+            AdvisorInput::Error { .. } if self.advisor_error_blocks => {
+                Some(GateBlock::AdvisorUnavailable)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The gate's answer, with everything needed to audit it later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateDecision {

@@ -190,3 +190,39 @@ fn policies_load_with_defaults_and_refuse_typos() {
     assert!(serde_json::from_str::<GatePolicy>(r#"{"entry_regime":["bull"]}"#).is_err());
     assert!(serde_json::from_str::<GatePolicy>(r#"{"entry_regimes":["moon"]}"#).is_err());
 }
+
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arb_inputs() -> impl Strategy<Value = GateInputs> {
+        let regime = proptest::option::of(proptest::sample::select(Regime::ALL.to_vec()));
+        let action =
+            proptest::sample::select(vec![GateAction::Entry, GateAction::Add, GateAction::Exit]);
+        let advisor = prop_oneof![
+            Just(AdvisorInput::NotAsked),
+            Just(opinion(AdvisorVerdict::Allow)),
+            Just(opinion(AdvisorVerdict::Block)),
+            Just(AdvisorInput::Error {
+                error: AdvisorError::Timeout { after_ms: 1 }
+            }),
+        ];
+        (action, regime, proptest::option::of(0u64..120_000), advisor).prop_map(
+            |(action, regime, age, advisor)| {
+                let mut i = inputs(action, regime, age);
+                i.advisor = advisor;
+                i
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn prop_first_block_agrees_with_decide(inputs in arb_inputs(), strict in any::<bool>()) {
+            let policy = GatePolicy { advisor_error_blocks: strict, ..GatePolicy::default() };
+            let decision = Gatekeeper::new(policy.clone()).decide(inputs.clone(), DateTime::UNIX_EPOCH);
+            prop_assert_eq!(decision.allowed, policy.first_block(&inputs).is_none());
+        }
+    }
+}
