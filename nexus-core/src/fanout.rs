@@ -264,17 +264,52 @@ impl From<BatchSize> for usize {
 
 /// Plans `signal` for every subscription against one snapshot.
 ///
-/// Every subscription ends up in exactly one of `plans` or `skips`.
+/// Every subscription ends up in exactly one of `plans` or `skips`, in order.
+///
+/// ```
+/// use nexus_core::fanout::{plan, Signal};
+/// use nexus_core::regime::gate::{AdvisorInput, GateAction};
+/// use nexus_core::{ExchangeId, MarketSnapshot, SignalId};
+///
+/// let snapshot = MarketSnapshot::new(ExchangeId::Paper, chrono::DateTime::UNIX_EPOCH);
+/// let signal = Signal {
+///     id: SignalId::new(uuid::Uuid::from_u128(1)),
+///     exchange: ExchangeId::Paper,
+///     symbol: "BTC/USDT".parse()?,
+///     kind: GateAction::Entry,
+///     at: snapshot.taken_at(),
+///     atr: None,
+///     regime: None,
+///     advisor: AdvisorInput::NotAsked,
+/// };
+/// let out = plan(&signal, &snapshot, &[]);
+/// assert!(out.plans.is_empty() && out.skips.is_empty());
+/// # Ok::<(), nexus_core::SymbolError>(())
+/// ```
 #[must_use]
 pub fn plan(
     signal: &Signal,
     snapshot: &MarketSnapshot,
     subscriptions: &[Subscription<'_>],
 ) -> FanOut {
-    let mut out = FanOut {
-        plans: Vec::new(),
-        skips: Vec::new(),
-    };
+    let mut out = FanOut::default();
+    plan_into(signal, snapshot, subscriptions, &mut out);
+    out
+}
+
+/// [`plan`] into an existing [`FanOut`], whose buffers are cleared and reused: an engine
+/// that fans out signal after signal allocates its output once, not per signal.
+pub fn plan_into(
+    signal: &Signal,
+    snapshot: &MarketSnapshot,
+    subscriptions: &[Subscription<'_>],
+    out: &mut FanOut,
+) {
+    out.plans.clear();
+    out.skips.clear();
+    // Most subscriptions of a signal usually get an order: reserving once beats repeated
+    // growth (and its copying) at a million bots.
+    out.plans.reserve(subscriptions.len());
     // The signal-wide part of the gate's inputs; only the policy varies per bot.
     let gate = GateInputs {
         exchange: signal.exchange,
@@ -303,7 +338,6 @@ pub fn plan(
             }),
         }
     }
-    out
 }
 
 fn plan_one(

@@ -88,20 +88,25 @@ uuid_id!(
 /// assert!(ClientOrderId::new("0d6bb6b4-6f1f-4c43-9e30-5f0ec0e3d3a7").is_ok());
 /// assert!(ClientOrderId::new("a-free-text-id-that-is-too-long").is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct ClientOrderId(String);
+/// Stored inline (`Copy`, no heap), so planning an order for each of a million bots does not
+/// allocate a million strings.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientOrderId {
+    len: u8,
+    bytes: [u8; ClientOrderId::MAX_LEN],
+}
 
 impl ClientOrderId {
     /// The longest free-text id every venue accepts (Kraken's `cl_ord_id`).
     pub const MAX_FREE_TEXT_LEN: usize = 18;
+    /// The longest id: a hyphenated UUID.
+    pub const MAX_LEN: usize = 36;
 
     /// Checks and wraps an id.
     ///
     /// # Errors
     /// [`IdError::ClientOrderId`] saying which rule the id breaks.
-    pub fn new(id: impl Into<String>) -> Result<Self, IdError> {
-        let id = id.into();
+    pub fn new(id: &str) -> Result<Self, IdError> {
         let invalid = |reason| IdError::ClientOrderId {
             input: id.chars().take(64).collect(),
             reason,
@@ -117,13 +122,25 @@ impl ClientOrderId {
                 "only ASCII letters, digits, '-' and '_' are allowed",
             ));
         }
-        let is_uuid = matches!(id.len(), 32 | 36) && Uuid::try_parse(&id).is_ok();
+        let is_uuid = matches!(id.len(), 32 | 36) && Uuid::try_parse(id).is_ok();
         if id.len() > Self::MAX_FREE_TEXT_LEN && !is_uuid {
             return Err(invalid(
                 "longer than 18 characters and not a UUID (Kraken's rule)",
             ));
         }
-        Ok(Self(id))
+        Ok(Self::inline(id.as_bytes()))
+    }
+
+    /// Copies at most [`ClientOrderId::MAX_LEN`] checked ASCII bytes inline.
+    fn inline(id: &[u8]) -> Self {
+        let mut bytes = [0u8; Self::MAX_LEN];
+        let len = id.len().min(Self::MAX_LEN);
+        bytes[..len].copy_from_slice(&id[..len]);
+        // len ≤ 36 fits in a u8.
+        Self {
+            len: u8::try_from(len).unwrap_or(0),
+            bytes,
+        }
     }
 
     /// The id of the order that `bot` places for `signal` at pyramid `level` (0 for an
@@ -154,13 +171,16 @@ impl ClientOrderId {
     /// An id from a UUID, in its hyphenated form.
     #[must_use]
     pub fn from_uuid(id: Uuid) -> Self {
-        Self(id.hyphenated().to_string())
+        let mut buffer = [0u8; Self::MAX_LEN];
+        let text = id.hyphenated().encode_lower(&mut buffer);
+        Self::inline(text.as_bytes())
     }
 
     /// The id as sent to the venue.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only checked ASCII is ever stored, so this cannot fail.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
     }
 }
 
@@ -178,7 +198,31 @@ const fn mix(mut z: u128) -> u128 {
 
 impl fmt::Display for ClientOrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for ClientOrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientOrderId({})", self.as_str())
+    }
+}
+
+impl Ord for ClientOrderId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for ClientOrderId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Serialize for ClientOrderId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -192,7 +236,8 @@ impl FromStr for ClientOrderId {
 
 impl<'de> Deserialize<'de> for ClientOrderId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Self::new(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::new(&text).map_err(serde::de::Error::custom)
     }
 }
 

@@ -330,7 +330,13 @@ impl Percent {
     /// The value as a fraction (`1.5 %` is `0.015`).
     #[must_use]
     pub fn fraction(self) -> Decimal {
-        self.0 / Decimal::ONE_HUNDRED
+        // Dividing by 100 is moving the decimal point: much cheaper than a division,
+        // which matters in a fan-out over a million bots.
+        let mut value = self.0;
+        match value.set_scale(value.scale() + 2) {
+            Ok(()) => value,
+            Err(_) => self.0 / Decimal::ONE_HUNDRED,
+        }
     }
 
     /// This percentage of a notional; a negative percentage gives zero.

@@ -267,29 +267,36 @@ impl PositionSizer {
     /// A [`SizingRejection`] saying why no valid order fits.
     pub fn size_entry(&self, req: &EntryRequest<'_>) -> Result<SizedOrder, SizingRejection> {
         let price = req.price.value();
-        let desired = self.desired_quantity(req)?;
-        let mut value = desired * price;
+        let mut value = self.desired_value(req)?;
         let mut capped_by = None;
-        let mut cap = |room: Decimal, which: Cap| {
+        let mut cap = |value: &mut Decimal, room: Decimal, which: Cap| {
             let room = room.max(Decimal::ZERO);
-            if room < value {
-                value = room;
+            if room < *value {
+                *value = room;
                 capped_by = Some(which);
             }
         };
         let equity = req.account.equity;
         let held = req.position_cost.value();
         if let Some(pct) = self.config.max_position_pct {
-            cap(pct.of(equity).value() - held, Cap::Position);
+            cap(&mut value, pct.of(equity).value() - held, Cap::Position);
         }
         if let Some(exposure) = req.exposure_cap {
-            cap(exposure.limit(equity).value() - held, Cap::Exposure);
+            cap(
+                &mut value,
+                exposure.limit(equity).value() - held,
+                Cap::Exposure,
+            );
         }
         if let Some(limit) = req.max_order_notional {
-            cap(limit.value(), Cap::Plan);
+            cap(&mut value, limit.value(), Cap::Plan);
         }
         let fee_factor = Decimal::ONE + self.config.fee_reserve_pct.fraction().max(Decimal::ZERO);
-        cap(req.account.free_quote.value() / fee_factor, Cap::Balance);
+        let free = req.account.free_quote.value();
+        // Divide only when the balance binds: value × fee ≤ free is the common case.
+        if value * fee_factor > free {
+            cap(&mut value, free / fee_factor, Cap::Balance);
+        }
 
         let instrument = req.instrument;
         let filters = instrument.filters();
@@ -332,8 +339,9 @@ impl PositionSizer {
         })
     }
 
-    /// The unrounded quantity the method (or the pyramid multiplier) asks for.
-    fn desired_quantity(&self, req: &EntryRequest<'_>) -> Result<Decimal, SizingRejection> {
+    /// The order value (quote currency, before caps and rounding) the method or the
+    /// pyramid multiplier asks for.
+    fn desired_value(&self, req: &EntryRequest<'_>) -> Result<Decimal, SizingRejection> {
         let price = req.price.value();
         let equity = req.account.equity;
         Ok(match (req.kind, self.config.method) {
@@ -343,10 +351,10 @@ impl PositionSizer {
                     initial_quantity,
                 },
                 _,
-            ) => initial_quantity.value() * multiplier,
-            (EntryKind::Initial, SizingMethod::FixedQuote { amount }) => amount.value() / price,
+            ) => initial_quantity.value() * multiplier * price,
+            (EntryKind::Initial, SizingMethod::FixedQuote { amount }) => amount.value(),
             (EntryKind::Initial, SizingMethod::PercentOfEquity { percent }) => {
-                percent.of(equity).value() / price
+                percent.of(equity).value()
             }
             (EntryKind::Initial, SizingMethod::Risk { risk_percent, stop }) => {
                 let distance = match stop {
@@ -364,7 +372,7 @@ impl PositionSizer {
                 if distance <= Decimal::ZERO {
                     return Err(SizingRejection::NoAtr);
                 }
-                risk_percent.of(equity).value() / distance
+                risk_percent.of(equity).value() / distance * price
             }
         })
     }

@@ -148,7 +148,13 @@ impl Instrument {
     #[must_use]
     pub fn floor_quantity(&self, quantity: Quantity) -> Quantity {
         let q = quantity.value();
-        let floored = q - q % self.filters.step_size.value();
+        let step = self.filters.step_size.value();
+        let floored = if step.mantissa() == 1 {
+            // A power-of-ten step (most venues): truncating the digits is the floor.
+            q.round_dp_with_strategy(step.scale(), rust_decimal::RoundingStrategy::ToZero)
+        } else {
+            q - q % step
+        };
         // Between 0 and the input, so always a valid quantity.
         Quantity::new(floored).unwrap_or(Quantity::ZERO)
     }

@@ -192,7 +192,7 @@ proptest! {
         // The same inputs give the same plans.
         prop_assert_eq!(&out, &plan(&signal, &snap, &subs));
         // Client order ids never repeat within a signal.
-        let ids: HashSet<_> = out.plans.iter().map(|p| p.client_order_id.clone()).collect();
+        let ids: HashSet<_> = out.plans.iter().map(|p| p.client_order_id).collect();
         prop_assert_eq!(ids.len(), out.plans.len());
 
         let instrument = snap.instrument(&symbol()).unwrap();
