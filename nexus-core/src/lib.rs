@@ -17,6 +17,7 @@
 //! # Ok::<(), nexus_core::MoneyError>(())
 //! ```
 
+pub mod backtest;
 pub mod error;
 pub mod fanout;
 pub mod ids;
@@ -30,6 +31,7 @@ pub mod pyramid;
 pub mod regime;
 mod serde_num;
 pub mod sizing;
+pub mod strategy;
 
 pub use error::{
     DecisionLogError, ExchangeError, FilterViolation, IdError, InstrumentError, MarketError,

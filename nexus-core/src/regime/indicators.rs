@@ -427,6 +427,73 @@ impl Drawdown {
     }
 }
 
+/// The highest (or lowest) value of the last `period` inputs, by a monotonic queue:
+/// amortised O(1) per update. Used for breakouts (Donchian channels).
+#[derive(Debug, Clone)]
+pub struct RollingExtreme {
+    period: usize,
+    highest: bool,
+    index: usize,
+    /// (index, value), from the extreme at the front to the most recent at the back.
+    queue: VecDeque<(usize, f64)>,
+}
+
+impl RollingExtreme {
+    /// The highest of the last `period` values (at least 1).
+    #[must_use]
+    pub fn highest(period: usize) -> Self {
+        Self::new(period, true)
+    }
+
+    /// The lowest of the last `period` values (at least 1).
+    #[must_use]
+    pub fn lowest(period: usize) -> Self {
+        Self::new(period, false)
+    }
+
+    fn new(period: usize, highest: bool) -> Self {
+        let period = period.max(1);
+        Self {
+            period,
+            highest,
+            index: 0,
+            queue: VecDeque::with_capacity(period + 1),
+        }
+    }
+
+    /// The extreme of the window so far, without the value about to be fed: the level a
+    /// breakout compares the new bar against. `None` until `period` values were seen.
+    #[must_use]
+    pub fn value(&self) -> Option<f64> {
+        (self.index >= self.period)
+            .then(|| self.queue.front().map(|&(_, v)| v))
+            .flatten()
+    }
+
+    /// Feeds one value.
+    pub fn update(&mut self, value: f64) {
+        let beaten = |old: f64| {
+            if self.highest {
+                old <= value
+            } else {
+                old >= value
+            }
+        };
+        while self.queue.back().is_some_and(|&(_, v)| beaten(v)) {
+            self.queue.pop_back();
+        }
+        self.queue.push_back((self.index, value));
+        while self
+            .queue
+            .front()
+            .is_some_and(|&(i, _)| i + self.period <= self.index)
+        {
+            self.queue.pop_front();
+        }
+        self.index += 1;
+    }
+}
+
 /// [`Sma`] of the closes of `bars`, one value per bar.
 #[must_use]
 pub fn sma(bars: &[Bar], period: usize) -> Vec<Option<f64>> {

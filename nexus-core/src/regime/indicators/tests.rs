@@ -169,6 +169,20 @@ mod property_tests {
         }
 
         #[test]
+        fn prop_rolling_extremes_match_recomputation(values in closes_strategy(), period in 1usize..30) {
+            let (mut high, mut low) = (RollingExtreme::highest(period), RollingExtreme::lowest(period));
+            for (i, &v) in values.iter().enumerate() {
+                let window = &values[i.saturating_sub(period)..i];
+                let expected_high = (i >= period).then(|| window.iter().copied().fold(f64::MIN, f64::max));
+                let expected_low = (i >= period).then(|| window.iter().copied().fold(f64::MAX, f64::min));
+                prop_assert_eq!(high.value(), expected_high);
+                prop_assert_eq!(low.value(), expected_low);
+                high.update(v);
+                low.update(v);
+            }
+        }
+
+        #[test]
         fn prop_streaming_drawdown_matches_recomputation(values in closes_strategy(), period in 1usize..30) {
             let streamed = drawdown(&closes(&values), period);
             for (i, value) in streamed.iter().enumerate() {

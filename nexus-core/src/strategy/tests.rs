@@ -1,0 +1,135 @@
+use chrono::{Duration, TimeZone, Utc};
+
+use super::*;
+
+fn candle(i: i64, high: f64, low: f64, close: f64) -> Candle {
+    let p = |v: f64| Price::new(Decimal::try_from(v).unwrap().round_dp(4)).unwrap();
+    let at = Utc.timestamp_opt(1_600_000_000, 0).unwrap() + Duration::days(i);
+    Candle::new(
+        at,
+        p(close),
+        p(high),
+        p(low),
+        p(close),
+        "1".parse().unwrap(),
+    )
+    .unwrap()
+}
+
+fn run(config: TrendBreakoutConfig, candles: &[Candle]) -> Vec<(usize, SignalKind, &'static str)> {
+    let mut strategy = TrendBreakout::new(config).unwrap();
+    candles
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| strategy.on_candle(c).map(|s| (i, s.kind, s.reason)))
+        .collect()
+}
+
+/// 30 flat candles (range 99–101), a climb of 2 a day for 20 days, then a fall of 3 a day.
+fn trend() -> Vec<Candle> {
+    let mut candles: Vec<Candle> = (0..30).map(|i| candle(i, 101.0, 99.0, 100.0)).collect();
+    for i in 0..20 {
+        let close = 102.0 + 2.0 * f64::from(i);
+        candles.push(candle(30 + i64::from(i), close + 1.0, close - 1.0, close));
+    }
+    for i in 0..15 {
+        let close = 140.0 - 3.0 * f64::from(i);
+        candles.push(candle(50 + i64::from(i), close + 1.0, close - 1.0, close));
+    }
+    candles
+}
+
+#[test]
+fn enters_on_the_breakout_adds_every_half_atr_and_exits_on_the_stop() {
+    let signals = run(TrendBreakoutConfig::default(), &trend());
+    let kinds: Vec<(SignalKind, &str)> = signals.iter().map(|&(_, k, r)| (k, r)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (SignalKind::Entry, "breakout"),
+            (SignalKind::Add, "atr_add"),
+            (SignalKind::Add, "atr_add"),
+            (SignalKind::Add, "atr_add"),
+            (SignalKind::Exit, "trailing_stop"),
+        ]
+    );
+    // The first close above the 101 high of the flat stretch is candle 30 (close 102).
+    assert_eq!(signals[0].0, 30);
+    // The exit comes after the top (candle 49) once the fall exceeds 2 ATR.
+    assert!(signals[4].0 > 50, "{signals:?}");
+}
+
+#[test]
+fn max_adds_bounds_the_add_signals_and_signals_carry_the_atr() {
+    let config = TrendBreakoutConfig {
+        max_adds: 1,
+        ..TrendBreakoutConfig::default()
+    };
+    let adds = run(config, &trend())
+        .iter()
+        .filter(|s| s.1 == SignalKind::Add)
+        .count();
+    assert_eq!(adds, 1);
+    let mut strategy = TrendBreakout::new(TrendBreakoutConfig::default()).unwrap();
+    let entry = trend().iter().find_map(|c| strategy.on_candle(c)).unwrap();
+    // Flat candles have a true range of 2; the breakout candle's range (101 → 103) is 3.
+    let atr = entry.atr.unwrap().value();
+    assert!(atr > Decimal::from(2) && atr < Decimal::from(3), "{atr}");
+    assert_eq!(entry.price.value(), Decimal::from(102));
+}
+
+#[test]
+fn validation_names_the_field() {
+    let d = TrendBreakoutConfig::default();
+    let err = TrendBreakoutConfig {
+        entry_period: 0,
+        ..d
+    }
+    .validate()
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "entry_period (0) must be between 1 and 1000"
+    );
+    let err = TrendBreakoutConfig {
+        trailing_stop_atr: f64::NAN,
+        ..d
+    }
+    .validate()
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "trailing_stop_atr (NaN) must be above 0 and at most 100"
+    );
+    let err = TrendBreakoutConfig { max_adds: 21, ..d }
+        .validate()
+        .unwrap_err();
+    assert_eq!(err.to_string(), "max_adds (21) must be at most 20");
+}
+
+mod property_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn prop_signals_never_look_ahead(moves in proptest::collection::vec(-0.05f64..0.06, 30..200), cut in 0.0f64..1.0) {
+            let mut close = 100.0;
+            let candles: Vec<Candle> = moves
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    close *= 1.0 + m;
+                    candle(i as i64, close * 1.01, close * 0.99, close)
+                })
+                .collect();
+            let n = (candles.len() as f64 * cut) as usize;
+            let config = TrendBreakoutConfig::default();
+            let full = run(config, &candles);
+            let prefix = run(config, &candles[..n]);
+            let full_before: Vec<_> = full.into_iter().filter(|s| s.0 < n).collect();
+            prop_assert_eq!(full_before, prefix);
+        }
+    }
+}
