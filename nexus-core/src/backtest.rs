@@ -34,16 +34,19 @@ use crate::strategy::Strategy;
 #[serde(default, deny_unknown_fields)]
 pub struct BacktestConfig {
     /// Starting balance in quote currency. Default 10 000.
+    #[serde(deserialize_with = "crate::serde_num::number")]
     pub initial_quote: Notional,
     /// Fee per fill, percent of its value. Default 0.1.
+    #[serde(deserialize_with = "crate::serde_num::number")]
     pub fee_pct: Percent,
     /// Adverse slippage per fill, percent of the price. Default 0.05.
+    #[serde(deserialize_with = "crate::serde_num::number")]
     pub slippage_pct: Percent,
     /// Whether the regime gate applies (`--no-gate` turns it off). Default true.
     pub gate: bool,
     /// The pair traded.
     pub symbol: Symbol,
-    /// The venue's filters for it. Default: Binance BTC/USDT's.
+    /// The venue's filters for it, as decimal strings. Default: Binance BTC/USDT's.
     pub filters: InstrumentFilters,
 }
 
@@ -288,12 +291,8 @@ pub fn run(
             for skip in &out.skips {
                 match skip.reason {
                     SkipReason::Gate { .. } => gate_blocked += 1,
-                    SkipReason::Dust { .. } => {
-                        // All dust: the position closes without an order.
-                        if account.position.take().is_some() {
-                            trades += 1;
-                        }
-                    }
+                    // All dust: the position closes without an order.
+                    SkipReason::Dust { .. } if account.position.take().is_some() => trades += 1,
                     _ => {}
                 }
             }

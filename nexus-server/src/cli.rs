@@ -36,6 +36,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Csv)]
         format: Format,
     },
+    /// Backtest a strategy over a candle CSV through the live decision path (regime gate,
+    /// strategy, pyramiding, sizing, simulated fills with fees) and print a summary.
+    Backtest(crate::commands::backtest::Args),
     /// Print the OpenAPI document (the same as GET /openapi.json) and exit, for SDK
     /// generators.
     Openapi,
@@ -59,6 +62,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             config,
             format,
         } => commands::regime::run(&candles, config.as_deref(), format),
+        Command::Backtest(args) => commands::backtest::run(&args),
         Command::Openapi => {
             println!("{}", api::spec_json());
             ExitCode::SUCCESS

@@ -1,4 +1,6 @@
 //! One module per subcommand of the `nexus` binary.
 
+pub mod backtest;
+mod plot;
 pub mod regime;
 pub mod serve;
