@@ -136,7 +136,8 @@ impl TrendBreakoutConfig {
 /// use nexus_core::{Candle, fanout::SignalKind};
 /// use chrono::{Duration, TimeZone, Utc};
 ///
-/// let mut strategy = TrendBreakout::new(TrendBreakoutConfig { entry_period: 3, ..Default::default() })?;
+/// let config = TrendBreakoutConfig { entry_period: 3, atr_period: 2, ..Default::default() };
+/// let mut strategy = TrendBreakout::new(config)?;
 /// let day = |i: i64, close: &str| {
 ///     let at = Utc.timestamp_opt(0, 0).unwrap() + Duration::days(i);
 ///     let c = close.parse().unwrap();
