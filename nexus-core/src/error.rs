@@ -326,6 +326,47 @@ pub enum PyramidConfigError {
     },
 }
 
+/// A store (database) operation failed. Classified so callers can tell "try again" from
+/// "your input conflicts" without knowing the database.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database could not be reached or failed; retrying later may work.
+    #[error("the database is unavailable: {message}")]
+    Unavailable {
+        /// What happened.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// A uniqueness or reference constraint refused the write.
+    #[error("conflict: {constraint}")]
+    Conflict {
+        /// The constraint's name (stable; the server maps it to an API error).
+        constraint: String,
+    },
+    /// The record does not exist.
+    #[error("not found: {what}")]
+    NotFound {
+        /// What was looked for.
+        what: String,
+    },
+    /// Stored data could not be read back (a bad row, a failed decryption).
+    #[error("corrupt data: {message}")]
+    Corrupt {
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl StoreError {
+    /// Whether retrying later can succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
 /// A gate decision could not be recorded.
 #[derive(Debug, Error)]
 #[error("could not record the gate decision: {message}")]

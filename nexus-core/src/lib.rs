@@ -29,10 +29,12 @@ pub mod ports;
 pub mod position;
 pub mod pyramid;
 pub mod regime;
+mod secret;
 mod serde_num;
 pub mod sizing;
 pub mod strategy;
 
+pub use error::StoreError;
 pub use error::{
     DecisionLogError, ExchangeError, FilterViolation, IdError, InstrumentError, MarketError,
     MoneyError, OrderError, RegimeConfigError, SymbolError,
@@ -46,6 +48,7 @@ pub use order::{
 };
 pub use ports::{DecisionLog, Exchange, MarketData};
 pub use position::Position;
+pub use secret::Secret;
 
 /// A point in time, always UTC. Core never reads the clock: callers pass `now` in.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -63,6 +63,32 @@ impl Position {
         })
     }
 
+    /// A position restored from storage, field by field (no checks beyond the types':
+    /// the store wrote what [`Position::open`] and [`Position::add`] produced).
+    #[allow(clippy::too_many_arguments)]
+    #[must_use]
+    pub const fn from_parts(
+        symbol: Symbol,
+        quantity: Quantity,
+        cost: Notional,
+        initial_quantity: Quantity,
+        initial_cost: Notional,
+        last_fill_price: Price,
+        last_fill_at: Timestamp,
+        adds: u32,
+    ) -> Self {
+        Self {
+            symbol,
+            quantity,
+            cost,
+            initial_quantity,
+            initial_cost,
+            last_fill_price,
+            last_fill_at,
+            adds,
+        }
+    }
+
     /// Records a pyramid add's fill.
     ///
     /// # Errors

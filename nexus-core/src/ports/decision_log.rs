@@ -17,6 +17,12 @@ pub trait DecisionLog: Send + Sync {
     /// # Errors
     /// [`DecisionLogError`] when it could not be recorded.
     async fn record(&self, decision: &GateDecision) -> Result<(), DecisionLogError>;
+
+    /// The most recent decisions, newest first.
+    ///
+    /// # Errors
+    /// [`DecisionLogError`] when they could not be read.
+    async fn recent_decisions(&self, limit: u32) -> Result<Vec<GateDecision>, DecisionLogError>;
 }
 
 /// A [`DecisionLog`] that keeps decisions in memory.
@@ -50,5 +56,18 @@ impl DecisionLog for MemoryDecisionLog {
             .unwrap_or_else(PoisonError::into_inner)
             .push(decision.clone());
         Ok(())
+    }
+
+    async fn recent_decisions(&self, limit: u32) -> Result<Vec<GateDecision>, DecisionLogError> {
+        let decisions = self
+            .decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(decisions
+            .iter()
+            .rev()
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }

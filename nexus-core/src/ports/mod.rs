@@ -2,10 +2,18 @@
 //! calls. They are object-safe `#[async_trait]` traits with `Send + Sync`, so a server can
 //! hold an `Arc<dyn Exchange>` chosen from configuration.
 
+pub mod accounts;
+pub mod audit;
+pub mod credentials;
 mod decision_log;
 mod exchange;
+pub mod jobs;
 mod market_data;
 
+pub use accounts::{BotStore, PositionStore, UserStore};
+pub use audit::AuditLog;
+pub use credentials::CredentialStore;
 pub use decision_log::{DecisionLog, MemoryDecisionLog};
 pub use exchange::Exchange;
+pub use jobs::JobQueue;
 pub use market_data::MarketData;

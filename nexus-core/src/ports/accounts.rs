@@ -1,0 +1,184 @@
+//! Users, bots and positions: the records the server and the engine read and write.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::error::StoreError;
+use crate::fanout::BotConfig;
+use crate::ids::{BotId, UserId};
+use crate::instrument::{ExchangeId, Symbol};
+use crate::market::Interval;
+use crate::ports::credentials::CredentialId;
+use crate::position::Position;
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A customer.
+    User,
+    /// An operator.
+    Admin,
+}
+
+impl Role {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// Its id.
+    pub id: UserId,
+    /// The email address, as given.
+    pub email: String,
+    /// The role.
+    pub role: Role,
+    /// When the email address was verified.
+    pub email_verified_at: Option<Timestamp>,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+/// User accounts.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user; [`StoreError::Conflict`] `users_email_key` when the email address
+    /// (compared case-insensitively) is taken.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn create_user(
+        &self,
+        id: UserId,
+        email: &str,
+        password_hash: Option<&str>,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<UserRecord, StoreError>;
+
+    /// A user by id.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+
+    /// A user by email address (case-insensitive), with the password hash.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>, StoreError>;
+}
+
+/// A bot as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotRecord {
+    /// Its id.
+    pub id: BotId,
+    /// Its owner.
+    pub user: UserId,
+    /// The owner's name for it.
+    pub name: String,
+    /// The venue.
+    pub exchange: ExchangeId,
+    /// The pair.
+    pub symbol: Symbol,
+    /// The candle interval its strategy runs on.
+    pub interval: Interval,
+    /// The strategy's name (`trend_breakout`).
+    pub strategy: String,
+    /// The strategy's parameters, as JSON.
+    pub strategy_config: String,
+    /// Gate, sizing and pyramiding.
+    pub config: BotConfig,
+    /// The exchange key it trades with.
+    pub credential: Option<CredentialId>,
+    /// Paused by its owner.
+    pub paused: bool,
+}
+
+/// Bots.
+#[async_trait]
+pub trait BotStore: Send + Sync {
+    /// Stores a new bot.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn create_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<(), StoreError>;
+
+    /// A bot by id.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn bot(&self, id: BotId) -> Result<Option<BotRecord>, StoreError>;
+
+    /// Active (not paused) bots running `strategy` on (`exchange`, `symbol`), in id order,
+    /// `limit` at a time after `after`: the fan-out loads them in pages.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn active_bots(
+        &self,
+        exchange: ExchangeId,
+        symbol: Symbol,
+        strategy: &str,
+        after: Option<BotId>,
+        limit: u32,
+    ) -> Result<Vec<BotRecord>, StoreError>;
+
+    /// Pauses or resumes one of `user`'s bots; `false` when `user` has no such bot.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn set_paused(
+        &self,
+        user: UserId,
+        id: BotId,
+        paused: bool,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+}
+
+/// Bots' positions.
+#[async_trait]
+pub trait PositionStore: Send + Sync {
+    /// The bot's open position.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn open_position(&self, bot: BotId) -> Result<Option<Position>, StoreError>;
+
+    /// Creates or updates the bot's open position.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn save_position(
+        &self,
+        bot: BotId,
+        position: &Position,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Closes the bot's open position, recording the dust left behind; `false` when none
+    /// was open.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn close_position(
+        &self,
+        bot: BotId,
+        dust: crate::money::Quantity,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,370 @@
+//! The job queue port: durable background work (order execution, alerts, emails, regime
+//! checks, cleanup) shared by every server instance.
+//!
+//! Time comes in as `now`, so leases, delays and backoff are testable without sleeping
+//! and a store never reads a clock of its own.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::error::StoreError;
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Place one planned order.
+    TradeExecution,
+    /// Tell a user about a trade.
+    TradeAlert,
+    /// Send an email.
+    Email,
+    /// Classify a market's regime.
+    RegimeCheck,
+    /// Trim history tables.
+    Cleanup,
+}
+
+impl JobKind {
+    /// Every kind.
+    pub const ALL: [Self; 5] = [
+        Self::TradeExecution,
+        Self::TradeAlert,
+        Self::Email,
+        Self::RegimeCheck,
+        Self::Cleanup,
+    ];
+
+    /// The stored name (`trade_execution`, …).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::TradeExecution => "trade_execution",
+            Self::TradeAlert => "trade_alert",
+            Self::Email => "email",
+            Self::RegimeCheck => "regime_check",
+            Self::Cleanup => "cleanup",
+        }
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown job kind {s:?}"))
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for `run_at` and a worker.
+    Queued,
+    /// Held by a worker until its lease expires.
+    Running,
+    /// Completed.
+    Done,
+    /// Failed its last attempt; kept with the last error.
+    Dead,
+}
+
+impl JobState {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+impl FromStr for JobState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Queued, Self::Running, Self::Done, Self::Dead]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown job state {s:?}"))
+    }
+}
+
+/// A job's id in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(pub i64);
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewJob {
+    /// What it does.
+    pub kind: JobKind,
+    /// Its input, as JSON text.
+    pub payload: String,
+    /// A key that makes enqueueing idempotent: a second job with the same key is not
+    /// queued (for a trade, the client order id).
+    pub unique_key: Option<String>,
+    /// Higher runs first.
+    pub priority: i16,
+    /// Not before this time (`None`: now).
+    pub run_at: Option<Timestamp>,
+    /// Attempts before the job is dead-lettered.
+    pub max_attempts: u32,
+}
+
+impl NewJob {
+    /// A job with priority 0, no delay, no unique key and 3 attempts.
+    #[must_use]
+    pub fn new(kind: JobKind, payload: impl Into<String>) -> Self {
+        Self {
+            kind,
+            payload: payload.into(),
+            unique_key: None,
+            priority: 0,
+            run_at: None,
+            max_attempts: RetryPolicy::DEFAULT_ATTEMPTS,
+        }
+    }
+
+    /// With a unique key.
+    #[must_use]
+    pub fn unique(mut self, key: impl Into<String>) -> Self {
+        self.unique_key = Some(key.into());
+        self
+    }
+}
+
+/// A claimed job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// Its id.
+    pub id: JobId,
+    /// What it does.
+    pub kind: JobKind,
+    /// Its input.
+    pub payload: String,
+    /// Its unique key.
+    pub unique_key: Option<String>,
+    /// Its priority.
+    pub priority: i16,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// The error of the last failed attempt.
+    pub last_error: Option<String>,
+    /// Its state.
+    pub state: JobState,
+}
+
+/// What happened to a failed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FailOutcome {
+    /// Queued again to run at `at`.
+    Retry {
+        /// When it runs again.
+        at: Timestamp,
+    },
+    /// That was its last attempt.
+    DeadLettered,
+    /// The worker no longer held the job (its lease expired and another took it).
+    LeaseLost,
+}
+
+/// Exponential backoff with jitter between attempts.
+///
+/// The delay before attempt `n + 1` is drawn from `[base·2^(n−1) / 2, base·2^(n−1)]`
+/// ("equal jitter"), capped at `max`. The draw is a hash of the job id and attempt, not a
+/// random number: spread like one across jobs, reproducible for one job.
+///
+/// ```
+/// use nexus_core::ports::jobs::{JobId, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let policy = RetryPolicy::default();
+/// let first = policy.delay(JobId(7), 1);
+/// assert!(first >= Duration::from_millis(500) && first <= Duration::from_secs(1));
+/// assert!(policy.delay(JobId(7), 3) >= Duration::from_secs(2));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryPolicy {
+    /// The first delay's upper bound.
+    pub base: Duration,
+    /// The largest delay.
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    /// Attempts per job unless it says otherwise.
+    pub const DEFAULT_ATTEMPTS: u32 = 3;
+
+    /// The delay after failed attempt `attempt` (1-based).
+    #[must_use]
+    pub fn delay(&self, job: JobId, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(30);
+        let ceiling = self.base.saturating_mul(1 << exponent).min(self.max);
+        let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        let half = ceiling_ms / 2;
+        // SplitMix64 of (id, attempt): a well-spread, reproducible draw.
+        let mut z = (job.0 as u64) ^ (u64::from(attempt) << 48) ^ 0x9E37_79B9_7F4A_7C15;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Duration::from_millis(half + z % (ceiling_ms - half + 1))
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A count of jobs of one kind in one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueDepth {
+    /// The kind.
+    pub kind: JobKind,
+    /// The state.
+    pub state: JobState,
+    /// How many.
+    pub count: u64,
+}
+
+/// A durable queue of jobs with leases, retries and dead letters.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueues one job; `None` when its unique key is already taken.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn enqueue(&self, job: &NewJob, now: Timestamp) -> Result<Option<JobId>, StoreError>;
+
+    /// Enqueues many jobs in one round trip; returns how many were new (duplicates by
+    /// unique key are skipped).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn enqueue_batch(&self, jobs: &[NewJob], now: Timestamp) -> Result<u64, StoreError>;
+
+    /// Claims up to `limit` due jobs of `kinds` (highest priority, then oldest first) for
+    /// `worker`, leased until `now + lease`. Jobs whose lease expired are due again; one
+    /// whose lease expired on its last attempt is dead-lettered instead.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn claim(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        lease: Duration,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Extends `worker`'s lease on a job; `false` when the worker no longer holds it.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn heartbeat(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks jobs held by `worker` done; returns how many it still held.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn complete(
+        &self,
+        ids: &[JobId],
+        worker: &str,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+
+    /// Records a failed attempt: retried after the policy's backoff, or dead-lettered with
+    /// `error` after its last attempt.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn fail(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry: RetryPolicy,
+        now: Timestamp,
+    ) -> Result<FailOutcome, StoreError>;
+
+    /// Jobs per kind and state.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn depth(&self) -> Result<Vec<QueueDepth>, StoreError>;
+
+    /// The most recent dead-lettered jobs.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn dead_letters(&self, limit: u32) -> Result<Vec<Job>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_within_its_jitter_band_and_is_capped() {
+        let policy = RetryPolicy::default();
+        for id in 0..200 {
+            for attempt in 1..=12u32 {
+                let ceiling = Duration::from_secs(1 << (attempt - 1)).min(policy.max);
+                let delay = policy.delay(JobId(id), attempt);
+                assert!(
+                    delay >= ceiling / 2 && delay <= ceiling,
+                    "{id}/{attempt}: {delay:?}"
+                );
+            }
+        }
+        // Jitter spreads jobs that failed together.
+        let delays: std::collections::HashSet<_> =
+            (0..100).map(|id| policy.delay(JobId(id), 4)).collect();
+        assert!(delays.len() > 50);
+        assert_eq!(policy.delay(JobId(9), 2), policy.delay(JobId(9), 2));
+    }
+
+    #[test]
+    fn kinds_and_states_have_stable_names() {
+        for kind in JobKind::ALL {
+            assert_eq!(kind.as_str().parse::<JobKind>(), Ok(kind));
+        }
+        assert_eq!(JobKind::TradeExecution.to_string(), "trade_execution");
+        assert_eq!("dead".parse::<JobState>(), Ok(JobState::Dead));
+    }
+}

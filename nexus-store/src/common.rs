@@ -1,0 +1,84 @@
+//! What both backends share: how secrets are packed before sealing, and how records are
+//! converted to and from their stored text forms.
+
+use nexus_core::ports::accounts::BotRecord;
+use nexus_core::ports::credentials::{ApiCredentials, CredentialId};
+use nexus_core::{ExchangeId, Secret, StoreError, UserId};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::corrupt;
+use crate::vault::{Keyring, Sealed};
+
+/// The associated data binding a ciphertext to its row.
+pub(crate) fn credential_context(id: CredentialId, user: UserId, exchange: ExchangeId) -> Vec<u8> {
+    format!("exchange_credentials:{}:{user}:{exchange}", id.0).into_bytes()
+}
+
+#[derive(Serialize, Deserialize)]
+struct Packed<'a> {
+    api_key: &'a str,
+    secret: &'a str,
+    passphrase: Option<&'a str>,
+}
+
+/// Seals key, secret and passphrase together.
+pub(crate) fn seal_credentials(keys: &Keyring, creds: &ApiCredentials, context: &[u8]) -> Sealed {
+    let packed = Packed {
+        api_key: &creds.api_key,
+        secret: creds.secret.expose(),
+        passphrase: creds.passphrase.as_ref().map(Secret::expose),
+    };
+    let plain = Zeroizing::new(serde_json::to_vec(&packed).unwrap_or_default());
+    keys.seal(&plain, context)
+}
+
+/// Opens what [`seal_credentials`] sealed.
+pub(crate) fn open_credentials(
+    keys: &Keyring,
+    sealed: &Sealed,
+    context: &[u8],
+) -> Result<ApiCredentials, StoreError> {
+    let plain = keys
+        .open(sealed, context)
+        .map_err(|e| corrupt("exchange credentials", e))?;
+    let packed: Packed<'_> = serde_json::from_slice(&plain)
+        .map_err(|_| corrupt("exchange credentials", "the decrypted payload is not valid"))?;
+    Ok(ApiCredentials {
+        api_key: packed.api_key.to_owned(),
+        secret: Secret::new(packed.secret),
+        passphrase: packed.passphrase.map(Secret::new),
+    })
+}
+
+/// A bot's JSON columns.
+pub(crate) struct BotJson {
+    pub gate: String,
+    pub sizing: String,
+    pub pyramid: String,
+}
+
+pub(crate) fn bot_json(bot: &BotRecord) -> Result<BotJson, StoreError> {
+    let json = |v: Result<String, serde_json::Error>| v.map_err(|e| corrupt("bot config", e));
+    Ok(BotJson {
+        gate: json(serde_json::to_string(&bot.config.gate))?,
+        sizing: json(serde_json::to_string(&bot.config.sizing))?,
+        pyramid: json(serde_json::to_string(&bot.config.pyramid))?,
+    })
+}
+
+/// Parses a stored enum-like text column.
+pub(crate) fn parse<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().map_err(|e| corrupt(what, e))
+}
+
+/// Parses a stored JSON column.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, e))
+}

@@ -1,0 +1,456 @@
+//! Users, bots, positions and exchange credentials on PostgreSQL.
+
+use async_trait::async_trait;
+use nexus_core::ports::accounts::{
+    BotRecord, BotStore, PositionStore, Role, UserRecord, UserStore,
+};
+use nexus_core::ports::credentials::{
+    ApiCredentials, CredentialId, CredentialInfo, CredentialStore, mask,
+};
+use nexus_core::{
+    BotId, ExchangeId, KeyPermissions, Notional, Position, Price, Quantity, StoreError, Symbol,
+    Timestamp, UserId,
+};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::common::{
+    bot_json, credential_context, from_json, open_credentials, parse, seal_credentials,
+};
+use crate::error::{classify, corrupt};
+use crate::vault::Sealed;
+
+fn user(row: &PgRow) -> Result<UserRecord, StoreError> {
+    let role: String = row.get("role");
+    Ok(UserRecord {
+        id: UserId::new(row.get("id")),
+        email: row.get("email"),
+        role: if role == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        },
+        email_verified_at: row.get("email_verified_at"),
+        created_at: row.get("created_at"),
+    })
+}
+
+#[async_trait]
+impl UserStore for PostgresStore {
+    async fn create_user(
+        &self,
+        id: UserId,
+        email: &str,
+        password_hash: Option<&str>,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<UserRecord, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, role, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)
+             RETURNING id, email, role, email_verified_at, created_at",
+        )
+        .bind(id.as_uuid())
+        .bind(email)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)?;
+        user(&row)
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, email, role, email_verified_at, created_at FROM users WHERE id = $1",
+        )
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.as_ref().map(user).transpose()
+    }
+
+    async fn user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, email, role, email_verified_at, created_at, password_hash FROM users
+             WHERE lower(email) = lower($1)",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.map(|r| Ok((user(&r)?, r.get("password_hash"))))
+            .transpose()
+    }
+}
+
+macro_rules! bot_columns {
+    () => {
+        "id, user_id, name, exchange, symbol, interval, strategy,
+    strategy_config::text AS strategy_config, gate::text AS gate, sizing::text AS sizing,
+    pyramid::text AS pyramid, credential_id, paused"
+    };
+}
+
+fn bot(row: &PgRow) -> Result<BotRecord, StoreError> {
+    let text = |name: &str| -> String { row.get(name) };
+    let credential: Option<Uuid> = row.get("credential_id");
+    Ok(BotRecord {
+        id: BotId::new(row.get("id")),
+        user: UserId::new(row.get("user_id")),
+        name: text("name"),
+        exchange: parse("exchange", &text("exchange"))?,
+        symbol: parse("symbol", &text("symbol"))?,
+        interval: parse("interval", &text("interval"))?,
+        strategy: text("strategy"),
+        strategy_config: text("strategy_config"),
+        config: nexus_core::fanout::BotConfig {
+            gate: from_json("bot gate", &text("gate"))?,
+            sizing: from_json("bot sizing", &text("sizing"))?,
+            pyramid: from_json("bot pyramid", &text("pyramid"))?,
+        },
+        credential: credential.map(CredentialId),
+        paused: row.get("paused"),
+    })
+}
+
+#[async_trait]
+impl BotStore for PostgresStore {
+    async fn create_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<(), StoreError> {
+        let json = bot_json(bot)?;
+        sqlx::query(
+            "INSERT INTO bots (id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
+                 gate, sizing, pyramid, credential_id, paused, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, $14, $14)",
+        )
+        .bind(bot.id.as_uuid())
+        .bind(bot.user.as_uuid())
+        .bind(&bot.name)
+        .bind(bot.exchange.as_str())
+        .bind(bot.symbol.to_string())
+        .bind(bot.interval.as_str())
+        .bind(&bot.strategy)
+        .bind(&bot.strategy_config)
+        .bind(json.gate)
+        .bind(json.sizing)
+        .bind(json.pyramid)
+        .bind(bot.credential.map(|c| c.0))
+        .bind(bot.paused)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn bot(&self, id: BotId) -> Result<Option<BotRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            bot_columns!(),
+            " FROM bots WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.as_ref().map(bot).transpose()
+    }
+
+    async fn active_bots(
+        &self,
+        exchange: ExchangeId,
+        symbol: Symbol,
+        strategy: &str,
+        after: Option<BotId>,
+        limit: u32,
+    ) -> Result<Vec<BotRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            bot_columns!(),
+            " FROM bots
+             WHERE exchange = $1 AND symbol = $2 AND strategy = $3 AND NOT paused AND id > $4
+             ORDER BY id LIMIT $5"
+        ))
+        .bind(exchange.as_str())
+        .bind(symbol.to_string())
+        .bind(strategy)
+        .bind(after.map_or(Uuid::nil(), |a| *a.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(bot).collect()
+    }
+
+    async fn set_paused(
+        &self,
+        user: UserId,
+        id: BotId,
+        paused: bool,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE bots SET paused = $1, updated_at = $2 WHERE id = $3 AND user_id = $4",
+        )
+        .bind(paused)
+        .bind(now)
+        .bind(id.as_uuid())
+        .bind(user.as_uuid())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl PositionStore for PostgresStore {
+    async fn open_position(&self, bot: BotId) -> Result<Option<Position>, StoreError> {
+        let row = sqlx::query(
+            "SELECT symbol, quantity, cost, initial_quantity, initial_cost, last_fill_price, last_fill_at, adds
+             FROM positions WHERE bot_id = $1 AND closed_at IS NULL",
+        )
+        .bind(bot.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        let Some(row) = row else { return Ok(None) };
+        let d = |name: &str| -> Decimal { row.get(name) };
+        let qty = |name: &str| Quantity::new(d(name)).map_err(|e| corrupt(name, e));
+        let notional = |name: &str| Notional::new(d(name)).map_err(|e| corrupt(name, e));
+        let symbol: String = row.get("symbol");
+        Ok(Some(Position::from_parts(
+            parse("symbol", &symbol)?,
+            qty("quantity")?,
+            notional("cost")?,
+            qty("initial_quantity")?,
+            notional("initial_cost")?,
+            Price::new(d("last_fill_price")).map_err(|e| corrupt("last_fill_price", e))?,
+            row.get("last_fill_at"),
+            u32::try_from(row.get::<i32, _>("adds")).unwrap_or(0),
+        )))
+    }
+
+    async fn save_position(
+        &self,
+        bot: BotId,
+        p: &Position,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO positions (id, bot_id, symbol, quantity, cost, initial_quantity, initial_cost,
+                 last_fill_price, last_fill_at, adds, opened_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (bot_id) WHERE closed_at IS NULL DO UPDATE SET
+                 symbol = excluded.symbol, quantity = excluded.quantity, cost = excluded.cost,
+                 initial_quantity = excluded.initial_quantity, initial_cost = excluded.initial_cost,
+                 last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
+                 adds = excluded.adds",
+        )
+        .bind(Uuid::new_v4())
+        .bind(bot.as_uuid())
+        .bind(p.symbol().to_string())
+        .bind(p.quantity().value())
+        .bind(p.cost().value())
+        .bind(p.initial_quantity().value())
+        .bind(p.initial_cost().value())
+        .bind(p.last_fill_price().value())
+        .bind(p.last_fill_at())
+        .bind(i32::try_from(p.adds()).unwrap_or(i32::MAX))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn close_position(
+        &self,
+        bot: BotId,
+        dust: Quantity,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE positions SET closed_at = $1, dust = $2 WHERE bot_id = $3 AND closed_at IS NULL",
+        )
+        .bind(now)
+        .bind(dust.value())
+        .bind(bot.as_uuid())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+macro_rules! credential_columns {
+    () => {
+        "id, user_id, exchange, label, masked_key, can_read, can_trade, can_withdraw, created_at"
+    };
+}
+
+fn credential_info(row: &PgRow) -> Result<CredentialInfo, StoreError> {
+    let exchange: String = row.get("exchange");
+    Ok(CredentialInfo {
+        id: CredentialId(row.get("id")),
+        user: UserId::new(row.get("user_id")),
+        exchange: parse("exchange", &exchange)?,
+        label: row.get("label"),
+        masked_key: row.get("masked_key"),
+        permissions: KeyPermissions {
+            read: row.get("can_read"),
+            trade: row.get("can_trade"),
+            withdraw: row.get("can_withdraw"),
+        },
+        created_at: row.get("created_at"),
+    })
+}
+
+#[async_trait]
+impl CredentialStore for PostgresStore {
+    async fn add_credentials(
+        &self,
+        user: UserId,
+        exchange: ExchangeId,
+        label: &str,
+        credentials: &ApiCredentials,
+        permissions: KeyPermissions,
+        now: Timestamp,
+    ) -> Result<CredentialInfo, StoreError> {
+        let id = CredentialId(Uuid::new_v4());
+        let sealed = seal_credentials(
+            &self.keys,
+            credentials,
+            &credential_context(id, user, exchange),
+        );
+        let row = sqlx::query(concat!("INSERT INTO exchange_credentials (id, user_id, exchange, label, masked_key, key_id, nonce,
+                 ciphertext, can_read, can_trade, can_withdraw, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+             RETURNING ", credential_columns!()))
+        .bind(id.0)
+        .bind(user.as_uuid())
+        .bind(exchange.as_str())
+        .bind(label)
+        .bind(mask(&credentials.api_key))
+        .bind(&sealed.key_id)
+        .bind(&sealed.nonce)
+        .bind(&sealed.ciphertext)
+        .bind(permissions.read)
+        .bind(permissions.trade)
+        .bind(permissions.withdraw)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)?;
+        credential_info(&row)
+    }
+
+    async fn list_credentials(&self, user: UserId) -> Result<Vec<CredentialInfo>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM exchange_credentials WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(credential_info).collect()
+    }
+
+    async fn credentials(
+        &self,
+        user: UserId,
+        id: CredentialId,
+    ) -> Result<Option<ApiCredentials>, StoreError> {
+        let row = sqlx::query(
+            "SELECT exchange, key_id, nonce, ciphertext FROM exchange_credentials WHERE id = $1 AND user_id = $2",
+        )
+        .bind(id.0)
+        .bind(user.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        let Some(row) = row else { return Ok(None) };
+        let exchange: String = row.get("exchange");
+        let sealed = Sealed {
+            key_id: row.get("key_id"),
+            nonce: row.get("nonce"),
+            ciphertext: row.get("ciphertext"),
+        };
+        let context = credential_context(id, user, parse("exchange", &exchange)?);
+        open_credentials(&self.keys, &sealed, &context).map(Some)
+    }
+
+    async fn delete_credentials(&self, user: UserId, id: CredentialId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM exchange_credentials WHERE id = $1 AND user_id = $2")
+            .bind(id.0)
+            .bind(user.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+/// Re-encrypts up to `batch` rows under the current key; `SKIP LOCKED` lets several
+/// instances rotate at once without touching the same rows.
+pub(super) async fn rotate_keys(
+    store: &PostgresStore,
+    batch: u32,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let mut tx = store.pool.begin().await.map_err(classify)?;
+    let rows = sqlx::query(
+        "SELECT id, user_id, exchange, key_id, nonce, ciphertext FROM exchange_credentials
+         WHERE key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(store.keys.current_id())
+    .bind(i64::from(batch))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(classify)?;
+    let mut rotated = 0;
+    for row in rows {
+        let id = CredentialId(row.get("id"));
+        let exchange: String = row.get("exchange");
+        let context = credential_context(
+            id,
+            UserId::new(row.get("user_id")),
+            parse("exchange", &exchange)?,
+        );
+        let old = Sealed {
+            key_id: row.get("key_id"),
+            nonce: row.get("nonce"),
+            ciphertext: row.get("ciphertext"),
+        };
+        let plain = store
+            .keys
+            .open(&old, &context)
+            .map_err(|e| corrupt("exchange credentials", e))?;
+        let new = store.keys.seal(&plain, &context);
+        rotated += sqlx::query(
+            "UPDATE exchange_credentials SET key_id = $1, nonce = $2, ciphertext = $3, updated_at = $4
+             WHERE id = $5",
+        )
+        .bind(&new.key_id)
+        .bind(&new.nonce)
+        .bind(&new.ciphertext)
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?
+        .rows_affected();
+    }
+    tx.commit().await.map_err(classify)?;
+    Ok(rotated)
+}

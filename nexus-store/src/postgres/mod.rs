@@ -1,0 +1,291 @@
+//! The PostgreSQL store: production, and what several server instances share. Money is
+//! `NUMERIC`, time `TIMESTAMPTZ`; the job queue claims with `FOR UPDATE SKIP LOCKED`;
+//! the market-data cache and rate-limit counters are `UNLOGGED`.
+
+mod accounts;
+mod jobs;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nexus_core::ports::DecisionLog;
+use nexus_core::ports::audit::{AuditEvent, AuditLog, AuditRecord};
+use nexus_core::regime::gate::GateDecision;
+use nexus_core::{DecisionLogError, StoreError, Timestamp, UserId};
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::error::classify;
+use crate::sqlite::{action_name, audit_action};
+use crate::vault::Keyring;
+use crate::{CleanupReport, Maintenance, OpenError, Retention, Store, chrono_duration};
+
+/// The embedded migrations.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// A store in a PostgreSQL database.
+pub struct PostgresStore {
+    pool: PgPool,
+    keys: Keyring,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects and migrates.
+    ///
+    /// # Errors
+    /// [`OpenError`].
+    pub async fn open(url: &str, keys: Keyring) -> Result<Self, OpenError> {
+        let options =
+            PgConnectOptions::from_str(url).map_err(|_| OpenError::BadUrl(redact(url)))?;
+        Self::open_with(options, keys).await
+    }
+
+    /// Connects with `search_path` set to `schema` (created if missing) and migrates there:
+    /// how tests get an isolated database each.
+    ///
+    /// # Errors
+    /// [`OpenError`].
+    pub async fn open_in_schema(url: &str, schema: &str, keys: Keyring) -> Result<Self, OpenError> {
+        let options =
+            PgConnectOptions::from_str(url).map_err(|_| OpenError::BadUrl(redact(url)))?;
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(OpenError::Connect)?;
+        if schema.is_empty()
+            || !schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(OpenError::BadUrl(format!(
+                "schema {schema:?}: only letters, digits and _"
+            )));
+        }
+        // Checked above to be a plain identifier, so it cannot inject.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}"
+        )))
+        .execute(&admin)
+        .await
+        .map_err(OpenError::Connect)?;
+        admin.close().await;
+        Self::open_with(options.options([("search_path", schema)]), keys).await
+    }
+
+    async fn open_with(options: PgConnectOptions, keys: Keyring) -> Result<Self, OpenError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(OpenError::Connect)?;
+        MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
+        Ok(Self { pool, keys })
+    }
+
+    /// The connection pool (for tests and tools).
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// A URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}", &url[..scheme], &url[at..]),
+        _ => url.chars().take(80).collect(),
+    }
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+#[async_trait]
+impl DecisionLog for PostgresStore {
+    async fn record(&self, decision: &GateDecision) -> Result<(), DecisionLogError> {
+        let json = serde_json::to_string(decision).map_err(|e| DecisionLogError {
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        })?;
+        sqlx::query(
+            "INSERT INTO gate_decisions (exchange, symbol, action, allowed, regime, decision, decided_at)
+             VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
+        )
+        .bind(decision.inputs.exchange.as_str())
+        .bind(decision.inputs.symbol.to_string())
+        .bind(action_name(decision))
+        .bind(decision.allowed)
+        .bind(decision.regime.map(|r| r.as_str()))
+        .bind(json)
+        .bind(decision.at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| DecisionLogError { message: e.to_string(), source: Some(Box::new(e)) })?;
+        Ok(())
+    }
+
+    async fn recent_decisions(&self, limit: u32) -> Result<Vec<GateDecision>, DecisionLogError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT decision::text FROM gate_decisions ORDER BY id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| DecisionLogError {
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        })?;
+        rows.iter()
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| DecisionLogError {
+                    message: format!("a stored decision does not parse: {e}"),
+                    source: Some(Box::new(e)),
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AuditLog for PostgresStore {
+    async fn append(&self, event: &AuditEvent) -> Result<i64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO audit_log (actor, action, subject, details, at)
+             VALUES ($1, $2, $3, $4::json, $5) RETURNING id",
+        )
+        .bind(event.actor.map(|a| *a.as_uuid()))
+        .bind(event.action.as_str())
+        .bind(event.subject.as_deref())
+        .bind(&event.details)
+        .bind(event.at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(id)
+    }
+
+    async fn recent(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, actor, action, subject, details::text AS details, at FROM audit_log
+             WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let actor: Option<uuid::Uuid> = row.get("actor");
+                let action: String = row.get("action");
+                Ok(AuditRecord {
+                    id: row.get("id"),
+                    event: AuditEvent {
+                        actor: actor.map(UserId::new),
+                        action: audit_action(&action)?,
+                        subject: row.get("subject"),
+                        details: row.get("details"),
+                        at: row.get("at"),
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Maintenance for PostgresStore {
+    async fn cleanup(
+        &self,
+        now: Timestamp,
+        retention: Retention,
+    ) -> Result<CleanupReport, StoreError> {
+        let cutoff = now - chrono_duration(retention.keep);
+        let cache_cutoff = now - chrono_duration(retention.cache);
+        let run = |sql: &'static str, at: Timestamp| {
+            let pool = self.pool.clone();
+            async move {
+                sqlx::query(sql)
+                    .bind(at)
+                    .execute(&pool)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(classify)
+            }
+        };
+        // Separate statements, not one transaction: each deletes independently and a long
+        // cleanup does not hold locks on every history table at once.
+        let jobs = run(
+            "DELETE FROM jobs WHERE state IN ('done', 'dead') AND finished_at < $1",
+            cutoff,
+        )
+        .await?;
+        let old = run("DELETE FROM gate_decisions WHERE decided_at < $1", cutoff).await?;
+        let excess = sqlx::query(
+            "DELETE FROM gate_decisions WHERE id <= (
+                 SELECT id FROM gate_decisions ORDER BY id DESC OFFSET $1 LIMIT 1)",
+        )
+        .bind(i64::try_from(retention.max_decisions).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?
+        .rows_affected();
+        let emails = run("DELETE FROM email_log WHERE created_at < $1", cutoff).await?;
+        let cache = run(
+            "DELETE FROM market_data_cache WHERE fetched_at < $1",
+            cache_cutoff,
+        )
+        .await?
+            + run(
+                "DELETE FROM rate_limit_counters WHERE window_start < $1",
+                cache_cutoff,
+            )
+            .await?;
+        Ok(CleanupReport {
+            jobs,
+            decisions: old + excess,
+            emails,
+            cache,
+        })
+    }
+
+    async fn rotate_keys(&self, batch: u32, now: Timestamp) -> Result<u64, StoreError> {
+        accounts::rotate_keys(self, batch, now).await
+    }
+
+    async fn stale_credentials(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM exchange_credentials WHERE key_id <> $1")
+                .bind(self.keys.current_id())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(classify)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,280 @@
+//! The job queue on SQLite. SQLite has no `SKIP LOCKED`; claims run in `BEGIN IMMEDIATE`
+//! transactions, which take the database's single write lock up front, so two workers can
+//! never select the same job (the single-process equivalent).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nexus_core::ports::jobs::{
+    FailOutcome, Job, JobId, JobKind, JobQueue, JobState, NewJob, QueueDepth, RetryPolicy,
+};
+use nexus_core::{StoreError, Timestamp};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{SqliteStore, ms};
+use crate::chrono_duration;
+use crate::common::parse;
+use crate::error::classify;
+
+macro_rules! job_columns {
+    () => {
+        "id, kind, payload, unique_key, priority, state, attempts, max_attempts, last_error"
+    };
+}
+
+fn job(row: &SqliteRow) -> Result<Job, StoreError> {
+    let kind: String = row.get("kind");
+    let state: String = row.get("state");
+    let count = |name: &str| u32::try_from(row.get::<i64, _>(name)).unwrap_or(0);
+    Ok(Job {
+        id: JobId(row.get("id")),
+        kind: parse("job kind", &kind)?,
+        payload: row.get("payload"),
+        unique_key: row.get("unique_key"),
+        priority: row.get::<i64, _>("priority").try_into().unwrap_or(0),
+        attempts: count("attempts"),
+        max_attempts: count("max_attempts"),
+        last_error: row.get("last_error"),
+        state: parse("job state", &state)?,
+    })
+}
+
+fn kinds_json(kinds: &[JobKind]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn ids_json(ids: &[JobId]) -> String {
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    job: &NewJob,
+    now: Timestamp,
+) -> Result<Option<JobId>, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, unique_key, priority, max_attempts, run_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (unique_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(job.kind.as_str())
+    .bind(&job.payload)
+    .bind(job.unique_key.as_deref())
+    .bind(i64::from(job.priority))
+    .bind(i64::from(job.max_attempts.max(1)))
+    .bind(ms(job.run_at.unwrap_or(now)))
+    .bind(ms(now))
+    .bind(ms(now))
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(classify)?;
+    Ok(id.map(JobId))
+}
+
+impl SqliteStore {
+    async fn immediate(&self) -> Result<Transaction<'_, Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(classify)
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqliteStore {
+    async fn enqueue(&self, job: &NewJob, now: Timestamp) -> Result<Option<JobId>, StoreError> {
+        let mut tx = self.immediate().await?;
+        let id = insert(&mut tx, job, now).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(id)
+    }
+
+    async fn enqueue_batch(&self, jobs: &[NewJob], now: Timestamp) -> Result<u64, StoreError> {
+        // One transaction: one fsync for the whole batch.
+        let mut tx = self.immediate().await?;
+        let mut inserted = 0;
+        for job in jobs {
+            inserted += u64::from(insert(&mut tx, job, now).await?.is_some());
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(inserted)
+    }
+
+    async fn claim(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        lease: Duration,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<Vec<Job>, StoreError> {
+        let kinds = kinds_json(kinds);
+        let mut tx = self.immediate().await?;
+        // A job whose worker died on its last attempt is not run again: dead letter.
+        sqlx::query(
+            "UPDATE jobs SET state = 'dead', locked_by = NULL, lease_expires_at = NULL,
+                 last_error = 'the worker stopped (lease expired) on the last attempt',
+                 finished_at = ?1, updated_at = ?1
+             WHERE state = 'running' AND lease_expires_at < ?1 AND attempts >= max_attempts
+               AND kind IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(ms(now))
+        .bind(&kinds)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let rows = sqlx::query(concat!(
+            "UPDATE jobs SET state = 'running', locked_by = ?1, lease_expires_at = ?2,
+                 attempts = attempts + 1, updated_at = ?3
+             WHERE id IN (
+                 SELECT id FROM jobs
+                 WHERE kind IN (SELECT value FROM json_each(?4))
+                   AND ((state = 'queued' AND run_at <= ?3)
+                        OR (state = 'running' AND lease_expires_at < ?3))
+                 ORDER BY priority DESC, run_at, id
+                 LIMIT ?5)
+             RETURNING ",
+            job_columns!()
+        ))
+        .bind(worker)
+        .bind(ms(now + chrono_duration(lease)))
+        .bind(ms(now))
+        .bind(&kinds)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        let mut jobs = rows.iter().map(job).collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|j| (std::cmp::Reverse(j.priority), j.id));
+        Ok(jobs)
+    }
+
+    async fn heartbeat(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = ?, updated_at = ?
+             WHERE id = ? AND locked_by = ? AND state = 'running'",
+        )
+        .bind(ms(now + chrono_duration(lease)))
+        .bind(ms(now))
+        .bind(id.0)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn complete(
+        &self,
+        ids: &[JobId],
+        worker: &str,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'done', locked_by = NULL, lease_expires_at = NULL,
+                 finished_at = ?1, updated_at = ?1
+             WHERE id IN (SELECT value FROM json_each(?2)) AND locked_by = ?3 AND state = 'running'",
+        )
+        .bind(ms(now))
+        .bind(ids_json(ids))
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn fail(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        retry: RetryPolicy,
+        now: Timestamp,
+    ) -> Result<FailOutcome, StoreError> {
+        let mut tx = self.immediate().await?;
+        let held: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT attempts, max_attempts FROM jobs WHERE id = ? AND locked_by = ? AND state = 'running'",
+        )
+        .bind(id.0)
+        .bind(worker)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let Some((attempts, max_attempts)) = held else {
+            return Ok(FailOutcome::LeaseLost);
+        };
+        let outcome = if attempts >= max_attempts {
+            sqlx::query(
+                "UPDATE jobs SET state = 'dead', locked_by = NULL, lease_expires_at = NULL,
+                     last_error = ?1, finished_at = ?2, updated_at = ?2 WHERE id = ?3",
+            )
+            .bind(error)
+            .bind(ms(now))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            FailOutcome::DeadLettered
+        } else {
+            let attempt = u32::try_from(attempts).unwrap_or(u32::MAX);
+            let at = now + chrono_duration(retry.delay(id, attempt));
+            sqlx::query(
+                "UPDATE jobs SET state = 'queued', locked_by = NULL, lease_expires_at = NULL,
+                     last_error = ?, run_at = ?, updated_at = ? WHERE id = ?",
+            )
+            .bind(error)
+            .bind(ms(at))
+            .bind(ms(now))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            FailOutcome::Retry { at }
+        };
+        tx.commit().await.map_err(classify)?;
+        Ok(outcome)
+    }
+
+    async fn depth(&self) -> Result<Vec<QueueDepth>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.into_iter()
+            .map(|(kind, state, count)| {
+                Ok(QueueDepth {
+                    kind: parse("job kind", &kind)?,
+                    state: parse::<JobState>("job state", &state)?,
+                    count: u64::try_from(count).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn dead_letters(&self, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE state = 'dead' ORDER BY finished_at DESC, id DESC LIMIT ?"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(job).collect()
+    }
+}

@@ -1,0 +1,295 @@
+//! The SQLite store: one file, no set-up, for the embedded default and single-instance
+//! deployments. Time is stored as Unix milliseconds, money as canonical decimal text.
+
+mod accounts;
+mod jobs;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use nexus_core::ports::DecisionLog;
+use nexus_core::ports::audit::{AuditAction, AuditEvent, AuditLog, AuditRecord};
+use nexus_core::regime::gate::GateDecision;
+use nexus_core::{DecisionLogError, StoreError, Timestamp};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::{classify, corrupt};
+use crate::vault::Keyring;
+use crate::{CleanupReport, Maintenance, OpenError, Retention, Store, chrono_duration};
+
+/// The embedded migrations.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A store in a SQLite file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    keys: Keyring,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its folder if needed) and migrates.
+    ///
+    /// # Errors
+    /// [`OpenError`].
+    pub async fn open(url: &str, keys: Keyring) -> Result<Self, OpenError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| OpenError::BadUrl(url.chars().take(80).collect()))?
+            .create_if_missing(true)
+            // WAL: readers never wait for the writer; NORMAL is durable at each checkpoint.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| OpenError::Connect(sqlx::Error::Io(e)))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(OpenError::Connect)?;
+        MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
+        Ok(Self { pool, keys })
+    }
+
+    /// The connection pool (for tests and tools).
+    #[must_use]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// A timestamp as stored: Unix milliseconds.
+pub(crate) fn ms(at: Timestamp) -> i64 {
+    at.timestamp_millis()
+}
+
+/// A stored timestamp.
+pub(crate) fn from_ms(ms: i64) -> Result<Timestamp, StoreError> {
+    DateTime::<Utc>::from_timestamp_millis(ms).ok_or_else(|| corrupt("timestamp", ms))
+}
+
+/// A decimal as stored: canonical text (no trailing zeros), so equal values compare equal.
+pub(crate) fn dec(value: Decimal) -> String {
+    value.normalize().to_string()
+}
+
+/// A stored decimal.
+pub(crate) fn from_dec(text: &str) -> Result<Decimal, StoreError> {
+    Decimal::from_str_exact(text).map_err(|e| corrupt("decimal", e))
+}
+
+#[async_trait]
+impl DecisionLog for SqliteStore {
+    async fn record(&self, decision: &GateDecision) -> Result<(), DecisionLogError> {
+        let json = serde_json::to_string(decision).map_err(|e| DecisionLogError {
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        })?;
+        sqlx::query(
+            "INSERT INTO gate_decisions (exchange, symbol, action, allowed, regime, decision, decided_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(decision.inputs.exchange.as_str())
+        .bind(decision.inputs.symbol.to_string())
+        .bind(action_name(decision))
+        .bind(decision.allowed)
+        .bind(decision.regime.map(|r| r.as_str()))
+        .bind(json)
+        .bind(ms(decision.at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| DecisionLogError { message: e.to_string(), source: Some(Box::new(e)) })?;
+        Ok(())
+    }
+
+    async fn recent_decisions(&self, limit: u32) -> Result<Vec<GateDecision>, DecisionLogError> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT decision FROM gate_decisions ORDER BY id DESC LIMIT ?")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| DecisionLogError {
+                    message: e.to_string(),
+                    source: Some(Box::new(e)),
+                })?;
+        rows.iter()
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| DecisionLogError {
+                    message: format!("a stored decision does not parse: {e}"),
+                    source: Some(Box::new(e)),
+                })
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn action_name(decision: &GateDecision) -> &'static str {
+    match decision.inputs.action {
+        nexus_core::regime::gate::GateAction::Entry => "entry",
+        nexus_core::regime::gate::GateAction::Add => "add",
+        nexus_core::regime::gate::GateAction::Exit => "exit",
+    }
+}
+
+#[async_trait]
+impl AuditLog for SqliteStore {
+    async fn append(&self, event: &AuditEvent) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO audit_log (actor, action, subject, details, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(event.actor.map(|a| a.to_string()))
+        .bind(event.action.as_str())
+        .bind(event.subject.as_deref())
+        .bind(&event.details)
+        .bind(ms(event.at))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(row.get(0))
+    }
+
+    async fn recent(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, actor, action, subject, details, at FROM audit_log
+             WHERE id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let actor: Option<String> = row.get("actor");
+                let action: String = row.get("action");
+                Ok(AuditRecord {
+                    id: row.get("id"),
+                    event: AuditEvent {
+                        actor: actor
+                            .map(|a| crate::common::parse("audit actor", &a))
+                            .transpose()?,
+                        action: audit_action(&action)?,
+                        subject: row.get("subject"),
+                        details: row.get("details"),
+                        at: from_ms(row.get("at"))?,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+/// A stored audit action.
+pub(crate) fn audit_action(text: &str) -> Result<AuditAction, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| corrupt("audit action", text))
+}
+
+#[async_trait]
+impl Maintenance for SqliteStore {
+    async fn cleanup(
+        &self,
+        now: Timestamp,
+        retention: Retention,
+    ) -> Result<CleanupReport, StoreError> {
+        let cutoff = ms(now - chrono_duration(retention.keep));
+        let cache_cutoff = ms(now - chrono_duration(retention.cache));
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let jobs =
+            sqlx::query("DELETE FROM jobs WHERE state IN ('done', 'dead') AND finished_at < ?")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+        let old = sqlx::query("DELETE FROM gate_decisions WHERE decided_at < ?")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?
+            .rows_affected();
+        let excess = sqlx::query(
+            "DELETE FROM gate_decisions WHERE id <= (
+                 SELECT id FROM gate_decisions ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        )
+        .bind(i64::try_from(retention.max_decisions).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?
+        .rows_affected();
+        let emails = sqlx::query("DELETE FROM email_log WHERE created_at < ?")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?
+            .rows_affected();
+        let cache = sqlx::query("DELETE FROM market_data_cache WHERE fetched_at < ?")
+            .bind(cache_cutoff)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?
+            .rows_affected()
+            + sqlx::query("DELETE FROM rate_limit_counters WHERE window_start < ?")
+                .bind(cache_cutoff)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
+        tx.commit().await.map_err(classify)?;
+        Ok(CleanupReport {
+            jobs,
+            decisions: old + excess,
+            emails,
+            cache,
+        })
+    }
+
+    async fn rotate_keys(&self, batch: u32, now: Timestamp) -> Result<u64, StoreError> {
+        accounts::rotate_keys(self, batch, now).await
+    }
+
+    async fn stale_credentials(&self) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM exchange_credentials WHERE key_id <> ?")
+                .bind(self.keys.current_id())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(classify)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}

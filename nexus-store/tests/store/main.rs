@@ -1,0 +1,111 @@
+//! One test suite, two databases: every test runs against a SQLite file, and against
+//! PostgreSQL when `NEXUS_TEST_POSTGRES_URL` is set (each test in its own schema, so tests
+//! run in parallel). Unset: the PostgreSQL half prints that it was skipped. Set but
+//! unreachable: it fails.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+#![allow(missing_docs)] // A test harness, not an API.
+
+mod accounts;
+mod jobs;
+mod records;
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use nexus_store::vault::{Keyring, MasterKey};
+use nexus_store::{PostgresStore, SqliteStore, Store};
+
+/// Where one test's database lives; `open` can be called again (with other keys) to
+/// reopen the same data.
+pub enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres { url: String, schema: String },
+}
+
+impl Db {
+    pub async fn open(&self, keys: Keyring) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+                Arc::new(SqliteStore::open(&url, keys).await.unwrap())
+            }
+            Self::Postgres { url, schema } => Arc::new(
+                PostgresStore::open_in_schema(url, schema, keys)
+                    .await
+                    .unwrap_or_else(|e| panic!("NEXUS_TEST_POSTGRES_URL is set but {e}")),
+            ),
+        }
+    }
+
+    async fn drop_schema(&self) {
+        if let Self::Postgres { url, schema } = self {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+pub fn keys() -> Keyring {
+    Keyring::new(MasterKey::generate(), Vec::new())
+}
+
+pub fn t(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_800_000_000 + secs, 0).unwrap()
+}
+
+pub async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    test(Db::Sqlite(tempfile::tempdir().unwrap())).await;
+}
+
+pub async fn on_postgres<F, Fut>(name: &str, test: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Ok(url) = std::env::var("NEXUS_TEST_POSTGRES_URL") else {
+        // Straight to stderr: the test harness captures eprintln!, and a skip must show.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped {name} on PostgreSQL: NEXUS_TEST_POSTGRES_URL is unset"
+        );
+        return;
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    test(Db::Postgres {
+        url: url.clone(),
+        schema: schema.clone(),
+    })
+    .await;
+    Db::Postgres { url, schema }.drop_schema().await;
+}
+
+/// Defines a test run on both databases: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                $crate::on_sqlite($body).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                $crate::on_postgres(stringify!($name), $body).await;
+            }
+        }
+    };
+}
