@@ -39,9 +39,29 @@ pub enum Command {
     /// Backtest a strategy over a candle CSV through the live decision path (regime gate,
     /// strategy, pyramiding, sizing, simulated fills with fees) and print a summary.
     Backtest(crate::commands::backtest::Args),
+    /// Apply database migrations (NEXUS_DATABASE_URL) and exit. `serve` applies them too.
+    Migrate,
+    /// Manage the master key that encrypts exchange secrets.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print the OpenAPI document (the same as GET /openapi.json) and exit, for SDK
     /// generators.
     Openapi,
+}
+
+/// `nexus keys` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-encrypt every exchange secret under NEXUS_MASTER_KEY. Put the old key in
+    /// NEXUS_MASTER_KEY_PREVIOUS until this finishes.
+    Rotate {
+        /// Rows re-encrypted per transaction.
+        #[arg(long, default_value_t = 100)]
+        batch: u32,
+    },
 }
 
 /// Output formats of the data commands.
@@ -63,6 +83,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             format,
         } => commands::regime::run(&candles, config.as_deref(), format),
         Command::Backtest(args) => commands::backtest::run(&args),
+        Command::Migrate => commands::admin::migrate().await,
+        Command::Keys {
+            command: KeysCommand::Rotate { batch },
+        } => commands::admin::rotate(batch.max(1)).await,
         Command::Openapi => {
             println!("{}", api::spec_json());
             ExitCode::SUCCESS

@@ -12,6 +12,14 @@ pub const BIND_VAR: &str = "NEXUS_BIND";
 /// The log filter (`NEXUS_LOG`), in `tracing-subscriber`'s `EnvFilter` syntax.
 pub const LOG_VAR: &str = "NEXUS_LOG";
 
+/// The database (`NEXUS_DATABASE_URL`): `sqlite://PATH` or `postgres://…`.
+pub const DATABASE_VAR: &str = "NEXUS_DATABASE_URL";
+/// Where local state lives (`NEXUS_DATA_DIR`): the SQLite file by default and the
+/// generated master key when `NEXUS_MASTER_KEY` is unset.
+pub const DATA_DIR_VAR: &str = "NEXUS_DATA_DIR";
+/// The default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "nexus-data";
+
 /// The default listen address: loopback only, so a fresh install is not exposed.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// The default log filter.
@@ -45,6 +53,10 @@ pub struct Config {
     pub bind: SocketAddr,
     /// The log filter.
     pub log: String,
+    /// The database URL.
+    pub database_url: String,
+    /// The data directory.
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Config {
@@ -90,7 +102,48 @@ impl Config {
             value: log.clone(),
         })?;
 
-        Ok(Self { bind, log })
+        let data_dir = std::path::PathBuf::from(get(DATA_DIR_VAR, DEFAULT_DATA_DIR)?);
+        let default_db = format!("sqlite://{}", data_dir.join("nexus.db").display());
+        let database_url = get(DATABASE_VAR, &default_db)?;
+        let scheme_ok = ["sqlite:", "postgres:", "postgresql:"]
+            .iter()
+            .any(|s| database_url.starts_with(s));
+        if !scheme_ok {
+            return Err(ConfigError::Invalid {
+                var: DATABASE_VAR,
+                expected: "sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
+                value: redact_url(&database_url),
+            });
+        }
+
+        Ok(Self {
+            bind,
+            log,
+            database_url,
+            data_dir,
+        })
+    }
+}
+
+/// Starts logging with the configured filter. Logs go to stderr: stdout carries only
+/// command output (and `serve`'s "listening on" line, which scripts look for).
+pub fn init_logging(config: &Config) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(&config.log))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A URL with any password hidden, for messages.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}://{user}:…{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -112,6 +165,21 @@ mod tests {
         let config = config(&[]).unwrap();
         assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.log, "info");
+        assert_eq!(config.database_url, "sqlite://nexus-data/nexus.db");
+        assert_eq!(config.data_dir, std::path::PathBuf::from("nexus-data"));
+    }
+
+    #[test]
+    fn the_database_url_picks_the_backend_and_bad_ones_are_refused() {
+        let pg = config(&[(DATABASE_VAR, "postgres://nexus@db:5432/nexus")]).unwrap();
+        assert_eq!(pg.database_url, "postgres://nexus@db:5432/nexus");
+        let local = config(&[(DATA_DIR_VAR, "/var/lib/nexus")]).unwrap();
+        assert_eq!(local.database_url, "sqlite:///var/lib/nexus/nexus.db");
+        let err = config(&[(DATABASE_VAR, "mysql://root:hunter2@db/nexus")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "NEXUS_DATABASE_URL: expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE, got \"mysql://root:…@db/nexus\""
+        );
     }
 
     #[test]

@@ -10,4 +10,6 @@ pub mod api;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod maintenance;
 pub mod server;
+pub mod store;

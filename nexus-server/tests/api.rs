@@ -1,13 +1,29 @@
 //! The HTTP API, in process through poem's test client.
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
+use std::sync::Arc;
+
 use nexus_server::api;
+use nexus_store::vault::{Keyring, MasterKey};
+use nexus_store::{SqliteStore, Store};
 use poem::http::StatusCode;
 use poem::test::TestClient;
 
+async fn store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
+    let url = format!("sqlite://{}", dir.path().join("api.db").display());
+    let keys = Keyring::new(MasterKey::generate(), Vec::new());
+    Arc::new(SqliteStore::open(&url, keys).await.unwrap())
+}
+
+async fn client() -> (TestClient<impl poem::Endpoint>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = store(&dir).await;
+    (TestClient::new(api::app(store)), dir)
+}
+
 #[tokio::test]
 async fn health_and_readiness_answer_ok_with_the_version() {
-    let client = TestClient::new(api::app());
+    let (client, _dir) = client().await;
     for path in ["/healthz", "/readyz"] {
         let resp = client.get(path).send().await;
         resp.assert_status_is_ok();
@@ -20,7 +36,7 @@ async fn health_and_readiness_answer_ok_with_the_version() {
 
 #[tokio::test]
 async fn unknown_paths_and_methods_get_a_json_error_with_a_stable_code() {
-    let client = TestClient::new(api::app());
+    let (client, _dir) = client().await;
     let resp = client.get("/api/v1/nothing-here").send().await;
     resp.assert_status(StatusCode::NOT_FOUND);
     resp.assert_content_type("application/json; charset=utf-8");
@@ -38,7 +54,7 @@ async fn unknown_paths_and_methods_get_a_json_error_with_a_stable_code() {
 
 #[tokio::test]
 async fn the_openapi_document_and_docs_ui_are_served() {
-    let client = TestClient::new(api::app());
+    let (client, _dir) = client().await;
     let resp = client.get("/openapi.json").send().await;
     resp.assert_status_is_ok();
     let json = resp.json().await;
@@ -67,6 +83,23 @@ async fn the_openapi_document_and_docs_ui_are_served() {
         html.contains("swagger-ui"),
         "the docs page loads Swagger UI"
     );
+}
+
+#[tokio::test]
+async fn readiness_fails_with_a_json_error_when_the_database_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    store.pool().close().await;
+    let client = TestClient::new(api::app(store));
+    let resp = client.get("/readyz").send().await;
+    resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    let json = resp.json().await;
+    let body = json.value().object();
+    body.get("code").assert_string("database_unavailable");
+    body.get("message")
+        .assert_string("the sqlite database does not answer");
+    // Liveness does not depend on the database.
+    client.get("/healthz").send().await.assert_status_is_ok();
 }
 
 /// `docs/openapi.json` is the published contract SDKs are generated from: it must match

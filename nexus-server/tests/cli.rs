@@ -29,14 +29,35 @@ fn a_bad_bind_address_exits_non_zero_naming_the_variable() {
 }
 
 #[test]
-fn serve_is_the_default_and_answers_health_checks() {
-    let mut child = Command::new(NEXUS)
-        .env("NEXUS_BIND", "127.0.0.1:0")
-        .env("NEXUS_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
+fn a_bad_database_url_exits_non_zero_naming_the_variable() {
+    let out = Command::new(NEXUS)
+        .env("NEXUS_DATABASE_URL", "mysql://db/nexus")
+        .output()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("NEXUS_DATABASE_URL: expected sqlite://PATH or postgres://"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_is_the_default_and_answers_health_checks() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Server(
+        Command::new(NEXUS)
+            .env("NEXUS_BIND", "127.0.0.1:0")
+            .env("NEXUS_LOG", "warn")
+            .env("NEXUS_DATA_DIR", data.path())
+            .env_remove("NEXUS_DATABASE_URL")
+            .env_remove("NEXUS_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     let addr = line
@@ -45,11 +66,18 @@ fn serve_is_the_default_and_answers_health_checks() {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
 
-    let response = get(&addr, "/healthz");
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.contains("\"status\":\"ok\""), "{response}");
+    let health = get(&addr, "/healthz");
+    let ready = get(&addr, "/readyz");
+    drop(child);
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains("\"status\":\"ok\""), "{health}");
+    assert!(
+        ready.starts_with("HTTP/1.1 200"),
+        "the embedded SQLite database answers: {ready}"
+    );
+    // The embedded default made its database and master key in the data directory.
+    assert!(data.path().join("nexus.db").exists());
+    assert!(data.path().join("master.key").exists());
 }
 
 #[test]
@@ -58,6 +86,16 @@ fn openapi_subcommand_prints_the_document() {
     assert!(out.status.success());
     let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(spec["info"]["title"], "Nexus API");
+}
+
+/// Kills the server however the test ends, so a failed assertion never leaves it running.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn get(addr: &str, path: &str) -> String {

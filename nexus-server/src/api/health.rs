@@ -1,7 +1,12 @@
 //! Liveness and readiness probes, for load balancers and orchestrators.
 
+use std::sync::Arc;
+
+use nexus_store::Store;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+
+use super::ErrorBody;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -34,8 +39,29 @@ enum HealthResponse {
     Ok(Json<Health>),
 }
 
+#[derive(ApiResponse)]
+enum ReadyResponse {
+    /// The server and its database answer.
+    #[oai(status = 200)]
+    Ok(Json<Health>),
+    /// The database does not answer (code `database_unavailable`): take this instance out
+    /// of rotation until it does.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
 /// The probe endpoints.
-pub struct HealthApi;
+pub struct HealthApi {
+    store: Option<Arc<dyn Store>>,
+}
+
+impl HealthApi {
+    /// Probes over `store`.
+    #[must_use]
+    pub fn new(store: Option<Arc<dyn Store>>) -> Self {
+        Self { store }
+    }
+}
 
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
@@ -45,10 +71,21 @@ impl HealthApi {
         HealthResponse::Ok(Json(Health::ok()))
     }
 
-    /// Readiness: the server can take traffic.
+    /// Readiness: the server can take traffic (its database answers).
     #[oai(path = "/readyz", method = "get", operation_id = "ready")]
-    async fn readyz(&self) -> HealthResponse {
-        // Nothing to wait for yet; the store and scheduler checks join here when they land.
-        HealthResponse::Ok(Json(Health::ok()))
+    async fn readyz(&self) -> ReadyResponse {
+        let unavailable = |message: String| {
+            ReadyResponse::Unavailable(Json(ErrorBody::new("database_unavailable", message)))
+        };
+        match &self.store {
+            None => unavailable("no database is configured".to_owned()),
+            Some(store) => match store.ping().await {
+                Ok(()) => ReadyResponse::Ok(Json(Health::ok())),
+                Err(err) => {
+                    tracing::warn!(error = %err, "readiness check failed");
+                    unavailable(format!("the {} database does not answer", store.backend()))
+                }
+            },
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand of the `nexus` binary.
 
+pub mod admin;
 pub mod backtest;
 mod plot;
 pub mod regime;

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use tracing_subscriber::EnvFilter;
-
 use crate::config::Config;
 use crate::server;
 
@@ -16,9 +14,18 @@ pub async fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(&config.log))
-        .init();
+    crate::config::init_logging(&config);
+
+    let store = match crate::store::open_store(&config).await {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!("nexus: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(backend = store.backend(), "database ready");
+    let worker = format!("{}-{}", hostname(), std::process::id());
+    let upkeep = crate::maintenance::spawn(store.clone(), worker);
 
     let acceptor = match server::bind(config.bind).await {
         Ok(acceptor) => acceptor,
@@ -30,13 +37,24 @@ pub async fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match server::run(acceptor, shutdown_signal()).await {
+    let outcome = server::run(acceptor, store, shutdown_signal()).await;
+    upkeep.abort();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("nexus: server failed: {err}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// This machine's name, for job-queue worker ids (several instances share one queue).
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "nexus".to_owned())
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.

@@ -114,12 +114,16 @@ impl JobQueue for SqliteStore {
     ) -> Result<Vec<Job>, StoreError> {
         let kinds = kinds_json(kinds);
         let mut tx = self.immediate().await?;
-        // A job whose worker died on its last attempt is not run again: dead letter.
+        // Expired leases first: back in the queue, or dead after the last attempt (a job
+        // whose worker died on its last attempt is not run again).
         sqlx::query(
-            "UPDATE jobs SET state = 'dead', locked_by = NULL, lease_expires_at = NULL,
-                 last_error = 'the worker stopped (lease expired) on the last attempt',
-                 finished_at = ?1, updated_at = ?1
-             WHERE state = 'running' AND lease_expires_at < ?1 AND attempts >= max_attempts
+            "UPDATE jobs SET
+                 state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,
+                 last_error = CASE WHEN attempts >= max_attempts
+                     THEN 'the worker stopped (lease expired) on the last attempt' ELSE last_error END,
+                 finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END,
+                 locked_by = NULL, lease_expires_at = NULL, updated_at = ?1
+             WHERE state = 'running' AND lease_expires_at < ?1
                AND kind IN (SELECT value FROM json_each(?2))",
         )
         .bind(ms(now))
@@ -127,14 +131,14 @@ impl JobQueue for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
+        // Then only queued jobs, so the partial index `jobs_due` serves the scan.
         let rows = sqlx::query(concat!(
             "UPDATE jobs SET state = 'running', locked_by = ?1, lease_expires_at = ?2,
                  attempts = attempts + 1, updated_at = ?3
              WHERE id IN (
                  SELECT id FROM jobs
-                 WHERE kind IN (SELECT value FROM json_each(?4))
-                   AND ((state = 'queued' AND run_at <= ?3)
-                        OR (state = 'running' AND lease_expires_at < ?3))
+                 WHERE state = 'queued' AND run_at <= ?3
+                   AND kind IN (SELECT value FROM json_each(?4))
                  ORDER BY priority DESC, run_at, id
                  LIMIT ?5)
              RETURNING ",
