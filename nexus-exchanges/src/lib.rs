@@ -1,11 +1,15 @@
 //! # nexus-exchanges
 //!
 //! Exchange adapters implementing [`nexus_core::Exchange`] and [`nexus_core::MarketData`]:
-//! one folder per venue (Binance, Kraken, Coinbase) with the same inner layout, the
-//! in-process Paper venue, venue-wide and per-account rate limiters, and the market-data
-//! hub that calls each venue once per symbol and TTL for every user.
+//! one folder per venue with the same inner layout, and the in-process [`paper`] venue
+//! that runs everything without an account.
 //!
-//! The adapters land with their own issue; this crate fixes their place in the
-//! dependency graph (`nexus-core` ← `nexus-exchanges` ← `nexus-server`).
+//! What is here so far: the Paper venue, and Binance's and Kraken's request signing
+//! (checked against the worked examples of their documentation). The HTTP clients, rate
+//! limiters and the market-data hub land with the rest of their issue.
 
-pub use nexus_core::{Exchange, ExchangeError, ExchangeId, MarketData};
+pub mod binance;
+pub mod kraken;
+pub mod paper;
+
+pub use paper::{PaperConfig, PaperExchange, PaperVenue};

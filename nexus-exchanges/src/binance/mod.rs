@@ -1,0 +1,3 @@
+//! Binance Spot (`/api/v3`). Signing lands first; the client follows.
+
+pub mod sign;
