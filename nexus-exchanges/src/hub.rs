@@ -1,0 +1,239 @@
+//! The market-data hub: one upstream call per exchange and TTL, whatever the number of
+//! users asking.
+//!
+//! Tickers are cached per (exchange, symbol) and candles per (exchange, symbol, interval)
+//! for a TTL (default 15 s, 5–30 s allowed). Concurrent requests for one exchange wait on
+//! the same lock, so the first refreshes and the rest read what it fetched: one upstream
+//! call. A refresh asks for every symbol ever requested on that exchange in one call, so
+//! users asking for different symbols still share it. When the venue fails, cached data is
+//! served up to `max_stale`, then the error is returned: the gate then sees the data's age
+//! and fails closed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use nexus_core::{Candle, ExchangeError, ExchangeId, Interval, MarketData, Symbol, Ticker};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// The hub's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubConfig {
+    /// How long fetched data is fresh: 5–30 s, default 15 s.
+    pub ttl: Duration,
+    /// How old cached data may be served when the venue fails. Default 60 s.
+    pub max_stale: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(15),
+            max_stale: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A hub setting is out of range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubConfigError {
+    /// What was wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for HubConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HubConfigError {}
+
+impl HubConfig {
+    /// Checks the ranges.
+    ///
+    /// # Errors
+    /// [`HubConfigError`] naming the setting.
+    pub fn validate(&self) -> Result<(), HubConfigError> {
+        if !(Duration::from_secs(5)..=Duration::from_secs(30)).contains(&self.ttl) {
+            return Err(HubConfigError {
+                message: format!("ttl must be between 5 and 30 seconds, got {:?}", self.ttl),
+            });
+        }
+        if self.max_stale < self.ttl {
+            return Err(HubConfigError {
+                message: format!(
+                    "max_stale ({:?}) must be at least the ttl ({:?})",
+                    self.max_stale, self.ttl
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    wanted: BTreeSet<Symbol>,
+    tickers: HashMap<Symbol, Ticker>,
+    tickers_at: Option<Instant>,
+    candles: HashMap<(Symbol, Interval), (Vec<Candle>, Instant)>,
+}
+
+struct Venue {
+    source: Arc<dyn MarketData>,
+    cache: Mutex<Cache>,
+    calls: AtomicU64,
+}
+
+/// Cached, coalesced market data for several exchanges.
+pub struct MarketDataHub {
+    config: HubConfig,
+    venues: HashMap<ExchangeId, Venue>,
+}
+
+impl std::fmt::Debug for MarketDataHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MarketDataHub")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(exchange: ExchangeId, message: &str) -> ExchangeError {
+    ExchangeError::Transient {
+        exchange,
+        message: message.to_owned(),
+        source: None,
+    }
+}
+
+impl MarketDataHub {
+    /// A hub over one source per exchange.
+    ///
+    /// # Errors
+    /// [`HubConfigError`] for settings out of range.
+    pub fn new(
+        config: HubConfig,
+        sources: impl IntoIterator<Item = Arc<dyn MarketData>>,
+    ) -> Result<Self, HubConfigError> {
+        config.validate()?;
+        let venues = sources
+            .into_iter()
+            .map(|source| {
+                let venue = Venue {
+                    source,
+                    cache: Mutex::default(),
+                    calls: AtomicU64::new(0),
+                };
+                (venue.source.exchange(), venue)
+            })
+            .collect();
+        Ok(Self { config, venues })
+    }
+
+    /// Upstream calls made to `exchange` so far (tickers and candles).
+    #[must_use]
+    pub fn upstream_calls(&self, exchange: ExchangeId) -> u64 {
+        self.venues
+            .get(&exchange)
+            .map_or(0, |v| v.calls.load(Ordering::Relaxed))
+    }
+
+    /// Tickers of `symbols` on `exchange`, and how old they are.
+    ///
+    /// # Errors
+    /// The venue's error when it fails and no cached data is young enough to serve.
+    pub async fn tickers(
+        &self,
+        exchange: ExchangeId,
+        symbols: &[Symbol],
+    ) -> Result<(Vec<Ticker>, Duration), ExchangeError> {
+        let venue = self
+            .venues
+            .get(&exchange)
+            .ok_or_else(|| unavailable(exchange, "no market data source"))?;
+        let mut cache = venue.cache.lock().await;
+        cache.wanted.extend(symbols.iter().copied());
+        let fresh = cache
+            .tickers_at
+            .is_some_and(|at| at.elapsed() < self.config.ttl)
+            && symbols.iter().all(|s| cache.tickers.contains_key(s));
+        if !fresh {
+            let wanted: Vec<Symbol> = cache.wanted.iter().copied().collect();
+            venue.calls.fetch_add(1, Ordering::Relaxed);
+            match venue.source.tickers(&wanted).await {
+                Ok(tickers) => {
+                    cache.tickers = tickers.into_iter().map(|t| (t.symbol(), t)).collect();
+                    cache.tickers_at = Some(Instant::now());
+                }
+                Err(err) => {
+                    let young = cache
+                        .tickers_at
+                        .is_some_and(|at| at.elapsed() <= self.config.max_stale);
+                    if !young {
+                        return Err(err);
+                    }
+                    tracing::warn!(%exchange, error = %err, "serving cached market data");
+                }
+            }
+        }
+        let age = cache.tickers_at.map_or(Duration::MAX, |at| at.elapsed());
+        let tickers = symbols
+            .iter()
+            .filter_map(|s| cache.tickers.get(s).copied())
+            .collect();
+        Ok((tickers, age))
+    }
+
+    /// The last `limit` candles of `symbol`, cached per interval for the TTL.
+    ///
+    /// # Errors
+    /// The venue's error when it fails and no cached candles are young enough to serve.
+    pub async fn candles(
+        &self,
+        exchange: ExchangeId,
+        symbol: Symbol,
+        interval: Interval,
+        limit: usize,
+    ) -> Result<Vec<Candle>, ExchangeError> {
+        let venue = self
+            .venues
+            .get(&exchange)
+            .ok_or_else(|| unavailable(exchange, "no market data source"))?;
+        let mut cache = venue.cache.lock().await;
+        let key = (symbol, interval);
+        let fresh = cache
+            .candles
+            .get(&key)
+            .is_some_and(|(candles, at)| at.elapsed() < self.config.ttl && candles.len() >= limit);
+        if !fresh {
+            venue.calls.fetch_add(1, Ordering::Relaxed);
+            match venue.source.candles(symbol, interval, limit).await {
+                Ok(candles) => {
+                    cache.candles.insert(key, (candles, Instant::now()));
+                }
+                Err(err) => {
+                    let young = cache
+                        .candles
+                        .get(&key)
+                        .is_some_and(|(_, at)| at.elapsed() <= self.config.max_stale);
+                    if !young {
+                        return Err(err);
+                    }
+                    tracing::warn!(%exchange, error = %err, "serving cached market data");
+                }
+            }
+        }
+        let candles = cache
+            .candles
+            .get(&key)
+            .map_or(&[][..], |(c, _)| c.as_slice());
+        Ok(candles[candles.len().saturating_sub(limit)..].to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests;

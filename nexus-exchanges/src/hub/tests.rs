@@ -1,0 +1,155 @@
+use std::sync::atomic::AtomicBool;
+
+use async_trait::async_trait;
+use chrono::DateTime;
+use nexus_core::Price;
+
+use super::*;
+
+/// A venue that answers slowly (so requests overlap), counts nothing itself (the hub
+/// does), and can be told to fail.
+struct Slow {
+    exchange: ExchangeId,
+    failing: AtomicBool,
+}
+
+#[async_trait]
+impl MarketData for Slow {
+    fn exchange(&self) -> ExchangeId {
+        self.exchange
+    }
+
+    async fn tickers(&self, symbols: &[Symbol]) -> Result<Vec<Ticker>, ExchangeError> {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if self.failing.load(Ordering::Relaxed) {
+            return Err(ExchangeError::Transient {
+                exchange: self.exchange,
+                message: "down".into(),
+                source: None,
+            });
+        }
+        let p: Price = "100".parse().unwrap();
+        Ok(symbols
+            .iter()
+            .map(|s| Ticker::new(*s, p, p, p, DateTime::UNIX_EPOCH).unwrap())
+            .collect())
+    }
+
+    async fn candles(
+        &self,
+        _: Symbol,
+        _: Interval,
+        _: usize,
+    ) -> Result<Vec<Candle>, ExchangeError> {
+        Ok(Vec::new())
+    }
+}
+
+fn source(exchange: ExchangeId) -> Arc<Slow> {
+    Arc::new(Slow {
+        exchange,
+        failing: AtomicBool::new(false),
+    })
+}
+
+fn symbols() -> Vec<Symbol> {
+    (0..20)
+        .map(|i| format!("C{i}/USDT").parse().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_users_on_two_exchanges_cause_one_upstream_call_each() {
+    let (binance, kraken) = (source(ExchangeId::Binance), source(ExchangeId::Kraken));
+    let sources: Vec<Arc<dyn MarketData>> = vec![binance, kraken];
+    let hub = Arc::new(MarketDataHub::new(HubConfig::default(), sources).unwrap());
+    let mut users = Vec::new();
+    for user in 0..1000 {
+        let hub = hub.clone();
+        let exchange = if user % 2 == 0 {
+            ExchangeId::Binance
+        } else {
+            ExchangeId::Kraken
+        };
+        users.push(tokio::spawn(async move {
+            hub.tickers(exchange, &symbols()).await.unwrap().0.len()
+        }));
+    }
+    for user in users {
+        assert_eq!(user.await.unwrap(), 20);
+    }
+    assert_eq!(hub.upstream_calls(ExchangeId::Binance), 1);
+    assert_eq!(hub.upstream_calls(ExchangeId::Kraken), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn data_is_refetched_after_the_ttl_and_new_symbols_join_the_next_call() {
+    let venue = source(ExchangeId::Binance);
+    let hub = MarketDataHub::new(HubConfig::default(), [venue as Arc<dyn MarketData>]).unwrap();
+    let btc: Symbol = "BTC/USDT".parse().unwrap();
+    let eth: Symbol = "ETH/USDT".parse().unwrap();
+    hub.tickers(ExchangeId::Binance, &[btc]).await.unwrap();
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let (_, age) = hub.tickers(ExchangeId::Binance, &[btc]).await.unwrap();
+    assert_eq!(
+        hub.upstream_calls(ExchangeId::Binance),
+        1,
+        "fresh within the TTL"
+    );
+    assert!(age >= Duration::from_secs(10));
+    // A symbol not cached yet forces a call, which fetches every wanted symbol.
+    assert_eq!(
+        hub.tickers(ExchangeId::Binance, &[eth])
+            .await
+            .unwrap()
+            .0
+            .len(),
+        1
+    );
+    assert_eq!(hub.upstream_calls(ExchangeId::Binance), 2);
+    tokio::time::advance(Duration::from_secs(16)).await;
+    let (tickers, _) = hub.tickers(ExchangeId::Binance, &[btc, eth]).await.unwrap();
+    assert_eq!(
+        (tickers.len(), hub.upstream_calls(ExchangeId::Binance)),
+        (2, 3)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stale_data_is_served_only_up_to_its_limit() {
+    let venue = source(ExchangeId::Binance);
+    let hub =
+        MarketDataHub::new(HubConfig::default(), [venue.clone() as Arc<dyn MarketData>]).unwrap();
+    let btc: Symbol = "BTC/USDT".parse().unwrap();
+    hub.tickers(ExchangeId::Binance, &[btc]).await.unwrap();
+    venue.failing.store(true, Ordering::Relaxed);
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let (tickers, age) = hub.tickers(ExchangeId::Binance, &[btc]).await.unwrap();
+    assert_eq!(tickers.len(), 1, "the venue failed; cached data served");
+    assert!(age >= Duration::from_secs(30), "with its true age: {age:?}");
+    tokio::time::advance(Duration::from_secs(31)).await;
+    let err = hub.tickers(ExchangeId::Binance, &[btc]).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(
+        hub.tickers(ExchangeId::Coinbase, &[btc]).await.is_err(),
+        "no source for coinbase"
+    );
+}
+
+#[test]
+fn settings_are_checked() {
+    let bad = HubConfig {
+        ttl: Duration::from_secs(4),
+        ..HubConfig::default()
+    };
+    assert_eq!(
+        bad.validate().unwrap_err().to_string(),
+        "ttl must be between 5 and 30 seconds, got 4s"
+    );
+    let bad = HubConfig {
+        ttl: Duration::from_secs(20),
+        max_stale: Duration::from_secs(10),
+    };
+    assert!(bad.validate().is_err());
+    HubConfig::default().validate().unwrap();
+}
