@@ -1,3 +1,5 @@
-//! Binance Spot (`/api/v3`). Signing lands first; the client follows.
+//! Binance Spot (`/api/v3`). Signing and instrument parsing land first; the client
+//! follows.
 
+pub mod parse;
 pub mod sign;
