@@ -1,8 +1,12 @@
 //! What both backends share: how secrets are packed before sealing, and how records are
 //! converted to and from their stored text forms.
 
+use nexus_core::DecisionLogError;
 use nexus_core::ports::accounts::BotRecord;
+use nexus_core::ports::audit::AuditAction;
 use nexus_core::ports::credentials::{ApiCredentials, CredentialId};
+use nexus_core::ports::jobs::{JobState, QueueDepth};
+use nexus_core::regime::gate::{GateAction, GateDecision};
 use nexus_core::{ExchangeId, Secret, StoreError, UserId};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -81,4 +85,54 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
     text: &str,
 ) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| corrupt(what, e))
+}
+
+/// The stored name of a decision's action.
+pub(crate) fn action_name(decision: &GateDecision) -> &'static str {
+    match decision.inputs.action {
+        GateAction::Entry => "entry",
+        GateAction::Add => "add",
+        GateAction::Exit => "exit",
+    }
+}
+
+/// A stored audit action.
+pub(crate) fn audit_action(text: &str) -> Result<AuditAction, StoreError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| corrupt("audit action", text))
+}
+
+/// A database failure while logging decisions.
+pub(crate) fn decision_log_error(err: sqlx::Error) -> DecisionLogError {
+    DecisionLogError {
+        message: err.to_string(),
+        source: Some(Box::new(err)),
+    }
+}
+
+/// Stored decisions (JSON text), parsed back.
+pub(crate) fn decisions(rows: &[String]) -> Result<Vec<GateDecision>, DecisionLogError> {
+    rows.iter()
+        .map(|json| {
+            serde_json::from_str(json).map_err(|e| DecisionLogError {
+                message: format!("a stored decision does not parse: {e}"),
+                source: Some(Box::new(e)),
+            })
+        })
+        .collect()
+}
+
+/// `(kind, state, count)` rows as queue depths.
+pub(crate) fn queue_depths(
+    rows: Vec<(String, String, i64)>,
+) -> Result<Vec<QueueDepth>, StoreError> {
+    rows.into_iter()
+        .map(|(kind, state, count)| {
+            Ok(QueueDepth {
+                kind: parse("job kind", &kind)?,
+                state: parse::<JobState>("job state", &state)?,
+                count: u64::try_from(count).unwrap_or(0),
+            })
+        })
+        .collect()
 }

@@ -7,9 +7,11 @@ use nexus_core::StoreError;
 pub(crate) fn classify(err: sqlx::Error) -> StoreError {
     match err {
         sqlx::Error::Database(db) if db.constraint().is_some() || db.is_unique_violation() => {
-            StoreError::Conflict {
-                constraint: db.constraint().unwrap_or("unique").to_owned(),
-            }
+            let constraint = match db.constraint() {
+                Some(name) => name.to_owned(),
+                None => sqlite_constraint(db.message()),
+            };
+            StoreError::Conflict { constraint }
         }
         sqlx::Error::RowNotFound => StoreError::NotFound {
             what: "row".to_owned(),
@@ -24,6 +26,27 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
             source: Some(Box::new(other)),
         },
     }
+}
+
+/// SQLite names the columns of a violated unique constraint, not the constraint
+/// (`UNIQUE constraint failed: users.email`): map them to the names PostgreSQL reports, so
+/// callers see one stable name whatever the backend.
+fn sqlite_constraint(message: &str) -> String {
+    let columns = message
+        .strip_prefix("UNIQUE constraint failed: ")
+        .unwrap_or(message);
+    let name = match columns {
+        "users.id" => "users_pkey",
+        "users.email" => "users_email_key",
+        "sessions.token_hash" => "sessions_token_key",
+        "subscriptions.stripe_subscription_id" => "subscriptions_stripe_key",
+        "orders.exchange, orders.client_order_id" => "orders_client_order_key",
+        "fills.order_id, fills.venue_trade_id" => "fills_trade_key",
+        "jobs.unique_key" => "jobs_unique_key",
+        "positions.bot_id" => "positions_open_key",
+        other => other,
+    };
+    name.to_owned()
 }
 
 /// A stored value that does not parse back.

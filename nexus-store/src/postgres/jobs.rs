@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use nexus_core::ports::jobs::{
-    FailOutcome, Job, JobId, JobKind, JobQueue, JobState, NewJob, QueueDepth, RetryPolicy,
+    FailOutcome, Job, JobId, JobKind, JobQueue, NewJob, QueueDepth, RetryPolicy,
 };
 use nexus_core::{StoreError, Timestamp};
 use sqlx::Row;
@@ -14,7 +14,7 @@ use sqlx::postgres::PgRow;
 
 use super::PostgresStore;
 use crate::chrono_duration;
-use crate::common::parse;
+use crate::common::{parse, queue_depths};
 use crate::error::classify;
 
 macro_rules! job_columns {
@@ -254,15 +254,7 @@ impl JobQueue for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.into_iter()
-            .map(|(kind, state, count)| {
-                Ok(QueueDepth {
-                    kind: parse("job kind", &kind)?,
-                    state: parse::<JobState>("job state", &state)?,
-                    count: u64::try_from(count).unwrap_or(0),
-                })
-            })
-            .collect()
+        queue_depths(rows)
     }
 
     async fn dead_letters(&self, limit: u32) -> Result<Vec<Job>, StoreError> {

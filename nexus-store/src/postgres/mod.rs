@@ -16,8 +16,8 @@ use nexus_core::{DecisionLogError, StoreError, Timestamp, UserId};
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use crate::common::{action_name, audit_action, decision_log_error, decisions};
 use crate::error::classify;
-use crate::sqlite::{action_name, audit_action};
 use crate::vault::Keyring;
 use crate::{CleanupReport, Maintenance, OpenError, Retention, Store, chrono_duration};
 
@@ -134,7 +134,7 @@ impl DecisionLog for PostgresStore {
         .bind(decision.at)
         .execute(&self.pool)
         .await
-        .map_err(|e| DecisionLogError { message: e.to_string(), source: Some(Box::new(e)) })?;
+        .map_err(decision_log_error)?;
         Ok(())
     }
 
@@ -145,18 +145,8 @@ impl DecisionLog for PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| DecisionLogError {
-            message: e.to_string(),
-            source: Some(Box::new(e)),
-        })?;
-        rows.iter()
-            .map(|json| {
-                serde_json::from_str(json).map_err(|e| DecisionLogError {
-                    message: format!("a stored decision does not parse: {e}"),
-                    source: Some(Box::new(e)),
-                })
-            })
-            .collect()
+        .map_err(decision_log_error)?;
+        decisions(&rows)
     }
 }
 

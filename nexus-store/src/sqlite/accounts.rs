@@ -61,7 +61,7 @@ impl UserStore for SqliteStore {
         .bind(ms(now))
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| conflict_name(classify(e)))?;
+        .map_err(classify)?;
         user(&row)
     }
 
@@ -90,16 +90,6 @@ impl UserStore for SqliteStore {
         .map_err(classify)?;
         row.map(|r| Ok((user(&r)?, r.get("password_hash"))))
             .transpose()
-    }
-}
-
-/// SQLite reports unique violations without the index name: name it as PostgreSQL does.
-fn conflict_name(err: StoreError) -> StoreError {
-    match err {
-        StoreError::Conflict { constraint } if constraint == "unique" => StoreError::Conflict {
-            constraint: "users_email_key".to_owned(),
-        },
-        other => other,
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use nexus_core::ports::jobs::{
-    FailOutcome, Job, JobId, JobKind, JobQueue, JobState, NewJob, QueueDepth, RetryPolicy,
+    FailOutcome, Job, JobId, JobKind, JobQueue, NewJob, QueueDepth, RetryPolicy,
 };
 use nexus_core::{StoreError, Timestamp};
 use sqlx::sqlite::SqliteRow;
@@ -14,7 +14,7 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::{SqliteStore, ms};
 use crate::chrono_duration;
-use crate::common::parse;
+use crate::common::{parse, queue_depths};
 use crate::error::classify;
 
 macro_rules! job_columns {
@@ -258,15 +258,7 @@ impl JobQueue for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.into_iter()
-            .map(|(kind, state, count)| {
-                Ok(QueueDepth {
-                    kind: parse("job kind", &kind)?,
-                    state: parse::<JobState>("job state", &state)?,
-                    count: u64::try_from(count).unwrap_or(0),
-                })
-            })
-            .collect()
+        queue_depths(rows)
     }
 
     async fn dead_letters(&self, limit: u32) -> Result<Vec<Job>, StoreError> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use nexus_core::ports::DecisionLog;
-use nexus_core::ports::audit::{AuditAction, AuditEvent, AuditLog, AuditRecord};
+use nexus_core::ports::audit::{AuditEvent, AuditLog, AuditRecord};
 use nexus_core::regime::gate::GateDecision;
 use nexus_core::{DecisionLogError, StoreError, Timestamp};
 use rust_decimal::Decimal;
@@ -19,6 +19,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::common::{action_name, audit_action, decision_log_error, decisions};
 use crate::error::{classify, corrupt};
 use crate::vault::Keyring;
 use crate::{CleanupReport, Maintenance, OpenError, Retention, Store, chrono_duration};
@@ -121,7 +122,7 @@ impl DecisionLog for SqliteStore {
         .bind(ms(decision.at))
         .execute(&self.pool)
         .await
-        .map_err(|e| DecisionLogError { message: e.to_string(), source: Some(Box::new(e)) })?;
+        .map_err(decision_log_error)?;
         Ok(())
     }
 
@@ -131,26 +132,8 @@ impl DecisionLog for SqliteStore {
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await
-                .map_err(|e| DecisionLogError {
-                    message: e.to_string(),
-                    source: Some(Box::new(e)),
-                })?;
-        rows.iter()
-            .map(|json| {
-                serde_json::from_str(json).map_err(|e| DecisionLogError {
-                    message: format!("a stored decision does not parse: {e}"),
-                    source: Some(Box::new(e)),
-                })
-            })
-            .collect()
-    }
-}
-
-pub(crate) fn action_name(decision: &GateDecision) -> &'static str {
-    match decision.inputs.action {
-        nexus_core::regime::gate::GateAction::Entry => "entry",
-        nexus_core::regime::gate::GateAction::Add => "add",
-        nexus_core::regime::gate::GateAction::Exit => "exit",
+                .map_err(decision_log_error)?;
+        decisions(&rows)
     }
 }
 
@@ -204,12 +187,6 @@ impl AuditLog for SqliteStore {
             })
             .collect()
     }
-}
-
-/// A stored audit action.
-pub(crate) fn audit_action(text: &str) -> Result<AuditAction, StoreError> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|_| corrupt("audit action", text))
 }
 
 #[async_trait]
