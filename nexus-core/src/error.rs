@@ -426,8 +426,8 @@ pub enum ExchangeError {
         /// The venue's explanation.
         reason: String,
     },
-    /// A timeout, connection failure or server error: the outcome may be unknown, so an
-    /// order must be looked up by client order id before it is placed again.
+    /// A timeout, connection failure or server error on a request that changes nothing
+    /// (a read): trying again later is safe.
     #[error("{exchange}: transient failure: {message}")]
     Transient {
         /// The venue.
@@ -437,6 +437,16 @@ pub enum ExchangeError {
         /// The underlying error, when there is one.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// An order request timed out or met a server error after it was sent: the venue may
+    /// or may not have placed (or cancelled) the order. Look it up by client order id
+    /// before trying again; placing it blindly could double it.
+    #[error("{exchange}: outcome unknown, look the order up before retrying: {message}")]
+    OutcomeUnknown {
+        /// The venue.
+        exchange: ExchangeId,
+        /// What happened.
+        message: String,
     },
     /// The venue answered with something we could not understand.
     #[error("{exchange}: could not decode the response: {message}")]
@@ -450,6 +460,7 @@ pub enum ExchangeError {
 
 impl ExchangeError {
     /// Whether trying again later can succeed: rate limits and transient failures.
+    /// [`ExchangeError::OutcomeUnknown`] is not: the order must be looked up first.
     ///
     /// ```
     /// use nexus_core::{ExchangeError, ExchangeId};
@@ -482,12 +493,14 @@ impl ExchangeError {
             | Self::RateLimited { exchange, .. }
             | Self::Rejected { exchange, .. }
             | Self::Transient { exchange, .. }
+            | Self::OutcomeUnknown { exchange, .. }
             | Self::Decode { exchange, .. } => *exchange,
         }
     }
 
     /// A stable machine-readable name of the class (`auth`, `insufficient_balance`,
-    /// `rate_limited`, `rejected`, `transient`, `decode`), for metrics and API errors.
+    /// `rate_limited`, `rejected`, `transient`, `outcome_unknown`, `decode`), for metrics
+    /// and API errors.
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
@@ -496,6 +509,7 @@ impl ExchangeError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Rejected { .. } => "rejected",
             Self::Transient { .. } => "transient",
+            Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::Decode { .. } => "decode",
         }
     }
@@ -545,6 +559,13 @@ mod tests {
                     source: None,
                 },
                 true,
+            ),
+            (
+                ExchangeError::OutcomeUnknown {
+                    exchange: ex,
+                    message: "timeout".into(),
+                },
+                false,
             ),
             (
                 ExchangeError::Decode {

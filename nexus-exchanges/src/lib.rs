@@ -10,9 +10,17 @@
 //! limiters land with the rest of their issue.
 
 pub mod binance;
+pub mod http;
 pub mod hub;
 pub mod kraken;
+pub mod limits;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod paper;
+pub mod retry;
 
+pub use binance::{BinanceClient, BinanceConfig, BinanceVenue};
+pub use http::HttpConfig;
 pub use hub::{HubConfig, MarketDataHub};
 pub use paper::{PaperConfig, PaperExchange, PaperVenue};
+pub use retry::RetryPolicy;

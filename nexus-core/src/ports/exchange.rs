@@ -32,8 +32,8 @@ pub trait Exchange: Send + Sync {
     /// Places an order carrying its client order id.
     ///
     /// # Errors
-    /// A classified [`ExchangeError`]; on [`ExchangeError::Transient`] the outcome is
-    /// unknown and the order must be looked up before it is placed again.
+    /// A classified [`ExchangeError`]; on [`ExchangeError::OutcomeUnknown`] the order must
+    /// be looked up with [`Exchange::query_order`] before it is placed again.
     async fn place_order(&self, order: &NewOrder) -> Result<OrderReport, ExchangeError>;
 
     /// Cancels an open order by its client order id.
