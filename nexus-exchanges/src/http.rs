@@ -139,6 +139,15 @@ pub(crate) fn status_failure(exchange: ExchangeId, answer: &Answer) -> Option<Fa
     None
 }
 
+/// Parameters percent-encoded as a query string or form body, exactly as signed and sent.
+pub(crate) fn encode(params: &[(&str, String)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        out.append_pair(name, value);
+    }
+    out.finish()
+}
+
 /// A body that did not parse.
 pub(crate) fn decode_failure(
     exchange: ExchangeId,

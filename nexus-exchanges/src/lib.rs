@@ -10,6 +10,7 @@
 //! limiters land with the rest of their issue.
 
 pub mod binance;
+pub mod coinbase;
 pub mod http;
 pub mod hub;
 pub mod kraken;
@@ -22,5 +23,6 @@ pub mod retry;
 pub use binance::{BinanceClient, BinanceConfig, BinanceVenue};
 pub use http::HttpConfig;
 pub use hub::{HubConfig, MarketDataHub};
+pub use kraken::{KrakenClient, KrakenConfig, KrakenVenue};
 pub use paper::{PaperConfig, PaperExchange, PaperVenue};
 pub use retry::RetryPolicy;

@@ -8,6 +8,7 @@ pub mod credentials;
 mod decision_log;
 mod exchange;
 pub mod jobs;
+pub mod nonces;
 mod market_data;
 
 pub use accounts::{BotStore, PositionStore, UserStore};
@@ -16,4 +17,5 @@ pub use credentials::CredentialStore;
 pub use decision_log::{DecisionLog, MemoryDecisionLog};
 pub use exchange::Exchange;
 pub use jobs::JobQueue;
+pub use nonces::NonceSource;
 pub use market_data::MarketData;

@@ -136,7 +136,7 @@ impl BinanceVenue {
         // A ban lasts minutes to days: report it rather than sleep through it.
         self.ban.check().map_err(Failure::Final)?;
         self.weight.acquire(call.weight).await;
-        let query = encode(&call.params);
+        let query = http::encode(&call.params);
         let mut url = format!(
             "{}{}",
             self.config.base_url.trim_end_matches('/'),
@@ -227,15 +227,6 @@ impl BinanceVenue {
         }
         Ok(listed)
     }
-}
-
-/// Parameters as a query string, percent-encoded as they are signed and sent.
-fn encode(params: &[(&str, String)]) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in params {
-        out.append_pair(name, value);
-    }
-    out.finish()
 }
 
 /// `["BTCUSDT","ETHUSDT"]`: Binance's list parameter.

@@ -10,6 +10,8 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{Endpoint, Response, Server};
 
 pub mod binance;
+pub mod coinbase;
+pub mod kraken;
 
 /// Starts `endpoint` on a free loopback port and returns its base URL.
 ///

@@ -1,0 +1,648 @@
+//! Kraken's answers into core types: `AssetPairs` into [`Instrument`]s (tick size,
+//! `lot_decimals` step, `ordermin`, `costmin`), tickers, OHLC, balances, orders and key
+//! permissions, and the `error` list into the classified [`ExchangeError`]. Kraken names
+//! assets its own way (`XXBT`, `XBT`, `ZUSD`, `XDG`); they are mapped both ways here.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use nexus_core::{
+    Asset, Balance, Candle, ClientOrderId, ExchangeError, ExchangeId, Instrument,
+    InstrumentFilters, KeyPermissions, Notional, OrderReport, OrderStatus, Price, Quantity, Side,
+    Symbol, Ticker,
+};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+
+use super::models;
+use crate::retry::Failure;
+
+const KRAKEN: ExchangeId = ExchangeId::Kraken;
+
+/// An answer that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl DecodeError {
+    fn of(what: &str, e: impl std::fmt::Display) -> Self {
+        Self(format!("{what}: {e}"))
+    }
+}
+
+/// Why an answer is not a result: Kraken's error list, or a body that did not parse.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    Errors(Vec<String>),
+    Decode(DecodeError),
+}
+
+/// Kraken's legacy four-letter asset codes (`XXBT`, `ZUSD`) drop their class prefix.
+const LEGACY: [&str; 22] = [
+    "XXBT", "XETH", "XLTC", "XXRP", "XXLM", "XXDG", "XETC", "XZEC", "XXMR", "XMLN", "XREP", "XXTZ",
+    "XICN", "XMLN", "ZUSD", "ZEUR", "ZGBP", "ZJPY", "ZCAD", "ZAUD", "ZCHF", "XDAO",
+];
+
+/// Kraken's asset name as the common one: `XXBT`/`XBT` → `BTC`, `XXDG`/`XDG` → `DOGE`,
+/// `ZUSD` → `USD`; others unchanged.
+///
+/// ```
+/// use nexus_exchanges::kraken::parse::common_asset;
+/// assert_eq!(common_asset("XXBT"), "BTC");
+/// assert_eq!(common_asset("ZUSD"), "USD");
+/// assert_eq!(common_asset("USDT"), "USDT");
+/// ```
+#[must_use]
+pub fn common_asset(kraken: &str) -> String {
+    let name = if LEGACY.contains(&kraken) {
+        &kraken[1..]
+    } else {
+        kraken
+    };
+    match name {
+        "XBT" => "BTC".to_owned(),
+        "XDG" => "DOGE".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// The common asset name as Kraken spells it in pair names (`BTC` → `XBT`).
+#[must_use]
+pub fn kraken_asset(common: &str) -> &str {
+    match common {
+        "BTC" => "XBT",
+        "DOGE" => "XDG",
+        other => other,
+    }
+}
+
+/// Kraken's alternative pair name for a symbol: `BTC/USDT` → `XBTUSDT`.
+///
+/// ```
+/// use nexus_exchanges::kraken::parse::venue_pair;
+/// assert_eq!(venue_pair("BTC/USDT".parse().unwrap()), "XBTUSDT");
+/// assert_eq!(venue_pair("ETH/USD".parse().unwrap()), "ETHUSD");
+/// ```
+#[must_use]
+pub fn venue_pair(symbol: Symbol) -> String {
+    format!(
+        "{}{}",
+        kraken_asset(symbol.base().as_str()),
+        kraken_asset(symbol.quote().as_str())
+    )
+}
+
+/// The symbol of a pair from its `wsname` (`XBT/USDT` → `BTC/USDT`).
+fn symbol_of_wsname(wsname: &str) -> Option<Symbol> {
+    let (base, quote) = wsname.split_once('/')?;
+    let base = Asset::new(&common_asset(base)).ok()?;
+    let quote = Asset::new(&common_asset(quote)).ok()?;
+    Symbol::new(base, quote).ok()
+}
+
+fn envelope<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Refusal> {
+    let envelope: models::Envelope<T> =
+        serde_json::from_slice(body).map_err(|e| Refusal::Decode(DecodeError::of(what, e)))?;
+    if !envelope.error.is_empty() {
+        return Err(Refusal::Errors(envelope.error));
+    }
+    envelope
+        .result
+        .ok_or_else(|| Refusal::Decode(DecodeError(format!("{what}: no result"))))
+}
+
+fn public<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, DecodeError> {
+    envelope(body, what).map_err(|r| match r {
+        Refusal::Decode(e) => e,
+        Refusal::Errors(errors) => DecodeError(format!("{what}: {}", errors.join(", "))),
+    })
+}
+
+/// Kraken's pairs with the symbols they trade, both ways.
+#[derive(Debug, Clone, Default)]
+pub struct Pairs {
+    /// The instruments (with filters) of the pairs that are online.
+    pub instruments: Vec<Instrument>,
+    /// Pair key and altname → symbol (answers are keyed by either).
+    pub symbols: HashMap<String, Symbol>,
+    /// Symbol → altname, for requests.
+    pub names: HashMap<Symbol, String>,
+    /// Pairs left out, with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// `GET /0/public/AssetPairs`.
+///
+/// # Errors
+/// [`DecodeError`] when the body is not `AssetPairs` or Kraken reported an error.
+pub fn asset_pairs(body: &[u8]) -> Result<Pairs, DecodeError> {
+    let pairs: HashMap<String, models::AssetPair> = public(body, "AssetPairs")?;
+    let mut out = Pairs::default();
+    for (key, pair) in pairs {
+        let Some(symbol) = pair.wsname.as_deref().and_then(symbol_of_wsname) else {
+            out.skipped.push((key, "no usable wsname".into()));
+            continue;
+        };
+        out.symbols.insert(key.clone(), symbol);
+        out.symbols.insert(pair.altname.clone(), symbol);
+        out.names.insert(symbol, pair.altname.clone());
+        match instrument(symbol, &pair) {
+            Ok(instrument) => out.instruments.push(instrument),
+            Err(reason) => out.skipped.push((key, reason)),
+        }
+    }
+    out.instruments.sort_by_key(|i| i.symbol().to_string());
+    Ok(out)
+}
+
+fn instrument(symbol: Symbol, pair: &models::AssetPair) -> Result<Instrument, String> {
+    if let Some(status) = &pair.status
+        && status != "online"
+    {
+        return Err(format!("status is {status}"));
+    }
+    let decimals = |n: u32| {
+        if n > 20 {
+            Err(format!("{n} decimals"))
+        } else {
+            Ok(Decimal::new(1, n))
+        }
+    };
+    let tick = match pair.tick_size {
+        Some(tick) => tick,
+        None => decimals(pair.pair_decimals)?,
+    };
+    let step = decimals(pair.lot_decimals)?;
+    let min_qty = pair.ordermin.unwrap_or(step);
+    let filters = InstrumentFilters {
+        tick_size: Price::new(tick.normalize()).map_err(|e| format!("tick_size: {e}"))?,
+        step_size: Quantity::new(step).map_err(|e| format!("lot_decimals: {e}"))?,
+        min_qty: Quantity::new(min_qty.normalize()).map_err(|e| format!("ordermin: {e}"))?,
+        max_qty: None,
+        min_notional: Notional::new(pair.costmin.unwrap_or_default().normalize())
+            .map_err(|e| format!("costmin: {e}"))?,
+    };
+    Instrument::new(KRAKEN, symbol, filters).map_err(|e| e.to_string())
+}
+
+fn price_at(values: &[serde_json::Value], what: &str) -> Result<Price, DecodeError> {
+    let text = values
+        .first()
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| DecodeError(format!("Ticker: {what} has no price")))?;
+    let value: Decimal = text.parse().map_err(|e| DecodeError::of(what, e))?;
+    Price::new(value).map_err(|e| DecodeError::of(what, e))
+}
+
+/// `GET /0/public/Ticker`: tickers of the pairs `symbols` knows (keyed by pair key or
+/// altname), stamped `at`.
+///
+/// # Errors
+/// [`DecodeError`] when the body is not a ticker answer or a price is not positive.
+pub fn tickers(
+    body: &[u8],
+    symbols: &HashMap<String, Symbol>,
+    at: DateTime<Utc>,
+) -> Result<Vec<Ticker>, DecodeError> {
+    let infos: HashMap<String, models::TickerInfo> = public(body, "Ticker")?;
+    let mut out = Vec::with_capacity(infos.len());
+    for (key, info) in infos {
+        let Some(symbol) = symbols.get(&key) else {
+            continue;
+        };
+        let ticker = Ticker::new(
+            *symbol,
+            price_at(&info.b, "bid")?,
+            price_at(&info.a, "ask")?,
+            price_at(&info.c, "last")?,
+            at,
+        )
+        .map_err(|e| DecodeError::of(&key, e))?;
+        out.push(ticker);
+    }
+    Ok(out)
+}
+
+/// `GET /0/public/OHLC`: the candles that closed by `now`, oldest first (Kraken's last
+/// row is the candle still forming).
+///
+/// # Errors
+/// [`DecodeError`] when a row is malformed or inconsistent.
+pub fn ohlc(
+    body: &[u8],
+    interval: Duration,
+    now: DateTime<Utc>,
+) -> Result<Vec<Candle>, DecodeError> {
+    let result: HashMap<String, serde_json::Value> = public(body, "OHLC")?;
+    let Some(rows) = result
+        .iter()
+        .find(|(k, _)| k.as_str() != "last")
+        .and_then(|(_, v)| v.as_array())
+    else {
+        return Ok(Vec::new());
+    };
+    let length = chrono::Duration::from_std(interval).map_err(|e| DecodeError::of("OHLC", e))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let field = |i: usize| {
+            row.get(i)
+                .ok_or_else(|| DecodeError(format!("OHLC: field {i} missing")))
+        };
+        let dec = |i: usize| -> Result<Decimal, DecodeError> {
+            field(i)?
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| DecodeError(format!("OHLC: field {i} is not a decimal string")))
+        };
+        let price = |i: usize| Price::new(dec(i)?).map_err(|e| DecodeError::of("OHLC", e));
+        let time = field(0)?
+            .as_i64()
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .ok_or_else(|| DecodeError("OHLC: bad time".into()))?;
+        if time + length > now {
+            continue;
+        }
+        let volume = Quantity::new(dec(6)?).map_err(|e| DecodeError::of("OHLC", e))?;
+        out.push(
+            Candle::new(time, price(1)?, price(2)?, price(3)?, price(4)?, volume)
+                .map_err(|e| DecodeError::of("OHLC", e))?,
+        );
+    }
+    out.sort_by_key(Candle::open_time);
+    Ok(out)
+}
+
+/// `POST /0/private/BalanceEx`: free = balance − held by orders; zero balances and assets
+/// no core [`Asset`] can name (staking variants like `ETH2.S`) are left out.
+pub(crate) fn balances(body: &[u8]) -> Result<Vec<Balance>, Refusal> {
+    let assets: HashMap<String, models::BalanceEx> = envelope(body, "BalanceEx")?;
+    let mut out = Vec::new();
+    for (name, b) in assets {
+        let Ok(asset) = Asset::new(&common_asset(&name)) else {
+            continue;
+        };
+        let held = b.hold_trade.unwrap_or_default();
+        let qty =
+            |v: Decimal| Quantity::new(v).map_err(|e| Refusal::Decode(DecodeError::of(&name, e)));
+        if b.balance.is_zero() {
+            continue;
+        }
+        out.push(Balance {
+            asset,
+            free: qty((b.balance - held).max(Decimal::ZERO))?,
+            locked: qty(held.min(b.balance))?,
+        });
+    }
+    out.sort_by(|a, b| a.asset.as_str().cmp(b.asset.as_str()));
+    Ok(out)
+}
+
+/// `POST /0/private/AddOrder`: the transaction id.
+pub(crate) fn added(body: &[u8]) -> Result<String, Refusal> {
+    let added: models::AddOrder = envelope(body, "AddOrder")?;
+    added
+        .txid
+        .into_iter()
+        .next()
+        .ok_or_else(|| Refusal::Decode(DecodeError("AddOrder: no txid".into())))
+}
+
+/// `POST /0/private/CancelOrder`: how many orders were cancelled.
+pub(crate) fn cancelled(body: &[u8]) -> Result<u32, Refusal> {
+    envelope::<models::CancelOrder>(body, "CancelOrder").map(|c| c.count)
+}
+
+/// `POST /0/private/OpenOrders` or `ClosedOrders`: the first order listed, as a report
+/// about `symbol` whose client order id is `id` (Kraken echoes `cl_ord_id` when set).
+pub(crate) fn listed_order(
+    body: &[u8],
+    symbol: Symbol,
+    id: &ClientOrderId,
+) -> Result<Option<OrderReport>, Refusal> {
+    let lists: models::OrderLists = envelope(body, "orders")?;
+    let Some((txid, order)) = lists.open.into_iter().chain(lists.closed).next() else {
+        return Ok(None);
+    };
+    order_report(&txid, &order, symbol, id)
+        .map(Some)
+        .map_err(Refusal::Decode)
+}
+
+/// One Kraken order as an [`OrderReport`].
+///
+/// # Errors
+/// [`DecodeError`] for an unknown status or side, or impossible amounts.
+pub(crate) fn order_report(
+    txid: &str,
+    o: &models::Order,
+    symbol: Symbol,
+    id: &ClientOrderId,
+) -> Result<OrderReport, DecodeError> {
+    let filled = !o.vol_exec.is_zero();
+    let status = match o.status.as_str() {
+        "pending" | "open" if filled => OrderStatus::PartiallyFilled,
+        "pending" | "open" => OrderStatus::New,
+        "closed" if o.vol_exec >= o.vol => OrderStatus::Filled,
+        "closed" | "canceled" => OrderStatus::Canceled,
+        "expired" => OrderStatus::Expired,
+        other => return Err(DecodeError(format!("order: unknown status {other}"))),
+    };
+    let side = match o.descr.side.as_str() {
+        "buy" => Side::Buy,
+        "sell" => Side::Sell,
+        other => return Err(DecodeError(format!("order: unknown side {other}"))),
+    };
+    let client_order_id = match &o.cl_ord_id {
+        Some(echoed) => ClientOrderId::new(echoed).map_err(|e| DecodeError::of("cl_ord_id", e))?,
+        None => *id,
+    };
+    let qty = |v: Decimal| Quantity::new(v).map_err(|e| DecodeError::of("order", e));
+    let average_price = if filled && !o.price.is_zero() {
+        Some(Price::new(o.price).map_err(|e| DecodeError::of("order", e))?)
+    } else {
+        None
+    };
+    let seconds = o.closetm.filter(|t| *t > 0.0).unwrap_or(o.opentm);
+    // Kraken's times are seconds with a fraction; a float is fine for a timestamp.
+    #[allow(clippy::cast_possible_truncation)]
+    let updated_at = DateTime::from_timestamp_millis((seconds * 1000.0) as i64)
+        .ok_or_else(|| DecodeError(format!("order: time {seconds} out of range")))?;
+    Ok(OrderReport {
+        client_order_id,
+        venue_order_id: txid.to_owned(),
+        symbol,
+        side,
+        status,
+        quantity: qty(o.vol)?,
+        filled_quantity: qty(o.vol_exec)?,
+        average_price,
+        // Kraken charges in the quote currency by default (`fciq`).
+        fee: qty(o.fee)?,
+        fee_asset: filled.then(|| symbol.quote()),
+        updated_at,
+    })
+}
+
+/// `POST /0/private/GetApiKeyInfo`: `query-funds` is reading, `modify-trades` (or the
+/// newer `create-modify-orders`) trading, `withdraw-funds` withdrawing.
+pub(crate) fn permissions(body: &[u8]) -> Result<KeyPermissions, Refusal> {
+    let info: models::ApiKeyInfo = envelope(body, "GetApiKeyInfo")?;
+    let has = |p: &str| info.permissions.iter().any(|q| q == p);
+    Ok(KeyPermissions {
+        read: has("query-funds"),
+        trade: has("modify-trades") || has("create-modify-orders"),
+        withdraw: has("withdraw-funds"),
+    })
+}
+
+/// Kraken's error list as the classified [`ExchangeError`] (the first error decides).
+#[must_use]
+pub fn error(errors: &[String]) -> ExchangeError {
+    failure(errors).into_error()
+}
+
+/// The parse functions' fuzz entry: any body through every private parser.
+#[doc(hidden)]
+pub fn private_answers(body: &[u8]) -> Vec<String> {
+    let id = ClientOrderId::new("fuzz").ok();
+    let symbol: Option<Symbol> = "BTC/USD".parse().ok();
+    let mut seen = Vec::new();
+    let mut note = |r: Result<String, Refusal>| {
+        seen.push(match r {
+            Ok(s) => s,
+            Err(Refusal::Errors(e)) => error(&e).to_string(),
+            Err(Refusal::Decode(e)) => e.0,
+        });
+    };
+    note(balances(body).map(|b| format!("{b:?}")));
+    note(added(body));
+    note(cancelled(body).map(|c| c.to_string()));
+    note(permissions(body).map(|p| format!("{p:?}")));
+    if let (Some(symbol), Some(id)) = (symbol, id) {
+        note(listed_order(body, symbol, &id).map(|o| format!("{o:?}")));
+    }
+    seen
+}
+
+/// Classifies for retrying: a refused nonce, a rate limit or an engine that is
+/// unavailable left nothing changed; an internal error or an elapsed deadline may have.
+pub(crate) fn failure(errors: &[String]) -> Failure {
+    let first = errors.first().map_or("", String::as_str);
+    let message = errors.join("; ");
+    let code = || {
+        let mut parts = first.splitn(3, ':');
+        let category = parts.next().unwrap_or_default();
+        match parts.next() {
+            Some(what) => format!("{category}:{}", what.trim()),
+            None => category.to_owned(),
+        }
+    };
+    let transient = |message: String| ExchangeError::Transient {
+        exchange: KRAKEN,
+        message,
+        source: None,
+    };
+    match code().as_str() {
+        "EAPI:Invalid nonce" => Failure::NotApplied(transient(message)),
+        "EAPI:Rate limit exceeded"
+        | "EOrder:Rate limit exceeded"
+        | "EOrder:Domain rate limit exceeded"
+        | "EAuth:Rate limit exceeded"
+        | "EAuth:Too many requests"
+        | "EGeneral:Temporary lockout"
+        | "EService:Throttled" => Failure::NotApplied(ExchangeError::RateLimited {
+            exchange: KRAKEN,
+            retry_after: None,
+        }),
+        "EService:Unavailable" | "EService:Busy" => Failure::NotApplied(transient(message)),
+        "EGeneral:Internal error" | "EService:Deadline elapsed" => {
+            Failure::Unknown(transient(message))
+        }
+        "EAPI:Invalid key"
+        | "EAPI:Invalid signature"
+        | "EGeneral:Permission denied"
+        | "EAccount:Invalid permissions"
+        | "EAuth:Account temporary disabled"
+        | "EAuth:Account unconfirmed" => Failure::Final(ExchangeError::Auth {
+            exchange: KRAKEN,
+            message,
+        }),
+        "EOrder:Insufficient funds" | "EOrder:Margin level too low" => {
+            Failure::Final(ExchangeError::InsufficientBalance {
+                exchange: KRAKEN,
+                message,
+            })
+        }
+        code => Failure::Final(ExchangeError::Rejected {
+            exchange: KRAKEN,
+            code: Some(code.to_owned()),
+            reason: message,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ASSET_PAIRS: &[u8] = include_bytes!("../../test_data/kraken/asset_pairs.json");
+    const TICKER: &[u8] = include_bytes!("../../test_data/kraken/ticker.json");
+    const OHLC: &[u8] = include_bytes!("../../test_data/kraken/ohlc.json");
+    const BALANCE_EX: &[u8] = include_bytes!("../../test_data/kraken/balance_ex.json");
+    const BALANCE_EX_NUMBERS: &[u8] =
+        include_bytes!("../../test_data/kraken/balance_ex_doc_example.json");
+    const OPEN: &[u8] = include_bytes!("../../test_data/kraken/open_orders.json");
+    const CLOSED_EMPTY: &[u8] = include_bytes!("../../test_data/kraken/closed_orders_empty.json");
+    const KEY_INFO: &[u8] = include_bytes!("../../test_data/kraken/api_key_info.json");
+    const KEY_INFO_SNAKE: &[u8] =
+        include_bytes!("../../test_data/kraken/api_key_info_snake_case.json");
+    const ADD_ORDER: &[u8] = include_bytes!("../../test_data/kraken/add_order.json");
+
+    fn sym(s: &str) -> Symbol {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn asset_pairs_become_instruments_and_symbols_map_both_ways() {
+        let pairs = asset_pairs(ASSET_PAIRS).unwrap();
+        let btc = pairs
+            .instruments
+            .iter()
+            .find(|i| i.symbol() == sym("BTC/USDT"))
+            .unwrap();
+        let f = btc.filters();
+        assert_eq!(f.tick_size.to_string(), "0.1");
+        assert_eq!(f.step_size.to_string(), "0.00000001", "lot_decimals 8");
+        assert_eq!(f.min_qty.to_string(), "0.00005", "ordermin");
+        assert_eq!(f.min_notional.to_string(), "0.5", "costmin");
+        assert_eq!(pairs.symbols["XBTUSDT"], sym("BTC/USDT"));
+        assert_eq!(
+            pairs.symbols["XXBTZUSD"],
+            sym("BTC/USD"),
+            "keyed by pair key too"
+        );
+        assert_eq!(pairs.names[&sym("BTC/USD")], "XBTUSD");
+        assert_eq!(venue_pair(sym("BTC/USDT")), "XBTUSDT");
+        assert_eq!(common_asset("XXDG"), "DOGE");
+    }
+
+    #[test]
+    fn tickers_and_ohlc_read_the_documented_answers() {
+        let pairs = asset_pairs(ASSET_PAIRS).unwrap();
+        let at = Utc::now();
+        let tickers = tickers(TICKER, &pairs.symbols, at).unwrap();
+        let btc = tickers
+            .iter()
+            .find(|t| t.symbol() == sym("BTC/USDT"))
+            .unwrap();
+        assert_eq!(
+            (
+                btc.bid().to_string(),
+                btc.ask().to_string(),
+                btc.last().to_string()
+            ),
+            ("105944.2".into(), "105944.3".into(), "105899.4".into())
+        );
+        let candles = ohlc(OHLC, Duration::from_secs(60), at).unwrap();
+        assert!(!candles.is_empty());
+        assert!(
+            candles
+                .windows(2)
+                .all(|w| w[0].open_time() < w[1].open_time())
+        );
+        assert_eq!(candles[0].open().to_string(), "30306.1");
+        // Seen from the first candle's own minute, it is still forming.
+        let first = candles[0].open_time();
+        let early = ohlc(
+            OHLC,
+            Duration::from_secs(60),
+            first + chrono::Duration::seconds(30),
+        )
+        .unwrap();
+        assert!(early.is_empty());
+    }
+
+    #[test]
+    fn balances_accept_strings_and_numbers_and_subtract_holds() {
+        let b = balances(BALANCE_EX).unwrap_or_else(|_| panic!("balances"));
+        let btc = b.iter().find(|b| b.asset.as_str() == "BTC").unwrap();
+        assert_eq!(btc.free.to_string(), "0.4012");
+        assert_eq!(btc.locked.to_string(), "0.8423");
+        assert!(b.iter().any(|b| b.asset.as_str() == "USD"));
+        let numbers = balances(BALANCE_EX_NUMBERS).unwrap_or_else(|_| panic!("numbers"));
+        assert!(!numbers.is_empty());
+    }
+
+    #[test]
+    fn orders_and_key_permissions_read_the_documented_answers() {
+        let id = ClientOrderId::new("abc").unwrap();
+        let report = listed_order(OPEN, sym("BTC/USD"), &id)
+            .unwrap_or_else(|_| panic!("open"))
+            .unwrap();
+        assert!(matches!(
+            report.status,
+            OrderStatus::New | OrderStatus::PartiallyFilled
+        ));
+        assert!(
+            listed_order(CLOSED_EMPTY, sym("BTC/USD"), &id)
+                .unwrap_or_else(|_| panic!())
+                .is_none()
+        );
+        assert_eq!(
+            added(ADD_ORDER).unwrap_or_else(|_| panic!()),
+            "OUF4EM-FRGI2-MQMWZD"
+        );
+        for body in [KEY_INFO, KEY_INFO_SNAKE] {
+            let p = permissions(body).unwrap_or_else(|_| panic!());
+            assert!(p.read && p.trade && p.withdraw);
+        }
+    }
+
+    #[test]
+    fn documented_errors_are_classified() {
+        let e = |s: &str| error(&[s.to_owned()]);
+        assert!(matches!(
+            e("EOrder:Insufficient funds"),
+            ExchangeError::InsufficientBalance { .. }
+        ));
+        assert!(matches!(e("EAPI:Invalid key"), ExchangeError::Auth { .. }));
+        assert!(matches!(
+            e("EGeneral:Permission denied"),
+            ExchangeError::Auth { .. }
+        ));
+        assert!(matches!(
+            e("EAPI:Rate limit exceeded"),
+            ExchangeError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            e("EService: Throttled: 1700000000"),
+            ExchangeError::RateLimited { .. }
+        ));
+        assert!(matches!(
+            failure(&["EAPI:Invalid nonce".into()]),
+            Failure::NotApplied(_)
+        ));
+        assert!(matches!(
+            failure(&["EGeneral:Internal error".into()]),
+            Failure::Unknown(_)
+        ));
+        match e("EGeneral:Invalid arguments:volume") {
+            ExchangeError::Rejected { code, reason, .. } => {
+                assert_eq!(code.as_deref(), Some("EGeneral:Invalid arguments"));
+                assert_eq!(
+                    reason, "EGeneral:Invalid arguments:volume",
+                    "the venue's text kept"
+                );
+            }
+            other => panic!("{other}"),
+        }
+    }
+}
