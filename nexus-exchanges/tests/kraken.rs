@@ -12,10 +12,11 @@ use nexus_core::{
     ClientOrderId, Exchange, ExchangeError, Interval, MarketData, NewOrder, OrderIntent,
     OrderStatus, Price, Quantity, Secret, Side, Symbol,
 };
-use nexus_exchanges::kraken::LocalNonces;
 use nexus_exchanges::mock::Scripted;
 use nexus_exchanges::mock::kraken::{KrakenMock, errors};
 use nexus_exchanges::{HttpConfig, KrakenClient, KrakenConfig, KrakenVenue, RetryPolicy};
+use nexus_store::SqliteStore;
+use nexus_store::vault::{Keyring, MasterKey};
 use rust_decimal::Decimal;
 
 const KEY: &str = "kraken-test-key-0123456789";
@@ -263,13 +264,18 @@ async fn an_order_whose_answer_is_lost_is_reported_unknown_and_found_by_its_id()
     assert_eq!(mock.orders(), 2, "placed once each");
 }
 
-/// Two "processes" (separate venues, each with its own HTTP client and state) use one
-/// key at once through a shared nonce source: every nonce Kraken sees is above the last,
-/// and a request overtaken in flight is re-signed with a fresh nonce, never lost.
+/// Two "processes" (separate venues, each with its own HTTP client, state and store
+/// connection) use one key at once, their nonces drawn from one database: every nonce
+/// Kraken sees is above the last, and a request overtaken in flight is re-signed with a
+/// fresh nonce, never lost.
 #[tokio::test]
-async fn nonces_stay_increasing_across_processes_sharing_a_source() {
+async fn nonces_stay_increasing_across_processes_sharing_a_store() {
     let (mock, url) = KrakenMock::start(KEY, SECRET).await;
-    let shared: Arc<dyn NonceSource> = Arc::new(LocalNonces::default());
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("nexus.db").display());
+    let keys = || Keyring::new(MasterKey::generate(), Vec::new());
+    let first: Arc<dyn NonceSource> = Arc::new(SqliteStore::open(&db, keys()).await.unwrap());
+    let second: Arc<dyn NonceSource> = Arc::new(SqliteStore::open(&db, keys()).await.unwrap());
     let patient = KrakenConfig {
         retry: RetryPolicy {
             max_attempts: 30,
@@ -278,8 +284,8 @@ async fn nonces_stay_increasing_across_processes_sharing_a_source() {
         },
         ..config(&url)
     };
-    let a = KrakenVenue::with_nonces(patient.clone(), Arc::clone(&shared)).unwrap();
-    let b = KrakenVenue::with_nonces(patient, Arc::clone(&shared)).unwrap();
+    let a = KrakenVenue::with_nonces(patient.clone(), first).unwrap();
+    let b = KrakenVenue::with_nonces(patient, second).unwrap();
     let a = Arc::new(a.client(credentials(KEY, SECRET)));
     let b = Arc::new(b.client(credentials(KEY, SECRET)));
     let mut tasks = tokio::task::JoinSet::new();

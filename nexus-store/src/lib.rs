@@ -121,6 +121,7 @@ pub trait Store:
     + BotStore
     + PositionStore
     + Maintenance
+    + nexus_core::ports::NonceSource
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

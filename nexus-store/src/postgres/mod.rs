@@ -17,7 +17,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::common::{action_name, audit_action, decision_log_error, decisions};
-use crate::error::classify;
+use crate::error::{classify, corrupt};
 use crate::vault::Keyring;
 use crate::{CleanupReport, Maintenance, OpenError, Retention, Store, chrono_duration};
 
@@ -277,5 +277,26 @@ impl Maintenance for PostgresStore {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl nexus_core::ports::NonceSource for PostgresStore {
+    async fn next_nonce(&self, key_id: &str, at_least: u64) -> Result<u64, StoreError> {
+        let floor = i64::try_from(at_least).map_err(|e| corrupt("nonce", e))?;
+        // The upsert takes the row lock, so concurrent processes queue on it and each gets
+        // a value above the last.
+        let nonce: i64 = sqlx::query_scalar(
+            "INSERT INTO api_nonces (key_id, last_nonce) VALUES ($1, $2)
+             ON CONFLICT (key_id) DO UPDATE
+             SET last_nonce = GREATEST(api_nonces.last_nonce + 1, EXCLUDED.last_nonce)
+             RETURNING last_nonce",
+        )
+        .bind(key_id)
+        .bind(floor)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)?;
+        u64::try_from(nonce).map_err(|e| corrupt("nonce", e))
     }
 }

@@ -270,3 +270,23 @@ impl Maintenance for SqliteStore {
         Ok(())
     }
 }
+
+#[async_trait]
+impl nexus_core::ports::NonceSource for SqliteStore {
+    async fn next_nonce(&self, key_id: &str, at_least: u64) -> Result<u64, StoreError> {
+        let floor = i64::try_from(at_least).map_err(|e| corrupt("nonce", e))?;
+        // One statement: SQLite serialises writers, so two processes never get one value.
+        let nonce: i64 = sqlx::query_scalar(
+            "INSERT INTO api_nonces (key_id, last_nonce) VALUES (?, ?)
+             ON CONFLICT (key_id) DO UPDATE
+             SET last_nonce = MAX(api_nonces.last_nonce + 1, excluded.last_nonce)
+             RETURNING last_nonce",
+        )
+        .bind(key_id)
+        .bind(floor)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)?;
+        u64::try_from(nonce).map_err(|e| corrupt("nonce", e))
+    }
+}

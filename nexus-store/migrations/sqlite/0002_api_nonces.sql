@@ -1,0 +1,6 @@
+-- Kraken-style request nonces: strictly increasing per API key across every process that
+-- uses the key. Keyed by a fingerprint of the key, never the key itself.
+CREATE TABLE api_nonces (
+    key_id     TEXT PRIMARY KEY,
+    last_nonce INTEGER NOT NULL
+);
