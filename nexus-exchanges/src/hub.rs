@@ -75,16 +75,22 @@ impl HubConfig {
 }
 
 #[derive(Default)]
-struct Cache {
+struct TickerCache {
     wanted: BTreeSet<Symbol>,
     tickers: HashMap<Symbol, Ticker>,
-    tickers_at: Option<Instant>,
-    candles: HashMap<(Symbol, Interval), (Vec<Candle>, Instant)>,
+    at: Option<Instant>,
 }
+
+/// One series' candles and when they were fetched.
+type CandleSlot = Arc<Mutex<Option<(Vec<Candle>, Instant)>>>;
 
 struct Venue {
     source: Arc<dyn MarketData>,
-    cache: Mutex<Cache>,
+    /// Tickers of every symbol share one lock: one call fetches them all.
+    tickers: Mutex<TickerCache>,
+    /// Each (symbol, interval) has its own lock, so a slow candle fetch holds up neither
+    /// the tickers nor other series.
+    candles: std::sync::Mutex<HashMap<(Symbol, Interval), CandleSlot>>,
     calls: AtomicU64,
 }
 
@@ -125,7 +131,8 @@ impl MarketDataHub {
             .map(|source| {
                 let venue = Venue {
                     source,
-                    cache: Mutex::default(),
+                    tickers: Mutex::default(),
+                    candles: std::sync::Mutex::default(),
                     calls: AtomicU64::new(0),
                 };
                 (venue.source.exchange(), venue)
@@ -155,11 +162,9 @@ impl MarketDataHub {
             .venues
             .get(&exchange)
             .ok_or_else(|| unavailable(exchange, "no market data source"))?;
-        let mut cache = venue.cache.lock().await;
+        let mut cache = venue.tickers.lock().await;
         cache.wanted.extend(symbols.iter().copied());
-        let fresh = cache
-            .tickers_at
-            .is_some_and(|at| at.elapsed() < self.config.ttl)
+        let fresh = cache.at.is_some_and(|at| at.elapsed() < self.config.ttl)
             && symbols.iter().all(|s| cache.tickers.contains_key(s));
         if !fresh {
             let wanted: Vec<Symbol> = cache.wanted.iter().copied().collect();
@@ -167,11 +172,11 @@ impl MarketDataHub {
             match venue.source.tickers(&wanted).await {
                 Ok(tickers) => {
                     cache.tickers = tickers.into_iter().map(|t| (t.symbol(), t)).collect();
-                    cache.tickers_at = Some(Instant::now());
+                    cache.at = Some(Instant::now());
                 }
                 Err(err) => {
                     let young = cache
-                        .tickers_at
+                        .at
                         .is_some_and(|at| at.elapsed() <= self.config.max_stale);
                     if !young {
                         return Err(err);
@@ -180,7 +185,7 @@ impl MarketDataHub {
                 }
             }
         }
-        let age = cache.tickers_at.map_or(Duration::MAX, |at| at.elapsed());
+        let age = cache.at.map_or(Duration::MAX, |at| at.elapsed());
         let tickers = symbols
             .iter()
             .filter_map(|s| cache.tickers.get(s).copied())
@@ -203,22 +208,24 @@ impl MarketDataHub {
             .venues
             .get(&exchange)
             .ok_or_else(|| unavailable(exchange, "no market data source"))?;
-        let mut cache = venue.cache.lock().await;
-        let key = (symbol, interval);
-        let fresh = cache
-            .candles
-            .get(&key)
+        let slot = {
+            let mut slots = venue
+                .candles
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(slots.entry((symbol, interval)).or_default())
+        };
+        let mut cached = slot.lock().await;
+        let fresh = cached
+            .as_ref()
             .is_some_and(|(candles, at)| at.elapsed() < self.config.ttl && candles.len() >= limit);
         if !fresh {
             venue.calls.fetch_add(1, Ordering::Relaxed);
             match venue.source.candles(symbol, interval, limit).await {
-                Ok(candles) => {
-                    cache.candles.insert(key, (candles, Instant::now()));
-                }
+                Ok(candles) => *cached = Some((candles, Instant::now())),
                 Err(err) => {
-                    let young = cache
-                        .candles
-                        .get(&key)
+                    let young = cached
+                        .as_ref()
                         .is_some_and(|(_, at)| at.elapsed() <= self.config.max_stale);
                     if !young {
                         return Err(err);
@@ -227,10 +234,7 @@ impl MarketDataHub {
                 }
             }
         }
-        let candles = cache
-            .candles
-            .get(&key)
-            .map_or(&[][..], |(c, _)| c.as_slice());
+        let candles = cached.as_ref().map_or(&[][..], |(c, _)| c.as_slice());
         Ok(candles[candles.len().saturating_sub(limit)..].to_vec())
     }
 }

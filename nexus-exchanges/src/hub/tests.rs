@@ -38,11 +38,47 @@ impl MarketData for Slow {
     async fn candles(
         &self,
         _: Symbol,
-        _: Interval,
+        interval: Interval,
         _: usize,
     ) -> Result<Vec<Candle>, ExchangeError> {
+        // Daily candles are slow to come, as long histories are on real venues.
+        if interval == Interval::D1 {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
         Ok(Vec::new())
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_candle_fetch_holds_up_neither_tickers_nor_other_series() {
+    let hub = Arc::new(
+        MarketDataHub::new(
+            HubConfig::default(),
+            [source(ExchangeId::Binance) as Arc<dyn MarketData>],
+        )
+        .unwrap(),
+    );
+    let btc: Symbol = "BTC/USDT".parse().unwrap();
+    let slow = {
+        let hub = Arc::clone(&hub);
+        tokio::spawn(async move {
+            hub.candles(ExchangeId::Binance, btc, Interval::D1, 10)
+                .await
+        })
+    };
+    tokio::task::yield_now().await;
+    let start = Instant::now();
+    hub.tickers(ExchangeId::Binance, &[btc]).await.unwrap();
+    hub.candles(ExchangeId::Binance, btc, Interval::H1, 10)
+        .await
+        .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    slow.await.unwrap().unwrap();
+    assert!(start.elapsed() >= Duration::from_secs(9));
 }
 
 fn source(exchange: ExchangeId) -> Arc<Slow> {
