@@ -19,10 +19,13 @@ pub mod limits;
 pub mod mock;
 pub mod paper;
 pub mod retry;
+pub mod venues;
 
 pub use binance::{BinanceClient, BinanceConfig, BinanceVenue};
+pub use coinbase::{CoinbaseClient, CoinbaseConfig, CoinbaseVenue};
 pub use http::HttpConfig;
 pub use hub::{HubConfig, MarketDataHub};
 pub use kraken::{KrakenClient, KrakenConfig, KrakenVenue};
 pub use paper::{PaperConfig, PaperExchange, PaperVenue};
 pub use retry::RetryPolicy;
+pub use venues::{Venues, VenuesConfig};

@@ -29,3 +29,18 @@ fn binance_exchange_info_corpus() {
         checks_exchanges::binance_exchange_info,
     );
 }
+
+#[test]
+fn binance_answers_corpus() {
+    replay("binance_answers", checks_exchanges::binance_answers);
+}
+
+#[test]
+fn kraken_answers_corpus() {
+    replay("kraken_answers", checks_exchanges::kraken_answers);
+}
+
+#[test]
+fn coinbase_answers_corpus() {
+    replay("coinbase_answers", checks_exchanges::coinbase_answers);
+}

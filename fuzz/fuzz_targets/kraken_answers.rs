@@ -1,0 +1,6 @@
+#![no_main]
+
+#[path = "../checks_exchanges.rs"]
+mod checks_exchanges;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks_exchanges::kraken_answers(data));
