@@ -47,6 +47,13 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Talk to a venue with one set of keys (NEXUS_EXCHANGE_API_KEY, _SECRET and, where
+    /// needed, _PASSPHRASE): check them, or place one order.
+    Exchange {
+        /// What to do.
+        #[command(subcommand)]
+        command: commands::exchange::ExchangeCommand,
+    },
     /// Print the OpenAPI document (the same as GET /openapi.json) and exit, for SDK
     /// generators.
     Openapi,
@@ -87,6 +94,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Keys {
             command: KeysCommand::Rotate { batch },
         } => commands::admin::rotate(batch.max(1)).await,
+        Command::Exchange { command } => commands::exchange::run(command).await,
         Command::Openapi => {
             println!("{}", api::spec_json());
             ExitCode::SUCCESS

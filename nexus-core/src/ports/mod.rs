@@ -8,8 +8,8 @@ pub mod credentials;
 mod decision_log;
 mod exchange;
 pub mod jobs;
-pub mod nonces;
 mod market_data;
+pub mod nonces;
 
 pub use accounts::{BotStore, PositionStore, UserStore};
 pub use audit::AuditLog;
@@ -17,5 +17,5 @@ pub use credentials::CredentialStore;
 pub use decision_log::{DecisionLog, MemoryDecisionLog};
 pub use exchange::Exchange;
 pub use jobs::JobQueue;
-pub use nonces::NonceSource;
 pub use market_data::MarketData;
+pub use nonces::NonceSource;
