@@ -4,10 +4,18 @@
 //! one folder per venue with the same inner layout, and the in-process [`paper`] venue
 //! that runs everything without an account.
 //!
-//! What is here so far: the Paper venue, the [`MarketDataHub`] (TTL cache, one coalesced
-//! upstream call per exchange), and Binance's and Kraken's request signing (checked
-//! against the worked examples of their documentation). The HTTP clients and rate
-//! limiters land with the rest of their issue.
+//! - [`binance`], [`kraken`], [`coinbase`]: REST clients (`client`), the venue's JSON
+//!   (`models`), request signing checked against the documentation's worked examples
+//!   (`sign`), and answers parsed into core types with classified errors (`parse`);
+//! - [`limits`] (venue-wide budgets, per-account limiters, the ban gate) and [`retry`]
+//!   (exponential backoff with full jitter; unknown order outcomes reported, not retried);
+//! - [`venues::Venues`]: one shared venue per exchange for a process;
+//! - [`hub::MarketDataHub`]: TTL cache, one coalesced upstream call per exchange;
+//! - [`paper`]: the simulated venue;
+//! - `mock` (feature `mock`): local venues that check signatures and answer with the
+//!   documented JSON, for tests.
+//!
+//! See `docs/exchanges.md`.
 
 pub mod binance;
 pub mod coinbase;
