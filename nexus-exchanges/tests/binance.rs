@@ -2,73 +2,34 @@
 //! and answers with its documented JSON.
 #![allow(clippy::unwrap_used)]
 
-use std::str::FromStr;
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
+use support::{btc, credentials, limit, market, quick_retries, short_timeouts};
 
-use nexus_core::ports::credentials::ApiCredentials;
 use nexus_core::{
-    ClientOrderId, Exchange, ExchangeError, Interval, MarketData, NewOrder, OrderIntent,
-    OrderStatus, Price, Quantity, Secret, Side, Symbol,
+    ClientOrderId, Exchange, ExchangeError, Interval, MarketData, OrderStatus, Side, Symbol,
 };
 use nexus_exchanges::mock::Scripted;
 use nexus_exchanges::mock::binance::{BinanceMock, errors};
-use nexus_exchanges::{BinanceClient, BinanceConfig, BinanceVenue, HttpConfig, RetryPolicy};
+use nexus_exchanges::{BinanceClient, BinanceConfig, BinanceVenue};
 use rust_decimal::Decimal;
 
 const KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
 const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 
-fn btc() -> Symbol {
-    "BTC/USDT".parse().unwrap()
-}
-
-fn credentials(key: &str, secret: &str) -> ApiCredentials {
-    ApiCredentials {
-        api_key: key.into(),
-        secret: Secret::new(secret),
-        passphrase: None,
-    }
-}
-
 async fn setup() -> (Arc<BinanceMock>, Arc<BinanceVenue>, BinanceClient) {
     let (mock, url) = BinanceMock::start(KEY, SECRET).await;
     let venue = BinanceVenue::new(BinanceConfig {
         base_url: url,
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base: Duration::from_millis(10),
-            cap: Duration::from_millis(50),
-        },
-        http: HttpConfig {
-            timeout: Duration::from_millis(500),
-            connect_timeout: Duration::from_millis(500),
-        },
+        retry: quick_retries(3),
+        http: short_timeouts(),
         ..BinanceConfig::default()
     })
     .unwrap();
     let client = venue.client(credentials(KEY, SECRET));
     (mock, venue, client)
-}
-
-fn market(side: Side, qty: &str, id: &str) -> NewOrder {
-    NewOrder {
-        client_order_id: ClientOrderId::new(id).unwrap(),
-        intent: OrderIntent::market(btc(), side, Quantity::from_str(qty).unwrap()).unwrap(),
-    }
-}
-
-fn limit(side: Side, qty: &str, price: &str, id: &str) -> NewOrder {
-    NewOrder {
-        client_order_id: ClientOrderId::new(id).unwrap(),
-        intent: OrderIntent::limit(
-            btc(),
-            side,
-            Quantity::from_str(qty).unwrap(),
-            Price::from_str(price).unwrap(),
-        )
-        .unwrap(),
-    }
 }
 
 #[tokio::test]

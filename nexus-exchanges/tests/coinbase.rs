@@ -2,19 +2,20 @@
 //! ES256 JWT the way Coinbase does and answers with its documented JSON.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+use support::{btc, id, limit, market, quick_retries, short_timeouts};
 
 use nexus_core::ports::credentials::ApiCredentials;
 use nexus_core::{
-    ClientOrderId, Exchange, ExchangeError, Interval, MarketData, NewOrder, OrderIntent,
-    OrderStatus, Price, Quantity, Secret, Side, Symbol,
+    Exchange, ExchangeError, Interval, MarketData, OrderStatus, Quantity, Secret, Side, Symbol,
 };
 use nexus_exchanges::coinbase::{CoinbaseClient, CoinbaseConfig, CoinbaseVenue};
 use nexus_exchanges::mock::Scripted;
 use nexus_exchanges::mock::coinbase::{CoinbaseMock, errors};
-use nexus_exchanges::{HttpConfig, RetryPolicy};
 use p256::SecretKey;
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::LineEnding;
@@ -36,10 +37,6 @@ fn pem(byte: u8) -> String {
         .replace('\n', "\\n")
 }
 
-fn btc() -> Symbol {
-    "BTC/USDT".parse().unwrap()
-}
-
 fn btc_usd() -> Symbol {
     "BTC/USD".parse().unwrap()
 }
@@ -57,44 +54,13 @@ async fn setup() -> (Arc<CoinbaseMock>, Arc<CoinbaseVenue>, CoinbaseClient) {
     let (mock, url) = CoinbaseMock::start(KEY_NAME, key).await;
     let venue = CoinbaseVenue::new(CoinbaseConfig {
         base_url: url,
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base: Duration::from_millis(10),
-            cap: Duration::from_millis(50),
-        },
-        http: HttpConfig {
-            timeout: Duration::from_millis(500),
-            connect_timeout: Duration::from_millis(500),
-        },
+        retry: quick_retries(3),
+        http: short_timeouts(),
         ..CoinbaseConfig::default()
     })
     .unwrap();
     let client = venue.client(credentials(KEY_NAME, &pem(0x11)));
     (mock, venue, client)
-}
-
-fn id(text: &str) -> ClientOrderId {
-    ClientOrderId::new(text).unwrap()
-}
-
-fn market(side: Side, qty: &str, client_id: &str) -> NewOrder {
-    NewOrder {
-        client_order_id: id(client_id),
-        intent: OrderIntent::market(btc(), side, Quantity::from_str(qty).unwrap()).unwrap(),
-    }
-}
-
-fn limit(side: Side, qty: &str, price: &str, client_id: &str) -> NewOrder {
-    NewOrder {
-        client_order_id: id(client_id),
-        intent: OrderIntent::limit(
-            btc(),
-            side,
-            Quantity::from_str(qty).unwrap(),
-            Price::from_str(price).unwrap(),
-        )
-        .unwrap(),
-    }
 }
 
 #[tokio::test]

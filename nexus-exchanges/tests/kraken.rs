@@ -2,19 +2,19 @@
 //! Kraken does and answers with its documented JSON.
 #![allow(clippy::unwrap_used)]
 
-use std::str::FromStr;
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
+use support::{btc, credentials, limit, market, quick_retries, short_timeouts};
 
 use nexus_core::ports::NonceSource;
-use nexus_core::ports::credentials::ApiCredentials;
 use nexus_core::{
-    ClientOrderId, Exchange, ExchangeError, Interval, MarketData, NewOrder, OrderIntent,
-    OrderStatus, Price, Quantity, Secret, Side, Symbol,
+    ClientOrderId, Exchange, ExchangeError, Interval, MarketData, OrderStatus, Side, Symbol,
 };
 use nexus_exchanges::mock::Scripted;
 use nexus_exchanges::mock::kraken::{KrakenMock, errors};
-use nexus_exchanges::{HttpConfig, KrakenClient, KrakenConfig, KrakenVenue, RetryPolicy};
+use nexus_exchanges::{KrakenClient, KrakenConfig, KrakenVenue, RetryPolicy};
 use nexus_store::SqliteStore;
 use nexus_store::vault::{Keyring, MasterKey};
 use rust_decimal::Decimal;
@@ -24,30 +24,11 @@ const KEY: &str = "kraken-test-key-0123456789";
 const SECRET: &str =
     "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==";
 
-fn btc() -> Symbol {
-    "BTC/USDT".parse().unwrap()
-}
-
-fn credentials(key: &str, secret: &str) -> ApiCredentials {
-    ApiCredentials {
-        api_key: key.into(),
-        secret: Secret::new(secret),
-        passphrase: None,
-    }
-}
-
 fn config(url: &str) -> KrakenConfig {
     KrakenConfig {
         base_url: url.to_owned(),
-        retry: RetryPolicy {
-            max_attempts: 4,
-            base: Duration::from_millis(10),
-            cap: Duration::from_millis(50),
-        },
-        http: HttpConfig {
-            timeout: Duration::from_millis(500),
-            connect_timeout: Duration::from_millis(500),
-        },
+        retry: quick_retries(4),
+        http: short_timeouts(),
         public_burst: 100,
         public_per_second: 100.0,
         private_max: 20,
@@ -61,26 +42,6 @@ async fn setup() -> (Arc<KrakenMock>, Arc<KrakenVenue>, KrakenClient) {
     let venue = KrakenVenue::new(config(&url)).unwrap();
     let client = venue.client(credentials(KEY, SECRET));
     (mock, venue, client)
-}
-
-fn market(side: Side, qty: &str, id: &str) -> NewOrder {
-    NewOrder {
-        client_order_id: ClientOrderId::new(id).unwrap(),
-        intent: OrderIntent::market(btc(), side, Quantity::from_str(qty).unwrap()).unwrap(),
-    }
-}
-
-fn limit(side: Side, qty: &str, price: &str, id: &str) -> NewOrder {
-    NewOrder {
-        client_order_id: ClientOrderId::new(id).unwrap(),
-        intent: OrderIntent::limit(
-            btc(),
-            side,
-            Quantity::from_str(qty).unwrap(),
-            Price::from_str(price).unwrap(),
-        )
-        .unwrap(),
-    }
 }
 
 #[tokio::test]
