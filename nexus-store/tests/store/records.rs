@@ -268,7 +268,6 @@ both!(
 both!(
     nonces_rise_per_key_across_stores_sharing_the_database,
     |db: Db| async move {
-        use nexus_core::ports::NonceSource;
         // Two handles on one database stand for two processes using the same key.
         let a = db.open(keys()).await;
         let b = db.open(keys()).await;
