@@ -122,6 +122,7 @@ pub trait Store:
     + PositionStore
     + Maintenance
     + nexus_core::ports::NonceSource
+    + nexus_core::ports::SessionStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

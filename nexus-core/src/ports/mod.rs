@@ -10,6 +10,7 @@ mod exchange;
 pub mod jobs;
 mod market_data;
 pub mod nonces;
+pub mod sessions;
 
 pub use accounts::{BotStore, PositionStore, UserStore};
 pub use audit::AuditLog;
@@ -19,3 +20,4 @@ pub use exchange::Exchange;
 pub use jobs::JobQueue;
 pub use market_data::MarketData;
 pub use nonces::NonceSource;
+pub use sessions::SessionStore;

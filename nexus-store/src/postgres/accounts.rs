@@ -23,7 +23,7 @@ use crate::common::{
 use crate::error::{classify, corrupt};
 use crate::vault::Sealed;
 
-fn user(row: &PgRow) -> Result<UserRecord, StoreError> {
+pub(super) fn user(row: &PgRow) -> Result<UserRecord, StoreError> {
     let role: String = row.get("role");
     Ok(UserRecord {
         id: UserId::new(row.get("id")),

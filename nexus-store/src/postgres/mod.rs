@@ -4,6 +4,7 @@
 
 mod accounts;
 mod jobs;
+mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;

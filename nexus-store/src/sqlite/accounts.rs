@@ -22,7 +22,7 @@ use crate::common::{
 use crate::error::{classify, corrupt};
 use crate::vault::Sealed;
 
-fn user(row: &SqliteRow) -> Result<UserRecord, StoreError> {
+pub(super) fn user(row: &SqliteRow) -> Result<UserRecord, StoreError> {
     let id: String = row.get("id");
     let role: String = row.get("role");
     let verified: Option<i64> = row.get("email_verified_at");

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod jobs;
+mod sessions;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -8,6 +8,7 @@
 mod accounts;
 mod jobs;
 mod records;
+mod sessions;
 
 use std::future::Future;
 use std::io::Write;

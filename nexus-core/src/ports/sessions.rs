@@ -1,0 +1,166 @@
+//! Sign-in sessions and one-time tokens (email verification, password reset). Tokens
+//! are random and given to the user once; only their hashes are stored, so a copy of the
+//! database signs no one in.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+use crate::error::StoreError;
+use crate::ids::UserId;
+use crate::ports::accounts::UserRecord;
+
+/// A session's id (not its token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(pub Uuid);
+
+/// A hash of a secret token (SHA-256 of its bytes), the only form ever stored.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl std::fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenHash(…)")
+    }
+}
+
+/// A new session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// Its id.
+    pub id: SessionId,
+    /// Whose it is.
+    pub user: UserId,
+    /// The hash of the token the client holds.
+    pub token: TokenHash,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// The client's `User-Agent`, for the user's list of sessions.
+    pub user_agent: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+}
+
+/// A live session and its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSession {
+    /// The session.
+    pub id: SessionId,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// Its user.
+    pub user: UserRecord,
+}
+
+/// What a one-time token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPurpose {
+    /// Proves the user reads mail at their address.
+    VerifyEmail,
+    /// Lets the user choose a new password.
+    ResetPassword,
+}
+
+impl TokenPurpose {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ResetPassword => "reset_password",
+        }
+    }
+}
+
+/// Sessions and one-time tokens.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+
+    /// The session whose token hashes to `token`, if it is neither expired nor revoked at
+    /// `now`, with its user.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn active_session(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<ActiveSession>, StoreError>;
+
+    /// Revokes the live session whose token hashes to `token`, and atomically creates
+    /// `next` for the same user: `false` (and nothing created) when that session was not
+    /// live, so a token can be rotated only once.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn rotate_session(
+        &self,
+        token: &TokenHash,
+        next: &NewSession,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Revokes the session whose token hashes to `token`; `false` if it was not live.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn revoke_session(&self, token: &TokenHash, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Revokes every live session of `user`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn revoke_user_sessions(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// Stores a one-time token.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn create_token(
+        &self,
+        token: &TokenHash,
+        user: UserId,
+        purpose: TokenPurpose,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Uses a one-time token: its user when it exists for `purpose`, is unused and
+    /// unexpired at `now` — and it is then used up, atomically, so it works once.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn consume_token(
+        &self,
+        token: &TokenHash,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError>;
+
+    /// Marks the user's email address verified (keeps the first time).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn mark_email_verified(&self, user: UserId, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Replaces the user's password hash.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+}

@@ -1,0 +1,192 @@
+//! Sessions and one-time tokens on SQLite.
+
+use async_trait::async_trait;
+use nexus_core::ports::sessions::{
+    ActiveSession, NewSession, SessionId, SessionStore, TokenHash, TokenPurpose,
+};
+use nexus_core::{StoreError, Timestamp, UserId};
+use sqlx::Row;
+
+use super::accounts::user;
+use super::{SqliteStore, from_ms, ms};
+use crate::common::parse;
+use crate::error::classify;
+
+const INSERT_SESSION: &str =
+    "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip)
+     VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+fn insert(
+    session: &NewSession,
+) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    sqlx::query(INSERT_SESSION)
+        .bind(session.id.0.to_string())
+        .bind(session.user.to_string())
+        .bind(session.token.0.as_slice())
+        .bind(ms(session.created_at))
+        .bind(ms(session.expires_at))
+        .bind(session.user_agent.as_deref())
+        .bind(session.ip.as_deref())
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        insert(session)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn active_session(
+        &self,
+        token: &TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<ActiveSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.id AS session_id, s.expires_at AS session_expires,
+                    u.id, u.email, u.role, u.email_verified_at, u.created_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+        )
+        .bind(token.0.as_slice())
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: String = row.get("session_id");
+        Ok(Some(ActiveSession {
+            id: SessionId(parse("session id", &id)?),
+            expires_at: from_ms(row.get("session_expires"))?,
+            user: user(&row)?,
+        }))
+    }
+
+    async fn rotate_session(
+        &self,
+        token: &TokenHash,
+        next: &NewSession,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let revoked = sqlx::query(
+            "UPDATE sessions SET revoked_at = ?
+             WHERE token_hash = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(ms(now))
+        .bind(token.0.as_slice())
+        .bind(next.user.to_string())
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?
+        .rows_affected();
+        if revoked == 0 {
+            return Ok(false);
+        }
+        insert(next).execute(&mut *tx).await.map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(true)
+    }
+
+    async fn revoke_session(&self, token: &TokenHash, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(token.0.as_slice())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_user_sessions(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(ms(now))
+        .bind(user.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn create_token(
+        &self,
+        token: &TokenHash,
+        user: UserId,
+        purpose: TokenPurpose,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO auth_tokens (token_hash, user_id, purpose, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(token.0.as_slice())
+        .bind(user.to_string())
+        .bind(purpose.as_str())
+        .bind(ms(now))
+        .bind(ms(expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn consume_token(
+        &self,
+        token: &TokenHash,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        let user: Option<String> = sqlx::query_scalar(
+            "UPDATE auth_tokens SET used_at = ?
+             WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+             RETURNING user_id",
+        )
+        .bind(ms(now))
+        .bind(token.0.as_slice())
+        .bind(purpose.as_str())
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        user.map(|u| parse("user id", &u)).transpose()
+    }
+
+    async fn mark_email_verified(&self, user: UserId, now: Timestamp) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?1), updated_at = ?1
+             WHERE id = ?2",
+        )
+        .bind(ms(now))
+        .bind(user.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3")
+            .bind(password_hash)
+            .bind(ms(now))
+            .bind(user.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,223 @@
+//! Sessions and one-time tokens.
+
+use nexus_core::UserId;
+use nexus_core::ports::accounts::Role;
+use nexus_core::ports::sessions::{NewSession, SessionId, TokenHash, TokenPurpose};
+use uuid::Uuid;
+
+use crate::{Db, both, keys, t};
+
+fn session(n: u8, user: UserId, created: i64, lifetime: i64) -> NewSession {
+    NewSession {
+        id: SessionId(Uuid::from_u128(u128::from(n))),
+        user,
+        token: TokenHash([n; 32]),
+        created_at: t(created),
+        expires_at: t(created + lifetime),
+        user_agent: Some("test".into()),
+        ip: Some("127.0.0.1".into()),
+    }
+}
+
+both!(
+    sessions_live_until_they_expire_or_are_revoked,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let alice = UserId::new(Uuid::from_u128(1));
+        store
+            .create_user(alice, "alice@example.com", Some("h"), Role::User, t(0))
+            .await
+            .unwrap();
+        store
+            .create_session(&session(1, alice, 0, 100))
+            .await
+            .unwrap();
+        let live = store
+            .active_session(&TokenHash([1; 32]), t(50))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(live.user.email, "alice@example.com");
+        assert_eq!(live.expires_at, t(100));
+        assert!(
+            store
+                .active_session(&TokenHash([1; 32]), t(100))
+                .await
+                .unwrap()
+                .is_none(),
+            "expired"
+        );
+        assert!(
+            store
+                .active_session(&TokenHash([9; 32]), t(50))
+                .await
+                .unwrap()
+                .is_none(),
+            "unknown"
+        );
+
+        assert!(
+            store
+                .revoke_session(&TokenHash([1; 32]), t(60))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .revoke_session(&TokenHash([1; 32]), t(61))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .active_session(&TokenHash([1; 32]), t(62))
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        store
+            .create_session(&session(2, alice, 0, 100))
+            .await
+            .unwrap();
+        store
+            .create_session(&session(3, alice, 0, 100))
+            .await
+            .unwrap();
+        assert_eq!(store.revoke_user_sessions(alice, t(70)).await.unwrap(), 2);
+        assert!(
+            store
+                .active_session(&TokenHash([3; 32]), t(71))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+);
+
+both!(a_session_token_rotates_once, |db: Db| async move {
+    let store = db.open(keys()).await;
+    let alice = UserId::new(Uuid::from_u128(1));
+    let mallory = UserId::new(Uuid::from_u128(2));
+    store
+        .create_user(alice, "alice@example.com", None, Role::User, t(0))
+        .await
+        .unwrap();
+    store
+        .create_user(mallory, "mallory@example.com", None, Role::User, t(0))
+        .await
+        .unwrap();
+    store
+        .create_session(&session(1, alice, 0, 100))
+        .await
+        .unwrap();
+    // A session cannot be rotated into someone else's.
+    assert!(
+        !store
+            .rotate_session(&TokenHash([1; 32]), &session(4, mallory, 10, 100), t(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .rotate_session(&TokenHash([1; 32]), &session(2, alice, 10, 100), t(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .rotate_session(&TokenHash([1; 32]), &session(3, alice, 11, 100), t(11))
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert!(
+        store
+            .active_session(&TokenHash([1; 32]), t(12))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .active_session(&TokenHash([2; 32]), t(12))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .active_session(&TokenHash([3; 32]), t(12))
+            .await
+            .unwrap()
+            .is_none()
+    );
+});
+
+both!(
+    one_time_tokens_work_once_for_their_purpose,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let alice = UserId::new(Uuid::from_u128(1));
+        store
+            .create_user(alice, "alice@example.com", Some("old"), Role::User, t(0))
+            .await
+            .unwrap();
+        let verify = TokenHash([5; 32]);
+        store
+            .create_token(&verify, alice, TokenPurpose::VerifyEmail, t(0), t(100))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .consume_token(&verify, TokenPurpose::ResetPassword, t(1))
+                .await
+                .unwrap()
+                .is_none(),
+            "wrong purpose"
+        );
+        assert_eq!(
+            store
+                .consume_token(&verify, TokenPurpose::VerifyEmail, t(1))
+                .await
+                .unwrap(),
+            Some(alice)
+        );
+        assert!(
+            store
+                .consume_token(&verify, TokenPurpose::VerifyEmail, t(2))
+                .await
+                .unwrap()
+                .is_none(),
+            "used"
+        );
+        let late = TokenHash([6; 32]);
+        store
+            .create_token(&late, alice, TokenPurpose::ResetPassword, t(0), t(100))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .consume_token(&late, TokenPurpose::ResetPassword, t(100))
+                .await
+                .unwrap()
+                .is_none(),
+            "expired"
+        );
+
+        store.mark_email_verified(alice, t(5)).await.unwrap();
+        store.mark_email_verified(alice, t(9)).await.unwrap();
+        assert_eq!(
+            store.user(alice).await.unwrap().unwrap().email_verified_at,
+            Some(t(5)),
+            "the first time stays"
+        );
+        store.set_password(alice, "new", t(10)).await.unwrap();
+        let (_, hash) = store
+            .user_by_email("ALICE@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(hash.as_deref(), Some("new"));
+    }
+);
