@@ -30,16 +30,22 @@ impl Default for HttpConfig {
     }
 }
 
-/// A `reqwest` client with rustls on the `ring` provider.
-///
-/// # Errors
-/// The client could not be built (no TLS roots).
-pub(crate) fn client(config: HttpConfig) -> Result<reqwest::Client, reqwest::Error> {
+/// Makes `ring` the process's rustls provider (once), so any `reqwest` client can be built:
+/// reqwest is compiled without its default provider (aws-lc, a long C build).
+pub fn install_tls_provider() {
     static PROVIDER: Once = Once::new();
     PROVIDER.call_once(|| {
         // Another part of the process may have installed one first: that one is used.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// A `reqwest` client with rustls on the `ring` provider.
+///
+/// # Errors
+/// The client could not be built (no TLS roots).
+pub(crate) fn client(config: HttpConfig) -> Result<reqwest::Client, reqwest::Error> {
+    install_tls_provider();
     reqwest::Client::builder()
         .timeout(config.timeout)
         .connect_timeout(config.connect_timeout)

@@ -20,6 +20,11 @@ pub const DATA_DIR_VAR: &str = "NEXUS_DATA_DIR";
 /// The default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "nexus-data";
 
+/// Where users reach the product (links in emails); `http://` + the bind address by default.
+pub const PUBLIC_URL_VAR: &str = "NEXUS_PUBLIC_URL";
+/// A directory that receives every email as a JSON file (development).
+pub const EMAIL_OUTBOX_VAR: &str = "NEXUS_EMAIL_OUTBOX";
+
 /// The default listen address: loopback only, so a fresh install is not exposed.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// The default log filter.
@@ -57,6 +62,10 @@ pub struct Config {
     pub database_url: String,
     /// The data directory.
     pub data_dir: std::path::PathBuf,
+    /// Where users reach the product.
+    pub public_url: String,
+    /// The development outbox, when set.
+    pub email_outbox: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -116,11 +125,32 @@ impl Config {
             });
         }
 
+        let public_url = get(PUBLIC_URL_VAR, &format!("http://{bind}"))?;
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                var: PUBLIC_URL_VAR,
+                expected: "an http:// or https:// URL like https://nexus.example.com",
+                value: public_url,
+            });
+        }
+        let email_outbox = match lookup(EMAIL_OUTBOX_VAR) {
+            Ok(value) => value
+                .filter(|v| !v.trim().is_empty())
+                .map(std::path::PathBuf::from),
+            Err(()) => {
+                return Err(ConfigError::NotUnicode {
+                    var: EMAIL_OUTBOX_VAR,
+                });
+            }
+        };
+
         Ok(Self {
             bind,
             log,
             database_url,
             data_dir,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            email_outbox,
         })
     }
 }

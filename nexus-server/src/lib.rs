@@ -7,9 +7,11 @@
 //! the real server on port 0 and stop it cleanly.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod email;
 pub mod maintenance;
 pub mod server;
 pub mod store;

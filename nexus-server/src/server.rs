@@ -28,7 +28,7 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpAcceptor> {
 /// When the server fails while running.
 pub async fn run(
     acceptor: TcpAcceptor,
-    store: std::sync::Arc<dyn nexus_store::Store>,
+    state: std::sync::Arc<api::ApiState>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
     for addr in acceptor.local_addr() {
@@ -39,6 +39,6 @@ pub async fn run(
         }
     }
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(api::app(store), shutdown, Some(GRACE_PERIOD))
+        .run_with_graceful_shutdown(api::app(state), shutdown, Some(GRACE_PERIOD))
         .await
 }

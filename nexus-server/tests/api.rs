@@ -15,10 +15,18 @@ async fn store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     Arc::new(SqliteStore::open(&url, keys).await.unwrap())
 }
 
+fn state(store: Arc<dyn Store>) -> Arc<api::ApiState> {
+    Arc::new(api::ApiState::new(
+        store,
+        Arc::new(nexus_server::email::LogSender),
+        api::AuthSettings::new("http://127.0.0.1:8080"),
+    ))
+}
+
 async fn client() -> (TestClient<impl poem::Endpoint>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = store(&dir).await;
-    (TestClient::new(api::app(store)), dir)
+    (TestClient::new(api::app(state(store))), dir)
 }
 
 #[tokio::test]
@@ -90,7 +98,7 @@ async fn readiness_fails_with_a_json_error_when_the_database_is_gone() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir).await;
     store.pool().close().await;
-    let client = TestClient::new(api::app(store));
+    let client = TestClient::new(api::app(state(store)));
     let resp = client.get("/readyz").send().await;
     resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
     let json = resp.json().await;

@@ -2,32 +2,105 @@
 //! at `/openapi.json` with an interactive UI at `/docs`. Every error is a JSON
 //! [`ErrorBody`] with a stable `code`.
 
+mod auth;
 mod error;
 mod health;
+pub mod session;
 
+pub use auth::AuthApi;
 pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use nexus_store::Store;
-use poem::middleware::Tracing;
-use poem::{Endpoint, EndpointExt, Route};
+use poem::http::StatusCode;
+use poem::middleware::{CookieJarManager, Tracing};
+use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
+
+use crate::auth::limits::AuthLimits;
+use crate::email::EmailSender;
 
 /// The API's title in the OpenAPI document.
 pub const TITLE: &str = "Nexus API";
 
+/// The largest request body accepted (64 KiB: every request of this API is small).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How accounts and sessions behave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Where users reach the product: links in emails start with it.
+    pub public_url: String,
+    /// Send cookies only over HTTPS (on when `public_url` is `https://…`).
+    pub secure_cookies: bool,
+    /// How long a session lasts (7 days).
+    pub session_ttl: Duration,
+    /// How long an email-verification link works (24 h).
+    pub verify_ttl: Duration,
+    /// How long a password-reset link works (1 h).
+    pub reset_ttl: Duration,
+}
+
+impl AuthSettings {
+    /// The documented lifetimes, with links to `public_url`.
+    #[must_use]
+    pub fn new(public_url: impl Into<String>) -> Self {
+        let public_url = public_url.into();
+        Self {
+            secure_cookies: public_url.starts_with("https://"),
+            public_url,
+            session_ttl: Duration::from_secs(7 * 24 * 3600),
+            verify_ttl: Duration::from_secs(24 * 3600),
+            reset_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What the API's operations share.
+pub struct ApiState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Where account emails go.
+    pub email: Arc<dyn EmailSender>,
+    /// Lifetimes and links.
+    pub settings: AuthSettings,
+    /// Sign-in rate limits.
+    pub limits: AuthLimits,
+}
+
+impl ApiState {
+    /// The state over `store`, sending email with `email`.
+    #[must_use]
+    pub fn new(store: Arc<dyn Store>, email: Arc<dyn EmailSender>, settings: AuthSettings) -> Self {
+        Self {
+            store,
+            email,
+            settings,
+            limits: AuthLimits::default(),
+        }
+    }
+}
+
 /// The OpenAPI service holding every operation. `store` is `None` only to print the
 /// document (readiness then reports no database).
 #[must_use]
-pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<HealthApi, ()> {
-    OpenApiService::new(HealthApi::new(store), TITLE, env!("CARGO_PKG_VERSION"))
-        .description(
-            "The Nexus reference server: a multi-user trading engine. Errors are JSON \
-             objects with a stable `code` and a human-readable `message`.",
-        )
-        .server("/")
+pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<(HealthApi, AuthApi), ()> {
+    OpenApiService::new(
+        (HealthApi::new(store), AuthApi),
+        TITLE,
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "The Nexus reference server: a multi-user trading engine. Errors are JSON \
+         objects with a stable `code` and a human-readable `message`. Sign in with \
+         `POST /api/v1/auth/login` and send the token as `Authorization: Bearer <token>`; \
+         browsers get it as an HttpOnly cookie and repeat the `nexus_csrf` cookie in an \
+         `X-CSRF-Token` header on requests that change something.",
+    )
+    .server("/")
 }
 
 /// The OpenAPI document as pretty JSON (what `/openapi.json` serves).
@@ -36,15 +109,53 @@ pub fn spec_json() -> String {
     service(None).spec()
 }
 
-/// The whole HTTP application over `store`.
-pub fn app(store: Arc<dyn Store>) -> impl Endpoint {
-    let api = service(Some(store));
+/// The whole HTTP application over `state`.
+pub fn app(state: Arc<ApiState>) -> impl Endpoint {
+    let api = service(Some(Arc::clone(&state.store)));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
         .nest("/", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .around(limit_body)
+        .with(CookieJarManager::new())
+        .data(state)
         .catch_all_error(error::into_response)
         .with(Tracing)
+}
+
+/// Refuses bodies over [`MAX_BODY_BYTES`] with 413, whether announced by
+/// `Content-Length` or streamed without one (poem's `SizeLimit` would refuse every request
+/// without a `Content-Length`, GETs included).
+async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let too_large = || {
+        poem::Error::from_string(
+            "the request body is too large (at most 64 KiB)",
+            StatusCode::PAYLOAD_TOO_LARGE,
+        )
+    };
+    match req
+        .header("content-length")
+        .map(|v| v.trim().parse::<usize>())
+    {
+        Some(Ok(len)) if len > MAX_BODY_BYTES => return Err(too_large()),
+        Some(Ok(_)) => {}
+        Some(Err(_)) => {
+            return Err(poem::Error::from_string(
+                "Content-Length is not a number",
+                StatusCode::BAD_REQUEST,
+            ));
+        }
+        None if req.header("transfer-encoding").is_some() => {
+            let bytes = req
+                .take_body()
+                .into_bytes_limit(MAX_BODY_BYTES)
+                .await
+                .map_err(|_| too_large())?;
+            req.set_body(Body::from_bytes(bytes));
+        }
+        None => {}
+    }
+    Ok(next.call(req).await?.into_response())
 }

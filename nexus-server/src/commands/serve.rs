@@ -37,7 +37,19 @@ pub async fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = server::run(acceptor, store, shutdown_signal()).await;
+    let email: std::sync::Arc<dyn crate::email::EmailSender> = match &config.email_outbox {
+        Some(dir) => {
+            tracing::info!(outbox = %dir.display(), "emails are written to the outbox");
+            std::sync::Arc::new(crate::email::Outbox::new(dir))
+        }
+        None => std::sync::Arc::new(crate::email::LogSender),
+    };
+    let state = std::sync::Arc::new(crate::api::ApiState::new(
+        store,
+        email,
+        crate::api::AuthSettings::new(config.public_url.clone()),
+    ));
+    let outcome = server::run(acceptor, state, shutdown_signal()).await;
     upkeep.abort();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,109 @@
+//! Rate limits of the sign-up, sign-in, forgot and reset endpoints: per client IP and per
+//! account (email), so neither one address nor a botnet aimed at one account can guess
+//! passwords quickly. `governor`'s GCRA, keyed.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+/// Per-IP and per-account limiters.
+#[derive(Debug)]
+pub struct AuthLimits {
+    per_ip: DefaultKeyedRateLimiter<String>,
+    per_account: DefaultKeyedRateLimiter<String>,
+}
+
+/// Requests allowed per key: a burst, refilled evenly over `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    /// Requests in a burst.
+    pub burst: u32,
+    /// How long the burst takes to refill.
+    pub period: Duration,
+}
+
+fn quota(a: Allowance) -> Quota {
+    let burst = NonZeroU32::new(a.burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(a.period / burst.get())
+        .unwrap_or_else(|| Quota::per_second(burst))
+        .allow_burst(burst)
+}
+
+impl AuthLimits {
+    /// Limits with the given allowances.
+    #[must_use]
+    pub fn new(per_ip: Allowance, per_account: Allowance) -> Self {
+        Self {
+            per_ip: DefaultKeyedRateLimiter::keyed(quota(per_ip)),
+            per_account: DefaultKeyedRateLimiter::keyed(quota(per_account)),
+        }
+    }
+
+    /// Spends one request of `ip` and, when known, of `account`; `Err(wait)` when either
+    /// is over its limit.
+    ///
+    /// # Errors
+    /// How long to wait before trying again.
+    pub fn check(&self, ip: &str, account: Option<&str>) -> Result<(), Duration> {
+        let clock = DefaultClock::default();
+        let wait = |outcome: Result<(), governor::NotUntil<_>>| {
+            outcome.map_err(|not_until| not_until.wait_time_from(clock.now()))
+        };
+        wait(self.per_ip.check_key(&ip.to_owned()))?;
+        if let Some(account) = account {
+            wait(self.per_account.check_key(&account.to_lowercase()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for AuthLimits {
+    /// 20 requests per IP per minute; 5 per account per 15 minutes.
+    fn default() -> Self {
+        Self::new(
+            Allowance {
+                burst: 20,
+                period: Duration::from_secs(60),
+            },
+            Allowance {
+                burst: 5,
+                period: Duration::from_secs(15 * 60),
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_ip_and_each_account_has_its_own_budget() {
+        let limits = AuthLimits::new(
+            Allowance {
+                burst: 3,
+                period: Duration::from_secs(60),
+            },
+            Allowance {
+                burst: 2,
+                period: Duration::from_secs(60),
+            },
+        );
+        assert!(limits.check("1.1.1.1", Some("A@x.com")).is_ok());
+        assert!(limits.check("2.2.2.2", Some("a@x.com")).is_ok());
+        let wait = limits.check("3.3.3.3", Some("a@X.com")).unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        assert!(limits.check("1.1.1.1", None).is_ok());
+        assert!(limits.check("1.1.1.1", None).is_ok());
+        assert!(
+            limits.check("1.1.1.1", None).is_err(),
+            "the IP's burst of 3 is spent"
+        );
+        assert!(limits.check("4.4.4.4", Some("b@x.com")).is_ok());
+    }
+}

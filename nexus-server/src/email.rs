@@ -1,0 +1,205 @@
+//! Email: the [`EmailSender`] port, a development outbox (`NEXUS_EMAIL_OUTBOX=DIR`: one
+//! JSON file per message), a logging sender for when nothing is configured, and the
+//! templates of the account emails. A real provider comes later behind the same trait.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use serde::Serialize;
+use thiserror::Error;
+
+/// One message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Email {
+    /// The recipient.
+    pub to: String,
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body.
+    pub html: String,
+}
+
+/// A message could not be handed over.
+#[derive(Debug, Error)]
+#[error("email to {to} not sent: {reason}")]
+pub struct EmailError {
+    /// The recipient.
+    pub to: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Sends email.
+#[async_trait]
+pub trait EmailSender: Send + Sync {
+    /// Hands `email` over for delivery.
+    ///
+    /// # Errors
+    /// [`EmailError`] when it could not be handed over.
+    async fn send(&self, email: &Email) -> Result<(), EmailError>;
+}
+
+/// Writes each message as `DIR/<time>-<n>.json` with `to`, `subject`, `text` and `html`.
+#[derive(Debug)]
+pub struct Outbox {
+    dir: PathBuf,
+    count: AtomicU64,
+}
+
+impl Outbox {
+    /// An outbox writing into `dir` (created when missing).
+    #[must_use]
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            count: AtomicU64::new(0),
+        }
+    }
+}
+
+#[async_trait]
+impl EmailSender for Outbox {
+    async fn send(&self, email: &Email) -> Result<(), EmailError> {
+        let fail = |reason: String| EmailError {
+            to: email.to.clone(),
+            reason,
+        };
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| fail(format!("{}: {e}", self.dir.display())))?;
+        let n = self.count.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "{}-{}-{n:04}.json",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"),
+            std::process::id()
+        );
+        let json = serde_json::to_vec_pretty(email).map_err(|e| fail(e.to_string()))?;
+        // Written under a temporary name and renamed, so a reader never sees half a file.
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        tokio::fs::write(&tmp, json)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        tokio::fs::rename(&tmp, self.dir.join(name))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Logs each message (development without an outbox: the link is in the log).
+#[derive(Debug, Default)]
+pub struct LogSender;
+
+#[async_trait]
+impl EmailSender for LogSender {
+    async fn send(&self, email: &Email) -> Result<(), EmailError> {
+        tracing::info!(
+            to = %email.to,
+            subject = %email.subject,
+            text = %email.text,
+            "email (no NEXUS_EMAIL_OUTBOX or provider configured: logged, not sent)"
+        );
+        Ok(())
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn message(to: &str, subject: &str, lead: &str, action: &str, link: &str, note: &str) -> Email {
+    let text = format!("{lead}\n\n{action}:\n{link}\n\n{note}\n");
+    let html = format!(
+        "<!doctype html><html><body><p>{}</p><p><a href=\"{}\">{}</a></p><p>{}</p></body></html>",
+        escape(lead),
+        escape(link),
+        escape(action),
+        escape(note)
+    );
+    Email {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text,
+        html,
+    }
+}
+
+/// The email-verification message: its link ends in `?token=<token>`.
+#[must_use]
+pub fn verification(to: &str, public_url: &str, token: &str) -> Email {
+    let link = format!(
+        "{}/verify-email?token={token}",
+        public_url.trim_end_matches('/')
+    );
+    message(
+        to,
+        "Confirm your Nexus email address",
+        "Welcome to Nexus. Confirm that this is your email address to finish signing up.",
+        "Confirm my email address",
+        &link,
+        "The link works once, for 24 hours. If you did not sign up, ignore this message.",
+    )
+}
+
+/// The password-reset message: its link ends in `?token=<token>`.
+#[must_use]
+pub fn password_reset(to: &str, public_url: &str, token: &str) -> Email {
+    let link = format!(
+        "{}/reset-password?token={token}",
+        public_url.trim_end_matches('/')
+    );
+    message(
+        to,
+        "Reset your Nexus password",
+        "Someone (hopefully you) asked to reset the password of your Nexus account.",
+        "Choose a new password",
+        &link,
+        "The link works once, for 1 hour, and signs out every other session. If you did not ask, ignore this message: your password is unchanged.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_outbox_writes_one_json_file_per_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(dir.path().join("mail"));
+        let email = verification("a@example.com", "https://nexus.test/", "tok<en>");
+        outbox.send(&email).await.unwrap();
+        outbox
+            .send(&password_reset("b@example.com", "https://nexus.test", "t2"))
+            .await
+            .unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(dir.path().join("mail"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), 2);
+        let first: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+        assert_eq!(first["to"], "a@example.com");
+        assert!(
+            first["text"]
+                .as_str()
+                .unwrap()
+                .contains("https://nexus.test/verify-email?token=tok<en>")
+        );
+        assert!(
+            first["html"]
+                .as_str()
+                .unwrap()
+                .contains("token=tok&lt;en&gt;"),
+            "escaped in HTML"
+        );
+        assert!(first["subject"].as_str().unwrap().contains("Confirm"));
+    }
+}

@@ -1,0 +1,628 @@
+//! Accounts end to end: the real server on port 0 over a fresh SQLite file and, when
+//! `NEXUS_TEST_POSTGRES_URL` is set, a fresh PostgreSQL schema; emails read from the
+//! development outbox.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use nexus_core::ports::sessions::TokenPurpose;
+use nexus_server::api::{self, ApiState, AuthSettings};
+use nexus_server::auth::tokens;
+use nexus_server::email::Outbox;
+use nexus_store::vault::{Keyring, MasterKey};
+use nexus_store::{PostgresStore, SqliteStore, Store};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Running {
+    url: String,
+    outbox: PathBuf,
+    store: Arc<dyn Store>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    cleanup: Option<(String, String)>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+async fn start(backend: Backend) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keyring::new(MasterKey::generate(), Vec::new());
+    let (store, cleanup): (Arc<dyn Store>, _) = match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+            (Arc::new(SqliteStore::open(&url, keys).await.unwrap()), None)
+        }
+        Backend::Postgres(url) => {
+            let schema = format!("accounts_{}", uuid::Uuid::new_v4().simple());
+            let store = PostgresStore::open_in_schema(&url, &schema, keys)
+                .await
+                .unwrap();
+            (Arc::new(store), Some((url, schema)))
+        }
+    };
+    let outbox = dir.path().join("outbox");
+    let acceptor = nexus_server::server::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
+        .as_socket_addr()
+        .copied()
+        .unwrap();
+    let state = Arc::new(ApiState::new(
+        Arc::clone(&store),
+        Arc::new(Outbox::new(&outbox)),
+        AuthSettings::new(format!("http://{addr}")),
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(nexus_server::server::run(acceptor, state, async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        url: format!("http://{addr}"),
+        outbox,
+        store,
+        http: {
+            nexus_exchanges::http::install_tls_provider();
+            reqwest::Client::new()
+        },
+        _dir: dir,
+        stop: Some(stop),
+        cleanup,
+    }
+}
+
+impl Running {
+    async fn post(&self, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.url)).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The token in the newest email to `to` whose subject contains `subject`.
+    fn token_from_email(&self, to: &str, subject: &str) -> String {
+        let mut files: Vec<_> = std::fs::read_dir(&self.outbox)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        files.sort();
+        for file in files.iter().rev() {
+            let email: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+            if email["to"] == to && email["subject"].as_str().unwrap().contains(subject) {
+                for key in ["text", "html"] {
+                    assert!(email[key].as_str().unwrap().contains("?token="), "{key}");
+                }
+                let text = email["text"].as_str().unwrap();
+                let start = text.find("?token=").unwrap() + "?token=".len();
+                return text[start..].split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("no email to {to} about {subject}");
+    }
+
+    fn emails_to(&self, to: &str) -> usize {
+        std::fs::read_dir(&self.outbox)
+            .map(|d| {
+                d.filter(|e| {
+                    let path = e.as_ref().unwrap().path();
+                    let email: Value =
+                        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+                    email["to"] == to
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    }
+
+    async fn finish(mut self) {
+        if let Some((url, schema)) = self.cleanup.take() {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn on_both<F, Fut>(name: &str, test: F)
+where
+    F: Fn(Running) -> Fut,
+    Fut: std::future::Future<Output = Running>,
+{
+    test(start(Backend::Sqlite).await).await.finish().await;
+    match std::env::var("NEXUS_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            test(start(Backend::Postgres(url)).await)
+                .await
+                .finish()
+                .await
+        }
+        Err(_) => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped {name} on PostgreSQL: NEXUS_TEST_POSTGRES_URL is unset"
+            );
+        }
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no code in {body}"))
+}
+
+/// Signs up and verifies `email`; returns a session token.
+async fn verified_user(s: &Running, email: &str, password: &str) -> String {
+    let (status, _) = s
+        .post(
+            "/api/v1/auth/signup",
+            json!({"email": email, "password": password}),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = s.token_from_email(email, "Confirm");
+    let (status, _) = s
+        .post("/api/v1/auth/verify", json!({"token": token}), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": email, "password": password}),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_verify_and_sign_in() {
+    on_both("sign_up_verify_and_sign_in", |s| async move {
+        let signup = |email: &str, password: &str| json!({"email": email, "password": password});
+        let (status, body) = s
+            .post(
+                "/api/v1/auth/signup",
+                signup("alice@example.com", "correct horse"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["email"], "alice@example.com");
+        assert_eq!(body["email_verified"], false);
+        assert_eq!(body["role"], "user");
+
+        let (status, body) = s
+            .post(
+                "/api/v1/auth/signup",
+                signup("ALICE@example.com", "another one"),
+                None,
+            )
+            .await;
+        assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "email_taken"));
+        let (status, body) = s
+            .post(
+                "/api/v1/auth/signup",
+                signup("bob@example.com", "short"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "weak_password")
+        );
+        assert!(
+            body["message"].as_str().unwrap().starts_with("password:"),
+            "names the field"
+        );
+        let (status, body) = s
+            .post(
+                "/api/v1/auth/signup",
+                signup("not-an-email", "long enough"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email")
+        );
+
+        // Signing in before verifying is refused.
+        let login = json!({"email": "alice@example.com", "password": "correct horse"});
+        let (status, body) = s.post("/api/v1/auth/login", login.clone(), None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "email_not_verified")
+        );
+
+        let token = s.token_from_email("alice@example.com", "Confirm");
+        let (status, _) = s
+            .post("/api/v1/auth/verify", json!({"token": token}), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = s
+            .post("/api/v1/auth/verify", json!({"token": token}), None)
+            .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_token"),
+            "works once"
+        );
+
+        let wrong = json!({"email": "alice@example.com", "password": "wrong horse"});
+        let (status, body) = s.post("/api/v1/auth/login", wrong, None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "invalid_credentials")
+        );
+        let nobody = json!({"email": "nobody@example.com", "password": "wrong horse"});
+        let (status, body2) = s.post("/api/v1/auth/login", nobody, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            body2["message"], body["message"],
+            "no hint which one was wrong"
+        );
+
+        let (status, session) = s.post("/api/v1/auth/login", login, None).await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        let token = session["token"].as_str().unwrap();
+        let expires: chrono::DateTime<Utc> =
+            session["expires_at"].as_str().unwrap().parse().unwrap();
+        let days = (expires - Utc::now()).num_hours();
+        assert!((167..=168).contains(&days), "7 days, got {days} h");
+
+        let (status, me) = s.get("/api/v1/me", token).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(me["email"], "alice@example.com");
+        assert_eq!(me["email_verified"], true);
+
+        let audit = s.store.recent(50, None).await.unwrap();
+        let actions: Vec<&str> = audit.iter().map(|r| r.event.action.as_str()).collect();
+        for expected in ["sign_up", "email_verified", "sign_in_failed", "sign_in"] {
+            assert!(actions.contains(&expected), "{expected} in {actions:?}");
+        }
+        s
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_rotate_end_and_cannot_be_forged() {
+    on_both("sessions_rotate_end_and_cannot_be_forged", |s| async move {
+        let first = verified_user(&s, "carol@example.com", "carol's password").await;
+        let (status, body) = s.get("/api/v1/me", "forged-token").await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "unauthorized")
+        );
+
+        let (status, refreshed) = s
+            .post("/api/v1/auth/refresh", json!({}), Some(&first))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{refreshed}");
+        let second = refreshed["token"].as_str().unwrap().to_owned();
+        assert_ne!(first, second);
+        assert_eq!(
+            s.get("/api/v1/me", &first).await.0,
+            StatusCode::UNAUTHORIZED,
+            "rotated out"
+        );
+        let (status, _) = s
+            .post("/api/v1/auth/refresh", json!({}), Some(&first))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a token refreshes once");
+        assert_eq!(s.get("/api/v1/me", &second).await.0, StatusCode::OK);
+
+        let (status, _) = s
+            .post("/api/v1/auth/logout", json!({}), Some(&second))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            s.get("/api/v1/me", &second).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        s
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_tokens_are_refused() {
+    on_both("expired_tokens_are_refused", |s| async move {
+        let (status, user) = s
+            .post(
+                "/api/v1/auth/signup",
+                json!({"email": "dave@example.com", "password": "dave's password"}),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = nexus_core::UserId::new(user["id"].as_str().unwrap().parse().unwrap());
+        // A verification link issued 25 hours ago, valid 24.
+        let (token, hash) = tokens::generate();
+        let issued = Utc::now() - Duration::hours(25);
+        s.store
+            .create_token(
+                &hash,
+                id,
+                TokenPurpose::VerifyEmail,
+                issued,
+                issued + Duration::hours(24),
+            )
+            .await
+            .unwrap();
+        let (status, body) = s
+            .post("/api/v1/auth/verify", json!({"token": token}), None)
+            .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_token")
+        );
+        // A reset link an hour and a minute old.
+        let (token, hash) = tokens::generate();
+        let issued = Utc::now() - Duration::minutes(61);
+        s.store
+            .create_token(
+                &hash,
+                id,
+                TokenPurpose::ResetPassword,
+                issued,
+                issued + Duration::hours(1),
+            )
+            .await
+            .unwrap();
+        let reset = json!({"token": token, "password": "a new password"});
+        let (status, body) = s.post("/api/v1/auth/password/reset", reset, None).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "invalid_token")
+        );
+        s
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_reset_works_once_and_signs_everyone_out() {
+    on_both(
+        "a_password_reset_works_once_and_signs_everyone_out",
+        |s| async move {
+            let session = verified_user(&s, "erin@example.com", "erin's old password").await;
+            let (status, known) = s
+                .post(
+                    "/api/v1/auth/password/forgot",
+                    json!({"email": "erin@example.com"}),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED);
+            let (status, unknown) = s
+                .post(
+                    "/api/v1/auth/password/forgot",
+                    json!({"email": "nobody@example.com"}),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED);
+            assert_eq!(
+                known, unknown,
+                "the same answer whether or not the account exists"
+            );
+            assert_eq!(s.emails_to("nobody@example.com"), 0);
+
+            let token = s.token_from_email("erin@example.com", "Reset");
+            let (status, body) = s
+                .post(
+                    "/api/v1/auth/password/reset",
+                    json!({"token": token, "password": "short"}),
+                    None,
+                )
+                .await;
+            assert_eq!(
+                (status, code(&body)),
+                (StatusCode::UNPROCESSABLE_ENTITY, "weak_password")
+            );
+            let reset = json!({"token": token, "password": "erin's new password"});
+            let (status, _) = s
+                .post("/api/v1/auth/password/reset", reset.clone(), None)
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let (status, body) = s.post("/api/v1/auth/password/reset", reset, None).await;
+            assert_eq!(
+                (status, code(&body)),
+                (StatusCode::BAD_REQUEST, "invalid_token"),
+                "once"
+            );
+
+            assert_eq!(
+                s.get("/api/v1/me", &session).await.0,
+                StatusCode::UNAUTHORIZED,
+                "signed out"
+            );
+            let old = json!({"email": "erin@example.com", "password": "erin's old password"});
+            assert_eq!(
+                s.post("/api/v1/auth/login", old, None).await.0,
+                StatusCode::UNAUTHORIZED
+            );
+            let new = json!({"email": "erin@example.com", "password": "erin's new password"});
+            assert_eq!(
+                s.post("/api/v1/auth/login", new, None).await.0,
+                StatusCode::OK
+            );
+            s
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_use_the_cookie_with_a_csrf_header() {
+    let s = start(Backend::Sqlite).await;
+    verified_user(&s, "frank@example.com", "frank's password").await;
+    let resp = s
+        .http
+        .post(format!("{}/api/v1/auth/login", s.url))
+        .json(&json!({"email": "frank@example.com", "password": "frank's password"}))
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body: Value = resp.json().await.unwrap();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("nexus_session="))
+        .unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    let csrf = cookies
+        .iter()
+        .find(|c| c.starts_with("nexus_csrf="))
+        .unwrap();
+    assert!(!csrf.contains("HttpOnly"), "scripts read it");
+    let pair = |c: &str| c.split(';').next().unwrap().to_owned();
+    let cookie_header = format!("{}; {}", pair(session), pair(csrf));
+
+    let me = s
+        .http
+        .get(format!("{}/api/v1/me", s.url))
+        .header("cookie", &cookie_header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK, "reads need no CSRF header");
+
+    let forged = s
+        .http
+        .post(format!("{}/api/v1/auth/logout", s.url))
+        .header("cookie", &cookie_header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.status(),
+        StatusCode::FORBIDDEN,
+        "a cross-site form cannot sign out"
+    );
+    let out = s
+        .http
+        .post(format!("{}/api/v1/auth/logout", s.url))
+        .header("cookie", &cookie_header)
+        .header("x-csrf-token", body["csrf_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bodies_and_floods_get_json_errors() {
+    let s = start(Backend::Sqlite).await;
+    let resp = s
+        .http
+        .post(format!("{}/api/v1/auth/login", s.url))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(code(&body), "bad_request");
+
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "x@example.com"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "bad_request"),
+        "a missing field"
+    );
+
+    let huge = "x".repeat(api::MAX_BODY_BYTES + 1);
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/signup",
+            json!({"email": "big@example.com", "password": huge}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+
+    // Five tries per account per 15 minutes; the sixth waits.
+    let wrong = json!({"email": "target@example.com", "password": "guess guess"});
+    for _ in 0..5 {
+        assert_eq!(
+            s.post("/api/v1/auth/login", wrong.clone(), None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let resp = s
+        .http
+        .post(format!("{}/api/v1/auth/login", s.url))
+        .json(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(code(&body), "rate_limited");
+    s.finish().await;
+}
