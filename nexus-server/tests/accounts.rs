@@ -8,16 +8,22 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use nexus_core::ports::sessions::TokenPurpose;
+use nexus_exchanges::mock::binance::BinanceMock;
+use nexus_exchanges::{BinanceConfig, PaperConfig, PaperVenue, Venues, VenuesConfig};
 use nexus_server::api::{self, ApiState, AuthSettings};
 use nexus_server::auth::tokens;
 use nexus_server::email::Outbox;
 use nexus_store::vault::{Keyring, MasterKey};
 use nexus_store::{PostgresStore, SqliteStore, Store};
 use reqwest::StatusCode;
+
+const BINANCE_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+const BINANCE_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 use serde_json::{Value, json};
 
 struct Running {
     url: String,
+    binance: Arc<BinanceMock>,
     outbox: PathBuf,
     store: Arc<dyn Store>,
     http: reqwest::Client,
@@ -63,17 +69,35 @@ async fn start(backend: Backend) -> Running {
         .as_socket_addr()
         .copied()
         .unwrap();
-    let state = Arc::new(ApiState::new(
-        Arc::clone(&store),
-        Arc::new(Outbox::new(&outbox)),
-        AuthSettings::new(format!("http://{addr}")),
-    ));
+    // Keys are checked against a local Binance.
+    let (binance, binance_url) = BinanceMock::start(BINANCE_KEY, BINANCE_SECRET).await;
+    let venues = Venues::new(
+        VenuesConfig {
+            binance: BinanceConfig {
+                base_url: binance_url,
+                ..BinanceConfig::default()
+            },
+            ..VenuesConfig::default()
+        },
+        None,
+        PaperVenue::new(PaperConfig::default()),
+    )
+    .unwrap();
+    let state = Arc::new(
+        ApiState::new(
+            Arc::clone(&store),
+            Arc::new(Outbox::new(&outbox)),
+            AuthSettings::new(format!("http://{addr}")),
+        )
+        .with_venues(Arc::new(venues)),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(nexus_server::server::run(acceptor, state, async move {
         let _ = stopped.await;
     }));
     Running {
         url: format!("http://{addr}"),
+        binance,
         outbox,
         store,
         http: {
@@ -96,6 +120,18 @@ impl Running {
         let status = resp.status();
         let text = resp.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .delete(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
@@ -625,4 +661,58 @@ async fn bad_bodies_and_floods_get_json_errors() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "rate_limited");
     s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_keys_are_checked_stored_masked_and_private() {
+    on_both("exchange_keys_are_checked_stored_masked_and_private", |s| async move {
+        let alice = verified_user(&s, "gina@example.com", "gina's password").await;
+        let bob = verified_user(&s, "hank@example.com", "hank's password").await;
+        let key = |secret: &str| json!({"exchange": "binance", "key": BINANCE_KEY, "secret": secret, "label": "main"});
+
+        let (status, body) = s.post("/api/v1/exchange-keys", key("wrong-secret"), Some(&alice)).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_exchange_key"));
+        assert!(body["message"].as_str().unwrap().contains("Signature for this request is not valid"), "the venue's reason: {body}");
+
+        s.binance.set_key_permissions(false, false);
+        let (status, body) = s.post("/api/v1/exchange-keys", key(BINANCE_SECRET), Some(&alice)).await;
+        assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "key_cannot_trade"));
+
+        s.binance.set_key_permissions(true, true);
+        let (status, added) = s.post("/api/v1/exchange-keys", key(BINANCE_SECRET), Some(&alice)).await;
+        assert_eq!(status, StatusCode::CREATED, "{added}");
+        assert_eq!(added["masked_key"], "vmPU…Eh8A");
+        assert_eq!(added["permissions"]["withdraw"], true);
+        assert_eq!(added["warnings"].as_array().unwrap().len(), 1, "withdrawal is a risk");
+        let text = added.to_string();
+        assert!(!text.contains(BINANCE_SECRET) && !text.contains(BINANCE_KEY), "never the secret or whole key");
+
+        let (status, paper) = s
+            .post("/api/v1/exchange-keys", json!({"exchange": "paper", "key": "paper", "secret": "x"}), Some(&alice))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "Paper keys need no check: {paper}");
+
+        let (status, list) = s.get("/api/v1/exchange-keys", &alice).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        assert!(!list.to_string().contains(BINANCE_SECRET));
+        let (_, theirs) = s.get("/api/v1/exchange-keys", &bob).await;
+        assert_eq!(theirs.as_array().unwrap().len(), 0, "another user's keys are invisible");
+
+        let id = added["id"].as_str().unwrap();
+        let (status, body) = s.delete(&format!("/api/v1/exchange-keys/{id}"), &bob).await;
+        assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "another user's key is not found");
+        let (status, _) = s.delete(&format!("/api/v1/exchange-keys/{id}"), &alice).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, list) = s.get("/api/v1/exchange-keys", &alice).await;
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        let (status, _) = s.get("/api/v1/exchange-keys", "forged").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        let audit = s.store.recent(100, None).await.unwrap();
+        assert!(audit.iter().any(|r| r.event.action.as_str() == "key_added"));
+        assert!(audit.iter().any(|r| r.event.action.as_str() == "key_removed"));
+        s
+    })
+    .await;
 }

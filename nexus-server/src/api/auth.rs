@@ -227,11 +227,11 @@ fn me(user: &nexus_core::ports::accounts::UserRecord) -> Me {
     }
 }
 
-fn err(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
+pub(super) fn err(code: &str, message: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody::new(code, message))
 }
 
-fn unavailable(e: &StoreError) -> Json<ErrorBody> {
+pub(super) fn unavailable(e: &StoreError) -> Json<ErrorBody> {
     tracing::error!(error = %e, "store failed");
     err(
         "unavailable",
@@ -281,7 +281,7 @@ fn password_problem(password: &str) -> Option<String> {
     }
 }
 
-fn client_ip(remote: &RemoteAddr) -> String {
+pub(super) fn client_ip(remote: &RemoteAddr) -> String {
     remote
         .as_socket_addr()
         .map_or_else(|| remote.to_string(), |a| a.ip().to_string())
@@ -291,7 +291,15 @@ fn client_ip(remote: &RemoteAddr) -> String {
 pub struct AuthApi;
 
 impl ApiState {
-    async fn audit(&self, actor: Option<UserId>, action: AuditAction, subject: &str, ip: &str) {
+    /// Appends a security event to the audit log (a failure is logged, not returned: the
+    /// user's action stands).
+    pub(super) async fn audit(
+        &self,
+        actor: Option<UserId>,
+        action: AuditAction,
+        subject: &str,
+        ip: &str,
+    ) {
         let event = AuditEvent {
             actor,
             action,

@@ -5,11 +5,13 @@
 mod auth;
 mod error;
 mod health;
+mod keys;
 pub mod session;
 
 pub use auth::AuthApi;
 pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
+pub use keys::KeysApi;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +21,9 @@ use poem::http::StatusCode;
 use poem::middleware::{CookieJarManager, Tracing};
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
+
+use nexus_core::ports::NonceSource;
+use nexus_exchanges::{PaperConfig, PaperVenue, Venues, VenuesConfig};
 
 use crate::auth::limits::AuthLimits;
 use crate::email::EmailSender;
@@ -69,27 +74,47 @@ pub struct ApiState {
     pub settings: AuthSettings,
     /// Sign-in rate limits.
     pub limits: AuthLimits,
+    /// The exchange adapters (checking keys); `None` if they could not be built.
+    pub venues: Option<Arc<Venues>>,
 }
 
 impl ApiState {
     /// The state over `store`, sending email with `email`.
     #[must_use]
     pub fn new(store: Arc<dyn Store>, email: Arc<dyn EmailSender>, settings: AuthSettings) -> Self {
+        let nonces: Arc<dyn NonceSource> = Arc::clone(&store) as Arc<dyn NonceSource>;
+        let venues = Venues::new(
+            VenuesConfig::default(),
+            Some(nonces),
+            PaperVenue::new(PaperConfig::default()),
+        )
+        .map_err(|e| tracing::error!(error = %e, "exchange adapters unavailable"))
+        .ok()
+        .map(Arc::new);
         Self {
             store,
             email,
             settings,
             limits: AuthLimits::default(),
+            venues,
         }
+    }
+
+    /// The same state with other exchange adapters (other base URLs, a shared Paper
+    /// venue).
+    #[must_use]
+    pub fn with_venues(mut self, venues: Arc<Venues>) -> Self {
+        self.venues = Some(venues);
+        self
     }
 }
 
 /// The OpenAPI service holding every operation. `store` is `None` only to print the
 /// document (readiness then reports no database).
 #[must_use]
-pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<(HealthApi, AuthApi), ()> {
+pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<(HealthApi, AuthApi, KeysApi), ()> {
     OpenApiService::new(
-        (HealthApi::new(store), AuthApi),
+        (HealthApi::new(store), AuthApi, KeysApi),
         TITLE,
         env!("CARGO_PKG_VERSION"),
     )
