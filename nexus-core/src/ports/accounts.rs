@@ -79,6 +79,41 @@ pub trait UserStore: Send + Sync {
         &self,
         email: &str,
     ) -> Result<Option<(UserRecord, Option<String>)>, StoreError>;
+
+    /// The plan of the user's active (or trialing) subscription; `None` when they have
+    /// none (the free plan).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn user_plan(&self, user: UserId) -> Result<Option<String>, StoreError>;
+
+    /// Puts the user on `plan` (an active subscription without a payment provider: admins
+    /// and tests; billing sets it through Stripe later).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn set_user_plan(
+        &self,
+        user: UserId,
+        plan: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Users in creation order, `limit` at a time after `after` (admins).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn list_users(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Changes a user's role; `false` when there is no such user.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn set_role(&self, user: UserId, role: Role, now: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// A bot as stored.
@@ -106,6 +141,15 @@ pub struct BotRecord {
     pub credential: Option<CredentialId>,
     /// Paused by its owner.
     pub paused: bool,
+}
+
+/// What a user's bots take up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BotUsage {
+    /// Bots.
+    pub bots: u32,
+    /// Distinct (exchange, symbol) pairs they trade.
+    pub pairs: u32,
 }
 
 /// Bots.
@@ -136,6 +180,38 @@ pub trait BotStore: Send + Sync {
         after: Option<BotId>,
         limit: u32,
     ) -> Result<Vec<BotRecord>, StoreError>;
+
+    /// `user`'s bots in id order, `limit` at a time after `after`.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn user_bots(
+        &self,
+        user: UserId,
+        after: Option<BotId>,
+        limit: u32,
+    ) -> Result<Vec<BotRecord>, StoreError>;
+
+    /// Replaces one of `bot.user`'s bots (everything but its id, owner and creation time);
+    /// `false` when that user has no such bot.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn update_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Deletes one of `user`'s bots (with its positions and orders); `false` when `user`
+    /// has no such bot.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn delete_bot(&self, user: UserId, id: BotId) -> Result<bool, StoreError>;
+
+    /// How many bots `user` has, and on how many distinct (exchange, symbol) pairs: what
+    /// plan limits count.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn bot_usage(&self, user: UserId) -> Result<BotUsage, StoreError>;
 
     /// Pauses or resumes one of `user`'s bots; `false` when `user` has no such bot.
     ///

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use nexus_core::ports::accounts::{
-    BotRecord, BotStore, PositionStore, Role, UserRecord, UserStore,
+    BotRecord, BotStore, BotUsage, PositionStore, Role, UserRecord, UserStore,
 };
 use nexus_core::ports::credentials::{
     ApiCredentials, CredentialId, CredentialInfo, CredentialStore, mask,
@@ -89,6 +89,63 @@ impl UserStore for PostgresStore {
         .map_err(classify)?;
         row.map(|r| Ok((user(&r)?, r.get("password_hash"))))
             .transpose()
+    }
+
+    async fn user_plan(&self, id: UserId) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT plan_id FROM subscriptions WHERE user_id = $1 AND status IN ('active', 'trialing')",
+        )
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn set_user_plan(
+        &self,
+        id: UserId,
+        plan: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO subscriptions (user_id, plan_id, status, updated_at) VALUES ($1, $2, 'active', $3)
+             ON CONFLICT (user_id) DO UPDATE SET plan_id = $2, status = 'active', updated_at = $3",
+        )
+        .bind(id.as_uuid())
+        .bind(plan)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, email, role, email_verified_at, created_at FROM users
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after.map_or(Uuid::nil(), |a| *a.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(user).collect()
+    }
+
+    async fn set_role(&self, id: UserId, role: Role, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+            .bind(role.as_str())
+            .bind(now)
+            .bind(id.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
     }
 }
 
@@ -188,6 +245,81 @@ impl BotStore for PostgresStore {
         .await
         .map_err(classify)?;
         rows.iter().map(bot).collect()
+    }
+
+    async fn user_bots(
+        &self,
+        user: UserId,
+        after: Option<BotId>,
+        limit: u32,
+    ) -> Result<Vec<BotRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            bot_columns!(),
+            " FROM bots WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(user.as_uuid())
+        .bind(after.map_or(Uuid::nil(), |a| *a.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(bot).collect()
+    }
+
+    async fn update_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<bool, StoreError> {
+        let json = bot_json(bot)?;
+        let done = sqlx::query(
+            "UPDATE bots SET name = $1, exchange = $2, symbol = $3, interval = $4, strategy = $5,
+                 strategy_config = $6::json, gate = $7::jsonb, sizing = $8::jsonb, pyramid = $9::jsonb,
+                 credential_id = $10, paused = $11, updated_at = $12
+             WHERE id = $13 AND user_id = $14",
+        )
+        .bind(&bot.name)
+        .bind(bot.exchange.as_str())
+        .bind(bot.symbol.to_string())
+        .bind(bot.interval.as_str())
+        .bind(&bot.strategy)
+        .bind(&bot.strategy_config)
+        .bind(json.gate)
+        .bind(json.sizing)
+        .bind(json.pyramid)
+        .bind(bot.credential.map(|c| c.0))
+        .bind(bot.paused)
+        .bind(now)
+        .bind(bot.id.as_uuid())
+        .bind(bot.user.as_uuid())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_bot(&self, user: UserId, id: BotId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM bots WHERE id = $1 AND user_id = $2")
+            .bind(id.as_uuid())
+            .bind(user.as_uuid())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn bot_usage(&self, user: UserId) -> Result<BotUsage, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS bots, COUNT(DISTINCT (exchange, symbol)) AS pairs
+             FROM bots WHERE user_id = $1",
+        )
+        .bind(user.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)?;
+        let count =
+            |name: &str| u32::try_from(row.get::<i64, _>(name)).map_err(|e| corrupt(name, e));
+        Ok(BotUsage {
+            bots: count("bots")?,
+            pairs: count("pairs")?,
+        })
     }
 
     async fn set_paused(

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use nexus_core::ports::accounts::{
-    BotRecord, BotStore, PositionStore, Role, UserRecord, UserStore,
+    BotRecord, BotStore, BotUsage, PositionStore, Role, UserRecord, UserStore,
 };
 use nexus_core::ports::credentials::{
     ApiCredentials, CredentialId, CredentialInfo, CredentialStore, mask,
@@ -90,6 +90,63 @@ impl UserStore for SqliteStore {
         .map_err(classify)?;
         row.map(|r| Ok((user(&r)?, r.get("password_hash"))))
             .transpose()
+    }
+
+    async fn user_plan(&self, id: UserId) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT plan_id FROM subscriptions WHERE user_id = ? AND status IN ('active', 'trialing')",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn set_user_plan(
+        &self,
+        id: UserId,
+        plan: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO subscriptions (user_id, plan_id, status, updated_at) VALUES (?1, ?2, 'active', ?3)
+             ON CONFLICT (user_id) DO UPDATE SET plan_id = ?2, status = 'active', updated_at = ?3",
+        )
+        .bind(id.to_string())
+        .bind(plan)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, email, role, email_verified_at, created_at FROM users
+             WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(user).collect()
+    }
+
+    async fn set_role(&self, id: UserId, role: Role, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET role = ?, updated_at = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(ms(now))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
     }
 }
 
@@ -194,6 +251,81 @@ impl BotStore for SqliteStore {
         .await
         .map_err(classify)?;
         rows.iter().map(bot).collect()
+    }
+
+    async fn user_bots(
+        &self,
+        user: UserId,
+        after: Option<BotId>,
+        limit: u32,
+    ) -> Result<Vec<BotRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            bot_columns!(),
+            " FROM bots WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
+        ))
+        .bind(user.to_string())
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(bot).collect()
+    }
+
+    async fn update_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<bool, StoreError> {
+        let json = bot_json(bot)?;
+        let done = sqlx::query(
+            "UPDATE bots SET name = ?1, exchange = ?2, symbol = ?3, interval = ?4, strategy = ?5,
+                 strategy_config = ?6, gate = ?7, sizing = ?8, pyramid = ?9, credential_id = ?10,
+                 paused = ?11, updated_at = ?12
+             WHERE id = ?13 AND user_id = ?14",
+        )
+        .bind(&bot.name)
+        .bind(bot.exchange.as_str())
+        .bind(bot.symbol.to_string())
+        .bind(bot.interval.as_str())
+        .bind(&bot.strategy)
+        .bind(&bot.strategy_config)
+        .bind(json.gate)
+        .bind(json.sizing)
+        .bind(json.pyramid)
+        .bind(bot.credential.map(|c| c.0.to_string()))
+        .bind(bot.paused)
+        .bind(ms(now))
+        .bind(bot.id.to_string())
+        .bind(bot.user.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_bot(&self, user: UserId, id: BotId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM bots WHERE id = ? AND user_id = ?")
+            .bind(id.to_string())
+            .bind(user.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn bot_usage(&self, user: UserId) -> Result<BotUsage, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS bots, COUNT(DISTINCT exchange || ' ' || symbol) AS pairs
+             FROM bots WHERE user_id = ?",
+        )
+        .bind(user.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)?;
+        let count =
+            |name: &str| u32::try_from(row.get::<i64, _>(name)).map_err(|e| corrupt(name, e));
+        Ok(BotUsage {
+            bots: count("bots")?,
+            pairs: count("pairs")?,
+        })
     }
 
     async fn set_paused(

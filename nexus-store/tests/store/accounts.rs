@@ -226,3 +226,95 @@ async fn decimals_round_trip(db: Db) {
 }
 
 both!(prop_decimals_round_trip_exactly, decimals_round_trip);
+
+both!(users_manage_their_own_bots_only, |db: Db| async move {
+    let store = db.open(keys()).await;
+    let alice = UserId::new(Uuid::from_u128(1));
+    let bob = UserId::new(Uuid::from_u128(2));
+    for (id, email) in [(alice, "a@example.com"), (bob, "b@example.com")] {
+        store
+            .create_user(id, email, None, Role::User, t(0))
+            .await
+            .unwrap();
+    }
+    for n in 10..15 {
+        store.create_bot(&bot(n, alice, false), t(1)).await.unwrap();
+    }
+    store.create_bot(&bot(20, bob, false), t(1)).await.unwrap();
+    let first = store.user_bots(alice, None, 3).await.unwrap();
+    assert_eq!(first.len(), 3);
+    let rest = store.user_bots(alice, Some(first[2].id), 3).await.unwrap();
+    assert_eq!(rest.len(), 2);
+    assert!(first.iter().chain(&rest).all(|b| b.user == alice));
+    let usage = store.bot_usage(alice).await.unwrap();
+    assert_eq!(
+        (usage.bots, usage.pairs),
+        (5, 1),
+        "one pair for five bots on BTC/USDT"
+    );
+
+    let mut changed = first[0].clone();
+    changed.name = "renamed".into();
+    changed.symbol = "ETH/USDT".parse().unwrap();
+    assert!(store.update_bot(&changed, t(2)).await.unwrap());
+    assert_eq!(store.bot(changed.id).await.unwrap().unwrap(), changed);
+    assert_eq!(store.bot_usage(alice).await.unwrap().pairs, 2);
+    let mut stolen = changed.clone();
+    stolen.user = bob;
+    assert!(
+        !store.update_bot(&stolen, t(3)).await.unwrap(),
+        "not Bob's bot"
+    );
+    assert!(!store.delete_bot(bob, changed.id).await.unwrap());
+    assert!(store.delete_bot(alice, changed.id).await.unwrap());
+    assert!(store.bot(changed.id).await.unwrap().is_none());
+    assert_eq!(store.bot_usage(alice).await.unwrap().bots, 4);
+});
+
+both!(plans_and_roles_change, |db: Db| async move {
+    let store = db.open(keys()).await;
+    let alice = UserId::new(Uuid::from_u128(1));
+    store
+        .create_user(alice, "a@example.com", None, Role::User, t(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_plan(alice).await.unwrap(),
+        None,
+        "free until subscribed"
+    );
+    store.set_user_plan(alice, "pro", t(1)).await.unwrap();
+    store
+        .set_user_plan(alice, "enterprise", t(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.user_plan(alice).await.unwrap().as_deref(),
+        Some("enterprise")
+    );
+    assert!(
+        store
+            .set_user_plan(alice, "no-such-plan", t(3))
+            .await
+            .is_err()
+    );
+
+    assert!(store.set_role(alice, Role::Admin, t(4)).await.unwrap());
+    assert_eq!(store.user(alice).await.unwrap().unwrap().role, Role::Admin);
+    assert!(
+        !store
+            .set_role(UserId::new(Uuid::from_u128(9)), Role::Admin, t(4))
+            .await
+            .unwrap()
+    );
+    let bob = UserId::new(Uuid::from_u128(2));
+    store
+        .create_user(bob, "b@example.com", None, Role::User, t(0))
+        .await
+        .unwrap();
+    let page = store.list_users(None, 1).await.unwrap();
+    assert_eq!(page.len(), 1);
+    let next = store.list_users(Some(page[0].id), 10).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_ne!(page[0].id, next[0].id);
+});
