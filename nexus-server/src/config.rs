@@ -20,10 +20,30 @@ pub const DATA_DIR_VAR: &str = "NEXUS_DATA_DIR";
 /// The default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "nexus-data";
 
+/// Plans and their limits: `free=3/3,pro=25/20,enterprise=unlimited` (bots/pairs).
+pub const PLANS_VAR: &str = "NEXUS_PLANS";
+
+/// `json` (default) or `text`: the format of log lines on stderr.
+pub const LOG_FORMAT_VAR: &str = "NEXUS_LOG_FORMAT";
+
 /// Where users reach the product (links in emails); `http://` + the bind address by default.
 pub const PUBLIC_URL_VAR: &str = "NEXUS_PUBLIC_URL";
 /// A directory that receives every email as a JSON file (development).
 pub const EMAIL_OUTBOX_VAR: &str = "NEXUS_EMAIL_OUTBOX";
+
+/// Sign-in with Google: the OAuth client id (`NEXUS_OAUTH_GOOGLE_CLIENT_ID`). With the
+/// secret, turns sign-in with Google on.
+pub const GOOGLE_CLIENT_ID_VAR: &str = "NEXUS_OAUTH_GOOGLE_CLIENT_ID";
+/// Sign-in with Google: the OAuth client secret (`NEXUS_OAUTH_GOOGLE_CLIENT_SECRET`).
+pub const GOOGLE_CLIENT_SECRET_VAR: &str = "NEXUS_OAUTH_GOOGLE_CLIENT_SECRET";
+/// Overrides Google's authorization endpoint (`NEXUS_OAUTH_GOOGLE_AUTH_URL`).
+pub const GOOGLE_AUTH_URL_VAR: &str = "NEXUS_OAUTH_GOOGLE_AUTH_URL";
+/// Overrides Google's token endpoint (`NEXUS_OAUTH_GOOGLE_TOKEN_URL`).
+pub const GOOGLE_TOKEN_URL_VAR: &str = "NEXUS_OAUTH_GOOGLE_TOKEN_URL";
+/// Overrides Google's signing keys (`NEXUS_OAUTH_GOOGLE_JWKS_URL`).
+pub const GOOGLE_JWKS_URL_VAR: &str = "NEXUS_OAUTH_GOOGLE_JWKS_URL";
+/// Overrides the issuer Google's ID tokens name (`NEXUS_OAUTH_GOOGLE_ISSUER`).
+pub const GOOGLE_ISSUER_VAR: &str = "NEXUS_OAUTH_GOOGLE_ISSUER";
 
 /// The default listen address: loopback only, so a fresh install is not exposed.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -62,10 +82,26 @@ pub struct Config {
     pub database_url: String,
     /// The data directory.
     pub data_dir: std::path::PathBuf,
+    /// Plans and their limits.
+    pub plans: crate::api::plans::Plans,
+    /// Log lines as JSON objects (`NEXUS_LOG_FORMAT=json`, the default) or text.
+    pub log_json: bool,
     /// Where users reach the product.
     pub public_url: String,
     /// The development outbox, when set.
     pub email_outbox: Option<std::path::PathBuf>,
+    /// Sign-in with Google's OAuth client id, when set.
+    pub google_client_id: Option<String>,
+    /// Sign-in with Google's OAuth client secret, when set (hidden from `Debug`).
+    pub google_client_secret: Option<nexus_core::Secret>,
+    /// Another authorization endpoint than Google's.
+    pub google_auth_url: Option<String>,
+    /// Another token endpoint than Google's.
+    pub google_token_url: Option<String>,
+    /// Other signing keys (JWKS) than Google's.
+    pub google_jwks_url: Option<String>,
+    /// Another issuer than Google's.
+    pub google_issuer: Option<String>,
 }
 
 impl Config {
@@ -144,24 +180,128 @@ impl Config {
             }
         };
 
+        let optional = |var: &'static str| -> Result<Option<String>, ConfigError> {
+            match lookup(var) {
+                Ok(value) => Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())),
+                Err(()) => Err(ConfigError::NotUnicode { var }),
+            }
+        };
+        let google_client_id = optional(GOOGLE_CLIENT_ID_VAR)?;
+        let google_client_secret = optional(GOOGLE_CLIENT_SECRET_VAR)?.map(nexus_core::Secret::new);
+        match (&google_client_id, &google_client_secret) {
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    var: GOOGLE_CLIENT_SECRET_VAR,
+                    expected: "the OAuth client secret (NEXUS_OAUTH_GOOGLE_CLIENT_ID is set)",
+                    value: String::new(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    var: GOOGLE_CLIENT_ID_VAR,
+                    expected: "the OAuth client id (NEXUS_OAUTH_GOOGLE_CLIENT_SECRET is set)",
+                    value: String::new(),
+                });
+            }
+            _ => {}
+        }
+        let url = |var: &'static str| -> Result<Option<String>, ConfigError> {
+            let value = optional(var)?;
+            match value {
+                Some(v) if !(v.starts_with("http://") || v.starts_with("https://")) => {
+                    Err(ConfigError::Invalid {
+                        var,
+                        expected: "an http:// or https:// URL",
+                        value: v,
+                    })
+                }
+                other => Ok(other),
+            }
+        };
+        let google_auth_url = url(GOOGLE_AUTH_URL_VAR)?;
+        let google_token_url = url(GOOGLE_TOKEN_URL_VAR)?;
+        let google_jwks_url = url(GOOGLE_JWKS_URL_VAR)?;
+        let google_issuer = optional(GOOGLE_ISSUER_VAR)?;
+
+        let log_json = match get(LOG_FORMAT_VAR, "json")?.trim() {
+            "json" => true,
+            "text" => false,
+            other => {
+                return Err(ConfigError::Invalid {
+                    var: LOG_FORMAT_VAR,
+                    expected: "json or text",
+                    value: other.to_owned(),
+                });
+            }
+        };
+
+        let plans_text = get(PLANS_VAR, crate::api::plans::DEFAULT_PLANS)?;
+        let plans = crate::api::plans::Plans::parse(&plans_text).map_err(|problem| {
+            tracing::debug!(%problem, "bad plans");
+            ConfigError::Invalid {
+                var: PLANS_VAR,
+                expected: "plans like free=3/3,pro=25/20,enterprise=unlimited (bots/pairs), with free among them",
+                value: plans_text.clone(),
+            }
+        })?;
+
         Ok(Self {
             bind,
             log,
+            plans,
+            log_json,
             database_url,
             data_dir,
             public_url: public_url.trim_end_matches('/').to_owned(),
             email_outbox,
+            google_client_id,
+            google_client_secret,
+            google_auth_url,
+            google_token_url,
+            google_jwks_url,
+            google_issuer,
         })
+    }
+
+    /// Sign-in with Google's settings: `None` unless the client id and secret are set;
+    /// Google's own endpoints unless overridden.
+    #[must_use]
+    pub fn google(&self) -> Option<crate::auth::oidc::GoogleConfig> {
+        let (Some(id), Some(secret)) = (&self.google_client_id, &self.google_client_secret) else {
+            return None;
+        };
+        let mut config = crate::auth::oidc::GoogleConfig::new(id.clone(), secret.clone());
+        for (value, field) in [
+            (&self.google_auth_url, &mut config.auth_url),
+            (&self.google_token_url, &mut config.token_url),
+            (&self.google_jwks_url, &mut config.jwks_url),
+            (&self.google_issuer, &mut config.issuer),
+        ] {
+            if let Some(value) = value {
+                value.clone_into(field);
+            }
+        }
+        Some(config)
     }
 }
 
 /// Starts logging with the configured filter. Logs go to stderr: stdout carries only
 /// command output (and `serve`'s "listening on" line, which scripts look for).
 pub fn init_logging(config: &Config) {
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(&config.log))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // One JSON object per line (with the request's span: request id, method, path, user
+    // id) for log pipelines; NEXUS_LOG_FORMAT=text for people at a terminal.
+    let _ = if config.log_json {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// A URL with any password hidden, for messages.
@@ -223,6 +363,57 @@ mod tests {
 
     fn config_bind(value: &str) -> SocketAddr {
         config(&[(BIND_VAR, value)]).unwrap().bind
+    }
+
+    #[test]
+    fn google_sign_in_needs_both_id_and_secret_and_hides_the_secret() {
+        assert_eq!(config(&[]).unwrap().google(), None);
+        let on = config(&[
+            (GOOGLE_CLIENT_ID_VAR, "id.apps.googleusercontent.com"),
+            (GOOGLE_CLIENT_SECRET_VAR, "GOCSPX-hunter2"),
+        ])
+        .unwrap();
+        assert!(!format!("{on:?}").contains("hunter2"), "{on:?}");
+        let google = on.google().unwrap();
+        assert_eq!(google.client_id, "id.apps.googleusercontent.com");
+        assert_eq!(google.client_secret.expose(), "GOCSPX-hunter2");
+        assert_eq!(google.token_url, crate::auth::oidc::GOOGLE_TOKEN_URL);
+        assert_eq!(google.issuer, crate::auth::oidc::GOOGLE_ISSUER);
+        assert!(!format!("{google:?}").contains("hunter2"));
+
+        let local = config(&[
+            (GOOGLE_CLIENT_ID_VAR, "id"),
+            (GOOGLE_CLIENT_SECRET_VAR, "s"),
+            (GOOGLE_AUTH_URL_VAR, "http://127.0.0.1:9999/auth"),
+            (GOOGLE_TOKEN_URL_VAR, "http://127.0.0.1:9999/token"),
+            (GOOGLE_JWKS_URL_VAR, "http://127.0.0.1:9999/certs"),
+            (GOOGLE_ISSUER_VAR, "http://127.0.0.1:9999"),
+        ])
+        .unwrap()
+        .google()
+        .unwrap();
+        assert_eq!(local.auth_url, "http://127.0.0.1:9999/auth");
+        assert_eq!(local.token_url, "http://127.0.0.1:9999/token");
+        assert_eq!(local.jwks_url, "http://127.0.0.1:9999/certs");
+        assert_eq!(local.issuer, "http://127.0.0.1:9999");
+
+        let err = config(&[(GOOGLE_CLIENT_ID_VAR, "id")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("NEXUS_OAUTH_GOOGLE_CLIENT_SECRET:"),
+            "{err}"
+        );
+        let err = config(&[(GOOGLE_CLIENT_SECRET_VAR, "hunter2")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("NEXUS_OAUTH_GOOGLE_CLIENT_ID:"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("hunter2"));
+        let err = config(&[(GOOGLE_TOKEN_URL_VAR, "token.example.com")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("NEXUS_OAUTH_GOOGLE_TOKEN_URL:"),
+            "{err}"
+        );
     }
 
     #[test]

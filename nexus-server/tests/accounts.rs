@@ -700,6 +700,15 @@ async fn exchange_keys_are_checked_stored_masked_and_private() {
         assert_eq!(theirs.as_array().unwrap().len(), 0, "another user's keys are invisible");
 
         let id = added["id"].as_str().unwrap();
+        // A Binance bot trades with the user's Binance key.
+        let bot = json!({"exchange": "binance", "symbol": "BTC/USDT", "strategy": "trend_breakout"});
+        let (status, created) = s.post("/api/v1/bots", bot, Some(&alice)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["exchange_key_id"], id);
+        let theirs = json!({"exchange": "binance", "symbol": "BTC/USDT", "strategy": "trend_breakout", "exchange_key_id": id});
+        let (status, _) = s.post("/api/v1/bots", theirs, Some(&bob)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another user's key cannot be used");
+
         let (status, body) = s.delete(&format!("/api/v1/exchange-keys/{id}"), &bob).await;
         assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "another user's key is not found");
         let (status, _) = s.delete(&format!("/api/v1/exchange-keys/{id}"), &alice).await;
@@ -712,6 +721,242 @@ async fn exchange_keys_are_checked_stored_masked_and_private() {
         let audit = s.store.recent(100, None).await.unwrap();
         assert!(audit.iter().any(|r| r.event.action.as_str() == "key_added"));
         assert!(audit.iter().any(|r| r.event.action.as_str() == "key_removed"));
+        s
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_are_validated_limited_by_plan_and_private() {
+    on_both(
+        "bots_are_validated_limited_by_plan_and_private",
+        |s| async move {
+            let alice = verified_user(&s, "iris@example.com", "iris's password").await;
+            let bob = verified_user(&s, "jack@example.com", "jack's password").await;
+
+            // The minimal bot: defaults for everything else.
+            let minimal =
+                json!({"exchange": "paper", "symbol": "BTC/USDT", "strategy": "trend_breakout"});
+            let (status, bot) = s.post("/api/v1/bots", minimal.clone(), Some(&alice)).await;
+            assert_eq!(status, StatusCode::CREATED, "{bot}");
+            assert_eq!(bot["name"], "trend_breakout BTC/USDT");
+            assert_eq!(bot["interval"], "1h");
+            assert_eq!(bot["sizing"]["method"]["type"], "percent_of_equity");
+            assert_eq!(bot["strategy_config"]["entry_period"], 20);
+            assert_eq!(bot["paused"], false);
+            assert!(bot["exchange_key_id"].is_null(), "Paper needs no key");
+            let id = bot["id"].as_str().unwrap().to_owned();
+
+            // Bad values answer 422 naming the field.
+            let bad = |field: &str, value: Value| {
+                let mut body = minimal.clone();
+                body[field] = value;
+                body
+            };
+            for (body, field) in [
+                (bad("symbol", json!("BTCUSDT")), "symbol:"),
+                (bad("strategy", json!("martingale")), "strategy:"),
+                (bad("interval", json!("2h")), "interval:"),
+                (
+                    bad(
+                        "sizing",
+                        json!({"method": {"type": "percent_of_equity", "percent": "ten"}}),
+                    ),
+                    "sizing.method",
+                ),
+                (
+                    bad("sizing", json!({"method": {"type": "guess"}})),
+                    "sizing.method",
+                ),
+                (
+                    bad("strategy_config", json!({"entry_period": 0})),
+                    "strategy_config.entry_period",
+                ),
+                (
+                    bad("gate", json!({"entry_regimes": ["moon"]})),
+                    "gate.entry_regimes",
+                ),
+            ] {
+                let (status, answer) = s.post("/api/v1/bots", body, Some(&alice)).await;
+                assert_eq!(
+                    (status, code(&answer)),
+                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+                    "{answer}"
+                );
+                assert!(
+                    answer["message"].as_str().unwrap().starts_with(field),
+                    "{field}: {answer}"
+                );
+            }
+
+            // A real exchange needs the user's key for it.
+            let binance =
+                json!({"exchange": "binance", "symbol": "BTC/USDT", "strategy": "trend_breakout"});
+            let (status, answer) = s.post("/api/v1/bots", binance.clone(), Some(&alice)).await;
+            assert_eq!(
+                (status, code(&answer)),
+                (StatusCode::UNPROCESSABLE_ENTITY, "exchange_key_required")
+            );
+
+            // Another user's bot does not exist for Bob.
+            let path = format!("/api/v1/bots/{id}");
+            assert_eq!(s.get(&path, &bob).await.0, StatusCode::NOT_FOUND);
+            let resp = s
+                .http
+                .patch(format!("{}{path}", s.url))
+                .bearer_auth(&bob)
+                .json(&json!({"paused": true}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+            assert_eq!(s.delete(&path, &bob).await.0, StatusCode::NOT_FOUND);
+
+            let resp = s
+                .http
+                .patch(format!("{}{path}", s.url))
+                .bearer_auth(&alice)
+                .json(&json!({"paused": true, "name": "first"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            let (_, fetched) = s.get(&path, &alice).await;
+            assert_eq!(
+                (fetched["paused"].as_bool(), fetched["name"].as_str()),
+                (Some(true), Some("first"))
+            );
+
+            // The free plan: 3 bots on 3 pairs.
+            for symbol in ["ETH/USDT", "SOL/USDT"] {
+                let mut body = minimal.clone();
+                body["symbol"] = json!(symbol);
+                assert_eq!(
+                    s.post("/api/v1/bots", body, Some(&alice)).await.0,
+                    StatusCode::CREATED
+                );
+            }
+            let (status, answer) = s.post("/api/v1/bots", minimal.clone(), Some(&alice)).await;
+            assert_eq!(
+                (status, code(&answer)),
+                (StatusCode::FORBIDDEN, "plan_limit")
+            );
+            assert!(
+                answer["message"].as_str().unwrap().contains("3 bots"),
+                "says which limit: {answer}"
+            );
+            let (status, page) = s.get("/api/v1/bots?limit=2", &alice).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(page["items"].as_array().unwrap().len(), 2);
+            let after = page["next_after"].as_str().unwrap();
+            let (_, rest) = s
+                .get(&format!("/api/v1/bots?limit=2&after={after}"), &alice)
+                .await;
+            assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+            assert!(rest["next_after"].is_null());
+
+            // On pro, more bots; a fourth pair is still within its 20.
+            let me = s.get("/api/v1/me", &alice).await.1;
+            let alice_id = nexus_core::UserId::new(me["id"].as_str().unwrap().parse().unwrap());
+            s.store
+                .set_user_plan(alice_id, "pro", Utc::now())
+                .await
+                .unwrap();
+            let mut fourth = minimal.clone();
+            fourth["symbol"] = json!("ADA/USDT");
+            assert_eq!(
+                s.post("/api/v1/bots", fourth, Some(&alice)).await.0,
+                StatusCode::CREATED
+            );
+
+            assert_eq!(s.delete(&path, &alice).await.0, StatusCode::NO_CONTENT);
+            assert_eq!(s.get(&path, &alice).await.0, StatusCode::NOT_FOUND);
+            s
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_endpoints_are_for_admins() {
+    on_both("admin_endpoints_are_for_admins", |s| async move {
+        let admin = verified_user(&s, "kate@example.com", "kate's password").await;
+        let user = verified_user(&s, "liam@example.com", "liam's password").await;
+        let id_of =
+            |me: Value| nexus_core::UserId::new(me["id"].as_str().unwrap().parse().unwrap());
+        let admin_id = id_of(s.get("/api/v1/me", &admin).await.1);
+        let user_id = id_of(s.get("/api/v1/me", &user).await.1);
+        s.store
+            .set_role(
+                admin_id,
+                nexus_core::ports::accounts::Role::Admin,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+
+        for path in [
+            "/api/v1/admin/users",
+            "/api/v1/admin/audit",
+            "/api/v1/admin/gate-decisions",
+        ] {
+            let (status, body) = s.get(path, &user).await;
+            assert_eq!(
+                (status, code(&body)),
+                (StatusCode::FORBIDDEN, "forbidden"),
+                "{path}"
+            );
+            assert_eq!(s.get(path, &admin).await.0, StatusCode::OK, "{path}");
+        }
+        let (_, users) = s.get("/api/v1/admin/users?limit=1", &admin).await;
+        assert_eq!(users["items"].as_array().unwrap().len(), 1);
+        assert!(users["next_after"].is_string());
+
+        let role = |r: &str| json!({"role": r});
+        let path = format!("/api/v1/admin/users/{user_id}/role");
+        let resp = s
+            .http
+            .patch(format!("{}{path}", s.url))
+            .bearer_auth(&user)
+            .json(&role("admin"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::FORBIDDEN,
+            "users cannot promote themselves"
+        );
+        let resp = s
+            .http
+            .patch(format!("{}{path}", s.url))
+            .bearer_auth(&admin)
+            .json(&role("admin"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(s.get("/api/v1/me", &user).await.1["role"], "admin");
+        let own = format!("{}/api/v1/admin/users/{admin_id}/role", s.url);
+        let resp = s
+            .http
+            .patch(own)
+            .bearer_auth(&admin)
+            .json(&role("user"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        let (_, audit) = s.get("/api/v1/admin/audit?limit=200", &admin).await;
+        let actions: Vec<&str> = audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert!(actions.contains(&"role_changed"), "{actions:?}");
+        assert!(actions.contains(&"sign_in"));
         s
     })
     .await;

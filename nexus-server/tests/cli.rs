@@ -112,3 +112,67 @@ fn get(addr: &str, path: &str) -> String {
     stream.read_to_string(&mut response).unwrap();
     response
 }
+
+#[test]
+fn logs_are_json_lines_with_the_request_id() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Server(
+        Command::new(NEXUS)
+            .env("NEXUS_BIND", "127.0.0.1:0")
+            .env("NEXUS_LOG", "info")
+            .env("NEXUS_DATA_DIR", data.path())
+            .env_remove("NEXUS_LOG_FORMAT")
+            .env_remove("NEXUS_DATABASE_URL")
+            .env_remove("NEXUS_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("nexus: listening on http://")
+        .unwrap()
+        .to_owned();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET /healthz?token=secret-in-query HTTP/1.1\r\nHost: {addr}\r\nX-Request-Id: trace-abc-123\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("x-request-id: trace-abc-123"),
+        "{response}"
+    );
+    let _ = child.0.kill();
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "request")
+        .unwrap_or_else(|| panic!("no request line in {stderr}"));
+    assert_eq!(request["span"]["request_id"], "trace-abc-123");
+    assert_eq!(request["span"]["path"], "/healthz");
+    assert_eq!(request["fields"]["status"], 200);
+    assert!(
+        !stderr.contains("secret-in-query"),
+        "query strings are never logged"
+    );
+}

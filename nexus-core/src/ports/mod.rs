@@ -10,6 +10,7 @@ mod exchange;
 pub mod jobs;
 mod market_data;
 pub mod nonces;
+pub mod oauth;
 pub mod sessions;
 
 pub use accounts::{BotStore, PositionStore, UserStore};
@@ -20,4 +21,5 @@ pub use exchange::Exchange;
 pub use jobs::JobQueue;
 pub use market_data::MarketData;
 pub use nonces::NonceSource;
+pub use oauth::OAuthStore;
 pub use sessions::SessionStore;

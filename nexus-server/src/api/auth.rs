@@ -22,7 +22,7 @@ use crate::auth::{passwords, tokens};
 use crate::email;
 
 #[derive(Tags)]
-enum AuthTag {
+pub(super) enum AuthTag {
     /// Accounts, sign-in and sessions.
     Auth,
 }
@@ -239,7 +239,7 @@ pub(super) fn unavailable(e: &StoreError) -> Json<ErrorBody> {
     )
 }
 
-fn rate_limited(wait: Duration) -> (Json<ErrorBody>, u64) {
+pub(super) fn rate_limited(wait: Duration) -> (Json<ErrorBody>, u64) {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     (
         err(
@@ -341,7 +341,12 @@ impl ApiState {
     }
 
     /// A new session for `user`: stored as a hash, returned once, and set as cookies.
-    fn new_session(&self, user: UserId, req: &Request, ip: &str) -> (NewSession, String) {
+    pub(super) fn new_session(
+        &self,
+        user: UserId,
+        req: &Request,
+        ip: &str,
+    ) -> (NewSession, String) {
         let (token, hash) = tokens::generate();
         let now = Utc::now();
         let ttl = chrono::Duration::from_std(self.settings.session_ttl)
@@ -360,7 +365,13 @@ impl ApiState {
         (session, token)
     }
 
-    fn session_body(&self, session: &NewSession, token: String, jar: &CookieJar) -> SessionBody {
+    /// The answer of a sign-in: the session's token and CSRF token, also set as cookies.
+    pub(super) fn session_body(
+        &self,
+        session: &NewSession,
+        token: String,
+        jar: &CookieJar,
+    ) -> SessionBody {
         let (csrf, _) = tokens::generate();
         let secure = self.settings.secure_cookies;
         let max_age = self.settings.session_ttl;

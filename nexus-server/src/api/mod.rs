@@ -2,23 +2,30 @@
 //! at `/openapi.json` with an interactive UI at `/docs`. Every error is a JSON
 //! [`ErrorBody`] with a stable `code`.
 
+mod admin;
 mod auth;
+mod bots;
 mod error;
 mod health;
 mod keys;
+mod oauth;
+pub mod plans;
 pub mod session;
 
+pub use admin::AdminApi;
 pub use auth::AuthApi;
+pub use bots::BotsApi;
 pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
 pub use keys::KeysApi;
+pub use oauth::OAuthApi;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use nexus_store::Store;
 use poem::http::StatusCode;
-use poem::middleware::{CookieJarManager, Tracing};
+use poem::middleware::CookieJarManager;
 use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
@@ -76,6 +83,10 @@ pub struct ApiState {
     pub limits: AuthLimits,
     /// The exchange adapters (checking keys); `None` if they could not be built.
     pub venues: Option<Arc<Venues>>,
+    /// Plans and their limits.
+    pub plans: plans::Plans,
+    /// Sign-in with Google; `None` when not configured (its endpoints answer 404).
+    pub oidc: Option<Arc<crate::auth::oidc::GoogleOidc>>,
 }
 
 impl ApiState {
@@ -97,7 +108,16 @@ impl ApiState {
             settings,
             limits: AuthLimits::default(),
             venues,
+            plans: plans::Plans::default(),
+            oidc: None,
         }
+    }
+
+    /// The same state with other plans.
+    #[must_use]
+    pub fn with_plans(mut self, plans: plans::Plans) -> Self {
+        self.plans = plans;
+        self
     }
 
     /// The same state with other exchange adapters (other base URLs, a shared Paper
@@ -112,9 +132,18 @@ impl ApiState {
 /// The OpenAPI service holding every operation. `store` is `None` only to print the
 /// document (readiness then reports no database).
 #[must_use]
-pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<(HealthApi, AuthApi, KeysApi), ()> {
+pub fn service(
+    store: Option<Arc<dyn Store>>,
+) -> OpenApiService<(HealthApi, AuthApi, OAuthApi, KeysApi, BotsApi, AdminApi), ()> {
     OpenApiService::new(
-        (HealthApi::new(store), AuthApi, KeysApi),
+        (
+            HealthApi::new(store),
+            AuthApi,
+            OAuthApi,
+            KeysApi,
+            BotsApi,
+            AdminApi,
+        ),
         TITLE,
         env!("CARGO_PKG_VERSION"),
     )
@@ -147,7 +176,7 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
         .with(CookieJarManager::new())
         .data(state)
         .catch_all_error(error::into_response)
-        .with(Tracing)
+        .around(trace_request)
 }
 
 /// Refuses bodies over [`MAX_BODY_BYTES`] with 413, whether announced by
@@ -183,4 +212,48 @@ async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result
         None => {}
     }
     Ok(next.call(req).await?.into_response())
+}
+
+/// One span per request (request id, method, path, and the user id once known), a log
+/// line when it ends, and the id in the `X-Request-Id` response header. A caller's own
+/// `X-Request-Id` (up to 64 of `A-Za-z0-9-_`) is kept so logs join across services. The
+/// query string is never logged: it may carry one-time tokens.
+async fn trace_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+    use tracing::Instrument;
+    let id = req
+        .header("x-request-id")
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        user_id = tracing::field::Empty,
+    );
+    async move {
+        let started = std::time::Instant::now();
+        let mut response = match next.call(req).await {
+            Ok(response) => response.into_response(),
+            Err(e) => e.into_response(),
+        };
+        if let Ok(value) = id.parse() {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        let status = response.status().as_u16();
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, elapsed_ms, "request failed");
+        } else {
+            tracing::info!(status, elapsed_ms, "request");
+        }
+        Ok(response)
+    }
+    .instrument(span)
+    .await
 }

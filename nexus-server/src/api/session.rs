@@ -86,6 +86,7 @@ async fn lookup(req: &Request, token: &str) -> poem::Result<Authenticated> {
             poem::Error::from_status(StatusCode::SERVICE_UNAVAILABLE)
         })?
         .ok_or_else(|| unauthorized("the session token is unknown, expired or revoked"))?;
+    tracing::Span::current().record("user_id", tracing::field::display(session.user.id));
     Ok(Authenticated {
         user: session.user,
         session: session.id,

@@ -15,6 +15,22 @@ pub async fn run() -> ExitCode {
         }
     };
     crate::config::init_logging(&config);
+    let oidc = match config.google() {
+        None => None,
+        Some(google) => match crate::auth::oidc::GoogleOidc::new(google, &config.public_url) {
+            Ok(oidc) => {
+                tracing::info!(
+                    redirect_url = oidc.redirect_url(),
+                    "sign-in with Google is on (register this redirect URL with Google)"
+                );
+                Some(std::sync::Arc::new(oidc))
+            }
+            Err(err) => {
+                eprintln!("nexus: invalid configuration: {err}");
+                return ExitCode::from(2);
+            }
+        },
+    };
 
     let store = match crate::store::open_store(&config).await {
         Ok(store) => store,
@@ -44,11 +60,16 @@ pub async fn run() -> ExitCode {
         }
         None => std::sync::Arc::new(crate::email::LogSender),
     };
-    let state = std::sync::Arc::new(crate::api::ApiState::new(
+    let mut state = crate::api::ApiState::new(
         store,
         email,
         crate::api::AuthSettings::new(config.public_url.clone()),
-    ));
+    )
+    .with_plans(config.plans.clone());
+    if let Some(oidc) = oidc {
+        state = state.with_oidc(oidc);
+    }
+    let state = std::sync::Arc::new(state);
     let outcome = server::run(acceptor, state, shutdown_signal()).await;
     upkeep.abort();
     match outcome {

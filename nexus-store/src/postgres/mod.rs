@@ -4,6 +4,7 @@
 
 mod accounts;
 mod jobs;
+mod oauth;
 mod sessions;
 
 use std::str::FromStr;

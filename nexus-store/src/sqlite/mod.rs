@@ -3,6 +3,7 @@
 
 mod accounts;
 mod jobs;
+mod oauth;
 mod sessions;
 
 use std::str::FromStr;

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod jobs;
+mod oauth;
 mod records;
 mod sessions;
 

@@ -1,0 +1,323 @@
+//! `/api/v1/admin/…`: operators' endpoints. Every one answers 403 to users who are not
+//! admins.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use nexus_core::UserId;
+use nexus_core::ports::accounts::{Role, UserRecord};
+use nexus_core::ports::audit::AuditAction;
+use poem::web::{Data, RemoteAddr};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
+use uuid::Uuid;
+
+use super::auth::{client_ip, err, unavailable};
+use super::session::Session;
+use super::{ApiState, ErrorBody};
+
+#[derive(Tags)]
+enum AdminTag {
+    /// Operators only.
+    Admin,
+}
+
+/// A role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum RoleName {
+    /// A customer.
+    User,
+    /// An operator.
+    Admin,
+}
+
+impl From<RoleName> for Role {
+    fn from(r: RoleName) -> Self {
+        match r {
+            RoleName::User => Self::User,
+            RoleName::Admin => Self::Admin,
+        }
+    }
+}
+
+/// A user, as operators see them.
+#[derive(Debug, Object)]
+pub struct AdminUser {
+    /// Their id.
+    pub id: Uuid,
+    /// Their email address.
+    pub email: String,
+    /// `user` or `admin`.
+    pub role: String,
+    /// When they verified their address.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+fn admin_user(u: &UserRecord) -> AdminUser {
+    AdminUser {
+        id: *u.id.as_uuid(),
+        email: u.email.clone(),
+        role: u.role.as_str().to_owned(),
+        email_verified_at: u.email_verified_at,
+        created_at: u.created_at,
+    }
+}
+
+/// A page of users.
+#[derive(Debug, Object)]
+pub struct UserPage {
+    /// The users, in id order.
+    pub items: Vec<AdminUser>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next_after: Option<Uuid>,
+}
+
+/// `PATCH /admin/users/{id}/role`.
+#[derive(Debug, Object)]
+pub struct RoleChange {
+    /// The new role.
+    pub role: RoleName,
+}
+
+/// One audit-log entry.
+#[derive(Debug, Object)]
+pub struct AuditEntry {
+    /// Its sequence number (page with `before`).
+    pub id: i64,
+    /// Who did it.
+    pub actor: Option<Uuid>,
+    /// What happened (`sign_in`, `key_added`, …).
+    pub action: String,
+    /// What it was done to.
+    pub subject: Option<String>,
+    /// Details (JSON object).
+    pub details: serde_json::Value,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Answers of the read endpoints.
+#[derive(ApiResponse)]
+pub enum AdminListResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
+    /// The page.
+    #[oai(status = 200)]
+    Ok(Json<T>),
+    /// Not signed in.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// Not an admin (`forbidden`).
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// A parameter out of range (`invalid_field`).
+    #[oai(status = 422)]
+    Invalid(Json<ErrorBody>),
+    /// The database is down.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// Answers of `set_role`.
+#[derive(ApiResponse)]
+pub enum RoleResponse {
+    /// The user with their new role.
+    #[oai(status = 200)]
+    Ok(Json<AdminUser>),
+    /// Malformed JSON.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Not signed in.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// Not an admin, or a cookie request without its CSRF header (`forbidden`).
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such user (`not_found`).
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// Admins cannot change their own role (`cannot_change_own_role`), so the last admin
+    /// cannot lock everyone out.
+    #[oai(status = 422)]
+    Invalid(Json<ErrorBody>),
+    /// The database is down.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+fn not_admin() -> Json<ErrorBody> {
+    err("forbidden", "this needs the admin role")
+}
+
+fn page_size(limit: Option<u32>) -> Result<u32, Json<ErrorBody>> {
+    let limit = limit.unwrap_or(50);
+    if (1..=200).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(err("invalid_field", "limit: between 1 and 200"))
+    }
+}
+
+/// The admin endpoints.
+pub struct AdminApi;
+
+#[OpenApi(prefix_path = "/api/v1/admin", tag = "AdminTag::Admin")]
+impl AdminApi {
+    /// Every user, a page at a time.
+    #[oai(path = "/users", method = "get", operation_id = "admin_list_users")]
+    async fn users(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        /// The last id of the previous page.
+        after: Query<Option<Uuid>>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> AdminListResponse<UserPage> {
+        if auth.caller().user.role != Role::Admin {
+            return AdminListResponse::Forbidden(not_admin());
+        }
+        let limit = match page_size(limit.0) {
+            Ok(limit) => limit,
+            Err(e) => return AdminListResponse::Invalid(e),
+        };
+        match state
+            .store
+            .list_users(after.0.map(UserId::new), limit)
+            .await
+        {
+            Ok(users) => {
+                let next_after = (users.len() == limit as usize)
+                    .then(|| users.last().map(|u| *u.id.as_uuid()))
+                    .flatten();
+                AdminListResponse::Ok(Json(UserPage {
+                    items: users.iter().map(admin_user).collect(),
+                    next_after,
+                }))
+            }
+            Err(e) => AdminListResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// Makes a user an admin, or an admin a user.
+    #[oai(
+        path = "/users/:id/role",
+        method = "patch",
+        operation_id = "admin_set_role"
+    )]
+    async fn set_role(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        id: Path<Uuid>,
+        body: Json<RoleChange>,
+        remote: &RemoteAddr,
+    ) -> RoleResponse {
+        let admin = &auth.caller().user;
+        if admin.role != Role::Admin {
+            return RoleResponse::Forbidden(not_admin());
+        }
+        let target = UserId::new(id.0);
+        if target == admin.id {
+            return RoleResponse::Invalid(err(
+                "cannot_change_own_role",
+                "admins cannot change their own role; ask another admin",
+            ));
+        }
+        let role = Role::from(body.role);
+        match state.store.set_role(target, role, Utc::now()).await {
+            Ok(true) => {}
+            Ok(false) => return RoleResponse::NotFound(err("not_found", "no such user")),
+            Err(e) => return RoleResponse::Unavailable(unavailable(&e)),
+        }
+        state
+            .audit(
+                Some(admin.id),
+                AuditAction::RoleChanged,
+                &format!("{target} -> {}", role.as_str()),
+                &client_ip(remote),
+            )
+            .await;
+        match state.store.user(target).await {
+            Ok(Some(user)) => RoleResponse::Ok(Json(admin_user(&user))),
+            Ok(None) => RoleResponse::NotFound(err("not_found", "no such user")),
+            Err(e) => RoleResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// The audit log, newest first.
+    #[oai(path = "/audit", method = "get", operation_id = "admin_audit_log")]
+    async fn audit(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        /// Only entries before this id (the next page).
+        before: Query<Option<i64>>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> AdminListResponse<Vec<AuditEntry>> {
+        if auth.caller().user.role != Role::Admin {
+            return AdminListResponse::Forbidden(not_admin());
+        }
+        let limit = match page_size(limit.0) {
+            Ok(limit) => limit,
+            Err(e) => return AdminListResponse::Invalid(e),
+        };
+        match state.store.recent(limit, before.0).await {
+            Ok(records) => AdminListResponse::Ok(Json(
+                records
+                    .into_iter()
+                    .map(|r| AuditEntry {
+                        id: r.id,
+                        actor: r.event.actor.map(|a| *a.as_uuid()),
+                        action: r.event.action.as_str().to_owned(),
+                        subject: r.event.subject,
+                        details: serde_json::from_str(&r.event.details).unwrap_or_default(),
+                        at: r.event.at,
+                    })
+                    .collect(),
+            )),
+            Err(e) => AdminListResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// The latest gate decisions, newest first: the inputs, the regime, whether the
+    /// action was allowed and why (the core's `GateDecision` as JSON).
+    #[oai(
+        path = "/gate-decisions",
+        method = "get",
+        operation_id = "admin_gate_decisions"
+    )]
+    async fn gate_decisions(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        /// How many, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> AdminListResponse<Vec<serde_json::Value>> {
+        if auth.caller().user.role != Role::Admin {
+            return AdminListResponse::Forbidden(not_admin());
+        }
+        let limit = match page_size(limit.0) {
+            Ok(limit) => limit,
+            Err(e) => return AdminListResponse::Invalid(e),
+        };
+        match state.store.recent_decisions(limit).await {
+            Ok(decisions) => AdminListResponse::Ok(Json(
+                decisions
+                    .iter()
+                    .filter_map(|d| serde_json::to_value(d).ok())
+                    .collect(),
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, "gate decisions unavailable");
+                AdminListResponse::Unavailable(err(
+                    "unavailable",
+                    "the service is temporarily unavailable, try again shortly",
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,610 @@
+//! `/api/v1/bots`: a user's bots. Configurations are read into the core's own types
+//! (strategy, sizing, pyramiding, gate policy), so what the API accepts is exactly what
+//! the engine runs, and a bad value answers 422 naming its field. Plans limit how many
+//! bots and pairs a user may have.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::Utc;
+use nexus_core::fanout::BotConfig;
+use nexus_core::ports::accounts::BotRecord;
+use nexus_core::ports::credentials::CredentialId;
+use nexus_core::pyramid::PyramidConfig;
+use nexus_core::regime::gate::GatePolicy;
+use nexus_core::sizing::SizingConfig;
+use nexus_core::strategy::TrendBreakoutConfig;
+use nexus_core::{BotId, ExchangeId, Interval, Symbol, UserId};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::auth::{err, unavailable};
+use super::keys::Exchange;
+use super::plans::Plan;
+use super::session::Session;
+use super::{ApiState, ErrorBody};
+
+#[derive(Tags)]
+enum BotsTag {
+    /// Trading bots.
+    Bots,
+}
+
+/// The strategies a bot can run.
+pub const STRATEGIES: [&str; 1] = ["trend_breakout"];
+
+/// The candle interval a bot runs on unless it says otherwise.
+pub const DEFAULT_INTERVAL: Interval = Interval::H1;
+
+/// `POST /bots`. Only `exchange`, `symbol` and `strategy` are required.
+#[derive(Debug, Object)]
+pub struct NewBot {
+    /// Your name for the bot; `<strategy> <symbol>` by default.
+    pub name: Option<String>,
+    /// The venue.
+    pub exchange: Exchange,
+    /// The pair, `BASE/QUOTE` (`BTC/USDT`).
+    pub symbol: String,
+    /// The strategy: `trend_breakout`.
+    pub strategy: String,
+    /// The candle interval: `1m`, `5m`, `15m`, `1h` (default), `4h` or `1d`.
+    pub interval: Option<String>,
+    /// The strategy's parameters (`trend_breakout`: `entry_period` 20, `exit_period` 10,
+    /// `atr_period` 20 by default); see docs/backtest.md.
+    pub strategy_config: Option<serde_json::Value>,
+    /// How orders are sized (default: 10 % of equity per entry); see docs/sizing.md.
+    pub sizing: Option<serde_json::Value>,
+    /// How the bot adds to a position (default: no adds); see docs/pyramiding.md.
+    pub pyramid: Option<serde_json::Value>,
+    /// When the regime gate lets it trade (default: entries in bull and sideways markets,
+    /// adds in bull markets, exits always); see docs/regime.md.
+    pub gate: Option<serde_json::Value>,
+    /// The exchange key it trades with; the newest of your keys for the exchange when
+    /// omitted. Paper bots need none.
+    pub exchange_key_id: Option<Uuid>,
+    /// Start paused.
+    pub paused: Option<bool>,
+}
+
+/// `PATCH /bots/{id}`: the fields to change.
+#[derive(Debug, Object)]
+pub struct BotChanges {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new pair.
+    pub symbol: Option<String>,
+    /// A new interval.
+    pub interval: Option<String>,
+    /// New strategy parameters (replacing the old ones).
+    pub strategy_config: Option<serde_json::Value>,
+    /// New sizing rules.
+    pub sizing: Option<serde_json::Value>,
+    /// New pyramiding rules.
+    pub pyramid: Option<serde_json::Value>,
+    /// A new gate policy.
+    pub gate: Option<serde_json::Value>,
+    /// Another of your keys for the bot's exchange.
+    pub exchange_key_id: Option<Uuid>,
+    /// Pause (`true`) or resume (`false`).
+    pub paused: Option<bool>,
+}
+
+/// A bot.
+#[derive(Debug, Object)]
+pub struct Bot {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// The venue.
+    pub exchange: Exchange,
+    /// The pair.
+    pub symbol: String,
+    /// The strategy.
+    pub strategy: String,
+    /// The candle interval.
+    pub interval: String,
+    /// The strategy's parameters.
+    pub strategy_config: serde_json::Value,
+    /// Sizing rules.
+    pub sizing: serde_json::Value,
+    /// Pyramiding rules.
+    pub pyramid: serde_json::Value,
+    /// Gate policy.
+    pub gate: serde_json::Value,
+    /// The exchange key it trades with.
+    pub exchange_key_id: Option<Uuid>,
+    /// Paused by you.
+    pub paused: bool,
+}
+
+/// A page of bots.
+#[derive(Debug, Object)]
+pub struct BotPage {
+    /// The bots, in id order.
+    pub items: Vec<Bot>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next_after: Option<Uuid>,
+}
+
+fn view(bot: &BotRecord) -> Bot {
+    let json = |v: Result<serde_json::Value, serde_json::Error>| v.unwrap_or_default();
+    Bot {
+        id: *bot.id.as_uuid(),
+        name: bot.name.clone(),
+        exchange: bot.exchange.into(),
+        symbol: bot.symbol.to_string(),
+        strategy: bot.strategy.clone(),
+        interval: bot.interval.as_str().to_owned(),
+        strategy_config: json(serde_json::from_str(&bot.strategy_config)),
+        sizing: json(serde_json::to_value(bot.config.sizing)),
+        pyramid: json(serde_json::to_value(&bot.config.pyramid)),
+        gate: json(serde_json::to_value(&bot.config.gate)),
+        exchange_key_id: bot.credential.map(|c| c.0),
+        paused: bot.paused,
+    }
+}
+
+/// Answers that create or change a bot.
+#[derive(ApiResponse)]
+pub enum BotResponse {
+    /// The bot.
+    #[oai(status = 200)]
+    Ok(Json<Bot>),
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<Bot>),
+    /// Malformed JSON.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Not signed in.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// Beyond the plan's limits (`plan_limit`, saying which), or a cookie request without
+    /// its CSRF header.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such bot (or exchange key) among yours (`not_found`).
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// A value is invalid (`invalid_field`, naming it), or a real exchange without your key
+    /// for it (`exchange_key_required`).
+    #[oai(status = 422)]
+    Invalid(Json<ErrorBody>),
+    /// The database is down.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// Answers of `list`.
+#[derive(ApiResponse)]
+pub enum BotListResponse {
+    /// A page of bots.
+    #[oai(status = 200)]
+    Ok(Json<BotPage>),
+    /// Not signed in.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// `limit` out of range (`invalid_field`).
+    #[oai(status = 422)]
+    Invalid(Json<ErrorBody>),
+    /// The database is down.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// Answers of `delete`.
+#[derive(ApiResponse)]
+pub enum DeleteBotResponse {
+    /// Deleted, with its positions and orders.
+    #[oai(status = 204)]
+    Deleted,
+    /// Not signed in.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// A cookie request without its CSRF header.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such bot among yours (`not_found`).
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The database is down.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// A field that did not validate: `422 invalid_field` with the field's path.
+struct Invalid(String);
+
+fn invalid(field: &str, problem: impl std::fmt::Display) -> Invalid {
+    Invalid(format!("{field}: {problem}"))
+}
+
+/// Reads `value` into a core type, naming the exact field that failed
+/// (`sizing.method.percent: …`).
+fn read<T: DeserializeOwned>(field: &str, value: serde_json::Value) -> Result<T, Invalid> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            field.to_owned()
+        } else {
+            format!("{field}.{path}")
+        };
+        invalid(&at, e.into_inner())
+    })
+}
+
+fn symbol(text: &str) -> Result<Symbol, Invalid> {
+    text.trim().parse().map_err(|e| invalid("symbol", e))
+}
+
+fn interval(text: &str) -> Result<Interval, Invalid> {
+    serde_json::from_value(serde_json::Value::String(text.trim().to_owned())).map_err(|_| {
+        invalid(
+            "interval",
+            format!("{text:?} is not one of 1m, 5m, 15m, 1h, 4h, 1d"),
+        )
+    })
+}
+
+fn strategy_config(value: Option<serde_json::Value>) -> Result<String, Invalid> {
+    let config: TrendBreakoutConfig = match value {
+        Some(v) => read("strategy_config", v)?,
+        None => TrendBreakoutConfig::default(),
+    };
+    config
+        .validate()
+        .map_err(|e| invalid(&format!("strategy_config.{}", e.field), e))?;
+    serde_json::to_string(&config).map_err(|e| invalid("strategy_config", e))
+}
+
+fn pyramid(value: serde_json::Value) -> Result<PyramidConfig, Invalid> {
+    let config: PyramidConfig = read("pyramid", value)?;
+    config.validate().map_err(|e| invalid("pyramid", e))?;
+    Ok(config)
+}
+
+/// Why a bot does not fit the caller's plan, if it does not.
+async fn over_plan(
+    state: &ApiState,
+    user: UserId,
+    pair: (ExchangeId, Symbol),
+    replacing: Option<BotId>,
+) -> Result<Option<String>, nexus_core::StoreError> {
+    let plan_name = state.store.user_plan(user).await?;
+    let plan: &Plan = state.plans.get(plan_name.as_deref());
+    if plan.max_bots.is_none() && plan.max_pairs.is_none() {
+        return Ok(None);
+    }
+    let mut bots = 0u32;
+    let mut pairs = BTreeSet::new();
+    let mut after = None;
+    loop {
+        let page = state.store.user_bots(user, after, 500).await?;
+        for bot in &page {
+            if Some(bot.id) != replacing {
+                bots += 1;
+                pairs.insert((bot.exchange, bot.symbol));
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == 500 => after = Some(last.id),
+            _ => break,
+        }
+    }
+    if replacing.is_none()
+        && let Some(max) = plan.max_bots
+        && bots + 1 > max
+    {
+        return Ok(Some(format!(
+            "the {} plan allows {max} bots and you have {bots}; upgrade or delete a bot",
+            plan.name
+        )));
+    }
+    pairs.insert(pair);
+    if let Some(max) = plan.max_pairs
+        && pairs.len() > max as usize
+    {
+        return Ok(Some(format!(
+            "the {} plan allows bots on {max} pairs; this bot would make it {}",
+            plan.name,
+            pairs.len()
+        )));
+    }
+    Ok(None)
+}
+
+/// The key a bot on `exchange` trades with: `requested` if it is the caller's key for that
+/// exchange, else the caller's newest key for it. Paper bots need none.
+async fn credential_for(
+    state: &ApiState,
+    user: UserId,
+    exchange: ExchangeId,
+    requested: Option<Uuid>,
+) -> Result<Result<Option<CredentialId>, BotResponse>, nexus_core::StoreError> {
+    let keys = state.store.list_credentials(user).await?;
+    let mine = keys.iter().filter(|k| k.exchange == exchange);
+    if let Some(id) = requested {
+        return Ok(match keys.iter().find(|k| k.id.0 == id) {
+            Some(k) if k.exchange == exchange => Ok(Some(k.id)),
+            Some(_) => Err(BotResponse::Invalid(err(
+                "invalid_field",
+                format!("exchange_key_id: that key is not a {exchange} key"),
+            ))),
+            None => Err(BotResponse::NotFound(err(
+                "not_found",
+                "exchange_key_id: no such exchange key",
+            ))),
+        });
+    }
+    if exchange == ExchangeId::Paper {
+        return Ok(Ok(None));
+    }
+    Ok(match mine.max_by_key(|k| k.created_at) {
+        Some(k) => Ok(Some(k.id)),
+        None => Err(BotResponse::Invalid(err(
+            "exchange_key_required",
+            format!(
+                "a bot on {exchange} needs your {exchange} API key: add one at POST /api/v1/exchange-keys first"
+            ),
+        ))),
+    })
+}
+
+/// The bot endpoints.
+pub struct BotsApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "BotsTag::Bots")]
+impl BotsApi {
+    /// Creates a bot. `{"exchange":"paper","symbol":"BTC/USDT","strategy":"trend_breakout"}`
+    /// is enough: sizing, pyramiding and gate have documented defaults.
+    #[oai(path = "/bots", method = "post", operation_id = "create_bot")]
+    async fn create(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        body: Json<NewBot>,
+    ) -> BotResponse {
+        let user = auth.caller().user.id;
+        let body = body.0;
+        let record = match new_record(user, body) {
+            Ok(record) => record,
+            Err(Invalid(message)) => return BotResponse::Invalid(err("invalid_field", message)),
+        };
+        let (record, requested_key) = record;
+        match over_plan(&state, user, (record.exchange, record.symbol), None).await {
+            Ok(Some(why)) => return BotResponse::Forbidden(err("plan_limit", why)),
+            Ok(None) => {}
+            Err(e) => return BotResponse::Unavailable(unavailable(&e)),
+        }
+        let credential = match credential_for(&state, user, record.exchange, requested_key).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(answer)) => return answer,
+            Err(e) => return BotResponse::Unavailable(unavailable(&e)),
+        };
+        let record = BotRecord {
+            credential,
+            ..record
+        };
+        match state.store.create_bot(&record, Utc::now()).await {
+            Ok(()) => BotResponse::Created(Json(view(&record))),
+            Err(e) => BotResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// Your bots, a page at a time.
+    #[oai(path = "/bots", method = "get", operation_id = "list_bots")]
+    async fn list(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        /// The last id of the previous page.
+        after: Query<Option<Uuid>>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> BotListResponse {
+        let limit = limit.0.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return BotListResponse::Invalid(err("invalid_field", "limit: between 1 and 200"));
+        }
+        let user = auth.caller().user.id;
+        match state
+            .store
+            .user_bots(user, after.0.map(BotId::new), limit)
+            .await
+        {
+            Ok(bots) => {
+                let next_after = (bots.len() == limit as usize)
+                    .then(|| bots.last().map(|b| *b.id.as_uuid()))
+                    .flatten();
+                BotListResponse::Ok(Json(BotPage {
+                    items: bots.iter().map(view).collect(),
+                    next_after,
+                }))
+            }
+            Err(e) => BotListResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// One of your bots.
+    #[oai(path = "/bots/:id", method = "get", operation_id = "get_bot")]
+    async fn get(&self, state: Data<&Arc<ApiState>>, auth: Session, id: Path<Uuid>) -> BotResponse {
+        match owned(&state, auth.caller().user.id, id.0).await {
+            Ok(bot) => BotResponse::Ok(Json(view(&bot))),
+            Err(answer) => answer,
+        }
+    }
+
+    /// Changes one of your bots: only the fields sent change.
+    #[oai(path = "/bots/:id", method = "patch", operation_id = "update_bot")]
+    async fn update(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        id: Path<Uuid>,
+        body: Json<BotChanges>,
+    ) -> BotResponse {
+        let user = auth.caller().user.id;
+        let bot = match owned(&state, user, id.0).await {
+            Ok(bot) => bot,
+            Err(answer) => return answer,
+        };
+        let changes = body.0;
+        let requested_key = changes.exchange_key_id;
+        let changed = match apply(bot.clone(), changes) {
+            Ok(changed) => changed,
+            Err(Invalid(message)) => return BotResponse::Invalid(err("invalid_field", message)),
+        };
+        if changed.symbol != bot.symbol {
+            match over_plan(
+                &state,
+                user,
+                (changed.exchange, changed.symbol),
+                Some(bot.id),
+            )
+            .await
+            {
+                Ok(Some(why)) => return BotResponse::Forbidden(err("plan_limit", why)),
+                Ok(None) => {}
+                Err(e) => return BotResponse::Unavailable(unavailable(&e)),
+            }
+        }
+        let credential = if requested_key.is_some() {
+            match credential_for(&state, user, changed.exchange, requested_key).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(answer)) => return answer,
+                Err(e) => return BotResponse::Unavailable(unavailable(&e)),
+            }
+        } else {
+            changed.credential
+        };
+        let changed = BotRecord {
+            credential,
+            ..changed
+        };
+        match state.store.update_bot(&changed, Utc::now()).await {
+            Ok(true) => BotResponse::Ok(Json(view(&changed))),
+            Ok(false) => BotResponse::NotFound(err("not_found", "no such bot")),
+            Err(e) => BotResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// Deletes one of your bots.
+    #[oai(path = "/bots/:id", method = "delete", operation_id = "delete_bot")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        id: Path<Uuid>,
+    ) -> DeleteBotResponse {
+        match state
+            .store
+            .delete_bot(auth.caller().user.id, BotId::new(id.0))
+            .await
+        {
+            Ok(true) => DeleteBotResponse::Deleted,
+            Ok(false) => DeleteBotResponse::NotFound(err("not_found", "no such bot")),
+            Err(e) => DeleteBotResponse::Unavailable(unavailable(&e)),
+        }
+    }
+}
+
+/// The caller's bot `id`; another user's bot is "not found" like a missing one.
+async fn owned(state: &ApiState, user: UserId, id: Uuid) -> Result<BotRecord, BotResponse> {
+    match state.store.bot(BotId::new(id)).await {
+        Ok(Some(bot)) if bot.user == user => Ok(bot),
+        Ok(_) => Err(BotResponse::NotFound(err("not_found", "no such bot"))),
+        Err(e) => Err(BotResponse::Unavailable(unavailable(&e))),
+    }
+}
+
+fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), Invalid> {
+    let exchange = ExchangeId::from(body.exchange);
+    let symbol = symbol(&body.symbol)?;
+    let strategy = body.strategy.trim().to_owned();
+    if !STRATEGIES.contains(&strategy.as_str()) {
+        return Err(invalid(
+            "strategy",
+            format!(
+                "unknown strategy {strategy:?}; known: {}",
+                STRATEGIES.join(", ")
+            ),
+        ));
+    }
+    let interval = match &body.interval {
+        Some(text) => interval(text)?,
+        None => DEFAULT_INTERVAL,
+    };
+    let config = BotConfig {
+        sizing: match body.sizing {
+            Some(v) => read::<SizingConfig>("sizing", v)?,
+            None => SizingConfig::default(),
+        },
+        pyramid: match body.pyramid {
+            Some(v) => pyramid(v)?,
+            None => PyramidConfig::default(),
+        },
+        gate: match body.gate {
+            Some(v) => read::<GatePolicy>("gate", v)?,
+            None => GatePolicy::default(),
+        },
+    };
+    let name = match body.name.as_deref().map(str::trim) {
+        Some("") => return Err(invalid("name", "must not be empty")),
+        Some(name) if name.chars().count() > 100 => {
+            return Err(invalid("name", "at most 100 characters"));
+        }
+        Some(name) => name.to_owned(),
+        None => format!("{strategy} {symbol}"),
+    };
+    let record = BotRecord {
+        id: BotId::new(Uuid::new_v4()),
+        user,
+        name,
+        exchange,
+        symbol,
+        interval,
+        strategy,
+        strategy_config: strategy_config(body.strategy_config)?,
+        config,
+        credential: None,
+        paused: body.paused.unwrap_or(false),
+    };
+    Ok((record, body.exchange_key_id))
+}
+
+fn apply(mut bot: BotRecord, changes: BotChanges) -> Result<BotRecord, Invalid> {
+    if let Some(name) = changes.name {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid("name", "1 to 100 characters"));
+        }
+        name.clone_into(&mut bot.name);
+    }
+    if let Some(text) = changes.symbol {
+        bot.symbol = symbol(&text)?;
+    }
+    if let Some(text) = changes.interval {
+        bot.interval = interval(&text)?;
+    }
+    if let Some(v) = changes.strategy_config {
+        bot.strategy_config = strategy_config(Some(v))?;
+    }
+    if let Some(v) = changes.sizing {
+        bot.config.sizing = read("sizing", v)?;
+    }
+    if let Some(v) = changes.pyramid {
+        bot.config.pyramid = pyramid(v)?;
+    }
+    if let Some(v) = changes.gate {
+        bot.config.gate = read("gate", v)?;
+    }
+    if let Some(paused) = changes.paused {
+        bot.paused = paused;
+    }
+    Ok(bot)
+}
