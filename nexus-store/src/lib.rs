@@ -123,6 +123,7 @@ pub trait Store:
     + Maintenance
     + nexus_core::ports::NonceSource
     + nexus_core::ports::SessionStore
+    + nexus_core::ports::ActivityStore
     + nexus_core::ports::OAuthStore
 {
     /// `sqlite` or `postgres`.

@@ -3,6 +3,7 @@
 //! hold an `Arc<dyn Exchange>` chosen from configuration.
 
 pub mod accounts;
+pub mod activity;
 pub mod audit;
 pub mod credentials;
 mod decision_log;
@@ -14,6 +15,7 @@ pub mod oauth;
 pub mod sessions;
 
 pub use accounts::{BotStore, PositionStore, UserStore};
+pub use activity::ActivityStore;
 pub use audit::AuditLog;
 pub use credentials::CredentialStore;
 pub use decision_log::{DecisionLog, MemoryDecisionLog};

@@ -3,6 +3,7 @@
 //! the market-data cache and rate-limit counters are `UNLOGGED`.
 
 mod accounts;
+mod activity;
 mod jobs;
 mod oauth;
 mod sessions;

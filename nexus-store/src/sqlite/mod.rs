@@ -2,6 +2,7 @@
 //! deployments. Time is stored as Unix milliseconds, money as canonical decimal text.
 
 mod accounts;
+mod activity;
 mod jobs;
 mod oauth;
 mod sessions;

@@ -6,6 +6,7 @@
 #![allow(missing_docs)] // A test harness, not an API.
 
 mod accounts;
+mod activity;
 mod jobs;
 mod oauth;
 mod records;

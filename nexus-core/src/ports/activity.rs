@@ -1,0 +1,268 @@
+//! What bots did: orders (from planned to final), their fills, the plans skipped and why,
+//! and positions over time. The engine writes them; users read them per bot, newest
+//! first, a page at a time.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Timestamp;
+use crate::error::StoreError;
+use crate::ids::{BotId, ClientOrderId, SignalId, UserId};
+use crate::instrument::{Asset, ExchangeId, Symbol};
+use crate::money::{Notional, Price, Quantity};
+use crate::order::{OrderStatus, OrderType, Side};
+
+/// Where an order is, from the moment it is planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// Planned and queued, not sent yet.
+    Pending,
+    /// Sent; the venue's outcome was lost (being looked up).
+    Unknown,
+    /// Accepted, nothing filled yet.
+    New,
+    /// Part filled, still working.
+    PartiallyFilled,
+    /// Completely filled.
+    Filled,
+    /// Cancelled.
+    Canceled,
+    /// Refused by the venue.
+    Rejected,
+    /// Expired.
+    Expired,
+    /// Could not be placed after every retry (the error says why).
+    Failed,
+}
+
+impl OrderState {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Unknown => "unknown",
+            Self::New => "new",
+            Self::PartiallyFilled => "partially_filled",
+            Self::Filled => "filled",
+            Self::Canceled => "canceled",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for OrderState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const ALL: [OrderState; 9] = [
+            OrderState::Pending,
+            OrderState::Unknown,
+            OrderState::New,
+            OrderState::PartiallyFilled,
+            OrderState::Filled,
+            OrderState::Canceled,
+            OrderState::Rejected,
+            OrderState::Expired,
+            OrderState::Failed,
+        ];
+        ALL.into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("unknown order state {s:?}"))
+    }
+}
+
+impl From<OrderStatus> for OrderState {
+    fn from(s: OrderStatus) -> Self {
+        match s {
+            OrderStatus::New => Self::New,
+            OrderStatus::PartiallyFilled => Self::PartiallyFilled,
+            OrderStatus::Filled => Self::Filled,
+            OrderStatus::Canceled => Self::Canceled,
+            OrderStatus::Rejected => Self::Rejected,
+            OrderStatus::Expired => Self::Expired,
+        }
+    }
+}
+
+/// One order of one bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// The bot.
+    pub bot: BotId,
+    /// The bot's owner.
+    pub user: UserId,
+    /// The signal it came from.
+    pub signal: SignalId,
+    /// The id the venue knows it by (unique per venue).
+    pub client_order_id: ClientOrderId,
+    /// The venue.
+    pub exchange: ExchangeId,
+    /// The pair.
+    pub symbol: Symbol,
+    /// Buy or sell.
+    pub side: Side,
+    /// Market or limit.
+    pub order_type: OrderType,
+    /// The quantity ordered.
+    pub quantity: Quantity,
+    /// The limit price.
+    pub limit_price: Option<Price>,
+    /// The pyramid level (0 for the entry).
+    pub level: u32,
+    /// Where it is.
+    pub state: OrderState,
+    /// The venue's id, once placed.
+    pub venue_order_id: Option<String>,
+    /// How much has filled.
+    pub filled_quantity: Quantity,
+    /// The average fill price.
+    pub average_price: Option<Price>,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// When it was planned.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// One fill of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillRecord {
+    /// The order.
+    pub order: Uuid,
+    /// The venue's trade id (a fill is recorded once).
+    pub venue_trade_id: String,
+    /// How much filled.
+    pub quantity: Quantity,
+    /// At what price.
+    pub price: Price,
+    /// The fee.
+    pub fee: Quantity,
+    /// The fee's asset.
+    pub fee_asset: Option<Asset>,
+    /// When.
+    pub filled_at: Timestamp,
+}
+
+/// A plan the fan-out skipped for a bot, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkipRecord {
+    /// The bot.
+    pub bot: BotId,
+    /// The signal.
+    pub signal: SignalId,
+    /// A stable reason code (`insufficient_balance`, `below_min_notional`, …).
+    pub reason: String,
+    /// The details, for people.
+    pub detail: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// A position, open or closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// The pair.
+    pub symbol: Symbol,
+    /// What is held (0 once closed).
+    pub quantity: Quantity,
+    /// What it cost.
+    pub cost: Notional,
+    /// Pyramid adds so far.
+    pub adds: u32,
+    /// Dust left behind when it closed.
+    pub dust: Quantity,
+    /// When it opened.
+    pub opened_at: Timestamp,
+    /// When it closed.
+    pub closed_at: Option<Timestamp>,
+}
+
+/// A page's position: items strictly older than `before` (a cursor the previous page
+/// returned), newest first, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page<C> {
+    /// The cursor.
+    pub before: Option<C>,
+    /// The page size.
+    pub limit: u32,
+}
+
+/// Bots' activity.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// Records a planned order; `false` (nothing written) when the venue already has an
+    /// order with its client order id, so a replayed plan never records it twice.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn record_order(&self, order: &OrderRecord) -> Result<bool, StoreError>;
+
+    /// Updates an order's state, venue id, fills so far and error; `false` when there is
+    /// no such order.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn update_order(&self, order: &OrderRecord) -> Result<bool, StoreError>;
+
+    /// Records a fill; `false` when that trade was recorded already.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn record_fill(&self, fill: &FillRecord) -> Result<bool, StoreError>;
+
+    /// Records a skipped plan.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn record_skip(&self, skip: &SkipRecord) -> Result<(), StoreError>;
+
+    /// A bot's orders, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn bot_orders(
+        &self,
+        bot: BotId,
+        page: Page<Uuid>,
+    ) -> Result<Vec<OrderRecord>, StoreError>;
+
+    /// A bot's fills, newest first, each with its sequence number (the cursor).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn bot_fills(
+        &self,
+        bot: BotId,
+        page: Page<i64>,
+    ) -> Result<Vec<(i64, FillRecord)>, StoreError>;
+
+    /// A bot's skipped plans, newest first, each with its sequence number.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn bot_skips(
+        &self,
+        bot: BotId,
+        page: Page<i64>,
+    ) -> Result<Vec<(i64, SkipRecord)>, StoreError>;
+
+    /// A bot's positions, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn bot_positions(
+        &self,
+        bot: BotId,
+        page: Page<Uuid>,
+    ) -> Result<Vec<PositionRecord>, StoreError>;
+}

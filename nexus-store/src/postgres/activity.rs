@@ -1,0 +1,279 @@
+//! Orders, fills, skips and position history on PostgreSQL.
+
+use async_trait::async_trait;
+use nexus_core::ports::activity::{
+    ActivityStore, FillRecord, OrderRecord, Page, PositionRecord, SkipRecord,
+};
+use nexus_core::{
+    BotId, ClientOrderId, Notional, OrderType, Price, Quantity, Side, SignalId, StoreError, UserId,
+};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::common::parse;
+use crate::error::{classify, corrupt};
+
+fn qty(row: &PgRow, name: &str) -> Result<Quantity, StoreError> {
+    Quantity::new(row.get::<Decimal, _>(name)).map_err(|e| corrupt(name, e))
+}
+
+fn price(row: &PgRow, name: &str) -> Result<Option<Price>, StoreError> {
+    row.get::<Option<Decimal>, _>(name)
+        .map(|d| Price::new(d).map_err(|e| corrupt(name, e)))
+        .transpose()
+}
+
+fn order(row: &PgRow) -> Result<OrderRecord, StoreError> {
+    let text = |name: &str| -> String { row.get(name) };
+    let client: String = row.get("client_order_id");
+    Ok(OrderRecord {
+        id: row.get("id"),
+        bot: BotId::new(row.get("bot_id")),
+        user: UserId::new(row.get("user_id")),
+        signal: SignalId::new(row.get("signal_id")),
+        client_order_id: ClientOrderId::new(&client).map_err(|e| corrupt("client order id", e))?,
+        exchange: parse("exchange", &text("exchange"))?,
+        symbol: parse("symbol", &text("symbol"))?,
+        side: if text("side") == "buy" {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
+        order_type: if text("order_type") == "limit" {
+            OrderType::Limit
+        } else {
+            OrderType::Market
+        },
+        quantity: qty(row, "quantity")?,
+        limit_price: price(row, "limit_price")?,
+        level: u32::try_from(row.get::<i32, _>("level")).map_err(|e| corrupt("level", e))?,
+        state: parse("order state", &text("status"))?,
+        venue_order_id: row.get("venue_order_id"),
+        filled_quantity: qty(row, "filled_quantity")?,
+        average_price: price(row, "average_price")?,
+        error: row.get("error"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    })
+}
+
+fn limit(page: &Page<impl Sized>) -> i64 {
+    i64::from(page.limit.clamp(1, 1000))
+}
+
+#[async_trait]
+impl ActivityStore for PostgresStore {
+    async fn record_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol, side,
+                 order_type, quantity, limit_price, level, status, venue_order_id, filled_quantity,
+                 average_price, error, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             ON CONFLICT (exchange, client_order_id) DO NOTHING",
+        )
+        .bind(o.id)
+        .bind(o.bot.as_uuid())
+        .bind(o.user.as_uuid())
+        .bind(o.signal.as_uuid())
+        .bind(o.client_order_id.as_str())
+        .bind(o.exchange.as_str())
+        .bind(o.symbol.to_string())
+        .bind(o.side.as_str())
+        .bind(match o.order_type {
+            OrderType::Market => "market",
+            OrderType::Limit => "limit",
+        })
+        .bind(o.quantity.value())
+        .bind(o.limit_price.map(Price::value))
+        .bind(i32::try_from(o.level).unwrap_or(i32::MAX))
+        .bind(o.state.as_str())
+        .bind(o.venue_order_id.as_deref())
+        .bind(o.filled_quantity.value())
+        .bind(o.average_price.map(Price::value))
+        .bind(o.error.as_deref())
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn update_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orders SET status = $1, venue_order_id = $2, filled_quantity = $3,
+                 average_price = $4, error = $5, updated_at = $6
+             WHERE id = $7",
+        )
+        .bind(o.state.as_str())
+        .bind(o.venue_order_id.as_deref())
+        .bind(o.filled_quantity.value())
+        .bind(o.average_price.map(Price::value))
+        .bind(o.error.as_deref())
+        .bind(o.updated_at)
+        .bind(o.id)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_fill(&self, f: &FillRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (order_id, venue_trade_id) DO NOTHING",
+        )
+        .bind(f.order)
+        .bind(&f.venue_trade_id)
+        .bind(f.quantity.value())
+        .bind(f.price.value())
+        .bind(f.fee.value())
+        .bind(f.fee_asset.map(|a| a.as_str().to_owned()))
+        .bind(f.filled_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_skip(&self, s: &SkipRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO skips (bot_id, signal_id, reason, detail, at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(s.bot.as_uuid())
+        .bind(s.signal.as_uuid())
+        .bind(&s.reason)
+        .bind(&s.detail)
+        .bind(s.at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn bot_orders(
+        &self,
+        bot: BotId,
+        page: Page<Uuid>,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM orders
+             WHERE bot_id = $1 AND ($2::uuid IS NULL OR (created_at, id) <
+                 (SELECT created_at, id FROM orders WHERE id = $2 AND bot_id = $1))
+             ORDER BY created_at DESC, id DESC LIMIT $3",
+        )
+        .bind(bot.as_uuid())
+        .bind(page.before)
+        .bind(limit(&page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(order).collect()
+    }
+
+    async fn bot_fills(
+        &self,
+        bot: BotId,
+        page: Page<i64>,
+    ) -> Result<Vec<(i64, FillRecord)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.* FROM fills f JOIN orders o ON o.id = f.order_id
+             WHERE o.bot_id = $1 AND f.id < $2 ORDER BY f.id DESC LIMIT $3",
+        )
+        .bind(bot.as_uuid())
+        .bind(page.before.unwrap_or(i64::MAX))
+        .bind(limit(&page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let asset: Option<String> = row.get("fee_asset");
+                Ok((
+                    row.get("id"),
+                    FillRecord {
+                        order: row.get("order_id"),
+                        venue_trade_id: row.get("venue_trade_id"),
+                        quantity: qty(row, "quantity")?,
+                        price: price(row, "price")?.ok_or_else(|| corrupt("price", "missing"))?,
+                        fee: qty(row, "fee")?,
+                        fee_asset: asset.map(|a| parse("fee asset", &a)).transpose()?,
+                        filled_at: row.get("filled_at"),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn bot_skips(
+        &self,
+        bot: BotId,
+        page: Page<i64>,
+    ) -> Result<Vec<(i64, SkipRecord)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, bot_id, signal_id, reason, detail, at FROM skips
+             WHERE bot_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(bot.as_uuid())
+        .bind(page.before.unwrap_or(i64::MAX))
+        .bind(limit(&page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                (
+                    row.get("id"),
+                    SkipRecord {
+                        bot: BotId::new(row.get("bot_id")),
+                        signal: SignalId::new(row.get("signal_id")),
+                        reason: row.get("reason"),
+                        detail: row.get("detail"),
+                        at: row.get("at"),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn bot_positions(
+        &self,
+        bot: BotId,
+        page: Page<Uuid>,
+    ) -> Result<Vec<PositionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, symbol, quantity, cost, adds, dust, opened_at, closed_at FROM positions
+             WHERE bot_id = $1 AND ($2::uuid IS NULL OR (opened_at, id) <
+                 (SELECT opened_at, id FROM positions WHERE id = $2 AND bot_id = $1))
+             ORDER BY opened_at DESC, id DESC LIMIT $3",
+        )
+        .bind(bot.as_uuid())
+        .bind(page.before)
+        .bind(limit(&page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let symbol: String = row.get("symbol");
+                Ok(PositionRecord {
+                    id: row.get("id"),
+                    symbol: parse("symbol", &symbol)?,
+                    quantity: qty(row, "quantity")?,
+                    cost: Notional::new(row.get::<Decimal, _>("cost"))
+                        .map_err(|e| corrupt("cost", e))?,
+                    adds: u32::try_from(row.get::<i32, _>("adds"))
+                        .map_err(|e| corrupt("adds", e))?,
+                    dust: qty(row, "dust")?,
+                    opened_at: row.get("opened_at"),
+                    closed_at: row.get("closed_at"),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,279 @@
+//! Orders, fills, skips and position history on SQLite.
+
+use async_trait::async_trait;
+use nexus_core::ports::activity::{
+    ActivityStore, FillRecord, OrderRecord, Page, PositionRecord, SkipRecord,
+};
+use nexus_core::{BotId, Notional, OrderType, Price, Quantity, Side, StoreError};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use super::{SqliteStore, dec, from_dec, from_ms, ms};
+use crate::common::parse;
+use crate::error::{classify, corrupt};
+
+fn qty(row: &SqliteRow, name: &str) -> Result<Quantity, StoreError> {
+    Quantity::new(from_dec(&row.get::<String, _>(name))?).map_err(|e| corrupt(name, e))
+}
+
+fn price(row: &SqliteRow, name: &str) -> Result<Option<Price>, StoreError> {
+    row.get::<Option<String>, _>(name)
+        .map(|t| Price::new(from_dec(&t)?).map_err(|e| corrupt(name, e)))
+        .transpose()
+}
+
+fn order(row: &SqliteRow) -> Result<OrderRecord, StoreError> {
+    let text = |name: &str| -> String { row.get(name) };
+    Ok(OrderRecord {
+        id: parse("order id", &text("id"))?,
+        bot: parse("bot id", &text("bot_id"))?,
+        user: parse("user id", &text("user_id"))?,
+        signal: parse("signal id", &text("signal_id"))?,
+        client_order_id: parse("client order id", &text("client_order_id"))?,
+        exchange: parse("exchange", &text("exchange"))?,
+        symbol: parse("symbol", &text("symbol"))?,
+        side: if text("side") == "buy" {
+            Side::Buy
+        } else {
+            Side::Sell
+        },
+        order_type: if text("order_type") == "limit" {
+            OrderType::Limit
+        } else {
+            OrderType::Market
+        },
+        quantity: qty(row, "quantity")?,
+        limit_price: price(row, "limit_price")?,
+        level: u32::try_from(row.get::<i64, _>("level")).map_err(|e| corrupt("level", e))?,
+        state: parse("order state", &text("status"))?,
+        venue_order_id: row.get("venue_order_id"),
+        filled_quantity: qty(row, "filled_quantity")?,
+        average_price: price(row, "average_price")?,
+        error: row.get("error"),
+        created_at: from_ms(row.get("created_at"))?,
+        updated_at: from_ms(row.get("updated_at"))?,
+    })
+}
+
+fn limit(page: &Page<impl Sized>) -> i64 {
+    i64::from(page.limit.clamp(1, 1000))
+}
+
+#[async_trait]
+impl ActivityStore for SqliteStore {
+    async fn record_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol, side,
+                 order_type, quantity, limit_price, level, status, venue_order_id, filled_quantity,
+                 average_price, error, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (exchange, client_order_id) DO NOTHING",
+        )
+        .bind(o.id.to_string())
+        .bind(o.bot.to_string())
+        .bind(o.user.to_string())
+        .bind(o.signal.to_string())
+        .bind(o.client_order_id.as_str())
+        .bind(o.exchange.as_str())
+        .bind(o.symbol.to_string())
+        .bind(o.side.as_str())
+        .bind(match o.order_type {
+            OrderType::Market => "market",
+            OrderType::Limit => "limit",
+        })
+        .bind(dec(o.quantity.value()))
+        .bind(o.limit_price.map(|p| dec(p.value())))
+        .bind(i64::from(o.level))
+        .bind(o.state.as_str())
+        .bind(o.venue_order_id.as_deref())
+        .bind(dec(o.filled_quantity.value()))
+        .bind(o.average_price.map(|p| dec(p.value())))
+        .bind(o.error.as_deref())
+        .bind(ms(o.created_at))
+        .bind(ms(o.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn update_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orders SET status = ?, venue_order_id = ?, filled_quantity = ?, average_price = ?,
+                 error = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(o.state.as_str())
+        .bind(o.venue_order_id.as_deref())
+        .bind(dec(o.filled_quantity.value()))
+        .bind(o.average_price.map(|p| dec(p.value())))
+        .bind(o.error.as_deref())
+        .bind(ms(o.updated_at))
+        .bind(o.id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_fill(&self, f: &FillRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (order_id, venue_trade_id) DO NOTHING",
+        )
+        .bind(f.order.to_string())
+        .bind(&f.venue_trade_id)
+        .bind(dec(f.quantity.value()))
+        .bind(dec(f.price.value()))
+        .bind(dec(f.fee.value()))
+        .bind(f.fee_asset.map(|a| a.as_str().to_owned()))
+        .bind(ms(f.filled_at))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_skip(&self, s: &SkipRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO skips (bot_id, signal_id, reason, detail, at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(s.bot.to_string())
+        .bind(s.signal.to_string())
+        .bind(&s.reason)
+        .bind(&s.detail)
+        .bind(ms(s.at))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn bot_orders(
+        &self,
+        bot: BotId,
+        page: Page<Uuid>,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM orders o
+             WHERE bot_id = ?1 AND (?2 IS NULL OR (created_at, id) <
+                 (SELECT created_at, id FROM orders WHERE id = ?2 AND bot_id = ?1))
+             ORDER BY created_at DESC, id DESC LIMIT ?3",
+        )
+        .bind(bot.to_string())
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(limit(&page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(order).collect()
+    }
+
+    async fn bot_fills(
+        &self,
+        bot: BotId,
+        page: Page<i64>,
+    ) -> Result<Vec<(i64, FillRecord)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.* FROM fills f JOIN orders o ON o.id = f.order_id
+             WHERE o.bot_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?",
+        )
+        .bind(bot.to_string())
+        .bind(page.before.unwrap_or(i64::MAX))
+        .bind(limit(&page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let asset: Option<String> = row.get("fee_asset");
+                let order: String = row.get("order_id");
+                Ok((
+                    row.get("id"),
+                    FillRecord {
+                        order: parse("order id", &order)?,
+                        venue_trade_id: row.get("venue_trade_id"),
+                        quantity: qty(row, "quantity")?,
+                        price: price(row, "price")?.ok_or_else(|| corrupt("price", "missing"))?,
+                        fee: qty(row, "fee")?,
+                        fee_asset: asset.map(|a| parse("fee asset", &a)).transpose()?,
+                        filled_at: from_ms(row.get("filled_at"))?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn bot_skips(
+        &self,
+        bot: BotId,
+        page: Page<i64>,
+    ) -> Result<Vec<(i64, SkipRecord)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, bot_id, signal_id, reason, detail, at FROM skips
+             WHERE bot_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(bot.to_string())
+        .bind(page.before.unwrap_or(i64::MAX))
+        .bind(limit(&page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let bot: String = row.get("bot_id");
+                let signal: String = row.get("signal_id");
+                Ok((
+                    row.get("id"),
+                    SkipRecord {
+                        bot: parse("bot id", &bot)?,
+                        signal: parse("signal id", &signal)?,
+                        reason: row.get("reason"),
+                        detail: row.get("detail"),
+                        at: from_ms(row.get("at"))?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn bot_positions(
+        &self,
+        bot: BotId,
+        page: Page<Uuid>,
+    ) -> Result<Vec<PositionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, symbol, quantity, cost, adds, dust, opened_at, closed_at FROM positions
+             WHERE bot_id = ?1 AND (?2 IS NULL OR (opened_at, id) <
+                 (SELECT opened_at, id FROM positions WHERE id = ?2 AND bot_id = ?1))
+             ORDER BY opened_at DESC, id DESC LIMIT ?3",
+        )
+        .bind(bot.to_string())
+        .bind(page.before.map(|b| b.to_string()))
+        .bind(limit(&page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.get("id");
+                let symbol: String = row.get("symbol");
+                let closed: Option<i64> = row.get("closed_at");
+                Ok(PositionRecord {
+                    id: parse("position id", &id)?,
+                    symbol: parse("symbol", &symbol)?,
+                    quantity: qty(row, "quantity")?,
+                    cost: Notional::new(from_dec(&row.get::<String, _>("cost"))?)
+                        .map_err(|e| corrupt("cost", e))?,
+                    adds: u32::try_from(row.get::<i64, _>("adds"))
+                        .map_err(|e| corrupt("adds", e))?,
+                    dust: qty(row, "dust")?,
+                    opened_at: from_ms(row.get("opened_at"))?,
+                    closed_at: closed.map(from_ms).transpose()?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,222 @@
+//! Orders, fills, skips and positions per bot.
+
+use nexus_core::ports::accounts::{BotRecord, Role};
+use nexus_core::ports::activity::{FillRecord, OrderRecord, OrderState, Page, SkipRecord};
+use nexus_core::{
+    BotId, ClientOrderId, ExchangeId, OrderType, Position, Price, Quantity, Side, SignalId, UserId,
+};
+use uuid::Uuid;
+
+use crate::{Db, both, keys, t};
+
+fn order(n: u128, bot: BotId, user: UserId, at: i64) -> OrderRecord {
+    OrderRecord {
+        id: Uuid::from_u128(n),
+        bot,
+        user,
+        signal: SignalId::new(Uuid::from_u128(500)),
+        client_order_id: ClientOrderId::new(&format!("order-{n}")).unwrap(),
+        exchange: ExchangeId::Paper,
+        symbol: "BTC/USDT".parse().unwrap(),
+        side: Side::Buy,
+        order_type: OrderType::Limit,
+        quantity: "0.0333".parse().unwrap(),
+        limit_price: Some("50000.01".parse().unwrap()),
+        level: 0,
+        state: OrderState::Pending,
+        venue_order_id: None,
+        filled_quantity: Quantity::ZERO,
+        average_price: None,
+        error: None,
+        created_at: t(at),
+        updated_at: t(at),
+    }
+}
+
+both!(
+    bot_activity_is_recorded_once_and_read_newest_first,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let user = UserId::new(Uuid::from_u128(1));
+        store
+            .create_user(user, "a@example.com", None, Role::User, t(0))
+            .await
+            .unwrap();
+        let bot = BotId::new(Uuid::from_u128(10));
+        let record = BotRecord {
+            id: bot,
+            user,
+            name: "b".into(),
+            exchange: ExchangeId::Paper,
+            symbol: "BTC/USDT".parse().unwrap(),
+            interval: nexus_core::Interval::H1,
+            strategy: "trend_breakout".into(),
+            strategy_config: "{}".into(),
+            config: nexus_core::fanout::BotConfig::default(),
+            credential: None,
+            paused: false,
+        };
+        store.create_bot(&record, t(0)).await.unwrap();
+
+        for n in 1..=5 {
+            assert!(
+                store
+                    .record_order(&order(n, bot, user, i64::try_from(n).unwrap()))
+                    .await
+                    .unwrap()
+            );
+        }
+        let mut replayed = order(99, bot, user, 9);
+        replayed.client_order_id = ClientOrderId::new("order-3").unwrap();
+        assert!(
+            !store.record_order(&replayed).await.unwrap(),
+            "one order per client order id"
+        );
+
+        let mut filled = order(5, bot, user, 5);
+        filled.state = OrderState::Filled;
+        filled.venue_order_id = Some("V-5".into());
+        filled.filled_quantity = "0.0333".parse().unwrap();
+        filled.average_price = Some("50000".parse().unwrap());
+        filled.updated_at = t(6);
+        assert!(store.update_order(&filled).await.unwrap());
+
+        let first = store
+            .bot_orders(
+                bot,
+                Page {
+                    before: None,
+                    limit: 2,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            first.iter().map(|o| o.id).collect::<Vec<_>>(),
+            [Uuid::from_u128(5), Uuid::from_u128(4)]
+        );
+        assert_eq!(first[0], filled, "read back whole");
+        let next = store
+            .bot_orders(
+                bot,
+                Page {
+                    before: Some(first[1].id),
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(next.len(), 3);
+        assert_eq!(next[0].id, Uuid::from_u128(3));
+
+        let fill = FillRecord {
+            order: filled.id,
+            venue_trade_id: "T-1".into(),
+            quantity: "0.0333".parse().unwrap(),
+            price: "50000".parse::<Price>().unwrap(),
+            fee: "0.0000333".parse().unwrap(),
+            fee_asset: Some("BTC".parse().unwrap()),
+            filled_at: t(6),
+        };
+        assert!(store.record_fill(&fill).await.unwrap());
+        assert!(
+            !store.record_fill(&fill).await.unwrap(),
+            "a trade is recorded once"
+        );
+        let fills = store
+            .bot_fills(
+                bot,
+                Page {
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(fills.len(), 1);
+        assert_eq!(fills[0].1, fill);
+
+        for (i, reason) in ["insufficient_balance", "below_min_notional", "gate_blocked"]
+            .iter()
+            .enumerate()
+        {
+            store
+                .record_skip(&SkipRecord {
+                    bot,
+                    signal: SignalId::new(Uuid::from_u128(500)),
+                    reason: (*reason).into(),
+                    detail: format!("detail {i}"),
+                    at: t(10 + i64::try_from(i).unwrap()),
+                })
+                .await
+                .unwrap();
+        }
+        let skips = store
+            .bot_skips(
+                bot,
+                Page {
+                    before: None,
+                    limit: 2,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            skips
+                .iter()
+                .map(|s| s.1.reason.as_str())
+                .collect::<Vec<_>>(),
+            ["gate_blocked", "below_min_notional"]
+        );
+        let rest = store
+            .bot_skips(
+                bot,
+                Page {
+                    before: Some(skips[1].0),
+                    limit: 2,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(rest.len(), 1);
+
+        let q = |s: &str| s.parse::<Quantity>().unwrap();
+        let position = Position::open(
+            "BTC/USDT".parse().unwrap(),
+            q("0.0333"),
+            "50000".parse().unwrap(),
+            t(20),
+        )
+        .unwrap();
+        store.save_position(bot, &position, t(20)).await.unwrap();
+        store
+            .close_position(bot, q("0.00001"), t(21))
+            .await
+            .unwrap();
+        store.save_position(bot, &position, t(22)).await.unwrap();
+        let positions = store
+            .bot_positions(
+                bot,
+                Page {
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(positions.len(), 2);
+        assert!(positions[0].closed_at.is_none(), "the open one is newest");
+        assert_eq!(positions[1].dust.to_string(), "0.00001");
+        let older = store
+            .bot_positions(
+                bot,
+                Page {
+                    before: Some(positions[0].id),
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(older.len(), 1);
+    }
+);
