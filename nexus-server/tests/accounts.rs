@@ -961,3 +961,109 @@ async fn admin_endpoints_are_for_admins() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bots_orders_fills_skips_and_positions_are_its_owners_to_read() {
+    use nexus_core::ports::activity::{FillRecord, OrderRecord, OrderState, SkipRecord};
+    use nexus_core::{
+        BotId, ClientOrderId, ExchangeId, OrderType, Position, Quantity, Side, SignalId,
+    };
+    on_both(
+        "a_bots_orders_fills_skips_and_positions_are_its_owners_to_read",
+        |s| async move {
+            let alice = verified_user(&s, "mia@example.com", "mia's password").await;
+            let bob = verified_user(&s, "ned@example.com", "ned's password").await;
+            let body =
+                json!({"exchange": "paper", "symbol": "BTC/USDT", "strategy": "trend_breakout"});
+            let (_, bot) = s.post("/api/v1/bots", body, Some(&alice)).await;
+            let bot_id = BotId::new(bot["id"].as_str().unwrap().parse().unwrap());
+            let me = s.get("/api/v1/me", &alice).await.1;
+            let user = nexus_core::UserId::new(me["id"].as_str().unwrap().parse().unwrap());
+            let now = Utc::now();
+            for n in 0..3u32 {
+                let order = OrderRecord {
+                    id: uuid::Uuid::new_v4(),
+                    bot: bot_id,
+                    user,
+                    signal: SignalId::new(uuid::Uuid::new_v4()),
+                    client_order_id: ClientOrderId::new(&format!("mia-{n}")).unwrap(),
+                    exchange: ExchangeId::Paper,
+                    symbol: "BTC/USDT".parse().unwrap(),
+                    side: Side::Buy,
+                    order_type: OrderType::Market,
+                    quantity: "0.01".parse().unwrap(),
+                    limit_price: None,
+                    level: n,
+                    state: OrderState::Filled,
+                    venue_order_id: Some(format!("P-{n}")),
+                    filled_quantity: "0.01".parse().unwrap(),
+                    average_price: Some("60000".parse().unwrap()),
+                    error: None,
+                    created_at: now + Duration::seconds(i64::from(n)),
+                    updated_at: now,
+                };
+                s.store.record_order(&order).await.unwrap();
+                let fill = FillRecord {
+                    order: order.id,
+                    venue_trade_id: format!("T-{n}"),
+                    quantity: "0.01".parse().unwrap(),
+                    price: "60000".parse().unwrap(),
+                    fee: "0.00001".parse().unwrap(),
+                    fee_asset: Some("BTC".parse().unwrap()),
+                    filled_at: now,
+                };
+                s.store.record_fill(&fill).await.unwrap();
+            }
+            let skip = SkipRecord {
+                bot: bot_id,
+                signal: SignalId::new(uuid::Uuid::new_v4()),
+                reason: "insufficient_balance".into(),
+                detail: "needs 600 USDT, has 10".into(),
+                at: now,
+            };
+            s.store.record_skip(&skip).await.unwrap();
+            let q = |t: &str| t.parse::<Quantity>().unwrap();
+            let position = Position::open(
+                "BTC/USDT".parse().unwrap(),
+                q("0.03"),
+                "60000".parse().unwrap(),
+                now,
+            )
+            .unwrap();
+            s.store.save_position(bot_id, &position, now).await.unwrap();
+
+            let base = format!("/api/v1/bots/{}", bot["id"].as_str().unwrap());
+            let (status, orders) = s.get(&format!("{base}/orders?limit=2"), &alice).await;
+            assert_eq!(status, StatusCode::OK, "{orders}");
+            let orders = orders.as_array().unwrap();
+            assert_eq!(orders.len(), 2);
+            assert_eq!(orders[0]["level"], 2, "newest first");
+            assert_eq!(orders[0]["quantity"], "0.01", "money as strings");
+            let before = orders[1]["id"].as_str().unwrap();
+            let (_, older) = s
+                .get(&format!("{base}/orders?limit=2&before={before}"), &alice)
+                .await;
+            assert_eq!(older.as_array().unwrap().len(), 1);
+            let (_, fills) = s.get(&format!("{base}/fills"), &alice).await;
+            assert_eq!(fills.as_array().unwrap().len(), 3);
+            let (_, skips) = s.get(&format!("{base}/skips"), &alice).await;
+            assert_eq!(skips[0]["reason"], "insufficient_balance");
+            let (_, positions) = s.get(&format!("{base}/positions"), &alice).await;
+            assert_eq!(positions[0]["quantity"], "0.03");
+            assert!(positions[0]["closed_at"].is_null());
+
+            for what in ["orders", "fills", "skips", "positions"] {
+                let (status, body) = s.get(&format!("{base}/{what}"), &bob).await;
+                assert_eq!(
+                    (status, code(&body)),
+                    (StatusCode::NOT_FOUND, "not_found"),
+                    "{what}"
+                );
+            }
+            let (status, _) = s.get(&format!("{base}/orders?limit=0"), &alice).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            s
+        },
+    )
+    .await;
+}

@@ -2,6 +2,7 @@
 //! at `/openapi.json` with an interactive UI at `/docs`. Every error is a JSON
 //! [`ErrorBody`] with a stable `code`.
 
+mod activity;
 mod admin;
 mod auth;
 mod bots;
@@ -12,6 +13,7 @@ mod oauth;
 pub mod plans;
 pub mod session;
 
+pub use activity::ActivityApi;
 pub use admin::AdminApi;
 pub use auth::AuthApi;
 pub use bots::BotsApi;
@@ -134,7 +136,18 @@ impl ApiState {
 #[must_use]
 pub fn service(
     store: Option<Arc<dyn Store>>,
-) -> OpenApiService<(HealthApi, AuthApi, OAuthApi, KeysApi, BotsApi, AdminApi), ()> {
+) -> OpenApiService<
+    (
+        HealthApi,
+        AuthApi,
+        OAuthApi,
+        KeysApi,
+        BotsApi,
+        ActivityApi,
+        AdminApi,
+    ),
+    (),
+> {
     OpenApiService::new(
         (
             HealthApi::new(store),
@@ -142,6 +155,7 @@ pub fn service(
             OAuthApi,
             KeysApi,
             BotsApi,
+            ActivityApi,
             AdminApi,
         ),
         TITLE,
