@@ -131,23 +131,21 @@ impl ApiState {
     }
 }
 
+/// Every API of the server, by tag.
+pub type Apis = (
+    HealthApi,
+    AuthApi,
+    OAuthApi,
+    KeysApi,
+    BotsApi,
+    ActivityApi,
+    AdminApi,
+);
+
 /// The OpenAPI service holding every operation. `store` is `None` only to print the
 /// document (readiness then reports no database).
 #[must_use]
-pub fn service(
-    store: Option<Arc<dyn Store>>,
-) -> OpenApiService<
-    (
-        HealthApi,
-        AuthApi,
-        OAuthApi,
-        KeysApi,
-        BotsApi,
-        ActivityApi,
-        AdminApi,
-    ),
-    (),
-> {
+pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             HealthApi::new(store),
