@@ -125,3 +125,23 @@ fn the_committed_openapi_document_is_current() {
         "docs/openapi.json is out of date: run NEXUS_UPDATE_OPENAPI=1 cargo test -p nexus-server"
     );
 }
+
+#[tokio::test]
+async fn readiness_fails_while_a_migration_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let client = TestClient::new(api::app(state(store)));
+    let resp = client.get("/readyz").send().await;
+    resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    let json = resp.json().await;
+    json.value()
+        .object()
+        .get("code")
+        .assert_string("migrations_pending");
+}

@@ -104,7 +104,7 @@ pub trait Maintenance: Send + Sync {
     /// [`StoreError`].
     async fn stale_credentials(&self) -> Result<u64, StoreError>;
 
-    /// Whether the database answers.
+    /// Whether the database answers and every migration this build knows is applied.
     ///
     /// # Errors
     /// [`StoreError`].
@@ -162,4 +162,24 @@ pub async fn open(url: &str, keys: Keyring) -> Result<Arc<dyn Store>, OpenError>
 /// A lease or delay as a chrono duration (saturating).
 pub(crate) fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Fails when the database lacks a migration this build embeds (a newer binary on an
+/// older schema must not take traffic).
+pub(crate) fn migrations_current(
+    migrator: &sqlx::migrate::Migrator,
+    applied: Option<i64>,
+) -> Result<(), StoreError> {
+    let latest = migrator.iter().map(|m| m.version).max();
+    if latest > applied {
+        return Err(StoreError::Unavailable {
+            message: format!(
+                "migrations pending: the database is at {}, this build needs {}",
+                applied.unwrap_or(0),
+                latest.unwrap_or(0)
+            ),
+            source: None,
+        });
+    }
+    Ok(())
 }

@@ -44,8 +44,8 @@ enum ReadyResponse {
     /// The server and its database answer.
     #[oai(status = 200)]
     Ok(Json<Health>),
-    /// The database does not answer (code `database_unavailable`): take this instance out
-    /// of rotation until it does.
+    /// The database does not answer (`database_unavailable`) or lacks migrations this build
+    /// needs (`migrations_pending`): take this instance out of rotation until it is ready.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
 }
@@ -71,7 +71,8 @@ impl HealthApi {
         HealthResponse::Ok(Json(Health::ok()))
     }
 
-    /// Readiness: the server can take traffic (its database answers).
+    /// Readiness: the server can take traffic (its database answers and has every
+    /// migration applied).
     #[oai(path = "/readyz", method = "get", operation_id = "ready")]
     async fn readyz(&self) -> ReadyResponse {
         let unavailable = |message: String| {
@@ -81,6 +82,13 @@ impl HealthApi {
             None => unavailable("no database is configured".to_owned()),
             Some(store) => match store.ping().await {
                 Ok(()) => ReadyResponse::Ok(Json(Health::ok())),
+                Err(err) if err.to_string().contains("migrations pending") => {
+                    tracing::warn!(error = %err, "readiness check failed");
+                    ReadyResponse::Unavailable(Json(ErrorBody::new(
+                        "migrations_pending",
+                        "database migrations are pending: run `nexus migrate`",
+                    )))
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "readiness check failed");
                     unavailable(format!("the {} database does not answer", store.backend()))
