@@ -55,7 +55,7 @@ impl WeightBudget {
                     w.started = now;
                     w.used = 0;
                 }
-                if w.used + weight <= self.limit {
+                if w.used.saturating_add(weight) <= self.limit {
                     w.used += weight;
                     return;
                 }

@@ -84,6 +84,20 @@ pub(crate) enum Effect {
     Write,
 }
 
+/// An answer to an order request that could not be read: the venue acted, but on what is
+/// unknown, so the order must be looked up rather than placed (or cancelled) again.
+pub(crate) fn unreadable_write(error: ExchangeError) -> ExchangeError {
+    match error {
+        ExchangeError::Decode { exchange, message } => ExchangeError::OutcomeUnknown {
+            exchange,
+            message: format!(
+                "the venue accepted the request but its answer could not be read: {message}"
+            ),
+        },
+        other => other,
+    }
+}
+
 /// Runs `attempt` until it succeeds, fails for good, or the policy's attempts are spent.
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,

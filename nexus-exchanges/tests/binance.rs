@@ -312,6 +312,30 @@ async fn an_order_whose_answer_is_lost_is_reported_unknown_and_found_by_its_id()
     );
     assert_eq!(mock.orders(), 2);
 
+    // An accepted order whose answer cannot be read: unknown too, not a final failure.
+    mock.script(Scripted {
+        path: Some("/api/v3/order".into()),
+        status: 200,
+        body: "{\"truncated\":".into(),
+        retry_after: None,
+        after_applying: true,
+    });
+    let garbled = client
+        .place_order(&market(Side::Buy, "0.01", "lost-4"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(garbled, ExchangeError::OutcomeUnknown { .. }),
+        "{garbled}"
+    );
+    assert!(
+        client
+            .query_order(btc(), &ClientOrderId::new("lost-4").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+
     // A read that meets a 5xx is simply retried.
     mock.script(Scripted {
         path: Some("/api/v3/account".into()),

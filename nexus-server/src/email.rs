@@ -89,17 +89,40 @@ impl EmailSender for Outbox {
     }
 }
 
-/// Logs each message (development without an outbox: the link is in the log).
+/// Logs each message: in development (no outbox, an `http://` public URL) the whole text,
+/// so the link can be followed from the log; otherwise with its one-time token hidden, so
+/// logs never hold a working sign-in link.
 #[derive(Debug, Default)]
-pub struct LogSender;
+pub struct LogSender {
+    /// Hide `token=…` values.
+    pub redact_tokens: bool,
+}
+
+fn redact_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("token=") {
+        let (head, tail) = rest.split_at(at + "token=".len());
+        out.push_str(head);
+        out.push_str("[redacted]");
+        rest = tail.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    }
+    out.push_str(rest);
+    out
+}
 
 #[async_trait]
 impl EmailSender for LogSender {
     async fn send(&self, email: &Email) -> Result<(), EmailError> {
+        let text = if self.redact_tokens {
+            redact_tokens(&email.text)
+        } else {
+            email.text.clone()
+        };
         tracing::info!(
             to = %email.to,
             subject = %email.subject,
-            text = %email.text,
+            text = %text,
             "email (no NEXUS_EMAIL_OUTBOX or provider configured: logged, not sent)"
         );
         Ok(())
@@ -167,6 +190,15 @@ pub fn password_reset(to: &str, public_url: &str, token: &str) -> Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_hidden_from_logs_outside_development() {
+        let email = verification("a@example.com", "https://nexus.example.com", "AbC-123_xyz");
+        let redacted = redact_tokens(&email.text);
+        assert!(!redacted.contains("AbC-123_xyz"), "{redacted}");
+        assert!(redacted.contains("verify-email?token=[redacted]"));
+        assert!(redacted.contains("The link works once"), "the rest stays");
+    }
 
     #[tokio::test]
     async fn the_outbox_writes_one_json_file_per_message() {

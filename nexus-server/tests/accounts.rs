@@ -1067,3 +1067,36 @@ async fn a_bots_orders_fills_skips_and_positions_are_its_owners_to_read() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creations_cannot_pass_the_plan_together() {
+    let s = start(Backend::Sqlite).await;
+    let token = verified_user(&s, "olga@example.com", "olga's password").await;
+    let body = json!({"exchange": "paper", "symbol": "BTC/USDT", "strategy": "trend_breakout"});
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (http, url, token, body) = (s.http.clone(), s.url.clone(), token.clone(), body.clone());
+        tasks.spawn(async move {
+            http.post(format!("{url}/api/v1/bots"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let mut created = 0;
+    while let Some(status) = tasks.join_next().await {
+        match status.unwrap() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::FORBIDDEN => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(
+        created, 3,
+        "the free plan's 3 bots, however many arrive at once"
+    );
+    s.finish().await;
+}

@@ -18,7 +18,7 @@ async fn store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
 fn state(store: Arc<dyn Store>) -> Arc<api::ApiState> {
     Arc::new(api::ApiState::new(
         store,
-        Arc::new(nexus_server::email::LogSender),
+        Arc::new(nexus_server::email::LogSender::default()),
         api::AuthSettings::new("http://127.0.0.1:8080"),
     ))
 }

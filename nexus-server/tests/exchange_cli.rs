@@ -147,6 +147,39 @@ async fn order_rounds_to_the_filters_and_prints_the_acknowledgement() {
     assert_eq!(ack["status"], "new");
     assert_eq!(ack["quantity"], "0.01234");
 
+    // The same id again: the venue has it, so nothing is placed.
+    let again = nexus(
+        &[
+            "exchange",
+            "order",
+            "--exchange",
+            "binance",
+            "--base-url",
+            &url,
+            "--symbol",
+            "BTC/USDT",
+            "--side",
+            "buy",
+            "--type",
+            "limit",
+            "--qty",
+            "0.01",
+            "--price",
+            "50000",
+            "--client-order-id",
+            "cli-order-1",
+        ],
+        keys,
+    )
+    .await;
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("already has order cli-order-1"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(mock.orders(), 1);
+
     // Worth 0.6 USDT: below BTCUSDT's 5 USDT minimum whatever the rounding.
     let run = nexus(
         &[

@@ -265,7 +265,7 @@ async fn start(backend: Backend, google: bool) -> Running {
     let provider = Provider::start(format!("{public_url}/api/v1/auth/oauth/google/callback")).await;
     let mut state = ApiState::new(
         Arc::clone(&store),
-        Arc::new(nexus_server::email::LogSender),
+        Arc::new(nexus_server::email::LogSender::default()),
         AuthSettings::new(public_url.clone()),
     );
     // Every request comes from 127.0.0.1: room for all of them.

@@ -429,7 +429,7 @@ impl Exchange for BinanceClient {
             weight: 1,
         };
         let answer = self.signed(call, Effect::Write).await?;
-        parse::order(&answer.body, intent.symbol()).map_err(decoded)
+        parse::order(&answer.body, intent.symbol()).map_err(|e| retry::unreadable_write(decoded(e)))
     }
 
     async fn cancel_order(
@@ -439,7 +439,7 @@ impl Exchange for BinanceClient {
     ) -> Result<OrderReport, ExchangeError> {
         let call = Self::order_call(Method::DELETE, symbol, client_order_id, 1);
         let answer = self.signed(call, Effect::Write).await?;
-        parse::order(&answer.body, symbol).map_err(decoded)
+        parse::order(&answer.body, symbol).map_err(|e| retry::unreadable_write(decoded(e)))
     }
 
     async fn query_order(

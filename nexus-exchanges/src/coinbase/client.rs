@@ -469,7 +469,7 @@ impl Exchange for CoinbaseClient {
                 Effect::Write,
             )
             .await?;
-        let order_id = match parse::create_order(&answer.body) {
+        let order_id = match parse::create_order(&answer.body).map_err(retry::unreadable_write) {
             Ok(order_id) => order_id,
             Err(ExchangeError::Rejected {
                 code: Some(code),
@@ -516,7 +516,7 @@ impl Exchange for CoinbaseClient {
         let body = json!({"order_ids": [order.venue_order_id]});
         let call = Call::post(format!("{BROKERAGE}/orders/batch_cancel"), body);
         let answer = self.signed(call, Effect::Write).await?;
-        parse::cancel(&answer.body, &order.venue_order_id)?;
+        parse::cancel(&answer.body, &order.venue_order_id).map_err(retry::unreadable_write)?;
         self.read_order(&order.venue_order_id).await
     }
 

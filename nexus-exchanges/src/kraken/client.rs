@@ -461,7 +461,7 @@ impl Exchange for KrakenClient {
             params.push(("price", price.to_string()));
         }
         let answer = self.private("AddOrder", &params, Effect::Write).await?;
-        let txid = parse::added(&answer.body).map_err(refused)?;
+        let txid = parse::added(&answer.body).map_err(|r| retry::unreadable_write(refused(r)))?;
         // AddOrder says only that the order was accepted; its fills come from a lookup.
         match self.find(intent.symbol(), &order.client_order_id).await {
             Ok(Some(report)) => Ok(report),
@@ -493,7 +493,9 @@ impl Exchange for KrakenClient {
                 Effect::Write,
             )
             .await?;
-        if parse::cancelled(&answer.body).map_err(refused)? == 0 {
+        let cancelled =
+            parse::cancelled(&answer.body).map_err(|r| retry::unreadable_write(refused(r)))?;
+        if cancelled == 0 {
             return Err(ExchangeError::Rejected {
                 exchange: KRAKEN,
                 code: Some("EOrder:Unknown order".into()),

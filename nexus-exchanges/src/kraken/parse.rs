@@ -267,7 +267,10 @@ pub fn ohlc(
             .as_i64()
             .and_then(|t| DateTime::from_timestamp(t, 0))
             .ok_or_else(|| DecodeError("OHLC: bad time".into()))?;
-        if time + length > now {
+        let closes = time
+            .checked_add_signed(length)
+            .ok_or_else(|| DecodeError("OHLC: time out of range".into()))?;
+        if closes > now {
             continue;
         }
         let volume = Quantity::new(dec(6)?).map_err(|e| DecodeError::of("OHLC", e))?;
@@ -295,10 +298,14 @@ pub(crate) fn balances(body: &[u8]) -> Result<Vec<Balance>, Refusal> {
         if b.balance.is_zero() {
             continue;
         }
+        let free = b
+            .balance
+            .checked_sub(held)
+            .ok_or_else(|| Refusal::Decode(DecodeError(format!("{name}: balance overflows"))))?;
         out.push(Balance {
             asset,
-            free: qty((b.balance - held).max(Decimal::ZERO))?,
-            locked: qty(held.min(b.balance))?,
+            free: qty(free.max(Decimal::ZERO))?,
+            locked: qty(held.clamp(Decimal::ZERO, b.balance.max(Decimal::ZERO)))?,
         });
     }
     out.sort_by(|a, b| a.asset.as_str().cmp(b.asset.as_str()));
@@ -328,7 +335,37 @@ pub(crate) fn listed_order(
     id: &ClientOrderId,
 ) -> Result<Option<OrderReport>, Refusal> {
     let lists: models::OrderLists = envelope(body, "orders")?;
-    let Some((txid, order)) = lists.open.into_iter().chain(lists.closed).next() else {
+    // The request filtered by `cl_ord_id`, but only an order that says it is ours counts:
+    // taking some other order for ours would book fills that never happened.
+    let mut candidates: Vec<(String, models::Order)> = lists
+        .open
+        .into_iter()
+        .chain(lists.closed)
+        .filter(|(_, o)| {
+            o.cl_ord_id
+                .as_deref()
+                .is_none_or(|echoed| echoed == id.as_str())
+        })
+        .collect();
+    let unechoed = candidates
+        .iter()
+        .filter(|(_, o)| o.cl_ord_id.is_none())
+        .count();
+    if unechoed > 0 && candidates.len() > 1 {
+        return Err(Refusal::Decode(DecodeError(format!(
+            "orders: {} orders answer to client order id {id}; cannot tell which is ours",
+            candidates.len()
+        ))));
+    }
+    // An id reused after its first order closed: the open one is the live one, else the
+    // latest.
+    candidates.sort_by(|a, b| {
+        let rank = |o: &models::Order| (o.status == "open" || o.status == "pending", o.opentm);
+        rank(&b.1)
+            .partial_cmp(&rank(&a.1))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let Some((txid, order)) = candidates.into_iter().next() else {
         return Ok(None);
     };
     order_report(&txid, &order, symbol, id)
@@ -500,6 +537,7 @@ mod tests {
     const BALANCE_EX_NUMBERS: &[u8] =
         include_bytes!("../../test_data/kraken/balance_ex_doc_example.json");
     const OPEN: &[u8] = include_bytes!("../../test_data/kraken/open_orders.json");
+    const OPEN_BY_ID: &[u8] = include_bytes!("../../test_data/kraken/open_orders_cl_ord_id.json");
     const CLOSED_EMPTY: &[u8] = include_bytes!("../../test_data/kraken/closed_orders_empty.json");
     const KEY_INFO: &[u8] = include_bytes!("../../test_data/kraken/api_key_info.json");
     const KEY_INFO_SNAKE: &[u8] =
@@ -583,14 +621,16 @@ mod tests {
 
     #[test]
     fn orders_and_key_permissions_read_the_documented_answers() {
-        let id = ClientOrderId::new("abc").unwrap();
-        let report = listed_order(OPEN, sym("BTC/USD"), &id)
+        let id = ClientOrderId::new("d15708c1-dbb6-465d-b77d-47258319cc90").unwrap();
+        let report = listed_order(OPEN_BY_ID, sym("BTC/USDT"), &id)
             .unwrap_or_else(|_| panic!("open"))
             .unwrap();
-        assert!(matches!(
-            report.status,
-            OrderStatus::New | OrderStatus::PartiallyFilled
-        ));
+        assert_eq!(report.status, OrderStatus::New);
+        assert_eq!(report.venue_order_id, "OCNNCT-MEB2I-2XGM7L");
+        assert_eq!(report.quantity.to_string(), "0.01");
+        // The documented list without client order ids holds two orders: neither is
+        // taken for ours.
+        assert!(listed_order(OPEN, sym("BTC/USD"), &id).is_err());
         assert!(
             listed_order(CLOSED_EMPTY, sym("BTC/USD"), &id)
                 .unwrap_or_else(|_| panic!())
@@ -604,6 +644,58 @@ mod tests {
             let p = permissions(body).unwrap_or_else(|_| panic!());
             assert!(p.read && p.trade && p.withdraw);
         }
+    }
+
+    #[test]
+    fn only_an_order_that_is_ours_is_taken_for_ours() {
+        let id = ClientOrderId::new("mine").unwrap();
+        let order = |cl: Option<&str>, status: &str, opentm: f64| {
+            let mut o = serde_json::json!({
+                "status": status, "opentm": opentm, "descr": {"type": "buy"},
+                "vol": "1", "vol_exec": "0", "fee": "0", "price": "0"
+            });
+            if let Some(cl) = cl {
+                o["cl_ord_id"] = serde_json::json!(cl);
+            }
+            o
+        };
+        let body = |open: serde_json::Value, closed: serde_json::Value| {
+            serde_json::json!({"error": [], "result": {"open": open, "closed": closed}}).to_string()
+        };
+        let btc = sym("BTC/USD");
+        let foreign = body(
+            serde_json::json!({"O1": order(Some("theirs"), "open", 1.0)}),
+            serde_json::json!({}),
+        );
+        assert!(
+            listed_order(foreign.as_bytes(), btc, &id)
+                .unwrap_or_else(|_| panic!())
+                .is_none()
+        );
+        let ambiguous = body(
+            serde_json::json!({"O1": order(None, "open", 1.0)}),
+            serde_json::json!({"O2": order(None, "closed", 0.5)}),
+        );
+        assert!(
+            listed_order(ambiguous.as_bytes(), btc, &id).is_err(),
+            "cannot tell which"
+        );
+        let reused = body(
+            serde_json::json!({"O3": order(Some("mine"), "open", 2.0)}),
+            serde_json::json!({"O2": order(Some("mine"), "closed", 1.0)}),
+        );
+        let found = listed_order(reused.as_bytes(), btc, &id)
+            .unwrap_or_else(|_| panic!())
+            .unwrap();
+        assert_eq!(found.venue_order_id, "O3", "the live order");
+    }
+
+    #[test]
+    fn hostile_numbers_are_errors_not_panics() {
+        let huge = br#"{"error":[],"result":{"XXBT":{"balance":"79228162514264337593543950335","hold_trade":"-1"}}}"#;
+        assert!(balances(huge).is_err());
+        let far = br#"{"error":[],"result":{"XBTUSD":[[8210298412799,"1","1","1","1","1","1",1]],"last":0}}"#;
+        assert!(ohlc(far, Duration::from_secs(86_400), Utc::now()).is_err());
     }
 
     #[test]

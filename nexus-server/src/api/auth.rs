@@ -28,7 +28,7 @@ pub(super) enum AuthTag {
 }
 
 /// `POST /auth/signup`.
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct SignUp {
     /// The email address; a verification link is sent to it.
     pub email: String,
@@ -37,7 +37,7 @@ pub struct SignUp {
 }
 
 /// `POST /auth/login`.
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct Credentials {
     /// The email address.
     pub email: String,
@@ -60,7 +60,7 @@ pub struct Forgot {
 }
 
 /// `POST /auth/password/reset`.
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct Reset {
     /// The token from the reset email.
     pub token: String,
@@ -84,7 +84,7 @@ pub struct Me {
 }
 
 /// A new session.
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct SessionBody {
     /// The session token: send it as `Authorization: Bearer <token>`. It is also set as the
     /// HttpOnly `nexus_session` cookie for browsers.
@@ -522,8 +522,12 @@ impl AuthApi {
             Some((user, hash)) => {
                 let matches = match hash {
                     Some(hash) => passwords::verify(password, hash).await,
-                    // An account made through Google has no password.
-                    None => false,
+                    // An account made through Google has no password; as slow as a wrong
+                    // one, so timing does not tell such accounts apart.
+                    None => {
+                        passwords::dummy_verify(password).await;
+                        false
+                    }
                 };
                 if !matches {
                     state

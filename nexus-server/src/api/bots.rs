@@ -376,6 +376,9 @@ impl BotsApi {
             Err(Invalid(message)) => return BotResponse::Invalid(err("invalid_field", message)),
         };
         let (record, requested_key) = record;
+        // Held until the bot is written: concurrent creations cannot all pass the check.
+        let lock = state.bot_lock(user);
+        let _serialised = lock.lock().await;
         match over_plan(&state, user, (record.exchange, record.symbol), None).await {
             Ok(Some(why)) => return BotResponse::Forbidden(err("plan_limit", why)),
             Ok(None) => {}
@@ -449,6 +452,8 @@ impl BotsApi {
         body: Json<BotChanges>,
     ) -> BotResponse {
         let user = auth.caller().user.id;
+        let lock = state.bot_lock(user);
+        let _serialised = lock.lock().await;
         let bot = match owned(&state, user, id.0).await {
             Ok(bot) => bot,
             Err(answer) => return answer,

@@ -13,7 +13,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 
-use super::auth::{client_ip, err, unavailable};
+use super::auth::{client_ip, err, rate_limited, unavailable};
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 
@@ -161,6 +161,10 @@ pub enum AddKeyResponse {
     /// `key_cannot_trade`, `invalid_field`); the message gives the venue's reason.
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),
+    /// Too many keys checked lately (`rate_limited`): each check spends the venue's
+    /// request budget that every user shares.
+    #[oai(status = 429)]
+    TooMany(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
     /// The venue could not be reached to check the key (`exchange_unavailable`), or the
     /// database is down (`unavailable`).
     #[oai(status = 503)]
@@ -223,8 +227,21 @@ impl KeysApi {
         remote: &RemoteAddr,
     ) -> AddKeyResponse {
         let user = &auth.caller().user;
+        if let Err(wait) = state
+            .limits
+            .check(&client_ip(remote), Some(&user.id.to_string()))
+        {
+            let (body, secs) = rate_limited(wait);
+            return AddKeyResponse::TooMany(body, secs);
+        }
         let exchange = ExchangeId::from(body.exchange);
-        let key = body.key.trim().to_owned();
+        // A Paper account is named after its owner, never after what they typed, so two
+        // users can never share one.
+        let key = if exchange == ExchangeId::Paper {
+            format!("paper-{}", user.id)
+        } else {
+            body.key.trim().to_owned()
+        };
         if key.is_empty() || key.len() > 512 {
             return AddKeyResponse::Invalid(err("invalid_field", "key: 1 to 512 characters"));
         }

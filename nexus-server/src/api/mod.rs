@@ -89,7 +89,12 @@ pub struct ApiState {
     pub plans: plans::Plans,
     /// Sign-in with Google; `None` when not configured (its endpoints answer 404).
     pub oidc: Option<Arc<crate::auth::oidc::GoogleOidc>>,
+    /// One bot change per user at a time, so checking a plan's limits and writing the bot
+    /// cannot interleave with another request of the same user.
+    bot_locks: std::sync::Mutex<BotLocks>,
 }
+
+type BotLocks = std::collections::HashMap<nexus_core::UserId, Arc<tokio::sync::Mutex<()>>>;
 
 impl ApiState {
     /// The state over `store`, sending email with `email`.
@@ -112,7 +117,17 @@ impl ApiState {
             venues,
             plans: plans::Plans::default(),
             oidc: None,
+            bot_locks: std::sync::Mutex::default(),
         }
+    }
+
+    /// The lock serialising `user`'s bot changes.
+    pub(crate) fn bot_lock(&self, user: nexus_core::UserId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .bot_locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(locks.entry(user).or_default())
     }
 
     /// The same state with other plans.
@@ -192,8 +207,8 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
 }
 
 /// Refuses bodies over [`MAX_BODY_BYTES`] with 413, whether announced by
-/// `Content-Length` or streamed without one (poem's `SizeLimit` would refuse every request
-/// without a `Content-Length`, GETs included).
+/// `Content-Length` or streamed without one, over HTTP/1.1 or HTTP/2 (poem's `SizeLimit`
+/// would refuse every request without a `Content-Length`, GETs included).
 async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Response> {
     let too_large = || {
         poem::Error::from_string(
@@ -213,7 +228,9 @@ async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result
                 StatusCode::BAD_REQUEST,
             ));
         }
-        None if req.header("transfer-encoding").is_some() => {
+        // No length announced (chunked HTTP/1.1, or HTTP/2 which needs neither header):
+        // read at most the limit before anything parses it.
+        None => {
             let bytes = req
                 .take_body()
                 .into_bytes_limit(MAX_BODY_BYTES)
@@ -221,7 +238,6 @@ async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result
                 .map_err(|_| too_large())?;
             req.set_body(Body::from_bytes(bytes));
         }
-        None => {}
     }
     Ok(next.call(req).await?.into_response())
 }

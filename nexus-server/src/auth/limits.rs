@@ -13,6 +13,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 pub struct AuthLimits {
     per_ip: DefaultKeyedRateLimiter<String>,
     per_account: DefaultKeyedRateLimiter<String>,
+    checks: std::sync::atomic::AtomicU64,
 }
 
 /// Requests allowed per key: a burst, refilled evenly over `period`.
@@ -38,6 +39,7 @@ impl AuthLimits {
         Self {
             per_ip: DefaultKeyedRateLimiter::keyed(quota(per_ip)),
             per_account: DefaultKeyedRateLimiter::keyed(quota(per_account)),
+            checks: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -47,15 +49,37 @@ impl AuthLimits {
     /// # Errors
     /// How long to wait before trying again.
     pub fn check(&self, ip: &str, account: Option<&str>) -> Result<(), Duration> {
+        // Keys of idle clients are forgotten now and then, so the maps stay small.
+        let n = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % 1024 == 1023 {
+            self.per_ip.retain_recent();
+            self.per_account.retain_recent();
+        }
         let clock = DefaultClock::default();
         let wait = |outcome: Result<(), governor::NotUntil<_>>| {
             outcome.map_err(|not_until| not_until.wait_time_from(clock.now()))
         };
-        wait(self.per_ip.check_key(&ip.to_owned()))?;
+        wait(self.per_ip.check_key(&ip_key(ip)))?;
         if let Some(account) = account {
+            // No address is longer than 254 characters; a longer key costs memory only.
+            let account: String = account.chars().take(254).collect();
             wait(self.per_account.check_key(&account.to_lowercase()))?;
         }
         Ok(())
+    }
+}
+
+/// The key of a client address: IPv4 as is, IPv6 by its /64 (one subscriber's whole
+/// block, so rotating addresses within it buys nothing).
+fn ip_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_owned(),
     }
 }
 
@@ -105,5 +129,11 @@ mod tests {
             "the IP's burst of 3 is spent"
         );
         assert!(limits.check("4.4.4.4", Some("b@x.com")).is_ok());
+        // One IPv6 /64 is one client.
+        for n in 1..=3 {
+            assert!(limits.check(&format!("2001:db8:1:2::{n}"), None).is_ok());
+        }
+        assert!(limits.check("2001:db8:1:2:ffff::9", None).is_err());
+        assert!(limits.check("2001:db8:1:3::1", None).is_ok());
     }
 }

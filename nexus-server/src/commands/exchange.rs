@@ -73,7 +73,8 @@ pub struct OrderArgs {
     #[arg(long)]
     price: Option<Price>,
     /// The client order id (a UUID, or up to 18 of `A-Za-z0-9_-`); a fresh UUID when
-    /// omitted. Placing again with the same id never places a second order.
+    /// omitted. The venue is asked first: if it has an order with this id, nothing is
+    /// placed (venues accept a reused id once its first order has closed).
     #[arg(long)]
     client_order_id: Option<ClientOrderId>,
 }
@@ -306,9 +307,22 @@ async fn order(args: &OrderArgs) -> Result<(), Failure> {
         .validate(&intent, reference)
         .map_err(|e| invalid(&e))?;
 
-    let client_order_id = args
-        .client_order_id
-        .unwrap_or_else(|| ClientOrderId::from_uuid(uuid_v4()));
+    let client_order_id = match args.client_order_id {
+        Some(id) => {
+            if let Some(existing) = exchange
+                .query_order(args.symbol, &id)
+                .await
+                .map_err(Failure::refused)?
+            {
+                return Err(Failure::refused(format!(
+                    "{venue} already has order {id} ({:?}, {} of {} filled); nothing placed",
+                    existing.status, existing.filled_quantity, existing.quantity
+                )));
+            }
+            id
+        }
+        None => ClientOrderId::from_uuid(uuid_v4()),
+    };
     let order = NewOrder {
         client_order_id,
         intent,

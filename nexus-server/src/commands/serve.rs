@@ -58,7 +58,16 @@ pub async fn run() -> ExitCode {
             tracing::info!(outbox = %dir.display(), "emails are written to the outbox");
             std::sync::Arc::new(crate::email::Outbox::new(dir))
         }
-        None => std::sync::Arc::new(crate::email::LogSender),
+        None => {
+            // Outside development, logs must not hold working one-time links.
+            let redact_tokens = !config.public_url.starts_with("http://");
+            if redact_tokens {
+                tracing::warn!(
+                    "no email provider or NEXUS_EMAIL_OUTBOX: account emails are only logged, with their links hidden"
+                );
+            }
+            std::sync::Arc::new(crate::email::LogSender { redact_tokens })
+        }
     };
     let mut state = crate::api::ApiState::new(
         store,
