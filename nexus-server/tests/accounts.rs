@@ -1100,3 +1100,31 @@ async fn concurrent_creations_cannot_pass_the_plan_together() {
     );
     s.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_requests_in_flight_finish() {
+    let mut s = start(Backend::Sqlite).await;
+    verified_user(&s, "pia@example.com", "pia's password").await;
+    // A sign-in spends a while in argon2: it is in flight when the shutdown comes.
+    let login = {
+        let (http, url) = (s.http.clone(), s.url.clone());
+        tokio::spawn(async move {
+            http.post(format!("{url}/api/v1/auth/login"))
+                .json(&json!({"email": "pia@example.com", "password": "pia's password"}))
+                .send()
+                .await
+                .map(|r| r.status())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let _ = s.stop.take().unwrap().send(());
+    assert_eq!(
+        login.await.unwrap().unwrap(),
+        StatusCode::OK,
+        "finished, not cut off"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let after = s.http.get(format!("{}/healthz", s.url)).send().await;
+    assert!(after.is_err(), "no new requests after the shutdown");
+    s.finish().await;
+}
