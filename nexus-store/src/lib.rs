@@ -76,6 +76,9 @@ pub struct CleanupReport {
     pub emails: u64,
     /// Market-data cache entries and rate-limit counters.
     pub cache: u64,
+    /// Sessions expired or revoked, one-time tokens expired or used, and pending
+    /// identity-provider sign-ins expired.
+    pub auth: u64,
 }
 
 /// Upkeep that is not part of any port: history trimming and key rotation.

@@ -252,11 +252,19 @@ impl Maintenance for PostgresStore {
                 cache_cutoff,
             )
             .await?;
+        // Sign-in records past any use: expired now, or revoked/used longer ago than the
+        // retention (kept that long for investigations).
+        let auth = run("DELETE FROM sessions WHERE expires_at < $1", now).await?
+            + run("DELETE FROM sessions WHERE revoked_at < $1", cutoff).await?
+            + run("DELETE FROM auth_tokens WHERE expires_at < $1", now).await?
+            + run("DELETE FROM auth_tokens WHERE used_at < $1", cutoff).await?
+            + run("DELETE FROM oauth_logins WHERE expires_at < $1", now).await?;
         Ok(CleanupReport {
             jobs,
             decisions: old + excess,
             emails,
             cache,
+            auth,
         })
     }
 

@@ -242,12 +242,35 @@ impl Maintenance for SqliteStore {
                 .await
                 .map_err(classify)?
                 .rows_affected();
+        // Sign-in records past any use: expired now, or revoked/used longer ago than the
+        // retention (kept that long for investigations).
+        let auth = sqlx::query("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?")
+            .bind(ms(now))
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?
+            .rows_affected()
+            + sqlx::query("DELETE FROM auth_tokens WHERE expires_at < ? OR used_at < ?")
+                .bind(ms(now))
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected()
+            + sqlx::query("DELETE FROM oauth_logins WHERE expires_at < ?")
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?
+                .rows_affected();
         tx.commit().await.map_err(classify)?;
         Ok(CleanupReport {
             jobs,
             decisions: old + excess,
             emails,
             cache,
+            auth,
         })
     }
 

@@ -221,3 +221,82 @@ both!(
         assert_eq!(hash.as_deref(), Some("new"));
     }
 );
+
+both!(
+    cleanup_forgets_dead_sessions_and_tokens,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let alice = UserId::new(Uuid::from_u128(1));
+        store
+            .create_user(alice, "alice@example.com", None, Role::User, t(0))
+            .await
+            .unwrap();
+        let day = 86_400;
+        store
+            .create_session(&session(1, alice, 0, day))
+            .await
+            .unwrap(); // expired by day 10
+        store
+            .create_session(&session(2, alice, 0, 30 * day))
+            .await
+            .unwrap(); // revoked on day 1
+        store
+            .revoke_session(&TokenHash([2; 32]), t(day))
+            .await
+            .unwrap();
+        store
+            .create_session(&session(3, alice, 9 * day, 7 * day))
+            .await
+            .unwrap(); // live
+        let token = |n: u8| TokenHash([n; 32]);
+        store
+            .create_token(&token(7), alice, TokenPurpose::VerifyEmail, t(0), t(day))
+            .await
+            .unwrap();
+        store
+            .create_token(
+                &token(8),
+                alice,
+                TokenPurpose::ResetPassword,
+                t(0),
+                t(20 * day),
+            )
+            .await
+            .unwrap();
+        store
+            .consume_token(&token(8), TokenPurpose::ResetPassword, t(day))
+            .await
+            .unwrap();
+        store
+            .create_token(
+                &token(9),
+                alice,
+                TokenPurpose::VerifyEmail,
+                t(9 * day),
+                t(11 * day),
+            )
+            .await
+            .unwrap();
+
+        let report = store
+            .cleanup(t(10 * day), nexus_store::Retention::default())
+            .await
+            .unwrap();
+        assert_eq!(report.auth, 4, "{report:?}");
+        assert!(
+            store
+                .active_session(&TokenHash([3; 32]), t(10 * day))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            store
+                .consume_token(&token(9), TokenPurpose::VerifyEmail, t(10 * day))
+                .await
+                .unwrap(),
+            Some(alice),
+            "the live token survives"
+        );
+    }
+);
