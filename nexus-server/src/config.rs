@@ -23,6 +23,9 @@ pub const DEFAULT_DATA_DIR: &str = "nexus-data";
 /// Plans and their limits: `free=3/3,pro=25/20,enterprise=unlimited` (bots/pairs).
 pub const PLANS_VAR: &str = "NEXUS_PLANS";
 
+/// Reverse proxies (comma-separated IPs) whose `X-Forwarded-For` names the client.
+pub const TRUSTED_PROXIES_VAR: &str = "NEXUS_TRUSTED_PROXIES";
+
 /// `json` (default) or `text`: the format of log lines on stderr.
 pub const LOG_FORMAT_VAR: &str = "NEXUS_LOG_FORMAT";
 
@@ -84,6 +87,8 @@ pub struct Config {
     pub data_dir: std::path::PathBuf,
     /// Plans and their limits.
     pub plans: crate::api::plans::Plans,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: crate::api::client_ip::TrustedProxies,
     /// Log lines as JSON objects (`NEXUS_LOG_FORMAT=json`, the default) or text.
     pub log_json: bool,
     /// Where users reach the product.
@@ -245,10 +250,21 @@ impl Config {
             }
         })?;
 
+        let proxies_text = get(TRUSTED_PROXIES_VAR, "")?;
+        let trusted_proxies =
+            crate::api::client_ip::TrustedProxies::parse(&proxies_text).map_err(|_| {
+                ConfigError::Invalid {
+                    var: TRUSTED_PROXIES_VAR,
+                    expected: "comma-separated IP addresses of your reverse proxies",
+                    value: proxies_text.clone(),
+                }
+            })?;
+
         Ok(Self {
             bind,
             log,
             plans,
+            trusted_proxies,
             log_json,
             database_url,
             data_dir,

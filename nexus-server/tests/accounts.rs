@@ -46,6 +46,10 @@ enum Backend {
 }
 
 async fn start(backend: Backend) -> Running {
+    start_with(backend, |state| state).await
+}
+
+async fn start_with(backend: Backend, configure: impl FnOnce(ApiState) -> ApiState) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let keys = Keyring::new(MasterKey::generate(), Vec::new());
     let (store, cleanup): (Arc<dyn Store>, _) = match backend {
@@ -83,14 +87,14 @@ async fn start(backend: Backend) -> Running {
         PaperVenue::new(PaperConfig::default()),
     )
     .unwrap();
-    let state = Arc::new(
+    let state = Arc::new(configure(
         ApiState::new(
             Arc::clone(&store),
             Arc::new(Outbox::new(&outbox)),
             AuthSettings::new(format!("http://{addr}")),
         )
         .with_venues(Arc::new(venues)),
-    );
+    ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(nexus_server::server::run(acceptor, state, async move {
         let _ = stopped.await;
@@ -1126,5 +1130,44 @@ async fn shutdown_lets_requests_in_flight_finish() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let after = s.http.get(format!("{}/healthz", s.url)).send().await;
     assert!(after.is_err(), "no new requests after the shutdown");
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
+    let s = start_with(Backend::Sqlite, |state| {
+        state.with_trusted_proxies(
+            nexus_server::api::client_ip::TrustedProxies::parse("127.0.0.1").unwrap(),
+        )
+    })
+    .await;
+    let attempt = |client: &'static str, n: u32| {
+        let (http, url) = (s.http.clone(), s.url.clone());
+        async move {
+            http.post(format!("{url}/api/v1/auth/signup"))
+                .header("x-forwarded-for", format!("203.0.113.50, {client}"))
+                .json(&json!({"email": format!("not-an-email-{n}"), "password": "long enough"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for n in 0..20 {
+        assert_eq!(
+            attempt("198.51.100.1", n).await,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    assert_eq!(
+        attempt("198.51.100.1", 20).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "that client's 20 a minute are spent"
+    );
+    assert_eq!(
+        attempt("198.51.100.2", 21).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "another client behind the same proxy is not"
+    );
     s.finish().await;
 }

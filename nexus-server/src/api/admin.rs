@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use nexus_core::UserId;
 use nexus_core::ports::accounts::{Role, UserRecord};
 use nexus_core::ports::audit::AuditAction;
-use poem::web::{Data, RemoteAddr};
+use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 
-use super::auth::{client_ip, err, unavailable};
+use super::auth::{err, unavailable};
+use super::client_ip::ClientIp;
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 
@@ -213,7 +214,7 @@ impl AdminApi {
         auth: Session,
         id: Path<Uuid>,
         body: Json<RoleChange>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
     ) -> RoleResponse {
         let admin = &auth.caller().user;
         if admin.role != Role::Admin {
@@ -237,7 +238,7 @@ impl AdminApi {
                 Some(admin.id),
                 AuditAction::RoleChanged,
                 &format!("{target} -> {}", role.as_str()),
-                &client_ip(remote),
+                &ip.0.clone(),
             )
             .await;
         match state.store.user(target).await {

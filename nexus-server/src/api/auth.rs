@@ -10,12 +10,13 @@ use nexus_core::ports::audit::{AuditAction, AuditEvent};
 use nexus_core::ports::sessions::{NewSession, SessionId, TokenPurpose};
 use nexus_core::{Secret, StoreError, UserId};
 use poem::Request;
+use poem::web::Data;
 use poem::web::cookie::{Cookie, CookieJar, SameSite};
-use poem::web::{Data, RemoteAddr};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use uuid::Uuid;
 
+use super::client_ip::ClientIp;
 use super::session::{CSRF_COOKIE, SESSION_COOKIE, Session};
 use super::{ApiState, ErrorBody};
 use crate::auth::{passwords, tokens};
@@ -281,12 +282,6 @@ fn password_problem(password: &str) -> Option<String> {
     }
 }
 
-pub(super) fn client_ip(remote: &RemoteAddr) -> String {
-    remote
-        .as_socket_addr()
-        .map_or_else(|| remote.to_string(), |a| a.ip().to_string())
-}
-
 /// The account endpoints; they find the [`ApiState`] in the request's data.
 pub struct AuthApi;
 
@@ -405,9 +400,9 @@ impl AuthApi {
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<SignUp>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
     ) -> SignUpResponse {
-        let ip = client_ip(remote);
+        let ip = ip.0.clone();
         let email = body.email.trim().to_owned();
         if let Err(wait) = state.limits.check(&ip, Some(&email)) {
             let (body, secs) = rate_limited(wait);
@@ -458,9 +453,9 @@ impl AuthApi {
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<TokenBody>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
     ) -> TokenResponse {
-        let ip = client_ip(remote);
+        let ip = ip.0.clone();
         if let Err(wait) = state.limits.check(&ip, None) {
             let (body, secs) = rate_limited(wait);
             return TokenResponse::TooMany(body, secs);
@@ -503,11 +498,11 @@ impl AuthApi {
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<Credentials>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
         req: &Request,
         jar: &CookieJar,
     ) -> SessionResponse {
-        let ip = client_ip(remote);
+        let ip = ip.0.clone();
         let email = body.email.trim().to_owned();
         if let Err(wait) = state.limits.check(&ip, Some(&email)) {
             let (body, secs) = rate_limited(wait);
@@ -579,12 +574,12 @@ impl AuthApi {
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
-        remote: &RemoteAddr,
+        ip: ClientIp,
         req: &Request,
         jar: &CookieJar,
     ) -> SessionResponse {
         let caller = auth.caller();
-        let ip = client_ip(remote);
+        let ip = ip.0.clone();
         let (session, token) = state.new_session(caller.user.id, req, &ip);
         match state
             .store
@@ -606,7 +601,7 @@ impl AuthApi {
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
-        remote: &RemoteAddr,
+        ip: ClientIp,
         jar: &CookieJar,
     ) -> LogoutResponse {
         let caller = auth.caller();
@@ -620,7 +615,7 @@ impl AuthApi {
                 Some(caller.user.id),
                 AuditAction::SignOut,
                 &caller.user.email,
-                &client_ip(remote),
+                &ip.0.clone(),
             )
             .await;
         LogoutResponse::Done
@@ -637,9 +632,9 @@ impl AuthApi {
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<Forgot>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
     ) -> ForgotResponse {
-        let ip = client_ip(remote);
+        let ip = ip.0.clone();
         let email = body.email.trim().to_owned();
         if let Err(wait) = state.limits.check(&ip, Some(&email)) {
             let (body, secs) = rate_limited(wait);
@@ -685,9 +680,9 @@ impl AuthApi {
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<Reset>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
     ) -> TokenResponse {
-        let ip = client_ip(remote);
+        let ip = ip.0.clone();
         if let Err(wait) = state.limits.check(&ip, None) {
             let (body, secs) = rate_limited(wait);
             return TokenResponse::TooMany(body, secs);

@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use nexus_core::ports::audit::AuditAction;
 use nexus_core::ports::credentials::{ApiCredentials, CredentialId, CredentialInfo};
 use nexus_core::{ExchangeError, ExchangeId, KeyPermissions, Secret};
-use poem::web::{Data, RemoteAddr};
+use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 
-use super::auth::{client_ip, err, rate_limited, unavailable};
+use super::auth::{err, rate_limited, unavailable};
+use super::client_ip::ClientIp;
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 
@@ -224,12 +225,12 @@ impl KeysApi {
         state: Data<&Arc<ApiState>>,
         auth: Session,
         body: Json<NewKey>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
     ) -> AddKeyResponse {
         let user = &auth.caller().user;
         if let Err(wait) = state
             .limits
-            .check(&client_ip(remote), Some(&user.id.to_string()))
+            .check(&ip.0.clone(), Some(&user.id.to_string()))
         {
             let (body, secs) = rate_limited(wait);
             return AddKeyResponse::TooMany(body, secs);
@@ -327,7 +328,7 @@ impl KeysApi {
                 Some(user.id),
                 AuditAction::KeyAdded,
                 &format!("{exchange} {}", stored.masked_key),
-                &client_ip(remote),
+                &ip.0.clone(),
             )
             .await;
         AddKeyResponse::Created(Json(info(stored)))
@@ -357,7 +358,7 @@ impl KeysApi {
         state: Data<&Arc<ApiState>>,
         auth: Session,
         id: Path<Uuid>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
     ) -> DeleteKeyResponse {
         let user = auth.caller().user.id;
         match state
@@ -371,7 +372,7 @@ impl KeysApi {
                         Some(user),
                         AuditAction::KeyRemoved,
                         &id.0.to_string(),
-                        &client_ip(remote),
+                        &ip.0.clone(),
                     )
                     .await;
                 DeleteKeyResponse::Deleted

@@ -6,6 +6,7 @@ mod activity;
 mod admin;
 mod auth;
 mod bots;
+pub mod client_ip;
 mod error;
 mod health;
 mod keys;
@@ -87,6 +88,8 @@ pub struct ApiState {
     pub venues: Option<Arc<Venues>>,
     /// Plans and their limits.
     pub plans: plans::Plans,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: client_ip::TrustedProxies,
     /// Sign-in with Google; `None` when not configured (its endpoints answer 404).
     pub oidc: Option<Arc<crate::auth::oidc::GoogleOidc>>,
     /// One bot change per user at a time, so checking a plan's limits and writing the bot
@@ -116,6 +119,7 @@ impl ApiState {
             limits: AuthLimits::default(),
             venues,
             plans: plans::Plans::default(),
+            trusted_proxies: client_ip::TrustedProxies::default(),
             oidc: None,
             bot_locks: std::sync::Mutex::default(),
         }
@@ -128,6 +132,13 @@ impl ApiState {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(locks.entry(user).or_default())
+    }
+
+    /// The same state believing `X-Forwarded-For` from `proxies`.
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: client_ip::TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
     }
 
     /// The same state with other plans.

@@ -18,14 +18,15 @@ use nexus_core::ports::audit::{AuditAction, AuditEvent};
 use nexus_core::ports::oauth::PendingLogin;
 use nexus_core::{Secret, StoreError, UserId};
 use poem::Request;
+use poem::web::Data;
 use poem::web::cookie::{Cookie, CookieJar, SameSite};
-use poem::web::{Data, RemoteAddr};
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
-use super::auth::{AuthTag, SessionBody, client_ip, err, rate_limited, unavailable};
+use super::auth::{AuthTag, SessionBody, err, rate_limited, unavailable};
+use super::client_ip::ClientIp;
 use super::{ApiState, ErrorBody};
 use crate::auth::oidc::{GoogleIdentity, GoogleOidc, OidcError, PENDING_TTL, PROVIDER};
 use crate::auth::{passwords, tokens};
@@ -317,13 +318,13 @@ impl OAuthApi {
     async fn start(
         &self,
         state: Data<&Arc<ApiState>>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
         jar: &CookieJar,
     ) -> StartResponse {
         let Some(oidc) = state.oidc.as_ref() else {
             return StartResponse::NotConfigured(not_configured());
         };
-        let ip = client_ip(remote);
+        let ip = ip.0.clone();
         if let Err(wait) = state.limits.check(&ip, None) {
             let (body, secs) = rate_limited(wait);
             return StartResponse::TooMany(body, secs);
@@ -369,14 +370,14 @@ impl OAuthApi {
         oauth_state: Query<Option<String>>,
         /// Google's error code when it did not sign the user in (`access_denied`).
         error: Query<Option<String>>,
-        remote: &RemoteAddr,
+        ip: ClientIp,
         req: &Request,
         jar: &CookieJar,
     ) -> CallbackResponse {
         let Some(oidc) = state.oidc.as_ref() else {
             return CallbackResponse::NotConfigured(not_configured());
         };
-        let ip = client_ip(remote);
+        let ip = ip.0.clone();
         if let Err(wait) = state.limits.check(&ip, None) {
             let (body, secs) = rate_limited(wait);
             return CallbackResponse::TooMany(body, secs);

@@ -74,7 +74,8 @@ pub async fn run() -> ExitCode {
         email,
         crate::api::AuthSettings::new(config.public_url.clone()),
     )
-    .with_plans(config.plans.clone());
+    .with_plans(config.plans.clone())
+    .with_trusted_proxies(config.trusted_proxies.clone());
     if let Some(oidc) = oidc {
         state = state.with_oidc(oidc);
     }
