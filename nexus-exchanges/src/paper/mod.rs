@@ -7,6 +7,8 @@
 //! One [`PaperVenue`] holds the market and every account; [`PaperVenue::account`] gives
 //! an [`Exchange`] for one of them.
 
+pub mod feed;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -82,13 +84,17 @@ impl PaperVenue {
         self.state().tickers.insert(ticker.symbol(), ticker);
     }
 
-    /// Appends a closed candle to a symbol's history.
+    /// Appends a closed candle to a symbol's history (the newest 5,000 are kept, so a
+    /// feed running for weeks does not grow without bound).
     pub fn push_candle(&self, symbol: Symbol, interval: Interval, candle: Candle) {
-        self.state()
-            .candles
-            .entry((symbol, interval))
-            .or_default()
-            .push(candle);
+        const KEEP: usize = 5_000;
+        let mut state = self.state();
+        let history = state.candles.entry((symbol, interval)).or_default();
+        history.push(candle);
+        if history.len() > KEEP {
+            let extra = history.len() - KEEP;
+            history.drain(..extra);
+        }
     }
 
     /// Credits an account (deposits are how paper accounts get money).
