@@ -398,6 +398,36 @@ async fn sessions_rotate_end_and_cannot_be_forged() {
             s.get("/api/v1/me", &second).await.0,
             StatusCode::UNAUTHORIZED
         );
+
+        // A session past its 7 days.
+        let me_id = s
+            .store
+            .user_by_email("carol@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .id;
+        let (token, hash) = tokens::generate();
+        let created = Utc::now() - Duration::days(8);
+        s.store
+            .create_session(&nexus_core::ports::sessions::NewSession {
+                id: nexus_core::ports::sessions::SessionId(uuid::Uuid::new_v4()),
+                user: me_id,
+                token: hash,
+                created_at: created,
+                expires_at: created + Duration::days(7),
+                user_agent: None,
+                ip: None,
+            })
+            .await
+            .unwrap();
+        let (status, body) = s.get("/api/v1/me", &token).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "unauthorized"),
+            "expired"
+        );
         s
     })
     .await;
