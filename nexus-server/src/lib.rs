@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod email;
+pub mod engine;
 pub mod maintenance;
 pub mod server;
 pub mod store;

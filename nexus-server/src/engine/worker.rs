@@ -1,0 +1,362 @@
+//! Executes `trade_execution` jobs: one planned order each, placed with its deterministic
+//! client order id, so that a crash, a lost answer or a replayed job never doubles it:
+//! every attempt after the first asks the venue for the order before placing it, and an
+//! answer that was lost is looked up rather than placed again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use nexus_core::fanout::ExecutionPlan;
+use nexus_core::ports::activity::{FillRecord, OrderRecord, OrderState};
+use nexus_core::ports::credentials::ApiCredentials;
+use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
+use nexus_core::regime::gate::GateAction;
+use nexus_core::{
+    Exchange, ExchangeError, ExchangeId, OrderReport, OrderStatus, Position, Quantity, Secret,
+    Timestamp,
+};
+use nexus_exchanges::Venues;
+use nexus_store::Store;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A `trade_execution` job's payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeJob {
+    /// The order to place.
+    pub plan: ExecutionPlan,
+}
+
+impl TradeJob {
+    /// The job: unique per client order id, so a plan enqueued twice runs once.
+    ///
+    /// # Errors
+    /// The plan does not serialise (it always does).
+    pub fn new_job(plan: ExecutionPlan) -> Result<NewJob, serde_json::Error> {
+        let unique_key = Some(format!("trade:{}", plan.client_order_id));
+        Ok(NewJob {
+            kind: JobKind::TradeExecution,
+            payload: serde_json::to_string(&Self { plan })?,
+            unique_key,
+            priority: 10,
+            run_at: None,
+            max_attempts: 5,
+        })
+    }
+}
+
+/// What became of a job.
+#[derive(Debug)]
+pub enum Executed {
+    /// Placed now.
+    Placed(OrderReport),
+    /// The venue already had it (an earlier attempt placed it): recorded, not placed again.
+    AlreadyPlaced(OrderReport),
+    /// The venue refused it for good (or the bot or its key is gone): recorded as such.
+    Refused(String),
+}
+
+/// Why an attempt must be tried again later.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// The venue was unavailable, rate limited us, or its answer was lost.
+    #[error("{0}")]
+    Retry(String),
+    /// The job's payload is not a trade.
+    #[error("not a trade job: {0}")]
+    Payload(String),
+}
+
+/// Places planned orders.
+pub struct TradeExecutor {
+    store: Arc<dyn Store>,
+    venues: Arc<Venues>,
+}
+
+impl TradeExecutor {
+    /// An executor over `store` and `venues`.
+    #[must_use]
+    pub fn new(store: Arc<dyn Store>, venues: Arc<Venues>) -> Self {
+        Self { store, venues }
+    }
+
+    /// Runs one claimed job.
+    ///
+    /// # Errors
+    /// [`ExecuteError::Retry`] when it should be retried, [`ExecuteError::Payload`] when it
+    /// can never run.
+    pub async fn run(&self, job: &Job) -> Result<Executed, ExecuteError> {
+        let trade: TradeJob =
+            serde_json::from_str(&job.payload).map_err(|e| ExecuteError::Payload(e.to_string()))?;
+        self.execute(&trade.plan, job.attempts, Utc::now()).await
+    }
+
+    /// Places `plan` (attempt number `attempt`, counting from 1).
+    ///
+    /// # Errors
+    /// [`ExecuteError::Retry`] when it should be retried.
+    pub async fn execute(
+        &self,
+        plan: &ExecutionPlan,
+        attempt: u32,
+        now: Timestamp,
+    ) -> Result<Executed, ExecuteError> {
+        let retry =
+            |what: &str, e: &dyn std::fmt::Display| ExecuteError::Retry(format!("{what}: {e}"));
+        let mut order = pending(plan, now);
+        // Recorded once: a replayed job finds the row already there.
+        self.store
+            .record_order(&order)
+            .await
+            .map_err(|e| retry("recording the order", &e))?;
+        let exchange = match self.account(plan).await? {
+            Ok(exchange) => exchange,
+            Err(reason) => {
+                self.finish(&mut order, OrderState::Failed, Some(reason.clone()), now)
+                    .await?;
+                return Ok(Executed::Refused(reason));
+            }
+        };
+        let symbol = plan.intent.symbol();
+        if attempt > 1 {
+            match exchange.query_order(symbol, &plan.client_order_id).await {
+                Ok(Some(report)) => {
+                    self.record(plan, &mut order, &report, now).await?;
+                    return Ok(Executed::AlreadyPlaced(report));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(retry("looking the order up", &e)),
+            }
+        }
+        let new = nexus_core::NewOrder {
+            client_order_id: plan.client_order_id,
+            intent: plan.intent,
+        };
+        match exchange.place_order(&new).await {
+            Ok(report) => {
+                self.record(plan, &mut order, &report, now).await?;
+                Ok(Executed::Placed(report))
+            }
+            Err(e @ ExchangeError::OutcomeUnknown { .. }) => {
+                self.finish(&mut order, OrderState::Unknown, Some(e.to_string()), now)
+                    .await?;
+                Err(retry("outcome unknown, to be looked up", &e))
+            }
+            Err(e) if e.is_retryable() => Err(retry("venue", &e)),
+            Err(e) => {
+                let state = match e {
+                    ExchangeError::Rejected { .. } | ExchangeError::InsufficientBalance { .. } => {
+                        OrderState::Rejected
+                    }
+                    _ => OrderState::Failed,
+                };
+                self.finish(&mut order, state, Some(e.to_string()), now)
+                    .await?;
+                Ok(Executed::Refused(e.to_string()))
+            }
+        }
+    }
+
+    /// The bot's account on its venue: `Err(reason)` when it has none any more.
+    async fn account(
+        &self,
+        plan: &ExecutionPlan,
+    ) -> Result<Result<Arc<dyn Exchange>, String>, ExecuteError> {
+        let fail = |e: nexus_core::StoreError| ExecuteError::Retry(format!("loading the bot: {e}"));
+        if plan.exchange == ExchangeId::Paper {
+            let credentials = ApiCredentials {
+                api_key: format!("paper-{}", plan.user),
+                secret: Secret::new(""),
+                passphrase: None,
+            };
+            return Ok(Ok(self.venues.account(ExchangeId::Paper, credentials)));
+        }
+        let Some(bot) = self.store.bot(plan.bot).await.map_err(fail)? else {
+            return Ok(Err("the bot was deleted".into()));
+        };
+        let Some(key) = bot.credential else {
+            return Ok(Err(format!("the bot has no {} key", plan.exchange)));
+        };
+        match self.store.credentials(plan.user, key).await.map_err(fail)? {
+            Some(credentials) => Ok(Ok(self.venues.account(plan.exchange, credentials))),
+            None => Ok(Err(format!("the bot's {} key was deleted", plan.exchange))),
+        }
+    }
+
+    async fn finish(
+        &self,
+        order: &mut OrderRecord,
+        state: OrderState,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> Result<(), ExecuteError> {
+        order.state = state;
+        order.error = error;
+        order.updated_at = now;
+        self.store
+            .update_order(order)
+            .await
+            .map(|_| ())
+            .map_err(|e| ExecuteError::Retry(format!("recording the order: {e}")))
+    }
+
+    /// Records the venue's report: the order, its fill, and the bot's position.
+    async fn record(
+        &self,
+        plan: &ExecutionPlan,
+        order: &mut OrderRecord,
+        report: &OrderReport,
+        now: Timestamp,
+    ) -> Result<(), ExecuteError> {
+        let fail =
+            |e: nexus_core::StoreError| ExecuteError::Retry(format!("recording the fill: {e}"));
+        order.state = report.status.into();
+        order.venue_order_id = Some(report.venue_order_id.clone());
+        order.filled_quantity = report.filled_quantity;
+        order.average_price = report.average_price;
+        order.updated_at = now;
+        self.store.update_order(order).await.map_err(fail)?;
+        let (Some(price), false) = (report.average_price, report.filled_quantity.is_zero()) else {
+            return Ok(());
+        };
+        // The fill as one trade keyed by the venue's order id and filled amount, so
+        // recording the same report twice records it once.
+        let fill = FillRecord {
+            order: order.id,
+            venue_trade_id: format!("{}:{}", report.venue_order_id, report.filled_quantity),
+            quantity: report.filled_quantity,
+            price,
+            fee: report.fee,
+            fee_asset: report.fee_asset,
+            filled_at: report.updated_at,
+        };
+        if !self.store.record_fill(&fill).await.map_err(fail)? {
+            return Ok(());
+        }
+        // A fee taken in the base asset leaves less to hold.
+        let held = if report.fee_asset == Some(plan.intent.symbol().base()) {
+            report.filled_quantity.saturating_sub(report.fee)
+        } else {
+            report.filled_quantity
+        };
+        let open = self.store.open_position(plan.bot).await.map_err(fail)?;
+        match (plan.action, open) {
+            (GateAction::Entry, None) | (GateAction::Add, None) => {
+                if let Ok(position) =
+                    Position::open(plan.intent.symbol(), held, price, report.updated_at)
+                {
+                    self.store
+                        .save_position(plan.bot, &position, now)
+                        .await
+                        .map_err(fail)?;
+                }
+            }
+            (GateAction::Entry | GateAction::Add, Some(mut position)) => {
+                if position.add(held, price, report.updated_at).is_ok() {
+                    self.store
+                        .save_position(plan.bot, &position, now)
+                        .await
+                        .map_err(fail)?;
+                }
+            }
+            (GateAction::Exit, Some(mut position)) => {
+                position.reduce(report.filled_quantity);
+                if position.quantity().is_zero() || report.status == OrderStatus::Filled {
+                    self.store
+                        .close_position(plan.bot, plan.dust, now)
+                        .await
+                        .map_err(fail)?;
+                } else {
+                    self.store
+                        .save_position(plan.bot, &position, now)
+                        .await
+                        .map_err(fail)?;
+                }
+            }
+            (GateAction::Exit, None) => {}
+        }
+        Ok(())
+    }
+}
+
+fn pending(plan: &ExecutionPlan, now: Timestamp) -> OrderRecord {
+    // The row's id follows from the client order id, so a replay writes the same row.
+    let id = Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        plan.client_order_id.as_str().as_bytes(),
+    );
+    OrderRecord {
+        id,
+        bot: plan.bot,
+        user: plan.user,
+        signal: plan.signal,
+        client_order_id: plan.client_order_id,
+        exchange: plan.exchange,
+        symbol: plan.intent.symbol(),
+        side: plan.intent.side(),
+        order_type: plan.intent.order_type(),
+        quantity: plan.intent.quantity(),
+        limit_price: plan.intent.limit_price(),
+        level: plan.level,
+        state: OrderState::Pending,
+        venue_order_id: None,
+        filled_quantity: Quantity::ZERO,
+        average_price: None,
+        error: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// How long a claimed trade job is ours before another worker may take it over.
+pub const LEASE: Duration = Duration::from_secs(30);
+
+/// Claims and runs trade jobs until `stop` says so: completed when placed, recorded or
+/// refused for good; failed (retried with backoff, dead-lettered at the end) otherwise.
+pub async fn run_worker(
+    store: Arc<dyn Store>,
+    executor: Arc<TradeExecutor>,
+    worker: String,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let policy = RetryPolicy::default();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let jobs = match store
+            .claim(&[JobKind::TradeExecution], &worker, LEASE, 16, Utc::now())
+            .await
+        {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming trade jobs failed");
+                Vec::new()
+            }
+        };
+        if jobs.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        for job in jobs {
+            match executor.run(&job).await {
+                Ok(outcome) => {
+                    tracing::info!(job = job.id.0, ?outcome, "trade job done");
+                    if let Err(e) = store.complete(&[job.id], &worker, Utc::now()).await {
+                        tracing::warn!(error = %e, "completing a trade job failed");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(job = job.id.0, error = %e, "trade job failed");
+                    if let Err(e) = store
+                        .fail(job.id, &worker, &e.to_string(), policy, Utc::now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "recording a trade job failure failed");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! Trade jobs: placed once, recorded once, whatever replays, crashes or lost answers
+//! happen in between. SQLite file and (when `NEXUS_TEST_POSTGRES_URL` is set) PostgreSQL.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use nexus_core::fanout::{BotConfig, ExecutionPlan};
+use nexus_core::ports::accounts::{BotRecord, Role};
+use nexus_core::ports::activity::{OrderState, Page};
+use nexus_core::ports::credentials::ApiCredentials;
+use nexus_core::ports::jobs::JobKind;
+use nexus_core::regime::gate::GateAction;
+use nexus_core::{
+    Asset, BotId, ClientOrderId, ExchangeId, Instrument, InstrumentFilters, Interval,
+    KeyPermissions, OrderIntent, Price, Quantity, Secret, Side, SignalId, Symbol, Ticker, UserId,
+};
+use nexus_exchanges::mock::Scripted;
+use nexus_exchanges::mock::binance::BinanceMock;
+use nexus_exchanges::{BinanceConfig, PaperConfig, PaperVenue, Venues, VenuesConfig};
+use nexus_server::engine::worker::{Executed, TradeExecutor, TradeJob};
+use nexus_store::vault::{Keyring, MasterKey};
+use nexus_store::{PostgresStore, SqliteStore, Store};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+const KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+
+fn btc() -> Symbol {
+    "BTC/USDT".parse().unwrap()
+}
+
+struct World {
+    store: Arc<dyn Store>,
+    paper: Arc<PaperVenue>,
+    binance: Arc<BinanceMock>,
+    executor: TradeExecutor,
+    user: UserId,
+    _dir: tempfile::TempDir,
+    cleanup: Option<(String, String)>,
+}
+
+async fn world(postgres: Option<String>) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keyring::new(MasterKey::generate(), Vec::new());
+    let (store, cleanup): (Arc<dyn Store>, _) = match postgres {
+        None => {
+            let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+            (Arc::new(SqliteStore::open(&url, keys).await.unwrap()), None)
+        }
+        Some(url) => {
+            let schema = format!("trades_{}", Uuid::new_v4().simple());
+            let store = PostgresStore::open_in_schema(&url, &schema, keys)
+                .await
+                .unwrap();
+            (Arc::new(store), Some((url, schema)))
+        }
+    };
+    let paper = PaperVenue::new(PaperConfig::default());
+    paper.list(
+        Instrument::new(
+            ExchangeId::Paper,
+            btc(),
+            InstrumentFilters {
+                tick_size: Price::from_str("0.01").unwrap(),
+                step_size: Quantity::from_str("0.00001").unwrap(),
+                min_qty: Quantity::from_str("0.00001").unwrap(),
+                max_qty: None,
+                min_notional: "5".parse().unwrap(),
+            },
+        )
+        .unwrap(),
+    );
+    let p = |s: &str| Price::from_str(s).unwrap();
+    paper.set_ticker(Ticker::new(btc(), p("59999"), p("60001"), p("60000"), Utc::now()).unwrap());
+    let (binance, url) = BinanceMock::start(KEY, SECRET).await;
+    let venues = Venues::new(
+        VenuesConfig {
+            binance: BinanceConfig {
+                base_url: url,
+                ..BinanceConfig::default()
+            },
+            ..VenuesConfig::default()
+        },
+        None,
+        Arc::clone(&paper),
+    )
+    .unwrap();
+    let user = UserId::new(Uuid::new_v4());
+    store
+        .create_user(user, "trader@example.com", None, Role::User, Utc::now())
+        .await
+        .unwrap();
+    World {
+        executor: TradeExecutor::new(Arc::clone(&store), Arc::new(venues)),
+        store,
+        paper,
+        binance,
+        user,
+        _dir: dir,
+        cleanup,
+    }
+}
+
+impl World {
+    async fn bot(&self, exchange: ExchangeId) -> BotId {
+        let credential = if exchange == ExchangeId::Binance {
+            let creds = ApiCredentials {
+                api_key: KEY.into(),
+                secret: Secret::new(SECRET),
+                passphrase: None,
+            };
+            let trade = KeyPermissions {
+                read: true,
+                trade: true,
+                withdraw: false,
+            };
+            let info = self
+                .store
+                .add_credentials(self.user, exchange, "main", &creds, trade, Utc::now())
+                .await
+                .unwrap();
+            Some(info.id)
+        } else {
+            None
+        };
+        let id = BotId::new(Uuid::new_v4());
+        let bot = BotRecord {
+            id,
+            user: self.user,
+            name: "b".into(),
+            exchange,
+            symbol: btc(),
+            interval: Interval::H1,
+            strategy: "trend_breakout".into(),
+            strategy_config: "{}".into(),
+            config: BotConfig::default(),
+            credential,
+            paused: false,
+        };
+        self.store.create_bot(&bot, Utc::now()).await.unwrap();
+        id
+    }
+
+    fn plan(&self, bot: BotId, exchange: ExchangeId) -> ExecutionPlan {
+        let signal = SignalId::new(Uuid::new_v4());
+        ExecutionPlan {
+            signal,
+            user: self.user,
+            bot,
+            exchange,
+            action: GateAction::Entry,
+            intent: OrderIntent::market(btc(), Side::Buy, Quantity::from_str("0.01").unwrap())
+                .unwrap(),
+            client_order_id: ClientOrderId::derive(signal, bot, 0),
+            level: 0,
+            reference_price: Price::from_str("60001").unwrap(),
+            dust: Quantity::ZERO,
+        }
+    }
+
+    async fn finish(self) {
+        if let Some((url, schema)) = self.cleanup {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(World) -> Fut,
+    Fut: std::future::Future<Output = World>,
+{
+    test(world(None).await).await.finish().await;
+    if let Ok(url) = std::env::var("NEXUS_TEST_POSTGRES_URL") {
+        test(world(Some(url)).await).await.finish().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_job_records_the_order_once_and_places_nothing() {
+    on_both(|w| async move {
+        let bot = w.bot(ExchangeId::Paper).await;
+        w.paper.deposit(
+            &format!("paper-{}", w.user),
+            Asset::new("USDT").unwrap(),
+            Quantity::from_str("10000").unwrap(),
+        );
+        let plan = w.plan(bot, ExchangeId::Paper);
+        let now = Utc::now();
+        let first = w.executor.execute(&plan, 1, now).await.unwrap();
+        assert!(matches!(first, Executed::Placed(_)), "{first:?}");
+        let again = w.executor.execute(&plan, 2, now).await.unwrap();
+        assert!(matches!(again, Executed::AlreadyPlaced(_)), "{again:?}");
+
+        let orders = w
+            .store
+            .bot_orders(
+                bot,
+                Page {
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(orders.len(), 1, "one row per client order id");
+        assert_eq!(orders[0].state, OrderState::Filled);
+        assert_eq!(orders[0].client_order_id, plan.client_order_id);
+        let fills = w
+            .store
+            .bot_fills(
+                bot,
+                Page {
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(fills.len(), 1, "the fill is recorded once");
+        let position = w.store.open_position(bot).await.unwrap().unwrap();
+        // The Paper venue takes its 0.1 % buy fee in BTC: the position holds the rest.
+        assert_eq!(position.quantity(), Quantity::from_str("0.00999").unwrap());
+        w
+    })
+    .await;
+}
+
+/// A worker places the order, then dies before it can complete its job (here: the
+/// venue's answer is lost and the worker never reports back). The lease lapses, another
+/// worker claims the job, looks the order up first, and records it: one order at the venue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_dies_mid_job_leaves_exactly_one_order() {
+    on_both(|w| async move {
+        let bot = w.bot(ExchangeId::Binance).await;
+        w.binance.deposit("USDT", Decimal::from(10_000));
+        let plan = w.plan(bot, ExchangeId::Binance);
+        let t0 = Utc::now();
+        w.store
+            .enqueue(&TradeJob::new_job(plan.clone()).unwrap(), t0)
+            .await
+            .unwrap();
+        // Enqueued twice (a replayed fan-out): still one job.
+        w.store
+            .enqueue(&TradeJob::new_job(plan.clone()).unwrap(), t0)
+            .await
+            .unwrap();
+
+        let lease = Duration::from_secs(30);
+        let claimed = w
+            .store
+            .claim(&[JobKind::TradeExecution], "worker-a", lease, 10, t0)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        w.binance.script(Scripted {
+            path: Some("/api/v3/order".into()),
+            status: 503,
+            body: "upstream reset".into(),
+            retry_after: None,
+            after_applying: true,
+        });
+        let lost = w.executor.run(&claimed[0]).await;
+        assert!(lost.is_err(), "the outcome is unknown");
+        assert_eq!(w.binance.orders(), 1, "placed once");
+        // worker-a dies here: no complete, no fail.
+
+        let later = t0 + chrono::Duration::seconds(31);
+        let reclaimed = w
+            .store
+            .claim(&[JobKind::TradeExecution], "worker-b", lease, 10, later)
+            .await
+            .unwrap();
+        assert_eq!(reclaimed.len(), 1, "the lapsed lease gives the job back");
+        assert_eq!(reclaimed[0].attempts, 2);
+        let outcome = w.executor.run(&reclaimed[0]).await.unwrap();
+        assert!(matches!(outcome, Executed::AlreadyPlaced(_)), "{outcome:?}");
+        w.store
+            .complete(&[reclaimed[0].id], "worker-b", later)
+            .await
+            .unwrap();
+
+        assert_eq!(w.binance.orders(), 1, "still one order at the venue");
+        let orders = w
+            .store
+            .bot_orders(
+                bot,
+                Page {
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(orders.len(), 1);
+        assert_eq!(orders[0].state, OrderState::Filled);
+        assert!(w.store.open_position(bot).await.unwrap().is_some());
+        w
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_order_is_recorded_with_the_venues_reason_and_not_retried() {
+    on_both(|w| async move {
+        let bot = w.bot(ExchangeId::Binance).await;
+        w.binance.deposit("USDT", Decimal::from(10));
+        let plan = w.plan(bot, ExchangeId::Binance);
+        let outcome = w.executor.execute(&plan, 1, Utc::now()).await.unwrap();
+        assert!(matches!(&outcome, Executed::Refused(reason) if reason.contains("insufficient balance")), "{outcome:?}");
+        let orders = w.store.bot_orders(bot, Page { before: None, limit: 10 }).await.unwrap();
+        assert_eq!(orders[0].state, OrderState::Rejected);
+        assert!(orders[0].error.as_deref().unwrap().contains("insufficient balance"));
+        w
+    })
+    .await;
+}
