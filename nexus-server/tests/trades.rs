@@ -324,3 +324,79 @@ async fn a_refused_order_is_recorded_with_the_venues_reason_and_not_retried() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_drain_the_queue() {
+    let w = world(None).await;
+    w.paper.deposit(
+        &format!("paper-{}", w.user),
+        Asset::new("USDT").unwrap(),
+        Quantity::from_str("100000").unwrap(),
+    );
+    let mut bots = Vec::new();
+    for _ in 0..5 {
+        let bot = w.bot(ExchangeId::Paper).await;
+        w.store
+            .enqueue(
+                &TradeJob::new_job(w.plan(bot, ExchangeId::Paper)).unwrap(),
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        bots.push(bot);
+    }
+    let executor = Arc::new(TradeExecutor::new(Arc::clone(&w.store), {
+        Arc::new(Venues::new(VenuesConfig::default(), None, Arc::clone(&w.paper)).unwrap())
+    }));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers: Vec<_> = (0..2)
+        .map(|n| {
+            tokio::spawn(nexus_server::engine::worker::run_worker(
+                Arc::clone(&w.store),
+                Arc::clone(&executor),
+                format!("worker-{n}"),
+                stopped.clone(),
+            ))
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut filled = 0;
+        for bot in &bots {
+            let orders = w
+                .store
+                .bot_orders(
+                    *bot,
+                    Page {
+                        before: None,
+                        limit: 10,
+                    },
+                )
+                .await
+                .unwrap();
+            filled += orders
+                .iter()
+                .filter(|o| o.state == OrderState::Filled)
+                .count();
+        }
+        if filled == bots.len() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{filled} of 5 filled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let depth = w.store.depth().await.unwrap();
+    let waiting: u64 = depth
+        .iter()
+        .filter(|d| {
+            d.kind == JobKind::TradeExecution && d.state != nexus_core::ports::jobs::JobState::Done
+        })
+        .map(|d| d.count)
+        .sum();
+    assert_eq!(waiting, 0, "every job completed: {depth:?}");
+    w.finish().await;
+}
