@@ -14,5 +14,6 @@ pub mod config;
 pub mod email;
 pub mod engine;
 pub mod maintenance;
+pub mod metrics;
 pub mod server;
 pub mod store;

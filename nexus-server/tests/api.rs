@@ -145,3 +145,57 @@ async fn readiness_fails_while_a_migration_is_missing() {
         .get("code")
         .assert_string("migrations_pending");
 }
+
+#[tokio::test]
+async fn metrics_are_served_in_prometheus_text_format() {
+    use nexus_core::ports::JobQueue;
+    use nexus_core::ports::jobs::{JobKind, NewJob};
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    store
+        .enqueue(
+            &NewJob {
+                kind: JobKind::Cleanup,
+                payload: "{}".into(),
+                unique_key: None,
+                priority: 0,
+                run_at: None,
+                max_attempts: 3,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let client = TestClient::new(api::app(state(store)));
+    client.get("/healthz").send().await.assert_status_is_ok();
+    client.get("/healthz").send().await.assert_status_is_ok();
+    client
+        .get("/nowhere")
+        .send()
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let resp = client.get("/metrics").send().await;
+    resp.assert_status_is_ok();
+    let text = resp.0.into_body().into_string().await.unwrap();
+    assert!(
+        text.contains("nexus_http_requests_total{method=\"GET\",status=\"200\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nexus_http_requests_total{method=\"GET\",status=\"404\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nexus_http_request_duration_seconds_count 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nexus_jobs_queued{type=\"cleanup\"} 1"),
+        "{text}"
+    );
+    // Orders appear once there is one (see tests/trades.rs).
+    assert!(
+        text.contains("# TYPE nexus_job_duration_seconds histogram"),
+        "{text}"
+    );
+}

@@ -345,9 +345,12 @@ async fn workers_drain_the_queue() {
             .unwrap();
         bots.push(bot);
     }
-    let executor = Arc::new(TradeExecutor::new(Arc::clone(&w.store), {
-        Arc::new(Venues::new(VenuesConfig::default(), None, Arc::clone(&w.paper)).unwrap())
-    }));
+    let metrics = Arc::new(nexus_server::metrics::Metrics::default());
+    let venues =
+        Arc::new(Venues::new(VenuesConfig::default(), None, Arc::clone(&w.paper)).unwrap());
+    let executor = Arc::new(
+        TradeExecutor::new(Arc::clone(&w.store), venues).with_metrics(Arc::clone(&metrics)),
+    );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers: Vec<_> = (0..2)
         .map(|n| {
@@ -398,5 +401,14 @@ async fn workers_drain_the_queue() {
         .map(|d| d.count)
         .sum();
     assert_eq!(waiting, 0, "every job completed: {depth:?}");
+    let text = metrics.render(None).await;
+    assert!(
+        text.contains("nexus_orders_total{exchange=\"paper\",status=\"filled\"} 5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nexus_job_duration_seconds_count 5"),
+        "{text}"
+    );
     w.finish().await;
 }

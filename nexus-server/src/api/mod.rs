@@ -90,6 +90,8 @@ pub struct ApiState {
     pub plans: plans::Plans,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: client_ip::TrustedProxies,
+    /// The process's metrics, served at `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Sign-in with Google; `None` when not configured (its endpoints answer 404).
     pub oidc: Option<Arc<crate::auth::oidc::GoogleOidc>>,
     /// One bot change per user at a time, so checking a plan's limits and writing the bot
@@ -120,6 +122,7 @@ impl ApiState {
             venues,
             plans: plans::Plans::default(),
             trusted_proxies: client_ip::TrustedProxies::default(),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
             oidc: None,
             bot_locks: std::sync::Mutex::default(),
         }
@@ -206,15 +209,28 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
     let api = service(Some(Arc::clone(&state.store)));
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    let metrics = Arc::clone(&state.metrics);
+    let scrape = {
+        let state = Arc::clone(&state);
+        poem::endpoint::make(move |_req: Request| {
+            let state = Arc::clone(&state);
+            async move {
+                Response::builder()
+                    .content_type("text/plain; version=0.0.4; charset=utf-8")
+                    .body(state.metrics.render(Some(&state.store)).await)
+            }
+        })
+    };
     Route::new()
         .nest("/", api)
         .at("/openapi.json", spec)
+        .at("/metrics", scrape)
         .nest("/docs", docs)
         .around(limit_body)
         .with(CookieJarManager::new())
         .data(state)
         .catch_all_error(error::into_response)
-        .around(trace_request)
+        .around(move |next, req| trace_request(next, req, Arc::clone(&metrics)))
 }
 
 /// Refuses bodies over [`MAX_BODY_BYTES`] with 413, whether announced by
@@ -257,7 +273,11 @@ async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result
 /// line when it ends, and the id in the `X-Request-Id` response header. A caller's own
 /// `X-Request-Id` (up to 64 of `A-Za-z0-9-_`) is kept so logs join across services. The
 /// query string is never logged: it may carry one-time tokens.
-async fn trace_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+async fn trace_request<E: Endpoint>(
+    next: Arc<E>,
+    req: Request,
+    metrics: Arc<crate::metrics::Metrics>,
+) -> poem::Result<Response> {
     use tracing::Instrument;
     let id = req
         .header("x-request-id")
@@ -268,6 +288,7 @@ async fn trace_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let method = req.method().as_str().to_owned();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -285,6 +306,7 @@ async fn trace_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<
             response.headers_mut().insert("x-request-id", value);
         }
         let status = response.status().as_u16();
+        metrics.http(&method, status, started.elapsed());
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         if status >= 500 {
             tracing::error!(status, elapsed_ms, "request failed");

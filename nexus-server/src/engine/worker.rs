@@ -72,13 +72,37 @@ pub enum ExecuteError {
 pub struct TradeExecutor {
     store: Arc<dyn Store>,
     venues: Arc<Venues>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl TradeExecutor {
     /// An executor over `store` and `venues`.
     #[must_use]
     pub fn new(store: Arc<dyn Store>, venues: Arc<Venues>) -> Self {
-        Self { store, venues }
+        Self {
+            store,
+            venues,
+            metrics: None,
+        }
+    }
+
+    /// The same executor, counting orders and job durations in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The process's metrics, if counted.
+    #[must_use]
+    pub fn metrics(&self) -> Option<&Arc<crate::metrics::Metrics>> {
+        self.metrics.as_ref()
+    }
+
+    fn count(&self, plan: &ExecutionPlan, state: OrderState) {
+        if let Some(metrics) = &self.metrics {
+            metrics.order(plan.exchange.as_str(), state.as_str());
+        }
     }
 
     /// Runs one claimed job.
@@ -123,6 +147,7 @@ impl TradeExecutor {
             match exchange.query_order(symbol, &plan.client_order_id).await {
                 Ok(Some(report)) => {
                     self.record(plan, &mut order, &report, now).await?;
+                    self.count(plan, report.status.into());
                     return Ok(Executed::AlreadyPlaced(report));
                 }
                 Ok(None) => {}
@@ -136,11 +161,13 @@ impl TradeExecutor {
         match exchange.place_order(&new).await {
             Ok(report) => {
                 self.record(plan, &mut order, &report, now).await?;
+                self.count(plan, report.status.into());
                 Ok(Executed::Placed(report))
             }
             Err(e @ ExchangeError::OutcomeUnknown { .. }) => {
                 self.finish(&mut order, OrderState::Unknown, Some(e.to_string()), now)
                     .await?;
+                self.count(plan, OrderState::Unknown);
                 Err(retry("outcome unknown, to be looked up", &e))
             }
             Err(e) if e.is_retryable() => Err(retry("venue", &e)),
@@ -153,6 +180,7 @@ impl TradeExecutor {
                 };
                 self.finish(&mut order, state, Some(e.to_string()), now)
                     .await?;
+                self.count(plan, state);
                 Ok(Executed::Refused(e.to_string()))
             }
         }
@@ -340,7 +368,14 @@ pub async fn run_worker(
             continue;
         }
         for job in jobs {
-            match executor.run(&job).await {
+            let started = std::time::Instant::now();
+            let outcome = executor.run(&job).await;
+            if let Some(metrics) = executor.metrics() {
+                metrics
+                    .job_duration
+                    .observe(started.elapsed().as_secs_f64());
+            }
+            match outcome {
                 Ok(outcome) => {
                     tracing::info!(job = job.id.0, ?outcome, "trade job done");
                     if let Err(e) = store.complete(&[job.id], &worker, Utc::now()).await {
