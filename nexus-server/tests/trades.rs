@@ -412,3 +412,49 @@ async fn workers_drain_the_queue() {
     );
     w.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_bot_or_key_places_nothing() {
+    on_both(|w| async move {
+        let bot = w.bot(ExchangeId::Binance).await;
+        w.binance.deposit("USDT", Decimal::from(10_000));
+        let plan = w.plan(bot, ExchangeId::Binance);
+        let key = w.store.list_credentials(w.user).await.unwrap()[0].id;
+        w.store.delete_credentials(w.user, key).await.unwrap();
+        let outcome = w.executor.execute(&plan, 1, Utc::now()).await.unwrap();
+        assert!(
+            matches!(&outcome, Executed::Refused(r) if r.contains("key")),
+            "{outcome:?}"
+        );
+        let orders = w
+            .store
+            .bot_orders(
+                bot,
+                Page {
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            orders[0].state,
+            OrderState::Failed,
+            "shown to the user with the reason"
+        );
+
+        w.store.delete_bot(w.user, bot).await.unwrap();
+        let outcome = w
+            .executor
+            .execute(&w.plan(bot, ExchangeId::Binance), 1, Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            matches!(&outcome, Executed::Refused(r) if r.contains("deleted")),
+            "{outcome:?}"
+        );
+        assert_eq!(w.binance.orders(), 0, "nothing reached the venue");
+        w
+    })
+    .await;
+}

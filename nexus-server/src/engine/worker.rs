@@ -21,6 +21,8 @@ use nexus_store::Store;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+const BOT_DELETED: &str = "the bot was deleted";
+
 /// A `trade_execution` job's payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TradeJob {
@@ -128,17 +130,25 @@ impl TradeExecutor {
     ) -> Result<Executed, ExecuteError> {
         let retry =
             |what: &str, e: &dyn std::fmt::Display| ExecuteError::Retry(format!("{what}: {e}"));
+        let account = self.account(plan).await?;
         let mut order = pending(plan, now);
+        if let Err(reason) = &account
+            && reason == BOT_DELETED
+        {
+            // Nothing to record against: the bot's rows went with it.
+            return Ok(Executed::Refused(reason.clone()));
+        }
         // Recorded once: a replayed job finds the row already there.
         self.store
             .record_order(&order)
             .await
             .map_err(|e| retry("recording the order", &e))?;
-        let exchange = match self.account(plan).await? {
+        let exchange = match account {
             Ok(exchange) => exchange,
             Err(reason) => {
                 self.finish(&mut order, OrderState::Failed, Some(reason.clone()), now)
                     .await?;
+                self.count(plan, OrderState::Failed);
                 return Ok(Executed::Refused(reason));
             }
         };
@@ -192,6 +202,9 @@ impl TradeExecutor {
         plan: &ExecutionPlan,
     ) -> Result<Result<Arc<dyn Exchange>, String>, ExecuteError> {
         let fail = |e: nexus_core::StoreError| ExecuteError::Retry(format!("loading the bot: {e}"));
+        let Some(bot) = self.store.bot(plan.bot).await.map_err(fail)? else {
+            return Ok(Err(BOT_DELETED.into()));
+        };
         if plan.exchange == ExchangeId::Paper {
             let credentials = ApiCredentials {
                 api_key: format!("paper-{}", plan.user),
@@ -200,9 +213,6 @@ impl TradeExecutor {
             };
             return Ok(Ok(self.venues.account(ExchangeId::Paper, credentials)));
         }
-        let Some(bot) = self.store.bot(plan.bot).await.map_err(fail)? else {
-            return Ok(Err("the bot was deleted".into()));
-        };
         let Some(key) = bot.credential else {
             return Ok(Err(format!("the bot has no {} key", plan.exchange)));
         };
