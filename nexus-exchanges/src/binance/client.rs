@@ -183,13 +183,15 @@ impl BinanceVenue {
                 retry_after,
             }));
         }
-        let failure = parse::failure(answer.status.as_u16(), &answer.body, retry_after);
-        if let Failure::NotApplied(ExchangeError::Transient { message, .. }) = &failure
-            && message.ends_with("(-1021)")
-        {
+        // Binance refused our timestamp: learn its clock before the retry.
+        if parse::error_code(&answer.body) == Some(parse::TIMESTAMP_REFUSED) {
             self.sync_clock().await;
         }
-        Err(failure)
+        Err(parse::failure(
+            answer.status.as_u16(),
+            &answer.body,
+            retry_after,
+        ))
     }
 
     /// Learns Binance's clock offset from `GET /api/v3/time` (weight 1).

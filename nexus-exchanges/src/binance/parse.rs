@@ -360,6 +360,17 @@ pub fn order(body: &[u8], symbol: Symbol) -> Result<OrderReport, DecodeError> {
     })
 }
 
+/// The code of "timestamp outside the receive window".
+pub const TIMESTAMP_REFUSED: i64 = -1021;
+
+/// The `code` of an error answer, if the body is one.
+#[must_use]
+pub fn error_code(body: &[u8]) -> Option<i64> {
+    serde_json::from_slice::<models::ApiError>(body)
+        .ok()
+        .map(|e| e.code)
+}
+
 /// The code Binance uses for "no such order" on query and cancel.
 pub const NO_SUCH_ORDER: &str = "-2013";
 
@@ -412,7 +423,9 @@ pub(crate) fn failure(status: u16, body: &[u8], retry_after: Option<Duration>) -
             retry_after,
         }),
         // Timestamp outside recvWindow, server busy: refused before anything happened.
-        -1021 | -1008 => Failure::NotApplied(transient(format!("{} ({})", api.msg, api.code))),
+        TIMESTAMP_REFUSED | -1008 => {
+            Failure::NotApplied(transient(format!("{} ({})", api.msg, api.code)))
+        }
         // Unknown error, disconnected, unexpected response, backend timeout: Binance's
         // documentation says the execution status is then unknown.
         -1000 | -1001 | -1006 | -1007 => {

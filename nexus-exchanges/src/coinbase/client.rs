@@ -113,15 +113,7 @@ fn host(base_url: &str) -> &str {
     base.split_once("://").map_or(base, |(_, rest)| rest)
 }
 
-/// Parameters as a query string, percent-encoded.
-fn encode(params: &[(&str, String)]) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in params {
-        out.append_pair(name, value);
-    }
-    out.finish()
-}
-
+/// The `product_ids` parameters of a list of symbols.
 fn product_ids(symbols: &[Symbol]) -> Vec<(&'static str, String)> {
     symbols
         .iter()
@@ -188,7 +180,7 @@ impl CoinbaseVenue {
         }
         let base = self.config.base_url.trim_end_matches('/');
         let mut url = format!("{base}{}", call.path);
-        let query = encode(&call.params);
+        let query = http::encode(&call.params);
         if !query.is_empty() {
             url.push('?');
             url.push_str(&query);
@@ -578,7 +570,7 @@ mod tests {
         assert_eq!(host("http://127.0.0.1:8080/"), "127.0.0.1:8080");
         assert_eq!(host("api.coinbase.com"), "api.coinbase.com");
         assert_eq!(
-            encode(&[
+            http::encode(&[
                 ("product_ids", "BTC-USD".into()),
                 ("product_ids", "ETH-USD".into())
             ]),

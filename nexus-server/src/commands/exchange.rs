@@ -8,12 +8,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use nexus_core::ports::NonceSource;
 use nexus_core::ports::credentials::ApiCredentials;
 use nexus_core::{
-    ClientOrderId, Exchange, MarketData, NewOrder, OrderIntent, Price, Quantity, Secret, Side,
-    Symbol,
+    ClientOrderId, Exchange, ExchangeId, MarketData, NewOrder, OrderIntent, Price, Quantity,
+    Secret, Side, Symbol,
 };
-use nexus_exchanges::{
-    BinanceConfig, BinanceVenue, CoinbaseConfig, CoinbaseVenue, KrakenConfig, KrakenVenue,
-};
+use nexus_exchanges::{PaperConfig, PaperVenue, Venues, VenuesConfig};
 
 use crate::config::Config;
 use crate::store::open_store;
@@ -164,55 +162,34 @@ async fn nonces() -> Result<Option<Arc<dyn NonceSource>>, Failure> {
     Ok(Some(store as Arc<dyn NonceSource>))
 }
 
-/// An account on the venue, and the venue's market data.
+/// An account on the venue, and the venue's market data: the same [`Venues`] the server
+/// uses, with the base URL overridden when one is given.
 async fn connect(target: &Target) -> Result<(Arc<dyn Exchange>, Arc<dyn MarketData>), Failure> {
     let credentials = credentials()?;
-    let built = match target.exchange {
-        Venue::Binance => {
-            let mut config = BinanceConfig::default();
-            if let Some(url) = &target.base_url {
-                config.base_url.clone_from(url);
-            }
-            BinanceVenue::new(config).map(|v| {
-                let client = Arc::new(v.client(credentials));
-                (
-                    client.clone() as Arc<dyn Exchange>,
-                    client as Arc<dyn MarketData>,
-                )
-            })
-        }
-        Venue::Kraken => {
-            let mut config = KrakenConfig::default();
-            if let Some(url) = &target.base_url {
-                config.base_url.clone_from(url);
-            }
-            let venue = match nonces().await? {
-                Some(nonces) => KrakenVenue::with_nonces(config, nonces),
-                None => KrakenVenue::new(config),
-            };
-            venue.map(|v| {
-                let client = Arc::new(v.client(credentials));
-                (
-                    client.clone() as Arc<dyn Exchange>,
-                    client as Arc<dyn MarketData>,
-                )
-            })
-        }
-        Venue::Coinbase => {
-            let mut config = CoinbaseConfig::default();
-            if let Some(url) = &target.base_url {
-                config.base_url.clone_from(url);
-            }
-            CoinbaseVenue::new(config).map(|v| {
-                let client = Arc::new(v.client(credentials));
-                (
-                    client.clone() as Arc<dyn Exchange>,
-                    client as Arc<dyn MarketData>,
-                )
-            })
-        }
+    let mut config = VenuesConfig::default();
+    let exchange = match target.exchange {
+        Venue::Binance => ExchangeId::Binance,
+        Venue::Kraken => ExchangeId::Kraken,
+        Venue::Coinbase => ExchangeId::Coinbase,
     };
-    built.map_err(Failure::refused)
+    if let Some(url) = &target.base_url {
+        match exchange {
+            ExchangeId::Binance => config.binance.base_url.clone_from(url),
+            ExchangeId::Kraken => config.kraken.base_url.clone_from(url),
+            ExchangeId::Coinbase => config.coinbase.base_url.clone_from(url),
+            ExchangeId::Paper => {}
+        }
+    }
+    let venues = Venues::new(
+        config,
+        nonces().await?,
+        PaperVenue::new(PaperConfig::default()),
+    )
+    .map_err(Failure::refused)?;
+    Ok((
+        venues.account(exchange, credentials),
+        venues.market_data(exchange),
+    ))
 }
 
 async fn check(target: &Target) -> Result<(), Failure> {
