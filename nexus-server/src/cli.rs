@@ -20,9 +20,14 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server (the default). Settings come from NEXUS_* variables: NEXUS_BIND
-    /// (default 127.0.0.1:8080), NEXUS_LOG (default info).
-    Serve,
+    /// Run the HTTP server and the engine (the default). Settings come from NEXUS_*
+    /// variables: NEXUS_BIND (default 127.0.0.1:8080), NEXUS_LOG (default info); see
+    /// docs/configuration.md.
+    Serve {
+        /// Also create a demo admin with a few Paper bots, and print how to sign in.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Classify the market regime of every candle in a CSV file
     /// (header timestamp,open,high,low,close,volume).
     Regime {
@@ -82,8 +87,8 @@ pub enum Format {
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => commands::serve::run().await,
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => commands::serve::run(demo).await,
         Command::Regime {
             candles,
             config,

@@ -48,6 +48,31 @@ pub const GOOGLE_JWKS_URL_VAR: &str = "NEXUS_OAUTH_GOOGLE_JWKS_URL";
 /// Overrides the issuer Google's ID tokens name (`NEXUS_OAUTH_GOOGLE_ISSUER`).
 pub const GOOGLE_ISSUER_VAR: &str = "NEXUS_OAUTH_GOOGLE_ISSUER";
 
+/// `on` (default) or `off`: whether this instance runs the engine (scheduler election,
+/// trade workers, the simulated Paper feed). An API-only instance sets `off`.
+pub const ENGINE_VAR: &str = "NEXUS_ENGINE";
+/// Market data's time to live in seconds, 5–30 (default 15).
+pub const MARKET_TTL_VAR: &str = "NEXUS_MARKET_TTL_SECS";
+/// How often each market's regime is classified, in seconds, 10–86400 (default 300).
+pub const REGIME_INTERVAL_VAR: &str = "NEXUS_REGIME_INTERVAL_SECS";
+/// Trade jobs per enqueued batch, 100–500 (default 250).
+pub const FANOUT_BATCH_VAR: &str = "NEXUS_FANOUT_BATCH";
+/// Trade workers per instance, 1–64 (default 2).
+pub const WORKERS_VAR: &str = "NEXUS_WORKERS";
+/// The simulated market: `replay` (the shipped BTC/USDT history), `replay:DAYS` (starting
+/// that many days in) or `random:SEED`.
+pub const PAPER_FEED_VAR: &str = "NEXUS_PAPER_FEED";
+/// Seconds between simulated candles (default 2; fractions allowed, at least 0.05).
+pub const PAPER_CANDLE_SECS_VAR: &str = "NEXUS_PAPER_CANDLE_SECS";
+/// What each paper account starts with, in the quote asset (default 10000).
+pub const PAPER_BALANCE_VAR: &str = "NEXUS_PAPER_BALANCE";
+/// The paper symbols, comma-separated (default `BTC/USDT`).
+pub const PAPER_SYMBOLS_VAR: &str = "NEXUS_PAPER_SYMBOLS";
+/// `email` (default) or `off`: whether users are emailed about their trades.
+pub const TRADE_ALERTS_VAR: &str = "NEXUS_TRADE_ALERTS";
+/// Outside signal sources for `POST /api/v1/signals`: `name=secret,…`.
+pub const SIGNAL_SOURCES_VAR: &str = "NEXUS_SIGNAL_SOURCES";
+
 /// The default listen address: loopback only, so a fresh install is not exposed.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// The default log filter.
@@ -75,7 +100,7 @@ pub enum ConfigError {
 }
 
 /// The server's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Where the HTTP server listens.
     pub bind: SocketAddr,
@@ -107,6 +132,10 @@ pub struct Config {
     pub google_jwks_url: Option<String>,
     /// Another issuer than Google's.
     pub google_issuer: Option<String>,
+    /// The engine.
+    pub engine: crate::engine::EngineConfig,
+    /// Outside signal sources and their secrets.
+    pub signal_sources: crate::api::signals::SignalSources,
 }
 
 impl Config {
@@ -260,7 +289,11 @@ impl Config {
                 }
             })?;
 
+        let (engine, signal_sources) = engine_settings(&get)?;
+
         Ok(Self {
+            engine,
+            signal_sources,
             bind,
             log,
             plans,
@@ -299,6 +332,144 @@ impl Config {
         }
         Some(config)
     }
+}
+
+/// The engine's settings and the outside signal sources.
+fn engine_settings(
+    get: &dyn Fn(&'static str, &str) -> Result<String, ConfigError>,
+) -> Result<
+    (
+        crate::engine::EngineConfig,
+        crate::api::signals::SignalSources,
+    ),
+    ConfigError,
+> {
+    use crate::engine::{EngineConfig, PaperFeed};
+    let invalid = |var, expected, value: String| ConfigError::Invalid {
+        var,
+        expected,
+        value,
+    };
+    let number =
+        |var: &'static str, default: &str, range: std::ops::RangeInclusive<u64>, expected| {
+            let text = get(var, default)?;
+            text.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| invalid(var, expected, text.clone()))
+        };
+    let mut engine = EngineConfig::default();
+    engine.enabled = match get(ENGINE_VAR, "on")?.trim() {
+        "on" => true,
+        "off" => false,
+        other => return Err(invalid(ENGINE_VAR, "on or off", other.to_owned())),
+    };
+    engine.scheduler.ttl = std::time::Duration::from_secs(number(
+        MARKET_TTL_VAR,
+        "15",
+        5..=30,
+        "a number of seconds from 5 to 30",
+    )?);
+    engine.scheduler.regime_interval = std::time::Duration::from_secs(number(
+        REGIME_INTERVAL_VAR,
+        "300",
+        10..=86_400,
+        "a number of seconds from 10 to 86400",
+    )?);
+    let batch = number(
+        FANOUT_BATCH_VAR,
+        "250",
+        100..=500,
+        "a batch size from 100 to 500",
+    )?;
+    engine.batch = nexus_core::fanout::BatchSize::new(usize::try_from(batch).unwrap_or(250))
+        .map_err(|_| {
+            invalid(
+                FANOUT_BATCH_VAR,
+                "a batch size from 100 to 500",
+                batch.to_string(),
+            )
+        })?;
+    engine.workers =
+        usize::try_from(number(WORKERS_VAR, "2", 1..=64, "a count from 1 to 64")?).unwrap_or(2);
+    let feed = get(PAPER_FEED_VAR, "replay")?;
+    let bad_feed = || {
+        invalid(
+            PAPER_FEED_VAR,
+            "replay, replay:DAYS or random:SEED",
+            feed.clone(),
+        )
+    };
+    engine.paper.feed = match feed.trim().split_once(':') {
+        None if feed.trim() == "replay" => PaperFeed::Replay {
+            offset: crate::engine::DEFAULT_REPLAY_OFFSET,
+        },
+        None if feed.trim() == "random" => PaperFeed::Random { seed: 1 },
+        Some(("replay", days)) => PaperFeed::Replay {
+            offset: days.trim().parse().map_err(|_| bad_feed())?,
+        },
+        Some(("random", seed)) => PaperFeed::Random {
+            seed: seed.trim().parse().map_err(|_| bad_feed())?,
+        },
+        _ => return Err(bad_feed()),
+    };
+    let every = get(PAPER_CANDLE_SECS_VAR, "2")?;
+    engine.paper.candle_every = every
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.05..=86_400.0).contains(s))
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| {
+            invalid(
+                PAPER_CANDLE_SECS_VAR,
+                "seconds from 0.05 to 86400",
+                every.clone(),
+            )
+        })?;
+    let balance = get(PAPER_BALANCE_VAR, "10000")?;
+    engine.paper.balance = balance
+        .trim()
+        .parse::<nexus_core::Quantity>()
+        .ok()
+        .filter(|q| !q.is_zero())
+        .ok_or_else(|| {
+            invalid(
+                PAPER_BALANCE_VAR,
+                "a positive amount like 10000",
+                balance.clone(),
+            )
+        })?;
+    let symbols = get(PAPER_SYMBOLS_VAR, "BTC/USDT")?;
+    engine.paper.symbols = symbols
+        .split(',')
+        .map(|s| s.trim().parse::<nexus_core::Symbol>())
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            invalid(
+                PAPER_SYMBOLS_VAR,
+                "symbols like BTC/USDT,ETH/USDT",
+                symbols.clone(),
+            )
+        })?;
+    engine.alerts = match get(TRADE_ALERTS_VAR, "email")?.trim() {
+        "email" => true,
+        "off" => false,
+        other => return Err(invalid(TRADE_ALERTS_VAR, "email or off", other.to_owned())),
+    };
+    let sources_text = get(SIGNAL_SOURCES_VAR, "")?;
+    let sources = crate::api::signals::SignalSources::parse(&sources_text).map_err(|_| {
+        // The value holds secrets: never echo it.
+        invalid(
+            SIGNAL_SOURCES_VAR,
+            "name=secret pairs separated by commas (names: letters, digits, _ and -; secrets: at least 16 characters)",
+            String::new(),
+        )
+    })?;
+    Ok((engine, sources))
 }
 
 /// Starts logging with the configured filter. Logs go to stderr: stdout carries only

@@ -39,6 +39,34 @@ pub struct JobLabels {
     pub r#type: String,
 }
 
+/// Labels of upstream market-data calls.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExchangeLabels {
+    /// The venue.
+    pub exchange: String,
+}
+
+/// Labels of signals.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StrategyLabels {
+    /// The strategy (`trend_breakout`, `webhook`).
+    pub strategy: String,
+}
+
+/// Labels of planned or skipped orders.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `planned`, or the skip's reason code (`gate`, `sizing`, `already_in_position`, …).
+    pub outcome: String,
+}
+
+/// Labels of gate decisions.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GateLabels {
+    /// `true` or `false`.
+    pub allowed: String,
+}
+
 /// Every metric of the process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -53,6 +81,16 @@ pub struct Metrics {
     pub job_duration: Histogram,
     /// `nexus_jobs_queued{type}`.
     pub jobs_queued: Family<JobLabels, Gauge>,
+    /// `nexus_market_data_upstream_calls_total{exchange}`: synchronised from the hub's own
+    /// counts at scrape time.
+    pub upstream_calls: Family<ExchangeLabels, Counter>,
+    /// `nexus_signals_total{strategy}`.
+    pub signals: Family<StrategyLabels, Counter>,
+    /// `nexus_plans_total{outcome}`.
+    pub plans: Family<OutcomeLabels, Counter>,
+    /// `nexus_gate_decisions_total{allowed}`.
+    pub gate_decisions: Family<GateLabels, Counter>,
+    hub: std::sync::OnceLock<Arc<nexus_exchanges::MarketDataHub>>,
 }
 
 fn latency_buckets() -> Histogram {
@@ -89,6 +127,30 @@ impl Default for Metrics {
             "Jobs waiting for a worker",
             jobs_queued.clone(),
         );
+        let upstream_calls = Family::<ExchangeLabels, Counter>::default();
+        registry.register(
+            "market_data_upstream_calls",
+            "Market-data calls made to the venues (whatever the number of users)",
+            upstream_calls.clone(),
+        );
+        let signals = Family::<StrategyLabels, Counter>::default();
+        registry.register(
+            "signals",
+            "Signals decided once and fanned out to every subscribed bot",
+            signals.clone(),
+        );
+        let plans = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "plans",
+            "Bots' orders planned, or skipped by reason",
+            plans.clone(),
+        );
+        let gate_decisions = Family::<GateLabels, Counter>::default();
+        registry.register(
+            "gate_decisions",
+            "Market-regime gate decisions recorded",
+            gate_decisions.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -96,6 +158,11 @@ impl Default for Metrics {
             orders,
             job_duration,
             jobs_queued,
+            upstream_calls,
+            signals,
+            plans,
+            gate_decisions,
+            hub: std::sync::OnceLock::new(),
         }
     }
 }
@@ -122,8 +189,49 @@ impl Metrics {
             .inc();
     }
 
+    /// Reports upstream calls of `hub` (the engine's) from now on.
+    pub fn watch_hub(&self, hub: Arc<nexus_exchanges::MarketDataHub>) {
+        let _ = self.hub.set(hub);
+    }
+
+    /// Counts a signal of `strategy`.
+    pub fn signal(&self, strategy: &str) {
+        self.signals
+            .get_or_create(&StrategyLabels {
+                strategy: strategy.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts `count` bots whose outcome was `outcome`.
+    pub fn planned(&self, outcome: &str, count: u64) {
+        self.plans
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc_by(count);
+    }
+
+    /// Counts a gate decision.
+    pub fn gate(&self, allowed: bool) {
+        self.gate_decisions
+            .get_or_create(&GateLabels {
+                allowed: allowed.to_string(),
+            })
+            .inc();
+    }
+
     /// The exposition text, with the queue depth read from `store` now.
     pub async fn render(&self, store: Option<&Arc<dyn Store>>) -> String {
+        if let Some(hub) = self.hub.get() {
+            for exchange in nexus_core::ExchangeId::ALL {
+                let counter = self.upstream_calls.get_or_create(&ExchangeLabels {
+                    exchange: exchange.as_str().to_owned(),
+                });
+                let calls = hub.upstream_calls(exchange);
+                counter.inc_by(calls.saturating_sub(counter.get()));
+            }
+        }
         if let Some(store) = store {
             match store.depth().await {
                 Ok(depth) => {

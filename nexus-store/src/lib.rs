@@ -22,6 +22,7 @@
 
 mod common;
 mod error;
+pub mod leader;
 pub mod postgres;
 pub mod sqlite;
 pub mod vault;
@@ -115,6 +116,7 @@ pub trait Maintenance: Send + Sync {
 }
 
 /// Everything a store does: every port, plus maintenance.
+#[async_trait]
 pub trait Store:
     JobQueue
     + DecisionLog
@@ -131,6 +133,14 @@ pub trait Store:
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// Tries to become the one instance of the deployment running `name` (the
+    /// scheduler): `Some` while this instance holds it, `None` when another does.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database cannot be asked.
+    async fn try_lead(&self, name: &str)
+    -> Result<Option<Box<dyn leader::Leadership>>, StoreError>;
 }
 
 /// A store could not be opened.

@@ -9,6 +9,7 @@ use crate::fanout::BotConfig;
 use crate::ids::{BotId, UserId};
 use crate::instrument::{ExchangeId, Symbol};
 use crate::market::Interval;
+use crate::money::Notional;
 use crate::ports::credentials::CredentialId;
 use crate::position::Position;
 
@@ -143,6 +144,61 @@ pub struct BotRecord {
     pub paused: bool,
 }
 
+/// Which active bots a signal goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BotFilter<'a> {
+    /// The venue.
+    pub exchange: ExchangeId,
+    /// The pair.
+    pub symbol: Symbol,
+    /// The strategy's name.
+    pub strategy: &'a str,
+    /// Only bots on this candle interval (`None`: any).
+    pub interval: Option<Interval>,
+    /// Only bots with exactly these strategy parameters, as stored (`None`: any).
+    pub strategy_config: Option<&'a str>,
+}
+
+/// One strategy evaluation: every active bot with the same key shares its signals.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StrategyMarket {
+    /// The venue.
+    pub exchange: ExchangeId,
+    /// The pair.
+    pub symbol: Symbol,
+    /// The candle interval.
+    pub interval: Interval,
+    /// The strategy's name.
+    pub strategy: String,
+    /// Its parameters, as stored (normalised JSON: equal parameters, equal text).
+    pub strategy_config: String,
+}
+
+impl StrategyMarket {
+    /// The filter selecting this market's bots.
+    #[must_use]
+    pub fn filter(&self) -> BotFilter<'_> {
+        BotFilter {
+            exchange: self.exchange,
+            symbol: self.symbol,
+            strategy: &self.strategy,
+            interval: Some(self.interval),
+            strategy_config: Some(&self.strategy_config),
+        }
+    }
+}
+
+/// An active bot with what planning its order needs besides the account's balances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribedBot {
+    /// The bot.
+    pub bot: BotRecord,
+    /// Its open position.
+    pub position: Option<Position>,
+    /// The largest order its owner's plan allows (`None`: no limit).
+    pub max_order_notional: Option<Notional>,
+}
+
 /// What a user's bots take up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BotUsage {
@@ -167,19 +223,25 @@ pub trait BotStore: Send + Sync {
     /// [`StoreError`].
     async fn bot(&self, id: BotId) -> Result<Option<BotRecord>, StoreError>;
 
-    /// Active (not paused) bots running `strategy` on (`exchange`, `symbol`), in id order,
-    /// `limit` at a time after `after`: the fan-out loads them in pages.
+    /// Active (not paused) bots that `filter` selects, in id order, `limit` at a time after
+    /// `after`, each with its open position and its owner's plan limits: the fan-out loads
+    /// them in pages, one query per page.
     ///
     /// # Errors
     /// [`StoreError`].
     async fn active_bots(
         &self,
-        exchange: ExchangeId,
-        symbol: Symbol,
-        strategy: &str,
+        filter: &BotFilter<'_>,
         after: Option<BotId>,
         limit: u32,
-    ) -> Result<Vec<BotRecord>, StoreError>;
+    ) -> Result<Vec<SubscribedBot>, StoreError>;
+
+    /// Every distinct (exchange, symbol, interval, strategy, parameters) that active bots
+    /// run: what the scheduler evaluates, once each, however many bots share it.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn active_markets(&self) -> Result<Vec<StrategyMarket>, StoreError>;
 
     /// `user`'s bots in id order, `limit` at a time after `after`.
     ///

@@ -226,6 +226,12 @@ pub trait ActivityStore: Send + Sync {
     /// [`StoreError`].
     async fn record_skip(&self, skip: &SkipRecord) -> Result<(), StoreError>;
 
+    /// Records many skipped plans in one round trip (a fan-out's page of them).
+    ///
+    /// # Errors
+    /// [`StoreError`]; then none is recorded.
+    async fn record_skips(&self, skips: &[SkipRecord]) -> Result<(), StoreError>;
+
     /// A bot's orders, newest first.
     ///
     /// # Errors

@@ -18,6 +18,8 @@ use crate::error::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
+    /// Fan one signal out to every subscribed bot.
+    Signal,
     /// Place one planned order.
     TradeExecution,
     /// Tell a user about a trade.
@@ -32,7 +34,8 @@ pub enum JobKind {
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
+        Self::Signal,
         Self::TradeExecution,
         Self::TradeAlert,
         Self::Email,
@@ -44,6 +47,7 @@ impl JobKind {
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
+            Self::Signal => "signal",
             Self::TradeExecution => "trade_execution",
             Self::TradeAlert => "trade_alert",
             Self::Email => "email",

@@ -49,6 +49,7 @@ struct State {
     balances: HashMap<String, HashMap<Asset, Decimal>>,
     orders: HashMap<(String, ClientOrderId), OrderReport>,
     next_order: u64,
+    candles_published: u64,
 }
 
 /// The simulated market and all its accounts.
@@ -95,6 +96,40 @@ impl PaperVenue {
             let extra = history.len() - KEEP;
             history.drain(..extra);
         }
+        state.candles_published += 1;
+    }
+
+    /// How many candles have been published so far, of any series: when it changes there
+    /// are new candles to read (what a venue's candle stream would push).
+    #[must_use]
+    pub fn candles_published(&self) -> u64 {
+        self.state().candles_published
+    }
+
+    /// Opens `account` with `amount` of `asset`, unless it exists already: how each paper
+    /// account gets its starting balance, once. Returns whether it was opened now.
+    pub fn open_account(&self, account: &str, asset: Asset, amount: Quantity) -> bool {
+        let mut state = self.state();
+        if state.balances.contains_key(account) {
+            return false;
+        }
+        state
+            .balances
+            .entry(account.to_owned())
+            .or_default()
+            .insert(asset, amount.value());
+        true
+    }
+
+    /// What `account` holds of `asset` (zero for an unknown account).
+    #[must_use]
+    pub fn balance(&self, account: &str, asset: Asset) -> Quantity {
+        self.state()
+            .balances
+            .get(account)
+            .and_then(|b| b.get(&asset))
+            .and_then(|amount| Quantity::new(*amount).ok())
+            .unwrap_or(Quantity::ZERO)
     }
 
     /// Credits an account (deposits are how paper accounts get money).

@@ -34,8 +34,9 @@ enum BotsTag {
     Bots,
 }
 
-/// The strategies a bot can run.
-pub const STRATEGIES: [&str; 1] = ["trend_breakout"];
+/// The strategies a bot can run: the built-in trend follower, or the signals of an
+/// outside source (`webhook`, with `strategy_config: {"source": "name"}`).
+pub const STRATEGIES: [&str; 2] = ["trend_breakout", "webhook"];
 
 /// The candle interval a bot runs on unless it says otherwise.
 pub const DEFAULT_INTERVAL: Interval = Interval::H1;
@@ -251,7 +252,20 @@ fn interval(text: &str) -> Result<Interval, Invalid> {
     })
 }
 
-fn strategy_config(value: Option<serde_json::Value>) -> Result<String, Invalid> {
+fn strategy_config(strategy: &str, value: Option<serde_json::Value>) -> Result<String, Invalid> {
+    if strategy == crate::engine::signals::WEBHOOK_STRATEGY {
+        let Some(value) = value else {
+            return Err(invalid(
+                "strategy_config",
+                "a webhook bot names its signal source: {\"source\": \"name\"}",
+            ));
+        };
+        let config: super::signals::WebhookConfig = read("strategy_config", value)?;
+        config
+            .validate()
+            .map_err(|e| invalid("strategy_config.source", e))?;
+        return Ok(super::signals::WebhookConfig::canonical(&config.source));
+    }
     let config: TrendBreakoutConfig = match value {
         Some(v) => read("strategy_config", v)?,
         None => TrendBreakoutConfig::default(),
@@ -566,6 +580,7 @@ fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), I
         Some(name) => name.to_owned(),
         None => format!("{strategy} {symbol}"),
     };
+    let strategy_config = strategy_config(&strategy, body.strategy_config)?;
     let record = BotRecord {
         id: BotId::new(Uuid::new_v4()),
         user,
@@ -574,7 +589,7 @@ fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), I
         symbol,
         interval,
         strategy,
-        strategy_config: strategy_config(body.strategy_config)?,
+        strategy_config,
         config,
         credential: None,
         paused: body.paused.unwrap_or(false),
@@ -597,7 +612,7 @@ fn apply(mut bot: BotRecord, changes: BotChanges) -> Result<BotRecord, Invalid> 
         bot.interval = interval(&text)?;
     }
     if let Some(v) = changes.strategy_config {
-        bot.strategy_config = strategy_config(Some(v))?;
+        bot.strategy_config = strategy_config(&bot.strategy, Some(v))?;
     }
     if let Some(v) = changes.sizing {
         bot.config.sizing = read("sizing", v)?;

@@ -13,6 +13,7 @@ mod keys;
 mod oauth;
 pub mod plans;
 pub mod session;
+pub mod signals;
 
 pub use activity::ActivityApi;
 pub use admin::AdminApi;
@@ -22,6 +23,7 @@ pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
 pub use keys::KeysApi;
 pub use oauth::OAuthApi;
+pub use signals::SignalsApi;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +96,8 @@ pub struct ApiState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Sign-in with Google; `None` when not configured (its endpoints answer 404).
     pub oidc: Option<Arc<crate::auth::oidc::GoogleOidc>>,
+    /// Outside signal sources (`POST /api/v1/signals`).
+    pub signal_sources: signals::SignalSources,
     /// One bot change per user at a time, so checking a plan's limits and writing the bot
     /// cannot interleave with another request of the same user.
     bot_locks: std::sync::Mutex<BotLocks>,
@@ -124,6 +128,7 @@ impl ApiState {
             trusted_proxies: client_ip::TrustedProxies::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
             oidc: None,
+            signal_sources: signals::SignalSources::default(),
             bot_locks: std::sync::Mutex::default(),
         }
     }
@@ -141,6 +146,13 @@ impl ApiState {
     #[must_use]
     pub fn with_trusted_proxies(mut self, proxies: client_ip::TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
+        self
+    }
+
+    /// The same state accepting outside signals from `sources`.
+    #[must_use]
+    pub fn with_signal_sources(mut self, sources: signals::SignalSources) -> Self {
+        self.signal_sources = sources;
         self
     }
 
@@ -168,6 +180,7 @@ pub type Apis = (
     KeysApi,
     BotsApi,
     ActivityApi,
+    SignalsApi,
     AdminApi,
 );
 
@@ -183,6 +196,7 @@ pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<Apis, ()> {
             KeysApi,
             BotsApi,
             ActivityApi,
+            SignalsApi,
             AdminApi,
         ),
         TITLE,
@@ -226,6 +240,7 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
         .at("/openapi.json", spec)
         .at("/metrics", scrape)
         .nest("/docs", docs)
+        .around(signals::verify_signature)
         .around(limit_body)
         .with(CookieJarManager::new())
         .data(state)

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use crate::config::Config;
 use crate::server;
 
-/// Reads the configuration, binds and serves until Ctrl-C or SIGTERM.
-pub async fn run() -> ExitCode {
+/// Reads the configuration, starts the engine, binds and serves until Ctrl-C or SIGTERM.
+/// With `demo`, also creates a demo admin with a few Paper bots and prints how to sign in.
+pub async fn run(demo: bool) -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -41,7 +42,7 @@ pub async fn run() -> ExitCode {
     };
     tracing::info!(backend = store.backend(), "database ready");
     let worker = format!("{}-{}", hostname(), std::process::id());
-    let upkeep = crate::maintenance::spawn(store.clone(), worker);
+    let upkeep = crate::maintenance::spawn(store.clone(), worker.clone());
 
     let acceptor = match server::bind(config.bind).await {
         Ok(acceptor) => acceptor,
@@ -70,17 +71,51 @@ pub async fn run() -> ExitCode {
         }
     };
     let mut state = crate::api::ApiState::new(
-        store,
-        email,
+        std::sync::Arc::clone(&store),
+        std::sync::Arc::clone(&email),
         crate::api::AuthSettings::new(config.public_url.clone()),
     )
     .with_plans(config.plans.clone())
-    .with_trusted_proxies(config.trusted_proxies.clone());
+    .with_trusted_proxies(config.trusted_proxies.clone())
+    .with_signal_sources(config.signal_sources.clone());
     if let Some(oidc) = oidc {
         state = state.with_oidc(oidc);
     }
-    let state = std::sync::Arc::new(state);
+    let engine = match crate::engine::start(
+        &config.engine,
+        std::sync::Arc::clone(&store),
+        std::sync::Arc::clone(&state.metrics),
+        email,
+        &worker,
+    ) {
+        Ok(engine) => engine,
+        Err(err) => {
+            eprintln!("nexus: the engine cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if config.engine.enabled {
+        tracing::info!(
+            paper_symbols = ?config.engine.paper.symbols,
+            candle_every_ms = config.engine.paper.candle_every.as_millis(),
+            workers = config.engine.workers,
+            "engine running: simulated Paper market, scheduler election, trade workers"
+        );
+    } else {
+        tracing::info!("engine off (NEXUS_ENGINE=off): this instance only serves the API");
+    }
+    let state = std::sync::Arc::new(state.with_venues(std::sync::Arc::clone(&engine.venues)));
+    if demo {
+        match super::demo::create(store.as_ref(), &config.public_url).await {
+            Ok(text) => println!("{text}"),
+            Err(err) => {
+                eprintln!("nexus: the demo could not be set up: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let outcome = server::run(acceptor, state, shutdown_signal()).await;
+    engine.shutdown().await;
     upkeep.abort();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

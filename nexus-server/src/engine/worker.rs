@@ -157,6 +157,7 @@ impl TradeExecutor {
             match exchange.query_order(symbol, &plan.client_order_id).await {
                 Ok(Some(report)) => {
                     self.record(plan, &mut order, &report, now).await?;
+                    self.alert(plan, &report, now).await?;
                     self.count(plan, report.status.into());
                     return Ok(Executed::AlreadyPlaced(report));
                 }
@@ -171,6 +172,7 @@ impl TradeExecutor {
         match exchange.place_order(&new).await {
             Ok(report) => {
                 self.record(plan, &mut order, &report, now).await?;
+                self.alert(plan, &report, now).await?;
                 self.count(plan, report.status.into());
                 Ok(Executed::Placed(report))
             }
@@ -194,6 +196,38 @@ impl TradeExecutor {
                 Ok(Executed::Refused(e.to_string()))
             }
         }
+    }
+
+    /// Enqueues the owner's alert about a fill (once per order and state).
+    async fn alert(
+        &self,
+        plan: &ExecutionPlan,
+        report: &OrderReport,
+        now: Timestamp,
+    ) -> Result<(), ExecuteError> {
+        if report.filled_quantity.is_zero() {
+            return Ok(());
+        }
+        let state: OrderState = report.status.into();
+        let alert = super::alerts::TradeAlert {
+            user: plan.user,
+            bot: plan.bot,
+            exchange: plan.exchange,
+            symbol: plan.intent.symbol(),
+            side: plan.intent.side(),
+            quantity: report.filled_quantity,
+            price: report.average_price,
+            client_order_id: plan.client_order_id,
+            state: state.as_str().to_owned(),
+        };
+        let job = alert
+            .new_job()
+            .map_err(|e| ExecuteError::Payload(e.to_string()))?;
+        self.store
+            .enqueue(&job, now)
+            .await
+            .map_err(|e| ExecuteError::Retry(format!("enqueuing the alert: {e}")))?;
+        Ok(())
     }
 
     /// The bot's account on its venue: `Err(reason)` when it has none any more.

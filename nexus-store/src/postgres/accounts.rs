@@ -2,14 +2,15 @@
 
 use async_trait::async_trait;
 use nexus_core::ports::accounts::{
-    BotRecord, BotStore, BotUsage, PositionStore, Role, UserRecord, UserStore,
+    BotFilter, BotRecord, BotStore, BotUsage, PositionStore, Role, StrategyMarket, SubscribedBot,
+    UserRecord, UserStore,
 };
 use nexus_core::ports::credentials::{
     ApiCredentials, CredentialId, CredentialInfo, CredentialStore, mask,
 };
 use nexus_core::{
-    BotId, ExchangeId, KeyPermissions, Notional, Position, Price, Quantity, StoreError, Symbol,
-    Timestamp, UserId,
+    BotId, ExchangeId, KeyPermissions, Notional, Position, Price, Quantity, StoreError, Timestamp,
+    UserId,
 };
 use rust_decimal::Decimal;
 use sqlx::Row;
@@ -155,6 +156,41 @@ macro_rules! bot_columns {
     strategy_config::text AS strategy_config, gate::text AS gate, sizing::text AS sizing,
     pyramid::text AS pyramid, credential_id, paused"
     };
+    (b) => {
+        "b.id, b.user_id, b.name, b.exchange, b.symbol, b.interval, b.strategy,
+    b.strategy_config::text AS strategy_config, b.gate::text AS gate, b.sizing::text AS sizing,
+    b.pyramid::text AS pyramid, b.credential_id, b.paused"
+    };
+}
+
+/// The open position in `row`'s columns named `{prefix}quantity`, …; `None` when they are
+/// NULL (no open position on a left join).
+fn position(row: &PgRow, prefix: &str) -> Result<Option<Position>, StoreError> {
+    let column = |name: &str| format!("{prefix}{name}");
+    let d = |name: &str| -> Result<Decimal, StoreError> {
+        row.try_get::<Decimal, _>(column(name).as_str())
+            .map_err(|e| corrupt(name, e))
+    };
+    if row
+        .try_get::<Option<Decimal>, _>(column("quantity").as_str())
+        .map_err(|e| corrupt("quantity", e))?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    let qty = |name: &str| Quantity::new(d(name)?).map_err(|e| corrupt(name, e));
+    let notional = |name: &str| Notional::new(d(name)?).map_err(|e| corrupt(name, e));
+    let symbol: String = row.get(column("symbol").as_str());
+    Ok(Some(Position::from_parts(
+        parse("symbol", &symbol)?,
+        qty("quantity")?,
+        notional("cost")?,
+        qty("initial_quantity")?,
+        notional("initial_cost")?,
+        Price::new(d("last_fill_price")?).map_err(|e| corrupt("last_fill_price", e))?,
+        row.get(column("last_fill_at").as_str()),
+        u32::try_from(row.get::<i32, _>(column("adds").as_str())).unwrap_or(0),
+    )))
 }
 
 fn bot(row: &PgRow) -> Result<BotRecord, StoreError> {
@@ -223,28 +259,74 @@ impl BotStore for PostgresStore {
 
     async fn active_bots(
         &self,
-        exchange: ExchangeId,
-        symbol: Symbol,
-        strategy: &str,
+        filter: &BotFilter<'_>,
         after: Option<BotId>,
         limit: u32,
-    ) -> Result<Vec<BotRecord>, StoreError> {
+    ) -> Result<Vec<SubscribedBot>, StoreError> {
+        // One query per page: the bot, its open position and its owner's plan limit
+        // (no active subscription: the free plan).
         let rows = sqlx::query(concat!(
             "SELECT ",
-            bot_columns!(),
-            " FROM bots
-             WHERE exchange = $1 AND symbol = $2 AND strategy = $3 AND NOT paused AND id > $4
-             ORDER BY id LIMIT $5"
+            bot_columns!(b),
+            ", p.symbol AS p_symbol, p.quantity AS p_quantity, p.cost AS p_cost,
+                 p.initial_quantity AS p_initial_quantity, p.initial_cost AS p_initial_cost,
+                 p.last_fill_price AS p_last_fill_price, p.last_fill_at AS p_last_fill_at,
+                 p.adds AS p_adds, pl.max_order_notional
+             FROM bots b
+             LEFT JOIN positions p ON p.bot_id = b.id AND p.closed_at IS NULL
+             LEFT JOIN subscriptions s ON s.user_id = b.user_id AND s.status IN ('active', 'trialing')
+             LEFT JOIN plans pl ON pl.id = COALESCE(s.plan_id, 'free')
+             WHERE b.exchange = $1 AND b.symbol = $2 AND b.strategy = $3 AND NOT b.paused
+                 AND ($4::text IS NULL OR b.interval = $4)
+                 AND ($5::text IS NULL OR b.strategy_config::text = $5)
+                 AND b.id > $6
+             ORDER BY b.id LIMIT $7"
         ))
-        .bind(exchange.as_str())
-        .bind(symbol.to_string())
-        .bind(strategy)
+        .bind(filter.exchange.as_str())
+        .bind(filter.symbol.to_string())
+        .bind(filter.strategy)
+        .bind(filter.interval.map(|i| i.as_str()))
+        .bind(filter.strategy_config)
         .bind(after.map_or(Uuid::nil(), |a| *a.as_uuid()))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(bot).collect()
+        rows.iter()
+            .map(|row| {
+                let limit: Option<Decimal> = row.get("max_order_notional");
+                Ok(SubscribedBot {
+                    bot: bot(row)?,
+                    position: position(row, "p_")?,
+                    max_order_notional: limit
+                        .map(|l| Notional::new(l).map_err(|e| corrupt("max_order_notional", e)))
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn active_markets(&self) -> Result<Vec<StrategyMarket>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT exchange, symbol, interval, strategy, strategy_config::text AS strategy_config
+             FROM bots WHERE NOT paused
+             ORDER BY exchange, symbol, interval, strategy, strategy_config",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let text = |name: &str| -> String { row.get(name) };
+                Ok(StrategyMarket {
+                    exchange: parse("exchange", &text("exchange"))?,
+                    symbol: parse("symbol", &text("symbol"))?,
+                    interval: parse("interval", &text("interval"))?,
+                    strategy: text("strategy"),
+                    strategy_config: text("strategy_config"),
+                })
+            })
+            .collect()
     }
 
     async fn user_bots(
@@ -354,21 +436,10 @@ impl PositionStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        let Some(row) = row else { return Ok(None) };
-        let d = |name: &str| -> Decimal { row.get(name) };
-        let qty = |name: &str| Quantity::new(d(name)).map_err(|e| corrupt(name, e));
-        let notional = |name: &str| Notional::new(d(name)).map_err(|e| corrupt(name, e));
-        let symbol: String = row.get("symbol");
-        Ok(Some(Position::from_parts(
-            parse("symbol", &symbol)?,
-            qty("quantity")?,
-            notional("cost")?,
-            qty("initial_quantity")?,
-            notional("initial_cost")?,
-            Price::new(d("last_fill_price")).map_err(|e| corrupt("last_fill_price", e))?,
-            row.get("last_fill_at"),
-            u32::try_from(row.get::<i32, _>("adds")).unwrap_or(0),
-        )))
+        match row {
+            Some(row) => position(&row, ""),
+            None => Ok(None),
+        }
     }
 
     async fn save_position(

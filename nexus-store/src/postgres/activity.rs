@@ -155,6 +155,26 @@ impl ActivityStore for PostgresStore {
         Ok(())
     }
 
+    async fn record_skips(&self, skips: &[SkipRecord]) -> Result<(), StoreError> {
+        if skips.is_empty() {
+            return Ok(());
+        }
+        let column = |f: fn(&SkipRecord) -> String| skips.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO skips (bot_id, signal_id, reason, detail, at)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])",
+        )
+        .bind(skips.iter().map(|s| *s.bot.as_uuid()).collect::<Vec<_>>())
+        .bind(skips.iter().map(|s| *s.signal.as_uuid()).collect::<Vec<_>>())
+        .bind(column(|s| s.reason.clone()))
+        .bind(column(|s| s.detail.clone()))
+        .bind(skips.iter().map(|s| s.at).collect::<Vec<_>>())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
     async fn bot_orders(
         &self,
         bot: BotId,

@@ -31,6 +31,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/post
 pub struct PostgresStore {
     pool: PgPool,
     keys: Keyring,
+    /// How to open a connection of its own (leadership holds one outside the pool).
+    options: PgConnectOptions,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -89,11 +91,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
         MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
-        Ok(Self { pool, keys })
+        Ok(Self {
+            pool,
+            keys,
+            options,
+        })
     }
 
     /// The connection pool (for tests and tools).
@@ -111,9 +117,17 @@ fn redact(url: &str) -> String {
     }
 }
 
+#[async_trait]
 impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn try_lead(
+        &self,
+        name: &str,
+    ) -> Result<Option<Box<dyn crate::leader::Leadership>>, StoreError> {
+        crate::leader::try_lead_pg(&self.options, name).await
     }
 }
 

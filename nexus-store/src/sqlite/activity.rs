@@ -151,6 +151,30 @@ impl ActivityStore for SqliteStore {
         Ok(())
     }
 
+    async fn record_skips(&self, skips: &[SkipRecord]) -> Result<(), StoreError> {
+        // One transaction (taking the write lock up front, as every writer here does): one
+        // commit for the page instead of one per skip.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(classify)?;
+        for s in skips {
+            sqlx::query(
+                "INSERT INTO skips (bot_id, signal_id, reason, detail, at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(s.bot.to_string())
+            .bind(s.signal.to_string())
+            .bind(&s.reason)
+            .bind(&s.detail)
+            .bind(ms(s.at))
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)
+    }
+
     async fn bot_orders(
         &self,
         bot: BotId,

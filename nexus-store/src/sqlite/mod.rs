@@ -34,6 +34,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqli
 pub struct SqliteStore {
     pool: SqlitePool,
     keys: Keyring,
+    /// Whether a scheduler of this process leads (one instance per file).
+    leading: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -69,7 +71,11 @@ impl SqliteStore {
             .await
             .map_err(OpenError::Connect)?;
         MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
-        Ok(Self { pool, keys })
+        Ok(Self {
+            pool,
+            keys,
+            leading: std::sync::Arc::default(),
+        })
     }
 
     /// The connection pool (for tests and tools).
@@ -79,9 +85,17 @@ impl SqliteStore {
     }
 }
 
+#[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn try_lead(
+        &self,
+        _name: &str,
+    ) -> Result<Option<Box<dyn crate::leader::Leadership>>, StoreError> {
+        Ok(crate::leader::try_lead_local(&self.leading))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Users, bots and positions, and exact decimals on both databases.
 
 use nexus_core::market::Interval;
-use nexus_core::ports::accounts::{BotRecord, Role};
+use nexus_core::ports::accounts::{BotFilter, BotRecord, Role, SubscribedBot};
 use nexus_core::{BotId, ExchangeId, Notional, Position, Price, Quantity, StoreError, UserId};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -100,31 +100,84 @@ both!(
             .unwrap();
         assert_eq!(stored, bot(10, alice, false), "configuration round-trips");
         let btc = "BTC/USDT".parse().unwrap();
+        let market = |exchange| BotFilter {
+            exchange,
+            symbol: btc,
+            strategy: "trend_breakout",
+            interval: None,
+            strategy_config: None,
+        };
+        let ids = |bots: &[SubscribedBot]| -> Vec<u128> {
+            bots.iter().map(|b| b.bot.id.as_uuid().as_u128()).collect()
+        };
         let first = store
-            .active_bots(ExchangeId::Binance, btc, "trend_breakout", None, 2)
+            .active_bots(&market(ExchangeId::Binance), None, 2)
             .await
             .unwrap();
-        let ids: Vec<u128> = first.iter().map(|b| b.id.as_uuid().as_u128()).collect();
-        assert_eq!(ids, [10, 11]);
+        assert_eq!(ids(&first), [10, 11]);
+        assert_eq!(first[0].bot, bot(10, alice, false));
+        assert_eq!(first[0].position, None);
+        assert_eq!(
+            first[0].max_order_notional,
+            Some("100".parse().unwrap()),
+            "no subscription: the free plan's limit"
+        );
         let next = store
-            .active_bots(
-                ExchangeId::Binance,
-                btc,
-                "trend_breakout",
-                Some(first[1].id),
-                10,
-            )
+            .active_bots(&market(ExchangeId::Binance), Some(first[1].bot.id), 10)
             .await
             .unwrap();
-        let ids: Vec<u128> = next.iter().map(|b| b.id.as_uuid().as_u128()).collect();
-        assert_eq!(ids, [13, 14], "paused bot 12 is left out");
+        assert_eq!(ids(&next), [13, 14], "paused bot 12 is left out");
         assert!(
             store
-                .active_bots(ExchangeId::Kraken, btc, "trend_breakout", None, 10)
+                .active_bots(&market(ExchangeId::Kraken), None, 10)
                 .await
                 .unwrap()
                 .is_empty()
         );
+
+        // The page carries each bot's open position and its owner's plan.
+        let held =
+            Position::open(btc, "0.5".parse().unwrap(), "100".parse().unwrap(), t(1)).unwrap();
+        store
+            .save_position(BotId::new(Uuid::from_u128(11)), &held, t(1))
+            .await
+            .unwrap();
+        store.set_user_plan(alice, "pro", t(1)).await.unwrap();
+        let page = store
+            .active_bots(&market(ExchangeId::Binance), None, 2)
+            .await
+            .unwrap();
+        assert_eq!(page[1].position, Some(held));
+        assert_eq!(page[0].position, None);
+        assert_eq!(page[0].max_order_notional, None, "pro has no order limit");
+
+        // A strategy evaluation serves exactly the bots with its interval and parameters.
+        let mut other = bot(15, bob, false);
+        other.strategy_config = "{\"entry_period\":55}".into();
+        store.create_bot(&other, t(0)).await.unwrap();
+        let markets = store.active_markets().await.unwrap();
+        assert_eq!(markets.len(), 2, "two parameter sets: {markets:?}");
+        for m in &markets {
+            let bots = store.active_bots(&m.filter(), None, 100).await.unwrap();
+            let want: Vec<u128> = if m.strategy_config.contains("55") {
+                vec![15]
+            } else {
+                vec![10, 11, 13, 14]
+            };
+            assert_eq!(ids(&bots), want, "{m:?}");
+        }
+        let daily = BotFilter {
+            interval: Some(Interval::D1),
+            ..market(ExchangeId::Binance)
+        };
+        assert!(
+            store
+                .active_bots(&daily, None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
         let id = BotId::new(Uuid::from_u128(13));
         assert!(
             !store.set_paused(bob, id, true, t(1)).await.unwrap(),

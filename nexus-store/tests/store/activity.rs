@@ -136,21 +136,23 @@ both!(
         assert_eq!(fills.len(), 1);
         assert_eq!(fills[0].1, fill);
 
-        for (i, reason) in ["insufficient_balance", "below_min_notional", "gate_blocked"]
-            .iter()
-            .enumerate()
-        {
-            store
-                .record_skip(&SkipRecord {
-                    bot,
-                    signal: SignalId::new(Uuid::from_u128(500)),
-                    reason: (*reason).into(),
-                    detail: format!("detail {i}"),
-                    at: t(10 + i64::try_from(i).unwrap()),
-                })
-                .await
-                .unwrap();
-        }
+        let skip = |i: i64, reason: &str| SkipRecord {
+            bot,
+            signal: SignalId::new(Uuid::from_u128(500)),
+            reason: reason.into(),
+            detail: format!("detail {i}"),
+            at: t(10 + i),
+        };
+        store
+            .record_skip(&skip(0, "insufficient_balance"))
+            .await
+            .unwrap();
+        // A fan-out records a page of skips at once.
+        store
+            .record_skips(&[skip(1, "below_min_notional"), skip(2, "gate_blocked")])
+            .await
+            .unwrap();
+        store.record_skips(&[]).await.unwrap();
         let skips = store
             .bot_skips(
                 bot,

@@ -8,6 +8,7 @@
 mod accounts;
 mod activity;
 mod jobs;
+mod leader;
 mod oauth;
 mod records;
 mod sessions;

@@ -1,0 +1,348 @@
+//! `POST /api/v1/signals`: outside signals (a TradingView alert, another system) enter the
+//! same fan-out as the built-in strategies. Each source is configured by the operator
+//! (`NEXUS_SIGNAL_SOURCES=name=secret,…`) and proves itself with its secret: as `token` in
+//! the body (TradingView can only send a body), or as an HMAC-SHA256 of the raw body in
+//! `X-Nexus-Signature: sha256=<hex>`. Bots follow a source with strategy `webhook` and
+//! `strategy_config: {"source": "name"}`. A delivery repeated with the same idempotency
+//! key is acknowledged and ignored.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use nexus_core::fanout::Signal;
+use nexus_core::regime::gate::{AdvisorInput, GateAction};
+use nexus_core::{ExchangeId, Secret, SignalId, Symbol};
+use poem::web::Data;
+use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::auth::{err, unavailable};
+use super::keys::Exchange as ExchangeName;
+use super::{ApiState, ErrorBody};
+use crate::engine::signals::{SignalJob, WEBHOOK_STRATEGY, webhook_signal_id};
+
+/// The header carrying a body's HMAC.
+pub const SIGNATURE_HEADER: &str = "x-nexus-signature";
+
+/// The operator's signal sources and their secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SignalSources {
+    sources: Vec<(String, Secret)>,
+}
+
+impl SignalSources {
+    /// Parses `name=secret` pairs separated by commas.
+    ///
+    /// # Errors
+    /// What is wrong (never the secret itself).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut sources = Vec::new();
+        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (name, secret) = entry.split_once('=').ok_or("each source is name=secret")?;
+            let name = name.trim();
+            if !valid_name(name) {
+                return Err(format!("{name:?}: names are 1-64 letters, digits, _ and -"));
+            }
+            if secret.trim().len() < 16 {
+                return Err(format!("{name}: the secret must be at least 16 characters"));
+            }
+            sources.push((name.to_owned(), Secret::new(secret.trim())));
+        }
+        Ok(Self { sources })
+    }
+
+    /// A set with one source (tests, the demo).
+    #[must_use]
+    pub fn single(name: &str, secret: &str) -> Self {
+        Self {
+            sources: vec![(name.to_owned(), Secret::new(secret))],
+        }
+    }
+
+    fn secret(&self, name: &str) -> Option<&Secret> {
+        self.sources.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// What a `webhook` bot's `strategy_config` holds: the source it follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// The signal source's name.
+    pub source: String,
+}
+
+impl WebhookConfig {
+    /// The stored (canonical) text of a source's bots' parameters.
+    #[must_use]
+    pub fn canonical(source: &str) -> String {
+        serde_json::to_string(&Self {
+            source: source.to_owned(),
+        })
+        .unwrap_or_default()
+    }
+
+    /// Checks the source name.
+    ///
+    /// # Errors
+    /// What is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if valid_name(&self.source) {
+            Ok(())
+        } else {
+            Err("source: 1-64 letters, digits, _ and -".into())
+        }
+    }
+}
+
+#[derive(Tags)]
+enum SignalsTag {
+    /// Outside signals (webhooks).
+    Signals,
+}
+
+/// What the signal asks bots to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SignalAction {
+    /// Open a position (bots already in one skip it).
+    Entry,
+    /// Add a pyramid level (when the bot's pyramiding allows one).
+    Add,
+    /// Sell what is held.
+    Exit,
+}
+
+/// `POST /signals`.
+#[derive(Debug, Object)]
+pub struct NewSignal {
+    /// The source's name, as configured by the operator.
+    pub source: String,
+    /// The source's secret, when the request is not signed (TradingView alerts).
+    pub token: Option<String>,
+    /// Entry, add or exit.
+    pub action: SignalAction,
+    /// The venue.
+    pub exchange: ExchangeName,
+    /// The pair, like `BTC/USDT`.
+    pub symbol: String,
+    /// The sender's id for this signal: a repeated delivery with the same key is ignored.
+    /// Without one, every delivery is a new signal.
+    #[oai(validator(max_length = 200))]
+    pub idempotency_key: Option<String>,
+}
+
+/// The signal was accepted.
+#[derive(Debug, Object)]
+pub struct SignalAccepted {
+    /// Its id (part of every client order id it leads to).
+    pub signal_id: Uuid,
+    /// Whether it had been received before (and is not fanned out again).
+    pub duplicate: bool,
+}
+
+#[derive(ApiResponse)]
+enum SignalResponse {
+    /// Accepted: it is fanned out to the source's bots within moments.
+    #[oai(status = 202)]
+    Accepted(Json<SignalAccepted>),
+    /// The request is malformed (`invalid_signal`).
+    #[oai(status = 400)]
+    Invalid(Json<ErrorBody>),
+    /// Unknown source, or wrong token or signature (`invalid_signal_credentials`).
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The database is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// Marks a request whose body's HMAC was verified for a source.
+#[derive(Debug, Clone)]
+struct SignedBy(String);
+
+/// `/api/v1/signals`.
+pub struct SignalsApi;
+
+#[OpenApi(prefix_path = "/api/v1", tag = "SignalsTag::Signals")]
+impl SignalsApi {
+    /// Pushes a signal from an outside source into the fan-out. Authenticate with the
+    /// source's secret as `token`, or sign the raw body:
+    /// `X-Nexus-Signature: sha256=<hex HMAC-SHA256(secret, body)>`.
+    #[oai(path = "/signals", method = "post", operation_id = "push_signal")]
+    async fn push(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        req: &Request,
+        body: Json<NewSignal>,
+    ) -> SignalResponse {
+        let body = body.0;
+        let denied = || {
+            SignalResponse::Unauthorized(err(
+                "invalid_signal_credentials",
+                "unknown source, or wrong token or signature",
+            ))
+        };
+        let Some(secret) = state.signal_sources.secret(&body.source) else {
+            return denied();
+        };
+        let signed = req
+            .extensions()
+            .get::<SignedBy>()
+            .is_some_and(|s| s.0 == body.source);
+        let token_ok = body
+            .token
+            .as_deref()
+            .is_some_and(|t| same(t, secret.expose()));
+        if !(signed || token_ok) {
+            return denied();
+        }
+        let symbol: Symbol = match body.symbol.trim().parse() {
+            Ok(s) => s,
+            Err(e) => {
+                return SignalResponse::Invalid(err("invalid_signal", format!("symbol: {e}")));
+            }
+        };
+        let id = match body.idempotency_key.as_deref().map(str::trim) {
+            Some("") => {
+                return SignalResponse::Invalid(err(
+                    "invalid_signal",
+                    "idempotency_key: must not be empty",
+                ));
+            }
+            Some(key) => webhook_signal_id(&body.source, key),
+            None => SignalId::new(Uuid::new_v4()),
+        };
+        let job = SignalJob {
+            signal: Signal {
+                id,
+                exchange: ExchangeId::from(body.exchange),
+                symbol,
+                kind: match body.action {
+                    SignalAction::Entry => GateAction::Entry,
+                    SignalAction::Add => GateAction::Add,
+                    SignalAction::Exit => GateAction::Exit,
+                },
+                at: Utc::now(),
+                atr: None,
+                // Filled in by the scheduler from its classification of the market.
+                regime: None,
+                advisor: AdvisorInput::NotAsked,
+            },
+            strategy: WEBHOOK_STRATEGY.to_owned(),
+            strategy_config: Some(WebhookConfig::canonical(&body.source)),
+            interval: None,
+            reason: format!("webhook:{}", body.source),
+        };
+        let new = match job.new_job() {
+            Ok(new) => new,
+            Err(e) => return SignalResponse::Invalid(err("invalid_signal", e.to_string())),
+        };
+        match state.store.enqueue(&new, Utc::now()).await {
+            Ok(queued) => {
+                tracing::info!(signal = %id, source = %body.source, duplicate = queued.is_none(), "outside signal");
+                SignalResponse::Accepted(Json(SignalAccepted {
+                    signal_id: *id.as_uuid(),
+                    duplicate: queued.is_none(),
+                }))
+            }
+            Err(e) => SignalResponse::Unavailable(unavailable(&e)),
+        }
+    }
+}
+
+/// Equal, compared through their hashes so the time taken says nothing about the secret.
+fn same(a: &str, b: &str) -> bool {
+    Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Verifies `X-Nexus-Signature` over the raw body of `POST /api/v1/signals` (the typed
+/// handler never sees the raw bytes) and marks the request as signed by its source. A
+/// wrong signature is refused here, before anything parses the body further.
+pub(crate) async fn verify_signature<E: Endpoint>(
+    next: Arc<E>,
+    mut req: Request,
+) -> poem::Result<Response> {
+    let Some(signature) = req
+        .header(SIGNATURE_HEADER)
+        .map(str::to_owned)
+        .filter(|_| req.uri().path() == "/api/v1/signals")
+    else {
+        return Ok(next.call(req).await?.into_response());
+    };
+    let refused = || {
+        poem::web::Json(ErrorBody::new(
+            "invalid_signal_credentials",
+            "unknown source, or wrong token or signature",
+        ))
+        .with_status(poem::http::StatusCode::UNAUTHORIZED)
+        .into_response()
+    };
+    let bytes = req.take_body().into_bytes().await?;
+    let source = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("source")?.as_str().map(str::to_owned));
+    let sources = req
+        .data::<Arc<ApiState>>()
+        .map(|s| s.signal_sources.clone())
+        .unwrap_or_default();
+    let verified = source.as_deref().and_then(|name| {
+        let secret = sources.secret(name)?;
+        let given = unhex(signature.trim().strip_prefix("sha256=")?)?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).ok()?;
+        mac.update(&bytes);
+        mac.verify_slice(&given).ok().map(|()| name.to_owned())
+    });
+    let Some(source) = verified else {
+        return Ok(refused());
+    };
+    req.extensions_mut().insert(SignedBy(source));
+    req.set_body(bytes);
+    Ok(next.call(req).await?.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_parse_and_keep_secrets_out_of_errors_and_debug() {
+        let sources = SignalSources::parse("tv=0123456789abcdef, ops-2=fedcba9876543210").unwrap();
+        assert_eq!(sources.secret("tv").unwrap().expose(), "0123456789abcdef");
+        assert!(sources.secret("nope").is_none());
+        assert!(!format!("{sources:?}").contains("0123456789abcdef"));
+        let short = SignalSources::parse("tv=short").unwrap_err();
+        assert!(!short.contains("short\""), "{short}");
+        assert!(SignalSources::parse("bad name=0123456789abcdef").is_err());
+        assert!(SignalSources::parse("").unwrap().sources.is_empty());
+    }
+
+    #[test]
+    fn hex_decodes_or_refuses() {
+        assert_eq!(unhex("00ff10"), Some(vec![0, 255, 16]));
+        assert_eq!(unhex("0"), None);
+        assert_eq!(unhex("zz"), None);
+    }
+}

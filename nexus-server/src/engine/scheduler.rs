@@ -1,0 +1,493 @@
+//! The scheduler: one per deployment (elected through the store: a PostgreSQL advisory
+//! lock, or the single SQLite instance). While it leads it
+//!
+//! - every TTL, reads which markets active bots run and refreshes their tickers through
+//!   the [`MarketDataHub`]: one upstream call per exchange, whatever the number of users;
+//! - reads closed candles per (exchange, symbol, interval) when a new one is due (Paper's
+//!   simulated feed pushes them in process);
+//! - every regime interval, classifies each series and records the gate's decision;
+//! - evaluates each strategy once per (strategy, symbol, parameters) and enqueues its
+//!   signals as `signal` jobs;
+//! - fans `signal` jobs (its own and webhooks') out through the [`Dispatcher`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use nexus_core::fanout::Signal;
+use nexus_core::ports::accounts::StrategyMarket;
+use nexus_core::ports::jobs::{JobKind, RetryPolicy};
+use nexus_core::regime::gate::{AdvisorInput, GateAction, GateInputs, GatePolicy, Gatekeeper};
+use nexus_core::regime::indicators::Bar;
+use nexus_core::regime::{Classification, RegimeClassifier, RegimeConfig};
+use nexus_core::{Candle, ExchangeId, Interval, MarketData, StoreError, Symbol};
+use nexus_exchanges::{MarketDataHub, PaperVenue};
+use nexus_store::Store;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::dispatch::{Dispatched, Dispatcher};
+use super::signals::{SignalJob, strategy_signal_id};
+use super::strategies::Strategies;
+use crate::metrics::Metrics;
+
+/// The name the scheduler's leadership is held under.
+pub const LEADER_NAME: &str = "scheduler";
+/// How often a non-leader tries to take over.
+const ELECTION_RETRY: Duration = Duration::from_secs(2);
+/// How often the leader checks it still holds the lock.
+const LEASE_CHECK: Duration = Duration::from_secs(2);
+/// How often the markets active bots run are read again (a new bot starts trading within
+/// this).
+const MARKETS_EVERY: Duration = Duration::from_secs(2);
+/// How long a fan-out may hold its job.
+const SIGNAL_LEASE: Duration = Duration::from_secs(120);
+
+/// The scheduler's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchedulerConfig {
+    /// How often active markets and their tickers are refreshed (the hub's TTL).
+    pub ttl: Duration,
+    /// How often each series' regime is classified and the decision recorded.
+    pub regime_interval: Duration,
+    /// The classifier's settings.
+    pub regime: RegimeConfig,
+    /// How often the leader looks for work (new candles, signal jobs).
+    pub tick: Duration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(15),
+            regime_interval: Duration::from_secs(300),
+            regime: RegimeConfig::default(),
+            tick: Duration::from_millis(200),
+        }
+    }
+}
+
+/// One (exchange, symbol, interval): the unit candles and regimes are kept for.
+type Series = (ExchangeId, Symbol, Interval);
+
+#[derive(Default)]
+struct SeriesState {
+    candles: Vec<Candle>,
+    /// When real-venue candles were last asked for.
+    fetched_at: Option<Instant>,
+    /// Whether candles newer than the strategies have seen arrived.
+    fresh: bool,
+    regime: Option<Classification>,
+    classified_at: Option<Instant>,
+}
+
+/// What the leader keeps between rounds (rebuilt by a new leader from the store and the
+/// venues).
+#[derive(Default)]
+pub struct Leading {
+    markets: Vec<StrategyMarket>,
+    markets_at: Option<Instant>,
+    series: HashMap<Series, SeriesState>,
+    strategies: Strategies,
+    paper_seen: Option<u64>,
+}
+
+impl std::fmt::Debug for Leading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Leading")
+            .field("markets", &self.markets.len())
+            .field("series", &self.series.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Round {
+    /// Signals the strategies decided (enqueued as jobs).
+    pub decided: u64,
+    /// Signal jobs fanned out.
+    pub dispatched: u64,
+    /// Regime classifications recorded.
+    pub classified: u64,
+}
+
+/// The scheduler of one instance.
+pub struct Scheduler {
+    store: Arc<dyn Store>,
+    hub: Arc<MarketDataHub>,
+    paper: Arc<PaperVenue>,
+    dispatcher: Arc<Dispatcher>,
+    metrics: Arc<Metrics>,
+    config: SchedulerConfig,
+    worker: String,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("config", &self.config)
+            .field("worker", &self.worker)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    /// A scheduler; `worker` names this instance in the job queue.
+    #[must_use]
+    pub fn new(
+        store: Arc<dyn Store>,
+        hub: Arc<MarketDataHub>,
+        paper: Arc<PaperVenue>,
+        dispatcher: Arc<Dispatcher>,
+        metrics: Arc<Metrics>,
+        config: SchedulerConfig,
+        worker: String,
+    ) -> Self {
+        Self {
+            store,
+            hub,
+            paper,
+            dispatcher,
+            metrics,
+            config,
+            worker,
+        }
+    }
+
+    /// Tries to lead, leads while it can, and tries again when it loses the lead, until
+    /// `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match self.store.try_lead(LEADER_NAME).await {
+                Ok(Some(lease)) => {
+                    tracing::info!(worker = %self.worker, "this instance runs the scheduler");
+                    self.lead(lease, &mut stop).await;
+                    tracing::warn!(worker = %self.worker, "this instance stopped running the scheduler");
+                }
+                Ok(None) => tracing::debug!("another instance runs the scheduler"),
+                Err(e) => tracing::warn!(error = %e, "scheduler election failed"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(ELECTION_RETRY) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    async fn lead(
+        &self,
+        mut lease: Box<dyn nexus_store::leader::Leadership>,
+        stop: &mut watch::Receiver<bool>,
+    ) {
+        let mut state = Leading::default();
+        let mut checked = Instant::now();
+        let mut ticks = tokio::time::interval(self.config.tick);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stop.changed() => {}
+            }
+            if *stop.borrow() {
+                return;
+            }
+            if checked.elapsed() >= LEASE_CHECK {
+                if !lease.check().await {
+                    return;
+                }
+                checked = Instant::now();
+            }
+            if let Err(e) = self.round(&mut state).await {
+                tracing::warn!(error = %e, "scheduler round failed; trying again");
+            }
+        }
+    }
+
+    /// One round of the leader's work. Public so tests can drive it step by step.
+    ///
+    /// # Errors
+    /// A store error; the next round tries again.
+    pub async fn round(&self, state: &mut Leading) -> Result<Round, StoreError> {
+        let mut round = Round::default();
+        if state
+            .markets_at
+            .is_none_or(|at| at.elapsed() >= MARKETS_EVERY.min(self.config.ttl))
+        {
+            state.markets = self.store.active_markets().await?;
+            state.markets_at = Some(Instant::now());
+            state.strategies.retain(&state.markets);
+            let wanted: Vec<Series> = series_of(&state.markets);
+            state.series.retain(|s, _| wanted.contains(s));
+            // The hub asks the venue only when its data is older than the TTL: one
+            // upstream call per exchange and TTL.
+            self.refresh_tickers(&state.markets).await;
+        }
+        self.refresh_candles(state).await;
+        round.classified = self.classify(state).await?;
+        round.decided = self.decide(state).await?;
+        round.dispatched = self.dispatch_signals(state).await?;
+        Ok(round)
+    }
+
+    /// One ticker call per exchange, for every symbol its active bots trade.
+    async fn refresh_tickers(&self, markets: &[StrategyMarket]) {
+        let mut symbols: BTreeMap<ExchangeId, Vec<Symbol>> = BTreeMap::new();
+        for m in markets {
+            let list = symbols.entry(m.exchange).or_default();
+            if !list.contains(&m.symbol) {
+                list.push(m.symbol);
+            }
+        }
+        for (exchange, symbols) in symbols {
+            if let Err(e) = self.hub.tickers(exchange, &symbols).await {
+                tracing::warn!(%exchange, error = %e, "tickers unavailable");
+            }
+        }
+    }
+
+    /// Reads each series' candles when new ones are due: Paper's whenever its feed
+    /// published (read in process, like a venue's candle stream); a real venue's once
+    /// the candle after the newest known one has closed.
+    async fn refresh_candles(&self, state: &mut Leading) {
+        let limit = self.candle_limit();
+        let paper_now = self.paper.candles_published();
+        let paper_changed = state.paper_seen != Some(paper_now);
+        state.paper_seen = Some(paper_now);
+        let now = Utc::now();
+        for series in series_of(&state.markets) {
+            let (exchange, symbol, interval) = series;
+            let slot = state.series.entry(series).or_default();
+            let fetched = if exchange == ExchangeId::Paper {
+                if !paper_changed && !slot.candles.is_empty() {
+                    continue;
+                }
+                self.paper.candles(symbol, interval, limit).await
+            } else {
+                let step = chrono::Duration::from_std(interval.duration()).unwrap_or_default();
+                let due = slot
+                    .candles
+                    .last()
+                    .is_none_or(|last| now >= last.open_time() + step * 2);
+                let asked_lately = slot
+                    .fetched_at
+                    .is_some_and(|at| at.elapsed() < self.config.ttl);
+                if !due || asked_lately {
+                    continue;
+                }
+                slot.fetched_at = Some(Instant::now());
+                self.hub.candles(exchange, symbol, interval, limit).await
+            };
+            match fetched {
+                Ok(candles) => {
+                    let newer = candles.last().map(Candle::open_time)
+                        != slot.candles.last().map(Candle::open_time);
+                    if newer {
+                        slot.candles = candles;
+                        slot.fresh = true;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%exchange, %symbol, interval = interval.as_str(), error = %e, "candles unavailable");
+                }
+            }
+        }
+    }
+
+    fn candle_limit(&self) -> usize {
+        // Enough for the classifier's warm-up and any strategy's channels.
+        (self.config.regime.warmup_bars() + 50).max(300)
+    }
+
+    /// Classifies each series whose regime is older than the regime interval and
+    /// records the gate's decision for an entry under the default policy.
+    async fn classify(&self, state: &mut Leading) -> Result<u64, StoreError> {
+        let mut recorded = 0;
+        let now = Utc::now();
+        for (&(exchange, symbol, interval), slot) in &mut state.series {
+            if slot.candles.is_empty()
+                || slot
+                    .classified_at
+                    .is_some_and(|at| at.elapsed() < self.config.regime_interval)
+            {
+                continue;
+            }
+            let Ok(mut classifier) = RegimeClassifier::new(self.config.regime) else {
+                continue;
+            };
+            slot.regime = slot
+                .candles
+                .iter()
+                .filter_map(|c| classifier.update(&Bar::from(c)))
+                .last();
+            slot.classified_at = Some(Instant::now());
+            let age = self
+                .hub
+                .tickers(exchange, &[symbol])
+                .await
+                .ok()
+                .filter(|(t, _)| !t.is_empty())
+                .map(|(_, age)| u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
+            let inputs = GateInputs {
+                exchange,
+                symbol,
+                action: GateAction::Entry,
+                regime: slot.regime.map(|c| c.regime),
+                confidence: slot.regime.map(|c| c.confidence),
+                data_age_ms: age,
+                advisor: AdvisorInput::NotAsked,
+            };
+            let decision = Gatekeeper::new(GatePolicy::default())
+                .decide_and_record(inputs, now, self.store.as_ref())
+                .await
+                .map_err(|e| StoreError::Unavailable {
+                    message: e.to_string(),
+                    source: None,
+                })?;
+            self.metrics.gate(decision.allowed);
+            tracing::info!(
+                %exchange, %symbol, interval = interval.as_str(),
+                regime = ?decision.regime, allowed = decision.allowed,
+                "regime classified"
+            );
+            recorded += 1;
+        }
+        Ok(recorded)
+    }
+
+    /// Runs each market's strategy over its new candles; each signal becomes a job.
+    async fn decide(&self, state: &mut Leading) -> Result<u64, StoreError> {
+        let mut decided = 0;
+        let now = Utc::now();
+        for market in &state.markets {
+            let key = (market.exchange, market.symbol, market.interval);
+            let Some(slot) = state.series.get(&key) else {
+                continue;
+            };
+            if !slot.fresh {
+                continue;
+            }
+            let Some(d) = state.strategies.evaluate(market, &slot.candles) else {
+                continue;
+            };
+            let kind = match d.signal.kind {
+                GateAction::Entry => "entry",
+                GateAction::Add => "add",
+                GateAction::Exit => "exit",
+            };
+            let job = SignalJob {
+                signal: Signal {
+                    id: strategy_signal_id(market, d.candle, kind),
+                    exchange: market.exchange,
+                    symbol: market.symbol,
+                    kind: d.signal.kind,
+                    at: now,
+                    atr: d.signal.atr,
+                    regime: slot.regime.map(|c| c.regime),
+                    advisor: AdvisorInput::NotAsked,
+                },
+                strategy: market.strategy.clone(),
+                strategy_config: Some(market.strategy_config.clone()),
+                interval: Some(market.interval),
+                reason: d.signal.reason.to_owned(),
+            };
+            let new = job.new_job().map_err(|e| StoreError::Corrupt {
+                message: e.to_string(),
+            })?;
+            if self.store.enqueue(&new, now).await?.is_some() {
+                tracing::info!(signal = %job.signal.id, market = ?market, kind, reason = %job.reason, "strategy signal");
+                decided += 1;
+            }
+        }
+        for slot in state.series.values_mut() {
+            slot.fresh = false;
+        }
+        Ok(decided)
+    }
+
+    /// Fans out waiting `signal` jobs.
+    async fn dispatch_signals(&self, state: &Leading) -> Result<u64, StoreError> {
+        let jobs = self
+            .store
+            .claim(
+                &[JobKind::Signal],
+                &self.worker,
+                SIGNAL_LEASE,
+                4,
+                Utc::now(),
+            )
+            .await?;
+        let mut done = 0;
+        for job in jobs {
+            let outcome = match serde_json::from_str::<SignalJob>(&job.payload) {
+                Ok(mut signal) => {
+                    if signal.signal.regime.is_none() {
+                        signal.signal.regime = state.regime_for(&signal);
+                    }
+                    self.dispatcher
+                        .dispatch(&signal, Utc::now())
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                Err(e) => Err(format!("not a signal: {e}")),
+            };
+            match outcome {
+                Ok(Dispatched { .. }) => {
+                    self.store
+                        .complete(&[job.id], &self.worker, Utc::now())
+                        .await?;
+                    done += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(job = job.id.0, error = %e, "fan-out failed");
+                    self.store
+                        .fail(job.id, &self.worker, &e, RetryPolicy::default(), Utc::now())
+                        .await?;
+                }
+            }
+        }
+        Ok(done)
+    }
+}
+
+impl Leading {
+    /// The current regime of a signal's market: its interval's, or (for signals meant for
+    /// any interval) the longest classified interval's.
+    fn regime_for(&self, job: &SignalJob) -> Option<nexus_core::regime::Regime> {
+        let (exchange, symbol) = (job.signal.exchange, job.signal.symbol);
+        match job.interval {
+            Some(interval) => self
+                .series
+                .get(&(exchange, symbol, interval))
+                .and_then(|s| s.regime),
+            None => Interval::ALL.iter().rev().find_map(|&i| {
+                self.series
+                    .get(&(exchange, symbol, i))
+                    .and_then(|s| s.regime)
+            }),
+        }
+        .map(|c| c.regime)
+    }
+
+    /// When the last regime of a series was classified (tests).
+    #[must_use]
+    pub fn classified(&self, exchange: ExchangeId, symbol: Symbol, interval: Interval) -> bool {
+        self.series
+            .get(&(exchange, symbol, interval))
+            .is_some_and(|s| s.classified_at.is_some())
+    }
+}
+
+fn series_of(markets: &[StrategyMarket]) -> Vec<Series> {
+    let mut out: Vec<Series> = markets
+        .iter()
+        .map(|m| (m.exchange, m.symbol, m.interval))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
