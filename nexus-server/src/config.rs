@@ -73,6 +73,9 @@ pub const TRADE_ALERTS_VAR: &str = "NEXUS_TRADE_ALERTS";
 /// Outside signal sources for `POST /api/v1/signals`: `name=secret,…`.
 pub const SIGNAL_SOURCES_VAR: &str = "NEXUS_SIGNAL_SOURCES";
 
+/// `on` (default) or `off`: the sign-up and sign-in rate limits. Off only for load tests.
+pub const AUTH_RATE_LIMITS_VAR: &str = "NEXUS_AUTH_RATE_LIMITS";
+
 /// The default listen address: loopback only, so a fresh install is not exposed.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 /// The default log filter.
@@ -136,6 +139,8 @@ pub struct Config {
     pub engine: crate::engine::EngineConfig,
     /// Outside signal sources and their secrets.
     pub signal_sources: crate::api::signals::SignalSources,
+    /// Whether sign-up and sign-in are rate limited (always, except in load tests).
+    pub auth_rate_limits: bool,
 }
 
 impl Config {
@@ -290,10 +295,22 @@ impl Config {
             })?;
 
         let (engine, signal_sources) = engine_settings(&get)?;
+        let auth_rate_limits = match get(AUTH_RATE_LIMITS_VAR, "on")?.trim() {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(ConfigError::Invalid {
+                    var: AUTH_RATE_LIMITS_VAR,
+                    expected: "on or off",
+                    value: other.to_owned(),
+                });
+            }
+        };
 
         Ok(Self {
             engine,
             signal_sources,
+            auth_rate_limits,
             bind,
             log,
             plans,

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod email;
 pub mod engine;
+pub mod instance;
 pub mod maintenance;
 pub mod metrics;
 pub mod server;

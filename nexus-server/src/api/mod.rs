@@ -46,6 +46,9 @@ pub const TITLE: &str = "Nexus API";
 /// The largest request body accepted (64 KiB: every request of this API is small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Bodies announced up to this size are read (and dropped) before answering 413.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
 /// How accounts and sessions behave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthSettings {
@@ -262,7 +265,15 @@ async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result
         .header("content-length")
         .map(|v| v.trim().parse::<usize>())
     {
-        Some(Ok(len)) if len > MAX_BODY_BYTES => return Err(too_large()),
+        Some(Ok(len)) if len > MAX_BODY_BYTES => {
+            // A modest body is read and dropped first, so the client finishes sending and
+            // reads the 413 instead of a reset connection (a lingering close); a huge one
+            // is not worth reading.
+            if len <= DRAIN_LIMIT {
+                let _ = req.take_body().into_bytes_limit(DRAIN_LIMIT).await;
+            }
+            return Err(too_large());
+        }
         Some(Ok(_)) => {}
         Some(Err(_)) => {
             return Err(poem::Error::from_string(

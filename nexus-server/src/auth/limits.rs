@@ -83,6 +83,19 @@ fn ip_key(ip: &str) -> String {
     }
 }
 
+impl AuthLimits {
+    /// No limits at all: for load tests, which sign thousands of users up from one
+    /// address (`NEXUS_AUTH_RATE_LIMITS=off`).
+    #[must_use]
+    pub fn unlimited() -> Self {
+        let open = Allowance {
+            burst: u32::MAX,
+            period: Duration::from_secs(1),
+        };
+        Self::new(open, open)
+    }
+}
+
 impl Default for AuthLimits {
     /// 20 requests per IP per minute; 5 per account per 15 minutes.
     fn default() -> Self {

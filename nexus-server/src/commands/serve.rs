@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use crate::config::Config;
-use crate::server;
 
 /// Reads the configuration, starts the engine, binds and serves until Ctrl-C or SIGTERM.
 /// With `demo`, also creates a demo admin with a few Paper bots and prints how to sign in.
@@ -41,19 +40,6 @@ pub async fn run(demo: bool) -> ExitCode {
         }
     };
     tracing::info!(backend = store.backend(), "database ready");
-    let worker = format!("{}-{}", hostname(), std::process::id());
-    let upkeep = crate::maintenance::spawn(store.clone(), worker.clone());
-
-    let acceptor = match server::bind(config.bind).await {
-        Ok(acceptor) => acceptor,
-        Err(err) => {
-            eprintln!(
-                "nexus: cannot listen on {} (NEXUS_BIND): {err}",
-                config.bind
-            );
-            return ExitCode::FAILURE;
-        }
-    };
     let email: std::sync::Arc<dyn crate::email::EmailSender> = match &config.email_outbox {
         Some(dir) => {
             tracing::info!(outbox = %dir.display(), "emails are written to the outbox");
@@ -70,41 +56,14 @@ pub async fn run(demo: bool) -> ExitCode {
             std::sync::Arc::new(crate::email::LogSender { redact_tokens })
         }
     };
-    let mut state = crate::api::ApiState::new(
-        std::sync::Arc::clone(&store),
-        std::sync::Arc::clone(&email),
-        crate::api::AuthSettings::new(config.public_url.clone()),
-    )
-    .with_plans(config.plans.clone())
-    .with_trusted_proxies(config.trusted_proxies.clone())
-    .with_signal_sources(config.signal_sources.clone());
-    if let Some(oidc) = oidc {
-        state = state.with_oidc(oidc);
-    }
-    let engine = match crate::engine::start(
-        &config.engine,
-        std::sync::Arc::clone(&store),
-        std::sync::Arc::clone(&state.metrics),
-        email,
-        &worker,
-    ) {
-        Ok(engine) => engine,
-        Err(err) => {
-            eprintln!("nexus: the engine cannot start: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if config.engine.enabled {
-        tracing::info!(
-            paper_symbols = ?config.engine.paper.symbols,
-            candle_every_ms = config.engine.paper.candle_every.as_millis(),
-            workers = config.engine.workers,
-            "engine running: simulated Paper market, scheduler election, trade workers"
-        );
-    } else {
-        tracing::info!("engine off (NEXUS_ENGINE=off): this instance only serves the API");
-    }
-    let state = std::sync::Arc::new(state.with_venues(std::sync::Arc::clone(&engine.venues)));
+    let instance =
+        match crate::instance::launch(&config, std::sync::Arc::clone(&store), email, oidc).await {
+            Ok(instance) => instance,
+            Err(err) => {
+                eprintln!("nexus: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
     if demo {
         match super::demo::create(store.as_ref(), &config.public_url).await {
             Ok(text) => println!("{text}"),
@@ -114,25 +73,13 @@ pub async fn run(demo: bool) -> ExitCode {
             }
         }
     }
-    let outcome = server::run(acceptor, state, shutdown_signal()).await;
-    engine.shutdown().await;
-    upkeep.abort();
-    match outcome {
+    match instance.serve_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("nexus: server failed: {err}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// This machine's name, for job-queue worker ids (several instances share one queue).
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "nexus".to_owned())
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.
