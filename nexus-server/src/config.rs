@@ -376,11 +376,14 @@ fn engine_settings(
                 .filter(|n| range.contains(n))
                 .ok_or_else(|| invalid(var, expected, text.clone()))
         };
-    let mut engine = EngineConfig::default();
-    engine.enabled = match get(ENGINE_VAR, "on")?.trim() {
+    let enabled = match get(ENGINE_VAR, "on")?.trim() {
         "on" => true,
         "off" => false,
         other => return Err(invalid(ENGINE_VAR, "on or off", other.to_owned())),
+    };
+    let mut engine = EngineConfig {
+        enabled,
+        ..EngineConfig::default()
     };
     engine.scheduler.ttl = std::time::Duration::from_secs(number(
         MARKET_TTL_VAR,

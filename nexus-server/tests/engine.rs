@@ -1,0 +1,536 @@
+//! The engine end to end: a real instance (API, elected scheduler, workers, Paper venue)
+//! on a fresh SQLite file and, when `NEXUS_TEST_POSTGRES_URL` is set, a fresh PostgreSQL
+//! schema. Users sign up through the API, create Paper bots, and one signal becomes one
+//! order each, after one market-data call.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use nexus_core::regime::gate::GateAction;
+use nexus_server::config::Config;
+use nexus_server::email::Outbox;
+use nexus_server::instance::{Instance, launch};
+use nexus_store::vault::{Keyring, MasterKey};
+use nexus_store::{PostgresStore, SqliteStore, Store};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+const SOURCE_SECRET: &str = "tv-secret-0123456789";
+
+struct World {
+    instance: Option<Instance>,
+    store: Arc<dyn Store>,
+    outbox: PathBuf,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    cleanup: Option<(String, String)>,
+}
+
+async fn start(postgres: Option<String>) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keyring::new(MasterKey::generate(), Vec::new());
+    let (store, cleanup): (Arc<dyn Store>, _) = match postgres {
+        None => {
+            let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+            (Arc::new(SqliteStore::open(&url, keys).await.unwrap()), None)
+        }
+        Some(url) => {
+            let schema = format!("engine_{}", uuid::Uuid::new_v4().simple());
+            let store = PostgresStore::open_in_schema(&url, &schema, keys)
+                .await
+                .unwrap();
+            (Arc::new(store), Some((url, schema)))
+        }
+    };
+    // The longest TTL and a feed that stays still after its warm-up: whatever the test's
+    // pace, the market-data call it makes is the only one.
+    let config = Config::from_lookup(|var| {
+        Ok(match var {
+            "NEXUS_BIND" => Some("127.0.0.1:0".to_owned()),
+            "NEXUS_MARKET_TTL_SECS" => Some("30".to_owned()),
+            "NEXUS_PAPER_CANDLE_SECS" => Some("3600".to_owned()),
+            "NEXUS_SIGNAL_SOURCES" => Some(format!("tv={SOURCE_SECRET}")),
+            _ => None,
+        })
+    })
+    .unwrap();
+    let outbox = dir.path().join("outbox");
+    let instance = launch(
+        &config,
+        Arc::clone(&store),
+        Arc::new(Outbox::new(&outbox)),
+        None,
+    )
+    .await
+    .unwrap();
+    nexus_exchanges::http::install_tls_provider();
+    World {
+        instance: Some(instance),
+        store,
+        outbox,
+        http: reqwest::Client::new(),
+        _dir: dir,
+        cleanup,
+    }
+}
+
+impl World {
+    fn url(&self) -> &str {
+        &self.instance.as_ref().unwrap().url
+    }
+
+    async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.url())).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Value {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
+        resp.json().await.unwrap()
+    }
+
+    fn emails_to(&self, to: &str) -> Vec<Value> {
+        let Ok(dir) = std::fs::read_dir(&self.outbox) else {
+            return Vec::new();
+        };
+        dir.map(|e| serde_json::from_slice::<Value>(&std::fs::read(e.unwrap().path()).unwrap()))
+            .map(Result::unwrap)
+            .filter(|email| email["to"] == to)
+            .collect()
+    }
+
+    /// Signs up, verifies (the link from the outbox) and signs in.
+    async fn user(&self, email: &str) -> String {
+        let password = "correct horse battery";
+        let (status, _) = self
+            .post(
+                "/api/v1/auth/signup",
+                &json!({"email": email, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let mail = self.emails_to(email).pop().unwrap();
+        let text = mail["text"].as_str().unwrap();
+        let token = text[text.find("?token=").unwrap() + 7..]
+            .split_whitespace()
+            .next()
+            .unwrap();
+        let (status, _) = self
+            .post("/api/v1/auth/verify", &json!({"token": token}), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn metric(&self, line_start: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.rsplit(' ').next())
+            .map_or(0.0, |v| v.parse().unwrap())
+    }
+
+    /// Polls `what` until it holds, for up to 20 s.
+    async fn eventually<F, Fut>(&self, what: &str, check: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    async fn finish(mut self) {
+        self.instance.take().unwrap().stop().await.unwrap();
+        if let Some((url, schema)) = self.cleanup.take() {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn signed(body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SOURCE_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+async fn one_signal_trades_for_every_user(w: World) -> World {
+    let alice = w.user("alice@example.com").await;
+    let bob = w.user("bob@example.com").await;
+    // Both follow the same outside source; any regime allows their entries, so the test
+    // does not depend on where the replayed market stands.
+    let bot = json!({
+        "exchange": "paper", "symbol": "BTC/USDT", "interval": "1d",
+        "strategy": "webhook", "strategy_config": {"source": "tv"},
+        "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]}
+    });
+    let (status, a) = w.post("/api/v1/bots", &bot, Some(&alice)).await;
+    assert_eq!(status, StatusCode::CREATED, "{a}");
+    let (status, b) = w.post("/api/v1/bots", &bot, Some(&bob)).await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    let bots = [
+        (alice.clone(), a["id"].as_str().unwrap().to_owned()),
+        (bob.clone(), b["id"].as_str().unwrap().to_owned()),
+    ];
+
+    // The scheduler classifies the bots' market and records the gate's decision.
+    let store = Arc::clone(&w.store);
+    w.eventually("the market's regime", || {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .recent_decisions(10)
+                .await
+                .unwrap()
+                .iter()
+                .any(|d| d.regime.is_some())
+        }
+    })
+    .await;
+
+    // Wrong credentials are refused before anything is queued.
+    let entry = json!({"source": "tv", "token": SOURCE_SECRET, "action": "entry",
+        "exchange": "paper", "symbol": "BTC/USDT", "idempotency_key": "alert-1"});
+    let mut wrong = entry.clone();
+    wrong["token"] = json!("not the secret");
+    let (status, body) = w.post("/api/v1/signals", &wrong, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "invalid_signal_credentials");
+    let mut unknown = entry.clone();
+    unknown["source"] = json!("nobody");
+    assert_eq!(
+        w.post("/api/v1/signals", &unknown, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let (status, first) = w.post("/api/v1/signals", &entry, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    assert_eq!(first["duplicate"], false);
+    let (status, again) = w.post("/api/v1/signals", &entry, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(again["duplicate"], true, "a repeated delivery is ignored");
+    assert_eq!(again["signal_id"], first["signal_id"]);
+
+    for (token, id) in &bots {
+        let path = format!("/api/v1/bots/{id}/positions");
+        w.eventually("each bot's position", || async {
+            w.get(&path, token).await.as_array().unwrap().len() == 1
+        })
+        .await;
+        let orders = w.get(&format!("/api/v1/bots/{id}/orders"), token).await;
+        let orders = orders.as_array().unwrap();
+        assert_eq!(orders.len(), 1, "one order per bot: {orders:?}");
+        assert_eq!(orders[0]["state"], "filled");
+        assert_eq!(orders[0]["side"], "buy");
+        assert_eq!(orders[0]["signal_id"], first["signal_id"]);
+        let fills = w.get(&format!("/api/v1/bots/{id}/fills"), token).await;
+        assert_eq!(fills.as_array().unwrap().len(), 1);
+        let positions = w.get(&format!("/api/v1/bots/{id}/positions"), token).await;
+        assert_eq!(positions[0]["closed_at"], Value::Null);
+        // The buy's fee is taken in BTC: the position holds a little less than was bought.
+        let dec = |v: &Value| {
+            v.as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        };
+        let (held, bought) = (
+            dec(&positions[0]["quantity"]),
+            dec(&orders[0]["filled_quantity"]),
+        );
+        assert!(
+            held > rust_decimal::Decimal::ZERO && held < bought,
+            "{held} of {bought}"
+        );
+    }
+    // One market-data call served the signal, both bots and the scheduler.
+    assert_eq!(
+        w.metric("nexus_market_data_upstream_calls_total{exchange=\"paper\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        w.metric("nexus_orders_total{exchange=\"paper\",status=\"filled\"}")
+            .await,
+        2.0
+    );
+    assert_eq!(
+        w.metric("nexus_signals_total{strategy=\"webhook\"}").await,
+        1.0
+    );
+    assert_eq!(
+        w.metric("nexus_plans_total{outcome=\"planned\"}").await,
+        2.0
+    );
+    // The signal's own gate decision, recorded before it was acted on.
+    let decisions = w.store.recent_decisions(50).await.unwrap();
+    assert!(
+        decisions
+            .iter()
+            .any(|d| d.inputs.action == GateAction::Entry && d.allowed),
+        "{decisions:?}"
+    );
+    // Each owner is told about the trade.
+    for to in ["alice@example.com", "bob@example.com"] {
+        let mail = to;
+        w.eventually("the trade alert", || async {
+            w.emails_to(mail)
+                .iter()
+                .any(|m| m["subject"].as_str().unwrap().starts_with("Nexus: Bought"))
+        })
+        .await;
+    }
+
+    // An exit signed with the source's HMAC instead of a token closes both positions.
+    let exit = json!({"source": "tv", "action": "exit", "exchange": "paper",
+        "symbol": "BTC/USDT", "idempotency_key": "alert-2"})
+    .to_string();
+    let send = |signature: String| {
+        w.http
+            .post(format!("{}/api/v1/signals", w.url()))
+            .header("content-type", "application/json")
+            .header("x-nexus-signature", signature)
+            .body(exit.clone())
+            .send()
+    };
+    let refused = send(signed("another body")).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let accepted = send(signed(&exit)).await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    for (token, id) in &bots {
+        let path = format!("/api/v1/bots/{id}/positions");
+        w.eventually("the position to close", || async {
+            w.get(&path, token).await[0]["closed_at"] != Value::Null
+        })
+        .await;
+        let orders = w.get(&format!("/api/v1/bots/{id}/orders"), token).await;
+        assert_eq!(orders.as_array().unwrap().len(), 2);
+        assert_eq!(orders[0]["side"], "sell");
+    }
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_signal_one_market_data_call_one_order_per_user_on_sqlite() {
+    let w = start(None).await;
+    one_signal_trades_for_every_user(w).await.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_signal_one_market_data_call_one_order_per_user_on_postgres() {
+    let Ok(url) = std::env::var("NEXUS_TEST_POSTGRES_URL") else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped the PostgreSQL end-to-end test: NEXUS_TEST_POSTGRES_URL is unset"
+        );
+        return;
+    };
+    let w = start(Some(url)).await;
+    one_signal_trades_for_every_user(w).await.finish().await;
+}
+
+/// The scheduler's own decisions, step by step: a strategy runs once for every bot of its
+/// market, a history only warms it up, and a new breakout candle becomes one signal whose
+/// plans are enqueued for each bot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
+    use chrono::Utc;
+    use nexus_core::fanout::{BatchSize, BotConfig};
+    use nexus_core::ports::accounts::{BotRecord, Role};
+    use nexus_core::ports::jobs::{JobKind, JobState};
+    use nexus_core::regime::Regime;
+    use nexus_core::{
+        BotId, Candle, ExchangeId, Instrument, InstrumentFilters, Interval, Price, Quantity,
+        Ticker, UserId,
+    };
+    use nexus_exchanges::{HubConfig, MarketDataHub, PaperConfig, PaperVenue, Venues};
+    use nexus_server::engine::scheduler::Leading;
+    use nexus_server::engine::{Dispatcher, Scheduler, SchedulerConfig};
+    use rust_decimal::Decimal;
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+    let keys = Keyring::new(MasterKey::generate(), Vec::new());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, keys).await.unwrap());
+    let btc: nexus_core::Symbol = "BTC/USDT".parse().unwrap();
+    let paper = PaperVenue::new(PaperConfig::default());
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    paper.list(
+        Instrument::new(
+            ExchangeId::Paper,
+            btc,
+            InstrumentFilters {
+                tick_size: Price::new(d("0.01")).unwrap(),
+                step_size: Quantity::new(d("0.0001")).unwrap(),
+                min_qty: Quantity::new(d("0.0001")).unwrap(),
+                max_qty: None,
+                min_notional: "5".parse().unwrap(),
+            },
+        )
+        .unwrap(),
+    );
+    let t0 = Utc::now() - chrono::Duration::days(200);
+    let candle = |day: i64, close: i64| {
+        let p = |v: i64| Price::new(Decimal::from(v)).unwrap();
+        Candle::new(
+            t0 + chrono::Duration::days(day),
+            p(close),
+            p(close + 1),
+            p(close - 1),
+            p(close),
+            Quantity::new(Decimal::ONE).unwrap(),
+        )
+        .unwrap()
+    };
+    // A quiet history, long enough for the regime classifier, with a spike 45 days ago.
+    for day in 0..150 {
+        let close = if (105..110).contains(&day) { 200 } else { 100 };
+        paper.push_candle(btc, Interval::D1, candle(day, close));
+    }
+    let ticker = |last: &str| {
+        let p = |s: &str| Price::new(d(s)).unwrap();
+        Ticker::new(btc, p(last), p(last), p(last), Utc::now()).unwrap()
+    };
+    paper.set_ticker(ticker("115"));
+
+    let metrics = Arc::new(nexus_server::metrics::Metrics::default());
+    let venues = Arc::new(Venues::new(Default::default(), None, Arc::clone(&paper)).unwrap());
+    let hub = Arc::new(
+        MarketDataHub::new(
+            HubConfig::default(),
+            [venues.market_data(ExchangeId::Paper)],
+        )
+        .unwrap(),
+    );
+    let dispatcher = Arc::new(Dispatcher::new(
+        Arc::clone(&store),
+        Arc::clone(&hub),
+        Arc::clone(&venues),
+        Arc::clone(&paper),
+        Quantity::new(Decimal::from(1_000)).unwrap(),
+        BatchSize::DEFAULT,
+        Arc::clone(&metrics),
+    ));
+    let scheduler = Scheduler::new(
+        Arc::clone(&store),
+        Arc::clone(&hub),
+        Arc::clone(&paper),
+        dispatcher,
+        Arc::clone(&metrics),
+        SchedulerConfig::default(),
+        "test".into(),
+    );
+    let mut bots = Vec::new();
+    for n in 0..3u128 {
+        let user = UserId::new(uuid::Uuid::from_u128(n + 1));
+        store
+            .create_user(user, &format!("u{n}@x.io"), None, Role::User, Utc::now())
+            .await
+            .unwrap();
+        let mut config = BotConfig::default();
+        config.gate.entry_regimes = vec![
+            Regime::Bull,
+            Regime::Sideways,
+            Regime::Bear,
+            Regime::Volatile,
+        ];
+        let bot = BotRecord {
+            id: BotId::new(uuid::Uuid::from_u128(100 + n)),
+            user,
+            name: format!("bot {n}"),
+            exchange: ExchangeId::Paper,
+            symbol: btc,
+            interval: Interval::D1,
+            strategy: "trend_breakout".into(),
+            // The third bot runs other parameters: a market of its own.
+            strategy_config: if n == 2 {
+                r#"{"entry_period":50}"#.into()
+            } else {
+                r#"{"entry_period":5}"#.into()
+            },
+            config,
+            credential: None,
+            paused: false,
+        };
+        store.create_bot(&bot, Utc::now()).await.unwrap();
+        bots.push(bot.id);
+    }
+
+    let mut state = Leading::default();
+    let first = scheduler.round(&mut state).await.unwrap();
+    assert_eq!(
+        first.classified, 1,
+        "one series, classified once for both markets"
+    );
+    assert!(state.classified(ExchangeId::Paper, btc, Interval::D1));
+    assert_eq!(first.decided, 0, "history only warms the strategies up");
+    let again = scheduler.round(&mut state).await.unwrap();
+    assert_eq!((again.decided, again.classified), (0, 0), "nothing new");
+
+    // A close far above the last five days' highs: a breakout for `entry_period: 5`, not
+    // for 50 (the spike is within its channel).
+    paper.push_candle(btc, Interval::D1, candle(150, 140));
+    paper.set_ticker(ticker("140"));
+    let round = scheduler.round(&mut state).await.unwrap();
+    assert_eq!(round.decided, 1, "one signal for the market of two bots");
+    assert_eq!(round.dispatched, 1);
+    let queued: u64 = store
+        .depth()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|d| d.kind == JobKind::TradeExecution && d.state == JobState::Queued)
+        .map(|d| d.count)
+        .sum();
+    assert_eq!(queued, 2, "one planned order per bot of that market");
+    let later = scheduler.round(&mut state).await.unwrap();
+    assert_eq!(later.decided, 0, "the same candle never signals twice");
+    // The signal's gate decision and the series' classification are both on record.
+    assert!(store.recent_decisions(10).await.unwrap().len() >= 2);
+}
