@@ -33,8 +33,6 @@ pub async fn run(
 ) -> io::Result<()> {
     for addr in acceptor.local_addr() {
         if let Some(addr) = addr.as_socket_addr() {
-            // Printed (not only logged) so scripts and tests can find a port-0 server.
-            println!("nexus: listening on http://{addr}");
             tracing::info!(%addr, "listening; API docs at /docs, OpenAPI at /openapi.json");
         }
     }

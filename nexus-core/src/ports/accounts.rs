@@ -223,6 +223,12 @@ pub trait BotStore: Send + Sync {
     /// [`StoreError`].
     async fn bot(&self, id: BotId) -> Result<Option<BotRecord>, StoreError>;
 
+    /// The bots of `ids` that exist, in one query (a worker's batch of orders).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn bots(&self, ids: &[BotId]) -> Result<Vec<BotRecord>, StoreError>;
+
     /// Active (not paused) bots that `filter` selects, in id order, `limit` at a time after
     /// `after`, each with its open position and its owner's plan limits: the fan-out loads
     /// them in pages, one query per page.
@@ -296,6 +302,12 @@ pub trait PositionStore: Send + Sync {
     /// # Errors
     /// [`StoreError`].
     async fn open_position(&self, bot: BotId) -> Result<Option<Position>, StoreError>;
+
+    /// The open positions of `bots` that have one, in one query.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn open_positions(&self, bots: &[BotId]) -> Result<Vec<(BotId, Position)>, StoreError>;
 
     /// Creates or updates the bot's open position.
     ///

@@ -12,6 +12,7 @@ use crate::ids::{BotId, ClientOrderId, SignalId, UserId};
 use crate::instrument::{Asset, ExchangeId, Symbol};
 use crate::money::{Notional, Price, Quantity};
 use crate::order::{OrderStatus, OrderType, Side};
+use crate::position::Position;
 
 /// Where an order is, from the moment it is planned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -197,6 +198,31 @@ pub struct Page<C> {
     pub limit: u32,
 }
 
+/// What a fill does to its bot's position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PositionChange {
+    /// The position is now this (opened or changed).
+    Save(Position),
+    /// The position is closed, leaving this dust.
+    Close {
+        /// Unsold dust.
+        dust: Quantity,
+    },
+}
+
+/// A venue's answer to one order, as recorded: the order's new state, its fill, and what
+/// the fill does to the bot's position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Execution {
+    /// The order, updated from the venue's report.
+    pub order: OrderRecord,
+    /// Its fill, if anything filled.
+    pub fill: Option<FillRecord>,
+    /// The position change, applied only when the fill is recorded now (so a report
+    /// recorded twice moves the position once).
+    pub position: Option<PositionChange>,
+}
+
 /// Bots' activity.
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
@@ -213,6 +239,25 @@ pub trait ActivityStore: Send + Sync {
     /// # Errors
     /// [`StoreError`].
     async fn update_order(&self, order: &OrderRecord) -> Result<bool, StoreError>;
+
+    /// Records many planned orders in one transaction; for each, whether it was new (as
+    /// [`ActivityStore::record_order`]).
+    ///
+    /// # Errors
+    /// [`StoreError`]; then none is recorded.
+    async fn record_orders(&self, orders: &[OrderRecord]) -> Result<Vec<bool>, StoreError>;
+
+    /// Records venues' answers in one transaction: each order's update, its fill, and —
+    /// when the fill is new — its position change. Returns, for each, whether its fill was
+    /// new (`false` without a fill).
+    ///
+    /// # Errors
+    /// [`StoreError`]; then none is recorded.
+    async fn record_executions(
+        &self,
+        executions: &[Execution],
+        now: Timestamp,
+    ) -> Result<Vec<bool>, StoreError>;
 
     /// Records a fill; `false` when that trade was recorded already.
     ///

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod backtest;
 pub mod demo;
 pub mod exchange;
+pub mod loadtest;
 mod plot;
 pub mod regime;
 pub mod serve;

@@ -64,6 +64,8 @@ pub async fn run(demo: bool) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+    // Printed (not only logged) so scripts and tests can find a port-0 server.
+    println!("nexus: listening on {}", instance.url);
     if demo {
         match super::demo::create(store.as_ref(), &config.public_url).await {
             Ok(text) => println!("{text}"),

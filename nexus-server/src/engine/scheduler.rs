@@ -167,7 +167,11 @@ impl Scheduler {
                 Ok(Some(lease)) => {
                     tracing::info!(worker = %self.worker, "this instance runs the scheduler");
                     self.lead(lease, &mut stop).await;
-                    tracing::warn!(worker = %self.worker, "this instance stopped running the scheduler");
+                    if *stop.borrow() {
+                        tracing::info!(worker = %self.worker, "scheduler stopped");
+                        return;
+                    }
+                    tracing::warn!(worker = %self.worker, "this instance lost the scheduler's lease");
                 }
                 Ok(None) => tracing::debug!("another instance runs the scheduler"),
                 Err(e) => tracing::warn!(error = %e, "scheduler election failed"),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use nexus_core::fanout::ExecutionPlan;
-use nexus_core::ports::activity::{FillRecord, OrderRecord, OrderState};
+use nexus_core::ports::activity::{Execution, FillRecord, OrderRecord, OrderState, PositionChange};
 use nexus_core::ports::credentials::ApiCredentials;
 use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
 use nexus_core::regime::gate::GateAction;
@@ -273,7 +273,8 @@ impl TradeExecutor {
             .map_err(|e| ExecuteError::Retry(format!("recording the order: {e}")))
     }
 
-    /// Records the venue's report: the order, its fill, and the bot's position.
+    /// Records the venue's report: the order, its fill, and the bot's position, in one
+    /// transaction.
     async fn record(
         &self,
         plan: &ExecutionPlan,
@@ -283,73 +284,86 @@ impl TradeExecutor {
     ) -> Result<(), ExecuteError> {
         let fail =
             |e: nexus_core::StoreError| ExecuteError::Retry(format!("recording the fill: {e}"));
-        order.state = report.status.into();
-        order.venue_order_id = Some(report.venue_order_id.clone());
-        order.filled_quantity = report.filled_quantity;
-        order.average_price = report.average_price;
-        order.updated_at = now;
-        self.store.update_order(order).await.map_err(fail)?;
-        let (Some(price), false) = (report.average_price, report.filled_quantity.is_zero()) else {
-            return Ok(());
-        };
-        // The fill as one trade keyed by the venue's order id and filled amount, so
-        // recording the same report twice records it once.
-        let fill = FillRecord {
-            order: order.id,
-            venue_trade_id: format!("{}:{}", report.venue_order_id, report.filled_quantity),
-            quantity: report.filled_quantity,
-            price,
-            fee: report.fee,
-            fee_asset: report.fee_asset,
-            filled_at: report.updated_at,
-        };
-        if !self.store.record_fill(&fill).await.map_err(fail)? {
-            return Ok(());
-        }
-        // A fee taken in the base asset leaves less to hold.
-        let held = if report.fee_asset == Some(plan.intent.symbol().base()) {
-            report.filled_quantity.saturating_sub(report.fee)
-        } else {
-            report.filled_quantity
-        };
         let open = self.store.open_position(plan.bot).await.map_err(fail)?;
-        match (plan.action, open) {
-            (GateAction::Entry, None) | (GateAction::Add, None) => {
-                if let Ok(position) =
-                    Position::open(plan.intent.symbol(), held, price, report.updated_at)
-                {
-                    self.store
-                        .save_position(plan.bot, &position, now)
-                        .await
-                        .map_err(fail)?;
-                }
-            }
-            (GateAction::Entry | GateAction::Add, Some(mut position)) => {
-                if position.add(held, price, report.updated_at).is_ok() {
-                    self.store
-                        .save_position(plan.bot, &position, now)
-                        .await
-                        .map_err(fail)?;
-                }
-            }
-            (GateAction::Exit, Some(mut position)) => {
-                position.reduce(report.filled_quantity);
-                if position.quantity().is_zero() || report.status == OrderStatus::Filled {
-                    self.store
-                        .close_position(plan.bot, plan.dust, now)
-                        .await
-                        .map_err(fail)?;
-                } else {
-                    self.store
-                        .save_position(plan.bot, &position, now)
-                        .await
-                        .map_err(fail)?;
-                }
-            }
-            (GateAction::Exit, None) => {}
-        }
+        let (execution, _) = execution(plan, order, report, open, now);
+        *order = execution.order.clone();
+        self.store
+            .record_executions(std::slice::from_ref(&execution), now)
+            .await
+            .map_err(fail)?;
         Ok(())
     }
+}
+
+/// What recording `report` writes: the order's new state, its fill (one trade keyed by
+/// the venue's order id and filled amount, so the same report twice is one fill), and the
+/// position change; plus the position after it (for the next order of the same bot).
+fn execution(
+    plan: &ExecutionPlan,
+    order: &OrderRecord,
+    report: &OrderReport,
+    open: Option<Position>,
+    now: Timestamp,
+) -> (Execution, Option<Position>) {
+    let mut order = order.clone();
+    order.state = report.status.into();
+    order.venue_order_id = Some(report.venue_order_id.clone());
+    order.filled_quantity = report.filled_quantity;
+    order.average_price = report.average_price;
+    order.updated_at = now;
+    let (Some(price), false) = (report.average_price, report.filled_quantity.is_zero()) else {
+        let unchanged = Execution {
+            order,
+            fill: None,
+            position: None,
+        };
+        return (unchanged, open);
+    };
+    let fill = FillRecord {
+        order: order.id,
+        venue_trade_id: format!("{}:{}", report.venue_order_id, report.filled_quantity),
+        quantity: report.filled_quantity,
+        price,
+        fee: report.fee,
+        fee_asset: report.fee_asset,
+        filled_at: report.updated_at,
+    };
+    // A fee taken in the base asset leaves less to hold.
+    let held = if report.fee_asset == Some(plan.intent.symbol().base()) {
+        report.filled_quantity.saturating_sub(report.fee)
+    } else {
+        report.filled_quantity
+    };
+    let (change, after) = match (plan.action, open) {
+        (GateAction::Entry | GateAction::Add, None) => {
+            match Position::open(plan.intent.symbol(), held, price, report.updated_at) {
+                Ok(position) => (Some(PositionChange::Save(position)), Some(position)),
+                Err(_) => (None, None),
+            }
+        }
+        (GateAction::Entry | GateAction::Add, Some(mut position)) => {
+            if position.add(held, price, report.updated_at).is_ok() {
+                (Some(PositionChange::Save(position)), Some(position))
+            } else {
+                (None, Some(position))
+            }
+        }
+        (GateAction::Exit, Some(mut position)) => {
+            position.reduce(report.filled_quantity);
+            if position.quantity().is_zero() || report.status == OrderStatus::Filled {
+                (Some(PositionChange::Close { dust: plan.dust }), None)
+            } else {
+                (Some(PositionChange::Save(position)), Some(position))
+            }
+        }
+        (GateAction::Exit, None) => (None, None),
+    };
+    let execution = Execution {
+        order,
+        fill: Some(fill),
+        position: change,
+    };
+    (execution, after)
 }
 
 fn pending(plan: &ExecutionPlan, now: Timestamp) -> OrderRecord {
@@ -384,8 +398,15 @@ fn pending(plan: &ExecutionPlan, now: Timestamp) -> OrderRecord {
 /// How long a claimed trade job is ours before another worker may take it over.
 pub const LEASE: Duration = Duration::from_secs(30);
 
+/// Jobs claimed at once by one worker.
+const CLAIM: u32 = 64;
+/// Jobs of one claim run at once: a fan-out's orders go out together, each waiting on
+/// its own venue call and database writes rather than on the job before it.
+const IN_FLIGHT: usize = 32;
+
 /// Claims and runs trade jobs until `stop` says so: completed when placed, recorded or
 /// refused for good; failed (retried with backoff, dead-lettered at the end) otherwise.
+/// The jobs of one claim run concurrently; those that finished are completed together.
 pub async fn run_worker(
     store: Arc<dyn Store>,
     executor: Arc<TradeExecutor>,
@@ -393,12 +414,19 @@ pub async fn run_worker(
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let policy = RetryPolicy::default();
+    let gate = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     loop {
         if *stop.borrow() {
             return;
         }
         let jobs = match store
-            .claim(&[JobKind::TradeExecution], &worker, LEASE, 16, Utc::now())
+            .claim(
+                &[JobKind::TradeExecution],
+                &worker,
+                LEASE,
+                CLAIM,
+                Utc::now(),
+            )
             .await
         {
             Ok(jobs) => jobs,
@@ -408,23 +436,35 @@ pub async fn run_worker(
             }
         };
         if jobs.is_empty() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         }
+        let mut running = tokio::task::JoinSet::new();
         for job in jobs {
-            let started = std::time::Instant::now();
-            let outcome = executor.run(&job).await;
-            if let Some(metrics) = executor.metrics() {
-                metrics
-                    .job_duration
-                    .observe(started.elapsed().as_secs_f64());
-            }
+            let (executor, gate) = (Arc::clone(&executor), Arc::clone(&gate));
+            running.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                let started = std::time::Instant::now();
+                let outcome = executor.run(&job).await;
+                if let Some(metrics) = executor.metrics() {
+                    metrics
+                        .job_duration
+                        .observe(started.elapsed().as_secs_f64());
+                }
+                (job, outcome)
+            });
+        }
+        let mut done = Vec::new();
+        while let Some(finished) = running.join_next().await {
+            let Ok((job, outcome)) = finished else {
+                // A panicking job stays claimed; its lease lapses and it is retried.
+                tracing::error!("a trade job panicked");
+                continue;
+            };
             match outcome {
                 Ok(outcome) => {
-                    tracing::info!(job = job.id.0, ?outcome, "trade job done");
-                    if let Err(e) = store.complete(&[job.id], &worker, Utc::now()).await {
-                        tracing::warn!(error = %e, "completing a trade job failed");
-                    }
+                    tracing::debug!(job = job.id.0, ?outcome, "trade job done");
+                    done.push(job.id);
                 }
                 Err(e) => {
                     tracing::warn!(job = job.id.0, error = %e, "trade job failed");
@@ -436,6 +476,13 @@ pub async fn run_worker(
                     }
                 }
             }
+        }
+        if done.is_empty() {
+            continue;
+        }
+        if let Err(e) = store.complete(&done, &worker, Utc::now()).await {
+            // Their orders are recorded: a retry looks them up and places nothing.
+            tracing::warn!(error = %e, "completing trade jobs failed");
         }
     }
 }

@@ -39,6 +39,57 @@ pub(super) fn user(row: &PgRow) -> Result<UserRecord, StoreError> {
     })
 }
 
+pub(super) async fn save_position_in(
+    e: impl sqlx::PgExecutor<'_>,
+    bot: BotId,
+    p: &Position,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO positions (id, bot_id, symbol, quantity, cost, initial_quantity, initial_cost,
+             last_fill_price, last_fill_at, adds, opened_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (bot_id) WHERE closed_at IS NULL DO UPDATE SET
+             symbol = excluded.symbol, quantity = excluded.quantity, cost = excluded.cost,
+             initial_quantity = excluded.initial_quantity, initial_cost = excluded.initial_cost,
+             last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
+             adds = excluded.adds",
+    )
+    .bind(Uuid::new_v4())
+    .bind(bot.as_uuid())
+    .bind(p.symbol().to_string())
+    .bind(p.quantity().value())
+    .bind(p.cost().value())
+    .bind(p.initial_quantity().value())
+    .bind(p.initial_cost().value())
+    .bind(p.last_fill_price().value())
+    .bind(p.last_fill_at())
+    .bind(i32::try_from(p.adds()).unwrap_or(i32::MAX))
+    .bind(now)
+    .execute(e)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub(super) async fn close_position_in(
+    e: impl sqlx::PgExecutor<'_>,
+    bot: BotId,
+    dust: Quantity,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE positions SET closed_at = $1, dust = $2 WHERE bot_id = $3 AND closed_at IS NULL",
+    )
+    .bind(now)
+    .bind(dust.value())
+    .bind(bot.as_uuid())
+    .execute(e)
+    .await
+    .map_err(classify)?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl UserStore for PostgresStore {
     async fn create_user(
@@ -257,6 +308,19 @@ impl BotStore for PostgresStore {
         row.as_ref().map(bot).transpose()
     }
 
+    async fn bots(&self, ids: &[BotId]) -> Result<Vec<BotRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            bot_columns!(),
+            " FROM bots WHERE id = ANY($1)"
+        ))
+        .bind(ids.iter().map(|id| *id.as_uuid()).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(bot).collect()
+    }
+
     async fn active_bots(
         &self,
         filter: &BotFilter<'_>,
@@ -442,37 +506,31 @@ impl PositionStore for PostgresStore {
         }
     }
 
+    async fn open_positions(&self, bots: &[BotId]) -> Result<Vec<(BotId, Position)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT bot_id, symbol, quantity, cost, initial_quantity, initial_cost, last_fill_price, last_fill_at, adds
+             FROM positions WHERE bot_id = ANY($1) AND closed_at IS NULL",
+        )
+        .bind(bots.iter().map(|id| *id.as_uuid()).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(position) = position(row, "")? {
+                out.push((BotId::new(row.get("bot_id")), position));
+            }
+        }
+        Ok(out)
+    }
+
     async fn save_position(
         &self,
         bot: BotId,
         p: &Position,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO positions (id, bot_id, symbol, quantity, cost, initial_quantity, initial_cost,
-                 last_fill_price, last_fill_at, adds, opened_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (bot_id) WHERE closed_at IS NULL DO UPDATE SET
-                 symbol = excluded.symbol, quantity = excluded.quantity, cost = excluded.cost,
-                 initial_quantity = excluded.initial_quantity, initial_cost = excluded.initial_cost,
-                 last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
-                 adds = excluded.adds",
-        )
-        .bind(Uuid::new_v4())
-        .bind(bot.as_uuid())
-        .bind(p.symbol().to_string())
-        .bind(p.quantity().value())
-        .bind(p.cost().value())
-        .bind(p.initial_quantity().value())
-        .bind(p.initial_cost().value())
-        .bind(p.last_fill_price().value())
-        .bind(p.last_fill_at())
-        .bind(i32::try_from(p.adds()).unwrap_or(i32::MAX))
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
+        save_position_in(&self.pool, bot, p, now).await
     }
 
     async fn close_position(
@@ -481,16 +539,7 @@ impl PositionStore for PostgresStore {
         dust: Quantity,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE positions SET closed_at = $1, dust = $2 WHERE bot_id = $3 AND closed_at IS NULL",
-        )
-        .bind(now)
-        .bind(dust.value())
-        .bind(bot.as_uuid())
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(done.rows_affected() == 1)
+        close_position_in(&self.pool, bot, dust, now).await
     }
 }
 

@@ -222,3 +222,112 @@ both!(
         assert_eq!(older.len(), 1);
     }
 );
+
+both!(
+    a_workers_batch_is_recorded_in_one_go_and_once,
+    |db: Db| async move {
+        use nexus_core::ports::activity::{Execution, PositionChange};
+        let store = db.open(keys()).await;
+        let user = UserId::new(Uuid::from_u128(1));
+        store
+            .create_user(user, "a@example.com", None, Role::User, t(0))
+            .await
+            .unwrap();
+        let bots: Vec<BotId> = (10..13).map(|n| BotId::new(Uuid::from_u128(n))).collect();
+        for &id in &bots {
+            let record = BotRecord {
+                id,
+                user,
+                name: "b".into(),
+                exchange: ExchangeId::Paper,
+                symbol: "BTC/USDT".parse().unwrap(),
+                interval: nexus_core::Interval::H1,
+                strategy: "trend_breakout".into(),
+                strategy_config: "{}".into(),
+                config: nexus_core::fanout::BotConfig::default(),
+                credential: None,
+                paused: false,
+            };
+            store.create_bot(&record, t(0)).await.unwrap();
+        }
+        let gone = BotId::new(Uuid::from_u128(99));
+        let found = store.bots(&[bots[0], gone, bots[2]]).await.unwrap();
+        let mut ids: Vec<BotId> = found.iter().map(|b| b.id).collect();
+        ids.sort();
+        assert_eq!(ids, [bots[0], bots[2]], "only bots that exist");
+        assert!(store.bots(&[]).await.unwrap().is_empty());
+
+        let orders: Vec<OrderRecord> = bots
+            .iter()
+            .enumerate()
+            .map(|(i, &bot)| order(u128::try_from(i).unwrap() + 1, bot, user, 1))
+            .collect();
+        assert_eq!(store.record_orders(&orders).await.unwrap(), [true; 3]);
+        assert_eq!(
+            store.record_orders(&orders[..1]).await.unwrap(),
+            [false],
+            "a replayed order is not recorded twice"
+        );
+
+        let q = |s: &str| s.parse::<Quantity>().unwrap();
+        let bought = Position::open(
+            "BTC/USDT".parse().unwrap(),
+            q("0.5"),
+            "100".parse().unwrap(),
+            t(2),
+        )
+        .unwrap();
+        let executions: Vec<Execution> = orders
+            .iter()
+            .map(|o| {
+                let mut filled = o.clone();
+                filled.state = OrderState::Filled;
+                filled.filled_quantity = q("0.5");
+                filled.average_price = Some("100".parse().unwrap());
+                Execution {
+                    fill: Some(FillRecord {
+                        order: o.id,
+                        venue_trade_id: format!("T-{}", o.id),
+                        quantity: q("0.5"),
+                        price: "100".parse().unwrap(),
+                        fee: Quantity::ZERO,
+                        fee_asset: None,
+                        filled_at: t(2),
+                    }),
+                    order: filled,
+                    position: Some(PositionChange::Save(bought)),
+                }
+            })
+            .collect();
+        assert_eq!(
+            store.record_executions(&executions, t(2)).await.unwrap(),
+            [true; 3]
+        );
+        let open = store.open_positions(&bots).await.unwrap();
+        assert_eq!(open.len(), 3);
+        assert!(open.iter().all(|(_, p)| *p == bought));
+        // The same reports again (a replayed batch): no new fill, no position move. A
+        // close that rode along is not applied either.
+        let mut again = executions.clone();
+        again[0].position = Some(PositionChange::Close {
+            dust: Quantity::ZERO,
+        });
+        assert_eq!(
+            store.record_executions(&again, t(3)).await.unwrap(),
+            [false; 3]
+        );
+        assert_eq!(store.open_positions(&bots).await.unwrap().len(), 3);
+        let read = store
+            .bot_orders(
+                bots[1],
+                Page {
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(read[0].state, OrderState::Filled);
+        assert_eq!(read[0].filled_quantity, q("0.5"));
+    }
+);

@@ -1,0 +1,674 @@
+//! `nexus loadtest`: N users with B Paper bots each, created through the public API of a
+//! server (`--target`, or one started in process), then signals pushed through
+//! `POST /api/v1/signals` while readers load the API. Reports what the targets
+//! are about: upstream market-data calls per minute, plans per second, signal-to-order
+//! latency, API latency, errors and duplicate orders.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use clap::Args as ClapArgs;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, Semaphore};
+
+/// `nexus loadtest` options.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct Args {
+    /// Users to create.
+    #[arg(long, default_value_t = 100)]
+    pub users: usize,
+    /// Paper bots per user (the free plan allows 3).
+    #[arg(long, default_value_t = 2)]
+    pub bots_per_user: usize,
+    /// Symbols the bots spread over (BTC/USDT, then simulated ones).
+    #[arg(long, default_value_t = 1)]
+    pub symbols: usize,
+    /// How long to push signals, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub duration: u64,
+    /// A running server; without it one is started in process (SQLite in a temporary
+    /// folder, or NEXUS_DATABASE_URL).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// With `--target`: the server's email outbox (NEXUS_EMAIL_OUTBOX), to verify the
+    /// users it signs up.
+    #[arg(long)]
+    pub outbox: Option<PathBuf>,
+    /// With `--target`: a signal source configured on it, as `name=secret`.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Requests in flight at once while setting up and reading.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+impl Percentiles {
+    fn of(mut samples: Vec<f64>) -> Self {
+        if samples.is_empty() {
+            return Self::default();
+        }
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let rank = (q * samples.len() as f64).ceil() as usize;
+            samples[rank.clamp(1, samples.len()) - 1]
+        };
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        Self {
+            p50: round(at(0.50)),
+            p95: round(at(0.95)),
+            p99: round(at(0.99)),
+        }
+    }
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Users created.
+    pub users: usize,
+    /// Bots created.
+    pub bots: usize,
+    /// Signals pushed (each to every bot of its symbol).
+    pub signals: usize,
+    /// Orders placed.
+    pub orders: usize,
+    /// Upstream market-data calls per minute during the run, all venues.
+    pub upstream_calls_per_min: f64,
+    /// Orders planned and placed per second of fan-out (from each signal to its last
+    /// order).
+    pub plans_per_sec: f64,
+    /// From pushing a signal to each of its orders being placed.
+    pub signal_to_order_ms: Percentiles,
+    /// The slowest signal: from pushing it to its last order.
+    pub slowest_signal_ms: f64,
+    /// API requests made while signals were fanned out (bot and order reads).
+    pub api_latency_ms: Percentiles,
+    /// API requests answered.
+    pub api_requests: u64,
+    /// Failed requests, and orders that ended failed or rejected, or never came.
+    pub errors: u64,
+    /// Bots with more than one order for one signal.
+    pub duplicate_orders: u64,
+    /// Seconds spent creating users and bots.
+    pub setup_secs: f64,
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    errors: AtomicU64,
+}
+
+impl Client {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> Result<(u16, Value), String> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.map_err(|e| {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            e.to_string()
+        })?;
+        let status = resp.status().as_u16();
+        let value = resp.json::<Value>().await.unwrap_or(Value::Null);
+        if status >= 400 {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            return Err(format!("{path}: {status} {value}"));
+        }
+        Ok((status, value))
+    }
+}
+
+/// The verification tokens in an outbox, read as emails arrive.
+struct Outbox {
+    dir: PathBuf,
+    seen: Mutex<(HashSet<PathBuf>, HashMap<String, String>)>,
+}
+
+impl Outbox {
+    async fn token(&self, email: &str) -> Result<String, String> {
+        for _ in 0..600 {
+            {
+                let mut guard = self.seen.lock().await;
+                let (seen, tokens) = &mut *guard;
+                if let Some(token) = tokens.get(email) {
+                    return Ok(token.clone());
+                }
+                if let Ok(dir) = std::fs::read_dir(&self.dir) {
+                    for entry in dir.flatten() {
+                        let path = entry.path();
+                        if !seen.insert(path.clone()) {
+                            continue;
+                        }
+                        let Ok(mail) =
+                            std::fs::read(&path)
+                                .map_err(|e| e.to_string())
+                                .and_then(|b| {
+                                    serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string())
+                                })
+                        else {
+                            seen.remove(&path); // Still being written.
+                            continue;
+                        };
+                        let text = mail["text"].as_str().unwrap_or_default();
+                        if let (Some(to), Some(at)) = (mail["to"].as_str(), text.find("?token=")) {
+                            let token = text[at + 7..].split_whitespace().next().unwrap_or("");
+                            tokens.insert(to.to_owned(), token.to_owned());
+                        }
+                    }
+                }
+                if let Some(token) = tokens.get(email) {
+                    return Ok(token.clone());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(format!("no verification email to {email}"))
+    }
+}
+
+struct Bot {
+    id: String,
+    token: Arc<String>,
+    symbol: usize,
+}
+
+/// The symbols bots spread over: the replayed BTC/USDT first, then simulated pairs.
+fn symbols(count: usize) -> Vec<String> {
+    (0..count.max(1))
+        .map(|n| {
+            if n == 0 {
+                "BTC/USDT".to_owned()
+            } else {
+                format!("SIM{n}/USDT")
+            }
+        })
+        .collect()
+}
+
+/// Runs the load test and prints its report.
+pub async fn run(args: Args) -> ExitCode {
+    match measure(&args).await {
+        Ok(report) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&report).unwrap_or_else(|e| e.to_string())
+                );
+            } else {
+                print_report(&report);
+            }
+            if report.errors == 0 && report.duplicate_orders == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("nexus loadtest: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_report(r: &Report) {
+    println!(
+        "users {}  bots {}  signals {}  orders {}",
+        r.users, r.bots, r.signals, r.orders
+    );
+    println!(
+        "upstream market-data calls/min  {:.1}",
+        r.upstream_calls_per_min
+    );
+    println!("plans/s                         {:.0}", r.plans_per_sec);
+    let p = |x: &Percentiles| format!("p50 {} ms  p95 {} ms  p99 {} ms", x.p50, x.p95, x.p99);
+    println!(
+        "signal to order                 {}",
+        p(&r.signal_to_order_ms)
+    );
+    println!("slowest signal, last order      {} ms", r.slowest_signal_ms);
+    println!(
+        "API latency ({} requests)  {}",
+        r.api_requests,
+        p(&r.api_latency_ms)
+    );
+    println!(
+        "errors {}  duplicate orders {}",
+        r.errors, r.duplicate_orders
+    );
+    println!("setup {:.1} s", r.setup_secs);
+}
+
+/// A server started in process for the run, and what the run needs from it.
+struct Local {
+    instance: crate::instance::Instance,
+    _dir: tempfile::TempDir,
+}
+
+async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let outbox = dir.path().join("outbox");
+    let data = dir.path().join("data");
+    let symbols = symbols(args.symbols).join(",");
+    let overrides: HashMap<&str, String> = HashMap::from([
+        (crate::config::BIND_VAR, "127.0.0.1:0".to_owned()),
+        (crate::config::DATA_DIR_VAR, data.display().to_string()),
+        (
+            crate::config::EMAIL_OUTBOX_VAR,
+            outbox.display().to_string(),
+        ),
+        (crate::config::AUTH_RATE_LIMITS_VAR, "off".to_owned()),
+        (
+            crate::config::SIGNAL_SOURCES_VAR,
+            format!("loadtest={secret}"),
+        ),
+        (crate::config::PAPER_SYMBOLS_VAR, symbols),
+        // Prices stay still: the signals come from the load tool.
+        (crate::config::PAPER_CANDLE_SECS_VAR, "3600".to_owned()),
+        (crate::config::TRADE_ALERTS_VAR, "off".to_owned()),
+        (crate::config::LOG_VAR, "warn".to_owned()),
+    ]);
+    let config = crate::config::Config::from_lookup(|var| match overrides.get(var) {
+        Some(value) => Ok(Some(value.clone())),
+        None => Ok(std::env::var(var).ok()),
+    })
+    .map_err(|e| e.to_string())?;
+    crate::config::init_logging(&config);
+    let store = crate::store::open_store(&config).await?;
+    let email = Arc::new(crate::email::Outbox::new(&outbox));
+    let instance = crate::instance::launch(&config, store, email, None).await?;
+    Ok((
+        Local {
+            instance,
+            _dir: dir,
+        },
+        outbox,
+    ))
+}
+
+async fn measure(args: &Args) -> Result<Report, String> {
+    nexus_exchanges::http::install_tls_provider();
+    let secret = format!("lt-{}", uuid::Uuid::new_v4().simple());
+    let (local, base, outbox, source, secret) = match &args.target {
+        Some(target) => {
+            let outbox = args
+                .outbox
+                .clone()
+                .ok_or("--target needs --outbox (the server's NEXUS_EMAIL_OUTBOX)")?;
+            let (name, secret) = args
+                .source
+                .as_deref()
+                .and_then(|s| s.split_once('='))
+                .ok_or("--target needs --source name=secret (one of its NEXUS_SIGNAL_SOURCES)")?;
+            (
+                None,
+                target.trim_end_matches('/').to_owned(),
+                outbox,
+                name.to_owned(),
+                secret.to_owned(),
+            )
+        }
+        None => {
+            let (local, outbox) = local(args, &secret).await?;
+            let url = local.instance.url.clone();
+            (Some(local), url, outbox, "loadtest".to_owned(), secret)
+        }
+    };
+    let client = Arc::new(Client {
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(args.concurrency * 2)
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| e.to_string())?,
+        base,
+        errors: AtomicU64::new(0),
+    });
+    let outbox = Arc::new(Outbox {
+        dir: outbox,
+        seen: Mutex::default(),
+    });
+
+    // Setup: users and bots, through the public API.
+    let started = Instant::now();
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let symbols = symbols(args.symbols);
+    let gate = Semaphore::new(args.concurrency.max(1));
+    let bots: Arc<Mutex<Vec<Bot>>> = Arc::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    let gate = Arc::new(gate);
+    for n in 0..args.users {
+        let (client, outbox, bots, gate) = (
+            Arc::clone(&client),
+            Arc::clone(&outbox),
+            Arc::clone(&bots),
+            Arc::clone(&gate),
+        );
+        let email = format!("lt-{run}-{n}@example.com");
+        let (per_user, symbol_count) = (args.bots_per_user, symbols.len());
+        let symbols = symbols.clone();
+        let source = source.clone();
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await.map_err(|e| e.to_string())?;
+            let password = "load test password";
+            let login = json!({"email": email, "password": password});
+            client
+                .call(
+                    reqwest::Method::POST,
+                    "/api/v1/auth/signup",
+                    Some(&login),
+                    None,
+                )
+                .await?;
+            let token = outbox.token(&email).await?;
+            client
+                .call(
+                    reqwest::Method::POST,
+                    "/api/v1/auth/verify",
+                    Some(&json!({"token": token})),
+                    None,
+                )
+                .await?;
+            let (_, session) = client
+                .call(
+                    reqwest::Method::POST,
+                    "/api/v1/auth/login",
+                    Some(&login),
+                    None,
+                )
+                .await?;
+            let token = Arc::new(session["token"].as_str().unwrap_or_default().to_owned());
+            for b in 0..per_user {
+                let symbol = (n * per_user + b) % symbol_count;
+                let body = json!({
+                    "exchange": "paper", "symbol": symbols[symbol], "interval": "1d",
+                    "strategy": "webhook", "strategy_config": {"source": source},
+                    "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]},
+                    "sizing": {"method": {"type": "fixed_quote", "amount": "50"}},
+                });
+                let (_, bot) = client
+                    .call(
+                        reqwest::Method::POST,
+                        "/api/v1/bots",
+                        Some(&body),
+                        Some(&token),
+                    )
+                    .await?;
+                bots.lock().await.push(Bot {
+                    id: bot["id"].as_str().unwrap_or_default().to_owned(),
+                    token: Arc::clone(&token),
+                    symbol,
+                });
+            }
+            Ok::<(), String>(())
+        });
+    }
+    let mut setup_errors = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        if let Err(e) = done.map_err(|e| e.to_string()).and_then(|r| r) {
+            setup_errors.push(e);
+        }
+    }
+    if let Some(first) = setup_errors.first() {
+        return Err(format!(
+            "{} users could not be set up; first: {first}",
+            setup_errors.len()
+        ));
+    }
+    let bots = Arc::new(std::mem::take(&mut *bots.lock().await));
+    let setup_secs = started.elapsed().as_secs_f64();
+    if !args.json {
+        eprintln!(
+            "set up {} users and {} bots in {setup_secs:.1} s",
+            args.users,
+            bots.len()
+        );
+    }
+
+    // Let the scheduler see the markets and classify them before the first signal.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let calls_before = upstream_calls(&client).await?;
+    let run_started = Instant::now();
+
+    // Readers: load the API while signals fan out.
+    let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let mut readers = tokio::task::JoinSet::new();
+    for r in 0..args.concurrency.clamp(1, 8) {
+        let (client, bots, reading, latencies) = (
+            Arc::clone(&client),
+            Arc::clone(&bots),
+            Arc::clone(&reading),
+            Arc::clone(&latencies),
+        );
+        readers.spawn(async move {
+            let mut n = r;
+            while reading.load(Ordering::Relaxed) && !bots.is_empty() {
+                let bot = &bots[(n * 7919) % bots.len()];
+                let path = if n % 2 == 0 {
+                    "/api/v1/bots".to_owned()
+                } else {
+                    format!("/api/v1/bots/{}/orders", bot.id)
+                };
+                let t = Instant::now();
+                if client
+                    .call(reqwest::Method::GET, &path, None, Some(&bot.token))
+                    .await
+                    .is_ok()
+                {
+                    latencies
+                        .lock()
+                        .await
+                        .push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                n += 8;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+    }
+
+    // Signals: entry then exit on every symbol, each round waiting for its orders.
+    let bots_per_symbol: Vec<usize> = (0..symbols.len())
+        .map(|s| bots.iter().filter(|b| b.symbol == s).count())
+        .collect();
+    let expected_total: usize = bots.len();
+    let mut sent: HashMap<String, DateTime<Utc>> = HashMap::new();
+    let mut placed = orders_placed(&client).await?;
+    let mut round = 0u64;
+    let mut fanout_secs = 0.0;
+    let mut missing = 0u64;
+    while run_started.elapsed() < Duration::from_secs(args.duration) || round == 0 {
+        let action = if round % 2 == 0 { "entry" } else { "exit" };
+        let at = Utc::now();
+        let t = Instant::now();
+        for (s, symbol) in symbols.iter().enumerate() {
+            if bots_per_symbol[s] == 0 {
+                continue;
+            }
+            let body = json!({"source": source, "token": secret, "action": action,
+                "exchange": "paper", "symbol": symbol,
+                "idempotency_key": format!("{run}-{round}-{s}")});
+            let (_, accepted) = client
+                .call(reqwest::Method::POST, "/api/v1/signals", Some(&body), None)
+                .await?;
+            if let Some(id) = accepted["signal_id"].as_str() {
+                sent.insert(id.to_owned(), at);
+            }
+        }
+        // Every bot of every symbol gets one order per round.
+        let target = placed + expected_total as f64;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut now_placed = placed;
+        while now_placed < target && Instant::now() < deadline {
+            // Not too often: each scrape counts the queue (latencies come from the
+            // orders' own timestamps, not from this poll).
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            now_placed = orders_placed(&client).await?;
+        }
+        fanout_secs += t.elapsed().as_secs_f64();
+        if now_placed < target {
+            missing += (target - now_placed) as u64;
+        }
+        placed = now_placed;
+        round += 1;
+        if !args.json {
+            eprintln!(
+                "round {round}: {action} for {expected_total} bots in {:.0} ms",
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // An open position left by an entry round is fine: the report counts what happened.
+    reading.store(false, Ordering::Relaxed);
+    while readers.join_next().await.is_some() {}
+    let minutes = run_started.elapsed().as_secs_f64() / 60.0;
+    let calls = upstream_calls(&client).await? - calls_before;
+
+    // Every bot's orders: latency from its signal, duplicates, failures.
+    let mut to_order = Vec::new();
+    let mut slowest: HashMap<String, f64> = HashMap::new();
+    let (mut orders, mut duplicates, mut failed) = (0usize, 0u64, 0u64);
+    let collected: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    for bot in bots.iter() {
+        let (client, gate, collected) = (
+            Arc::clone(&client),
+            Arc::clone(&gate),
+            Arc::clone(&collected),
+        );
+        let (id, token) = (bot.id.clone(), Arc::clone(&bot.token));
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let path = format!("/api/v1/bots/{id}/orders?limit=200");
+            if let Ok((_, list)) = client
+                .call(reqwest::Method::GET, &path, None, Some(&token))
+                .await
+            {
+                collected.lock().await.push(list);
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    for list in collected.lock().await.iter() {
+        let mut per_signal: HashMap<&str, u32> = HashMap::new();
+        for order in list.as_array().into_iter().flatten() {
+            orders += 1;
+            let signal = order["signal_id"].as_str().unwrap_or_default();
+            *per_signal.entry(signal).or_default() += 1;
+            if matches!(
+                order["state"].as_str(),
+                Some("failed" | "rejected" | "unknown")
+            ) {
+                failed += 1;
+            }
+            let (Some(sent_at), Some(done)) = (
+                sent.get(signal),
+                order["updated_at"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
+            ) else {
+                continue;
+            };
+            let ms = (done.with_timezone(&Utc) - *sent_at)
+                .num_microseconds()
+                .unwrap_or(0) as f64
+                / 1000.0;
+            to_order.push(ms);
+            let worst = slowest.entry(signal.to_owned()).or_default();
+            *worst = worst.max(ms);
+        }
+        duplicates += per_signal
+            .values()
+            .filter(|&&n| n > 1)
+            .map(|&n| u64::from(n - 1))
+            .sum::<u64>();
+    }
+    let api = std::mem::take(&mut *latencies.lock().await);
+    let report = Report {
+        users: args.users,
+        bots: bots.len(),
+        signals: sent.len(),
+        orders,
+        upstream_calls_per_min: (calls / minutes.max(1e-9) * 10.0).round() / 10.0,
+        plans_per_sec: (orders as f64 / fanout_secs.max(1e-9)).round(),
+        signal_to_order_ms: Percentiles::of(to_order),
+        slowest_signal_ms: slowest.values().copied().fold(0.0, f64::max).round(),
+        api_requests: api.len() as u64,
+        api_latency_ms: Percentiles::of(api),
+        errors: client.errors.load(Ordering::Relaxed) + failed + missing,
+        duplicate_orders: duplicates,
+        setup_secs: (setup_secs * 10.0).round() / 10.0,
+    };
+    if let Some(local) = local {
+        let _ = local.instance.stop().await;
+    }
+    Ok(report)
+}
+
+/// A counter's total over its labels in the server's `/metrics`.
+async fn metric_sum(client: &Client, name: &str, filter: &str) -> Result<f64, String> {
+    let text = client
+        .http
+        .get(format!("{}/metrics", client.base))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(text
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(filter))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum())
+}
+
+async fn upstream_calls(client: &Client) -> Result<f64, String> {
+    metric_sum(client, "nexus_market_data_upstream_calls_total", "").await
+}
+
+async fn orders_placed(client: &Client) -> Result<f64, String> {
+    metric_sum(client, "nexus_orders_total", "").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let p = Percentiles::of((1..=100).map(f64::from).collect());
+        assert_eq!((p.p50, p.p95, p.p99), (50.0, 95.0, 99.0));
+        assert_eq!(Percentiles::of(vec![]), Percentiles::default());
+        assert_eq!(Percentiles::of(vec![7.0]).p99, 7.0);
+    }
+}
