@@ -29,6 +29,14 @@ use uuid::Uuid;
 const KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
 const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 
+/// The first page of ten.
+fn page<C>() -> Page<C> {
+    Page {
+        before: None,
+        limit: 10,
+    }
+}
+
 fn btc() -> Symbol {
     "BTC/USDT".parse().unwrap()
 }
@@ -37,7 +45,7 @@ struct World {
     store: Arc<dyn Store>,
     paper: Arc<PaperVenue>,
     binance: Arc<BinanceMock>,
-    executor: TradeExecutor,
+    executor: Arc<TradeExecutor>,
     user: UserId,
     _dir: tempfile::TempDir,
     cleanup: Option<(String, String)>,
@@ -95,7 +103,7 @@ async fn world(postgres: Option<String>) -> World {
         .await
         .unwrap();
     World {
-        executor: TradeExecutor::new(Arc::clone(&store), Arc::new(venues)),
+        executor: Arc::new(TradeExecutor::new(Arc::clone(&store), Arc::new(venues))),
         store,
         paper,
         binance,
@@ -304,6 +312,150 @@ async fn a_worker_that_dies_mid_job_leaves_exactly_one_order() {
         assert_eq!(orders.len(), 1);
         assert_eq!(orders[0].state, OrderState::Filled);
         assert!(w.store.open_position(bot).await.unwrap().is_some());
+        w
+    })
+    .await;
+}
+
+/// A worker runs a claim of twelve orders as one batch and dies half way: every order
+/// has reached the venue (one answer is still on its way) but none is recorded yet. The
+/// lease lapses; another worker's batch looks each order up before placing anything: still
+/// twelve orders at the venue, each recorded once with one fill and one position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_dies_mid_batch_leaves_exactly_one_order_per_plan() {
+    on_both(|w| async move {
+        w.binance.deposit("USDT", Decimal::from(100_000));
+        let mut plans = Vec::new();
+        for _ in 0..12 {
+            let bot = w.bot(ExchangeId::Binance).await;
+            plans.push(w.plan(bot, ExchangeId::Binance));
+        }
+        let jobs: Vec<_> = plans
+            .iter()
+            .map(|p| TradeJob::new_job(p.clone()).unwrap())
+            .collect();
+        let t0 = Utc::now();
+        assert_eq!(w.store.enqueue_batch(&jobs, t0).await.unwrap(), 12);
+        let lease = Duration::from_secs(30);
+        let claimed = w
+            .store
+            .claim(&[JobKind::TradeExecution], "worker-a", lease, 100, t0)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 12);
+
+        let executor = Arc::clone(&w.executor);
+        w.binance.stall_next(Duration::from_secs(30));
+        let batch = tokio::spawn({
+            let executor = Arc::clone(&executor);
+            async move { executor.run_batch(&claimed).await }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while w.binance.orders() < 12 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "orders reach the venue"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        batch.abort(); // worker-a dies: nothing recorded after placing, nothing completed.
+        let _ = batch.await;
+
+        let later = t0 + chrono::Duration::seconds(31);
+        let reclaimed = w
+            .store
+            .claim(&[JobKind::TradeExecution], "worker-b", lease, 100, later)
+            .await
+            .unwrap();
+        assert_eq!(reclaimed.len(), 12, "the lapsed lease gives every job back");
+        let results = executor.run_batch(&reclaimed).await;
+        assert_eq!(results.len(), 12);
+        for (_, outcome) in &results {
+            assert!(
+                matches!(outcome, Ok(Executed::AlreadyPlaced(_))),
+                "looked up, not placed: {outcome:?}"
+            );
+        }
+        assert_eq!(
+            w.binance.orders(),
+            12,
+            "still one order per plan at the venue"
+        );
+        for plan in &plans {
+            let orders = w.store.bot_orders(plan.bot, page()).await.unwrap();
+            assert_eq!(orders.len(), 1);
+            assert_eq!(orders[0].state, OrderState::Filled);
+            assert_eq!(w.store.bot_fills(plan.bot, page()).await.unwrap().len(), 1);
+            assert!(w.store.open_position(plan.bot).await.unwrap().is_some());
+        }
+        w
+    })
+    .await;
+}
+
+/// A fresh batch: bots read at once, orders recorded, placed and recorded once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_places_each_plan_once_and_records_it() {
+    on_both(|w| async move {
+        w.paper.deposit(
+            &format!("paper-{}", w.user),
+            Asset::new("USDT").unwrap(),
+            Quantity::from_str("100000").unwrap(),
+        );
+        let mut plans = Vec::new();
+        for _ in 0..20 {
+            let bot = w.bot(ExchangeId::Paper).await;
+            plans.push(w.plan(bot, ExchangeId::Paper));
+        }
+        // One bot deleted before its order runs: refused, nothing recorded.
+        let gone = plans[0].bot;
+        assert!(w.store.delete_bot(w.user, gone).await.unwrap());
+        let jobs: Vec<_> = plans
+            .iter()
+            .map(|p| TradeJob::new_job(p.clone()).unwrap())
+            .collect();
+        let now = Utc::now();
+        w.store.enqueue_batch(&jobs, now).await.unwrap();
+        let claimed = w
+            .store
+            .claim(
+                &[JobKind::TradeExecution],
+                "w",
+                Duration::from_secs(30),
+                100,
+                now,
+            )
+            .await
+            .unwrap();
+        let executor = Arc::clone(&w.executor);
+        let results = executor.run_batch(&claimed).await;
+        let placed = results
+            .iter()
+            .filter(|(_, r)| matches!(r, Ok(Executed::Placed(_))))
+            .count();
+        let refused = results
+            .iter()
+            .filter(|(_, r)| matches!(r, Ok(Executed::Refused(_))))
+            .count();
+        assert_eq!((placed, refused), (19, 1));
+        for plan in &plans[1..] {
+            let orders = w.store.bot_orders(plan.bot, page()).await.unwrap();
+            assert_eq!(orders.len(), 1);
+            assert_eq!(orders[0].state, OrderState::Filled);
+            assert_eq!(w.store.bot_fills(plan.bot, page()).await.unwrap().len(), 1);
+            let position = w.store.open_position(plan.bot).await.unwrap().unwrap();
+            assert_eq!(position.quantity(), Quantity::from_str("0.00999").unwrap());
+        }
+        let alerts: u64 = w
+            .store
+            .depth()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|d| d.kind == JobKind::TradeAlert)
+            .map(|d| d.count)
+            .sum();
+        assert_eq!(alerts, 19, "one alert per fill");
         w
     })
     .await;

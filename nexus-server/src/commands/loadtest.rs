@@ -506,7 +506,11 @@ async fn measure(args: &Args) -> Result<Report, String> {
     let mut fanout_secs = 0.0;
     let mut missing = 0u64;
     while run_started.elapsed() < Duration::from_secs(args.duration) || round == 0 {
-        let action = if round % 2 == 0 { "entry" } else { "exit" };
+        let action = if round.is_multiple_of(2) {
+            "entry"
+        } else {
+            "exit"
+        };
         let at = Utc::now();
         let t = Instant::now();
         for (s, symbol) in symbols.iter().enumerate() {

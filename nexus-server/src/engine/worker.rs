@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use nexus_core::fanout::ExecutionPlan;
+use nexus_core::ports::accounts::BotRecord;
 use nexus_core::ports::activity::{Execution, FillRecord, OrderRecord, OrderState, PositionChange};
 use nexus_core::ports::credentials::ApiCredentials;
-use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
+use nexus_core::ports::credentials::CredentialId;
+use nexus_core::ports::jobs::{Job, JobId, JobKind, NewJob, RetryPolicy};
 use nexus_core::regime::gate::GateAction;
 use nexus_core::{
-    Exchange, ExchangeError, ExchangeId, OrderReport, OrderStatus, Position, Quantity, Secret,
-    Timestamp,
+    BotId, ClientOrderId, Exchange, ExchangeError, ExchangeId, OrderReport, OrderStatus, Position,
+    Quantity, Secret, Timestamp, UserId,
 };
 use nexus_exchanges::Venues;
 use nexus_store::Store;
@@ -118,6 +120,219 @@ impl TradeExecutor {
         self.execute(&trade.plan, job.attempts, Utc::now()).await
     }
 
+    /// Runs a claim's jobs together: the first attempts as one batch (their bots read in
+    /// one query, their orders recorded in one transaction, placed concurrently, their
+    /// reports, fills and positions recorded in one transaction, their alerts enqueued at
+    /// once); retries one by one, each looking its order up first.
+    pub async fn run_batch(
+        self: &Arc<Self>,
+        jobs: &[Job],
+    ) -> Vec<(JobId, Result<Executed, ExecuteError>)> {
+        let now = Utc::now();
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut first = Vec::new();
+        let mut retries = tokio::task::JoinSet::new();
+        for job in jobs {
+            match serde_json::from_str::<TradeJob>(&job.payload) {
+                Err(e) => results.push((job.id, Err(ExecuteError::Payload(e.to_string())))),
+                Ok(trade) if job.attempts <= 1 => first.push((job.id, trade.plan)),
+                Ok(trade) => {
+                    let (this, id, attempt) = (Arc::clone(self), job.id, job.attempts);
+                    retries.spawn(async move {
+                        (id, this.execute(&trade.plan, attempt, Utc::now()).await)
+                    });
+                }
+            }
+        }
+        if !first.is_empty() {
+            match self.first_attempts(&first, now).await {
+                Ok(done) => results.extend(done),
+                Err(e) => {
+                    // Nothing of the batch may have been placed yet, or some may: either
+                    // way every job is retried, and a retry looks its order up first.
+                    let message = e.to_string();
+                    results.extend(
+                        first
+                            .iter()
+                            .map(|(id, _)| (*id, Err(ExecuteError::Retry(message.clone())))),
+                    );
+                }
+            }
+        }
+        while let Some(done) = retries.join_next().await {
+            if let Ok(done) = done {
+                results.push(done);
+            }
+        }
+        results
+    }
+
+    async fn first_attempts(
+        self: &Arc<Self>,
+        plans: &[(JobId, ExecutionPlan)],
+        now: Timestamp,
+    ) -> Result<Vec<(JobId, Result<Executed, ExecuteError>)>, ExecuteError> {
+        let fail = |what: &'static str| {
+            move |e: nexus_core::StoreError| ExecuteError::Retry(format!("{what}: {e}"))
+        };
+        let ids: Vec<BotId> = plans.iter().map(|(_, p)| p.bot).collect();
+        let bots: std::collections::HashMap<BotId, BotRecord> = self
+            .store
+            .bots(&ids)
+            .await
+            .map_err(fail("loading the bots"))?
+            .into_iter()
+            .map(|b| (b.id, b))
+            .collect();
+        let mut results = Vec::new();
+        let mut accounts = std::collections::HashMap::new();
+        let mut to_place = Vec::new();
+        let mut orders = Vec::new();
+        for (job, plan) in plans {
+            let Some(bot) = bots.get(&plan.bot) else {
+                results.push((*job, Ok(Executed::Refused(BOT_DELETED.into()))));
+                continue;
+            };
+            let mut order = pending(plan, now);
+            match self.account_of(plan, bot, &mut accounts).await? {
+                Ok(exchange) => to_place.push((*job, plan.clone(), exchange)),
+                Err(reason) => {
+                    order.state = OrderState::Failed;
+                    order.error = Some(reason.clone());
+                    self.count(plan, OrderState::Failed);
+                    results.push((*job, Ok(Executed::Refused(reason))));
+                }
+            }
+            orders.push(order);
+        }
+        let new = self
+            .store
+            .record_orders(&orders)
+            .await
+            .map_err(fail("recording the orders"))?;
+        let recorded: std::collections::HashSet<ClientOrderId> = orders
+            .iter()
+            .zip(new)
+            .filter(|(_, new)| *new)
+            .map(|(o, _)| o.client_order_id)
+            .collect();
+
+        // Orders already on record came from an earlier run of the same plan: look them
+        // up instead of placing them (one by one, as retries).
+        let mut placing = tokio::task::JoinSet::new();
+        let mut replays = tokio::task::JoinSet::new();
+        for (job, plan, exchange) in to_place {
+            if !recorded.contains(&plan.client_order_id) {
+                let this = Arc::clone(self);
+                replays.spawn(async move { (job, this.execute(&plan, 2, Utc::now()).await) });
+                continue;
+            }
+            placing.spawn(async move {
+                let new = nexus_core::NewOrder {
+                    client_order_id: plan.client_order_id,
+                    intent: plan.intent,
+                };
+                let outcome = exchange.place_order(&new).await;
+                (job, plan, outcome)
+            });
+        }
+        let mut placed = Vec::new();
+        while let Some(done) = placing.join_next().await {
+            if let Ok(done) = done {
+                placed.push(done);
+            }
+        }
+        // In plan order, so two orders of one bot move its position in order.
+        placed.sort_by_key(|(job, _, _)| *job);
+        let held: Vec<BotId> = placed.iter().map(|(_, p, _)| p.bot).collect();
+        let mut positions: std::collections::HashMap<BotId, Option<Position>> = self
+            .store
+            .open_positions(&held)
+            .await
+            .map_err(fail("loading positions"))?
+            .into_iter()
+            .map(|(bot, p)| (bot, Some(p)))
+            .collect();
+        let mut executions = Vec::new();
+        let mut reported = Vec::new();
+        for (job, plan, outcome) in placed {
+            let order = pending(&plan, now);
+            match outcome {
+                Ok(report) => {
+                    let open = positions.get(&plan.bot).copied().flatten();
+                    let (execution, after) = execution(&plan, &order, &report, open, now);
+                    positions.insert(plan.bot, after);
+                    executions.push(execution);
+                    reported.push((job, plan, report));
+                }
+                Err(e @ ExchangeError::OutcomeUnknown { .. }) => {
+                    executions.push(refused(order, OrderState::Unknown, &e, now));
+                    self.count(&plan, OrderState::Unknown);
+                    let retry =
+                        ExecuteError::Retry(format!("outcome unknown, to be looked up: {e}"));
+                    results.push((job, Err(retry)));
+                }
+                Err(e) if e.is_retryable() => {
+                    results.push((job, Err(ExecuteError::Retry(format!("venue: {e}")))));
+                }
+                Err(e) => {
+                    let state = match e {
+                        ExchangeError::Rejected { .. }
+                        | ExchangeError::InsufficientBalance { .. } => OrderState::Rejected,
+                        _ => OrderState::Failed,
+                    };
+                    executions.push(refused(order, state, &e, now));
+                    self.count(&plan, state);
+                    results.push((job, Ok(Executed::Refused(e.to_string()))));
+                }
+            }
+        }
+        // Alerts are unique per order and state: a report recorded twice alerts once.
+        self.store
+            .record_executions(&executions, now)
+            .await
+            .map_err(fail("recording the fills"))?;
+        let mut alerts = Vec::new();
+        for (job, plan, report) in reported {
+            if let Some(alert) = alert_job(&plan, &report)? {
+                alerts.push(alert);
+            }
+            self.count(&plan, report.status.into());
+            results.push((job, Ok(Executed::Placed(report))));
+        }
+        if !alerts.is_empty() {
+            self.store
+                .enqueue_batch(&alerts, now)
+                .await
+                .map_err(fail("enqueuing the alerts"))?;
+        }
+        while let Some(done) = replays.join_next().await {
+            if let Ok(done) = done {
+                results.push(done);
+            }
+        }
+        Ok(results)
+    }
+
+    /// The account a plan trades on, read once per (venue, user, key) in a batch.
+    async fn account_of(
+        &self,
+        plan: &ExecutionPlan,
+        bot: &BotRecord,
+        cache: &mut std::collections::HashMap<
+            (ExchangeId, UserId, Option<CredentialId>),
+            Result<Arc<dyn Exchange>, String>,
+        >,
+    ) -> Result<Result<Arc<dyn Exchange>, String>, ExecuteError> {
+        let key = (plan.exchange, plan.user, bot.credential);
+        if let Some(known) = cache.get(&key) {
+            return Ok(known.clone());
+        }
+        let account = self.account_for(plan, bot).await?;
+        cache.insert(key, account.clone());
+        Ok(account)
+    }
+
     /// Places `plan` (attempt number `attempt`, counting from 1).
     ///
     /// # Errors
@@ -205,24 +420,9 @@ impl TradeExecutor {
         report: &OrderReport,
         now: Timestamp,
     ) -> Result<(), ExecuteError> {
-        if report.filled_quantity.is_zero() {
+        let Some(job) = alert_job(plan, report)? else {
             return Ok(());
-        }
-        let state: OrderState = report.status.into();
-        let alert = super::alerts::TradeAlert {
-            user: plan.user,
-            bot: plan.bot,
-            exchange: plan.exchange,
-            symbol: plan.intent.symbol(),
-            side: plan.intent.side(),
-            quantity: report.filled_quantity,
-            price: report.average_price,
-            client_order_id: plan.client_order_id,
-            state: state.as_str().to_owned(),
         };
-        let job = alert
-            .new_job()
-            .map_err(|e| ExecuteError::Payload(e.to_string()))?;
         self.store
             .enqueue(&job, now)
             .await
@@ -239,9 +439,19 @@ impl TradeExecutor {
         let Some(bot) = self.store.bot(plan.bot).await.map_err(fail)? else {
             return Ok(Err(BOT_DELETED.into()));
         };
+        self.account_for(plan, &bot).await
+    }
+
+    /// `bot`'s account on its venue: its key, decrypted (Paper needs none).
+    async fn account_for(
+        &self,
+        plan: &ExecutionPlan,
+        bot: &BotRecord,
+    ) -> Result<Result<Arc<dyn Exchange>, String>, ExecuteError> {
+        let fail = |e: nexus_core::StoreError| ExecuteError::Retry(format!("loading the key: {e}"));
         if plan.exchange == ExchangeId::Paper {
             let credentials = ApiCredentials {
-                api_key: format!("paper-{}", plan.user),
+                api_key: super::dispatch::paper_account(plan.user),
                 secret: Secret::new(""),
                 passphrase: None,
             };
@@ -366,6 +576,46 @@ fn execution(
     (execution, after)
 }
 
+/// The owner's alert about a fill (none when nothing filled).
+fn alert_job(plan: &ExecutionPlan, report: &OrderReport) -> Result<Option<NewJob>, ExecuteError> {
+    if report.filled_quantity.is_zero() {
+        return Ok(None);
+    }
+    let state: OrderState = report.status.into();
+    let alert = super::alerts::TradeAlert {
+        user: plan.user,
+        bot: plan.bot,
+        exchange: plan.exchange,
+        symbol: plan.intent.symbol(),
+        side: plan.intent.side(),
+        quantity: report.filled_quantity,
+        price: report.average_price,
+        client_order_id: plan.client_order_id,
+        state: state.as_str().to_owned(),
+    };
+    alert
+        .new_job()
+        .map(Some)
+        .map_err(|e| ExecuteError::Payload(e.to_string()))
+}
+
+/// An order the venue refused, or whose outcome is unknown, as recorded.
+fn refused(
+    mut order: OrderRecord,
+    state: OrderState,
+    error: &ExchangeError,
+    now: Timestamp,
+) -> Execution {
+    order.state = state;
+    order.error = Some(error.to_string());
+    order.updated_at = now;
+    Execution {
+        order,
+        fill: None,
+        position: None,
+    }
+}
+
 fn pending(plan: &ExecutionPlan, now: Timestamp) -> OrderRecord {
     // The row's id follows from the client order id, so a replay writes the same row.
     let id = Uuid::new_v5(
@@ -399,14 +649,12 @@ fn pending(plan: &ExecutionPlan, now: Timestamp) -> OrderRecord {
 pub const LEASE: Duration = Duration::from_secs(30);
 
 /// Jobs claimed at once by one worker.
-const CLAIM: u32 = 64;
-/// Jobs of one claim run at once: a fan-out's orders go out together, each waiting on
-/// its own venue call and database writes rather than on the job before it.
-const IN_FLIGHT: usize = 32;
+const CLAIM: u32 = 128;
 
 /// Claims and runs trade jobs until `stop` says so: completed when placed, recorded or
 /// refused for good; failed (retried with backoff, dead-lettered at the end) otherwise.
-/// The jobs of one claim run concurrently; those that finished are completed together.
+/// A claim's jobs run as one batch ([`TradeExecutor::run_batch`]); those that finished
+/// are completed together.
 pub async fn run_worker(
     store: Arc<dyn Store>,
     executor: Arc<TradeExecutor>,
@@ -414,7 +662,6 @@ pub async fn run_worker(
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let policy = RetryPolicy::default();
-    let gate = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     loop {
         if *stop.borrow() {
             return;
@@ -439,37 +686,25 @@ pub async fn run_worker(
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         }
-        let mut running = tokio::task::JoinSet::new();
-        for job in jobs {
-            let (executor, gate) = (Arc::clone(&executor), Arc::clone(&gate));
-            running.spawn(async move {
-                let _permit = gate.acquire_owned().await;
-                let started = std::time::Instant::now();
-                let outcome = executor.run(&job).await;
-                if let Some(metrics) = executor.metrics() {
-                    metrics
-                        .job_duration
-                        .observe(started.elapsed().as_secs_f64());
-                }
-                (job, outcome)
-            });
-        }
+        let started = std::time::Instant::now();
+        let results = executor.run_batch(&jobs).await;
         let mut done = Vec::new();
-        while let Some(finished) = running.join_next().await {
-            let Ok((job, outcome)) = finished else {
-                // A panicking job stays claimed; its lease lapses and it is retried.
-                tracing::error!("a trade job panicked");
-                continue;
-            };
+        for (job, outcome) in results {
+            if let Some(metrics) = executor.metrics() {
+                // Each job of the batch took this long from its claim.
+                metrics
+                    .job_duration
+                    .observe(started.elapsed().as_secs_f64());
+            }
             match outcome {
                 Ok(outcome) => {
-                    tracing::debug!(job = job.id.0, ?outcome, "trade job done");
-                    done.push(job.id);
+                    tracing::debug!(job = job.0, ?outcome, "trade job done");
+                    done.push(job);
                 }
                 Err(e) => {
-                    tracing::warn!(job = job.id.0, error = %e, "trade job failed");
+                    tracing::warn!(job = job.0, error = %e, "trade job failed");
                     if let Err(e) = store
-                        .fail(job.id, &worker, &e.to_string(), policy, Utc::now())
+                        .fail(job, &worker, &e.to_string(), policy, Utc::now())
                         .await
                     {
                         tracing::warn!(error = %e, "recording a trade job failure failed");
