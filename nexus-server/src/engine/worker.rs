@@ -25,6 +25,12 @@ use uuid::Uuid;
 
 const BOT_DELETED: &str = "the bot was deleted";
 
+/// The accounts of a batch, read once per (venue, user, key).
+type Accounts = std::collections::HashMap<
+    (ExchangeId, UserId, Option<CredentialId>),
+    Result<Arc<dyn Exchange>, String>,
+>;
+
 /// A `trade_execution` job's payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TradeJob {
@@ -185,7 +191,7 @@ impl TradeExecutor {
             .map(|b| (b.id, b))
             .collect();
         let mut results = Vec::new();
-        let mut accounts = std::collections::HashMap::new();
+        let mut accounts = Accounts::new();
         let mut to_place = Vec::new();
         let mut orders = Vec::new();
         for (job, plan) in plans {
@@ -319,10 +325,7 @@ impl TradeExecutor {
         &self,
         plan: &ExecutionPlan,
         bot: &BotRecord,
-        cache: &mut std::collections::HashMap<
-            (ExchangeId, UserId, Option<CredentialId>),
-            Result<Arc<dyn Exchange>, String>,
-        >,
+        cache: &mut Accounts,
     ) -> Result<Result<Arc<dyn Exchange>, String>, ExecuteError> {
         let key = (plan.exchange, plan.user, bot.credential);
         if let Some(known) = cache.get(&key) {
