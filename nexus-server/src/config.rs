@@ -560,6 +560,57 @@ mod tests {
     }
 
     #[test]
+    fn engine_settings_default_parse_and_are_refused_by_name() {
+        let default = config(&[]).unwrap();
+        assert!(default.engine.enabled && default.auth_rate_limits);
+        assert_eq!(
+            default.engine.scheduler.ttl,
+            std::time::Duration::from_secs(15)
+        );
+        assert_eq!(default.engine.batch.get(), 250);
+        let set = config(&[
+            (ENGINE_VAR, "off"),
+            (MARKET_TTL_VAR, "30"),
+            (REGIME_INTERVAL_VAR, "60"),
+            (FANOUT_BATCH_VAR, "500"),
+            (WORKERS_VAR, "4"),
+            (PAPER_FEED_VAR, "random:7"),
+            (PAPER_CANDLE_SECS_VAR, "0.5"),
+            (PAPER_SYMBOLS_VAR, "BTC/USDT, ETH/USDT"),
+            (TRADE_ALERTS_VAR, "off"),
+        ])
+        .unwrap();
+        assert!(!set.engine.enabled && !set.engine.alerts);
+        assert_eq!(set.engine.scheduler.regime_interval.as_secs(), 60);
+        assert_eq!(set.engine.workers, 4);
+        assert_eq!(
+            set.engine.paper.feed,
+            crate::engine::PaperFeed::Random { seed: 7 }
+        );
+        assert_eq!(set.engine.paper.candle_every.as_millis(), 500);
+        assert_eq!(set.engine.paper.symbols.len(), 2);
+        for (var, value) in [
+            (MARKET_TTL_VAR, "60"),
+            (FANOUT_BATCH_VAR, "50"),
+            (WORKERS_VAR, "0"),
+            (PAPER_FEED_VAR, "replay:x"),
+            (PAPER_CANDLE_SECS_VAR, "0"),
+            (PAPER_BALANCE_VAR, "-5"),
+            (PAPER_SYMBOLS_VAR, "BTCUSDT"),
+            (ENGINE_VAR, "maybe"),
+            (AUTH_RATE_LIMITS_VAR, "no"),
+        ] {
+            match config(&[(var, value)]) {
+                Err(ConfigError::Invalid { var: named, .. }) => assert_eq!(named, var),
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+        // A bad source list is refused without echoing its secrets.
+        let err = config(&[(SIGNAL_SOURCES_VAR, "tv=short-secret")]).unwrap_err();
+        assert!(!err.to_string().contains("short-secret"), "{err}");
+    }
+
+    #[test]
     fn valid_settings_are_used() {
         let config =
             config(&[(BIND_VAR, "0.0.0.0:9000"), (LOG_VAR, "nexus_server=debug")]).unwrap();

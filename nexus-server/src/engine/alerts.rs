@@ -83,7 +83,7 @@ async fn deliver(
     let alert: TradeAlert =
         serde_json::from_str(&job.payload).map_err(|e| format!("not an alert: {e}"))?;
     let Some(email) = email else {
-        tracing::info!(user = %alert.user, order = %alert.client_order_id, "trade alert (email alerts off)");
+        tracing::debug!(user = %alert.user, order = %alert.client_order_id, "trade alert (email alerts off)");
         return Ok(());
     };
     let Some(user) = store.user(alert.user).await.map_err(|e| e.to_string())? else {
@@ -108,7 +108,7 @@ pub async fn run_alerts(
             return;
         }
         let jobs = match store
-            .claim(&[JobKind::TradeAlert], &worker, LEASE, 32, Utc::now())
+            .claim(&[JobKind::TradeAlert], &worker, LEASE, 128, Utc::now())
             .await
         {
             Ok(jobs) => jobs,
@@ -121,20 +121,25 @@ pub async fn run_alerts(
             tokio::time::sleep(Duration::from_millis(500)).await;
             continue;
         }
+        let mut delivered = Vec::new();
         for job in jobs {
-            let result = match deliver(store.as_ref(), email.as_ref(), &job).await {
-                Ok(()) => store
-                    .complete(&[job.id], &worker, Utc::now())
-                    .await
-                    .map(|_| ()),
-                Err(e) => store
-                    .fail(job.id, &worker, &e, RetryPolicy::default(), Utc::now())
-                    .await
-                    .map(|_| ()),
-            };
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "recording an alert's outcome failed");
+            match deliver(store.as_ref(), email.as_ref(), &job).await {
+                Ok(()) => delivered.push(job.id),
+                Err(e) => {
+                    if let Err(e) = store
+                        .fail(job.id, &worker, &e, RetryPolicy::default(), Utc::now())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "recording an alert's failure failed");
+                    }
+                }
             }
+        }
+        // Completed together: one write for the claim, not one per alert.
+        if !delivered.is_empty()
+            && let Err(e) = store.complete(&delivered, &worker, Utc::now()).await
+        {
+            tracing::warn!(error = %e, "completing alerts failed");
         }
     }
 }

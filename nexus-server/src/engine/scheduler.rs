@@ -63,7 +63,7 @@ impl Default for SchedulerConfig {
             ttl: Duration::from_secs(15),
             regime_interval: Duration::from_secs(300),
             regime: RegimeConfig::default(),
-            tick: Duration::from_millis(200),
+            tick: Duration::from_millis(100),
         }
     }
 }
