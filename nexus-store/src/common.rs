@@ -136,3 +136,26 @@ pub(crate) fn queue_depths(
         })
         .collect()
 }
+
+/// The position changes a batch of executions makes: only those whose fill is new, with
+/// `true` when no bot appears twice (so one set-based statement may apply them).
+pub(crate) fn position_moves<'a>(
+    executions: &'a [nexus_core::ports::activity::Execution],
+    new: &[bool],
+) -> (
+    Vec<(
+        nexus_core::BotId,
+        &'a nexus_core::ports::activity::PositionChange,
+    )>,
+    bool,
+) {
+    let moves: Vec<_> = executions
+        .iter()
+        .zip(new)
+        .filter(|(_, new)| **new)
+        .filter_map(|(x, _)| x.position.as_ref().map(|p| (x.order.bot, p)))
+        .collect();
+    let mut bots = std::collections::HashSet::new();
+    let distinct = moves.iter().all(|(bot, _)| bots.insert(*bot));
+    (moves, distinct)
+}

@@ -72,6 +72,84 @@ pub(super) async fn save_position_in(
     Ok(())
 }
 
+/// Opens or updates many bots' positions in one statement (each bot at most once).
+pub(super) async fn save_positions_in(
+    tx: &mut sqlx::PgConnection,
+    saves: &[(BotId, &Position)],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if saves.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO positions (id, bot_id, symbol, quantity, cost, initial_quantity, initial_cost,
+             last_fill_price, last_fill_at, adds, opened_at)
+         SELECT u.*, $11::timestamptz FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::numeric[],
+             $5::numeric[], $6::numeric[], $7::numeric[], $8::numeric[], $9::timestamptz[],
+             $10::int[]) AS u
+         ON CONFLICT (bot_id) WHERE closed_at IS NULL DO UPDATE SET
+             symbol = excluded.symbol, quantity = excluded.quantity, cost = excluded.cost,
+             initial_quantity = excluded.initial_quantity, initial_cost = excluded.initial_cost,
+             last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
+             adds = excluded.adds",
+    )
+    .bind(saves.iter().map(|_| Uuid::new_v4()).collect::<Vec<_>>())
+    .bind(saves.iter().map(|(b, _)| *b.as_uuid()).collect::<Vec<_>>())
+    .bind(
+        saves
+            .iter()
+            .map(|(_, p)| p.symbol().to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        saves
+            .iter()
+            .map(|(_, p)| p.quantity().value())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        saves
+            .iter()
+            .map(|(_, p)| p.cost().value())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        saves
+            .iter()
+            .map(|(_, p)| p.initial_quantity().value())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        saves
+            .iter()
+            .map(|(_, p)| p.initial_cost().value())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        saves
+            .iter()
+            .map(|(_, p)| p.last_fill_price().value())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        saves
+            .iter()
+            .map(|(_, p)| p.last_fill_at())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        saves
+            .iter()
+            .map(|(_, p)| i32::try_from(p.adds()).unwrap_or(i32::MAX))
+            .collect::<Vec<_>>(),
+    )
+    .bind(now)
+    .execute(tx)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
 pub(super) async fn close_position_in(
     e: impl sqlx::PgExecutor<'_>,
     bot: BotId,

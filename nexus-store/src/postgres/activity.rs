@@ -6,8 +6,8 @@ use nexus_core::ports::activity::{
     SkipRecord,
 };
 use nexus_core::{
-    BotId, ClientOrderId, Notional, OrderType, Price, Quantity, Side, SignalId, StoreError,
-    Timestamp, UserId,
+    BotId, ClientOrderId, Notional, OrderType, Position, Price, Quantity, Side, SignalId,
+    StoreError, Timestamp, UserId,
 };
 use rust_decimal::Decimal;
 use sqlx::Row;
@@ -15,7 +15,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use super::accounts::{close_position_in, save_position_in};
+use super::accounts::{close_position_in, save_position_in, save_positions_in};
 use crate::common::parse;
 use crate::error::{classify, corrupt};
 
@@ -180,13 +180,98 @@ impl ActivityStore for PostgresStore {
     }
 
     async fn record_orders(&self, orders: &[OrderRecord]) -> Result<Vec<bool>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        let mut new = Vec::with_capacity(orders.len());
-        for o in orders {
-            new.push(record_order_in(&mut *tx, o).await?);
+        if orders.is_empty() {
+            return Ok(Vec::new());
         }
-        tx.commit().await.map_err(classify)?;
-        Ok(new)
+        // One statement for the batch: arrays in, the client order ids that were new out.
+        let col = |f: fn(&OrderRecord) -> String| orders.iter().map(f).collect::<Vec<_>>();
+        let rows = sqlx::query(
+            "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol,
+                 side, order_type, quantity, limit_price, level, status, venue_order_id,
+                 filled_quantity, average_price, error, created_at, updated_at)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::numeric[], $11::numeric[],
+                 $12::int[], $13::text[], $14::text[], $15::numeric[], $16::numeric[], $17::text[],
+                 $18::timestamptz[], $19::timestamptz[])
+             ON CONFLICT (exchange, client_order_id) DO NOTHING
+             RETURNING exchange, client_order_id",
+        )
+        .bind(orders.iter().map(|o| o.id).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| *o.bot.as_uuid()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| *o.user.as_uuid()).collect::<Vec<_>>())
+        .bind(
+            orders
+                .iter()
+                .map(|o| *o.signal.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(|o| o.client_order_id.as_str().to_owned()))
+        .bind(col(|o| o.exchange.as_str().to_owned()))
+        .bind(col(|o| o.symbol.to_string()))
+        .bind(col(|o| o.side.as_str().to_owned()))
+        .bind(col(|o| {
+            match o.order_type {
+                OrderType::Market => "market",
+                OrderType::Limit => "limit",
+            }
+            .to_owned()
+        }))
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.quantity.value())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.limit_price.map(Price::value))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| i32::try_from(o.level).unwrap_or(i32::MAX))
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(|o| o.state.as_str().to_owned()))
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.venue_order_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.filled_quantity.value())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.average_price.map(Price::value))
+                .collect::<Vec<_>>(),
+        )
+        .bind(orders.iter().map(|o| o.error.clone()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let new: std::collections::HashSet<(String, String)> = rows
+            .iter()
+            .map(|r| (r.get("exchange"), r.get("client_order_id")))
+            .collect();
+        Ok(orders
+            .iter()
+            .map(|o| {
+                new.contains(&(
+                    o.exchange.as_str().to_owned(),
+                    o.client_order_id.as_str().to_owned(),
+                ))
+            })
+            .collect())
     }
 
     async fn record_executions(
@@ -194,28 +279,128 @@ impl ActivityStore for PostgresStore {
         executions: &[Execution],
         now: Timestamp,
     ) -> Result<Vec<bool>, StoreError> {
-        // One transaction for a worker's batch: one commit instead of four per order.
+        if executions.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A few statements for the whole batch, in one transaction: the orders' updates,
+        // the fills (returning those that were new), then the positions those fills move.
         let mut tx = self.pool.begin().await.map_err(classify)?;
-        let mut new = Vec::with_capacity(executions.len());
-        for x in executions {
-            update_order_in(&mut *tx, &x.order).await?;
-            let fresh = match &x.fill {
-                Some(fill) => record_fill_in(&mut *tx, fill).await?,
-                None => false,
-            };
-            // A fill recorded before moved the position then.
-            if fresh {
-                match &x.position {
-                    Some(PositionChange::Save(position)) => {
-                        save_position_in(&mut *tx, x.order.bot, position, now).await?;
+        let orders: Vec<&OrderRecord> = executions.iter().map(|x| &x.order).collect();
+        sqlx::query(
+            "UPDATE orders o SET status = u.status, venue_order_id = u.venue_order_id,
+                 filled_quantity = u.filled_quantity, average_price = u.average_price,
+                 error = u.error, updated_at = u.updated_at
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::numeric[],
+                 $6::text[], $7::timestamptz[])
+                 AS u(id, status, venue_order_id, filled_quantity, average_price, error, updated_at)
+             WHERE o.id = u.id",
+        )
+        .bind(orders.iter().map(|o| o.id).collect::<Vec<_>>())
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.state.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.venue_order_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.filled_quantity.value())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.average_price.map(Price::value))
+                .collect::<Vec<_>>(),
+        )
+        .bind(orders.iter().map(|o| o.error.clone()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+
+        let fills: Vec<&FillRecord> = executions.iter().filter_map(|x| x.fill.as_ref()).collect();
+        let fresh: std::collections::HashSet<(Uuid, String)> = if fills.is_empty() {
+            std::collections::HashSet::new()
+        } else {
+            sqlx::query(
+                "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::numeric[], $4::numeric[],
+                     $5::numeric[], $6::text[], $7::timestamptz[])
+                 ON CONFLICT (order_id, venue_trade_id) DO NOTHING
+                 RETURNING order_id, venue_trade_id",
+            )
+            .bind(fills.iter().map(|f| f.order).collect::<Vec<_>>())
+            .bind(fills.iter().map(|f| f.venue_trade_id.clone()).collect::<Vec<_>>())
+            .bind(fills.iter().map(|f| f.quantity.value()).collect::<Vec<_>>())
+            .bind(fills.iter().map(|f| f.price.value()).collect::<Vec<_>>())
+            .bind(fills.iter().map(|f| f.fee.value()).collect::<Vec<_>>())
+            .bind(fills.iter().map(|f| f.fee_asset.map(|a| a.as_str().to_owned())).collect::<Vec<_>>())
+            .bind(fills.iter().map(|f| f.filled_at).collect::<Vec<_>>())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?
+            .iter()
+            .map(|r| (r.get("order_id"), r.get("venue_trade_id")))
+            .collect()
+        };
+        let new: Vec<bool> = executions
+            .iter()
+            .map(|x| {
+                x.fill
+                    .as_ref()
+                    .is_some_and(|f| fresh.contains(&(f.order, f.venue_trade_id.clone())))
+            })
+            .collect();
+
+        // Only a new fill moves its position.
+        let (moves, distinct) = crate::common::position_moves(executions, &new);
+        if distinct {
+            let saves: Vec<(BotId, &Position)> = moves
+                .iter()
+                .filter_map(|(bot, change)| match change {
+                    PositionChange::Save(p) => Some((*bot, p)),
+                    PositionChange::Close { .. } => None,
+                })
+                .collect();
+            let closes: Vec<(BotId, Quantity)> = moves
+                .iter()
+                .filter_map(|(bot, change)| match change {
+                    PositionChange::Close { dust } => Some((*bot, *dust)),
+                    PositionChange::Save(_) => None,
+                })
+                .collect();
+            save_positions_in(&mut tx, &saves, now).await?;
+            if !closes.is_empty() {
+                sqlx::query(
+                    "UPDATE positions p SET closed_at = $1, dust = u.dust
+                     FROM UNNEST($2::uuid[], $3::numeric[]) AS u(bot_id, dust)
+                     WHERE p.bot_id = u.bot_id AND p.closed_at IS NULL",
+                )
+                .bind(now)
+                .bind(closes.iter().map(|(b, _)| *b.as_uuid()).collect::<Vec<_>>())
+                .bind(closes.iter().map(|(_, d)| d.value()).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            }
+        } else {
+            // One bot moved twice in a batch (two signals close together): in order.
+            for (bot, change) in moves {
+                match change {
+                    PositionChange::Save(p) => save_position_in(&mut *tx, bot, p, now).await?,
+                    PositionChange::Close { dust } => {
+                        close_position_in(&mut *tx, bot, *dust, now).await?;
                     }
-                    Some(PositionChange::Close { dust }) => {
-                        close_position_in(&mut *tx, x.order.bot, *dust, now).await?;
-                    }
-                    None => {}
                 }
             }
-            new.push(fresh);
         }
         tx.commit().await.map_err(classify)?;
         Ok(new)

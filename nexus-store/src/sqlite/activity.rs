@@ -175,17 +175,60 @@ impl ActivityStore for SqliteStore {
     }
 
     async fn record_orders(&self, orders: &[OrderRecord]) -> Result<Vec<bool>, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(classify)?;
-        let mut new = Vec::with_capacity(orders.len());
-        for o in orders {
-            new.push(record_order_in(&mut *tx, o).await?);
+        if orders.is_empty() {
+            return Ok(Vec::new());
         }
-        tx.commit().await.map_err(classify)?;
-        Ok(new)
+        // One statement for the batch: the rows go in as one JSON array.
+        let rows: Vec<serde_json::Value> = orders
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "id": o.id.to_string(), "bot": o.bot.to_string(), "user": o.user.to_string(),
+                    "signal": o.signal.to_string(), "coid": o.client_order_id.as_str(),
+                    "exchange": o.exchange.as_str(), "symbol": o.symbol.to_string(),
+                    "side": o.side.as_str(),
+                    "type": match o.order_type {
+                        OrderType::Market => "market",
+                        OrderType::Limit => "limit",
+                    },
+                    "qty": dec(o.quantity.value()),
+                    "limit": o.limit_price.map(|p| dec(p.value())),
+                    "level": o.level, "status": o.state.as_str(),
+                    "venue_id": o.venue_order_id, "filled": dec(o.filled_quantity.value()),
+                    "avg": o.average_price.map(|p| dec(p.value())), "error": o.error,
+                    "created": ms(o.created_at), "updated": ms(o.updated_at),
+                })
+            })
+            .collect();
+        let new: std::collections::HashSet<(String, String)> = sqlx::query(
+            "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol,
+                 side, order_type, quantity, limit_price, level, status, venue_order_id,
+                 filled_quantity, average_price, error, created_at, updated_at)
+             SELECT value ->> 'id', value ->> 'bot', value ->> 'user', value ->> 'signal',
+                 value ->> 'coid', value ->> 'exchange', value ->> 'symbol', value ->> 'side',
+                 value ->> 'type', value ->> 'qty', value ->> 'limit', value ->> 'level',
+                 value ->> 'status', value ->> 'venue_id', value ->> 'filled', value ->> 'avg',
+                 value ->> 'error', value ->> 'created', value ->> 'updated'
+             FROM json_each(?) WHERE true
+             ON CONFLICT (exchange, client_order_id) DO NOTHING
+             RETURNING exchange, client_order_id",
+        )
+        .bind(serde_json::Value::Array(rows).to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?
+        .iter()
+        .map(|r| (r.get("exchange"), r.get("client_order_id")))
+        .collect();
+        Ok(orders
+            .iter()
+            .map(|o| {
+                new.contains(&(
+                    o.exchange.as_str().to_owned(),
+                    o.client_order_id.as_str().to_owned(),
+                ))
+            })
+            .collect())
     }
 
     async fn record_executions(
@@ -193,32 +236,148 @@ impl ActivityStore for SqliteStore {
         executions: &[Execution],
         now: Timestamp,
     ) -> Result<Vec<bool>, StoreError> {
-        // One transaction for a worker's batch: one commit instead of four per order.
+        if executions.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A few statements for the whole batch, in one transaction: the orders' updates,
+        // the fills (returning those that were new), then the positions those fills move.
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(classify)?;
-        let mut new = Vec::with_capacity(executions.len());
-        for x in executions {
-            update_order_in(&mut *tx, &x.order).await?;
-            let fresh = match &x.fill {
-                Some(fill) => record_fill_in(&mut *tx, fill).await?,
-                None => false,
-            };
-            // A fill recorded before moved the position then.
-            if fresh {
-                match &x.position {
-                    Some(PositionChange::Save(position)) => {
-                        save_position_in(&mut *tx, x.order.bot, position, now).await?;
-                    }
-                    Some(PositionChange::Close { dust }) => {
-                        close_position_in(&mut *tx, x.order.bot, *dust, now).await?;
-                    }
-                    None => {}
+        let updates: Vec<serde_json::Value> = executions
+            .iter()
+            .map(|x| {
+                let o = &x.order;
+                serde_json::json!({
+                    "id": o.id.to_string(), "status": o.state.as_str(),
+                    "venue_id": o.venue_order_id, "filled": dec(o.filled_quantity.value()),
+                    "avg": o.average_price.map(|p| dec(p.value())), "error": o.error,
+                    "updated": ms(o.updated_at),
+                })
+            })
+            .collect();
+        sqlx::query(
+            "UPDATE orders SET status = u.status, venue_order_id = u.venue_id,
+                 filled_quantity = u.filled, average_price = u.avg, error = u.error,
+                 updated_at = u.updated
+             FROM (SELECT value ->> 'id' AS id, value ->> 'status' AS status,
+                       value ->> 'venue_id' AS venue_id, value ->> 'filled' AS filled,
+                       value ->> 'avg' AS avg, value ->> 'error' AS error,
+                       value ->> 'updated' AS updated
+                   FROM json_each(?)) AS u
+             WHERE orders.id = u.id",
+        )
+        .bind(serde_json::Value::Array(updates).to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+
+        let fills: Vec<serde_json::Value> = executions
+            .iter()
+            .filter_map(|x| x.fill.as_ref())
+            .map(|f| {
+                serde_json::json!({
+                    "order": f.order.to_string(), "trade": f.venue_trade_id,
+                    "qty": dec(f.quantity.value()), "price": dec(f.price.value()),
+                    "fee": dec(f.fee.value()), "fee_asset": f.fee_asset.map(|a| a.as_str().to_owned()),
+                    "at": ms(f.filled_at),
+                })
+            })
+            .collect();
+        let fresh: std::collections::HashSet<(String, String)> = if fills.is_empty() {
+            std::collections::HashSet::new()
+        } else {
+            sqlx::query(
+                "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
+                 SELECT value ->> 'order', value ->> 'trade', value ->> 'qty', value ->> 'price',
+                     value ->> 'fee', value ->> 'fee_asset', value ->> 'at'
+                 FROM json_each(?) WHERE true
+                 ON CONFLICT (order_id, venue_trade_id) DO NOTHING
+                 RETURNING order_id, venue_trade_id",
+            )
+            .bind(serde_json::Value::Array(fills).to_string())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?
+            .iter()
+            .map(|r| (r.get("order_id"), r.get("venue_trade_id")))
+            .collect()
+        };
+        let new: Vec<bool> = executions
+            .iter()
+            .map(|x| {
+                x.fill.as_ref().is_some_and(|f| {
+                    fresh.contains(&(f.order.to_string(), f.venue_trade_id.clone()))
+                })
+            })
+            .collect();
+
+        // Only a new fill moves its position.
+        let (moves, distinct) = crate::common::position_moves(executions, &new);
+        if distinct {
+            let mut saves = Vec::new();
+            let mut closes = Vec::new();
+            for (bot, change) in &moves {
+                match change {
+                    PositionChange::Save(p) => saves.push(serde_json::json!({
+                        "id": Uuid::new_v4().to_string(), "bot": bot.to_string(),
+                        "symbol": p.symbol().to_string(), "qty": dec(p.quantity().value()),
+                        "cost": dec(p.cost().value()),
+                        "initial_qty": dec(p.initial_quantity().value()),
+                        "initial_cost": dec(p.initial_cost().value()),
+                        "last_price": dec(p.last_fill_price().value()),
+                        "last_at": ms(p.last_fill_at()), "adds": p.adds(),
+                    })),
+                    PositionChange::Close { dust } => closes.push(serde_json::json!({
+                        "bot": bot.to_string(), "dust": dec(dust.value()),
+                    })),
                 }
             }
-            new.push(fresh);
+            if !saves.is_empty() {
+                sqlx::query(
+                    "INSERT INTO positions (id, bot_id, symbol, quantity, cost, initial_quantity,
+                         initial_cost, last_fill_price, last_fill_at, adds, opened_at)
+                     SELECT value ->> 'id', value ->> 'bot', value ->> 'symbol', value ->> 'qty',
+                         value ->> 'cost', value ->> 'initial_qty', value ->> 'initial_cost',
+                         value ->> 'last_price', value ->> 'last_at', value ->> 'adds', ?2
+                     FROM json_each(?1) WHERE true
+                     ON CONFLICT (bot_id) WHERE closed_at IS NULL DO UPDATE SET
+                         symbol = excluded.symbol, quantity = excluded.quantity, cost = excluded.cost,
+                         initial_quantity = excluded.initial_quantity, initial_cost = excluded.initial_cost,
+                         last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
+                         adds = excluded.adds",
+                )
+                .bind(serde_json::Value::Array(saves).to_string())
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            }
+            if !closes.is_empty() {
+                sqlx::query(
+                    "UPDATE positions SET closed_at = ?1, dust = u.dust
+                     FROM (SELECT value ->> 'bot' AS bot, value ->> 'dust' AS dust
+                           FROM json_each(?2)) AS u
+                     WHERE positions.bot_id = u.bot AND positions.closed_at IS NULL",
+                )
+                .bind(ms(now))
+                .bind(serde_json::Value::Array(closes).to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            }
+        } else {
+            // One bot moved twice in a batch (two signals close together): in order.
+            for (bot, change) in moves {
+                match change {
+                    PositionChange::Save(p) => save_position_in(&mut *tx, bot, p, now).await?,
+                    PositionChange::Close { dust } => {
+                        close_position_in(&mut *tx, bot, *dust, now).await?;
+                    }
+                }
+            }
         }
         tx.commit().await.map_err(classify)?;
         Ok(new)
