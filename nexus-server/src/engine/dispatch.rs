@@ -125,6 +125,7 @@ impl Dispatcher {
         job: &SignalJob,
         now: Timestamp,
     ) -> Result<Dispatched, DispatchError> {
+        let started = std::time::Instant::now();
         let signal = &job.signal;
         let snapshot = self.snapshot(signal.exchange, signal.symbol, now).await;
         let mut report = Dispatched::default();
@@ -235,6 +236,7 @@ impl Dispatcher {
             planned = report.planned,
             enqueued = report.enqueued,
             skipped = report.skipped,
+            elapsed_ms = started.elapsed().as_millis(),
             "signal fanned out"
         );
         Ok(report)

@@ -652,7 +652,7 @@ fn pending(plan: &ExecutionPlan, now: Timestamp) -> OrderRecord {
 pub const LEASE: Duration = Duration::from_secs(30);
 
 /// Jobs claimed at once by one worker.
-const CLAIM: u32 = 128;
+const CLAIM: u32 = 250;
 
 /// Claims and runs trade jobs until `stop` says so: completed when placed, recorded or
 /// refused for good; failed (retried with backoff, dead-lettered at the end) otherwise.
@@ -691,6 +691,11 @@ pub async fn run_worker(
         }
         let started = std::time::Instant::now();
         let results = executor.run_batch(&jobs).await;
+        tracing::debug!(
+            jobs = results.len(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "trade batch"
+        );
         let mut done = Vec::new();
         for (job, outcome) in results {
             if let Some(metrics) = executor.metrics() {
