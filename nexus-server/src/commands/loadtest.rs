@@ -43,9 +43,12 @@ pub struct Args {
     /// With `--target`: a signal source configured on it, as `name=secret`.
     #[arg(long)]
     pub source: Option<String>,
-    /// Requests in flight at once while setting up and reading.
+    /// Requests in flight at once while setting up.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
+    /// Clients reading the API while signals fan out (each: a request, then 20 ms).
+    #[arg(long, default_value_t = 4)]
+    pub readers: usize,
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -101,7 +104,8 @@ pub struct Report {
     pub signal_to_order_ms: Percentiles,
     /// The slowest signal: from pushing it to its last order.
     pub slowest_signal_ms: f64,
-    /// API requests made while signals were fanned out (bot and order reads).
+    /// API requests made while signals were fanned out (bot and order reads by
+    /// `--readers` clients).
     pub api_latency_ms: Percentiles,
     /// API requests answered.
     pub api_requests: u64,
@@ -462,7 +466,8 @@ async fn measure(args: &Args) -> Result<Report, String> {
     let reading = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let mut readers = tokio::task::JoinSet::new();
-    for r in 0..args.concurrency.clamp(1, 8) {
+    let readers_count = args.readers.max(1);
+    for r in 0..readers_count {
         let (client, bots, reading, latencies) = (
             Arc::clone(&client),
             Arc::clone(&bots),
@@ -489,7 +494,7 @@ async fn measure(args: &Args) -> Result<Report, String> {
                         .await
                         .push(t.elapsed().as_secs_f64() * 1000.0);
                 }
-                n += 8;
+                n += readers_count;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         });
@@ -532,9 +537,9 @@ async fn measure(args: &Args) -> Result<Report, String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut now_placed = placed;
         while now_placed < target && Instant::now() < deadline {
-            // Not too often: each scrape counts the queue (latencies come from the
-            // orders' own timestamps, not from this poll).
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            // Not often: each scrape counts the queue, which loads the server (latencies
+            // come from the orders' own timestamps, not from this poll).
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
             now_placed = orders_placed(&client).await?;
         }
         fanout_secs += t.elapsed().as_secs_f64();
