@@ -372,7 +372,9 @@ impl Scheduler {
             let Some(slot) = state.series.get(&key) else {
                 continue;
             };
-            if !slot.fresh {
+            // A market seen for the first time warms its strategy up at once; after that
+            // only new candles are fed.
+            if !slot.fresh && state.strategies.knows(market) {
                 continue;
             }
             let Some(d) = state.strategies.evaluate(market, &slot.candles) else {

@@ -92,6 +92,12 @@ impl Strategies {
         decided
     }
 
+    /// Whether `market`'s strategy is running (warmed up).
+    #[must_use]
+    pub fn knows(&self, market: &StrategyMarket) -> bool {
+        self.running.contains_key(market)
+    }
+
     /// Forgets markets no active bot runs any more.
     pub fn retain(&mut self, active: &[StrategyMarket]) {
         self.running.retain(|market, _| active.contains(market));
