@@ -534,3 +534,82 @@ async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
     // The signal's gate decision and the series' classification are both on record.
     assert!(store.recent_decisions(10).await.unwrap().len() >= 2);
 }
+
+/// `nexus serve --demo`: an admin on the pro plan with two Paper bots, a fresh password
+/// at every start, and the bots created once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_account_signs_in_with_the_printed_password() {
+    use nexus_core::ports::accounts::Role;
+    use nexus_server::commands::demo::{DEMO_EMAIL, create};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+    let keys = Keyring::new(MasterKey::generate(), Vec::new());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, keys).await.unwrap());
+    let password = |text: &str| {
+        let line = text.lines().find(|l| l.contains("Sign in:")).unwrap();
+        line.rsplit(" / ").next().unwrap().trim().to_owned()
+    };
+    let first = password(
+        &create(store.as_ref(), "http://127.0.0.1:8080")
+            .await
+            .unwrap(),
+    );
+    let second = password(
+        &create(store.as_ref(), "http://127.0.0.1:8080")
+            .await
+            .unwrap(),
+    );
+    assert_ne!(first, second, "a new password at every start");
+    let (user, hash) = store.user_by_email(DEMO_EMAIL).await.unwrap().unwrap();
+    let hash = hash.unwrap();
+    let verify =
+        |p: String| nexus_server::auth::passwords::verify(nexus_core::Secret::new(p), hash.clone());
+    assert!(verify(second).await, "the printed password signs in");
+    assert!(!verify(first).await, "the previous one no longer does");
+    assert_eq!(user.role, Role::Admin);
+    assert!(user.email_verified_at.is_some());
+    assert_eq!(
+        store.user_plan(user.id).await.unwrap().as_deref(),
+        Some("pro")
+    );
+    let bots = store.user_bots(user.id, None, 10).await.unwrap();
+    assert_eq!(bots.len(), 2, "created once, not at every start");
+    assert!(
+        bots.iter()
+            .all(|b| b.exchange == nexus_core::ExchangeId::Paper)
+    );
+}
+
+/// `nexus loadtest` in process, small: every bot gets one order per signal, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_tool_measures_a_small_run() {
+    use nexus_server::commands::loadtest::{Args, measure};
+
+    let args = Args {
+        users: 3,
+        bots_per_user: 2,
+        symbols: 2,
+        duration: 1,
+        target: None,
+        outbox: None,
+        source: None,
+        concurrency: 4,
+        readers: 1,
+        json: true,
+    };
+    let report = measure(&args).await.unwrap();
+    assert_eq!((report.users, report.bots), (3, 6));
+    assert!(report.signals >= 2, "one per symbol and round: {report:?}");
+    // Each round's signals reach every bot once (three per symbol).
+    assert_eq!(report.orders, report.signals * 3, "{report:?}");
+    assert_eq!(
+        (report.errors, report.duplicate_orders),
+        (0, 0),
+        "{report:?}"
+    );
+    assert!(
+        report.signal_to_order_ms.p50 > 0.0 && report.api_requests > 0,
+        "{report:?}"
+    );
+}

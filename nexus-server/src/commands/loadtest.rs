@@ -319,7 +319,11 @@ async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), String> {
     ))
 }
 
-async fn measure(args: &Args) -> Result<Report, String> {
+/// Runs the load test and returns its report (what `run` prints).
+///
+/// # Errors
+/// A message when the server cannot start or users cannot be set up.
+pub async fn measure(args: &Args) -> Result<Report, String> {
     nexus_exchanges::http::install_tls_provider();
     let secret = format!("lt-{}", uuid::Uuid::new_v4().simple());
     let (local, base, outbox, source, secret) = match &args.target {

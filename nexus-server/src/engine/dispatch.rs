@@ -210,8 +210,13 @@ impl Dispatcher {
                 .map(|skip| skip_record(skip, signal, now))
                 .collect();
             skips.append(&mut unavailable);
+            // Counted per reason, not per bot: a page may skip a thousand bots.
+            let mut reasons: HashMap<&str, u64> = HashMap::new();
             for skip in &skips {
-                self.metrics.planned(&skip.reason, 1);
+                *reasons.entry(skip.reason.as_str()).or_default() += 1;
+            }
+            for (reason, count) in reasons {
+                self.metrics.planned(reason, count);
             }
             report.skipped += skips.len() as u64;
             self.store.record_skips(&skips).await?;

@@ -479,7 +479,7 @@ impl Leading {
         .map(|c| c.regime)
     }
 
-    /// When the last regime of a series was classified (tests).
+    /// Whether a series' regime has been classified (tests).
     #[must_use]
     pub fn classified(&self, exchange: ExchangeId, symbol: Symbol, interval: Interval) -> bool {
         self.series

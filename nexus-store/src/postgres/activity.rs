@@ -67,101 +67,80 @@ fn limit(page: &Page<impl Sized>) -> i64 {
     i64::from(page.limit.clamp(1, 1000))
 }
 
-pub(super) async fn record_order_in(
-    e: impl sqlx::PgExecutor<'_>,
-    o: &OrderRecord,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol, side,
-             order_type, quantity, limit_price, level, status, venue_order_id, filled_quantity,
-             average_price, error, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-         ON CONFLICT (exchange, client_order_id) DO NOTHING",
-    )
-    .bind(o.id)
-    .bind(o.bot.as_uuid())
-    .bind(o.user.as_uuid())
-    .bind(o.signal.as_uuid())
-    .bind(o.client_order_id.as_str())
-    .bind(o.exchange.as_str())
-    .bind(o.symbol.to_string())
-    .bind(o.side.as_str())
-    .bind(match o.order_type {
-        OrderType::Market => "market",
-        OrderType::Limit => "limit",
-    })
-    .bind(o.quantity.value())
-    .bind(o.limit_price.map(Price::value))
-    .bind(i32::try_from(o.level).unwrap_or(i32::MAX))
-    .bind(o.state.as_str())
-    .bind(o.venue_order_id.as_deref())
-    .bind(o.filled_quantity.value())
-    .bind(o.average_price.map(Price::value))
-    .bind(o.error.as_deref())
-    .bind(o.created_at)
-    .bind(o.updated_at)
-    .execute(e)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
-}
-
-pub(super) async fn update_order_in(
-    e: impl sqlx::PgExecutor<'_>,
-    o: &OrderRecord,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE orders SET status = $1, venue_order_id = $2, filled_quantity = $3,
-             average_price = $4, error = $5, updated_at = $6
-         WHERE id = $7",
-    )
-    .bind(o.state.as_str())
-    .bind(o.venue_order_id.as_deref())
-    .bind(o.filled_quantity.value())
-    .bind(o.average_price.map(Price::value))
-    .bind(o.error.as_deref())
-    .bind(o.updated_at)
-    .bind(o.id)
-    .execute(e)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
-}
-
-pub(super) async fn record_fill_in(
-    e: impl sqlx::PgExecutor<'_>,
-    f: &FillRecord,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (order_id, venue_trade_id) DO NOTHING",
-    )
-    .bind(f.order)
-    .bind(&f.venue_trade_id)
-    .bind(f.quantity.value())
-    .bind(f.price.value())
-    .bind(f.fee.value())
-    .bind(f.fee_asset.map(|a| a.as_str().to_owned()))
-    .bind(f.filled_at)
-    .execute(e)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
-}
-
 #[async_trait]
 impl ActivityStore for PostgresStore {
     async fn record_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
-        record_order_in(&self.pool, o).await
+        let done = sqlx::query(
+            "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol, side,
+                 order_type, quantity, limit_price, level, status, venue_order_id, filled_quantity,
+                 average_price, error, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+             ON CONFLICT (exchange, client_order_id) DO NOTHING",
+        )
+        .bind(o.id)
+        .bind(o.bot.as_uuid())
+        .bind(o.user.as_uuid())
+        .bind(o.signal.as_uuid())
+        .bind(o.client_order_id.as_str())
+        .bind(o.exchange.as_str())
+        .bind(o.symbol.to_string())
+        .bind(o.side.as_str())
+        .bind(match o.order_type {
+            OrderType::Market => "market",
+            OrderType::Limit => "limit",
+        })
+        .bind(o.quantity.value())
+        .bind(o.limit_price.map(Price::value))
+        .bind(i32::try_from(o.level).unwrap_or(i32::MAX))
+        .bind(o.state.as_str())
+        .bind(o.venue_order_id.as_deref())
+        .bind(o.filled_quantity.value())
+        .bind(o.average_price.map(Price::value))
+        .bind(o.error.as_deref())
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn update_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
-        update_order_in(&self.pool, o).await
+        let done = sqlx::query(
+            "UPDATE orders SET status = $1, venue_order_id = $2, filled_quantity = $3,
+                 average_price = $4, error = $5, updated_at = $6
+             WHERE id = $7",
+        )
+        .bind(o.state.as_str())
+        .bind(o.venue_order_id.as_deref())
+        .bind(o.filled_quantity.value())
+        .bind(o.average_price.map(Price::value))
+        .bind(o.error.as_deref())
+        .bind(o.updated_at)
+        .bind(o.id)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn record_fill(&self, f: &FillRecord) -> Result<bool, StoreError> {
-        record_fill_in(&self.pool, f).await
+        let done = sqlx::query(
+            "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (order_id, venue_trade_id) DO NOTHING",
+        )
+        .bind(f.order)
+        .bind(&f.venue_trade_id)
+        .bind(f.quantity.value())
+        .bind(f.price.value())
+        .bind(f.fee.value())
+        .bind(f.fee_asset.map(|a| a.as_str().to_owned()))
+        .bind(f.filled_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn record_skip(&self, s: &SkipRecord) -> Result<(), StoreError> {

@@ -62,101 +62,80 @@ fn limit(page: &Page<impl Sized>) -> i64 {
     i64::from(page.limit.clamp(1, 1000))
 }
 
-pub(super) async fn record_order_in(
-    e: impl sqlx::SqliteExecutor<'_>,
-    o: &OrderRecord,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol, side,
-             order_type, quantity, limit_price, level, status, venue_order_id, filled_quantity,
-             average_price, error, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (exchange, client_order_id) DO NOTHING",
-    )
-    .bind(o.id.to_string())
-    .bind(o.bot.to_string())
-    .bind(o.user.to_string())
-    .bind(o.signal.to_string())
-    .bind(o.client_order_id.as_str())
-    .bind(o.exchange.as_str())
-    .bind(o.symbol.to_string())
-    .bind(o.side.as_str())
-    .bind(match o.order_type {
-        OrderType::Market => "market",
-        OrderType::Limit => "limit",
-    })
-    .bind(dec(o.quantity.value()))
-    .bind(o.limit_price.map(|p| dec(p.value())))
-    .bind(i64::from(o.level))
-    .bind(o.state.as_str())
-    .bind(o.venue_order_id.as_deref())
-    .bind(dec(o.filled_quantity.value()))
-    .bind(o.average_price.map(|p| dec(p.value())))
-    .bind(o.error.as_deref())
-    .bind(ms(o.created_at))
-    .bind(ms(o.updated_at))
-    .execute(e)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
-}
-
-pub(super) async fn update_order_in(
-    e: impl sqlx::SqliteExecutor<'_>,
-    o: &OrderRecord,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE orders SET status = ?, venue_order_id = ?, filled_quantity = ?, average_price = ?,
-             error = ?, updated_at = ?
-         WHERE id = ?",
-    )
-    .bind(o.state.as_str())
-    .bind(o.venue_order_id.as_deref())
-    .bind(dec(o.filled_quantity.value()))
-    .bind(o.average_price.map(|p| dec(p.value())))
-    .bind(o.error.as_deref())
-    .bind(ms(o.updated_at))
-    .bind(o.id.to_string())
-    .execute(e)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
-}
-
-pub(super) async fn record_fill_in(
-    e: impl sqlx::SqliteExecutor<'_>,
-    f: &FillRecord,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (order_id, venue_trade_id) DO NOTHING",
-    )
-    .bind(f.order.to_string())
-    .bind(&f.venue_trade_id)
-    .bind(dec(f.quantity.value()))
-    .bind(dec(f.price.value()))
-    .bind(dec(f.fee.value()))
-    .bind(f.fee_asset.map(|a| a.as_str().to_owned()))
-    .bind(ms(f.filled_at))
-    .execute(e)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
-}
-
 #[async_trait]
 impl ActivityStore for SqliteStore {
     async fn record_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
-        record_order_in(&self.pool, o).await
+        let done = sqlx::query(
+            "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol, side,
+                 order_type, quantity, limit_price, level, status, venue_order_id, filled_quantity,
+                 average_price, error, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (exchange, client_order_id) DO NOTHING",
+        )
+        .bind(o.id.to_string())
+        .bind(o.bot.to_string())
+        .bind(o.user.to_string())
+        .bind(o.signal.to_string())
+        .bind(o.client_order_id.as_str())
+        .bind(o.exchange.as_str())
+        .bind(o.symbol.to_string())
+        .bind(o.side.as_str())
+        .bind(match o.order_type {
+            OrderType::Market => "market",
+            OrderType::Limit => "limit",
+        })
+        .bind(dec(o.quantity.value()))
+        .bind(o.limit_price.map(|p| dec(p.value())))
+        .bind(i64::from(o.level))
+        .bind(o.state.as_str())
+        .bind(o.venue_order_id.as_deref())
+        .bind(dec(o.filled_quantity.value()))
+        .bind(o.average_price.map(|p| dec(p.value())))
+        .bind(o.error.as_deref())
+        .bind(ms(o.created_at))
+        .bind(ms(o.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn update_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
-        update_order_in(&self.pool, o).await
+        let done = sqlx::query(
+            "UPDATE orders SET status = ?, venue_order_id = ?, filled_quantity = ?, average_price = ?,
+                 error = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(o.state.as_str())
+        .bind(o.venue_order_id.as_deref())
+        .bind(dec(o.filled_quantity.value()))
+        .bind(o.average_price.map(|p| dec(p.value())))
+        .bind(o.error.as_deref())
+        .bind(ms(o.updated_at))
+        .bind(o.id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn record_fill(&self, f: &FillRecord) -> Result<bool, StoreError> {
-        record_fill_in(&self.pool, f).await
+        let done = sqlx::query(
+            "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (order_id, venue_trade_id) DO NOTHING",
+        )
+        .bind(f.order.to_string())
+        .bind(&f.venue_trade_id)
+        .bind(dec(f.quantity.value()))
+        .bind(dec(f.price.value()))
+        .bind(dec(f.fee.value()))
+        .bind(f.fee_asset.map(|a| a.as_str().to_owned()))
+        .bind(ms(f.filled_at))
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn record_skip(&self, s: &SkipRecord) -> Result<(), StoreError> {
