@@ -57,7 +57,7 @@ pub const MARKET_TTL_VAR: &str = "NEXUS_MARKET_TTL_SECS";
 pub const REGIME_INTERVAL_VAR: &str = "NEXUS_REGIME_INTERVAL_SECS";
 /// Trade jobs per enqueued batch, 100–500 (default 250).
 pub const FANOUT_BATCH_VAR: &str = "NEXUS_FANOUT_BATCH";
-/// Trade workers per instance, 1–64 (default 2).
+/// Trade workers per instance, 1–64 (default 4).
 pub const WORKERS_VAR: &str = "NEXUS_WORKERS";
 /// The simulated market: `replay` (the shipped BTC/USDT history), `replay:DAYS` (starting
 /// that many days in) or `random:SEED`.
@@ -412,7 +412,7 @@ fn engine_settings(
             )
         })?;
     engine.workers =
-        usize::try_from(number(WORKERS_VAR, "2", 1..=64, "a count from 1 to 64")?).unwrap_or(2);
+        usize::try_from(number(WORKERS_VAR, "4", 1..=64, "a count from 1 to 64")?).unwrap_or(4);
     let feed = get(PAPER_FEED_VAR, "replay")?;
     let bad_feed = || {
         invalid(
@@ -573,7 +573,7 @@ mod tests {
             (MARKET_TTL_VAR, "30"),
             (REGIME_INTERVAL_VAR, "60"),
             (FANOUT_BATCH_VAR, "500"),
-            (WORKERS_VAR, "4"),
+            (WORKERS_VAR, "6"),
             (PAPER_FEED_VAR, "random:7"),
             (PAPER_CANDLE_SECS_VAR, "0.5"),
             (PAPER_SYMBOLS_VAR, "BTC/USDT, ETH/USDT"),
@@ -582,7 +582,7 @@ mod tests {
         .unwrap();
         assert!(!set.engine.enabled && !set.engine.alerts);
         assert_eq!(set.engine.scheduler.regime_interval.as_secs(), 60);
-        assert_eq!(set.engine.workers, 4);
+        assert_eq!(set.engine.workers, 6);
         assert_eq!(
             set.engine.paper.feed,
             crate::engine::PaperFeed::Random { seed: 7 }

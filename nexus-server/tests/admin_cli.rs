@@ -105,7 +105,7 @@ async fn keys_rotate_re_encrypts_under_the_new_key() {
             )
             .await
             .unwrap();
-        store.pool().close().await;
+        store.close().await;
         (user, info.id)
     };
     let new = MasterKey::generate();

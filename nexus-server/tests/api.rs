@@ -97,7 +97,7 @@ async fn the_openapi_document_and_docs_ui_are_served() {
 async fn readiness_fails_with_a_json_error_when_the_database_is_gone() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir).await;
-    store.pool().close().await;
+    store.close().await;
     let client = TestClient::new(api::app(state(store)));
     let resp = client.get("/readyz").send().await;
     resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);

@@ -20,6 +20,7 @@ use nexus_core::{
 use nexus_exchanges::mock::Scripted;
 use nexus_exchanges::mock::binance::BinanceMock;
 use nexus_exchanges::{BinanceConfig, PaperConfig, PaperVenue, Venues, VenuesConfig};
+use nexus_server::engine::alerts::TradeAlerts;
 use nexus_server::engine::worker::{Executed, TradeExecutor, TradeJob};
 use nexus_store::vault::{Keyring, MasterKey};
 use nexus_store::{PostgresStore, SqliteStore, Store};
@@ -446,16 +447,24 @@ async fn a_batch_places_each_plan_once_and_records_it() {
             let position = w.store.open_position(plan.bot).await.unwrap().unwrap();
             assert_eq!(position.quantity(), Quantity::from_str("0.00999").unwrap());
         }
-        let alerts: u64 = w
+        let alert_jobs = w
             .store
-            .depth()
+            .claim(
+                &[JobKind::TradeAlert],
+                "a",
+                Duration::from_secs(30),
+                100,
+                Utc::now(),
+            )
             .await
-            .unwrap()
-            .iter()
-            .filter(|d| d.kind == JobKind::TradeAlert)
-            .map(|d| d.count)
-            .sum();
-        assert_eq!(alerts, 19, "one alert per fill");
+            .unwrap();
+        assert_eq!(alert_jobs.len(), 1, "one alert job for the batch");
+        let alerts: TradeAlerts = serde_json::from_str(&alert_jobs[0].payload).unwrap();
+        let mut alerted: Vec<_> = alerts.alerts.iter().map(|a| a.bot).collect();
+        alerted.sort_unstable();
+        let mut filled: Vec<_> = plans[1..].iter().map(|p| p.bot).collect();
+        filled.sort_unstable();
+        assert_eq!(alerted, filled, "one alert per fill");
         w
     })
     .await;

@@ -326,7 +326,8 @@ pub trait JobQueue: Send + Sync {
         now: Timestamp,
     ) -> Result<FailOutcome, StoreError>;
 
-    /// Jobs per kind and state.
+    /// Jobs per kind and state, for those queued, running or dead; `done` jobs are not
+    /// counted (they are history, and there are many).
     ///
     /// # Errors
     /// [`StoreError`].

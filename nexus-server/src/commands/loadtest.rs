@@ -155,7 +155,15 @@ impl Client {
 /// The verification tokens in an outbox, read as emails arrive.
 struct Outbox {
     dir: PathBuf,
-    seen: Mutex<(HashSet<PathBuf>, HashMap<String, String>)>,
+    seen: Mutex<OutboxSeen>,
+}
+
+/// The mails read so far, their tokens, and when the folder was last listed.
+#[derive(Default)]
+struct OutboxSeen {
+    files: HashSet<PathBuf>,
+    tokens: HashMap<String, String>,
+    listed: Option<Instant>,
 }
 
 impl Outbox {
@@ -163,11 +171,21 @@ impl Outbox {
         for _ in 0..600 {
             {
                 let mut guard = self.seen.lock().await;
-                let (seen, tokens) = &mut *guard;
+                let OutboxSeen {
+                    files: seen,
+                    tokens,
+                    listed,
+                } = &mut *guard;
                 if let Some(token) = tokens.get(email) {
                     return Ok(token.clone());
                 }
-                if let Ok(dir) = std::fs::read_dir(&self.dir) {
+                // One listing serves every waiting sign-up: listing a folder of thousands
+                // of mails once per sign-up made the set-up quadratic.
+                let due = listed.is_none_or(|at| at.elapsed() >= Duration::from_millis(50));
+                if due {
+                    *listed = Some(Instant::now());
+                }
+                if let Some(dir) = due.then(|| std::fs::read_dir(&self.dir).ok()).flatten() {
                     for entry in dir.flatten() {
                         let path = entry.path();
                         if !seen.insert(path.clone()) {
@@ -299,7 +317,11 @@ async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), String> {
         // Prices stay still: the signals come from the load tool.
         (crate::config::PAPER_CANDLE_SECS_VAR, "3600".to_owned()),
         (crate::config::TRADE_ALERTS_VAR, "off".to_owned()),
-        (crate::config::LOG_VAR, "warn".to_owned()),
+        // Quiet unless asked: the engine's info lines (each fan-out's timing) on request.
+        (
+            crate::config::LOG_VAR,
+            std::env::var(crate::config::LOG_VAR).unwrap_or_else(|_| "warn".to_owned()),
+        ),
     ]);
     let config = crate::config::Config::from_lookup(|var| match overrides.get(var) {
         Some(value) => Ok(Some(value.clone())),

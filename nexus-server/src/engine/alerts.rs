@@ -1,5 +1,6 @@
-//! Trade alerts: after a fill is recorded the worker enqueues a `trade_alert` job (one per
-//! order and state, so a replay alerts once); this worker emails the bot's owner.
+//! Trade alerts: after fills are recorded the worker enqueues a `trade_alert` job
+//! carrying the alerts of its whole batch (one job per batch, not one per order: the queue
+//! is the engine's busiest table); this worker emails each bot's owner.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,18 +40,49 @@ pub struct TradeAlert {
     pub state: String,
 }
 
-impl TradeAlert {
-    /// The job: one per order and state.
+/// A `trade_alert` job's payload: the alerts of one batch of trades.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradeAlerts {
+    /// One per order and state.
+    pub alerts: Vec<TradeAlert>,
+}
+
+impl TradeAlerts {
+    /// The job, unique per set of (order, state): the same reports recorded again alert
+    /// once.
     ///
     /// # Errors
     /// The payload does not serialise (it always does).
     pub fn new_job(&self) -> Result<NewJob, serde_json::Error> {
-        Ok(
-            NewJob::new(JobKind::TradeAlert, serde_json::to_string(self)?)
-                .unique(format!("alert:{}:{}", self.client_order_id, self.state)),
-        )
+        let mut keys: Vec<String> = self
+            .alerts
+            .iter()
+            .map(|a| format!("{}:{}", a.client_order_id, a.state))
+            .collect();
+        keys.sort_unstable();
+        let key = match keys.as_slice() {
+            [one] => format!("alert:{one}"),
+            _ => format!(
+                "alerts:{}",
+                uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, keys.join(",").as_bytes())
+            ),
+        };
+        Ok(NewJob::new(JobKind::TradeAlert, serde_json::to_string(self)?).unique(key))
     }
 
+    /// A job's alerts (a job queued by an earlier version carries one, bare).
+    fn of(job: &Job) -> Result<Self, String> {
+        serde_json::from_str::<Self>(&job.payload)
+            .or_else(|_| {
+                serde_json::from_str::<TradeAlert>(&job.payload).map(|alert| Self {
+                    alerts: vec![alert],
+                })
+            })
+            .map_err(|e| format!("not an alert: {e}"))
+    }
+}
+
+impl TradeAlert {
     fn email(&self, to: &str) -> Email {
         let verb = match self.side {
             Side::Buy => "Bought",
@@ -74,25 +106,36 @@ impl TradeAlert {
     }
 }
 
-/// Sends one alert; `Err` to retry.
+/// Sends a job's alerts. Those that could not be sent are returned with the reason (the
+/// others are not sent again).
 async fn deliver(
     store: &dyn Store,
     email: Option<&Arc<dyn EmailSender>>,
-    job: &Job,
-) -> Result<(), String> {
-    let alert: TradeAlert =
-        serde_json::from_str(&job.payload).map_err(|e| format!("not an alert: {e}"))?;
+    alerts: TradeAlerts,
+) -> (Vec<TradeAlert>, Option<String>) {
     let Some(email) = email else {
-        tracing::debug!(user = %alert.user, order = %alert.client_order_id, "trade alert (email alerts off)");
-        return Ok(());
+        for alert in &alerts.alerts {
+            tracing::debug!(user = %alert.user, order = %alert.client_order_id, "trade alert (email alerts off)");
+        }
+        return (Vec::new(), None);
     };
-    let Some(user) = store.user(alert.user).await.map_err(|e| e.to_string())? else {
-        return Ok(()); // The account is gone: nobody to tell.
-    };
-    email
-        .send(&alert.email(&user.email))
-        .await
-        .map_err(|e| e.to_string())
+    let mut failed = Vec::new();
+    let mut reason = None;
+    for alert in alerts.alerts {
+        let sent = match store.user(alert.user).await {
+            Ok(Some(user)) => email
+                .send(&alert.email(&user.email))
+                .await
+                .map_err(|e| e.to_string()),
+            Ok(None) => Ok(()), // The account is gone: nobody to tell.
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = sent {
+            reason = Some(e);
+            failed.push(alert);
+        }
+    }
+    (failed, reason)
 }
 
 /// Claims and delivers trade alerts until `stop` says so (`email` `None`: alerts are
@@ -123,14 +166,34 @@ pub async fn run_alerts(
         }
         let mut delivered = Vec::new();
         for job in jobs {
-            match deliver(store.as_ref(), email.as_ref(), &job).await {
-                Ok(()) => delivered.push(job.id),
+            let alerts = match TradeAlerts::of(&job) {
+                Ok(alerts) => alerts,
                 Err(e) => {
-                    if let Err(e) = store
-                        .fail(job.id, &worker, &e, RetryPolicy::default(), Utc::now())
-                        .await
-                    {
-                        tracing::warn!(error = %e, "recording an alert's failure failed");
+                    fail(store.as_ref(), &job, &worker, &e).await;
+                    continue;
+                }
+            };
+            let count = alerts.alerts.len();
+            match deliver(store.as_ref(), email.as_ref(), alerts).await {
+                (failed, _) if failed.is_empty() => delivered.push(job.id),
+                // All failed: the job is retried as it is.
+                (failed, reason) if failed.len() == count => {
+                    let reason = reason.unwrap_or_default();
+                    fail(store.as_ref(), &job, &worker, &reason).await;
+                }
+                // Some were sent: only the others are retried, as a job of their own.
+                (failed, reason) => {
+                    tracing::warn!(failed = failed.len(), error = ?reason, "some trade alerts could not be sent");
+                    let retry = TradeAlerts { alerts: failed }.new_job().map(|mut job| {
+                        job.run_at = Some(Utc::now() + chrono::Duration::seconds(30));
+                        job
+                    });
+                    match retry {
+                        Ok(retry) => match store.enqueue(&retry, Utc::now()).await {
+                            Ok(_) => delivered.push(job.id),
+                            Err(e) => fail(store.as_ref(), &job, &worker, &e.to_string()).await,
+                        },
+                        Err(e) => fail(store.as_ref(), &job, &worker, &e.to_string()).await,
                     }
                 }
             }
@@ -141,5 +204,14 @@ pub async fn run_alerts(
         {
             tracing::warn!(error = %e, "completing alerts failed");
         }
+    }
+}
+
+async fn fail(store: &dyn Store, job: &Job, worker: &str, error: &str) {
+    if let Err(e) = store
+        .fail(job.id, worker, error, RetryPolicy::default(), Utc::now())
+        .await
+    {
+        tracing::warn!(error = %e, "recording an alert's failure failed");
     }
 }

@@ -31,6 +31,8 @@ use crate::metrics::Metrics;
 
 /// Bots loaded from the store per page.
 const PAGE: u32 = 1_000;
+/// Batches of trade jobs being enqueued at once by one fan-out.
+const IN_FLIGHT: usize = 4;
 /// How long listed instruments (filters) are reused before being asked again.
 const INSTRUMENTS_TTL: Duration = Duration::from_secs(3_600);
 
@@ -53,6 +55,9 @@ pub enum DispatchError {
     /// A plan would not serialise.
     #[error("plan payload: {0}")]
     Payload(#[from] serde_json::Error),
+    /// A task of the fan-out's pipeline panicked or was cancelled (the runtime stopping).
+    #[error("fan-out task: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// What one fan-out did.
@@ -153,11 +158,17 @@ impl Dispatcher {
             .ticker(&signal.symbol)
             .map(|t| t.price_for(Side::Sell));
         let mut out = FanOut::default();
-        let mut after = None;
-        loop {
-            let page = self.store.active_bots(&job.filter(), after, PAGE).await?;
+        // A pipeline: the next page is read, and each batch enqueued, while this page is
+        // planned; the store's round trips overlap instead of adding up.
+        let shared = Arc::new(job.clone());
+        let mut next = Some(self.page(&shared, None));
+        let mut enqueues = tokio::task::JoinSet::new();
+        while let Some(loading) = next.take() {
+            let page = loading.await??;
             let Some(last) = page.last() else { break };
-            after = Some(last.bot.id);
+            if page.len() == PAGE as usize {
+                next = Some(self.page(&shared, Some(last.bot.id)));
+            }
             report.bots += page.len() as u64;
 
             let accounts = self.accounts(&page, signal.symbol, price).await;
@@ -199,7 +210,15 @@ impl Dispatcher {
                     .cloned()
                     .map(TradeJob::new_job)
                     .collect::<Result<Vec<NewJob>, _>>()?;
-                report.enqueued += self.store.enqueue_batch(&jobs, now).await?;
+                // A few in flight at once: enough to overlap, not to crowd out the
+                // workers' own writes.
+                while enqueues.len() >= IN_FLIGHT {
+                    if let Some(done) = enqueues.join_next().await {
+                        report.enqueued += done??;
+                    }
+                }
+                let store = Arc::clone(&self.store);
+                enqueues.spawn(async move { store.enqueue_batch(&jobs, now).await });
             }
             report.planned += out.plans.len() as u64;
             self.metrics.planned("planned", out.plans.len() as u64);
@@ -226,9 +245,9 @@ impl Dispatcher {
                     self.store.close_position(skip.bot, quantity, now).await?;
                 }
             }
-            if page.len() < PAGE as usize {
-                break;
-            }
+        }
+        while let Some(done) = enqueues.join_next().await {
+            report.enqueued += done??;
         }
         self.metrics.signal(&job.strategy);
         tracing::info!(
@@ -245,6 +264,16 @@ impl Dispatcher {
             "signal fanned out"
         );
         Ok(report)
+    }
+
+    /// Starts reading the page of subscribed bots after `after`.
+    fn page(
+        &self,
+        job: &Arc<SignalJob>,
+        after: Option<nexus_core::BotId>,
+    ) -> tokio::task::JoinHandle<Result<Vec<SubscribedBot>, StoreError>> {
+        let (store, job) = (Arc::clone(&self.store), Arc::clone(job));
+        tokio::spawn(async move { store.active_bots(&job.filter(), after, PAGE).await })
     }
 
     /// The venue's market for `symbol`: its ticker through the hub (shared by every

@@ -107,7 +107,7 @@ impl Default for EngineConfig {
             enabled: true,
             scheduler: SchedulerConfig::default(),
             batch: BatchSize::DEFAULT,
-            workers: 2,
+            workers: 4,
             paper: PaperSettings::default(),
             alerts: true,
         }

@@ -23,6 +23,8 @@ use nexus_store::Store;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::alerts::{TradeAlert, TradeAlerts};
+
 const BOT_DELETED: &str = "the bot was deleted";
 
 /// The accounts of a batch, read once per (venue, user, key).
@@ -239,7 +241,8 @@ impl TradeExecutor {
                     intent: plan.intent,
                 };
                 let outcome = exchange.place_order(&new).await;
-                (job, plan, outcome)
+                // The order's time is when the venue answered, not when the batch began.
+                (job, plan, outcome, Utc::now())
             });
         }
         let mut placed = Vec::new();
@@ -249,8 +252,8 @@ impl TradeExecutor {
             }
         }
         // In plan order, so two orders of one bot move its position in order.
-        placed.sort_by_key(|(job, _, _)| *job);
-        let held: Vec<BotId> = placed.iter().map(|(_, p, _)| p.bot).collect();
+        placed.sort_by_key(|(job, _, _, _)| *job);
+        let held: Vec<BotId> = placed.iter().map(|(_, p, _, _)| p.bot).collect();
         let mut positions: std::collections::HashMap<BotId, Option<Position>> = self
             .store
             .open_positions(&held)
@@ -261,18 +264,18 @@ impl TradeExecutor {
             .collect();
         let mut executions = Vec::new();
         let mut reported = Vec::new();
-        for (job, plan, outcome) in placed {
+        for (job, plan, outcome, answered) in placed {
             let order = pending(&plan, now);
             match outcome {
                 Ok(report) => {
                     let open = positions.get(&plan.bot).copied().flatten();
-                    let (execution, after) = execution(&plan, &order, &report, open, now);
+                    let (execution, after) = execution(&plan, &order, &report, open, answered);
                     positions.insert(plan.bot, after);
                     executions.push(execution);
                     reported.push((job, plan, report));
                 }
                 Err(e @ ExchangeError::OutcomeUnknown { .. }) => {
-                    executions.push(refused(order, OrderState::Unknown, &e, now));
+                    executions.push(refused(order, OrderState::Unknown, &e, answered));
                     self.count(&plan, OrderState::Unknown);
                     let retry =
                         ExecuteError::Retry(format!("outcome unknown, to be looked up: {e}"));
@@ -287,28 +290,30 @@ impl TradeExecutor {
                         | ExchangeError::InsufficientBalance { .. } => OrderState::Rejected,
                         _ => OrderState::Failed,
                     };
-                    executions.push(refused(order, state, &e, now));
+                    executions.push(refused(order, state, &e, answered));
                     self.count(&plan, state);
                     results.push((job, Ok(Executed::Refused(e.to_string()))));
                 }
             }
         }
-        // Alerts are unique per order and state: a report recorded twice alerts once.
         self.store
             .record_executions(&executions, now)
             .await
             .map_err(fail("recording the fills"))?;
+        // One alert job for the batch, unique per its orders and states: a batch whose
+        // reports are recorded twice alerts once.
         let mut alerts = Vec::new();
         for (job, plan, report) in reported {
-            if let Some(alert) = alert_job(&plan, &report)? {
-                alerts.push(alert);
-            }
+            alerts.extend(trade_alert(&plan, &report));
             self.count(&plan, report.status.into());
             results.push((job, Ok(Executed::Placed(report))));
         }
         if !alerts.is_empty() {
+            let job = TradeAlerts { alerts }
+                .new_job()
+                .map_err(|e| ExecuteError::Payload(e.to_string()))?;
             self.store
-                .enqueue_batch(&alerts, now)
+                .enqueue(&job, now)
                 .await
                 .map_err(fail("enqueuing the alerts"))?;
         }
@@ -423,9 +428,14 @@ impl TradeExecutor {
         report: &OrderReport,
         now: Timestamp,
     ) -> Result<(), ExecuteError> {
-        let Some(job) = alert_job(plan, report)? else {
+        let Some(alert) = trade_alert(plan, report) else {
             return Ok(());
         };
+        let job = TradeAlerts {
+            alerts: vec![alert],
+        }
+        .new_job()
+        .map_err(|e| ExecuteError::Payload(e.to_string()))?;
         self.store
             .enqueue(&job, now)
             .await
@@ -580,12 +590,12 @@ fn execution(
 }
 
 /// The owner's alert about a fill (none when nothing filled).
-fn alert_job(plan: &ExecutionPlan, report: &OrderReport) -> Result<Option<NewJob>, ExecuteError> {
+fn trade_alert(plan: &ExecutionPlan, report: &OrderReport) -> Option<TradeAlert> {
     if report.filled_quantity.is_zero() {
-        return Ok(None);
+        return None;
     }
     let state: OrderState = report.status.into();
-    let alert = super::alerts::TradeAlert {
+    Some(TradeAlert {
         user: plan.user,
         bot: plan.bot,
         exchange: plan.exchange,
@@ -595,11 +605,7 @@ fn alert_job(plan: &ExecutionPlan, report: &OrderReport) -> Result<Option<NewJob
         price: report.average_price,
         client_order_id: plan.client_order_id,
         state: state.as_str().to_owned(),
-    };
-    alert
-        .new_job()
-        .map(Some)
-        .map_err(|e| ExecuteError::Payload(e.to_string()))
+    })
 }
 
 /// An order the venue refused, or whose outcome is unknown, as recorded.

@@ -126,27 +126,43 @@ impl JobQueue for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(classify)?;
-        let rows = sqlx::query(
-            "WITH due AS (
-                 SELECT id FROM jobs
-                 WHERE state = 'queued' AND run_at <= $3 AND kind = ANY($4)
-                 ORDER BY priority DESC, run_at, id
-                 LIMIT $5
-                 FOR UPDATE SKIP LOCKED)
-             UPDATE jobs SET state = 'running', locked_by = $1, lease_expires_at = $2,
-                 attempts = jobs.attempts + 1, updated_at = $3
-             FROM due WHERE jobs.id = due.id
-             RETURNING jobs.id, jobs.kind, jobs.payload, jobs.unique_key, jobs.priority, jobs.state,
-                 jobs.attempts, jobs.max_attempts, jobs.last_error",
-        )
-        .bind(worker)
-        .bind(now + chrono_duration(lease))
-        .bind(now)
-        .bind(&kinds)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
+        // One kind (what every worker claims): `kind = $4` lets the index `jobs_due` hand
+        // over the first jobs in claim order; `= ANY` would read every queued job of the
+        // kinds and sort them.
+        macro_rules! claim_sql {
+            ($kind:literal) => {
+                concat!(
+                    "WITH due AS (
+                         SELECT id FROM jobs
+                         WHERE state = 'queued' AND run_at <= $3 AND ",
+                    $kind,
+                    "
+                         ORDER BY priority DESC, run_at, id
+                         LIMIT $5
+                         FOR UPDATE SKIP LOCKED)
+                     UPDATE jobs SET state = 'running', locked_by = $1, lease_expires_at = $2,
+                         attempts = jobs.attempts + 1, updated_at = $3
+                     FROM due WHERE jobs.id = due.id
+                     RETURNING jobs.id, jobs.kind, jobs.payload, jobs.unique_key, jobs.priority,
+                         jobs.state, jobs.attempts, jobs.max_attempts, jobs.last_error"
+                )
+            };
+        }
+        let (sql, one) = if let [kind] = kinds.as_slice() {
+            (claim_sql!("kind = $4"), Some(*kind))
+        } else {
+            (claim_sql!("kind = ANY($6)"), None)
+        };
+        let rows = sqlx::query(sql)
+            .bind(worker)
+            .bind(now + chrono_duration(lease))
+            .bind(now)
+            .bind(one)
+            .bind(i64::from(limit))
+            .bind(&kinds)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
         let mut jobs = rows.iter().map(job).collect::<Result<Vec<_>, _>>()?;
         jobs.sort_by_key(|j| (std::cmp::Reverse(j.priority), j.id));
         Ok(jobs)
@@ -249,7 +265,14 @@ impl JobQueue for PostgresStore {
 
     async fn depth(&self) -> Result<Vec<QueueDepth>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
+            // Finished jobs are history (kept for days): counting them would read the
+            // whole retained queue at every scrape.
+            // One count per state, so each reads its own partial index.
+            "SELECT kind, 'queued', COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY kind
+             UNION ALL
+             SELECT kind, 'running', COUNT(*) FROM jobs WHERE state = 'running' GROUP BY kind
+             UNION ALL
+             SELECT kind, 'dead', COUNT(*) FROM jobs WHERE state = 'dead' GROUP BY kind",
         )
         .fetch_all(&self.pool)
         .await

@@ -111,7 +111,7 @@ impl UserStore for SqliteStore {
         .bind(password_hash)
         .bind(role.as_str())
         .bind(ms(now))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(classify)?;
         user(&row)
@@ -167,7 +167,7 @@ impl UserStore for SqliteStore {
         .bind(id.to_string())
         .bind(plan)
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(())
@@ -195,7 +195,7 @@ impl UserStore for SqliteStore {
             .bind(role.as_str())
             .bind(ms(now))
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(classify)?;
         Ok(done.rows_affected() == 1)
@@ -289,7 +289,7 @@ impl BotStore for SqliteStore {
         .bind(bot.credential.map(|c| c.0.to_string()))
         .bind(bot.paused)
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(())
@@ -440,7 +440,7 @@ impl BotStore for SqliteStore {
         .bind(ms(now))
         .bind(bot.id.to_string())
         .bind(bot.user.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected() == 1)
@@ -450,7 +450,7 @@ impl BotStore for SqliteStore {
         let done = sqlx::query("DELETE FROM bots WHERE id = ? AND user_id = ?")
             .bind(id.to_string())
             .bind(user.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(classify)?;
         Ok(done.rows_affected() == 1)
@@ -486,7 +486,7 @@ impl BotStore for SqliteStore {
                 .bind(ms(now))
                 .bind(id.to_string())
                 .bind(user.to_string())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(classify)?;
         Ok(done.rows_affected() == 1)
@@ -536,7 +536,7 @@ impl PositionStore for SqliteStore {
         p: &Position,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        save_position_in(&self.pool, bot, p, now).await
+        save_position_in(&self.writer, bot, p, now).await
     }
 
     async fn close_position(
@@ -545,7 +545,7 @@ impl PositionStore for SqliteStore {
         dust: Quantity,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        close_position_in(&self.pool, bot, dust, now).await
+        close_position_in(&self.writer, bot, dust, now).await
     }
 }
 
@@ -607,7 +607,7 @@ impl CredentialStore for SqliteStore {
         .bind(permissions.trade)
         .bind(permissions.withdraw)
         .bind(ms(now))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(classify)?;
         credential_info(&row)
@@ -654,7 +654,7 @@ impl CredentialStore for SqliteStore {
         let done = sqlx::query("DELETE FROM exchange_credentials WHERE id = ? AND user_id = ?")
             .bind(id.0.to_string())
             .bind(user.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(classify)?;
         Ok(done.rows_affected() == 1)
@@ -704,7 +704,7 @@ pub(super) async fn rotate_keys(
         .bind(ms(now))
         .bind(id.0.to_string())
         .bind(&old.key_id)
-        .execute(&store.pool)
+        .execute(&store.writer)
         .await
         .map_err(classify)?
         .rows_affected();

@@ -94,7 +94,7 @@ impl ActivityStore for SqliteStore {
         .bind(o.error.as_deref())
         .bind(ms(o.created_at))
         .bind(ms(o.updated_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected() == 1)
@@ -113,7 +113,7 @@ impl ActivityStore for SqliteStore {
         .bind(o.error.as_deref())
         .bind(ms(o.updated_at))
         .bind(o.id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected() == 1)
@@ -132,7 +132,7 @@ impl ActivityStore for SqliteStore {
         .bind(dec(f.fee.value()))
         .bind(f.fee_asset.map(|a| a.as_str().to_owned()))
         .bind(ms(f.filled_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected() == 1)
@@ -147,7 +147,7 @@ impl ActivityStore for SqliteStore {
         .bind(&s.reason)
         .bind(&s.detail)
         .bind(ms(s.at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(())
@@ -193,7 +193,7 @@ impl ActivityStore for SqliteStore {
              RETURNING exchange, client_order_id",
         )
         .bind(serde_json::Value::Array(rows).to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await
         .map_err(classify)?
         .iter()
@@ -221,7 +221,7 @@ impl ActivityStore for SqliteStore {
         // A few statements for the whole batch, in one transaction: the orders' updates,
         // the fills (returning those that were new), then the positions those fills move.
         let mut tx = self
-            .pool
+            .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(classify)?;
@@ -366,7 +366,7 @@ impl ActivityStore for SqliteStore {
         // One transaction (taking the write lock up front, as every writer here does): one
         // commit for the page instead of one per skip.
         let mut tx = self
-            .pool
+            .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(classify)?;

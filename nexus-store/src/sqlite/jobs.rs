@@ -77,7 +77,7 @@ async fn insert(
 
 impl SqliteStore {
     async fn immediate(&self) -> Result<Transaction<'_, Sqlite>, StoreError> {
-        self.pool
+        self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(classify)
@@ -118,7 +118,7 @@ impl JobQueue for SqliteStore {
         )
         .bind(serde_json::Value::Array(rows).to_string())
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected())
@@ -193,7 +193,7 @@ impl JobQueue for SqliteStore {
         .bind(ms(now))
         .bind(id.0)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected() == 1)
@@ -213,7 +213,7 @@ impl JobQueue for SqliteStore {
         .bind(ms(now))
         .bind(ids_json(ids))
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected())
@@ -273,7 +273,10 @@ impl JobQueue for SqliteStore {
 
     async fn depth(&self) -> Result<Vec<QueueDepth>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
+            // Finished jobs are history (kept for days): counting them would read the
+            // whole retained queue at every scrape.
+            "SELECT kind, state, COUNT(*) FROM jobs WHERE state IN ('queued', 'running', 'dead')
+             GROUP BY kind, state ORDER BY kind, state",
         )
         .fetch_all(&self.pool)
         .await

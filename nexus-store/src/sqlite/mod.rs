@@ -32,7 +32,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqli
 
 /// A store in a SQLite file.
 pub struct SqliteStore {
+    /// Readers: WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// The one connection that writes. SQLite admits one writer at a time; writers that
+    /// queue here are woken the moment it is free, where several connections racing for
+    /// the lock would sleep in SQLite's busy handler (up to 100 ms a turn, seen as
+    /// second-long stalls under load).
+    writer: SqlitePool,
     keys: Keyring,
     /// Whether a scheduler of this process leads (one instance per file).
     leading: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -59,29 +65,47 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Pages read through a memory map, not copied by a read call each time a
+            // connection's cache is invalidated by another's write.
+            .pragma("mmap_size", "268435456")
+            .pragma("cache_size", "-16384");
         if let Some(dir) = options.get_filename().parent()
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir).map_err(|e| OpenError::Connect(sqlx::Error::Io(e)))?;
         }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            // A write waiting for the writer waits as long as SQLite's busy handler would.
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(OpenError::Connect)?;
+        MIGRATOR.run(&writer).await.map_err(OpenError::Migrate)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
-        MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
         Ok(Self {
             pool,
+            writer,
             keys,
             leading: std::sync::Arc::default(),
         })
     }
 
-    /// The connection pool (for tests and tools).
+    /// The readers' connection pool (for tests and tools).
     #[must_use]
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Closes every connection (the readers' and the writer's).
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
@@ -137,7 +161,7 @@ impl DecisionLog for SqliteStore {
         .bind(decision.regime.map(|r| r.as_str()))
         .bind(json)
         .bind(ms(decision.at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(decision_log_error)?;
         Ok(())
@@ -165,7 +189,7 @@ impl AuditLog for SqliteStore {
         .bind(event.subject.as_deref())
         .bind(&event.details)
         .bind(ms(event.at))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(classify)?;
         Ok(row.get(0))
@@ -215,7 +239,7 @@ impl Maintenance for SqliteStore {
     ) -> Result<CleanupReport, StoreError> {
         let cutoff = ms(now - chrono_duration(retention.keep));
         let cache_cutoff = ms(now - chrono_duration(retention.cache));
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = self.writer.begin().await.map_err(classify)?;
         let jobs =
             sqlx::query("DELETE FROM jobs WHERE state IN ('done', 'dead') AND finished_at < ?")
                 .bind(cutoff)
@@ -325,7 +349,7 @@ impl nexus_core::ports::NonceSource for SqliteStore {
         )
         .bind(key_id)
         .bind(floor)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(classify)?;
         u64::try_from(nonce).map_err(|e| corrupt("nonce", e))

@@ -48,7 +48,7 @@ impl OAuthStore for SqliteStore {
         .bind(user.to_string())
         .bind(email)
         .bind(ms(now))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(classify)?;
         parse("user id", &linked)
@@ -59,7 +59,7 @@ impl OAuthStore for SqliteStore {
         state: &TokenHash,
         login: &PendingLogin,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = self.writer.begin().await.map_err(classify)?;
         sqlx::query("DELETE FROM oauth_logins WHERE expires_at <= ?")
             .bind(ms(login.created_at))
             .execute(&mut *tx)
@@ -92,7 +92,7 @@ impl OAuthStore for SqliteStore {
              RETURNING provider, code_verifier, nonce, created_at, expires_at",
         )
         .bind(state.0.as_slice())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(classify)?;
         let Some(row) = row else { return Ok(None) };

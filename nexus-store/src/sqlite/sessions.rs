@@ -33,7 +33,7 @@ fn insert(
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
         insert(session)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(classify)?;
         Ok(())
@@ -72,7 +72,7 @@ impl SessionStore for SqliteStore {
         next: &NewSession,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let mut tx = self.writer.begin().await.map_err(classify)?;
         let revoked = sqlx::query(
             "UPDATE sessions SET revoked_at = ?
              WHERE token_hash = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
@@ -99,7 +99,7 @@ impl SessionStore for SqliteStore {
         )
         .bind(ms(now))
         .bind(token.0.as_slice())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected() > 0)
@@ -111,7 +111,7 @@ impl SessionStore for SqliteStore {
         )
         .bind(ms(now))
         .bind(user.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(done.rows_affected())
@@ -134,7 +134,7 @@ impl SessionStore for SqliteStore {
         .bind(purpose.as_str())
         .bind(ms(now))
         .bind(ms(expires_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(())
@@ -155,7 +155,7 @@ impl SessionStore for SqliteStore {
         .bind(token.0.as_slice())
         .bind(purpose.as_str())
         .bind(ms(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(classify)?;
         user.map(|u| parse("user id", &u)).transpose()
@@ -168,7 +168,7 @@ impl SessionStore for SqliteStore {
         )
         .bind(ms(now))
         .bind(user.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(classify)?;
         Ok(())
@@ -184,7 +184,7 @@ impl SessionStore for SqliteStore {
             .bind(password_hash)
             .bind(ms(now))
             .bind(user.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(classify)?;
         Ok(())
