@@ -215,3 +215,142 @@ async fn fail(store: &dyn Store, job: &Job, worker: &str, error: &str) {
         tracing::warn!(error = %e, "recording an alert's failure failed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use nexus_core::ports::accounts::Role;
+    use nexus_store::SqliteStore;
+    use nexus_store::vault::{Keyring, MasterKey};
+
+    use super::*;
+    use crate::email::EmailError;
+
+    fn alert(user: UserId, coid: &str, state: &str) -> TradeAlert {
+        TradeAlert {
+            user,
+            bot: BotId::new(uuid::Uuid::new_v4()),
+            exchange: ExchangeId::Paper,
+            symbol: "BTC/USDT".parse().unwrap(),
+            side: Side::Buy,
+            quantity: Quantity::new(rust_decimal::Decimal::new(1, 3)).unwrap(),
+            price: Some(Price::new(rust_decimal::Decimal::from(60_000)).unwrap()),
+            client_order_id: ClientOrderId::new(coid).unwrap(),
+            state: state.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_batch_is_one_job_unique_per_its_orders_and_states() {
+        let user = UserId::new(uuid::Uuid::new_v4());
+        let (a, b) = (alert(user, "nx-a", "filled"), alert(user, "nx-b", "filled"));
+        let key = |alerts: Vec<TradeAlert>| TradeAlerts { alerts }.new_job().unwrap().unique_key;
+        assert_eq!(
+            key(vec![a.clone(), b.clone()]),
+            key(vec![b.clone(), a.clone()]),
+            "the same alerts in another order are the same job"
+        );
+        assert_ne!(key(vec![a.clone(), b.clone()]), key(vec![a.clone()]));
+        let partial = alert(user, "nx-b", "partially_filled");
+        assert_ne!(key(vec![a.clone(), b]), key(vec![a.clone(), partial]));
+        assert_eq!(key(vec![a.clone()]).as_deref(), Some("alert:nx-a:filled"));
+
+        // A job queued by the previous version carries one bare alert.
+        let job = |payload: String| Job {
+            id: nexus_core::ports::jobs::JobId(1),
+            kind: JobKind::TradeAlert,
+            payload,
+            unique_key: None,
+            priority: 0,
+            attempts: 1,
+            max_attempts: 3,
+            last_error: None,
+            state: nexus_core::ports::jobs::JobState::Running,
+        };
+        let bare = TradeAlerts::of(&job(serde_json::to_string(&a).unwrap())).unwrap();
+        assert_eq!(bare.alerts, vec![a]);
+        assert!(TradeAlerts::of(&job("{}".into())).is_err());
+    }
+
+    /// Refuses mail to one address, keeps the rest.
+    struct Picky {
+        refuse: String,
+        sent: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl EmailSender for Picky {
+        async fn send(&self, email: &Email) -> Result<(), EmailError> {
+            if email.to == self.refuse {
+                return Err(EmailError {
+                    to: email.to.clone(),
+                    reason: "mailbox unavailable".into(),
+                });
+            }
+            self.sent.lock().unwrap().push(email.to.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_alerts_that_failed_are_sent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+        let keys = Keyring::new(MasterKey::generate(), Vec::new());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, keys).await.unwrap());
+        let (ok, refused) = (
+            UserId::new(uuid::Uuid::new_v4()),
+            UserId::new(uuid::Uuid::new_v4()),
+        );
+        for (user, email) in [(ok, "ok@example.com"), (refused, "full@example.com")] {
+            store
+                .create_user(user, email, None, Role::User, Utc::now())
+                .await
+                .unwrap();
+        }
+        let batch = TradeAlerts {
+            alerts: vec![
+                alert(ok, "nx-ok", "filled"),
+                alert(refused, "nx-no", "filled"),
+            ],
+        };
+        store
+            .enqueue(&batch.new_job().unwrap(), Utc::now())
+            .await
+            .unwrap();
+        let sender = Arc::new(Picky {
+            refuse: "full@example.com".into(),
+            sent: Mutex::default(),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(run_alerts(
+            Arc::clone(&store),
+            Some(Arc::clone(&sender) as Arc<dyn EmailSender>),
+            "alerts".into(),
+            stopped,
+        ));
+        for _ in 0..100 {
+            if !sender.sent.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // One pass of the worker, then stop before the retry comes due (30 s later).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stop.send(true).unwrap();
+        worker.await.unwrap();
+        assert_eq!(*sender.sent.lock().unwrap(), vec!["ok@example.com"]);
+
+        let later = Utc::now() + chrono::Duration::seconds(60);
+        let retry = store
+            .claim(&[JobKind::TradeAlert], "t", LEASE, 10, later)
+            .await
+            .unwrap();
+        assert_eq!(retry.len(), 1, "the batch is done; one retry job remains");
+        let alerts = TradeAlerts::of(&retry[0]).unwrap().alerts;
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].client_order_id.as_str(), "nx-no");
+    }
+}

@@ -85,6 +85,7 @@ pub struct Dispatcher {
     batch: BatchSize,
     metrics: Arc<Metrics>,
     instruments: Mutex<HashMap<(ExchangeId, Symbol), (Instrument, Instant)>>,
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -118,7 +119,16 @@ impl Dispatcher {
             batch,
             metrics,
             instruments: Mutex::default(),
+            wake: None,
         }
+    }
+
+    /// The same dispatcher, waking this instance's idle trade workers through `wake` as
+    /// soon as trades are enqueued.
+    #[must_use]
+    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = Some(wake);
+        self
     }
 
     /// Fans `job` out at `now`.
@@ -217,8 +227,14 @@ impl Dispatcher {
                         report.enqueued += done??;
                     }
                 }
-                let store = Arc::clone(&self.store);
-                enqueues.spawn(async move { store.enqueue_batch(&jobs, now).await });
+                let (store, wake) = (Arc::clone(&self.store), self.wake.clone());
+                enqueues.spawn(async move {
+                    let enqueued = store.enqueue_batch(&jobs, now).await?;
+                    if let Some(wake) = wake {
+                        wake.notify_waiters();
+                    }
+                    Ok::<u64, StoreError>(enqueued)
+                });
             }
             report.planned += out.plans.len() as u64;
             self.metrics.planned("planned", out.plans.len() as u64);

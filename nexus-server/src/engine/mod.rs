@@ -186,15 +186,19 @@ pub fn start(
         .map_err(|e| e.to_string())?,
     );
     metrics.watch_hub(Arc::clone(&hub));
-    let dispatcher = Arc::new(Dispatcher::new(
-        Arc::clone(&store),
-        Arc::clone(&hub),
-        Arc::clone(&venues),
-        Arc::clone(&paper),
-        config.paper.balance,
-        config.batch,
-        Arc::clone(&metrics),
-    ));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let dispatcher = Arc::new(
+        Dispatcher::new(
+            Arc::clone(&store),
+            Arc::clone(&hub),
+            Arc::clone(&venues),
+            Arc::clone(&paper),
+            config.paper.balance,
+            config.batch,
+            Arc::clone(&metrics),
+        )
+        .with_wake(Arc::clone(&wake)),
+    );
     let (stop, stopped) = watch::channel(false);
     let mut engine = Engine {
         venues: Arc::clone(&venues),
@@ -222,7 +226,9 @@ pub fn start(
         .tasks
         .push(tokio::spawn(scheduler.run(stopped.clone())));
     let executor = Arc::new(
-        worker::TradeExecutor::new(Arc::clone(&store), venues).with_metrics(Arc::clone(&metrics)),
+        worker::TradeExecutor::new(Arc::clone(&store), venues)
+            .with_metrics(Arc::clone(&metrics))
+            .with_wake(wake),
     );
     for n in 0..config.workers.max(1) {
         engine.tasks.push(tokio::spawn(worker::run_worker(

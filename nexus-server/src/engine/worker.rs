@@ -85,6 +85,7 @@ pub struct TradeExecutor {
     store: Arc<dyn Store>,
     venues: Arc<Venues>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl TradeExecutor {
@@ -95,7 +96,16 @@ impl TradeExecutor {
             store,
             venues,
             metrics: None,
+            wake: Arc::default(),
         }
+    }
+
+    /// The same executor, its idle workers woken by `wake` (the fan-out notifies it when
+    /// it enqueues trades) rather than only by their next poll.
+    #[must_use]
+    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = wake;
+        self
     }
 
     /// The same executor, counting orders and job durations in `metrics`.
@@ -660,6 +670,9 @@ pub const LEASE: Duration = Duration::from_secs(30);
 /// Jobs claimed at once by one worker.
 const CLAIM: u32 = 250;
 
+/// How often an idle worker looks for jobs it was not woken for.
+const IDLE_POLL: Duration = Duration::from_millis(200);
+
 /// Claims and runs trade jobs until `stop` says so: completed when placed, recorded or
 /// refused for good; failed (retried with backoff, dead-lettered at the end) otherwise.
 /// A claim's jobs run as one batch ([`TradeExecutor::run_batch`]); those that finished
@@ -675,6 +688,11 @@ pub async fn run_worker(
         if *stop.borrow() {
             return;
         }
+        // Listening before claiming: a wake-up between an empty claim and the wait is
+        // not lost.
+        let woken = executor.wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
         let jobs = match store
             .claim(
                 &[JobKind::TradeExecution],
@@ -692,7 +710,8 @@ pub async fn run_worker(
             }
         };
         if jobs.is_empty() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Polling still finds what others enqueue (another instance, a retry come due).
+            let _ = tokio::time::timeout(IDLE_POLL, woken).await;
             continue;
         }
         let started = std::time::Instant::now();

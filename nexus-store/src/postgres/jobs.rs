@@ -265,9 +265,8 @@ impl JobQueue for PostgresStore {
 
     async fn depth(&self) -> Result<Vec<QueueDepth>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            // Finished jobs are history (kept for days): counting them would read the
-            // whole retained queue at every scrape.
-            // One count per state, so each reads its own partial index.
+            // Finished jobs are history (kept for days): not counted. One count per state,
+            // so each reads its own partial index rather than the whole retained queue.
             "SELECT kind, 'queued', COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY kind
              UNION ALL
              SELECT kind, 'running', COUNT(*) FROM jobs WHERE state = 'running' GROUP BY kind

@@ -273,10 +273,13 @@ impl JobQueue for SqliteStore {
 
     async fn depth(&self) -> Result<Vec<QueueDepth>, StoreError> {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            // Finished jobs are history (kept for days): counting them would read the
-            // whole retained queue at every scrape.
-            "SELECT kind, state, COUNT(*) FROM jobs WHERE state IN ('queued', 'running', 'dead')
-             GROUP BY kind, state ORDER BY kind, state",
+            // Finished jobs are history (kept for days): not counted. One count per state,
+            // so each reads its own partial index rather than the whole retained queue.
+            "SELECT kind, 'queued', COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY kind
+             UNION ALL
+             SELECT kind, 'running', COUNT(*) FROM jobs WHERE state = 'running' GROUP BY kind
+             UNION ALL
+             SELECT kind, 'dead', COUNT(*) FROM jobs WHERE state = 'dead' GROUP BY kind",
         )
         .fetch_all(&self.pool)
         .await
