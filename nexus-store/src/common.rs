@@ -159,3 +159,20 @@ pub(crate) fn position_moves<'a>(
     let distinct = moves.iter().all(|(bot, _)| bots.insert(*bot));
     (moves, distinct)
 }
+
+/// Which of `orders` an insert wrote, from the (exchange, client order id) pairs it
+/// returned: the others were on record already.
+pub(crate) fn newly_recorded(
+    orders: &[nexus_core::ports::activity::OrderRecord],
+    returned: &std::collections::HashSet<(String, String)>,
+) -> Vec<bool> {
+    orders
+        .iter()
+        .map(|o| {
+            returned.contains(&(
+                o.exchange.as_str().to_owned(),
+                o.client_order_id.as_str().to_owned(),
+            ))
+        })
+        .collect()
+}

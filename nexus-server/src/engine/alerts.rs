@@ -121,10 +121,21 @@ async fn deliver(
     };
     let mut failed = Vec::new();
     let mut reason = None;
+    // A batch often holds several trades of one user: each address is read once.
+    let mut addresses: std::collections::HashMap<UserId, Option<String>> =
+        std::collections::HashMap::new();
     for alert in alerts.alerts {
-        let sent = match store.user(alert.user).await {
-            Ok(Some(user)) => email
-                .send(&alert.email(&user.email))
+        let address = match addresses.get(&alert.user) {
+            Some(known) => Ok(known.clone()),
+            None => store.user(alert.user).await.map(|user| {
+                let address = user.map(|u| u.email);
+                addresses.insert(alert.user, address.clone());
+                address
+            }),
+        };
+        let sent = match address {
+            Ok(Some(to)) => email
+                .send(&alert.email(&to))
                 .await
                 .map_err(|e| e.to_string()),
             Ok(None) => Ok(()), // The account is gone: nobody to tell.
@@ -314,6 +325,7 @@ mod tests {
             alerts: vec![
                 alert(ok, "nx-ok", "filled"),
                 alert(refused, "nx-no", "filled"),
+                alert(ok, "nx-ok-2", "filled"),
             ],
         };
         store
@@ -332,7 +344,7 @@ mod tests {
             stopped,
         ));
         for _ in 0..100 {
-            if !sender.sent.lock().unwrap().is_empty() {
+            if sender.sent.lock().unwrap().len() >= 2 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -341,7 +353,11 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(200)).await;
         stop.send(true).unwrap();
         worker.await.unwrap();
-        assert_eq!(*sender.sent.lock().unwrap(), vec!["ok@example.com"]);
+        assert_eq!(
+            *sender.sent.lock().unwrap(),
+            vec!["ok@example.com", "ok@example.com"],
+            "both of the first user's trades, the refused one not"
+        );
 
         let later = Utc::now() + chrono::Duration::seconds(60);
         let retry = store

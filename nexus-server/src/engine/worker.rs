@@ -295,11 +295,7 @@ impl TradeExecutor {
                     results.push((job, Err(ExecuteError::Retry(format!("venue: {e}")))));
                 }
                 Err(e) => {
-                    let state = match e {
-                        ExchangeError::Rejected { .. }
-                        | ExchangeError::InsufficientBalance { .. } => OrderState::Rejected,
-                        _ => OrderState::Failed,
-                    };
+                    let state = refusal_state(&e);
                     executions.push(refused(order, state, &e, answered));
                     self.count(&plan, state);
                     results.push((job, Ok(Executed::Refused(e.to_string()))));
@@ -417,12 +413,7 @@ impl TradeExecutor {
             }
             Err(e) if e.is_retryable() => Err(retry("venue", &e)),
             Err(e) => {
-                let state = match e {
-                    ExchangeError::Rejected { .. } | ExchangeError::InsufficientBalance { .. } => {
-                        OrderState::Rejected
-                    }
-                    _ => OrderState::Failed,
-                };
+                let state = refusal_state(&e);
                 self.finish(&mut order, state, Some(e.to_string()), now)
                     .await?;
                 self.count(plan, state);
@@ -616,6 +607,17 @@ fn trade_alert(plan: &ExecutionPlan, report: &OrderReport) -> Option<TradeAlert>
         client_order_id: plan.client_order_id,
         state: state.as_str().to_owned(),
     })
+}
+
+/// How a final refusal is recorded: `rejected` when the venue turned the order down,
+/// `failed` when it could not take it.
+fn refusal_state(e: &ExchangeError) -> OrderState {
+    match e {
+        ExchangeError::Rejected { .. } | ExchangeError::InsufficientBalance { .. } => {
+            OrderState::Rejected
+        }
+        _ => OrderState::Failed,
+    }
 }
 
 /// An order the venue refused, or whose outcome is unknown, as recorded.

@@ -199,15 +199,7 @@ impl ActivityStore for SqliteStore {
         .iter()
         .map(|r| (r.get("exchange"), r.get("client_order_id")))
         .collect();
-        Ok(orders
-            .iter()
-            .map(|o| {
-                new.contains(&(
-                    o.exchange.as_str().to_owned(),
-                    o.client_order_id.as_str().to_owned(),
-                ))
-            })
-            .collect())
+        Ok(crate::common::newly_recorded(orders, &new))
     }
 
     async fn record_executions(
