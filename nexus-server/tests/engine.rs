@@ -383,7 +383,7 @@ async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
     use chrono::Utc;
     use nexus_core::fanout::{BatchSize, BotConfig};
     use nexus_core::ports::accounts::{BotRecord, Role};
-    use nexus_core::ports::jobs::{JobKind, JobState};
+    use nexus_core::ports::jobs::JobKind;
     use nexus_core::regime::Regime;
     use nexus_core::{
         BotId, Candle, ExchangeId, Instrument, InstrumentFilters, Interval, Price, Quantity,
@@ -520,15 +520,24 @@ async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
     let round = scheduler.round(&mut state).await.unwrap();
     assert_eq!(round.decided, 1, "one signal for the market of two bots");
     assert_eq!(round.dispatched, 1);
-    let queued: u64 = store
-        .depth()
+    let queued = store
+        .claim(
+            &[JobKind::TradeExecution],
+            "test",
+            std::time::Duration::from_secs(30),
+            10,
+            chrono::Utc::now(),
+        )
         .await
-        .unwrap()
-        .iter()
-        .filter(|d| d.kind == JobKind::TradeExecution && d.state == JobState::Queued)
-        .map(|d| d.count)
-        .sum();
-    assert_eq!(queued, 2, "one planned order per bot of that market");
+        .unwrap();
+    assert_eq!(queued.len(), 1, "one job for the batch");
+    let batch: nexus_server::engine::worker::TradeJob =
+        serde_json::from_str(&queued[0].payload).unwrap();
+    assert_eq!(
+        batch.plans.len(),
+        2,
+        "one planned order per bot of that market"
+    );
     let later = scheduler.round(&mut state).await.unwrap();
     assert_eq!(later.decided, 0, "the same candle never signals twice");
     // The signal's gate decision and the series' classification are both on record.

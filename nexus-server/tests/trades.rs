@@ -28,6 +28,8 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 const KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+/// How long a trade job is leased.
+const LEASE: Duration = Duration::from_secs(30);
 const SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 
 /// The first page of ten.
@@ -255,12 +257,12 @@ async fn a_worker_that_dies_mid_job_leaves_exactly_one_order() {
         let plan = w.plan(bot, ExchangeId::Binance);
         let t0 = Utc::now();
         w.store
-            .enqueue(&TradeJob::new_job(plan.clone()).unwrap(), t0)
+            .enqueue(&TradeJob::new_job(vec![plan.clone()]).unwrap(), t0)
             .await
             .unwrap();
         // Enqueued twice (a replayed fan-out): still one job.
         w.store
-            .enqueue(&TradeJob::new_job(plan.clone()).unwrap(), t0)
+            .enqueue(&TradeJob::new_job(vec![plan.clone()]).unwrap(), t0)
             .await
             .unwrap();
 
@@ -278,8 +280,8 @@ async fn a_worker_that_dies_mid_job_leaves_exactly_one_order() {
             retry_after: None,
             after_applying: true,
         });
-        let lost = w.executor.run(&claimed[0]).await;
-        assert!(lost.is_err(), "the outcome is unknown");
+        let lost = w.executor.run(&claimed[0]).await.unwrap();
+        assert!(lost[0].1.is_err(), "the outcome is unknown");
         assert_eq!(w.binance.orders(), 1, "placed once");
         // worker-a dies here: no complete, no fail.
 
@@ -292,7 +294,10 @@ async fn a_worker_that_dies_mid_job_leaves_exactly_one_order() {
         assert_eq!(reclaimed.len(), 1, "the lapsed lease gives the job back");
         assert_eq!(reclaimed[0].attempts, 2);
         let outcome = w.executor.run(&reclaimed[0]).await.unwrap();
-        assert!(matches!(outcome, Executed::AlreadyPlaced(_)), "{outcome:?}");
+        assert!(
+            matches!(outcome[0].1, Ok(Executed::AlreadyPlaced(_))),
+            "{outcome:?}"
+        );
         w.store
             .complete(&[reclaimed[0].id], "worker-b", later)
             .await
@@ -318,10 +323,10 @@ async fn a_worker_that_dies_mid_job_leaves_exactly_one_order() {
     .await;
 }
 
-/// A worker runs a claim of twelve orders as one batch and dies half way: every order
-/// has reached the venue (one answer is still on its way) but none is recorded yet. The
-/// lease lapses; another worker's batch looks each order up before placing anything: still
-/// twelve orders at the venue, each recorded once with one fill and one position.
+/// A worker runs a job of twelve orders as one batch and dies half way: every order has
+/// reached the venue (one answer is still on its way) but none is recorded yet. The lease
+/// lapses; another worker's run of the job looks each order up before placing anything:
+/// still twelve orders at the venue, each recorded once with one fill and one position.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_that_dies_mid_batch_leaves_exactly_one_order_per_plan() {
     on_both(|w| async move {
@@ -331,25 +336,26 @@ async fn a_worker_that_dies_mid_batch_leaves_exactly_one_order_per_plan() {
             let bot = w.bot(ExchangeId::Binance).await;
             plans.push(w.plan(bot, ExchangeId::Binance));
         }
-        let jobs: Vec<_> = plans
-            .iter()
-            .map(|p| TradeJob::new_job(p.clone()).unwrap())
-            .collect();
+        let job = TradeJob::new_job(plans.clone()).unwrap();
         let t0 = Utc::now();
-        assert_eq!(w.store.enqueue_batch(&jobs, t0).await.unwrap(), 12);
+        assert!(w.store.enqueue(&job, t0).await.unwrap().is_some());
+        assert!(
+            w.store.enqueue(&job, t0).await.unwrap().is_none(),
+            "a replayed fan-out's batch is one job"
+        );
         let lease = Duration::from_secs(30);
         let claimed = w
             .store
             .claim(&[JobKind::TradeExecution], "worker-a", lease, 100, t0)
             .await
             .unwrap();
-        assert_eq!(claimed.len(), 12);
+        assert_eq!(claimed.len(), 1);
 
         let executor = Arc::clone(&w.executor);
         w.binance.stall_next(Duration::from_secs(30));
         let batch = tokio::spawn({
             let executor = Arc::clone(&executor);
-            async move { executor.run_batch(&claimed).await }
+            async move { executor.run(&claimed[0]).await }
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while w.binance.orders() < 12 {
@@ -368,8 +374,9 @@ async fn a_worker_that_dies_mid_batch_leaves_exactly_one_order_per_plan() {
             .claim(&[JobKind::TradeExecution], "worker-b", lease, 100, later)
             .await
             .unwrap();
-        assert_eq!(reclaimed.len(), 12, "the lapsed lease gives every job back");
-        let results = executor.run_batch(&reclaimed).await;
+        assert_eq!(reclaimed.len(), 1, "the lapsed lease gives the job back");
+        assert_eq!(reclaimed[0].attempts, 2);
+        let results = executor.run(&reclaimed[0]).await.unwrap();
         assert_eq!(results.len(), 12);
         for (_, outcome) in &results {
             assert!(
@@ -394,6 +401,96 @@ async fn a_worker_that_dies_mid_batch_leaves_exactly_one_order_per_plan() {
     .await;
 }
 
+/// One order of a batch of three meets a venue outage: the worker completes nothing, but
+/// fails the job holding only that order, so the retry places it (after looking it up)
+/// and the two that were placed never run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partly_failed_batch_is_retried_holding_only_what_failed() {
+    on_both(|w| async move {
+        w.binance.deposit("USDT", Decimal::from(100_000));
+        let mut plans = Vec::new();
+        for _ in 0..3 {
+            let bot = w.bot(ExchangeId::Binance).await;
+            plans.push(w.plan(bot, ExchangeId::Binance));
+        }
+        let t0 = Utc::now();
+        w.store
+            .enqueue(&TradeJob::new_job(plans.clone()).unwrap(), t0)
+            .await
+            .unwrap();
+        // Refused before the venue acted on it: not placed, but the client cannot know.
+        w.binance.script(Scripted {
+            path: Some("/api/v3/order".into()),
+            status: 503,
+            body: "upstream reset".into(),
+            retry_after: None,
+            after_applying: false,
+        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(nexus_server::engine::worker::run_worker(
+            Arc::clone(&w.store),
+            Arc::clone(&w.executor),
+            "worker-a".into(),
+            stopped,
+        ));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let depth = w.store.depth().await.unwrap();
+            let queued = depth.iter().any(|d| {
+                d.kind == JobKind::TradeExecution
+                    && d.state == nexus_core::ports::jobs::JobState::Queued
+                    && d.count == 1
+            });
+            if queued && w.binance.orders() == 2 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{depth:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.send(true).unwrap();
+        worker.await.unwrap();
+
+        // The retry, once its backoff is over: the same job, holding the one order left.
+        let later = t0 + chrono::Duration::minutes(10);
+        let retry = w
+            .store
+            .claim(&[JobKind::TradeExecution], "worker-b", LEASE, 10, later)
+            .await
+            .unwrap();
+        assert_eq!(retry.len(), 1);
+        assert_eq!(retry[0].attempts, 2);
+        assert!(
+            retry[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .starts_with("1 of 3 orders to retry"),
+            "{:?}",
+            retry[0].last_error
+        );
+        let left: TradeJob = serde_json::from_str(&retry[0].payload).unwrap();
+        assert_eq!(left.plans.len(), 1);
+        let failed = &left.plans[0];
+        let orders = w.store.bot_orders(failed.bot, page()).await.unwrap();
+        assert_eq!(orders[0].state, OrderState::Unknown, "recorded as unknown");
+
+        let results = w.executor.run(&retry[0]).await.unwrap();
+        assert!(
+            matches!(results[0].1, Ok(Executed::Placed(_))),
+            "looked up, not found, placed: {results:?}"
+        );
+        assert_eq!(w.binance.orders(), 3, "one order per plan at the venue");
+        for plan in &plans {
+            let orders = w.store.bot_orders(plan.bot, page()).await.unwrap();
+            assert_eq!(orders.len(), 1);
+            assert_eq!(orders[0].state, OrderState::Filled);
+            assert_eq!(w.store.bot_fills(plan.bot, page()).await.unwrap().len(), 1);
+        }
+        w
+    })
+    .await;
+}
+
 /// A fresh batch: bots read at once, orders recorded, placed and recorded once each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_places_each_plan_once_and_records_it() {
@@ -411,12 +508,11 @@ async fn a_batch_places_each_plan_once_and_records_it() {
         // One bot deleted before its order runs: refused, nothing recorded.
         let gone = plans[0].bot;
         assert!(w.store.delete_bot(w.user, gone).await.unwrap());
-        let jobs: Vec<_> = plans
-            .iter()
-            .map(|p| TradeJob::new_job(p.clone()).unwrap())
-            .collect();
         let now = Utc::now();
-        w.store.enqueue_batch(&jobs, now).await.unwrap();
+        w.store
+            .enqueue(&TradeJob::new_job(plans.clone()).unwrap(), now)
+            .await
+            .unwrap();
         let claimed = w
             .store
             .claim(
@@ -429,7 +525,8 @@ async fn a_batch_places_each_plan_once_and_records_it() {
             .await
             .unwrap();
         let executor = Arc::clone(&w.executor);
-        let results = executor.run_batch(&claimed).await;
+        assert_eq!(claimed.len(), 1, "one job for the batch");
+        let results = executor.run(&claimed[0]).await.unwrap();
         let placed = results
             .iter()
             .filter(|(_, r)| matches!(r, Ok(Executed::Placed(_))))
@@ -499,7 +596,7 @@ async fn workers_drain_the_queue() {
         let bot = w.bot(ExchangeId::Paper).await;
         w.store
             .enqueue(
-                &TradeJob::new_job(w.plan(bot, ExchangeId::Paper)).unwrap(),
+                &TradeJob::new_job(vec![w.plan(bot, ExchangeId::Paper)]).unwrap(),
                 Utc::now(),
             )
             .await

@@ -326,6 +326,22 @@ pub trait JobQueue: Send + Sync {
         now: Timestamp,
     ) -> Result<FailOutcome, StoreError>;
 
+    /// Records a failed attempt of a job of which only `rest` is left to do: as
+    /// [`fail`](Self::fail), with the payload replaced by `rest`, so that the retry (or the
+    /// dead letter) holds only what is left. The attempt count carries on.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn fail_with_rest(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        rest: &str,
+        retry: RetryPolicy,
+        now: Timestamp,
+    ) -> Result<FailOutcome, StoreError>;
+
     /// Jobs per kind and state, for those queued, running or dead; `done` jobs are not
     /// counted (they are history, and there are many).
     ///

@@ -1,7 +1,7 @@
 //! Fan-out of one signal: one market snapshot, one gate decision recorded, then every
 //! subscribed bot loaded from the store a page at a time, planned by
-//! [`nexus_core::fanout::plan_into`], its order enqueued as a `trade_execution` job in
-//! batches, and every skip recorded with its reason for the bot's owner to see.
+//! [`nexus_core::fanout::plan_into`], its orders enqueued in batches, one
+//! `trade_execution` job per batch, and every skip recorded with its reason for the bot's owner to see.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +13,6 @@ use nexus_core::fanout::{
 use nexus_core::ports::accounts::SubscribedBot;
 use nexus_core::ports::activity::SkipRecord;
 use nexus_core::ports::credentials::ApiCredentials;
-use nexus_core::ports::jobs::NewJob;
 use nexus_core::regime::gate::{GateInputs, GatePolicy, Gatekeeper};
 use nexus_core::sizing::AccountSnapshot;
 use nexus_core::{
@@ -215,11 +214,7 @@ impl Dispatcher {
             plan_into(signal, &snapshot, &subscriptions, &mut out);
 
             for batch in out.batches(self.batch) {
-                let jobs = batch
-                    .iter()
-                    .cloned()
-                    .map(TradeJob::new_job)
-                    .collect::<Result<Vec<NewJob>, _>>()?;
+                let jobs = vec![TradeJob::new_job(batch.to_vec())?];
                 // A few in flight at once: enough to overlap, not to crowd out the
                 // workers' own writes.
                 while enqueues.len() >= IN_FLIGHT {

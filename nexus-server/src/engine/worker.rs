@@ -1,7 +1,8 @@
-//! Executes `trade_execution` jobs: one planned order each, placed with its deterministic
-//! client order id, so that a crash, a lost answer or a replayed job never doubles it:
-//! every attempt after the first asks the venue for the order before placing it, and an
-//! answer that was lost is looked up rather than placed again.
+//! Executes `trade_execution` jobs: each holds one batch of a fan-out's plans (the queue
+//! handles one row per batch, not per order: it is the engine's busiest table). Every
+//! order is placed with its deterministic client order id and recorded before it is
+//! placed, so that a crash, a lost answer or a replayed job never doubles it: an order
+//! already on record is looked up at its venue rather than placed again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use nexus_core::ports::accounts::BotRecord;
 use nexus_core::ports::activity::{Execution, FillRecord, OrderRecord, OrderState, PositionChange};
 use nexus_core::ports::credentials::ApiCredentials;
 use nexus_core::ports::credentials::CredentialId;
-use nexus_core::ports::jobs::{Job, JobId, JobKind, NewJob, RetryPolicy};
+use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
 use nexus_core::regime::gate::GateAction;
 use nexus_core::{
     BotId, ClientOrderId, Exchange, ExchangeError, ExchangeId, OrderReport, OrderStatus, Position,
@@ -33,30 +34,61 @@ type Accounts = std::collections::HashMap<
     Result<Arc<dyn Exchange>, String>,
 >;
 
-/// A `trade_execution` job's payload.
+/// A `trade_execution` job's payload: the orders of one batch of a fan-out, placed
+/// together. (Jobs queued by earlier versions carry one plan as `plan`; they still run.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "TradeJobWire")]
 pub struct TradeJob {
-    /// The order to place.
-    pub plan: ExecutionPlan,
+    /// The orders to place, in plan order.
+    pub plans: Vec<ExecutionPlan>,
+}
+
+#[derive(Deserialize)]
+struct TradeJobWire {
+    #[serde(default)]
+    plans: Vec<ExecutionPlan>,
+    #[serde(default)]
+    plan: Option<ExecutionPlan>,
+}
+
+impl From<TradeJobWire> for TradeJob {
+    fn from(wire: TradeJobWire) -> Self {
+        let mut plans = wire.plans;
+        plans.extend(wire.plan);
+        Self { plans }
+    }
 }
 
 impl TradeJob {
-    /// The job: unique per client order id, so a plan enqueued twice runs once.
+    /// The job for a batch of plans, unique per its client order ids (in order), so a
+    /// replayed fan-out that plans the same batch enqueues it once. A batch that differs
+    /// but shares an order is safe too: the order's row is already recorded, so that
+    /// order is looked up at its venue rather than placed again.
     ///
     /// # Errors
-    /// The plan does not serialise (it always does).
-    pub fn new_job(plan: ExecutionPlan) -> Result<NewJob, serde_json::Error> {
-        let unique_key = Some(format!("trade:{}", plan.client_order_id));
+    /// The plans do not serialise (they always do).
+    pub fn new_job(plans: Vec<ExecutionPlan>) -> Result<NewJob, serde_json::Error> {
+        let unique_key = match plans.as_slice() {
+            [one] => format!("trade:{}", one.client_order_id),
+            _ => {
+                let ids: Vec<&str> = plans.iter().map(|p| p.client_order_id.as_str()).collect();
+                let digest = Uuid::new_v5(&Uuid::NAMESPACE_OID, ids.join(",").as_bytes());
+                format!("trades:{digest}")
+            }
+        };
         Ok(NewJob {
             kind: JobKind::TradeExecution,
-            payload: serde_json::to_string(&Self { plan })?,
-            unique_key,
+            payload: serde_json::to_string(&Self { plans })?,
+            unique_key: Some(unique_key),
             priority: 10,
             run_at: None,
             max_attempts: 5,
         })
     }
 }
+
+/// What became of one plan of a job.
+pub type Outcome = Result<Executed, ExecuteError>;
 
 /// What became of a job.
 #[derive(Debug)]
@@ -127,73 +159,65 @@ impl TradeExecutor {
         }
     }
 
-    /// Runs one claimed job.
+    /// Runs one claimed job: each of its plans with its outcome, in plan order.
     ///
     /// # Errors
-    /// [`ExecuteError::Retry`] when it should be retried, [`ExecuteError::Payload`] when it
-    /// can never run.
-    pub async fn run(&self, job: &Job) -> Result<Executed, ExecuteError> {
+    /// [`ExecuteError::Payload`] when the job is not a trade job.
+    pub async fn run(
+        self: &Arc<Self>,
+        job: &Job,
+    ) -> Result<Vec<(ExecutionPlan, Outcome)>, ExecuteError> {
         let trade: TradeJob =
             serde_json::from_str(&job.payload).map_err(|e| ExecuteError::Payload(e.to_string()))?;
-        self.execute(&trade.plan, job.attempts, Utc::now()).await
+        Ok(self.run_plans(trade.plans).await)
     }
 
-    /// Runs a claim's jobs together: the first attempts as one batch (their bots read in
-    /// one query, their orders recorded in one transaction, placed concurrently, their
-    /// reports, fills and positions recorded in one transaction, their alerts enqueued at
-    /// once); retries one by one, each looking its order up first.
-    pub async fn run_batch(
+    /// Runs plans as one batch: their bots read in one query, their orders recorded in
+    /// one statement, placed concurrently, the venues' reports, fills and positions
+    /// recorded in one transaction, their alerts enqueued as one job. Any attempt may run
+    /// this: an order already on record (an earlier attempt got that far, so it may have
+    /// reached the venue) is looked up at its venue before it is placed.
+    pub async fn run_plans(
         self: &Arc<Self>,
-        jobs: &[Job],
-    ) -> Vec<(JobId, Result<Executed, ExecuteError>)> {
-        let now = Utc::now();
-        let mut results = Vec::with_capacity(jobs.len());
-        let mut first = Vec::new();
-        let mut retries = tokio::task::JoinSet::new();
-        for job in jobs {
-            match serde_json::from_str::<TradeJob>(&job.payload) {
-                Err(e) => results.push((job.id, Err(ExecuteError::Payload(e.to_string())))),
-                Ok(trade) if job.attempts <= 1 => first.push((job.id, trade.plan)),
-                Ok(trade) => {
-                    let (this, id, attempt) = (Arc::clone(self), job.id, job.attempts);
-                    retries.spawn(async move {
-                        (id, this.execute(&trade.plan, attempt, Utc::now()).await)
-                    });
+        plans: Vec<ExecutionPlan>,
+    ) -> Vec<(ExecutionPlan, Outcome)> {
+        let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+        outcomes.resize_with(plans.len(), || None);
+        match self.batch(&plans, Utc::now()).await {
+            Ok(done) => {
+                for (index, outcome) in done {
+                    outcomes[index] = Some(outcome);
+                }
+            }
+            Err(e) => {
+                // None of the batch may have been placed yet, or some may: either way
+                // every plan is retried, and its recorded order is looked up first.
+                for outcome in &mut outcomes {
+                    *outcome = Some(Err(ExecuteError::Retry(e.to_string())));
                 }
             }
         }
-        if !first.is_empty() {
-            match self.first_attempts(&first, now).await {
-                Ok(done) => results.extend(done),
-                Err(e) => {
-                    // Nothing of the batch may have been placed yet, or some may: either
-                    // way every job is retried, and a retry looks its order up first.
-                    let message = e.to_string();
-                    results.extend(
-                        first
-                            .iter()
-                            .map(|(id, _)| (*id, Err(ExecuteError::Retry(message.clone())))),
-                    );
-                }
-            }
-        }
-        while let Some(done) = retries.join_next().await {
-            if let Ok(done) = done {
-                results.push(done);
-            }
-        }
-        results
+        plans
+            .into_iter()
+            .zip(outcomes)
+            .map(|(plan, outcome)| {
+                // A placement task that ended early (the runtime stopping) is retried.
+                let outcome =
+                    outcome.unwrap_or_else(|| Err(ExecuteError::Retry("interrupted".into())));
+                (plan, outcome)
+            })
+            .collect()
     }
 
-    async fn first_attempts(
+    async fn batch(
         self: &Arc<Self>,
-        plans: &[(JobId, ExecutionPlan)],
+        plans: &[ExecutionPlan],
         now: Timestamp,
-    ) -> Result<Vec<(JobId, Result<Executed, ExecuteError>)>, ExecuteError> {
+    ) -> Result<Vec<(usize, Outcome)>, ExecuteError> {
         let fail = |what: &'static str| {
             move |e: nexus_core::StoreError| ExecuteError::Retry(format!("{what}: {e}"))
         };
-        let ids: Vec<BotId> = plans.iter().map(|(_, p)| p.bot).collect();
+        let ids: Vec<BotId> = plans.iter().map(|p| p.bot).collect();
         let bots: std::collections::HashMap<BotId, BotRecord> = self
             .store
             .bots(&ids)
@@ -206,19 +230,19 @@ impl TradeExecutor {
         let mut accounts = Accounts::new();
         let mut to_place = Vec::new();
         let mut orders = Vec::new();
-        for (job, plan) in plans {
+        for (job, plan) in plans.iter().enumerate() {
             let Some(bot) = bots.get(&plan.bot) else {
-                results.push((*job, Ok(Executed::Refused(BOT_DELETED.into()))));
+                results.push((job, Ok(Executed::Refused(BOT_DELETED.into()))));
                 continue;
             };
             let mut order = pending(plan, now);
             match self.account_of(plan, bot, &mut accounts).await? {
-                Ok(exchange) => to_place.push((*job, plan.clone(), exchange)),
+                Ok(exchange) => to_place.push((job, plan.clone(), exchange)),
                 Err(reason) => {
                     order.state = OrderState::Failed;
                     order.error = Some(reason.clone());
                     self.count(plan, OrderState::Failed);
-                    results.push((*job, Ok(Executed::Refused(reason))));
+                    results.push((job, Ok(Executed::Refused(reason))));
                 }
             }
             orders.push(order);
@@ -669,23 +693,19 @@ fn pending(plan: &ExecutionPlan, now: Timestamp) -> OrderRecord {
 /// How long a claimed trade job is ours before another worker may take it over.
 pub const LEASE: Duration = Duration::from_secs(30);
 
-/// Jobs claimed at once by one worker.
-const CLAIM: u32 = 250;
-
 /// How often an idle worker looks for jobs it was not woken for.
 const IDLE_POLL: Duration = Duration::from_millis(200);
 
-/// Claims and runs trade jobs until `stop` says so: completed when placed, recorded or
-/// refused for good; failed (retried with backoff, dead-lettered at the end) otherwise.
-/// A claim's jobs run as one batch ([`TradeExecutor::run_batch`]); those that finished
-/// are completed together.
+/// Claims and runs trade jobs, one at a time (each holds a batch of plans), until `stop`
+/// says so. A job is completed when every plan was placed, recorded or refused for good;
+/// otherwise it is failed holding only the plans left to retry (retried with backoff,
+/// dead-lettered after its last attempt), so the plans that are done never run again.
 pub async fn run_worker(
     store: Arc<dyn Store>,
     executor: Arc<TradeExecutor>,
     worker: String,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let policy = RetryPolicy::default();
     loop {
         if *stop.borrow() {
             return;
@@ -695,64 +715,156 @@ pub async fn run_worker(
         let woken = executor.wake.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        let jobs = match store
-            .claim(
-                &[JobKind::TradeExecution],
-                &worker,
-                LEASE,
-                CLAIM,
-                Utc::now(),
-            )
-            .await
-        {
-            Ok(jobs) => jobs,
+        // One job at a time: a job is a batch, and the other workers take the next ones.
+        let claimed = store
+            .claim(&[JobKind::TradeExecution], &worker, LEASE, 1, Utc::now())
+            .await;
+        let job = match claimed {
+            Ok(mut jobs) if !jobs.is_empty() => jobs.swap_remove(0),
+            Ok(_) => {
+                // Polling still finds what others enqueue (another instance, a retry come due).
+                let _ = tokio::time::timeout(IDLE_POLL, woken).await;
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "claiming trade jobs failed");
-                Vec::new()
+                let _ = tokio::time::timeout(IDLE_POLL, woken).await;
+                continue;
             }
         };
-        if jobs.is_empty() {
-            // Polling still finds what others enqueue (another instance, a retry come due).
-            let _ = tokio::time::timeout(IDLE_POLL, woken).await;
-            continue;
-        }
         let started = std::time::Instant::now();
-        let results = executor.run_batch(&jobs).await;
+        let outcome = executor.run(&job).await;
+        if let Some(metrics) = executor.metrics() {
+            metrics
+                .job_duration
+                .observe(started.elapsed().as_secs_f64());
+        }
+        settle(store.as_ref(), &job, &worker, outcome).await;
         tracing::debug!(
-            jobs = results.len(),
+            job = job.id.0,
             elapsed_ms = started.elapsed().as_millis(),
-            "trade batch"
+            "trade job"
         );
-        let mut done = Vec::new();
-        for (job, outcome) in results {
-            if let Some(metrics) = executor.metrics() {
-                // Each job of the batch took this long from its claim.
-                metrics
-                    .job_duration
-                    .observe(started.elapsed().as_secs_f64());
+    }
+}
+
+/// Completes `job`, or fails it holding only the plans that are left to retry.
+async fn settle(
+    store: &dyn Store,
+    job: &Job,
+    worker: &str,
+    outcome: Result<Vec<(ExecutionPlan, Outcome)>, ExecuteError>,
+) {
+    let policy = RetryPolicy::default();
+    let now = Utc::now();
+    let results = match outcome {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::warn!(job = job.id.0, error = %e, "trade job failed");
+            if let Err(e) = store
+                .fail(job.id, worker, &e.to_string(), policy, now)
+                .await
+            {
+                tracing::warn!(error = %e, "recording a trade job failure failed");
             }
-            match outcome {
-                Ok(outcome) => {
-                    tracing::debug!(job = job.0, ?outcome, "trade job done");
-                    done.push(job);
-                }
-                Err(e) => {
-                    tracing::warn!(job = job.0, error = %e, "trade job failed");
-                    if let Err(e) = store
-                        .fail(job, &worker, &e.to_string(), policy, Utc::now())
-                        .await
-                    {
-                        tracing::warn!(error = %e, "recording a trade job failure failed");
-                    }
-                }
+            return;
+        }
+    };
+    let total = results.len();
+    let mut left = Vec::new();
+    let mut first_error = None;
+    for (plan, outcome) in results {
+        match outcome {
+            Ok(outcome) => {
+                tracing::debug!(order = %plan.client_order_id, ?outcome, "trade done");
+            }
+            Err(e) => {
+                tracing::warn!(order = %plan.client_order_id, error = %e, "trade to retry");
+                first_error.get_or_insert_with(|| e.to_string());
+                left.push(plan);
             }
         }
-        if done.is_empty() {
-            continue;
+    }
+    let Some(error) = first_error else {
+        if let Err(e) = store.complete(&[job.id], worker, now).await {
+            // Its orders are recorded: a retry looks them up and places nothing.
+            tracing::warn!(error = %e, "completing a trade job failed");
         }
-        if let Err(e) = store.complete(&done, &worker, Utc::now()).await {
-            // Their orders are recorded: a retry looks them up and places nothing.
-            tracing::warn!(error = %e, "completing trade jobs failed");
+        return;
+    };
+    let error = format!("{} of {total} orders to retry; first: {error}", left.len());
+    let failed = if left.len() == total {
+        store.fail(job.id, worker, &error, policy, now).await
+    } else {
+        match serde_json::to_string(&TradeJob { plans: left }) {
+            Ok(rest) => {
+                store
+                    .fail_with_rest(job.id, worker, &error, &rest, policy, now)
+                    .await
+            }
+            // Cannot happen (plans serialise); retrying the whole job is still safe.
+            Err(_) => store.fail(job.id, worker, &error, policy, now).await,
         }
+    };
+    if let Err(e) = failed {
+        tracing::warn!(error = %e, "recording a trade job failure failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nexus_core::{OrderIntent, Price, Side, SignalId};
+
+    use super::*;
+
+    fn plan(n: u128) -> ExecutionPlan {
+        let signal = SignalId::new(Uuid::from_u128(1));
+        let bot = BotId::new(Uuid::from_u128(n));
+        let symbol = "BTC/USDT".parse().expect("a symbol");
+        let quantity = "0.01".parse().expect("a quantity");
+        ExecutionPlan {
+            signal,
+            user: UserId::new(Uuid::from_u128(7)),
+            bot,
+            exchange: ExchangeId::Paper,
+            action: GateAction::Entry,
+            intent: OrderIntent::market(symbol, Side::Buy, quantity).expect("an intent"),
+            client_order_id: ClientOrderId::derive(signal, bot, 0),
+            level: 0,
+            reference_price: "60000".parse::<Price>().expect("a price"),
+            dust: Quantity::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_batch_job_is_unique_per_its_orders_in_order() {
+        let key = |plans: Vec<ExecutionPlan>| TradeJob::new_job(plans).expect("a job").unique_key;
+        let (a, b) = (plan(1), plan(2));
+        assert_eq!(
+            key(vec![a.clone(), b.clone()]),
+            key(vec![a.clone(), b.clone()])
+        );
+        assert_ne!(
+            key(vec![a.clone(), b.clone()]),
+            key(vec![b.clone(), a.clone()])
+        );
+        assert_ne!(key(vec![a.clone(), b.clone()]), key(vec![a.clone()]));
+        assert_eq!(
+            key(vec![a.clone()]),
+            Some(format!("trade:{}", a.client_order_id)),
+            "a job of one order keeps the key earlier versions gave it"
+        );
+    }
+
+    #[test]
+    fn a_job_queued_by_an_earlier_version_still_parses() {
+        let (a, b) = (plan(1), plan(2));
+        let old = serde_json::json!({ "plan": a }).to_string();
+        let parsed: TradeJob = serde_json::from_str(&old).expect("an old job");
+        assert_eq!(parsed.plans, vec![a.clone()]);
+        let job = TradeJob::new_job(vec![a.clone(), b.clone()]).expect("a job");
+        let parsed: TradeJob = serde_json::from_str(&job.payload).expect("a new job");
+        assert_eq!(parsed.plans, vec![a, b]);
+        assert!(serde_json::from_str::<TradeJob>("{\"plans\": 3}").is_err());
     }
 }

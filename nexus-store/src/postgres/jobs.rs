@@ -48,6 +48,67 @@ fn attempts(n: u32) -> i32 {
     i32::try_from(n.max(1)).unwrap_or(i32::MAX)
 }
 
+impl PostgresStore {
+    /// A failed attempt, its payload replaced by `rest` when given.
+    async fn fail_leaving(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        rest: Option<&str>,
+        retry: RetryPolicy,
+        now: Timestamp,
+    ) -> Result<FailOutcome, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let held: Option<(i32, i32)> = sqlx::query_as(
+            "SELECT attempts, max_attempts FROM jobs
+             WHERE id = $1 AND locked_by = $2 AND state = 'running' FOR UPDATE",
+        )
+        .bind(id.0)
+        .bind(worker)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let Some((attempts, max_attempts)) = held else {
+            return Ok(FailOutcome::LeaseLost);
+        };
+        let outcome = if attempts >= max_attempts {
+            sqlx::query(
+                "UPDATE jobs SET state = 'dead', locked_by = NULL, lease_expires_at = NULL,
+                     last_error = $1, finished_at = $2, updated_at = $2,
+                     payload = COALESCE($4, payload) WHERE id = $3",
+            )
+            .bind(error)
+            .bind(now)
+            .bind(id.0)
+            .bind(rest)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            FailOutcome::DeadLettered
+        } else {
+            let attempt = u32::try_from(attempts).unwrap_or(u32::MAX);
+            let at = now + chrono_duration(retry.delay(id, attempt));
+            sqlx::query(
+                "UPDATE jobs SET state = 'queued', locked_by = NULL, lease_expires_at = NULL,
+                     last_error = $1, run_at = $2, updated_at = $3,
+                     payload = COALESCE($5, payload) WHERE id = $4",
+            )
+            .bind(error)
+            .bind(at)
+            .bind(now)
+            .bind(id.0)
+            .bind(rest)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            FailOutcome::Retry { at }
+        };
+        tx.commit().await.map_err(classify)?;
+        Ok(outcome)
+    }
+}
+
 #[async_trait]
 impl JobQueue for PostgresStore {
     async fn enqueue(&self, job: &NewJob, now: Timestamp) -> Result<Option<JobId>, StoreError> {
@@ -218,49 +279,20 @@ impl JobQueue for PostgresStore {
         retry: RetryPolicy,
         now: Timestamp,
     ) -> Result<FailOutcome, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(classify)?;
-        let held: Option<(i32, i32)> = sqlx::query_as(
-            "SELECT attempts, max_attempts FROM jobs
-             WHERE id = $1 AND locked_by = $2 AND state = 'running' FOR UPDATE",
-        )
-        .bind(id.0)
-        .bind(worker)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(classify)?;
-        let Some((attempts, max_attempts)) = held else {
-            return Ok(FailOutcome::LeaseLost);
-        };
-        let outcome = if attempts >= max_attempts {
-            sqlx::query(
-                "UPDATE jobs SET state = 'dead', locked_by = NULL, lease_expires_at = NULL,
-                     last_error = $1, finished_at = $2, updated_at = $2 WHERE id = $3",
-            )
-            .bind(error)
-            .bind(now)
-            .bind(id.0)
-            .execute(&mut *tx)
+        self.fail_leaving(id, worker, error, None, retry, now).await
+    }
+
+    async fn fail_with_rest(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        rest: &str,
+        retry: RetryPolicy,
+        now: Timestamp,
+    ) -> Result<FailOutcome, StoreError> {
+        self.fail_leaving(id, worker, error, Some(rest), retry, now)
             .await
-            .map_err(classify)?;
-            FailOutcome::DeadLettered
-        } else {
-            let attempt = u32::try_from(attempts).unwrap_or(u32::MAX);
-            let at = now + chrono_duration(retry.delay(id, attempt));
-            sqlx::query(
-                "UPDATE jobs SET state = 'queued', locked_by = NULL, lease_expires_at = NULL,
-                     last_error = $1, run_at = $2, updated_at = $3 WHERE id = $4",
-            )
-            .bind(error)
-            .bind(at)
-            .bind(now)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-            FailOutcome::Retry { at }
-        };
-        tx.commit().await.map_err(classify)?;
-        Ok(outcome)
     }
 
     async fn depth(&self) -> Result<Vec<QueueDepth>, StoreError> {

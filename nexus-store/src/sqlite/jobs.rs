@@ -82,6 +82,64 @@ impl SqliteStore {
             .await
             .map_err(classify)
     }
+
+    /// A failed attempt, its payload replaced by `rest` when given.
+    async fn fail_leaving(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        rest: Option<&str>,
+        retry: RetryPolicy,
+        now: Timestamp,
+    ) -> Result<FailOutcome, StoreError> {
+        let mut tx = self.immediate().await?;
+        let held: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT attempts, max_attempts FROM jobs WHERE id = ? AND locked_by = ? AND state = 'running'",
+        )
+        .bind(id.0)
+        .bind(worker)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let Some((attempts, max_attempts)) = held else {
+            return Ok(FailOutcome::LeaseLost);
+        };
+        let outcome = if attempts >= max_attempts {
+            sqlx::query(
+                "UPDATE jobs SET state = 'dead', locked_by = NULL, lease_expires_at = NULL,
+                     last_error = ?1, finished_at = ?2, updated_at = ?2,
+                     payload = COALESCE(?4, payload) WHERE id = ?3",
+            )
+            .bind(error)
+            .bind(ms(now))
+            .bind(id.0)
+            .bind(rest)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            FailOutcome::DeadLettered
+        } else {
+            let attempt = u32::try_from(attempts).unwrap_or(u32::MAX);
+            let at = now + chrono_duration(retry.delay(id, attempt));
+            sqlx::query(
+                "UPDATE jobs SET state = 'queued', locked_by = NULL, lease_expires_at = NULL,
+                     last_error = ?1, run_at = ?2, updated_at = ?3,
+                     payload = COALESCE(?5, payload) WHERE id = ?4",
+            )
+            .bind(error)
+            .bind(ms(at))
+            .bind(ms(now))
+            .bind(id.0)
+            .bind(rest)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            FailOutcome::Retry { at }
+        };
+        tx.commit().await.map_err(classify)?;
+        Ok(outcome)
+    }
 }
 
 #[async_trait]
@@ -227,48 +285,20 @@ impl JobQueue for SqliteStore {
         retry: RetryPolicy,
         now: Timestamp,
     ) -> Result<FailOutcome, StoreError> {
-        let mut tx = self.immediate().await?;
-        let held: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT attempts, max_attempts FROM jobs WHERE id = ? AND locked_by = ? AND state = 'running'",
-        )
-        .bind(id.0)
-        .bind(worker)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(classify)?;
-        let Some((attempts, max_attempts)) = held else {
-            return Ok(FailOutcome::LeaseLost);
-        };
-        let outcome = if attempts >= max_attempts {
-            sqlx::query(
-                "UPDATE jobs SET state = 'dead', locked_by = NULL, lease_expires_at = NULL,
-                     last_error = ?1, finished_at = ?2, updated_at = ?2 WHERE id = ?3",
-            )
-            .bind(error)
-            .bind(ms(now))
-            .bind(id.0)
-            .execute(&mut *tx)
+        self.fail_leaving(id, worker, error, None, retry, now).await
+    }
+
+    async fn fail_with_rest(
+        &self,
+        id: JobId,
+        worker: &str,
+        error: &str,
+        rest: &str,
+        retry: RetryPolicy,
+        now: Timestamp,
+    ) -> Result<FailOutcome, StoreError> {
+        self.fail_leaving(id, worker, error, Some(rest), retry, now)
             .await
-            .map_err(classify)?;
-            FailOutcome::DeadLettered
-        } else {
-            let attempt = u32::try_from(attempts).unwrap_or(u32::MAX);
-            let at = now + chrono_duration(retry.delay(id, attempt));
-            sqlx::query(
-                "UPDATE jobs SET state = 'queued', locked_by = NULL, lease_expires_at = NULL,
-                     last_error = ?, run_at = ?, updated_at = ? WHERE id = ?",
-            )
-            .bind(error)
-            .bind(ms(at))
-            .bind(ms(now))
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-            FailOutcome::Retry { at }
-        };
-        tx.commit().await.map_err(classify)?;
-        Ok(outcome)
     }
 
     async fn depth(&self) -> Result<Vec<QueueDepth>, StoreError> {

@@ -301,3 +301,55 @@ both!(
         );
     }
 );
+
+both!(
+    a_job_failed_with_a_rest_retries_and_dead_letters_only_the_rest,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let job = NewJob {
+            max_attempts: 2,
+            ..NewJob::new(JobKind::TradeExecution, "[1,2,3]").unique("batch-1")
+        };
+        let id = store.enqueue(&job, t(0)).await.unwrap().unwrap();
+        store.claim(ALL, "w", LEASE, 1, t(0)).await.unwrap();
+        let policy = RetryPolicy::default();
+        let FailOutcome::Retry { at } = store
+            .fail_with_rest(id, "w", "2 and 3 failed", "[2,3]", policy, t(1))
+            .await
+            .unwrap()
+        else {
+            panic!("the first of two attempts is retried");
+        };
+        let again = store.claim(ALL, "w", LEASE, 1, at).await.unwrap();
+        assert_eq!(
+            (again[0].id, again[0].attempts, again[0].payload.as_str()),
+            (id, 2, "[2,3]"),
+            "the same job, its attempts carried on, holding only the rest"
+        );
+        assert_eq!(
+            store
+                .fail_with_rest(id, "other", "not mine", "[]", policy, at)
+                .await
+                .unwrap(),
+            FailOutcome::LeaseLost,
+            "only the holder may fail it"
+        );
+        assert_eq!(
+            store
+                .fail_with_rest(id, "w", "3 failed", "[3]", policy, at)
+                .await
+                .unwrap(),
+            FailOutcome::DeadLettered
+        );
+        let dead = store.dead_letters(10).await.unwrap();
+        assert_eq!(
+            (dead[0].payload.as_str(), dead[0].last_error.as_deref()),
+            ("[3]", Some("3 failed"))
+        );
+        assert_eq!(
+            store.enqueue(&job, t(2)).await.unwrap(),
+            None,
+            "its unique key still holds"
+        );
+    }
+);
