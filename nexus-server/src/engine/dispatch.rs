@@ -30,7 +30,7 @@ use crate::metrics::Metrics;
 
 /// Bots loaded from the store per page.
 const PAGE: u32 = 1_000;
-/// Batches of trade jobs being enqueued at once by one fan-out.
+/// Trade jobs (one per batch) being enqueued at once by one fan-out.
 const IN_FLIGHT: usize = 4;
 /// How long listed instruments (filters) are reused before being asked again.
 const INSTRUMENTS_TTL: Duration = Duration::from_secs(3_600);
@@ -41,7 +41,7 @@ pub fn paper_account(user: UserId) -> String {
     format!("paper-{user}")
 }
 
-/// A fan-out failed before it finished; the job is retried (plans already enqueued are
+/// A fan-out failed before it finished; the job is retried (batches already enqueued are
 /// not enqueued twice: their keys are unique).
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -66,7 +66,8 @@ pub struct Dispatched {
     pub bots: u64,
     /// Orders planned.
     pub planned: u64,
-    /// Trade jobs newly enqueued (a replayed fan-out enqueues none twice).
+    /// Orders newly enqueued, in their batches' jobs (a replayed fan-out enqueues none
+    /// twice).
     pub enqueued: u64,
     /// Bots skipped, each recorded with its reason.
     pub skipped: u64,
@@ -214,7 +215,7 @@ impl Dispatcher {
             plan_into(signal, &snapshot, &subscriptions, &mut out);
 
             for batch in out.batches(self.batch) {
-                let jobs = vec![TradeJob::new_job(batch.to_vec())?];
+                let (job, orders) = (TradeJob::new_job(batch.to_vec())?, batch.len() as u64);
                 // A few in flight at once: enough to overlap, not to crowd out the
                 // workers' own writes.
                 while enqueues.len() >= IN_FLIGHT {
@@ -224,11 +225,11 @@ impl Dispatcher {
                 }
                 let (store, wake) = (Arc::clone(&self.store), self.wake.clone());
                 enqueues.spawn(async move {
-                    let enqueued = store.enqueue_batch(&jobs, now).await?;
+                    let new = store.enqueue(&job, now).await?.is_some();
                     if let Some(wake) = wake {
                         wake.notify_waiters();
                     }
-                    Ok::<u64, StoreError>(enqueued)
+                    Ok::<u64, StoreError>(if new { orders } else { 0 })
                 });
             }
             report.planned += out.plans.len() as u64;
