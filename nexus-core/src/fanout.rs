@@ -133,6 +133,15 @@ pub struct ExecutionPlan {
     pub reference_price: Price,
     /// For exits: what is left unsold as dust (closed with the position).
     pub dust: Quantity,
+    /// For exits: how much of the position the account does not hold (beyond the
+    /// instrument's smallest sale). Non-zero means the position is out of sync with the
+    /// venue: only what is held is sold, and the owner must be told.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shortfall: Quantity,
+}
+
+fn is_zero(quantity: &Quantity) -> bool {
+    quantity.is_zero()
 }
 
 /// Why a bot gets no order for this signal. Serialised with a stable `code`.
@@ -174,13 +183,24 @@ pub enum SkipReason {
         /// The dust left behind.
         quantity: Quantity,
     },
+    /// The account holds too little of the position to sell any of it, and the difference
+    /// is more than fees or rounding: the position is out of sync with the venue (sold
+    /// elsewhere, or lost). It is closed, flagged for the owner and the operators, never
+    /// taken for dust.
+    OutOfSync {
+        /// What the position says the bot holds.
+        expected: Quantity,
+        /// What the account holds.
+        available: Quantity,
+    },
 }
 
 impl SkipReason {
-    /// Whether the bot's position should be closed anyway (all dust).
+    /// Whether the bot's position should be closed anyway: all dust, or out of sync with
+    /// nothing to sell (kept open, it would block the bot's every entry).
     #[must_use]
     pub const fn closes_position(&self) -> bool {
-        matches!(self, Self::Dust { .. })
+        matches!(self, Self::Dust { .. } | Self::OutOfSync { .. })
     }
 }
 
@@ -378,9 +398,9 @@ fn plan_one(
                 max_order_notional: sub.limits.max_order_notional,
             })
             .map_err(|rejection| SkipReason::Sizing { rejection })?;
-        Ok((sized.intent, level, price, Quantity::ZERO))
+        Ok((sized.intent, level, price, Quantity::ZERO, Quantity::ZERO))
     };
-    let (intent, level, reference_price, dust) = match (signal.kind, position) {
+    let (intent, level, reference_price, dust, shortfall) = match (signal.kind, position) {
         (GateAction::Entry, Some(_)) => return Err(SkipReason::AlreadyInPosition),
         (GateAction::Entry, None) => entry(EntryKind::Initial, Notional::ZERO, 0)?,
         (GateAction::Add | GateAction::Exit, None) => return Err(SkipReason::NoPosition),
@@ -398,6 +418,12 @@ fn plan_one(
             let price = ticker.price_for(Side::Sell);
             let exit = size_exit(instrument, pos.quantity(), sub.account.free_base, price);
             let Some(quantity) = exit.quantity else {
+                if !exit.shortfall.is_zero() {
+                    return Err(SkipReason::OutOfSync {
+                        expected: pos.quantity(),
+                        available: sub.account.free_base,
+                    });
+                }
                 return Err(SkipReason::Dust {
                     quantity: exit.dust,
                 });
@@ -408,7 +434,7 @@ fn plan_one(
                         quantity: exit.dust,
                     }
                 })?;
-            (intent, 0, price, exit.dust)
+            (intent, 0, price, exit.dust, exit.shortfall)
         }
     };
     Ok(ExecutionPlan {
@@ -422,6 +448,7 @@ fn plan_one(
         level,
         reference_price,
         dust,
+        shortfall,
     })
 }
 

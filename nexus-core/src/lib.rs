@@ -19,6 +19,7 @@
 
 pub mod backtest;
 pub mod error;
+pub mod execution;
 pub mod fanout;
 pub mod ids;
 pub mod instrument;

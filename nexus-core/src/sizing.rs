@@ -240,6 +240,10 @@ pub struct ExitSize {
     pub dust: Quantity,
     /// Whether the exit closes the position (always, unless `max_qty` cut the sale short).
     pub closes_position: bool,
+    /// How much of the position the account does not hold, when that is more than the
+    /// instrument's smallest sellable amount (fees and rounding explain less): the
+    /// position is out of sync with the venue, and only what is held is sold.
+    pub shortfall: Quantity,
 }
 
 /// Sizes orders by a [`SizingConfig`].
@@ -422,6 +426,11 @@ impl PositionSizer {
 /// Sizes an exit: sells what the account really holds of the position, floored to the
 /// step; what cannot be sold is dust and the position closes anyway.
 ///
+/// When the account holds less than the position by more than the instrument's smallest
+/// sellable amount (the larger of `min_qty`, the step and `min_notional` at `price`), the
+/// difference is reported as [`ExitSize::shortfall`]: the caller flags the position as out
+/// of sync rather than taking the missing part for dust.
+///
 /// `price` is the bid, for the `min_notional` check.
 #[must_use]
 pub fn size_exit(
@@ -447,11 +456,26 @@ pub fn size_exit(
     let remainder = position_quantity.saturating_sub(sold);
     // Only a max_qty cut leaves a remainder that can itself be sold next time.
     let leftover = sellable(held.saturating_sub(sold)).is_some();
+    let missing = position_quantity.saturating_sub(free_base);
     ExitSize {
         quantity,
         dust: if leftover { Quantity::ZERO } else { remainder },
         closes_position: !leftover,
+        shortfall: if missing > smallest_sale(instrument, price) {
+            missing
+        } else {
+            Quantity::ZERO
+        },
     }
+}
+
+/// The smallest amount of `instrument` that can be sold on its own at `price`: below it, a
+/// difference between a position and the account is rounding or fees, not a loss.
+fn smallest_sale(instrument: &Instrument, price: Price) -> Quantity {
+    let filters = instrument.filters();
+    let for_notional =
+        Quantity::new(filters.min_notional.value() / price.value()).unwrap_or(Quantity::ZERO);
+    filters.min_qty.max(filters.step_size).max(for_notional)
 }
 
 #[cfg(test)]

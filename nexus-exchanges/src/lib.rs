@@ -34,6 +34,6 @@ pub use coinbase::{CoinbaseClient, CoinbaseConfig, CoinbaseVenue};
 pub use http::HttpConfig;
 pub use hub::{HubConfig, MarketDataHub};
 pub use kraken::{KrakenClient, KrakenConfig, KrakenVenue};
-pub use paper::{PaperConfig, PaperExchange, PaperVenue};
+pub use paper::{MemoryLedger, PaperConfig, PaperExchange, PaperVenue};
 pub use retry::RetryPolicy;
-pub use venues::{Venues, VenuesConfig};
+pub use venues::{AccountError, Venues, VenuesConfig};

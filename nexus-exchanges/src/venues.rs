@@ -1,17 +1,22 @@
 //! One shared venue per exchange, and accounts on them: every user of one process goes
 //! through the same HTTP client and venue-wide rate limiter, as the venues' IP-level
 //! budgets require.
+//!
+//! Everything the engine needs of a venue goes through here, Paper included: an account
+//! for a user (with the user's key, or none for Paper, whose accounts are named by their
+//! owner), its public listing, and its market data. A new venue changes nothing outside
+//! this crate.
 
 use std::sync::Arc;
 
 use nexus_core::ports::NonceSource;
 use nexus_core::ports::credentials::ApiCredentials;
-use nexus_core::{Exchange, ExchangeError, ExchangeId, MarketData};
+use nexus_core::{Exchange, ExchangeError, ExchangeId, MarketData, Secret, UserId};
 
 use crate::binance::{BinanceConfig, BinanceVenue};
 use crate::coinbase::{CoinbaseConfig, CoinbaseVenue};
 use crate::kraken::{KrakenConfig, KrakenVenue, LocalNonces};
-use crate::paper::PaperVenue;
+use crate::paper::{self, PaperVenue};
 
 /// Settings of every venue.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +27,17 @@ pub struct VenuesConfig {
     pub kraken: KrakenConfig,
     /// Coinbase.
     pub coinbase: CoinbaseConfig,
+}
+
+/// Why a user has no account on a venue.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    /// The venue trades with the user's API key, and none was given.
+    #[error("no {exchange} key")]
+    NoKey {
+        /// The venue.
+        exchange: ExchangeId,
+    },
 }
 
 /// The venues of one process.
@@ -54,7 +70,32 @@ impl Venues {
         })
     }
 
-    /// An account on `exchange` with `credentials` (Paper accounts are named by the key).
+    /// Whether trading on `exchange` needs the user's API key (Paper needs none).
+    #[must_use]
+    pub const fn needs_key(exchange: ExchangeId) -> bool {
+        !matches!(exchange, ExchangeId::Paper)
+    }
+
+    /// `owner`'s account on `exchange`, trading with `credentials` (ignored by Paper,
+    /// whose account is named after its owner).
+    ///
+    /// # Errors
+    /// [`AccountError::NoKey`] when the venue needs a key and none was given.
+    pub fn account_of(
+        &self,
+        exchange: ExchangeId,
+        owner: UserId,
+        credentials: Option<ApiCredentials>,
+    ) -> Result<Arc<dyn Exchange>, AccountError> {
+        if exchange == ExchangeId::Paper {
+            return Ok(Arc::new(self.paper.account(paper::account_name(owner))));
+        }
+        let credentials = credentials.ok_or(AccountError::NoKey { exchange })?;
+        Ok(self.account(exchange, credentials))
+    }
+
+    /// An account on `exchange` with `credentials` (a Paper account is named by the key:
+    /// prefer [`Venues::account_of`], which names it after its owner).
     #[must_use]
     pub fn account(&self, exchange: ExchangeId, credentials: ApiCredentials) -> Arc<dyn Exchange> {
         match exchange {
@@ -63,6 +104,20 @@ impl Venues {
             ExchangeId::Coinbase => Arc::new(self.coinbase.client(credentials)),
             ExchangeId::Paper => Arc::new(self.paper.account(credentials.api_key)),
         }
+    }
+
+    /// `exchange` without an account: enough for its public listing
+    /// ([`Exchange::instruments`]), which needs no key on any venue.
+    #[must_use]
+    pub fn public(&self, exchange: ExchangeId) -> Arc<dyn Exchange> {
+        self.account(
+            exchange,
+            ApiCredentials {
+                api_key: String::new(),
+                secret: Secret::new(""),
+                passphrase: None,
+            },
+        )
     }
 
     /// The public market data of `exchange`.

@@ -23,6 +23,7 @@ const SOURCE_SECRET: &str = "tv-secret-0123456789";
 
 struct World {
     instance: Option<Instance>,
+    config: Config,
     store: Arc<dyn Store>,
     outbox: PathBuf,
     http: reqwest::Client,
@@ -70,6 +71,7 @@ async fn start(postgres: Option<String>) -> World {
     nexus_exchanges::http::install_tls_provider();
     World {
         instance: Some(instance),
+        config,
         store,
         outbox,
         http: reqwest::Client::new(),
@@ -176,6 +178,20 @@ impl World {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("timed out waiting for {what}");
+    }
+
+    /// Stops the instance and starts a new one on the same store: a restart.
+    async fn restart(&mut self) {
+        self.instance.take().unwrap().stop().await.unwrap();
+        let instance = launch(
+            &self.config,
+            Arc::clone(&self.store),
+            Arc::new(Outbox::new(&self.outbox)),
+            None,
+        )
+        .await
+        .unwrap();
+        self.instance = Some(instance);
     }
 
     async fn finish(mut self) {
@@ -355,6 +371,106 @@ async fn one_signal_trades_for_every_user(w: World) -> World {
     w
 }
 
+/// A Paper bot buys, the server restarts, and the exit sells what was bought: the Paper
+/// account lives in the store, not in the memory of the process that bought.
+async fn a_paper_position_survives_a_restart(mut w: World) -> World {
+    let carol = w.user("carol@example.com").await;
+    let bot = json!({
+        "exchange": "paper", "symbol": "BTC/USDT", "interval": "1d",
+        "strategy": "webhook", "strategy_config": {"source": "tv"},
+        "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]}
+    });
+    let (status, created) = w.post("/api/v1/bots", &bot, Some(&carol)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let store = Arc::clone(&w.store);
+    w.eventually("the market's regime", || {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .recent_decisions(10)
+                .await
+                .unwrap()
+                .iter()
+                .any(|d| d.regime.is_some())
+        }
+    })
+    .await;
+    let signal = |action: &str, key: &str| {
+        json!({"source": "tv", "token": SOURCE_SECRET, "action": action,
+            "exchange": "paper", "symbol": "BTC/USDT", "idempotency_key": key})
+    };
+    let (status, _) = w
+        .post("/api/v1/signals", &signal("entry", "r-1"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let positions = format!("/api/v1/bots/{id}/positions");
+    w.eventually("the entry's position", || async {
+        w.get(&positions, &carol).await.as_array().unwrap().len() == 1
+    })
+    .await;
+    let held = w.get(&positions, &carol).await[0]["quantity"].clone();
+
+    w.restart().await;
+    // Sessions live in the store too: carol's token still works on the new process.
+    let (status, _) = w
+        .post("/api/v1/signals", &signal("exit", "r-2"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    w.eventually("the exit to close the position", || async {
+        w.get(&positions, &carol).await[0]["closed_at"] != Value::Null
+    })
+    .await;
+    let orders = w.get(&format!("/api/v1/bots/{id}/orders"), &carol).await;
+    let orders = orders.as_array().unwrap();
+    assert_eq!(orders.len(), 2, "{orders:?}");
+    assert_eq!(
+        (orders[0]["side"].as_str(), orders[0]["state"].as_str()),
+        (Some("sell"), Some("filled"))
+    );
+    let dec = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap()
+    };
+    let (sold, held) = (dec(&orders[0]["filled_quantity"]), dec(&held));
+    // Everything held is sold but what is below the step (the dust).
+    assert!(
+        sold <= held && held - sold < rust_decimal::Decimal::new(1, 5),
+        "sold {sold} of {held}"
+    );
+    let skips = w.get(&format!("/api/v1/bots/{id}/skips"), &carol).await;
+    assert!(skips.as_array().unwrap().is_empty(), "{skips}");
+    assert!(
+        w.store
+            .out_of_sync(nexus_core::ports::activity::Page {
+                before: None,
+                limit: 10
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paper_position_survives_a_restart_on_sqlite() {
+    let w = start(None).await;
+    a_paper_position_survives_a_restart(w).await.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paper_position_survives_a_restart_on_postgres() {
+    let Ok(url) = std::env::var("NEXUS_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: NEXUS_TEST_POSTGRES_URL is unset");
+        return;
+    };
+    let w = start(Some(url)).await;
+    a_paper_position_survives_a_restart(w).await.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_signal_one_market_data_call_one_order_per_user_on_sqlite() {
     let w = start(None).await;
@@ -399,8 +515,11 @@ async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
     let keys = Keyring::new(MasterKey::generate(), Vec::new());
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, keys).await.unwrap());
     let btc: nexus_core::Symbol = "BTC/USDT".parse().unwrap();
-    let paper = PaperVenue::new(PaperConfig::default());
     let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let paper = PaperVenue::new(PaperConfig {
+        opening_balance: Some((btc.quote(), Quantity::new(d("1000")).unwrap())),
+        ..PaperConfig::default()
+    });
     paper.list(
         Instrument::new(
             ExchangeId::Paper,
@@ -452,15 +571,13 @@ async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
         Arc::clone(&store),
         Arc::clone(&hub),
         Arc::clone(&venues),
-        Arc::clone(&paper),
-        Quantity::new(Decimal::from(1_000)).unwrap(),
         BatchSize::DEFAULT,
         Arc::clone(&metrics),
     ));
     let scheduler = Scheduler::new(
         Arc::clone(&store),
         Arc::clone(&hub),
-        Arc::clone(&paper),
+        Arc::clone(&venues),
         dispatcher,
         Arc::clone(&metrics),
         SchedulerConfig::default(),

@@ -70,7 +70,10 @@ async fn world(postgres: Option<String>) -> World {
             (Arc::new(store), Some((url, schema)))
         }
     };
-    let paper = PaperVenue::new(PaperConfig::default());
+    let paper = PaperVenue::with_ledger(
+        PaperConfig::default(),
+        Arc::clone(&store) as Arc<dyn nexus_core::ports::PaperLedger>,
+    );
     paper.list(
         Instrument::new(
             ExchangeId::Paper,
@@ -170,6 +173,7 @@ impl World {
             level: 0,
             reference_price: Price::from_str("60001").unwrap(),
             dust: Quantity::ZERO,
+            shortfall: Quantity::ZERO,
         }
     }
 
@@ -200,16 +204,18 @@ where
 async fn a_replayed_job_records_the_order_once_and_places_nothing() {
     on_both(|w| async move {
         let bot = w.bot(ExchangeId::Paper).await;
-        w.paper.deposit(
-            &format!("paper-{}", w.user),
-            Asset::new("USDT").unwrap(),
-            Quantity::from_str("10000").unwrap(),
-        );
+        w.paper
+            .deposit(
+                &nexus_exchanges::paper::account_name(w.user),
+                Asset::new("USDT").unwrap(),
+                Quantity::from_str("10000").unwrap(),
+            )
+            .await
+            .unwrap();
         let plan = w.plan(bot, ExchangeId::Paper);
-        let now = Utc::now();
-        let first = w.executor.execute(&plan, 1, now).await.unwrap();
+        let first = w.executor.execute(&plan).await.unwrap();
         assert!(matches!(first, Executed::Placed(_)), "{first:?}");
-        let again = w.executor.execute(&plan, 2, now).await.unwrap();
+        let again = w.executor.execute(&plan).await.unwrap();
         assert!(matches!(again, Executed::AlreadyPlaced(_)), "{again:?}");
 
         let orders = w
@@ -495,11 +501,14 @@ async fn a_partly_failed_batch_is_retried_holding_only_what_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_places_each_plan_once_and_records_it() {
     on_both(|w| async move {
-        w.paper.deposit(
-            &format!("paper-{}", w.user),
-            Asset::new("USDT").unwrap(),
-            Quantity::from_str("100000").unwrap(),
-        );
+        w.paper
+            .deposit(
+                &nexus_exchanges::paper::account_name(w.user),
+                Asset::new("USDT").unwrap(),
+                Quantity::from_str("100000").unwrap(),
+            )
+            .await
+            .unwrap();
         let mut plans = Vec::new();
         for _ in 0..20 {
             let bot = w.bot(ExchangeId::Paper).await;
@@ -573,7 +582,7 @@ async fn a_refused_order_is_recorded_with_the_venues_reason_and_not_retried() {
         let bot = w.bot(ExchangeId::Binance).await;
         w.binance.deposit("USDT", Decimal::from(10));
         let plan = w.plan(bot, ExchangeId::Binance);
-        let outcome = w.executor.execute(&plan, 1, Utc::now()).await.unwrap();
+        let outcome = w.executor.execute(&plan).await.unwrap();
         assert!(matches!(&outcome, Executed::Refused(reason) if reason.contains("insufficient balance")), "{outcome:?}");
         let orders = w.store.bot_orders(bot, Page { before: None, limit: 10 }).await.unwrap();
         assert_eq!(orders[0].state, OrderState::Rejected);
@@ -586,11 +595,14 @@ async fn a_refused_order_is_recorded_with_the_venues_reason_and_not_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_drain_the_queue() {
     let w = world(None).await;
-    w.paper.deposit(
-        &format!("paper-{}", w.user),
-        Asset::new("USDT").unwrap(),
-        Quantity::from_str("100000").unwrap(),
-    );
+    w.paper
+        .deposit(
+            &nexus_exchanges::paper::account_name(w.user),
+            Asset::new("USDT").unwrap(),
+            Quantity::from_str("100000").unwrap(),
+        )
+        .await
+        .unwrap();
     let mut bots = Vec::new();
     for _ in 0..5 {
         let bot = w.bot(ExchangeId::Paper).await;
@@ -679,7 +691,7 @@ async fn a_deleted_bot_or_key_places_nothing() {
         let plan = w.plan(bot, ExchangeId::Binance);
         let key = w.store.list_credentials(w.user).await.unwrap()[0].id;
         w.store.delete_credentials(w.user, key).await.unwrap();
-        let outcome = w.executor.execute(&plan, 1, Utc::now()).await.unwrap();
+        let outcome = w.executor.execute(&plan).await.unwrap();
         assert!(
             matches!(&outcome, Executed::Refused(r) if r.contains("key")),
             "{outcome:?}"
@@ -704,7 +716,7 @@ async fn a_deleted_bot_or_key_places_nothing() {
         w.store.delete_bot(w.user, bot).await.unwrap();
         let outcome = w
             .executor
-            .execute(&w.plan(bot, ExchangeId::Binance), 1, Utc::now())
+            .execute(&w.plan(bot, ExchangeId::Binance))
             .await
             .unwrap();
         assert!(

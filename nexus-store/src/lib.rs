@@ -130,6 +130,8 @@ pub trait Store:
     + nexus_core::ports::SessionStore
     + nexus_core::ports::ActivityStore
     + nexus_core::ports::OAuthStore
+    + nexus_core::ports::OutOfSyncLog
+    + nexus_core::ports::PaperLedger
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

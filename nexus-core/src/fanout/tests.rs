@@ -119,6 +119,7 @@ fn reasons(out: &FanOut) -> Vec<&'static str> {
             SkipReason::NoAdd { .. } => "no_add",
             SkipReason::Sizing { .. } => "sizing",
             SkipReason::Dust { .. } => "dust",
+            SkipReason::OutOfSync { .. } => "out_of_sync",
         })
         .collect()
 }
@@ -244,6 +245,48 @@ fn adds_follow_the_pyramid_and_exits_leave_dust() {
         }
     );
     assert!(out.skips[0].reason.closes_position());
+    assert_eq!(
+        out.plans[0].shortfall,
+        Quantity::ZERO,
+        "a fee's worth is not a loss"
+    );
+}
+
+#[test]
+fn a_position_the_account_no_longer_holds_is_out_of_sync_not_dust() {
+    let config = config();
+    let snap = snapshot(ExchangeId::Binance, "49990", "50000");
+    // The account was emptied elsewhere: nothing to sell, and far more than dust missing.
+    let mut emptied = sub(&config, 1);
+    emptied.position = Some(position("0.0115", "50000"));
+    emptied.account.free_base = Quantity::ZERO;
+    // Half of it was sold elsewhere: the half that is held is sold.
+    let mut halved = sub(&config, 2);
+    halved.position = Some(position("0.02", "50000"));
+    halved.account.free_base = "0.01".parse().unwrap();
+    let out = plan(
+        &signal(GateAction::Exit, Some(Regime::Bear)),
+        &snap,
+        &[emptied, halved],
+    );
+    assert_eq!(reasons(&out), ["out_of_sync"]);
+    assert_eq!(
+        out.skips[0].reason,
+        SkipReason::OutOfSync {
+            expected: "0.0115".parse().unwrap(),
+            available: Quantity::ZERO,
+        }
+    );
+    assert!(out.skips[0].reason.closes_position());
+    assert_eq!(out.plans.len(), 1);
+    assert_eq!(out.plans[0].intent.quantity().value(), d("0.01"));
+    assert_eq!(out.plans[0].shortfall.value(), d("0.01"));
+    assert!(!SkipReason::NoPosition.closes_position());
+    // Plans queued before the field existed still read, with no shortfall.
+    let mut old = serde_json::to_value(&out.plans[0]).unwrap();
+    old.as_object_mut().unwrap().remove("shortfall");
+    let read: ExecutionPlan = serde_json::from_value(old).unwrap();
+    assert_eq!(read.shortfall, Quantity::ZERO);
 }
 
 #[test]

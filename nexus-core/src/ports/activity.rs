@@ -317,3 +317,46 @@ pub trait ActivityStore: Send + Sync {
         page: Page<Uuid>,
     ) -> Result<Vec<PositionRecord>, StoreError>;
 }
+
+/// A position found out of sync with its venue account at an exit: the account held less
+/// than the position by more than fees or rounding explain (sold elsewhere, or lost).
+/// What was held is sold and the position closed; this record says what was missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutOfSyncRecord {
+    /// The bot.
+    pub bot: BotId,
+    /// Its owner.
+    pub user: UserId,
+    /// The exit signal that found it.
+    pub signal: SignalId,
+    /// The venue.
+    pub exchange: ExchangeId,
+    /// The pair.
+    pub symbol: Symbol,
+    /// What the position said the bot held.
+    pub expected: Quantity,
+    /// What the account held.
+    pub available: Quantity,
+    /// What the exit sells (zero when nothing could be sold).
+    pub sold: Quantity,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// Positions found out of sync, for operators.
+#[async_trait]
+pub trait OutOfSyncLog: Send + Sync {
+    /// Records `records`; one per (bot, signal), so a replayed fan-out records it once.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn record_out_of_sync(&self, records: &[OutOfSyncRecord]) -> Result<(), StoreError>;
+
+    /// Records older than the record with id `page.before`, newest first, with their ids
+    /// (the cursor of the next page).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn out_of_sync(&self, page: Page<i64>)
+    -> Result<Vec<(i64, OutOfSyncRecord)>, StoreError>;
+}

@@ -236,6 +236,17 @@ impl RetryPolicy {
         z ^= z >> 31;
         Duration::from_millis(half + z % (ceiling_ms - half + 1))
     }
+
+    /// The same policy, never retrying sooner than `wait` (a venue's `Retry-After`):
+    /// every delay is at least half its ceiling, so the ceiling starts at twice `wait`.
+    #[must_use]
+    pub fn at_least(self, wait: Duration) -> Self {
+        let floor = wait.saturating_mul(2);
+        Self {
+            base: self.base.max(floor),
+            max: self.max.max(floor),
+        }
+    }
 }
 
 impl Default for RetryPolicy {
@@ -378,6 +389,22 @@ mod tests {
             (0..100).map(|id| policy.delay(JobId(id), 4)).collect();
         assert!(delays.len() > 50);
         assert_eq!(policy.delay(JobId(9), 2), policy.delay(JobId(9), 2));
+    }
+
+    #[test]
+    fn a_retry_after_is_never_cut_short() {
+        let wait = Duration::from_secs(40);
+        let policy = RetryPolicy::default().at_least(wait);
+        for id in 0..200 {
+            for attempt in 1..=8u32 {
+                assert!(policy.delay(JobId(id), attempt) >= wait, "{id}/{attempt}");
+            }
+        }
+        // A short wait changes nothing.
+        assert_eq!(
+            RetryPolicy::default().at_least(Duration::from_millis(100)),
+            RetryPolicy::default()
+        );
     }
 
     #[test]

@@ -30,4 +30,11 @@ pub trait MarketData: Send + Sync {
         interval: Interval,
         limit: usize,
     ) -> Result<Vec<Candle>, ExchangeError>;
+
+    /// For a source that pushes closed candles (a simulation, a stream): a number that
+    /// changes whenever new candles arrived, so a reader asks for them only then. `None`
+    /// (the default) for a source that is polled by the clock.
+    fn candles_version(&self) -> Option<u64> {
+        None
+    }
 }

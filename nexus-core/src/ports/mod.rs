@@ -12,10 +12,11 @@ pub mod jobs;
 mod market_data;
 pub mod nonces;
 pub mod oauth;
+pub mod paper;
 pub mod sessions;
 
 pub use accounts::{BotStore, PositionStore, UserStore};
-pub use activity::ActivityStore;
+pub use activity::{ActivityStore, OutOfSyncLog};
 pub use audit::AuditLog;
 pub use credentials::CredentialStore;
 pub use decision_log::{DecisionLog, MemoryDecisionLog};
@@ -24,4 +25,5 @@ pub use jobs::JobQueue;
 pub use market_data::MarketData;
 pub use nonces::NonceSource;
 pub use oauth::OAuthStore;
+pub use paper::PaperLedger;
 pub use sessions::SessionStore;

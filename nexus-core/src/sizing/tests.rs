@@ -245,7 +245,8 @@ fn exits_sell_what_is_held_and_leave_dust_behind() {
         ExitSize {
             quantity: Some(q("0.0332")),
             dust: q("0.0001"),
-            closes_position: true
+            closes_position: true,
+            shortfall: Quantity::ZERO,
         }
     );
     // The account holds more BTC than the bot bought: only the bot's position is sold.
@@ -255,7 +256,8 @@ fn exits_sell_what_is_held_and_leave_dust_behind() {
         ExitSize {
             quantity: Some(q("0.05")),
             dust: Quantity::ZERO,
-            closes_position: true
+            closes_position: true,
+            shortfall: Quantity::ZERO,
         }
     );
     // Too little to sell at all: everything is dust, the position still closes.
@@ -265,7 +267,8 @@ fn exits_sell_what_is_held_and_leave_dust_behind() {
         ExitSize {
             quantity: None,
             dust: q("0.00015"),
-            closes_position: true
+            closes_position: true,
+            shortfall: Quantity::ZERO,
         }
     );
     // More than max_qty: the rest is sold next time, not dust.
@@ -275,8 +278,37 @@ fn exits_sell_what_is_held_and_leave_dust_behind() {
         ExitSize {
             quantity: Some(q("100")),
             dust: Quantity::ZERO,
-            closes_position: false
+            closes_position: false,
+            shortfall: Quantity::ZERO,
         }
+    );
+}
+
+#[test]
+fn an_account_holding_less_than_the_position_is_out_of_sync_beyond_the_minimums() {
+    let btc = btc();
+    let price: Price = "50000".parse().unwrap();
+    let q = |s: &str| s.parse::<Quantity>().unwrap();
+    // The smallest sale is 0.0002 BTC (min_notional 10 at 50,000 beats min_qty and step):
+    // a difference up to it is fees or rounding.
+    let within = size_exit(&btc, q("0.0333"), q("0.0331"), price);
+    assert_eq!(within.shortfall, Quantity::ZERO);
+    assert_eq!(within.quantity, Some(q("0.0331")));
+    // Half of it gone: what is held is sold, the rest is reported missing, not dust.
+    let half = size_exit(&btc, q("0.0333"), q("0.0166"), price);
+    assert_eq!(half.quantity, Some(q("0.0166")));
+    assert_eq!(half.shortfall, q("0.0167"));
+    // All of it gone: nothing to sell, everything missing.
+    let gone = size_exit(&btc, q("0.0333"), Quantity::ZERO, price);
+    assert_eq!((gone.quantity, gone.shortfall), (None, q("0.0333")));
+    // Just over the tolerance.
+    let edge = size_exit(&btc, q("0.0333"), q("0.0330999"), price);
+    assert_eq!(edge.shortfall, q("0.0002001"));
+    let at = size_exit(&btc, q("0.0333"), q("0.0331"), price);
+    assert_eq!(
+        at.shortfall,
+        Quantity::ZERO,
+        "exactly the smallest sale is tolerated"
     );
 }
 
@@ -402,6 +434,14 @@ mod property_tests {
             }
             prop_assert!(exit.closes_position);
             prop_assert_eq!(sold.value() + exit.dust.value(), position.value());
+            // A shortfall is exactly what the account lacks, and only when it could have
+            // been sold on its own.
+            if exit.shortfall.is_zero() {
+                prop_assert!(position.saturating_sub(free) <= smallest_sale(&instrument, price));
+            } else {
+                prop_assert_eq!(exit.shortfall, position.saturating_sub(free));
+                prop_assert!(exit.shortfall > smallest_sale(&instrument, price));
+            }
         }
     }
 }

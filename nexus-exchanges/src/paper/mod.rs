@@ -1,35 +1,48 @@
-//! The Paper venue: an in-process simulated exchange, so everything runs without an
-//! account. It has the same filters as a real venue, balances per account, market orders
-//! filled at the current ticker with slippage and fees (buys pay the fee in the base asset,
-//! as Binance does by default; sells in quote), limit orders that fill when marketable and
-//! rest otherwise, and idempotent placement by client order id.
+//! The Paper venue: a simulated exchange, so everything runs without an account. It has
+//! the same filters as a real venue, balances per account, market orders filled at the
+//! current ticker with slippage and fees (buys pay the fee in the base asset, as Binance
+//! does by default; sells in quote), limit orders that fill when marketable and rest
+//! otherwise, and idempotent placement by client order id.
 //!
-//! One [`PaperVenue`] holds the market and every account; [`PaperVenue::account`] gives
-//! an [`Exchange`] for one of them.
+//! The market (instruments, tickers, candles) is simulated in process by a
+//! [`feed::SimulatedFeed`]. Accounts and their orders live in a [`PaperLedger`]: the
+//! store's in `nexus serve`, so they survive restarts and every instance shares them, or
+//! a [`MemoryLedger`]. Concurrent placements are written together (see `coalesce`), so a
+//! fan-out of thousands of Paper orders costs a few transactions.
 
+mod coalesce;
 pub mod feed;
+mod ledger;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::Utc;
+use nexus_core::ports::paper::{PaperAccount, PaperBook, PaperLedger, PaperOrderKey};
 use nexus_core::{
     Asset, Balance, Candle, ClientOrderId, Exchange, ExchangeError, ExchangeId, Instrument,
-    Interval, KeyPermissions, MarketData, NewOrder, OrderReport, OrderStatus, Percent, Price,
-    Quantity, Side, Symbol, Ticker,
+    InstrumentFilters, Interval, KeyPermissions, MarketData, NewOrder, Notional, OrderReport,
+    OrderStatus, Percent, Price, Quantity, Side, StoreError, Symbol, Ticker, UserId,
 };
 use rust_decimal::Decimal;
 
+pub use ledger::MemoryLedger;
+
+use coalesce::{Batch, Coalesce};
+
 const VENUE: ExchangeId = ExchangeId::Paper;
 
-/// Fees and slippage of the simulation.
+/// Fees, slippage and opening balance of the simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PaperConfig {
     /// Fee per fill, percent of its value. Default 0.1.
     pub fee: Percent,
     /// Adverse slippage of market orders, percent of the price. Default 0.05.
     pub slippage: Percent,
+    /// What a new account is credited with, once, at its first order (and shows until
+    /// then). Default none.
+    pub opening_balance: Option<(Asset, Quantity)>,
 }
 
 impl Default for PaperConfig {
@@ -37,110 +50,136 @@ impl Default for PaperConfig {
         Self {
             fee: Percent::from_bps(10),
             slippage: Percent::from_bps(5),
+            opening_balance: None,
         }
     }
 }
 
+/// The Paper venue's filters for any symbol: those of Binance's BTC/USDT.
+#[must_use]
+pub fn instrument(symbol: Symbol) -> Instrument {
+    let filters = InstrumentFilters {
+        tick_size: Price::new(Decimal::new(1, 2)).expect("0.01 is a price"),
+        step_size: Quantity::new(Decimal::new(1, 5)).expect("0.00001 is a quantity"),
+        min_qty: Quantity::new(Decimal::new(1, 5)).expect("0.00001 is a quantity"),
+        max_qty: None,
+        min_notional: Notional::new(Decimal::from(5)).expect("5 is a notional"),
+    };
+    Instrument::new(VENUE, symbol, filters).expect("a positive step and no max_qty are valid")
+}
+
+/// The name of a user's account on the Paper venue: one per user, never chosen by them,
+/// so two users can never share one.
+#[must_use]
+pub fn account_name(owner: UserId) -> String {
+    format!("paper-{owner}")
+}
+
 #[derive(Debug, Default)]
-struct State {
+struct Market {
     instruments: HashMap<Symbol, Instrument>,
     tickers: HashMap<Symbol, Ticker>,
     candles: HashMap<(Symbol, Interval), Vec<Candle>>,
-    balances: HashMap<String, HashMap<Asset, Decimal>>,
-    orders: HashMap<(String, ClientOrderId), OrderReport>,
-    next_order: u64,
     candles_published: u64,
 }
 
-/// The simulated market and all its accounts.
-#[derive(Debug, Default)]
+/// A change to one account, written with others in one ledger update.
+#[derive(Debug)]
+enum Change {
+    Place(NewOrder),
+    Cancel(ClientOrderId),
+    Deposit(Asset, Quantity),
+}
+
+/// A change's outcome: the order's report (none for a deposit), or why it failed.
+type Answer = Result<Option<OrderReport>, ExchangeError>;
+
+/// The simulated market and its accounts.
 pub struct PaperVenue {
     config: PaperConfig,
-    state: Mutex<State>,
+    market: Mutex<Market>,
+    ledger: Arc<dyn PaperLedger>,
+    changes: Coalesce<(String, Change), Answer>,
+    reads: Coalesce<String, Result<PaperAccount, ExchangeError>>,
+}
+
+impl std::fmt::Debug for PaperVenue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaperVenue")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PaperVenue {
-    /// An empty venue.
+    /// A venue keeping its accounts in memory.
     #[must_use]
     pub fn new(config: PaperConfig) -> Arc<Self> {
+        Self::with_ledger(config, Arc::new(MemoryLedger::default()))
+    }
+
+    /// A venue keeping its accounts in `ledger`.
+    #[must_use]
+    pub fn with_ledger(config: PaperConfig, ledger: Arc<dyn PaperLedger>) -> Arc<Self> {
         Arc::new(Self {
             config,
-            state: Mutex::default(),
+            market: Mutex::default(),
+            ledger,
+            changes: Coalesce::default(),
+            reads: Coalesce::default(),
         })
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn market(&self) -> std::sync::MutexGuard<'_, Market> {
+        self.market.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Lists an instrument (its exchange is taken to be Paper's).
     pub fn list(&self, instrument: Instrument) {
-        self.state()
+        self.market()
             .instruments
             .insert(instrument.symbol(), instrument);
     }
 
     /// Sets the current prices of a symbol.
     pub fn set_ticker(&self, ticker: Ticker) {
-        self.state().tickers.insert(ticker.symbol(), ticker);
+        self.market().tickers.insert(ticker.symbol(), ticker);
     }
 
     /// Appends a closed candle to a symbol's history (the newest 5,000 are kept, so a
     /// feed running for weeks does not grow without bound).
     pub fn push_candle(&self, symbol: Symbol, interval: Interval, candle: Candle) {
         const KEEP: usize = 5_000;
-        let mut state = self.state();
-        let history = state.candles.entry((symbol, interval)).or_default();
+        let mut market = self.market();
+        let history = market.candles.entry((symbol, interval)).or_default();
         history.push(candle);
         if history.len() > KEEP {
             let extra = history.len() - KEEP;
             history.drain(..extra);
         }
-        state.candles_published += 1;
+        market.candles_published += 1;
     }
 
-    /// How many candles have been published so far, of any series: when it changes there
-    /// are new candles to read (what a venue's candle stream would push).
+    /// How many candles have been published so far, of any series.
     #[must_use]
     pub fn candles_published(&self) -> u64 {
-        self.state().candles_published
+        self.market().candles_published
     }
 
-    /// Opens `account` with `amount` of `asset`, unless it exists already: how each paper
-    /// account gets its starting balance, once. Returns whether it was opened now.
-    pub fn open_account(&self, account: &str, asset: Asset, amount: Quantity) -> bool {
-        let mut state = self.state();
-        if state.balances.contains_key(account) {
-            return false;
-        }
-        state
-            .balances
-            .entry(account.to_owned())
-            .or_default()
-            .insert(asset, amount.value());
-        true
-    }
-
-    /// What `account` holds of `asset` (zero for an unknown account).
-    #[must_use]
-    pub fn balance(&self, account: &str, asset: Asset) -> Quantity {
-        self.state()
-            .balances
-            .get(account)
-            .and_then(|b| b.get(&asset))
-            .and_then(|amount| Quantity::new(*amount).ok())
-            .unwrap_or(Quantity::ZERO)
-    }
-
-    /// Credits an account (deposits are how paper accounts get money).
-    pub fn deposit(&self, account: &str, asset: Asset, amount: Quantity) {
-        *self
-            .state()
-            .balances
-            .entry(account.to_owned())
-            .or_default()
-            .entry(asset)
-            .or_default() += amount.value();
+    /// Credits `account` with `amount` of `asset` (deposits are how paper accounts get
+    /// money beyond their opening balance).
+    ///
+    /// # Errors
+    /// [`ExchangeError`] when the ledger could not be written.
+    pub async fn deposit(
+        &self,
+        account: &str,
+        asset: Asset,
+        amount: Quantity,
+    ) -> Result<(), ExchangeError> {
+        self.change(account, Change::Deposit(asset, amount))
+            .await
+            .map(drop)
     }
 
     /// The [`Exchange`] of one account.
@@ -151,42 +190,148 @@ impl PaperVenue {
             account: account.into(),
         }
     }
-}
 
-#[async_trait]
-impl MarketData for PaperVenue {
-    fn exchange(&self) -> ExchangeId {
-        VENUE
+    /// Writes one change to `account`, together with whatever else is waiting.
+    async fn change(&self, account: &str, change: Change) -> Answer {
+        self.changes
+            .submit((account.to_owned(), change), |batch| self.write(batch))
+            .await
+            .unwrap_or_else(|| Err(unknown("the write was abandoned before it finished")))
     }
 
-    async fn tickers(&self, symbols: &[Symbol]) -> Result<Vec<Ticker>, ExchangeError> {
-        let state = self.state();
-        Ok(symbols
-            .iter()
-            .filter_map(|s| state.tickers.get(s).copied())
-            .collect())
-    }
-
-    async fn candles(
+    /// Places `order` on `account`: its report, the first one if it was placed before.
+    async fn place_on(
         &self,
-        symbol: Symbol,
-        interval: Interval,
-        limit: usize,
-    ) -> Result<Vec<Candle>, ExchangeError> {
-        let state = self.state();
-        let all = state
-            .candles
-            .get(&(symbol, interval))
-            .map_or(&[][..], Vec::as_slice);
-        Ok(all[all.len().saturating_sub(limit)..].to_vec())
+        account: &str,
+        order: &NewOrder,
+    ) -> Result<OrderReport, ExchangeError> {
+        self.change(account, Change::Place(order.clone()))
+            .await?
+            .ok_or_else(|| unknown("a placement answered without a report"))
     }
-}
 
-/// One account on the Paper venue.
-#[derive(Debug, Clone)]
-pub struct PaperExchange {
-    venue: Arc<PaperVenue>,
-    account: String,
+    /// One ledger update for a batch of changes; each is answered once it is stored.
+    async fn write(&self, batch: Batch<(String, Change), Answer>) {
+        let mut accounts: Vec<String> = batch.iter().map(|((a, _), _)| a.clone()).collect();
+        accounts.sort();
+        accounts.dedup();
+        let orders: Vec<PaperOrderKey> = batch
+            .iter()
+            .filter_map(|((account, change), _)| match change {
+                Change::Place(order) => Some((account.clone(), order.client_order_id)),
+                Change::Cancel(id) => Some((account.clone(), *id)),
+                Change::Deposit(..) => None,
+            })
+            .collect();
+        // The market as it is now, so no lock is held while the ledger is written.
+        let (instruments, tickers) = {
+            let market = self.market();
+            (market.instruments.clone(), market.tickers.clone())
+        };
+        let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+        let mut apply = |book: &mut PaperBook| {
+            answers.clear();
+            for ((account, change), _) in &batch {
+                answers.push(match change {
+                    Change::Place(order) => self
+                        .place(book, account, order, &instruments, &tickers)
+                        .map(Some),
+                    Change::Cancel(id) => cancel(book, account, *id).map(Some),
+                    Change::Deposit(asset, amount) => {
+                        let funds = self.open(book, account);
+                        *funds.balances.entry(*asset).or_default() += amount.value();
+                        Ok(None)
+                    }
+                });
+            }
+        };
+        let written = self
+            .ledger
+            .update_paper(&accounts, &orders, &mut apply)
+            .await;
+        match written {
+            Ok(()) => {
+                for ((_, reply), answer) in batch.into_iter().zip(answers) {
+                    let _ = reply.send(answer);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the paper ledger could not be written");
+                for (_, reply) in batch {
+                    // The transaction may have committed before its answer was lost.
+                    let _ = reply.send(Err(unknown(&format!("the paper ledger: {e}"))));
+                }
+            }
+        }
+    }
+
+    /// `account` in `book`, credited with the opening balance the first time it is used.
+    fn open<'b>(&self, book: &'b mut PaperBook, account: &str) -> &'b mut PaperAccount {
+        let funds = book.accounts.entry(account.to_owned()).or_default();
+        if !funds.funded {
+            funds.funded = true;
+            if let Some((asset, amount)) = self.config.opening_balance {
+                *funds.balances.entry(asset).or_default() += amount.value();
+            }
+        }
+        funds
+    }
+
+    /// Places `order` on `account` in `book`: idempotent by client order id.
+    fn place(
+        &self,
+        book: &mut PaperBook,
+        account: &str,
+        order: &NewOrder,
+        instruments: &HashMap<Symbol, Instrument>,
+        tickers: &HashMap<Symbol, Ticker>,
+    ) -> Result<OrderReport, ExchangeError> {
+        let key = (account.to_owned(), order.client_order_id);
+        if let Some(existing) = book.orders.get(&key) {
+            return Ok(existing.clone());
+        }
+        let symbol = order.intent.symbol();
+        let instrument = instruments
+            .get(&symbol)
+            .ok_or_else(|| rejected(format!("unknown symbol {symbol}")))?;
+        let ticker = tickers
+            .get(&symbol)
+            .ok_or_else(|| rejected(format!("no market for {symbol}")))?;
+        let funds = self.open(book, account);
+        let report = fill(&self.config, funds, order, instrument, ticker)?;
+        book.orders.insert(key, report.clone());
+        Ok(report)
+    }
+
+    /// What `account` holds, as stored (the opening balance until it is first used).
+    async fn holdings(&self, account: &str) -> Result<PaperAccount, ExchangeError> {
+        let read = self
+            .reads
+            .submit(account.to_owned(), |batch| async move {
+                let names: Vec<String> = batch.iter().map(|(name, _)| name.clone()).collect();
+                match self.ledger.paper_accounts(&names).await {
+                    Ok(mut found) => {
+                        for (name, reply) in batch {
+                            let _ = reply.send(Ok(found.remove(&name).unwrap_or_default()));
+                        }
+                    }
+                    Err(e) => {
+                        for (_, reply) in batch {
+                            let _ = reply.send(Err(transient(&e)));
+                        }
+                    }
+                }
+            })
+            .await
+            .unwrap_or_else(|| Err(unknown("the read was abandoned before it finished")))?;
+        let mut funds = read;
+        if !funds.funded
+            && let Some((asset, amount)) = self.config.opening_balance
+        {
+            *funds.balances.entry(asset).or_default() += amount.value();
+        }
+        Ok(funds)
+    }
 }
 
 fn rejected(reason: impl Into<String>) -> ExchangeError {
@@ -197,100 +342,179 @@ fn rejected(reason: impl Into<String>) -> ExchangeError {
     }
 }
 
-impl PaperExchange {
-    fn fill(&self, state: &mut State, order: &NewOrder) -> Result<OrderReport, ExchangeError> {
-        let intent = order.intent;
-        let symbol = intent.symbol();
-        let instrument = *state
-            .instruments
-            .get(&symbol)
-            .ok_or_else(|| rejected(format!("unknown symbol {symbol}")))?;
-        let ticker = *state
-            .tickers
-            .get(&symbol)
-            .ok_or_else(|| rejected(format!("no market for {symbol}")))?;
-        let reference = intent
-            .limit_price()
-            .unwrap_or_else(|| ticker.price_for(intent.side()));
-        instrument
-            .validate(&intent, reference)
-            .map_err(|violation| ExchangeError::Rejected {
-                exchange: VENUE,
-                code: Some(violation.filter().to_owned()),
-                reason: format!("Filter failure: {violation}"),
-            })?;
-        let market = ticker.price_for(intent.side()).value();
-        let marketable = match (intent.side(), intent.limit_price()) {
-            (_, None) => true,
-            (Side::Buy, Some(limit)) => limit.value() >= market,
-            (Side::Sell, Some(limit)) => limit.value() <= market,
-        };
-        let slip = self.venue.config.slippage.fraction();
-        let price = match (intent.side(), intent.limit_price()) {
-            (Side::Buy, None) => market * (Decimal::ONE + slip),
-            (Side::Sell, None) => market * (Decimal::ONE - slip),
-            // A marketable limit fills at the market, never beyond its limit.
-            (_, Some(_)) => market,
-        };
-        let quantity = intent.quantity().value();
-        let fee = self.venue.config.fee.fraction();
-        let (base, quote) = (symbol.base(), symbol.quote());
-        let balances = state.balances.entry(self.account.clone()).or_default();
-        let held = |asset: Asset| balances.get(&asset).copied().unwrap_or_default();
-        let (fee_paid, fee_asset) = if !marketable {
-            (Decimal::ZERO, None)
-        } else {
-            match intent.side() {
-                Side::Buy => {
-                    let cost = quantity * price;
-                    if held(quote) < cost {
-                        return Err(ExchangeError::InsufficientBalance {
-                            exchange: VENUE,
-                            message: format!("{cost} {quote} needed, {} free", held(quote)),
-                        });
-                    }
-                    *balances.entry(quote).or_default() -= cost;
-                    *balances.entry(base).or_default() += quantity - quantity * fee;
-                    (quantity * fee, Some(base))
-                }
-                Side::Sell => {
-                    if held(base) < quantity {
-                        return Err(ExchangeError::InsufficientBalance {
-                            exchange: VENUE,
-                            message: format!("{quantity} {base} needed, {} free", held(base)),
-                        });
-                    }
-                    let proceeds = quantity * price;
-                    *balances.entry(base).or_default() -= quantity;
-                    *balances.entry(quote).or_default() += proceeds - proceeds * fee;
-                    (proceeds * fee, Some(quote))
-                }
-            }
-        };
-        state.next_order += 1;
-        let to_price = |p: Decimal| Price::new(p.round_dp(12)).ok();
-        Ok(OrderReport {
-            client_order_id: order.client_order_id,
-            venue_order_id: format!("paper-{}", state.next_order),
-            symbol,
-            side: intent.side(),
-            status: if marketable {
-                OrderStatus::Filled
-            } else {
-                OrderStatus::New
-            },
-            quantity: intent.quantity(),
-            filled_quantity: if marketable {
-                intent.quantity()
-            } else {
-                Quantity::ZERO
-            },
-            average_price: if marketable { to_price(price) } else { None },
-            fee: Quantity::new(fee_paid.normalize()).unwrap_or(Quantity::ZERO),
-            fee_asset,
-            updated_at: Utc::now(),
-        })
+fn unknown(message: &str) -> ExchangeError {
+    ExchangeError::OutcomeUnknown {
+        exchange: VENUE,
+        message: message.to_owned(),
     }
+}
+
+fn transient(e: &StoreError) -> ExchangeError {
+    ExchangeError::Transient {
+        exchange: VENUE,
+        message: format!("the paper ledger: {e}"),
+        source: None,
+    }
+}
+
+/// Cancels `id` on `account` in `book`, unless it is final already.
+fn cancel(
+    book: &mut PaperBook,
+    account: &str,
+    id: ClientOrderId,
+) -> Result<OrderReport, ExchangeError> {
+    let order = book
+        .orders
+        .get_mut(&(account.to_owned(), id))
+        .ok_or_else(|| rejected("unknown order"))?;
+    if order.status.is_final() {
+        return Err(rejected(format!("the order is already {:?}", order.status)));
+    }
+    order.status = OrderStatus::Canceled;
+    order.updated_at = Utc::now();
+    Ok(order.clone())
+}
+
+/// Fills `order` against `ticker` on an account holding `funds`: the balances move only
+/// when it is accepted.
+fn fill(
+    config: &PaperConfig,
+    funds: &mut PaperAccount,
+    order: &NewOrder,
+    instrument: &Instrument,
+    ticker: &Ticker,
+) -> Result<OrderReport, ExchangeError> {
+    let intent = order.intent;
+    let symbol = intent.symbol();
+    let reference = intent
+        .limit_price()
+        .unwrap_or_else(|| ticker.price_for(intent.side()));
+    instrument
+        .validate(&intent, reference)
+        .map_err(|violation| ExchangeError::Rejected {
+            exchange: VENUE,
+            code: Some(violation.filter().to_owned()),
+            reason: format!("Filter failure: {violation}"),
+        })?;
+    let market = ticker.price_for(intent.side()).value();
+    let marketable = match (intent.side(), intent.limit_price()) {
+        (_, None) => true,
+        (Side::Buy, Some(limit)) => limit.value() >= market,
+        (Side::Sell, Some(limit)) => limit.value() <= market,
+    };
+    let slip = config.slippage.fraction();
+    let price = match (intent.side(), intent.limit_price()) {
+        (Side::Buy, None) => market * (Decimal::ONE + slip),
+        (Side::Sell, None) => market * (Decimal::ONE - slip),
+        // A marketable limit fills at the market, never beyond its limit.
+        (_, Some(_)) => market,
+    };
+    let quantity = intent.quantity().value();
+    let fee = config.fee.fraction();
+    let (base, quote) = (symbol.base(), symbol.quote());
+    let balances = &mut funds.balances;
+    let held = |balances: &std::collections::BTreeMap<Asset, Decimal>, asset: Asset| {
+        balances.get(&asset).copied().unwrap_or_default()
+    };
+    let (fee_paid, fee_asset) = if !marketable {
+        (Decimal::ZERO, None)
+    } else {
+        match intent.side() {
+            Side::Buy => {
+                let cost = quantity * price;
+                let free = held(balances, quote);
+                if free < cost {
+                    return Err(ExchangeError::InsufficientBalance {
+                        exchange: VENUE,
+                        message: format!("{cost} {quote} needed, {free} free"),
+                    });
+                }
+                *balances.entry(quote).or_default() -= cost;
+                *balances.entry(base).or_default() += quantity - quantity * fee;
+                (quantity * fee, Some(base))
+            }
+            Side::Sell => {
+                let free = held(balances, base);
+                if free < quantity {
+                    return Err(ExchangeError::InsufficientBalance {
+                        exchange: VENUE,
+                        message: format!("{quantity} {base} needed, {free} free"),
+                    });
+                }
+                let proceeds = quantity * price;
+                *balances.entry(base).or_default() -= quantity;
+                *balances.entry(quote).or_default() += proceeds - proceeds * fee;
+                (proceeds * fee, Some(quote))
+            }
+        }
+    };
+    let average_price = if marketable {
+        Some(Price::new(price.round_dp(12)).map_err(|e| rejected(format!("fill price: {e}")))?)
+    } else {
+        None
+    };
+    Ok(OrderReport {
+        client_order_id: order.client_order_id,
+        // Unique per account and order, whichever instance placed it.
+        venue_order_id: format!("paper-{}", order.client_order_id),
+        symbol,
+        side: intent.side(),
+        status: if marketable {
+            OrderStatus::Filled
+        } else {
+            OrderStatus::New
+        },
+        quantity: intent.quantity(),
+        filled_quantity: if marketable {
+            intent.quantity()
+        } else {
+            Quantity::ZERO
+        },
+        average_price,
+        fee: Quantity::new(fee_paid.normalize()).map_err(|e| rejected(format!("fee: {e}")))?,
+        fee_asset,
+        updated_at: Utc::now(),
+    })
+}
+
+#[async_trait]
+impl MarketData for PaperVenue {
+    fn exchange(&self) -> ExchangeId {
+        VENUE
+    }
+
+    async fn tickers(&self, symbols: &[Symbol]) -> Result<Vec<Ticker>, ExchangeError> {
+        let market = self.market();
+        Ok(symbols
+            .iter()
+            .filter_map(|s| market.tickers.get(s).copied())
+            .collect())
+    }
+
+    async fn candles(
+        &self,
+        symbol: Symbol,
+        interval: Interval,
+        limit: usize,
+    ) -> Result<Vec<Candle>, ExchangeError> {
+        let market = self.market();
+        let all = market
+            .candles
+            .get(&(symbol, interval))
+            .map_or(&[][..], Vec::as_slice);
+        Ok(all[all.len().saturating_sub(limit)..].to_vec())
+    }
+
+    fn candles_version(&self) -> Option<u64> {
+        Some(self.candles_published())
+    }
+}
+
+/// One account on the Paper venue.
+#[derive(Debug, Clone)]
+pub struct PaperExchange {
+    venue: Arc<PaperVenue>,
+    account: String,
 }
 
 #[async_trait]
@@ -300,45 +524,38 @@ impl Exchange for PaperExchange {
     }
 
     async fn instruments(&self, symbols: &[Symbol]) -> Result<Vec<Instrument>, ExchangeError> {
-        let state = self.venue.state();
+        let market = self.venue.market();
         Ok(if symbols.is_empty() {
-            state.instruments.values().copied().collect()
+            market.instruments.values().copied().collect()
         } else {
             symbols
                 .iter()
-                .filter_map(|s| state.instruments.get(s).copied())
+                .filter_map(|s| market.instruments.get(s).copied())
                 .collect()
         })
     }
 
     async fn balances(&self) -> Result<Vec<Balance>, ExchangeError> {
-        let state = self.venue.state();
-        let Some(balances) = state.balances.get(&self.account) else {
-            return Ok(Vec::new());
-        };
-        let mut out: Vec<Balance> = balances
-            .iter()
+        let funds = self.venue.holdings(&self.account).await?;
+        funds
+            .balances
+            .into_iter()
             .filter(|(_, amount)| !amount.is_zero())
-            .map(|(asset, amount)| Balance {
-                asset: *asset,
-                free: Quantity::new(*amount).unwrap_or(Quantity::ZERO),
-                locked: Quantity::ZERO,
+            .map(|(asset, amount)| {
+                Ok(Balance {
+                    asset,
+                    free: Quantity::new(amount).map_err(|e| ExchangeError::Decode {
+                        exchange: VENUE,
+                        message: format!("the paper ledger's {asset} balance: {e}"),
+                    })?,
+                    locked: Quantity::ZERO,
+                })
             })
-            .collect();
-        out.sort_by_key(|b| b.asset);
-        Ok(out)
+            .collect()
     }
 
     async fn place_order(&self, order: &NewOrder) -> Result<OrderReport, ExchangeError> {
-        let mut state = self.venue.state();
-        let key = (self.account.clone(), order.client_order_id);
-        // Idempotent: placing the same client order id again returns the first order.
-        if let Some(existing) = state.orders.get(&key) {
-            return Ok(existing.clone());
-        }
-        let report = self.fill(&mut state, order)?;
-        state.orders.insert(key, report.clone());
-        Ok(report)
+        self.venue.place_on(&self.account, order).await
     }
 
     async fn cancel_order(
@@ -346,18 +563,10 @@ impl Exchange for PaperExchange {
         _symbol: Symbol,
         client_order_id: &ClientOrderId,
     ) -> Result<OrderReport, ExchangeError> {
-        let mut state = self.venue.state();
-        let key = (self.account.clone(), *client_order_id);
-        let order = state
-            .orders
-            .get_mut(&key)
-            .ok_or_else(|| rejected("unknown order"))?;
-        if order.status.is_final() {
-            return Err(rejected(format!("the order is already {:?}", order.status)));
-        }
-        order.status = OrderStatus::Canceled;
-        order.updated_at = Utc::now();
-        Ok(order.clone())
+        self.venue
+            .change(&self.account, Change::Cancel(*client_order_id))
+            .await?
+            .ok_or_else(|| unknown("a cancel answered without a report"))
     }
 
     async fn query_order(
@@ -365,11 +574,14 @@ impl Exchange for PaperExchange {
         _symbol: Symbol,
         client_order_id: &ClientOrderId,
     ) -> Result<Option<OrderReport>, ExchangeError> {
-        let state = self.venue.state();
-        Ok(state
-            .orders
-            .get(&(self.account.clone(), *client_order_id))
-            .cloned())
+        let key = (self.account.clone(), *client_order_id);
+        let mut found = self
+            .venue
+            .ledger
+            .paper_orders(std::slice::from_ref(&key))
+            .await
+            .map_err(|e| transient(&e))?;
+        Ok(found.remove(&key))
     }
 
     async fn validate_credentials(&self) -> Result<KeyPermissions, ExchangeError> {

@@ -15,7 +15,7 @@ fn btc() -> Symbol {
     "BTC/USDT".parse().unwrap()
 }
 
-fn venue() -> Arc<PaperVenue> {
+async fn venue() -> Arc<PaperVenue> {
     let venue = PaperVenue::new(PaperConfig::default());
     venue.list(
         Instrument::new(
@@ -41,7 +41,10 @@ fn venue() -> Arc<PaperVenue> {
         )
         .unwrap(),
     );
-    venue.deposit("alice", "USDT".parse().unwrap(), q("1000"));
+    venue
+        .deposit("alice", "USDT".parse().unwrap(), q("1000"))
+        .await
+        .unwrap();
     venue
 }
 
@@ -61,7 +64,7 @@ fn balance(balances: &[Balance], asset: &str) -> Decimal {
 
 #[tokio::test]
 async fn market_buys_fill_at_the_ask_plus_slippage_and_pay_fees_in_base() {
-    let venue = venue();
+    let venue = venue().await;
     let alice = venue.account("alice");
     let report = alice
         .place_order(&market(Side::Buy, "0.01", "buy-1"))
@@ -81,7 +84,7 @@ async fn market_buys_fill_at_the_ask_plus_slippage_and_pay_fees_in_base() {
 
 #[tokio::test]
 async fn placing_is_idempotent_by_client_order_id() {
-    let venue = venue();
+    let venue = venue().await;
     let alice = venue.account("alice");
     let first = alice
         .place_order(&market(Side::Buy, "0.01", "once"))
@@ -115,7 +118,7 @@ async fn placing_is_idempotent_by_client_order_id() {
 
 #[tokio::test]
 async fn filters_and_balances_are_enforced_with_classified_errors() {
-    let venue = venue();
+    let venue = venue().await;
     let alice = venue.account("alice");
     match alice
         .place_order(&market(Side::Buy, "0.00015", "step"))
@@ -151,7 +154,7 @@ async fn filters_and_balances_are_enforced_with_classified_errors() {
 
 #[tokio::test]
 async fn limit_orders_rest_until_marketable_and_can_be_cancelled() {
-    let venue = venue();
+    let venue = venue().await;
     let alice = venue.account("alice");
     let resting = NewOrder {
         client_order_id: ClientOrderId::new("low-bid").unwrap(),
@@ -187,8 +190,11 @@ async fn limit_orders_rest_until_marketable_and_can_be_cancelled() {
 
 #[tokio::test]
 async fn sells_pay_fees_in_quote_and_market_data_serves_tickers_and_candles() {
-    let venue = venue();
-    venue.deposit("alice", "BTC".parse().unwrap(), q("0.02"));
+    let venue = venue().await;
+    venue
+        .deposit("alice", "BTC".parse().unwrap(), q("0.02"))
+        .await
+        .unwrap();
     let alice = venue.account("alice");
     let report = alice
         .place_order(&market(Side::Sell, "0.02", "sell"))
@@ -218,4 +224,131 @@ async fn sells_pay_fees_in_quote_and_market_data_serves_tickers_and_candles() {
         DateTime::UNIX_EPOCH + chrono::Duration::days(2)
     );
     assert!(!alice.validate_credentials().await.unwrap().withdraw);
+}
+
+#[tokio::test]
+async fn accounts_open_with_their_balance_once_and_outlive_the_venue_in_their_ledger() {
+    let ledger: Arc<dyn PaperLedger> = Arc::new(MemoryLedger::default());
+    let config = PaperConfig {
+        opening_balance: Some(("USDT".parse().unwrap(), q("1000"))),
+        ..PaperConfig::default()
+    };
+    let first = PaperVenue::with_ledger(config, Arc::clone(&ledger));
+    first.list(instrument(btc()));
+    first.set_ticker(
+        Ticker::new(
+            btc(),
+            p("49990"),
+            p("50000"),
+            p("49995"),
+            DateTime::UNIX_EPOCH,
+        )
+        .unwrap(),
+    );
+    let carol = first.account("carol");
+    // Shown before the first order, credited at it, and only once.
+    assert_eq!(
+        balance(&carol.balances().await.unwrap(), "USDT"),
+        Decimal::from(1000)
+    );
+    carol
+        .place_order(&market(Side::Buy, "0.01", "entry"))
+        .await
+        .unwrap();
+    carol
+        .place_order(&market(Side::Buy, "0.001", "add"))
+        .await
+        .unwrap();
+    let held = carol.balances().await.unwrap();
+    assert_eq!(
+        balance(&held, "BTC"),
+        "0.010989".parse::<Decimal>().unwrap()
+    );
+
+    // A restart: a new venue over the same ledger sees the account and its orders.
+    drop(carol);
+    drop(first);
+    let second = PaperVenue::with_ledger(config, Arc::clone(&ledger));
+    second.list(instrument(btc()));
+    second.set_ticker(
+        Ticker::new(
+            btc(),
+            p("59990"),
+            p("60000"),
+            p("59995"),
+            DateTime::UNIX_EPOCH,
+        )
+        .unwrap(),
+    );
+    let carol = second.account("carol");
+    assert_eq!(carol.balances().await.unwrap(), held);
+    let entry = ClientOrderId::new("entry").unwrap();
+    assert!(carol.query_order(btc(), &entry).await.unwrap().is_some());
+    // Placing the entry again returns the first fill, at the old price, charged once.
+    let again = carol
+        .place_order(&market(Side::Buy, "0.01", "entry"))
+        .await
+        .unwrap();
+    assert_eq!(again.average_price, Some(p("50025")));
+    let sold = carol
+        .place_order(&market(Side::Sell, "0.0109", "exit"))
+        .await
+        .unwrap();
+    assert_eq!(sold.status, OrderStatus::Filled);
+    assert_eq!(
+        balance(&carol.balances().await.unwrap(), "BTC"),
+        "0.000089".parse::<Decimal>().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_orders_of_many_accounts_are_each_charged_once() {
+    let venue = PaperVenue::new(PaperConfig {
+        opening_balance: Some(("USDT".parse().unwrap(), q("1000"))),
+        ..PaperConfig::default()
+    });
+    venue.list(instrument(btc()));
+    venue.set_ticker(
+        Ticker::new(
+            btc(),
+            p("49990"),
+            p("50000"),
+            p("49995"),
+            DateTime::UNIX_EPOCH,
+        )
+        .unwrap(),
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..300 {
+        let account = venue.account(format!("user-{}", n % 100));
+        tasks.spawn(async move {
+            // Three orders per account, one of them placed twice.
+            let id = format!("o-{}", n / 100);
+            let order = market(Side::Buy, "0.001", &id);
+            let first = account.place_order(&order).await;
+            let again = account.place_order(&order).await;
+            (first, again)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (first, again) = done.unwrap();
+        assert_eq!(first.unwrap(), again.unwrap());
+    }
+    for n in 0..100 {
+        let balances = venue.account(format!("user-{n}")).balances().await.unwrap();
+        // 3 × 0.001 × 50 025 = 150.075 spent.
+        assert_eq!(
+            balance(&balances, "USDT"),
+            "849.925".parse::<Decimal>().unwrap(),
+            "user-{n}"
+        );
+    }
+}
+
+#[test]
+fn the_paper_filters_are_valid_and_accounts_are_named_by_their_owner() {
+    let listed = instrument(btc());
+    assert_eq!(listed.filters().min_notional.value(), Decimal::from(5));
+    let owner: UserId = "00000000-0000-0000-0000-000000000007".parse().unwrap();
+    assert_eq!(account_name(owner), format!("paper-{owner}"));
 }

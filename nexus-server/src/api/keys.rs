@@ -238,8 +238,8 @@ impl KeysApi {
         let exchange = ExchangeId::from(body.exchange);
         // A Paper account is named after its owner, never after what they typed, so two
         // users can never share one.
-        let key = if exchange == ExchangeId::Paper {
-            format!("paper-{}", user.id)
+        let key = if !nexus_exchanges::Venues::needs_key(exchange) {
+            nexus_exchanges::paper::account_name(user.id)
         } else {
             body.key.trim().to_owned()
         };
@@ -263,24 +263,20 @@ impl KeysApi {
             secret: Secret::new(body.secret.trim()),
             passphrase: body.passphrase.as_deref().map(Secret::new),
         };
-        let permissions = if exchange == ExchangeId::Paper {
-            KeyPermissions {
-                read: true,
-                trade: true,
-                withdraw: false,
-            }
-        } else {
+        let permissions = {
             let Some(venues) = state.venues.as_ref() else {
                 return AddKeyResponse::Unavailable(err(
                     "exchange_unavailable",
                     "exchange adapters are not available",
                 ));
             };
-            match venues
-                .account(exchange, credentials.clone())
-                .validate_credentials()
-                .await
-            {
+            let account = match venues.account_of(exchange, user.id, Some(credentials.clone())) {
+                Ok(account) => account,
+                Err(e) => {
+                    return AddKeyResponse::Invalid(err("invalid_exchange_key", e.to_string()));
+                }
+            };
+            match account.validate_credentials().await {
                 Ok(p) => p,
                 Err(
                     e @ (ExchangeError::Transient { .. }

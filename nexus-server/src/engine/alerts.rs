@@ -36,8 +36,12 @@ pub struct TradeAlert {
     pub price: Option<Price>,
     /// The order's client id.
     pub client_order_id: ClientOrderId,
-    /// The order's state (`filled`, `partially_filled`).
+    /// The order's state (`filled`, `partially_filled`), or `out_of_sync`.
     pub state: String,
+    /// For `out_of_sync`: what the position said the bot held, and what the account held
+    /// (`quantity` is then what the exit sells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_sync: Option<(Quantity, Quantity)>,
 }
 
 /// A `trade_alert` job's payload: the alerts of one batch of trades.
@@ -83,7 +87,47 @@ impl TradeAlerts {
 }
 
 impl TradeAlert {
+    /// The owner's alert about a position found out of sync with its account, keyed by
+    /// the exit's order id (so a replayed fan-out alerts once).
+    #[must_use]
+    pub fn out_of_sync(
+        record: &nexus_core::ports::activity::OutOfSyncRecord,
+        client_order_id: ClientOrderId,
+    ) -> Self {
+        Self {
+            user: record.user,
+            bot: record.bot,
+            exchange: record.exchange,
+            symbol: record.symbol,
+            side: Side::Sell,
+            quantity: record.sold,
+            price: None,
+            client_order_id,
+            state: "out_of_sync".into(),
+            out_of_sync: Some((record.expected, record.available)),
+        }
+    }
+
     fn email(&self, to: &str) -> Email {
+        if let Some((expected, available)) = self.out_of_sync {
+            let base = self.symbol.base();
+            let line = format!(
+                "Your bot's {} position on {} was out of sync with the account: the bot held \
+                 {expected} {base}, the account only {available} {base}. {} {base} was sold; \
+                 the position is closed and flagged for review.",
+                self.symbol, self.exchange, self.quantity
+            );
+            return Email {
+                to: to.to_owned(),
+                subject: format!("Nexus: your {} position was out of sync", self.symbol),
+                text: format!("{line}\n\nBot {}", self.bot),
+                html: format!(
+                    "<p>{}</p><p>Bot <code>{}</code></p>",
+                    escape(&line),
+                    self.bot
+                ),
+            };
+        }
         let verb = match self.side {
             Side::Buy => "Bought",
             Side::Sell => "Sold",
@@ -250,7 +294,35 @@ mod tests {
             price: Some(Price::new(rust_decimal::Decimal::from(60_000)).unwrap()),
             client_order_id: ClientOrderId::new(coid).unwrap(),
             state: state.to_owned(),
+            out_of_sync: None,
         }
+    }
+
+    #[test]
+    fn an_out_of_sync_alert_says_what_was_missing_and_what_was_sold() {
+        let mut alert = alert(UserId::new(uuid::Uuid::new_v4()), "nx-x", "out_of_sync");
+        alert.quantity = Quantity::new(rust_decimal::Decimal::new(5, 3)).unwrap();
+        alert.out_of_sync = Some((
+            Quantity::new(rust_decimal::Decimal::new(115, 4)).unwrap(),
+            Quantity::new(rust_decimal::Decimal::new(5, 3)).unwrap(),
+        ));
+        let email = alert.email("a@example.com");
+        assert_eq!(
+            email.subject,
+            "Nexus: your BTC/USDT position was out of sync"
+        );
+        assert!(
+            email.text.contains(
+                "the bot held 0.0115 BTC, the account only 0.005 BTC. 0.005 BTC was sold"
+            ),
+            "{}",
+            email.text
+        );
+        // Alerts queued before the field existed still read.
+        let mut old = serde_json::to_value(alert.clone()).unwrap();
+        old.as_object_mut().unwrap().remove("out_of_sync");
+        let read: TradeAlert = serde_json::from_value(old).unwrap();
+        assert_eq!(read.out_of_sync, None);
     }
 
     #[test]

@@ -11,19 +11,19 @@ use nexus_core::fanout::{
     BatchSize, FanOut, PlanLimits, Signal, Skip, SkipReason, Subscription, plan_into,
 };
 use nexus_core::ports::accounts::SubscribedBot;
-use nexus_core::ports::activity::SkipRecord;
-use nexus_core::ports::credentials::ApiCredentials;
+use nexus_core::ports::activity::{OutOfSyncRecord, SkipRecord};
+use nexus_core::ports::credentials::CredentialId;
 use nexus_core::regime::gate::{GateInputs, GatePolicy, Gatekeeper};
 use nexus_core::sizing::AccountSnapshot;
 use nexus_core::{
-    ExchangeId, Instrument, MarketSnapshot, Notional, Price, Quantity, Secret, Side, StoreError,
-    Symbol, Timestamp, UserId,
+    ClientOrderId, ExchangeError, ExchangeId, Instrument, MarketSnapshot, Notional, Price,
+    Quantity, Side, StoreError, Symbol, Timestamp, UserId,
 };
-use nexus_exchanges::{MarketDataHub, PaperVenue, Venues};
+use nexus_exchanges::{AccountError, MarketDataHub, Venues};
 use nexus_store::Store;
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::alerts::{TradeAlert, TradeAlerts};
 use super::signals::SignalJob;
 use super::worker::TradeJob;
 use crate::metrics::Metrics;
@@ -34,12 +34,49 @@ const PAGE: u32 = 1_000;
 const IN_FLIGHT: usize = 4;
 /// How long listed instruments (filters) are reused before being asked again.
 const INSTRUMENTS_TTL: Duration = Duration::from_secs(3_600);
+/// Accounts whose balances are read at once (a venue's limiter paces them; Paper reads
+/// them together in one query).
+const BALANCE_READS: usize = 64;
 
-/// The name of a user's account on the Paper venue.
-#[must_use]
-pub fn paper_account(user: UserId) -> String {
-    format!("paper-{user}")
+/// Why a bot's account could not be read for sizing: the bot is skipped with this reason.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AccountUnavailable {
+    /// The bot trades on a venue that needs a key, and has none.
+    #[error("the bot has no {exchange} key")]
+    NoKey {
+        /// The venue.
+        exchange: ExchangeId,
+    },
+    /// The bot's key was deleted.
+    #[error("the bot's {exchange} key was deleted")]
+    KeyDeleted {
+        /// The venue.
+        exchange: ExchangeId,
+    },
+    /// The key could not be read from the store.
+    #[error("the key could not be read: {0}")]
+    Key(String),
+    /// The venue did not answer with balances.
+    #[error("balances unavailable: {0}")]
+    Balances(String),
 }
+
+impl From<AccountError> for AccountUnavailable {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::NoKey { exchange } => Self::NoKey { exchange },
+        }
+    }
+}
+
+impl From<ExchangeError> for AccountUnavailable {
+    fn from(e: ExchangeError) -> Self {
+        Self::Balances(e.to_string())
+    }
+}
+
+/// The accounts of a page, each read once: (venue, owner, key).
+type AccountKey = (ExchangeId, UserId, Option<CredentialId>);
 
 /// A fan-out failed before it finished; the job is retried (batches already enqueued are
 /// not enqueued twice: their keys are unique).
@@ -80,11 +117,9 @@ pub struct Dispatcher {
     store: Arc<dyn Store>,
     hub: Arc<MarketDataHub>,
     venues: Arc<Venues>,
-    paper: Arc<PaperVenue>,
-    paper_balance: Quantity,
     batch: BatchSize,
     metrics: Arc<Metrics>,
-    instruments: Mutex<HashMap<(ExchangeId, Symbol), (Instrument, Instant)>>,
+    instruments: std::sync::Mutex<HashMap<(ExchangeId, Symbol), (Instrument, Instant)>>,
     wake: Option<Arc<tokio::sync::Notify>>,
 }
 
@@ -97,16 +132,13 @@ impl std::fmt::Debug for Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher reading prices through `hub`, balances through `venues` (paper
-    /// accounts open with `paper_balance` of the quote asset) and enqueuing plans in
-    /// batches of `batch`.
+    /// A dispatcher reading prices through `hub`, balances through `venues` and
+    /// enqueuing plans in batches of `batch`.
     #[must_use]
     pub fn new(
         store: Arc<dyn Store>,
         hub: Arc<MarketDataHub>,
         venues: Arc<Venues>,
-        paper: Arc<PaperVenue>,
-        paper_balance: Quantity,
         batch: BatchSize,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -114,11 +146,9 @@ impl Dispatcher {
             store,
             hub,
             venues,
-            paper,
-            paper_balance,
             batch,
             metrics,
-            instruments: Mutex::default(),
+            instruments: std::sync::Mutex::default(),
             wake: None,
         }
     }
@@ -205,7 +235,7 @@ impl Dispatcher {
                             bot: sub.bot.id,
                             signal: signal.id,
                             reason: "account_unavailable".into(),
-                            detail: reason.clone(),
+                            detail: reason.to_string(),
                             at: now,
                         });
                         None
@@ -251,10 +281,20 @@ impl Dispatcher {
             }
             report.skipped += skips.len() as u64;
             self.store.record_skips(&skips).await?;
-            // A position too small to sell is closed without an order.
+            self.out_of_sync(&out, &page, signal, now).await?;
+            // A position too small to sell, or gone from the account, is closed without
+            // an order.
             for skip in &out.skips {
-                if let SkipReason::Dust { quantity } = skip.reason {
-                    self.store.close_position(skip.bot, quantity, now).await?;
+                match skip.reason {
+                    SkipReason::Dust { quantity } => {
+                        self.store.close_position(skip.bot, quantity, now).await?;
+                    }
+                    SkipReason::OutOfSync { .. } => {
+                        self.store
+                            .close_position(skip.bot, Quantity::ZERO, now)
+                            .await?;
+                    }
+                    _ => {}
                 }
             }
         }
@@ -317,120 +357,201 @@ impl Dispatcher {
 
     /// The venue's filters for `symbol`, asked at most once an hour.
     async fn instrument(&self, exchange: ExchangeId, symbol: Symbol) -> Option<Instrument> {
-        let mut cache = self.instruments.lock().await;
-        if let Some((instrument, at)) = cache.get(&(exchange, symbol))
+        let cached = self.cached_instrument(exchange, symbol);
+        if let Some((instrument, at)) = cached
             && at.elapsed() < INSTRUMENTS_TTL
         {
-            return Some(*instrument);
+            return Some(instrument);
         }
-        // Listing instruments needs no key on any venue.
-        let public = ApiCredentials {
-            api_key: String::new(),
-            secret: Secret::new(""),
-            passphrase: None,
-        };
-        match self
-            .venues
-            .account(exchange, public)
-            .instruments(&[symbol])
-            .await
-        {
+        // No lock is held while the venue is asked: two signals may both ask, once.
+        match self.venues.public(exchange).instruments(&[symbol]).await {
             Ok(found) => {
                 let instrument = found.into_iter().find(|i| i.symbol() == symbol)?;
-                cache.insert((exchange, symbol), (instrument, Instant::now()));
+                self.instruments
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert((exchange, symbol), (instrument, Instant::now()));
                 Some(instrument)
             }
             Err(e) => {
                 tracing::warn!(%exchange, %symbol, error = %e, "instrument filters unavailable");
-                cache.get(&(exchange, symbol)).map(|(i, _)| *i)
+                cached.map(|(i, _)| i)
             }
         }
     }
 
+    fn cached_instrument(
+        &self,
+        exchange: ExchangeId,
+        symbol: Symbol,
+    ) -> Option<(Instrument, Instant)> {
+        self.instruments
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(exchange, symbol))
+            .copied()
+    }
+
     /// Each bot's account as sizing sees it, or why it cannot be read. Accounts shared by
-    /// several bots (one user's key) are read once per page.
+    /// several bots (one user's key) are read once per page, and a page's accounts are
+    /// read concurrently.
     async fn accounts(
         &self,
         page: &[SubscribedBot],
         symbol: Symbol,
         price: Option<Price>,
-    ) -> Vec<Result<AccountSnapshot, String>> {
-        let mut read: HashMap<
-            (UserId, Option<nexus_core::ports::credentials::CredentialId>),
-            Result<AccountSnapshot, String>,
-        > = HashMap::new();
-        let mut out = Vec::with_capacity(page.len());
-        for sub in page {
-            let bot = &sub.bot;
-            let key = (bot.user, bot.credential);
-            let account = if bot.exchange == ExchangeId::Paper {
-                Ok(self.paper_snapshot(bot.user, symbol, price))
-            } else if let Some(known) = read.get(&key) {
-                known.clone()
-            } else {
-                let fresh = self.venue_snapshot(sub, symbol, price).await;
-                read.insert(key, fresh.clone());
-                fresh
-            };
-            out.push(account);
-        }
-        out
-    }
-
-    fn paper_snapshot(
-        &self,
-        user: UserId,
-        symbol: Symbol,
-        price: Option<Price>,
-    ) -> AccountSnapshot {
-        let account = paper_account(user);
-        if self
-            .paper
-            .open_account(&account, symbol.quote(), self.paper_balance)
-        {
-            tracing::info!(%user, balance = %self.paper_balance, "opened a paper account");
-        }
-        snapshot_of(
-            self.paper.balance(&account, symbol.quote()),
-            self.paper.balance(&account, symbol.base()),
-            price,
-        )
-    }
-
-    async fn venue_snapshot(
-        &self,
-        sub: &SubscribedBot,
-        symbol: Symbol,
-        price: Option<Price>,
-    ) -> Result<AccountSnapshot, String> {
-        let bot = &sub.bot;
-        let Some(key) = bot.credential else {
-            return Err(format!("the bot has no {} key", bot.exchange));
+    ) -> Vec<Result<AccountSnapshot, AccountUnavailable>> {
+        let key = |sub: &SubscribedBot| -> AccountKey {
+            (sub.bot.exchange, sub.bot.user, sub.bot.credential)
         };
-        let credentials = self
-            .store
-            .credentials(bot.user, key)
-            .await
-            .map_err(|e| format!("the key could not be read: {e}"))?
-            .ok_or_else(|| format!("the bot's {} key was deleted", bot.exchange))?;
-        let balances = self
-            .venues
-            .account(bot.exchange, credentials)
-            .balances()
-            .await
-            .map_err(|e| format!("balances unavailable: {e}"))?;
-        let free = |asset| {
-            balances
+        let mut wanted: Vec<AccountKey> = page.iter().map(key).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut read: HashMap<AccountKey, Result<AccountSnapshot, AccountUnavailable>> =
+            HashMap::with_capacity(wanted.len());
+        let mut reading = tokio::task::JoinSet::new();
+        for account in wanted {
+            while reading.len() >= BALANCE_READS {
+                if let Some(Ok((account, snapshot))) = reading.join_next().await {
+                    read.insert(account, snapshot);
+                }
+            }
+            let (store, venues) = (Arc::clone(&self.store), Arc::clone(&self.venues));
+            reading.spawn(async move {
+                let snapshot = snapshot(store.as_ref(), &venues, account, symbol, price).await;
+                (account, snapshot)
+            });
+        }
+        while let Some(done) = reading.join_next().await {
+            if let Ok((account, snapshot)) = done {
+                read.insert(account, snapshot);
+            }
+        }
+        page.iter()
+            .map(|sub| {
+                read.get(&key(sub)).cloned().unwrap_or_else(|| {
+                    Err(AccountUnavailable::Balances(
+                        "the read was interrupted".into(),
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Records, and alerts the owners of, the positions the fan-out found out of sync
+    /// with their accounts: skipped with nothing to sell, or sold as far as held.
+    async fn out_of_sync(
+        &self,
+        out: &FanOut,
+        page: &[SubscribedBot],
+        signal: &Signal,
+        now: Timestamp,
+    ) -> Result<(), DispatchError> {
+        let expected = |bot| {
+            page.iter()
+                .find(|s| s.bot.id == bot)
+                .and_then(|s| s.position)
+                .map_or(Quantity::ZERO, |p| p.quantity())
+        };
+        let mut records: Vec<OutOfSyncRecord> = out
+            .skips
+            .iter()
+            .filter_map(|skip| match skip.reason {
+                SkipReason::OutOfSync {
+                    expected,
+                    available,
+                } => Some(OutOfSyncRecord {
+                    bot: skip.bot,
+                    user: skip.user,
+                    signal: signal.id,
+                    exchange: signal.exchange,
+                    symbol: signal.symbol,
+                    expected,
+                    available,
+                    sold: Quantity::ZERO,
+                    at: now,
+                }),
+                _ => None,
+            })
+            .collect();
+        records.extend(
+            out.plans
                 .iter()
-                .find(|b| b.asset == asset)
-                .map_or(Quantity::ZERO, |b| b.free)
+                .filter(|p| !p.shortfall.is_zero())
+                .map(|plan| {
+                    let expected = expected(plan.bot);
+                    OutOfSyncRecord {
+                        bot: plan.bot,
+                        user: plan.user,
+                        signal: signal.id,
+                        exchange: plan.exchange,
+                        symbol: plan.intent.symbol(),
+                        expected,
+                        available: expected.saturating_sub(plan.shortfall),
+                        sold: plan.intent.quantity(),
+                        at: now,
+                    }
+                }),
+        );
+        if records.is_empty() {
+            return Ok(());
+        }
+        for record in &records {
+            tracing::warn!(
+                bot = %record.bot, user = %record.user, exchange = %record.exchange,
+                symbol = %record.symbol, expected = %record.expected,
+                available = %record.available, sold = %record.sold,
+                "a position is out of sync with its account"
+            );
+        }
+        self.metrics
+            .planned("out_of_sync_flagged", records.len() as u64);
+        self.store.record_out_of_sync(&records).await?;
+        let alerts = TradeAlerts {
+            alerts: records
+                .iter()
+                .map(|r| TradeAlert::out_of_sync(r, ClientOrderId::derive(r.signal, r.bot, 0)))
+                .collect(),
         };
-        Ok(snapshot_of(
-            free(symbol.quote()),
-            free(symbol.base()),
-            price,
-        ))
+        self.store.enqueue(&alerts.new_job()?, now).await?;
+        Ok(())
     }
+}
+
+/// One account's balances as sizing sees them: through the venue's own account call,
+/// with the user's key when the venue needs one.
+async fn snapshot(
+    store: &dyn Store,
+    venues: &Venues,
+    (exchange, user, key): AccountKey,
+    symbol: Symbol,
+    price: Option<Price>,
+) -> Result<AccountSnapshot, AccountUnavailable> {
+    let credentials = match key {
+        Some(key) if Venues::needs_key(exchange) => Some(
+            store
+                .credentials(user, key)
+                .await
+                .map_err(|e| AccountUnavailable::Key(e.to_string()))?
+                .ok_or(AccountUnavailable::KeyDeleted { exchange })?,
+        ),
+        _ => None,
+    };
+    let balances = venues
+        .account_of(exchange, user, credentials)?
+        .balances()
+        .await?;
+    let free = |asset| {
+        balances
+            .iter()
+            .find(|b| b.asset == asset)
+            .map_or(Quantity::ZERO, |b| b.free)
+    };
+    Ok(snapshot_of(
+        free(symbol.quote()),
+        free(symbol.base()),
+        price,
+    ))
 }
 
 /// An account holding `quote` and `base` free, valued at `price` (the base counts for
@@ -481,5 +602,14 @@ fn describe(reason: &SkipReason, signal: &Signal) -> String {
         SkipReason::Dust { quantity } => {
             format!("the position ({quantity}) is too small to sell; closed as dust")
         }
+        SkipReason::OutOfSync {
+            expected,
+            available,
+        } => format!(
+            "the position ({expected} {base}) is out of sync with the {exchange} account, \
+             which holds {available}: nothing could be sold; the position is closed and \
+             flagged for review",
+            base = symbol.base()
+        ),
     }
 }

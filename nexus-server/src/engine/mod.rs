@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nexus_core::fanout::BatchSize;
-use nexus_core::ports::NonceSource;
-use nexus_core::{ExchangeId, Instrument, InstrumentFilters, Interval, Price, Quantity, Symbol};
+use nexus_core::ports::{NonceSource, PaperLedger};
+use nexus_core::{ExchangeId, Interval, Price, Quantity, Symbol};
 use nexus_exchanges::paper::feed::{FeedSource, SimulatedFeed};
 use nexus_exchanges::{HubConfig, MarketDataHub, PaperConfig, PaperVenue, Venues, VenuesConfig};
 use nexus_store::Store;
@@ -137,26 +137,6 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// The Paper venue's filters: those of Binance's BTC/USDT.
-fn paper_instrument(symbol: Symbol) -> Result<Instrument, String> {
-    let d = |s: &str| {
-        s.parse::<rust_decimal::Decimal>()
-            .map_err(|e| e.to_string())
-    };
-    Instrument::new(
-        ExchangeId::Paper,
-        symbol,
-        InstrumentFilters {
-            tick_size: Price::new(d("0.01")?).map_err(|e| e.to_string())?,
-            step_size: Quantity::new(d("0.00001")?).map_err(|e| e.to_string())?,
-            min_qty: Quantity::new(d("0.00001")?).map_err(|e| e.to_string())?,
-            max_qty: None,
-            min_notional: nexus_core::Notional::new(d("5")?).map_err(|e| e.to_string())?,
-        },
-    )
-    .map_err(|e| e.to_string())
-}
-
 /// Builds the venues and, when enabled, starts the simulated feed, the scheduler, the
 /// trade workers and the alert worker.
 ///
@@ -169,7 +149,21 @@ pub fn start(
     email: Arc<dyn EmailSender>,
     worker: &str,
 ) -> Result<Engine, String> {
-    let paper = PaperVenue::new(PaperConfig::default());
+    // Paper accounts live in the store: they survive restarts and every instance of the
+    // deployment shares them. Each opens with the configured balance of the first paper
+    // symbol's quote asset.
+    let opening = config
+        .paper
+        .symbols
+        .first()
+        .map(|symbol| (symbol.quote(), config.paper.balance));
+    let paper = PaperVenue::with_ledger(
+        PaperConfig {
+            opening_balance: opening,
+            ..PaperConfig::default()
+        },
+        Arc::clone(&store) as Arc<dyn PaperLedger>,
+    );
     let nonces: Arc<dyn NonceSource> = Arc::clone(&store) as Arc<dyn NonceSource>;
     let venues = Arc::new(
         Venues::new(VenuesConfig::default(), Some(nonces), Arc::clone(&paper))
@@ -192,8 +186,6 @@ pub fn start(
             Arc::clone(&store),
             Arc::clone(&hub),
             Arc::clone(&venues),
-            Arc::clone(&paper),
-            config.paper.balance,
             config.batch,
             Arc::clone(&metrics),
         )
@@ -216,7 +208,7 @@ pub fn start(
     let scheduler = Scheduler::new(
         Arc::clone(&store),
         Arc::clone(&hub),
-        Arc::clone(&paper),
+        Arc::clone(&venues),
         dispatcher,
         Arc::clone(&metrics),
         config.scheduler.clone(),
@@ -257,7 +249,7 @@ fn start_feeds(
     let mut feeds = Vec::new();
     let now = chrono::Utc::now();
     for (n, symbol) in settings.symbols.iter().enumerate() {
-        paper.list(paper_instrument(*symbol)?);
+        paper.list(nexus_exchanges::paper::instrument(*symbol));
         let walk = |seed: u64| FeedSource::RandomWalk {
             seed,
             start: Price::new(rust_decimal::Decimal::from(60_000)).expect("a valid price"),

@@ -21,8 +21,8 @@ use nexus_core::ports::jobs::{JobKind, RetryPolicy};
 use nexus_core::regime::gate::{AdvisorInput, GateAction, GateInputs, GatePolicy, Gatekeeper};
 use nexus_core::regime::indicators::Bar;
 use nexus_core::regime::{Classification, RegimeClassifier, RegimeConfig};
-use nexus_core::{Candle, ExchangeId, Interval, MarketData, StoreError, Symbol};
-use nexus_exchanges::{MarketDataHub, PaperVenue};
+use nexus_core::{Candle, ExchangeId, Interval, StoreError, Symbol};
+use nexus_exchanges::{MarketDataHub, Venues};
 use nexus_store::Store;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -90,7 +90,8 @@ pub struct Leading {
     markets_at: Option<Instant>,
     series: HashMap<Series, SeriesState>,
     strategies: Strategies,
-    paper_seen: Option<u64>,
+    /// The candles version last read of each venue that pushes candles.
+    pushed_seen: HashMap<ExchangeId, u64>,
 }
 
 impl std::fmt::Debug for Leading {
@@ -117,7 +118,7 @@ pub struct Round {
 pub struct Scheduler {
     store: Arc<dyn Store>,
     hub: Arc<MarketDataHub>,
-    paper: Arc<PaperVenue>,
+    venues: Arc<Venues>,
     dispatcher: Arc<Dispatcher>,
     metrics: Arc<Metrics>,
     config: SchedulerConfig,
@@ -139,7 +140,7 @@ impl Scheduler {
     pub fn new(
         store: Arc<dyn Store>,
         hub: Arc<MarketDataHub>,
-        paper: Arc<PaperVenue>,
+        venues: Arc<Venues>,
         dispatcher: Arc<Dispatcher>,
         metrics: Arc<Metrics>,
         config: SchedulerConfig,
@@ -148,7 +149,7 @@ impl Scheduler {
         Self {
             store,
             hub,
-            paper,
+            venues,
             dispatcher,
             metrics,
             config,
@@ -254,23 +255,30 @@ impl Scheduler {
         }
     }
 
-    /// Reads each series' candles when new ones are due: Paper's whenever its feed
-    /// published (read in process, like a venue's candle stream); a real venue's once
-    /// the candle after the newest known one has closed.
+    /// Reads each series' candles when new ones are due: a venue that pushes candles
+    /// (Paper's simulation, a stream) whenever it says new ones arrived, read from it
+    /// directly; a polled venue's once the candle after the newest known one has closed.
     async fn refresh_candles(&self, state: &mut Leading) {
         let limit = self.candle_limit();
-        let paper_now = self.paper.candles_published();
-        let paper_changed = state.paper_seen != Some(paper_now);
-        state.paper_seen = Some(paper_now);
+        let mut pushed: HashMap<ExchangeId, bool> = HashMap::new();
+        for exchange in ExchangeId::ALL {
+            if let Some(version) = self.venues.market_data(exchange).candles_version() {
+                let changed = state.pushed_seen.insert(exchange, version) != Some(version);
+                pushed.insert(exchange, changed);
+            }
+        }
         let now = Utc::now();
         for series in series_of(&state.markets) {
             let (exchange, symbol, interval) = series;
             let slot = state.series.entry(series).or_default();
-            let fetched = if exchange == ExchangeId::Paper {
-                if !paper_changed && !slot.candles.is_empty() {
+            let fetched = if let Some(changed) = pushed.get(&exchange) {
+                if !changed && !slot.candles.is_empty() {
                     continue;
                 }
-                self.paper.candles(symbol, interval, limit).await
+                self.venues
+                    .market_data(exchange)
+                    .candles(symbol, interval, limit)
+                    .await
             } else {
                 let step = chrono::Duration::from_std(interval.duration()).unwrap_or_default();
                 let due = slot

@@ -4,22 +4,22 @@
 //! placed, so that a crash, a lost answer or a replayed job never doubles it: an order
 //! already on record is looked up at its venue rather than placed again.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use nexus_core::execution::{self, ExecutionError, Refusal};
 use nexus_core::fanout::ExecutionPlan;
 use nexus_core::ports::accounts::BotRecord;
-use nexus_core::ports::activity::{Execution, FillRecord, OrderRecord, OrderState, PositionChange};
-use nexus_core::ports::credentials::ApiCredentials;
+use nexus_core::ports::activity::OrderState;
 use nexus_core::ports::credentials::CredentialId;
 use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
-use nexus_core::regime::gate::GateAction;
 use nexus_core::{
-    BotId, ClientOrderId, Exchange, ExchangeError, ExchangeId, OrderReport, OrderStatus, Position,
-    Quantity, Secret, Timestamp, UserId,
+    BotId, ClientOrderId, Exchange, ExchangeError, ExchangeId, OrderReport, Position, StoreError,
+    Timestamp, UserId,
 };
-use nexus_exchanges::Venues;
+use nexus_exchanges::{AccountError, Venues};
 use nexus_store::Store;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -27,12 +27,6 @@ use uuid::Uuid;
 use super::alerts::{TradeAlert, TradeAlerts};
 
 const BOT_DELETED: &str = "the bot was deleted";
-
-/// The accounts of a batch, read once per (venue, user, key).
-type Accounts = std::collections::HashMap<
-    (ExchangeId, UserId, Option<CredentialId>),
-    Result<Arc<dyn Exchange>, String>,
->;
 
 /// A `trade_execution` job's payload: the orders of one batch of a fan-out, placed
 /// together. (Jobs queued by earlier versions carry one plan as `plan`; they still run.)
@@ -90,7 +84,7 @@ impl TradeJob {
 /// What became of one plan of a job.
 pub type Outcome = Result<Executed, ExecuteError>;
 
-/// What became of a job.
+/// What became of a plan.
 #[derive(Debug)]
 pub enum Executed {
     /// Placed now.
@@ -101,15 +95,88 @@ pub enum Executed {
     Refused(String),
 }
 
-/// Why an attempt must be tried again later.
-#[derive(Debug, thiserror::Error)]
+/// Why a plan is not done.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ExecuteError {
-    /// The venue was unavailable, rate limited us, or its answer was lost.
-    #[error("{0}")]
-    Retry(String),
+    /// The venue was unavailable, rate limited us, or its answer was lost: tried again
+    /// later (not before `retry_after` when the venue said), looking the order up first.
+    #[error("venue: {source}")]
+    Venue {
+        /// The venue's error.
+        #[source]
+        source: Arc<ExchangeError>,
+        /// How long the venue asked us to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The store failed: tried again later.
+    #[error("{what}: {source}")]
+    Store {
+        /// What was being done.
+        what: &'static str,
+        /// The store's error.
+        #[source]
+        source: Arc<StoreError>,
+    },
+    /// The venue's report could not be accounted (it contradicts what was recorded, or
+    /// the position cannot take it): the order is recorded with this error, and the plan
+    /// is not retried blindly; it is left for an operator in the dead letters.
+    #[error("accounting: {0}")]
+    Accounting(#[from] ExecutionError),
     /// The job's payload is not a trade.
     #[error("not a trade job: {0}")]
-    Payload(String),
+    Payload(Arc<serde_json::Error>),
+    /// The placement's task ended before it answered (the runtime stopping).
+    #[error("interrupted before the venue answered")]
+    Interrupted,
+}
+
+impl ExecuteError {
+    fn store(what: &'static str) -> impl Fn(StoreError) -> Self {
+        move |source| Self::Store {
+            what,
+            source: Arc::new(source),
+        }
+    }
+
+    /// How long to wait at least before trying again, when the venue said.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Venue { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Why a plan has no account to trade on (recorded on its order; not retried).
+#[derive(Debug, Clone, thiserror::Error)]
+enum NoAccount {
+    #[error("the bot has no {0} key")]
+    NoKey(ExchangeId),
+    #[error("the bot's {0} key was deleted")]
+    KeyDeleted(ExchangeId),
+}
+
+impl From<AccountError> for NoAccount {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::NoKey { exchange } => Self::NoKey(exchange),
+        }
+    }
+}
+
+/// The accounts of a batch, read once per (venue, user, key).
+type Accounts =
+    HashMap<(ExchangeId, UserId, Option<CredentialId>), Result<Arc<dyn Exchange>, NoAccount>>;
+
+/// What the venue said about one order: its report (found by a look-up, or placed now),
+/// or its error.
+struct Answer {
+    index: usize,
+    plan: ExecutionPlan,
+    looked_up: bool,
+    result: Result<OrderReport, ExchangeError>,
+    at: Timestamp,
 }
 
 /// Places planned orders.
@@ -168,15 +235,18 @@ impl TradeExecutor {
         job: &Job,
     ) -> Result<Vec<(ExecutionPlan, Outcome)>, ExecuteError> {
         let trade: TradeJob =
-            serde_json::from_str(&job.payload).map_err(|e| ExecuteError::Payload(e.to_string()))?;
+            serde_json::from_str(&job.payload).map_err(|e| ExecuteError::Payload(Arc::new(e)))?;
         Ok(self.run_plans(trade.plans).await)
     }
 
     /// Runs plans as one batch: their bots read in one query, their orders recorded in
-    /// one statement, placed concurrently, the venues' reports, fills and positions
-    /// recorded in one transaction, their alerts enqueued as one job. Any attempt may run
-    /// this: an order already on record (an earlier attempt got that far, so it may have
-    /// reached the venue) is looked up at its venue before it is placed.
+    /// one statement, sent concurrently, the venues' reports accounted by
+    /// [`nexus_core::execution`] and recorded (orders, fills, positions) in one
+    /// transaction, their alerts enqueued as one job.
+    ///
+    /// Every attempt runs this same path: an order already on record (an earlier attempt
+    /// got that far, so it may have reached the venue) is looked up at its venue by its
+    /// client order id, and placed only if the venue has no such order.
     pub async fn run_plans(
         self: &Arc<Self>,
         plans: Vec<ExecutionPlan>,
@@ -193,20 +263,23 @@ impl TradeExecutor {
                 // None of the batch may have been placed yet, or some may: either way
                 // every plan is retried, and its recorded order is looked up first.
                 for outcome in &mut outcomes {
-                    *outcome = Some(Err(ExecuteError::Retry(e.to_string())));
+                    *outcome = Some(Err(e.clone()));
                 }
             }
         }
         plans
             .into_iter()
             .zip(outcomes)
-            .map(|(plan, outcome)| {
-                // A placement task that ended early (the runtime stopping) is retried.
-                let outcome =
-                    outcome.unwrap_or_else(|| Err(ExecuteError::Retry("interrupted".into())));
-                (plan, outcome)
-            })
+            .map(|(plan, outcome)| (plan, outcome.unwrap_or(Err(ExecuteError::Interrupted))))
             .collect()
+    }
+
+    /// Runs one plan: [`TradeExecutor::run_plans`] of one.
+    pub async fn execute(self: &Arc<Self>, plan: &ExecutionPlan) -> Outcome {
+        self.run_plans(vec![plan.clone()])
+            .await
+            .pop()
+            .map_or(Err(ExecuteError::Interrupted), |(_, outcome)| outcome)
     }
 
     async fn batch(
@@ -214,143 +287,158 @@ impl TradeExecutor {
         plans: &[ExecutionPlan],
         now: Timestamp,
     ) -> Result<Vec<(usize, Outcome)>, ExecuteError> {
-        let fail = |what: &'static str| {
-            move |e: nexus_core::StoreError| ExecuteError::Retry(format!("{what}: {e}"))
-        };
         let ids: Vec<BotId> = plans.iter().map(|p| p.bot).collect();
-        let bots: std::collections::HashMap<BotId, BotRecord> = self
+        let bots: HashMap<BotId, BotRecord> = self
             .store
             .bots(&ids)
             .await
-            .map_err(fail("loading the bots"))?
+            .map_err(ExecuteError::store("loading the bots"))?
             .into_iter()
             .map(|b| (b.id, b))
             .collect();
         let mut results = Vec::new();
         let mut accounts = Accounts::new();
-        let mut to_place = Vec::new();
+        let mut to_send = Vec::new();
         let mut orders = Vec::new();
-        for (job, plan) in plans.iter().enumerate() {
+        for (index, plan) in plans.iter().enumerate() {
             let Some(bot) = bots.get(&plan.bot) else {
-                results.push((job, Ok(Executed::Refused(BOT_DELETED.into()))));
+                // Nothing to record against: the bot's rows went with it.
+                results.push((index, Ok(Executed::Refused(BOT_DELETED.into()))));
                 continue;
             };
-            let mut order = pending(plan, now);
+            let order = execution::planned(plan, now);
             match self.account_of(plan, bot, &mut accounts).await? {
-                Ok(exchange) => to_place.push((job, plan.clone(), exchange)),
+                Ok(exchange) => {
+                    to_send.push((index, plan.clone(), exchange));
+                    orders.push(order);
+                }
                 Err(reason) => {
-                    order.state = OrderState::Failed;
-                    order.error = Some(reason.clone());
+                    orders.push(execution::refused(&order, OrderState::Failed, &reason, now).order);
                     self.count(plan, OrderState::Failed);
-                    results.push((job, Ok(Executed::Refused(reason))));
+                    results.push((index, Ok(Executed::Refused(reason.to_string()))));
                 }
             }
-            orders.push(order);
         }
+        // Recorded before anything is sent: a later attempt finds the row and looks the
+        // order up instead of placing it again.
         let new = self
             .store
             .record_orders(&orders)
             .await
-            .map_err(fail("recording the orders"))?;
-        let recorded: std::collections::HashSet<ClientOrderId> = orders
+            .map_err(ExecuteError::store("recording the orders"))?;
+        let recorded_before: HashSet<ClientOrderId> = orders
             .iter()
             .zip(new)
-            .filter(|(_, new)| *new)
+            .filter(|(_, new)| !*new)
             .map(|(o, _)| o.client_order_id)
             .collect();
 
-        // Orders already on record came from an earlier run of the same plan: look them
-        // up instead of placing them (one by one, as retries).
-        let mut placing = tokio::task::JoinSet::new();
-        let mut replays = tokio::task::JoinSet::new();
-        for (job, plan, exchange) in to_place {
-            if !recorded.contains(&plan.client_order_id) {
-                let this = Arc::clone(self);
-                replays.spawn(async move { (job, this.execute(&plan, 2, Utc::now()).await) });
-                continue;
-            }
-            placing.spawn(async move {
-                let new = nexus_core::NewOrder {
-                    client_order_id: plan.client_order_id,
-                    intent: plan.intent,
-                };
-                let outcome = exchange.place_order(&new).await;
-                // The order's time is when the venue answered, not when the batch began.
-                (job, plan, outcome, Utc::now())
-            });
+        let mut sending = tokio::task::JoinSet::new();
+        for (index, plan, exchange) in to_send {
+            let look_up = recorded_before.contains(&plan.client_order_id);
+            sending.spawn(send(index, plan, exchange, look_up));
         }
-        let mut placed = Vec::new();
-        while let Some(done) = placing.join_next().await {
-            if let Ok(done) = done {
-                placed.push(done);
+        let mut answers = Vec::new();
+        while let Some(done) = sending.join_next().await {
+            if let Ok(answer) = done {
+                answers.push(answer);
             }
         }
         // In plan order, so two orders of one bot move its position in order.
-        placed.sort_by_key(|(job, _, _, _)| *job);
-        let held: Vec<BotId> = placed.iter().map(|(_, p, _, _)| p.bot).collect();
-        let mut positions: std::collections::HashMap<BotId, Option<Position>> = self
+        answers.sort_by_key(|a| a.index);
+        let held: Vec<BotId> = answers.iter().map(|a| a.plan.bot).collect();
+        let mut positions: HashMap<BotId, Option<Position>> = self
             .store
             .open_positions(&held)
             .await
-            .map_err(fail("loading positions"))?
+            .map_err(ExecuteError::store("loading positions"))?
             .into_iter()
             .map(|(bot, p)| (bot, Some(p)))
             .collect();
         let mut executions = Vec::new();
-        let mut reported = Vec::new();
-        for (job, plan, outcome, answered) in placed {
-            let order = pending(&plan, now);
-            match outcome {
-                Ok(report) => {
-                    let open = positions.get(&plan.bot).copied().flatten();
-                    let (execution, after) = execution(&plan, &order, &report, open, answered);
-                    positions.insert(plan.bot, after);
-                    executions.push(execution);
-                    reported.push((job, plan, report));
+        let mut alerts = Vec::new();
+        for answer in answers {
+            let Answer {
+                index,
+                plan,
+                looked_up,
+                result,
+                at,
+            } = answer;
+            let order = execution::planned(&plan, now);
+            let report = match result {
+                Ok(report) => report,
+                Err(e) => {
+                    let outcome = match execution::refusal(&e) {
+                        Refusal::LookUp => {
+                            executions.push(execution::refused(
+                                &order,
+                                OrderState::Unknown,
+                                &e,
+                                at,
+                            ));
+                            self.count(&plan, OrderState::Unknown);
+                            Err(ExecuteError::Venue {
+                                source: Arc::new(e),
+                                retry_after: None,
+                            })
+                        }
+                        Refusal::Retry { retry_after } => Err(ExecuteError::Venue {
+                            source: Arc::new(e),
+                            retry_after,
+                        }),
+                        Refusal::Final(state) => {
+                            executions.push(execution::refused(&order, state, &e, at));
+                            self.count(&plan, state);
+                            Ok(Executed::Refused(e.to_string()))
+                        }
+                    };
+                    results.push((index, outcome));
+                    continue;
                 }
-                Err(e @ ExchangeError::OutcomeUnknown { .. }) => {
-                    executions.push(refused(order, OrderState::Unknown, &e, answered));
-                    self.count(&plan, OrderState::Unknown);
-                    let retry =
-                        ExecuteError::Retry(format!("outcome unknown, to be looked up: {e}"));
-                    results.push((job, Err(retry)));
-                }
-                Err(e) if e.is_retryable() => {
-                    results.push((job, Err(ExecuteError::Retry(format!("venue: {e}")))));
+            };
+            let open = positions.get(&plan.bot).copied().flatten();
+            match execution::account(&plan, &order, &report, open, at) {
+                Ok(accounted) => {
+                    positions.insert(plan.bot, accounted.position);
+                    executions.push(accounted.execution);
+                    alerts.extend(trade_alert(&plan, &report));
+                    self.count(&plan, report.status.into());
+                    let executed = if looked_up {
+                        Executed::AlreadyPlaced(report)
+                    } else {
+                        Executed::Placed(report)
+                    };
+                    results.push((index, Ok(executed)));
                 }
                 Err(e) => {
-                    let state = refusal_state(&e);
-                    executions.push(refused(order, state, &e, answered));
-                    self.count(&plan, state);
-                    results.push((job, Ok(Executed::Refused(e.to_string()))));
+                    // The venue's state is recorded as it said; the position is left as
+                    // it was, and the error reaches the job (and the logs) as an error.
+                    tracing::error!(order = %plan.client_order_id, error = %e, "a report could not be accounted");
+                    let mut order = order;
+                    order.state = report.status.into();
+                    order.venue_order_id = Some(report.venue_order_id.clone());
+                    order.filled_quantity = report.filled_quantity;
+                    order.average_price = report.average_price;
+                    executions.push(execution::refused(&order, order.state, &e, at));
+                    results.push((index, Err(ExecuteError::Accounting(e))));
                 }
             }
         }
         self.store
             .record_executions(&executions, now)
             .await
-            .map_err(fail("recording the fills"))?;
+            .map_err(ExecuteError::store("recording the fills"))?;
         // One alert job for the batch, unique per its orders and states: a batch whose
         // reports are recorded twice alerts once.
-        let mut alerts = Vec::new();
-        for (job, plan, report) in reported {
-            alerts.extend(trade_alert(&plan, &report));
-            self.count(&plan, report.status.into());
-            results.push((job, Ok(Executed::Placed(report))));
-        }
         if !alerts.is_empty() {
             let job = TradeAlerts { alerts }
                 .new_job()
-                .map_err(|e| ExecuteError::Payload(e.to_string()))?;
+                .map_err(|e| ExecuteError::Payload(Arc::new(e)))?;
             self.store
                 .enqueue(&job, now)
                 .await
-                .map_err(fail("enqueuing the alerts"))?;
-        }
-        while let Some(done) = replays.join_next().await {
-            if let Ok(done) = done {
-                results.push(done);
-            }
+                .map_err(ExecuteError::store("enqueuing the alerts"))?;
         }
         Ok(results)
     }
@@ -361,7 +449,7 @@ impl TradeExecutor {
         plan: &ExecutionPlan,
         bot: &BotRecord,
         cache: &mut Accounts,
-    ) -> Result<Result<Arc<dyn Exchange>, String>, ExecuteError> {
+    ) -> Result<Result<Arc<dyn Exchange>, NoAccount>, ExecuteError> {
         let key = (plan.exchange, plan.user, bot.credential);
         if let Some(known) = cache.get(&key) {
             return Ok(known.clone());
@@ -371,247 +459,68 @@ impl TradeExecutor {
         Ok(account)
     }
 
-    /// Places `plan` (attempt number `attempt`, counting from 1).
-    ///
-    /// # Errors
-    /// [`ExecuteError::Retry`] when it should be retried.
-    pub async fn execute(
-        &self,
-        plan: &ExecutionPlan,
-        attempt: u32,
-        now: Timestamp,
-    ) -> Result<Executed, ExecuteError> {
-        let retry =
-            |what: &str, e: &dyn std::fmt::Display| ExecuteError::Retry(format!("{what}: {e}"));
-        let account = self.account(plan).await?;
-        let mut order = pending(plan, now);
-        if let Err(reason) = &account
-            && reason == BOT_DELETED
-        {
-            // Nothing to record against: the bot's rows went with it.
-            return Ok(Executed::Refused(reason.clone()));
-        }
-        // Recorded once: a replayed job finds the row already there.
-        self.store
-            .record_order(&order)
-            .await
-            .map_err(|e| retry("recording the order", &e))?;
-        let exchange = match account {
-            Ok(exchange) => exchange,
-            Err(reason) => {
-                self.finish(&mut order, OrderState::Failed, Some(reason.clone()), now)
-                    .await?;
-                self.count(plan, OrderState::Failed);
-                return Ok(Executed::Refused(reason));
-            }
-        };
-        let symbol = plan.intent.symbol();
-        if attempt > 1 {
-            match exchange.query_order(symbol, &plan.client_order_id).await {
-                Ok(Some(report)) => {
-                    self.record(plan, &mut order, &report, now).await?;
-                    self.alert(plan, &report, now).await?;
-                    self.count(plan, report.status.into());
-                    return Ok(Executed::AlreadyPlaced(report));
-                }
-                Ok(None) => {}
-                Err(e) => return Err(retry("looking the order up", &e)),
-            }
-        }
-        let new = nexus_core::NewOrder {
-            client_order_id: plan.client_order_id,
-            intent: plan.intent,
-        };
-        match exchange.place_order(&new).await {
-            Ok(report) => {
-                self.record(plan, &mut order, &report, now).await?;
-                self.alert(plan, &report, now).await?;
-                self.count(plan, report.status.into());
-                Ok(Executed::Placed(report))
-            }
-            Err(e @ ExchangeError::OutcomeUnknown { .. }) => {
-                self.finish(&mut order, OrderState::Unknown, Some(e.to_string()), now)
-                    .await?;
-                self.count(plan, OrderState::Unknown);
-                Err(retry("outcome unknown, to be looked up", &e))
-            }
-            Err(e) if e.is_retryable() => Err(retry("venue", &e)),
-            Err(e) => {
-                let state = refusal_state(&e);
-                self.finish(&mut order, state, Some(e.to_string()), now)
-                    .await?;
-                self.count(plan, state);
-                Ok(Executed::Refused(e.to_string()))
-            }
-        }
-    }
-
-    /// Enqueues the owner's alert about a fill (once per order and state).
-    async fn alert(
-        &self,
-        plan: &ExecutionPlan,
-        report: &OrderReport,
-        now: Timestamp,
-    ) -> Result<(), ExecuteError> {
-        let Some(alert) = trade_alert(plan, report) else {
-            return Ok(());
-        };
-        let job = TradeAlerts {
-            alerts: vec![alert],
-        }
-        .new_job()
-        .map_err(|e| ExecuteError::Payload(e.to_string()))?;
-        self.store
-            .enqueue(&job, now)
-            .await
-            .map_err(|e| ExecuteError::Retry(format!("enqueuing the alert: {e}")))?;
-        Ok(())
-    }
-
-    /// The bot's account on its venue: `Err(reason)` when it has none any more.
-    async fn account(
-        &self,
-        plan: &ExecutionPlan,
-    ) -> Result<Result<Arc<dyn Exchange>, String>, ExecuteError> {
-        let fail = |e: nexus_core::StoreError| ExecuteError::Retry(format!("loading the bot: {e}"));
-        let Some(bot) = self.store.bot(plan.bot).await.map_err(fail)? else {
-            return Ok(Err(BOT_DELETED.into()));
-        };
-        self.account_for(plan, &bot).await
-    }
-
-    /// `bot`'s account on its venue: its key, decrypted (Paper needs none).
+    /// `bot`'s account on its venue, with its key decrypted when the venue needs one.
     async fn account_for(
         &self,
         plan: &ExecutionPlan,
         bot: &BotRecord,
-    ) -> Result<Result<Arc<dyn Exchange>, String>, ExecuteError> {
-        let fail = |e: nexus_core::StoreError| ExecuteError::Retry(format!("loading the key: {e}"));
-        if plan.exchange == ExchangeId::Paper {
-            let credentials = ApiCredentials {
-                api_key: super::dispatch::paper_account(plan.user),
-                secret: Secret::new(""),
-                passphrase: None,
-            };
-            return Ok(Ok(self.venues.account(ExchangeId::Paper, credentials)));
-        }
-        let Some(key) = bot.credential else {
-            return Ok(Err(format!("the bot has no {} key", plan.exchange)));
+    ) -> Result<Result<Arc<dyn Exchange>, NoAccount>, ExecuteError> {
+        let credentials = match bot.credential {
+            Some(key) if Venues::needs_key(plan.exchange) => {
+                match self
+                    .store
+                    .credentials(plan.user, key)
+                    .await
+                    .map_err(ExecuteError::store("loading the key"))?
+                {
+                    Some(credentials) => Some(credentials),
+                    None => return Ok(Err(NoAccount::KeyDeleted(plan.exchange))),
+                }
+            }
+            _ => None,
         };
-        match self.store.credentials(plan.user, key).await.map_err(fail)? {
-            Some(credentials) => Ok(Ok(self.venues.account(plan.exchange, credentials))),
-            None => Ok(Err(format!("the bot's {} key was deleted", plan.exchange))),
-        }
-    }
-
-    async fn finish(
-        &self,
-        order: &mut OrderRecord,
-        state: OrderState,
-        error: Option<String>,
-        now: Timestamp,
-    ) -> Result<(), ExecuteError> {
-        order.state = state;
-        order.error = error;
-        order.updated_at = now;
-        self.store
-            .update_order(order)
-            .await
-            .map(|_| ())
-            .map_err(|e| ExecuteError::Retry(format!("recording the order: {e}")))
-    }
-
-    /// Records the venue's report: the order, its fill, and the bot's position, in one
-    /// transaction.
-    async fn record(
-        &self,
-        plan: &ExecutionPlan,
-        order: &mut OrderRecord,
-        report: &OrderReport,
-        now: Timestamp,
-    ) -> Result<(), ExecuteError> {
-        let fail =
-            |e: nexus_core::StoreError| ExecuteError::Retry(format!("recording the fill: {e}"));
-        let open = self.store.open_position(plan.bot).await.map_err(fail)?;
-        let (execution, _) = execution(plan, order, report, open, now);
-        *order = execution.order.clone();
-        self.store
-            .record_executions(std::slice::from_ref(&execution), now)
-            .await
-            .map_err(fail)?;
-        Ok(())
+        Ok(self
+            .venues
+            .account_of(plan.exchange, plan.user, credentials)
+            .map_err(NoAccount::from))
     }
 }
 
-/// What recording `report` writes: the order's new state, its fill (one trade keyed by
-/// the venue's order id and filled amount, so the same report twice is one fill), and the
-/// position change; plus the position after it (for the next order of the same bot).
-fn execution(
-    plan: &ExecutionPlan,
-    order: &OrderRecord,
-    report: &OrderReport,
-    open: Option<Position>,
-    now: Timestamp,
-) -> (Execution, Option<Position>) {
-    let mut order = order.clone();
-    order.state = report.status.into();
-    order.venue_order_id = Some(report.venue_order_id.clone());
-    order.filled_quantity = report.filled_quantity;
-    order.average_price = report.average_price;
-    order.updated_at = now;
-    let (Some(price), false) = (report.average_price, report.filled_quantity.is_zero()) else {
-        let unchanged = Execution {
-            order,
-            fill: None,
-            position: None,
-        };
-        return (unchanged, open);
-    };
-    let fill = FillRecord {
-        order: order.id,
-        venue_trade_id: format!("{}:{}", report.venue_order_id, report.filled_quantity),
-        quantity: report.filled_quantity,
-        price,
-        fee: report.fee,
-        fee_asset: report.fee_asset,
-        filled_at: report.updated_at,
-    };
-    // A fee taken in the base asset leaves less to hold.
-    let held = if report.fee_asset == Some(plan.intent.symbol().base()) {
-        report.filled_quantity.saturating_sub(report.fee)
+/// Sends one order: looks it up first when an earlier attempt recorded it (placing it
+/// only if the venue has no such order), otherwise places it.
+async fn send(
+    index: usize,
+    plan: ExecutionPlan,
+    exchange: Arc<dyn Exchange>,
+    look_up: bool,
+) -> Answer {
+    let symbol = plan.intent.symbol();
+    let found = if look_up {
+        exchange.query_order(symbol, &plan.client_order_id).await
     } else {
-        report.filled_quantity
+        Ok(None)
     };
-    let (change, after) = match (plan.action, open) {
-        (GateAction::Entry | GateAction::Add, None) => {
-            match Position::open(plan.intent.symbol(), held, price, report.updated_at) {
-                Ok(position) => (Some(PositionChange::Save(position)), Some(position)),
-                Err(_) => (None, None),
-            }
+    let (looked_up, result) = match found {
+        Ok(Some(report)) => (true, Ok(report)),
+        // Not at the venue: placing it now cannot double it.
+        Ok(None) => {
+            let order = nexus_core::NewOrder {
+                client_order_id: plan.client_order_id,
+                intent: plan.intent,
+            };
+            (false, exchange.place_order(&order).await)
         }
-        (GateAction::Entry | GateAction::Add, Some(mut position)) => {
-            if position.add(held, price, report.updated_at).is_ok() {
-                (Some(PositionChange::Save(position)), Some(position))
-            } else {
-                (None, Some(position))
-            }
-        }
-        (GateAction::Exit, Some(mut position)) => {
-            position.reduce(report.filled_quantity);
-            if position.quantity().is_zero() || report.status == OrderStatus::Filled {
-                (Some(PositionChange::Close { dust: plan.dust }), None)
-            } else {
-                (Some(PositionChange::Save(position)), Some(position))
-            }
-        }
-        (GateAction::Exit, None) => (None, None),
+        // The look-up failed: nothing is placed blind.
+        Err(e) => (true, Err(e)),
     };
-    let execution = Execution {
-        order,
-        fill: Some(fill),
-        position: change,
-    };
-    (execution, after)
+    // The order's time is when the venue answered, not when the batch began.
+    Answer {
+        index,
+        plan,
+        looked_up,
+        result,
+        at: Utc::now(),
+    }
 }
 
 /// The owner's alert about a fill (none when nothing filled).
@@ -630,64 +539,8 @@ fn trade_alert(plan: &ExecutionPlan, report: &OrderReport) -> Option<TradeAlert>
         price: report.average_price,
         client_order_id: plan.client_order_id,
         state: state.as_str().to_owned(),
+        out_of_sync: None,
     })
-}
-
-/// How a final refusal is recorded: `rejected` when the venue turned the order down,
-/// `failed` when it could not take it.
-fn refusal_state(e: &ExchangeError) -> OrderState {
-    match e {
-        ExchangeError::Rejected { .. } | ExchangeError::InsufficientBalance { .. } => {
-            OrderState::Rejected
-        }
-        _ => OrderState::Failed,
-    }
-}
-
-/// An order the venue refused, or whose outcome is unknown, as recorded.
-fn refused(
-    mut order: OrderRecord,
-    state: OrderState,
-    error: &ExchangeError,
-    now: Timestamp,
-) -> Execution {
-    order.state = state;
-    order.error = Some(error.to_string());
-    order.updated_at = now;
-    Execution {
-        order,
-        fill: None,
-        position: None,
-    }
-}
-
-fn pending(plan: &ExecutionPlan, now: Timestamp) -> OrderRecord {
-    // The row's id follows from the client order id, so a replay writes the same row.
-    let id = Uuid::new_v5(
-        &Uuid::NAMESPACE_OID,
-        plan.client_order_id.as_str().as_bytes(),
-    );
-    OrderRecord {
-        id,
-        bot: plan.bot,
-        user: plan.user,
-        signal: plan.signal,
-        client_order_id: plan.client_order_id,
-        exchange: plan.exchange,
-        symbol: plan.intent.symbol(),
-        side: plan.intent.side(),
-        order_type: plan.intent.order_type(),
-        quantity: plan.intent.quantity(),
-        limit_price: plan.intent.limit_price(),
-        level: plan.level,
-        state: OrderState::Pending,
-        venue_order_id: None,
-        filled_quantity: Quantity::ZERO,
-        average_price: None,
-        error: None,
-        created_at: now,
-        updated_at: now,
-    }
 }
 
 /// How long a claimed trade job is ours before another worker may take it over.
@@ -773,6 +626,7 @@ async fn settle(
     let total = results.len();
     let mut left = Vec::new();
     let mut first_error = None;
+    let mut policy = policy;
     for (plan, outcome) in results {
         match outcome {
             Ok(outcome) => {
@@ -780,6 +634,9 @@ async fn settle(
             }
             Err(e) => {
                 tracing::warn!(order = %plan.client_order_id, error = %e, "trade to retry");
+                if let Some(wait) = e.retry_after() {
+                    policy = policy.at_least(wait);
+                }
                 first_error.get_or_insert_with(|| e.to_string());
                 left.push(plan);
             }
@@ -802,8 +659,11 @@ async fn settle(
                     .fail_with_rest(job.id, worker, &error, &rest, policy, now)
                     .await
             }
-            // Cannot happen (plans serialise); retrying the whole job is still safe.
-            Err(_) => store.fail(job.id, worker, &error, policy, now).await,
+            // Retrying the whole job is still safe: recorded orders are looked up first.
+            Err(e) => {
+                tracing::error!(job = job.id.0, error = %e, "the plans left would not serialise");
+                store.fail(job.id, worker, &error, policy, now).await
+            }
         }
     };
     if let Err(e) = failed {
@@ -813,7 +673,8 @@ async fn settle(
 
 #[cfg(test)]
 mod tests {
-    use nexus_core::{OrderIntent, Price, Side, SignalId};
+    use nexus_core::regime::gate::GateAction;
+    use nexus_core::{OrderIntent, Price, Quantity, Side, SignalId};
 
     use super::*;
 
@@ -833,6 +694,7 @@ mod tests {
             level: 0,
             reference_price: "60000".parse::<Price>().expect("a price"),
             dust: Quantity::ZERO,
+            shortfall: Quantity::ZERO,
         }
     }
 

@@ -6,6 +6,7 @@ mod accounts;
 mod activity;
 mod jobs;
 mod oauth;
+mod paper;
 mod sessions;
 
 use std::str::FromStr;

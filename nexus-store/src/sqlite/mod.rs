@@ -5,6 +5,7 @@ mod accounts;
 mod activity;
 mod jobs;
 mod oauth;
+mod paper;
 mod sessions;
 
 use std::str::FromStr;

@@ -1,0 +1,302 @@
+//! The Paper venue's accounts and the out-of-sync log on PostgreSQL. An update locks the
+//! accounts it names (`FOR UPDATE`, in name order, so two instances never deadlock), reads
+//! them, applies the venue's change and writes what changed, in one transaction.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use nexus_core::ports::activity::{OutOfSyncLog, OutOfSyncRecord, Page};
+use nexus_core::ports::paper::{self, PaperAccount, PaperBook, PaperLedger, PaperOrderKey};
+use nexus_core::{BotId, OrderReport, Quantity, SignalId, StoreError, UserId};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::PostgresStore;
+use crate::common::parse;
+use crate::error::{classify, corrupt};
+
+async fn accounts_in<'e, E>(
+    executor: E,
+    names: &[String],
+    lock: bool,
+) -> Result<HashMap<String, PaperAccount>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    // Locking the accounts' rows (in order) locks their balances: only updates that
+    // hold an account write its balances.
+    let sql = if lock {
+        "WITH locked AS (
+             SELECT account, funded FROM paper_accounts WHERE account = ANY($1)
+             ORDER BY account FOR UPDATE)
+         SELECT l.account, l.funded, b.asset, b.amount
+         FROM locked l LEFT JOIN paper_balances b ON b.account = l.account"
+    } else {
+        "SELECT a.account, a.funded, b.asset, b.amount
+         FROM paper_accounts a LEFT JOIN paper_balances b ON b.account = a.account
+         WHERE a.account = ANY($1)"
+    };
+    let rows = sqlx::query(sql)
+        .bind(names)
+        .fetch_all(executor)
+        .await
+        .map_err(classify)?;
+    let mut out: HashMap<String, PaperAccount> = HashMap::new();
+    for row in rows {
+        let account = out.entry(row.get("account")).or_default();
+        account.funded = row.get("funded");
+        if let Some(asset) = row.get::<Option<String>, _>("asset") {
+            account
+                .balances
+                .insert(parse("asset", &asset)?, row.get::<Decimal, _>("amount"));
+        }
+    }
+    Ok(out)
+}
+
+async fn orders_in<'e, E>(
+    executor: E,
+    keys: &[PaperOrderKey],
+) -> Result<HashMap<PaperOrderKey, OrderReport>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+{
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let accounts: Vec<&str> = keys.iter().map(|(a, _)| a.as_str()).collect();
+    let ids: Vec<&str> = keys.iter().map(|(_, id)| id.as_str()).collect();
+    sqlx::query(
+        "SELECT o.account, o.client_order_id, o.report::text AS report FROM paper_orders o
+         JOIN UNNEST($1::text[], $2::text[]) AS k(account, id)
+           ON o.account = k.account AND o.client_order_id = k.id",
+    )
+    .bind(accounts)
+    .bind(ids)
+    .fetch_all(executor)
+    .await
+    .map_err(classify)?
+    .iter()
+    .map(|row| {
+        let key = (
+            row.get::<String, _>("account"),
+            parse("client order id", &row.get::<String, _>("client_order_id"))?,
+        );
+        let report = serde_json::from_str(&row.get::<String, _>("report"))
+            .map_err(|e| corrupt("paper order report", e))?;
+        Ok((key, report))
+    })
+    .collect()
+}
+
+#[async_trait]
+impl PaperLedger for PostgresStore {
+    async fn paper_accounts(
+        &self,
+        accounts: &[String],
+    ) -> Result<HashMap<String, PaperAccount>, StoreError> {
+        accounts_in(&self.pool, accounts, false).await
+    }
+
+    async fn paper_orders(
+        &self,
+        keys: &[PaperOrderKey],
+    ) -> Result<HashMap<PaperOrderKey, OrderReport>, StoreError> {
+        orders_in(&self.pool, keys).await
+    }
+
+    async fn update_paper(
+        &self,
+        accounts: &[String],
+        orders: &[PaperOrderKey],
+        apply: &mut (dyn for<'b> FnMut(&'b mut PaperBook) + Send),
+    ) -> Result<(), StoreError> {
+        let mut names = accounts.to_vec();
+        names.sort();
+        names.dedup();
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // Accounts seen for the first time get their row first (in name order), so there
+        // is a row to lock.
+        sqlx::query(
+            "INSERT INTO paper_accounts (account)
+             SELECT account FROM UNNEST($1::text[]) AS n(account) ORDER BY account
+             ON CONFLICT (account) DO NOTHING",
+        )
+        .bind(&names)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let mut found = accounts_in(&mut *tx, &names, true).await?;
+        let before = PaperBook {
+            accounts: names
+                .iter()
+                .map(|name| (name.clone(), found.remove(name).unwrap_or_default()))
+                .collect(),
+            orders: orders_in(&mut *tx, orders).await?,
+        };
+        let mut after = before.clone();
+        apply(&mut after);
+        let paper::PaperChanges { accounts, orders } = paper::changes(&before, &after);
+        if !accounts.is_empty() {
+            sqlx::query(
+                "UPDATE paper_accounts a SET funded = u.funded
+                 FROM UNNEST($1::text[], $2::bool[]) AS u(account, funded)
+                 WHERE a.account = u.account",
+            )
+            .bind(accounts.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .bind(accounts.iter().map(|(_, a)| a.funded).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            let balances: Vec<(&str, &str, Decimal)> = accounts
+                .iter()
+                .flat_map(|(name, account)| {
+                    account
+                        .balances
+                        .iter()
+                        .map(move |(asset, amount)| (name.as_str(), asset.as_str(), *amount))
+                })
+                .collect();
+            sqlx::query(
+                "INSERT INTO paper_balances (account, asset, amount)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[])
+                 ON CONFLICT (account, asset) DO UPDATE SET amount = excluded.amount",
+            )
+            .bind(balances.iter().map(|b| b.0).collect::<Vec<_>>())
+            .bind(balances.iter().map(|b| b.1).collect::<Vec<_>>())
+            .bind(balances.iter().map(|b| b.2).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        if !orders.is_empty() {
+            let mut reports = Vec::with_capacity(orders.len());
+            for (_, report) in &orders {
+                reports.push(
+                    serde_json::to_string(report).map_err(|e| corrupt("paper order report", e))?,
+                );
+            }
+            sqlx::query(
+                "INSERT INTO paper_orders (account, client_order_id, report)
+                 SELECT account, id, report::jsonb
+                 FROM UNNEST($1::text[], $2::text[], $3::text[]) AS u(account, id, report)
+                 ON CONFLICT (account, client_order_id) DO UPDATE SET report = excluded.report",
+            )
+            .bind(
+                orders
+                    .iter()
+                    .map(|((a, _), _)| a.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                orders
+                    .iter()
+                    .map(|((_, id), _)| id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(reports)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)
+    }
+}
+
+fn quantity(row: &PgRow, name: &str) -> Result<Quantity, StoreError> {
+    Quantity::new(row.get::<Decimal, _>(name)).map_err(|e| corrupt(name, e))
+}
+
+#[async_trait]
+impl OutOfSyncLog for PostgresStore {
+    async fn record_out_of_sync(&self, records: &[OutOfSyncRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO out_of_sync
+                 (bot_id, user_id, signal_id, exchange, symbol, expected, available, sold, at)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+                 $6::numeric[], $7::numeric[], $8::numeric[], $9::timestamptz[])
+             ON CONFLICT (bot_id, signal_id) DO NOTHING",
+        )
+        .bind(records.iter().map(|r| *r.bot.as_uuid()).collect::<Vec<_>>())
+        .bind(
+            records
+                .iter()
+                .map(|r| *r.user.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| *r.signal.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.exchange.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.symbol.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.expected.value())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.available.value())
+                .collect::<Vec<_>>(),
+        )
+        .bind(records.iter().map(|r| r.sold.value()).collect::<Vec<_>>())
+        .bind(records.iter().map(|r| r.at).collect::<Vec<_>>())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn out_of_sync(
+        &self,
+        page: Page<i64>,
+    ) -> Result<Vec<(i64, OutOfSyncRecord)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM out_of_sync WHERE ($1::bigint IS NULL OR id < $1)
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(page.before)
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let text = |name: &str| -> String { row.get(name) };
+                Ok((
+                    row.get("id"),
+                    OutOfSyncRecord {
+                        bot: BotId::new(row.get("bot_id")),
+                        user: UserId::new(row.get("user_id")),
+                        signal: SignalId::new(row.get("signal_id")),
+                        exchange: parse("exchange", &text("exchange"))?,
+                        symbol: parse("symbol", &text("symbol"))?,
+                        expected: quantity(row, "expected")?,
+                        available: quantity(row, "available")?,
+                        sold: quantity(row, "sold")?,
+                        at: row.get("at"),
+                    },
+                ))
+            })
+            .collect()
+    }
+}
