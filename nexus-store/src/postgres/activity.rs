@@ -15,7 +15,7 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use super::accounts::{close_position_in, save_position_in, save_positions_in};
+use super::positions::{close_position_in, save_position_in, save_positions_in};
 use crate::common::parse;
 use crate::error::{classify, corrupt};
 

@@ -2,11 +2,14 @@
 //! `NUMERIC`, time `TIMESTAMPTZ`; the job queue claims with `FOR UPDATE SKIP LOCKED`;
 //! the market-data cache and rate-limit counters are `UNLOGGED`.
 
-mod accounts;
 mod activity;
+mod bots;
+mod credentials;
 mod jobs;
 mod oauth;
+mod positions;
 mod sessions;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -283,7 +286,7 @@ impl Maintenance for PostgresStore {
     }
 
     async fn rotate_keys(&self, batch: u32, now: Timestamp) -> Result<u64, StoreError> {
-        accounts::rotate_keys(self, batch, now).await
+        credentials::rotate_keys(self, batch, now).await
     }
 
     async fn stale_credentials(&self) -> Result<u64, StoreError> {

@@ -9,7 +9,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use super::accounts::user;
+use super::users::user;
 use crate::error::classify;
 
 const INSERT_SESSION: &str =

@@ -10,7 +10,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::accounts::{close_position_in, save_position_in};
+use super::positions::{close_position_in, save_position_in};
 use super::{SqliteStore, dec, from_dec, from_ms, ms};
 use crate::common::parse;
 use crate::error::{classify, corrupt};

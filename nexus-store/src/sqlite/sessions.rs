@@ -7,7 +7,7 @@ use nexus_core::ports::sessions::{
 use nexus_core::{StoreError, Timestamp, UserId};
 use sqlx::Row;
 
-use super::accounts::user;
+use super::users::user;
 use super::{SqliteStore, from_ms, ms};
 use crate::common::parse;
 use crate::error::classify;

@@ -5,13 +5,16 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 #![allow(missing_docs)] // A test harness, not an API.
 
-mod accounts;
 mod activity;
+mod bots;
+mod credentials;
 mod jobs;
 mod leader;
 mod oauth;
+mod positions;
 mod records;
 mod sessions;
+mod users;
 
 use std::future::Future;
 use std::io::Write;
