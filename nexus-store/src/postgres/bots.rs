@@ -5,17 +5,12 @@ use async_trait::async_trait;
 use nexus_core::ports::accounts::{
     BotFilter, BotRecord, BotStore, BotUsage, StrategyMarket, SubscribedBot,
 };
-use nexus_core::ports::credentials::CredentialId;
-use nexus_core::{BotId, Notional, StoreError, Timestamp, UserId};
-use rust_decimal::Decimal;
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use nexus_core::{BotId, StoreError, Timestamp, UserId};
 use uuid::Uuid;
 
 use super::PostgresStore;
-use super::positions::position;
-use crate::common::{bot_json, from_json, parse};
-use crate::error::{classify, corrupt};
+use crate::codec;
+use crate::error::classify;
 
 macro_rules! bot_columns {
     () => {
@@ -30,32 +25,10 @@ macro_rules! bot_columns {
     };
 }
 
-fn bot(row: &PgRow) -> Result<BotRecord, StoreError> {
-    let text = |name: &str| -> String { row.get(name) };
-    let credential: Option<Uuid> = row.get("credential_id");
-    Ok(BotRecord {
-        id: BotId::new(row.get("id")),
-        user: UserId::new(row.get("user_id")),
-        name: text("name"),
-        exchange: parse("exchange", &text("exchange"))?,
-        symbol: parse("symbol", &text("symbol"))?,
-        interval: parse("interval", &text("interval"))?,
-        strategy: text("strategy"),
-        strategy_config: text("strategy_config"),
-        config: nexus_core::fanout::BotConfig {
-            gate: from_json("bot gate", &text("gate"))?,
-            sizing: from_json("bot sizing", &text("sizing"))?,
-            pyramid: from_json("bot pyramid", &text("pyramid"))?,
-        },
-        credential: credential.map(CredentialId),
-        paused: row.get("paused"),
-    })
-}
-
 #[async_trait]
 impl BotStore for PostgresStore {
     async fn create_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<(), StoreError> {
-        let json = bot_json(bot)?;
+        let json = codec::bot_json(bot)?;
         sqlx::query(
             "INSERT INTO bots (id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
                  gate, sizing, pyramid, credential_id, paused, created_at, updated_at)
@@ -91,7 +64,7 @@ impl BotStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        row.as_ref().map(bot).transpose()
+        row.as_ref().map(codec::bot).transpose()
     }
 
     async fn bots(&self, ids: &[BotId]) -> Result<Vec<BotRecord>, StoreError> {
@@ -104,7 +77,7 @@ impl BotStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(bot).collect()
+        rows.iter().map(codec::bot).collect()
     }
 
     async fn active_bots(
@@ -142,18 +115,7 @@ impl BotStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let limit: Option<Decimal> = row.get("max_order_notional");
-                Ok(SubscribedBot {
-                    bot: bot(row)?,
-                    position: position(row, "p_")?,
-                    max_order_notional: limit
-                        .map(|l| Notional::new(l).map_err(|e| corrupt("max_order_notional", e)))
-                        .transpose()?,
-                })
-            })
-            .collect()
+        rows.iter().map(codec::subscribed_bot).collect()
     }
 
     async fn active_markets(&self) -> Result<Vec<StrategyMarket>, StoreError> {
@@ -165,18 +127,7 @@ impl BotStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let text = |name: &str| -> String { row.get(name) };
-                Ok(StrategyMarket {
-                    exchange: parse("exchange", &text("exchange"))?,
-                    symbol: parse("symbol", &text("symbol"))?,
-                    interval: parse("interval", &text("interval"))?,
-                    strategy: text("strategy"),
-                    strategy_config: text("strategy_config"),
-                })
-            })
-            .collect()
+        rows.iter().map(codec::strategy_market).collect()
     }
 
     async fn user_bots(
@@ -196,11 +147,11 @@ impl BotStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(bot).collect()
+        rows.iter().map(codec::bot).collect()
     }
 
     async fn update_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<bool, StoreError> {
-        let json = bot_json(bot)?;
+        let json = codec::bot_json(bot)?;
         let done = sqlx::query(
             "UPDATE bots SET name = $1, exchange = $2, symbol = $3, interval = $4, strategy = $5,
                  strategy_config = $6::json, gate = $7::jsonb, sizing = $8::jsonb, pyramid = $9::jsonb,
@@ -246,12 +197,7 @@ impl BotStore for PostgresStore {
         .fetch_one(&self.pool)
         .await
         .map_err(classify)?;
-        let count =
-            |name: &str| u32::try_from(row.get::<i64, _>(name)).map_err(|e| corrupt(name, e));
-        Ok(BotUsage {
-            bots: count("bots")?,
-            pairs: count("pairs")?,
-        })
+        codec::bot_usage(&row)
     }
 
     async fn set_paused(

@@ -6,36 +6,17 @@ use nexus_core::ports::credentials::{
     ApiCredentials, CredentialId, CredentialInfo, CredentialStore, mask,
 };
 use nexus_core::{ExchangeId, KeyPermissions, StoreError, Timestamp, UserId};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use crate::common::{credential_context, open_credentials, parse, seal_credentials};
+use crate::codec;
+use crate::common::{credential_context, open_credentials, seal_credentials};
 use crate::error::{classify, corrupt};
-use crate::vault::Sealed;
 
 macro_rules! credential_columns {
     () => {
         "id, user_id, exchange, label, masked_key, can_read, can_trade, can_withdraw, created_at"
     };
-}
-
-fn credential_info(row: &PgRow) -> Result<CredentialInfo, StoreError> {
-    let exchange: String = row.get("exchange");
-    Ok(CredentialInfo {
-        id: CredentialId(row.get("id")),
-        user: UserId::new(row.get("user_id")),
-        exchange: parse("exchange", &exchange)?,
-        label: row.get("label"),
-        masked_key: row.get("masked_key"),
-        permissions: KeyPermissions {
-            read: row.get("can_read"),
-            trade: row.get("can_trade"),
-            withdraw: row.get("can_withdraw"),
-        },
-        created_at: row.get("created_at"),
-    })
 }
 
 #[async_trait]
@@ -74,7 +55,7 @@ impl CredentialStore for PostgresStore {
         .fetch_one(&self.pool)
         .await
         .map_err(classify)?;
-        credential_info(&row)
+        codec::credential_info(&row)
     }
 
     async fn list_credentials(&self, user: UserId) -> Result<Vec<CredentialInfo>, StoreError> {
@@ -87,7 +68,7 @@ impl CredentialStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(credential_info).collect()
+        rows.iter().map(codec::credential_info).collect()
     }
 
     async fn credentials(
@@ -96,7 +77,7 @@ impl CredentialStore for PostgresStore {
         id: CredentialId,
     ) -> Result<Option<ApiCredentials>, StoreError> {
         let row = sqlx::query(
-            "SELECT exchange, key_id, nonce, ciphertext FROM exchange_credentials WHERE id = $1 AND user_id = $2",
+            "SELECT id, user_id, exchange, key_id, nonce, ciphertext FROM exchange_credentials WHERE id = $1 AND user_id = $2",
         )
         .bind(id.0)
         .bind(user.as_uuid())
@@ -104,14 +85,8 @@ impl CredentialStore for PostgresStore {
         .await
         .map_err(classify)?;
         let Some(row) = row else { return Ok(None) };
-        let exchange: String = row.get("exchange");
-        let sealed = Sealed {
-            key_id: row.get("key_id"),
-            nonce: row.get("nonce"),
-            ciphertext: row.get("ciphertext"),
-        };
-        let context = credential_context(id, user, parse("exchange", &exchange)?);
-        open_credentials(&self.keys, &sealed, &context).map(Some)
+        let stored = codec::sealed_credentials(&row)?;
+        open_credentials(&self.keys, &stored.sealed, &stored.context).map(Some)
     }
 
     async fn delete_credentials(&self, user: UserId, id: CredentialId) -> Result<bool, StoreError> {
@@ -144,18 +119,11 @@ pub(super) async fn rotate_keys(
     .map_err(classify)?;
     let mut rotated = 0;
     for row in rows {
-        let id = CredentialId(row.get("id"));
-        let exchange: String = row.get("exchange");
-        let context = credential_context(
+        let codec::SealedCredentials {
             id,
-            UserId::new(row.get("user_id")),
-            parse("exchange", &exchange)?,
-        );
-        let old = Sealed {
-            key_id: row.get("key_id"),
-            nonce: row.get("nonce"),
-            ciphertext: row.get("ciphertext"),
-        };
+            context,
+            sealed: old,
+        } = codec::sealed_credentials(&row)?;
         let plain = store
             .keys
             .open(&old, &context)

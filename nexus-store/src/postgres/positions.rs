@@ -2,15 +2,12 @@
 
 use async_trait::async_trait;
 use nexus_core::ports::accounts::PositionStore;
-use nexus_core::{BotId, Notional, Position, Price, Quantity, StoreError, Timestamp};
-use rust_decimal::Decimal;
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use nexus_core::{BotId, Position, Quantity, StoreError, Timestamp};
 use uuid::Uuid;
 
 use super::PostgresStore;
-use crate::common::parse;
-use crate::error::{classify, corrupt};
+use crate::codec;
+use crate::error::classify;
 
 pub(super) async fn save_position_in(
     e: impl sqlx::PgExecutor<'_>,
@@ -141,36 +138,6 @@ pub(super) async fn close_position_in(
     Ok(done.rows_affected() == 1)
 }
 
-/// The open position in `row`'s columns named `{prefix}quantity`, …; `None` when they are
-/// NULL (no open position on a left join).
-pub(super) fn position(row: &PgRow, prefix: &str) -> Result<Option<Position>, StoreError> {
-    let column = |name: &str| format!("{prefix}{name}");
-    let d = |name: &str| -> Result<Decimal, StoreError> {
-        row.try_get::<Decimal, _>(column(name).as_str())
-            .map_err(|e| corrupt(name, e))
-    };
-    if row
-        .try_get::<Option<Decimal>, _>(column("quantity").as_str())
-        .map_err(|e| corrupt("quantity", e))?
-        .is_none()
-    {
-        return Ok(None);
-    }
-    let qty = |name: &str| Quantity::new(d(name)?).map_err(|e| corrupt(name, e));
-    let notional = |name: &str| Notional::new(d(name)?).map_err(|e| corrupt(name, e));
-    let symbol: String = row.get(column("symbol").as_str());
-    Ok(Some(Position::from_parts(
-        parse("symbol", &symbol)?,
-        qty("quantity")?,
-        notional("cost")?,
-        qty("initial_quantity")?,
-        notional("initial_cost")?,
-        Price::new(d("last_fill_price")?).map_err(|e| corrupt("last_fill_price", e))?,
-        row.get(column("last_fill_at").as_str()),
-        u32::try_from(row.get::<i32, _>(column("adds").as_str())).unwrap_or(0),
-    )))
-}
-
 #[async_trait]
 impl PositionStore for PostgresStore {
     async fn open_position(&self, bot: BotId) -> Result<Option<Position>, StoreError> {
@@ -183,7 +150,7 @@ impl PositionStore for PostgresStore {
         .await
         .map_err(classify)?;
         match row {
-            Some(row) => position(&row, ""),
+            Some(row) => codec::open_position(&row, ""),
             None => Ok(None),
         }
     }
@@ -199,8 +166,8 @@ impl PositionStore for PostgresStore {
         .map_err(classify)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            if let Some(position) = position(row, "")? {
-                out.push((BotId::new(row.get("bot_id")), position));
+            if let Some(position) = codec::open_position(row, "")? {
+                out.push((codec::position_bot(row)?, position));
             }
         }
         Ok(out)

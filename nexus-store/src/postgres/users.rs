@@ -4,26 +4,11 @@ use async_trait::async_trait;
 use nexus_core::ports::accounts::{Role, UserRecord, UserStore};
 use nexus_core::{StoreError, Timestamp, UserId};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::PostgresStore;
+use crate::codec;
 use crate::error::classify;
-
-pub(super) fn user(row: &PgRow) -> Result<UserRecord, StoreError> {
-    let role: String = row.get("role");
-    Ok(UserRecord {
-        id: UserId::new(row.get("id")),
-        email: row.get("email"),
-        role: if role == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        },
-        email_verified_at: row.get("email_verified_at"),
-        created_at: row.get("created_at"),
-    })
-}
 
 #[async_trait]
 impl UserStore for PostgresStore {
@@ -48,7 +33,7 @@ impl UserStore for PostgresStore {
         .fetch_one(&self.pool)
         .await
         .map_err(classify)?;
-        user(&row)
+        codec::user(&row)
     }
 
     async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
@@ -59,7 +44,7 @@ impl UserStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        row.as_ref().map(user).transpose()
+        row.as_ref().map(codec::user).transpose()
     }
 
     async fn user_by_email(
@@ -74,7 +59,7 @@ impl UserStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        row.map(|r| Ok((user(&r)?, r.get("password_hash"))))
+        row.map(|r| Ok((codec::user(&r)?, r.get("password_hash"))))
             .transpose()
     }
 
@@ -121,7 +106,7 @@ impl UserStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(user).collect()
+        rows.iter().map(codec::user).collect()
     }
 
     async fn set_role(&self, id: UserId, role: Role, now: Timestamp) -> Result<bool, StoreError> {

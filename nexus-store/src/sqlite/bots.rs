@@ -4,15 +4,10 @@ use async_trait::async_trait;
 use nexus_core::ports::accounts::{
     BotFilter, BotRecord, BotStore, BotUsage, StrategyMarket, SubscribedBot,
 };
-use nexus_core::ports::credentials::CredentialId;
-use nexus_core::{BotId, Notional, StoreError, Timestamp, UserId};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-use uuid::Uuid;
+use nexus_core::{BotId, StoreError, Timestamp, UserId};
 
-use super::positions::position;
-use super::{SqliteStore, from_dec, ms};
-use crate::common::{bot_json, from_json, parse};
+use super::{SqliteStore, ms};
+use crate::codec;
 use crate::error::{classify, corrupt};
 
 macro_rules! bot_columns {
@@ -26,38 +21,10 @@ macro_rules! bot_columns {
     };
 }
 
-fn bot(row: &SqliteRow) -> Result<BotRecord, StoreError> {
-    let text = |name: &str| -> String { row.get(name) };
-    let credential: Option<String> = row.get("credential_id");
-    Ok(BotRecord {
-        id: parse("bot id", &text("id"))?,
-        user: parse("user id", &text("user_id"))?,
-        name: text("name"),
-        exchange: parse("exchange", &text("exchange"))?,
-        symbol: parse("symbol", &text("symbol"))?,
-        interval: parse("interval", &text("interval"))?,
-        strategy: text("strategy"),
-        strategy_config: text("strategy_config"),
-        config: nexus_core::fanout::BotConfig {
-            gate: from_json("bot gate", &text("gate"))?,
-            sizing: from_json("bot sizing", &text("sizing"))?,
-            pyramid: from_json("bot pyramid", &text("pyramid"))?,
-        },
-        credential: credential
-            .map(|c| {
-                Uuid::parse_str(&c)
-                    .map(CredentialId)
-                    .map_err(|e| corrupt("credential id", e))
-            })
-            .transpose()?,
-        paused: row.get("paused"),
-    })
-}
-
 #[async_trait]
 impl BotStore for SqliteStore {
     async fn create_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<(), StoreError> {
-        let json = bot_json(bot)?;
+        let json = codec::bot_json(bot)?;
         sqlx::query(
             "INSERT INTO bots (id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
                  gate, sizing, pyramid, credential_id, paused, created_at, updated_at)
@@ -93,7 +60,7 @@ impl BotStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        row.as_ref().map(bot).transpose()
+        row.as_ref().map(codec::bot).transpose()
     }
 
     async fn bots(&self, ids: &[BotId]) -> Result<Vec<BotRecord>, StoreError> {
@@ -108,7 +75,7 @@ impl BotStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(bot).collect()
+        rows.iter().map(codec::bot).collect()
     }
 
     async fn active_bots(
@@ -146,21 +113,7 @@ impl BotStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let limit: Option<String> = row.get("max_order_notional");
-                Ok(SubscribedBot {
-                    bot: bot(row)?,
-                    position: position(row, "p_")?,
-                    max_order_notional: limit
-                        .map(|l| {
-                            Notional::new(from_dec(&l)?)
-                                .map_err(|e| corrupt("max_order_notional", e))
-                        })
-                        .transpose()?,
-                })
-            })
-            .collect()
+        rows.iter().map(codec::subscribed_bot).collect()
     }
 
     async fn active_markets(&self) -> Result<Vec<StrategyMarket>, StoreError> {
@@ -172,18 +125,7 @@ impl BotStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let text = |name: &str| -> String { row.get(name) };
-                Ok(StrategyMarket {
-                    exchange: parse("exchange", &text("exchange"))?,
-                    symbol: parse("symbol", &text("symbol"))?,
-                    interval: parse("interval", &text("interval"))?,
-                    strategy: text("strategy"),
-                    strategy_config: text("strategy_config"),
-                })
-            })
-            .collect()
+        rows.iter().map(codec::strategy_market).collect()
     }
 
     async fn user_bots(
@@ -203,11 +145,11 @@ impl BotStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(bot).collect()
+        rows.iter().map(codec::bot).collect()
     }
 
     async fn update_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<bool, StoreError> {
-        let json = bot_json(bot)?;
+        let json = codec::bot_json(bot)?;
         let done = sqlx::query(
             "UPDATE bots SET name = ?1, exchange = ?2, symbol = ?3, interval = ?4, strategy = ?5,
                  strategy_config = ?6, gate = ?7, sizing = ?8, pyramid = ?9, credential_id = ?10,
@@ -253,12 +195,7 @@ impl BotStore for SqliteStore {
         .fetch_one(&self.pool)
         .await
         .map_err(classify)?;
-        let count =
-            |name: &str| u32::try_from(row.get::<i64, _>(name)).map_err(|e| corrupt(name, e));
-        Ok(BotUsage {
-            bots: count("bots")?,
-            pairs: count("pairs")?,
-        })
+        codec::bot_usage(&row)
     }
 
     async fn set_paused(

@@ -6,38 +6,17 @@ use nexus_core::ports::credentials::{
     ApiCredentials, CredentialId, CredentialInfo, CredentialStore, mask,
 };
 use nexus_core::{ExchangeId, KeyPermissions, StoreError, Timestamp, UserId};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::{SqliteStore, from_ms, ms};
-use crate::common::{credential_context, open_credentials, parse, seal_credentials};
+use super::{SqliteStore, ms};
+use crate::codec;
+use crate::common::{credential_context, open_credentials, seal_credentials};
 use crate::error::{classify, corrupt};
-use crate::vault::Sealed;
 
 macro_rules! credential_columns {
     () => {
         "id, user_id, exchange, label, masked_key, can_read, can_trade, can_withdraw, created_at"
     };
-}
-
-fn credential_info(row: &SqliteRow) -> Result<CredentialInfo, StoreError> {
-    let id: String = row.get("id");
-    let user: String = row.get("user_id");
-    let exchange: String = row.get("exchange");
-    Ok(CredentialInfo {
-        id: CredentialId(Uuid::parse_str(&id).map_err(|e| corrupt("credential id", e))?),
-        user: parse("user id", &user)?,
-        exchange: parse("exchange", &exchange)?,
-        label: row.get("label"),
-        masked_key: row.get("masked_key"),
-        permissions: KeyPermissions {
-            read: row.get("can_read"),
-            trade: row.get("can_trade"),
-            withdraw: row.get("can_withdraw"),
-        },
-        created_at: from_ms(row.get("created_at"))?,
-    })
 }
 
 #[async_trait]
@@ -76,7 +55,7 @@ impl CredentialStore for SqliteStore {
         .fetch_one(&self.writer)
         .await
         .map_err(classify)?;
-        credential_info(&row)
+        codec::credential_info(&row)
     }
 
     async fn list_credentials(&self, user: UserId) -> Result<Vec<CredentialInfo>, StoreError> {
@@ -89,7 +68,7 @@ impl CredentialStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(credential_info).collect()
+        rows.iter().map(codec::credential_info).collect()
     }
 
     async fn credentials(
@@ -98,7 +77,7 @@ impl CredentialStore for SqliteStore {
         id: CredentialId,
     ) -> Result<Option<ApiCredentials>, StoreError> {
         let row = sqlx::query(
-            "SELECT exchange, key_id, nonce, ciphertext FROM exchange_credentials WHERE id = ? AND user_id = ?",
+            "SELECT id, user_id, exchange, key_id, nonce, ciphertext FROM exchange_credentials WHERE id = ? AND user_id = ?",
         )
         .bind(id.0.to_string())
         .bind(user.to_string())
@@ -106,14 +85,8 @@ impl CredentialStore for SqliteStore {
         .await
         .map_err(classify)?;
         let Some(row) = row else { return Ok(None) };
-        let exchange: String = row.get("exchange");
-        let sealed = Sealed {
-            key_id: row.get("key_id"),
-            nonce: row.get("nonce"),
-            ciphertext: row.get("ciphertext"),
-        };
-        let context = credential_context(id, user, parse("exchange", &exchange)?);
-        open_credentials(&self.keys, &sealed, &context).map(Some)
+        let stored = codec::sealed_credentials(&row)?;
+        open_credentials(&self.keys, &stored.sealed, &stored.context).map(Some)
     }
 
     async fn delete_credentials(&self, user: UserId, id: CredentialId) -> Result<bool, StoreError> {
@@ -145,16 +118,11 @@ pub(super) async fn rotate_keys(
     .map_err(classify)?;
     let mut rotated = 0;
     for row in rows {
-        let (id, user, exchange): (String, String, String) =
-            (row.get("id"), row.get("user_id"), row.get("exchange"));
-        let id = CredentialId(Uuid::parse_str(&id).map_err(|e| corrupt("credential id", e))?);
-        let context =
-            credential_context(id, parse("user id", &user)?, parse("exchange", &exchange)?);
-        let old = Sealed {
-            key_id: row.get("key_id"),
-            nonce: row.get("nonce"),
-            ciphertext: row.get("ciphertext"),
-        };
+        let codec::SealedCredentials {
+            id,
+            context,
+            sealed: old,
+        } = codec::sealed_credentials(&row)?;
         let plain = store
             .keys
             .open(&old, &context)

@@ -2,13 +2,11 @@
 
 use async_trait::async_trait;
 use nexus_core::ports::accounts::PositionStore;
-use nexus_core::{BotId, Notional, Position, Price, Quantity, StoreError, Timestamp};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use nexus_core::{BotId, Position, Quantity, StoreError, Timestamp};
 use uuid::Uuid;
 
-use super::{SqliteStore, dec, from_dec, from_ms, ms};
-use crate::common::parse;
+use super::{SqliteStore, dec, ms};
+use crate::codec;
 use crate::error::{classify, corrupt};
 
 pub(super) async fn save_position_in(
@@ -62,31 +60,6 @@ pub(super) async fn close_position_in(
     Ok(done.rows_affected() == 1)
 }
 
-/// The open position in `row`'s columns named `{prefix}quantity`, …; `None` when they are
-/// NULL (no open position on a left join).
-pub(super) fn position(row: &SqliteRow, prefix: &str) -> Result<Option<Position>, StoreError> {
-    let column = |name: &str| format!("{prefix}{name}");
-    let Some(quantity) = row
-        .try_get::<Option<String>, _>(column("quantity").as_str())
-        .map_err(|e| corrupt("quantity", e))?
-    else {
-        return Ok(None);
-    };
-    let d = |name: &str| from_dec(&row.get::<String, _>(column(name).as_str()));
-    let notional = |name: &str| Notional::new(d(name)?).map_err(|e| corrupt(name, e));
-    let symbol: String = row.get(column("symbol").as_str());
-    Ok(Some(Position::from_parts(
-        parse("symbol", &symbol)?,
-        Quantity::new(from_dec(&quantity)?).map_err(|e| corrupt("quantity", e))?,
-        notional("cost")?,
-        Quantity::new(d("initial_quantity")?).map_err(|e| corrupt("initial_quantity", e))?,
-        notional("initial_cost")?,
-        Price::new(d("last_fill_price")?).map_err(|e| corrupt("last_fill_price", e))?,
-        from_ms(row.get(column("last_fill_at").as_str()))?,
-        u32::try_from(row.get::<i64, _>(column("adds").as_str())).unwrap_or(0),
-    )))
-}
-
 #[async_trait]
 impl PositionStore for SqliteStore {
     async fn open_position(&self, bot: BotId) -> Result<Option<Position>, StoreError> {
@@ -99,7 +72,7 @@ impl PositionStore for SqliteStore {
         .await
         .map_err(classify)?;
         match row {
-            Some(row) => position(&row, ""),
+            Some(row) => codec::open_position(&row, ""),
             None => Ok(None),
         }
     }
@@ -117,8 +90,8 @@ impl PositionStore for SqliteStore {
         .map_err(classify)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            if let Some(position) = position(row, "")? {
-                out.push((parse("bot id", &row.get::<String, _>("bot_id"))?, position));
+            if let Some(position) = codec::open_position(row, "")? {
+                out.push((codec::position_bot(row)?, position));
             }
         }
         Ok(out)

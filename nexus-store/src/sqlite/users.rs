@@ -4,28 +4,10 @@ use async_trait::async_trait;
 use nexus_core::ports::accounts::{Role, UserRecord, UserStore};
 use nexus_core::{StoreError, Timestamp, UserId};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, from_ms, ms};
-use crate::common::parse;
+use super::{SqliteStore, ms};
+use crate::codec;
 use crate::error::classify;
-
-pub(super) fn user(row: &SqliteRow) -> Result<UserRecord, StoreError> {
-    let id: String = row.get("id");
-    let role: String = row.get("role");
-    let verified: Option<i64> = row.get("email_verified_at");
-    Ok(UserRecord {
-        id: parse("user id", &id)?,
-        email: row.get("email"),
-        role: if role == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        },
-        email_verified_at: verified.map(from_ms).transpose()?,
-        created_at: from_ms(row.get("created_at"))?,
-    })
-}
 
 #[async_trait]
 impl UserStore for SqliteStore {
@@ -50,7 +32,7 @@ impl UserStore for SqliteStore {
         .fetch_one(&self.writer)
         .await
         .map_err(classify)?;
-        user(&row)
+        codec::user(&row)
     }
 
     async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
@@ -61,7 +43,7 @@ impl UserStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        row.as_ref().map(user).transpose()
+        row.as_ref().map(codec::user).transpose()
     }
 
     async fn user_by_email(
@@ -76,7 +58,7 @@ impl UserStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        row.map(|r| Ok((user(&r)?, r.get("password_hash"))))
+        row.map(|r| Ok((codec::user(&r)?, r.get("password_hash"))))
             .transpose()
     }
 
@@ -123,7 +105,7 @@ impl UserStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(user).collect()
+        rows.iter().map(codec::user).collect()
     }
 
     async fn set_role(&self, id: UserId, role: Role, now: Timestamp) -> Result<bool, StoreError> {
