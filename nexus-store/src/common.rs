@@ -1,8 +1,8 @@
-//! What both backends share: how secrets are packed before sealing, and how records are
-//! converted to and from their stored text forms.
+//! What both backends share besides the row codec ([`crate::codec`]): how secrets are
+//! packed before sealing, the stored names of decisions and audit actions, and which rows
+//! of a batch write were new.
 
 use nexus_core::DecisionLogError;
-use nexus_core::ports::accounts::BotRecord;
 use nexus_core::ports::audit::AuditAction;
 use nexus_core::ports::credentials::{ApiCredentials, CredentialId};
 use nexus_core::ports::jobs::{JobState, QueueDepth};
@@ -55,36 +55,12 @@ pub(crate) fn open_credentials(
     })
 }
 
-/// A bot's JSON columns.
-pub(crate) struct BotJson {
-    pub gate: String,
-    pub sizing: String,
-    pub pyramid: String,
-}
-
-pub(crate) fn bot_json(bot: &BotRecord) -> Result<BotJson, StoreError> {
-    let json = |v: Result<String, serde_json::Error>| v.map_err(|e| corrupt("bot config", e));
-    Ok(BotJson {
-        gate: json(serde_json::to_string(&bot.config.gate))?,
-        sizing: json(serde_json::to_string(&bot.config.sizing))?,
-        pyramid: json(serde_json::to_string(&bot.config.pyramid))?,
-    })
-}
-
-/// Parses a stored enum-like text column.
+/// Parses a stored value read on its own (a scalar query's column).
 pub(crate) fn parse<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
     text.parse().map_err(|e| corrupt(what, e))
-}
-
-/// Parses a stored JSON column.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
-    what: &str,
-    text: &str,
-) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| corrupt(what, e))
 }
 
 /// The stored name of a decision's action.

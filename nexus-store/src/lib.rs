@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod codec;
 mod common;
 mod error;
 pub mod leader;

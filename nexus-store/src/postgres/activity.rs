@@ -5,63 +5,14 @@ use nexus_core::ports::activity::{
     ActivityStore, Execution, FillRecord, OrderRecord, Page, PositionChange, PositionRecord,
     SkipRecord,
 };
-use nexus_core::{
-    BotId, ClientOrderId, Notional, OrderType, Position, Price, Quantity, Side, SignalId,
-    StoreError, Timestamp, UserId,
-};
-use rust_decimal::Decimal;
+use nexus_core::{BotId, Position, Price, Quantity, StoreError, Timestamp};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use super::accounts::{close_position_in, save_position_in, save_positions_in};
-use crate::common::parse;
-use crate::error::{classify, corrupt};
-
-fn qty(row: &PgRow, name: &str) -> Result<Quantity, StoreError> {
-    Quantity::new(row.get::<Decimal, _>(name)).map_err(|e| corrupt(name, e))
-}
-
-fn price(row: &PgRow, name: &str) -> Result<Option<Price>, StoreError> {
-    row.get::<Option<Decimal>, _>(name)
-        .map(|d| Price::new(d).map_err(|e| corrupt(name, e)))
-        .transpose()
-}
-
-fn order(row: &PgRow) -> Result<OrderRecord, StoreError> {
-    let text = |name: &str| -> String { row.get(name) };
-    let client: String = row.get("client_order_id");
-    Ok(OrderRecord {
-        id: row.get("id"),
-        bot: BotId::new(row.get("bot_id")),
-        user: UserId::new(row.get("user_id")),
-        signal: SignalId::new(row.get("signal_id")),
-        client_order_id: ClientOrderId::new(&client).map_err(|e| corrupt("client order id", e))?,
-        exchange: parse("exchange", &text("exchange"))?,
-        symbol: parse("symbol", &text("symbol"))?,
-        side: if text("side") == "buy" {
-            Side::Buy
-        } else {
-            Side::Sell
-        },
-        order_type: if text("order_type") == "limit" {
-            OrderType::Limit
-        } else {
-            OrderType::Market
-        },
-        quantity: qty(row, "quantity")?,
-        limit_price: price(row, "limit_price")?,
-        level: u32::try_from(row.get::<i32, _>("level")).map_err(|e| corrupt("level", e))?,
-        state: parse("order state", &text("status"))?,
-        venue_order_id: row.get("venue_order_id"),
-        filled_quantity: qty(row, "filled_quantity")?,
-        average_price: price(row, "average_price")?,
-        error: row.get("error"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-    })
-}
+use super::positions::{close_position_in, save_position_in, save_positions_in};
+use crate::codec;
+use crate::error::classify;
 
 fn limit(page: &Page<impl Sized>) -> i64 {
     i64::from(page.limit.clamp(1, 1000))
@@ -85,10 +36,7 @@ impl ActivityStore for PostgresStore {
         .bind(o.exchange.as_str())
         .bind(o.symbol.to_string())
         .bind(o.side.as_str())
-        .bind(match o.order_type {
-            OrderType::Market => "market",
-            OrderType::Limit => "limit",
-        })
+        .bind(codec::order_type_name(o.order_type))
         .bind(o.quantity.value())
         .bind(o.limit_price.map(Price::value))
         .bind(i32::try_from(o.level).unwrap_or(i32::MAX))
@@ -188,13 +136,7 @@ impl ActivityStore for PostgresStore {
         .bind(col(|o| o.exchange.as_str().to_owned()))
         .bind(col(|o| o.symbol.to_string()))
         .bind(col(|o| o.side.as_str().to_owned()))
-        .bind(col(|o| {
-            match o.order_type {
-                OrderType::Market => "market",
-                OrderType::Limit => "limit",
-            }
-            .to_owned()
-        }))
+        .bind(col(|o| codec::order_type_name(o.order_type).to_owned()))
         .bind(
             orders
                 .iter()
@@ -414,7 +356,7 @@ impl ActivityStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(order).collect()
+        rows.iter().map(codec::order).collect()
     }
 
     async fn bot_fills(
@@ -432,23 +374,7 @@ impl ActivityStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let asset: Option<String> = row.get("fee_asset");
-                Ok((
-                    row.get("id"),
-                    FillRecord {
-                        order: row.get("order_id"),
-                        venue_trade_id: row.get("venue_trade_id"),
-                        quantity: qty(row, "quantity")?,
-                        price: price(row, "price")?.ok_or_else(|| corrupt("price", "missing"))?,
-                        fee: qty(row, "fee")?,
-                        fee_asset: asset.map(|a| parse("fee asset", &a)).transpose()?,
-                        filled_at: row.get("filled_at"),
-                    },
-                ))
-            })
-            .collect()
+        rows.iter().map(codec::fill).collect()
     }
 
     async fn bot_skips(
@@ -466,21 +392,7 @@ impl ActivityStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                (
-                    row.get("id"),
-                    SkipRecord {
-                        bot: BotId::new(row.get("bot_id")),
-                        signal: SignalId::new(row.get("signal_id")),
-                        reason: row.get("reason"),
-                        detail: row.get("detail"),
-                        at: row.get("at"),
-                    },
-                )
-            })
-            .collect())
+        rows.iter().map(codec::skip).collect()
     }
 
     async fn bot_positions(
@@ -500,22 +412,6 @@ impl ActivityStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let symbol: String = row.get("symbol");
-                Ok(PositionRecord {
-                    id: row.get("id"),
-                    symbol: parse("symbol", &symbol)?,
-                    quantity: qty(row, "quantity")?,
-                    cost: Notional::new(row.get::<Decimal, _>("cost"))
-                        .map_err(|e| corrupt("cost", e))?,
-                    adds: u32::try_from(row.get::<i32, _>("adds"))
-                        .map_err(|e| corrupt("adds", e))?,
-                    dust: qty(row, "dust")?,
-                    opened_at: row.get("opened_at"),
-                    closed_at: row.get("closed_at"),
-                })
-            })
-            .collect()
+        rows.iter().map(codec::position_record).collect()
     }
 }

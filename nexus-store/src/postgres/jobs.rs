@@ -9,35 +9,17 @@ use nexus_core::ports::jobs::{
     FailOutcome, Job, JobId, JobKind, JobQueue, NewJob, QueueDepth, RetryPolicy,
 };
 use nexus_core::{StoreError, Timestamp};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
 
 use super::PostgresStore;
 use crate::chrono_duration;
-use crate::common::{parse, queue_depths};
+use crate::codec;
+use crate::common::queue_depths;
 use crate::error::classify;
 
 macro_rules! job_columns {
     () => {
         "id, kind, payload, unique_key, priority, state, attempts, max_attempts, last_error"
     };
-}
-
-fn job(row: &PgRow) -> Result<Job, StoreError> {
-    let kind: String = row.get("kind");
-    let state: String = row.get("state");
-    let count = |name: &str| u32::try_from(row.get::<i32, _>(name)).unwrap_or(0);
-    Ok(Job {
-        id: JobId(row.get("id")),
-        kind: parse("job kind", &kind)?,
-        payload: row.get("payload"),
-        unique_key: row.get("unique_key"),
-        priority: row.get("priority"),
-        attempts: count("attempts"),
-        max_attempts: count("max_attempts"),
-        last_error: row.get("last_error"),
-        state: parse("job state", &state)?,
-    })
 }
 
 fn kind_names(kinds: &[JobKind]) -> Vec<&'static str> {
@@ -224,7 +206,7 @@ impl JobQueue for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(classify)?;
-        let mut jobs = rows.iter().map(job).collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = rows.iter().map(codec::job).collect::<Result<Vec<_>, _>>()?;
         jobs.sort_by_key(|j| (std::cmp::Reverse(j.priority), j.id));
         Ok(jobs)
     }
@@ -321,6 +303,6 @@ impl JobQueue for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(job).collect()
+        rows.iter().map(codec::job).collect()
     }
 }

@@ -2,12 +2,15 @@
 //! `NUMERIC`, time `TIMESTAMPTZ`; the job queue claims with `FOR UPDATE SKIP LOCKED`;
 //! the market-data cache and rate-limit counters are `UNLOGGED`.
 
-mod accounts;
 mod activity;
+mod bots;
+mod credentials;
 mod jobs;
 mod oauth;
 mod paper;
+mod positions;
 mod sessions;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -284,7 +287,7 @@ impl Maintenance for PostgresStore {
     }
 
     async fn rotate_keys(&self, batch: u32, now: Timestamp) -> Result<u64, StoreError> {
-        accounts::rotate_keys(self, batch, now).await
+        credentials::rotate_keys(self, batch, now).await
     }
 
     async fn stale_credentials(&self) -> Result<u64, StoreError> {

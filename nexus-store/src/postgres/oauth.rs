@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use nexus_core::ports::oauth::{OAuthStore, PendingLogin};
 use nexus_core::ports::sessions::TokenHash;
-use nexus_core::{Secret, StoreError, Timestamp, UserId};
-use sqlx::Row;
+use nexus_core::{StoreError, Timestamp, UserId};
 use uuid::Uuid;
 
 use super::PostgresStore;
+use crate::codec;
 use crate::error::classify;
 
 #[async_trait]
@@ -95,13 +95,7 @@ impl OAuthStore for PostgresStore {
         .await
         .map_err(classify)?;
         let Some(row) = row else { return Ok(None) };
-        let login = PendingLogin {
-            provider: row.get("provider"),
-            code_verifier: Secret::new(row.get::<String, _>("code_verifier")),
-            nonce: row.get("nonce"),
-            created_at: row.get("created_at"),
-            expires_at: row.get("expires_at"),
-        };
+        let login = codec::pending_login(&row)?;
         Ok((login.expires_at > now).then_some(login))
     }
 }

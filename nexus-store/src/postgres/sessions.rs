@@ -2,14 +2,13 @@
 
 use async_trait::async_trait;
 use nexus_core::ports::sessions::{
-    ActiveSession, NewSession, SessionId, SessionStore, TokenHash, TokenPurpose,
+    ActiveSession, NewSession, SessionStore, TokenHash, TokenPurpose,
 };
 use nexus_core::{StoreError, Timestamp, UserId};
-use sqlx::Row;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use super::accounts::user;
+use crate::codec;
 use crate::error::classify;
 
 const INSERT_SESSION: &str =
@@ -55,15 +54,7 @@ impl SessionStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let id: Uuid = row.get("session_id");
-        Ok(Some(ActiveSession {
-            id: SessionId(id),
-            expires_at: row.get("session_expires"),
-            user: user(&row)?,
-        }))
+        row.as_ref().map(codec::active_session).transpose()
     }
 
     async fn rotate_session(

@@ -5,58 +5,14 @@ use nexus_core::ports::activity::{
     ActivityStore, Execution, FillRecord, OrderRecord, Page, PositionChange, PositionRecord,
     SkipRecord,
 };
-use nexus_core::{BotId, Notional, OrderType, Price, Quantity, Side, StoreError, Timestamp};
+use nexus_core::{BotId, StoreError, Timestamp};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
-use super::accounts::{close_position_in, save_position_in};
-use super::{SqliteStore, dec, from_dec, from_ms, ms};
-use crate::common::parse;
-use crate::error::{classify, corrupt};
-
-fn qty(row: &SqliteRow, name: &str) -> Result<Quantity, StoreError> {
-    Quantity::new(from_dec(&row.get::<String, _>(name))?).map_err(|e| corrupt(name, e))
-}
-
-fn price(row: &SqliteRow, name: &str) -> Result<Option<Price>, StoreError> {
-    row.get::<Option<String>, _>(name)
-        .map(|t| Price::new(from_dec(&t)?).map_err(|e| corrupt(name, e)))
-        .transpose()
-}
-
-fn order(row: &SqliteRow) -> Result<OrderRecord, StoreError> {
-    let text = |name: &str| -> String { row.get(name) };
-    Ok(OrderRecord {
-        id: parse("order id", &text("id"))?,
-        bot: parse("bot id", &text("bot_id"))?,
-        user: parse("user id", &text("user_id"))?,
-        signal: parse("signal id", &text("signal_id"))?,
-        client_order_id: parse("client order id", &text("client_order_id"))?,
-        exchange: parse("exchange", &text("exchange"))?,
-        symbol: parse("symbol", &text("symbol"))?,
-        side: if text("side") == "buy" {
-            Side::Buy
-        } else {
-            Side::Sell
-        },
-        order_type: if text("order_type") == "limit" {
-            OrderType::Limit
-        } else {
-            OrderType::Market
-        },
-        quantity: qty(row, "quantity")?,
-        limit_price: price(row, "limit_price")?,
-        level: u32::try_from(row.get::<i64, _>("level")).map_err(|e| corrupt("level", e))?,
-        state: parse("order state", &text("status"))?,
-        venue_order_id: row.get("venue_order_id"),
-        filled_quantity: qty(row, "filled_quantity")?,
-        average_price: price(row, "average_price")?,
-        error: row.get("error"),
-        created_at: from_ms(row.get("created_at"))?,
-        updated_at: from_ms(row.get("updated_at"))?,
-    })
-}
+use super::positions::{close_position_in, save_position_in};
+use super::{SqliteStore, dec, ms};
+use crate::codec;
+use crate::error::classify;
 
 fn limit(page: &Page<impl Sized>) -> i64 {
     i64::from(page.limit.clamp(1, 1000))
@@ -80,10 +36,7 @@ impl ActivityStore for SqliteStore {
         .bind(o.exchange.as_str())
         .bind(o.symbol.to_string())
         .bind(o.side.as_str())
-        .bind(match o.order_type {
-            OrderType::Market => "market",
-            OrderType::Limit => "limit",
-        })
+        .bind(codec::order_type_name(o.order_type))
         .bind(dec(o.quantity.value()))
         .bind(o.limit_price.map(|p| dec(p.value())))
         .bind(i64::from(o.level))
@@ -166,10 +119,7 @@ impl ActivityStore for SqliteStore {
                     "signal": o.signal.to_string(), "coid": o.client_order_id.as_str(),
                     "exchange": o.exchange.as_str(), "symbol": o.symbol.to_string(),
                     "side": o.side.as_str(),
-                    "type": match o.order_type {
-                        OrderType::Market => "market",
-                        OrderType::Limit => "limit",
-                    },
+                    "type": codec::order_type_name(o.order_type),
                     "qty": dec(o.quantity.value()),
                     "limit": o.limit_price.map(|p| dec(p.value())),
                     "level": o.level, "status": o.state.as_str(),
@@ -395,7 +345,7 @@ impl ActivityStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(order).collect()
+        rows.iter().map(codec::order).collect()
     }
 
     async fn bot_fills(
@@ -413,24 +363,7 @@ impl ActivityStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let asset: Option<String> = row.get("fee_asset");
-                let order: String = row.get("order_id");
-                Ok((
-                    row.get("id"),
-                    FillRecord {
-                        order: parse("order id", &order)?,
-                        venue_trade_id: row.get("venue_trade_id"),
-                        quantity: qty(row, "quantity")?,
-                        price: price(row, "price")?.ok_or_else(|| corrupt("price", "missing"))?,
-                        fee: qty(row, "fee")?,
-                        fee_asset: asset.map(|a| parse("fee asset", &a)).transpose()?,
-                        filled_at: from_ms(row.get("filled_at"))?,
-                    },
-                ))
-            })
-            .collect()
+        rows.iter().map(codec::fill).collect()
     }
 
     async fn bot_skips(
@@ -448,22 +381,7 @@ impl ActivityStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let bot: String = row.get("bot_id");
-                let signal: String = row.get("signal_id");
-                Ok((
-                    row.get("id"),
-                    SkipRecord {
-                        bot: parse("bot id", &bot)?,
-                        signal: parse("signal id", &signal)?,
-                        reason: row.get("reason"),
-                        detail: row.get("detail"),
-                        at: from_ms(row.get("at"))?,
-                    },
-                ))
-            })
-            .collect()
+        rows.iter().map(codec::skip).collect()
     }
 
     async fn bot_positions(
@@ -483,24 +401,6 @@ impl ActivityStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.get("id");
-                let symbol: String = row.get("symbol");
-                let closed: Option<i64> = row.get("closed_at");
-                Ok(PositionRecord {
-                    id: parse("position id", &id)?,
-                    symbol: parse("symbol", &symbol)?,
-                    quantity: qty(row, "quantity")?,
-                    cost: Notional::new(from_dec(&row.get::<String, _>("cost"))?)
-                        .map_err(|e| corrupt("cost", e))?,
-                    adds: u32::try_from(row.get::<i64, _>("adds"))
-                        .map_err(|e| corrupt("adds", e))?,
-                    dust: qty(row, "dust")?,
-                    opened_at: from_ms(row.get("opened_at"))?,
-                    closed_at: closed.map(from_ms).transpose()?,
-                })
-            })
-            .collect()
+        rows.iter().map(codec::position_record).collect()
     }
 }

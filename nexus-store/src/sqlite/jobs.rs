@@ -9,35 +9,18 @@ use nexus_core::ports::jobs::{
     FailOutcome, Job, JobId, JobKind, JobQueue, NewJob, QueueDepth, RetryPolicy,
 };
 use nexus_core::{StoreError, Timestamp};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
 use super::{SqliteStore, ms};
 use crate::chrono_duration;
-use crate::common::{parse, queue_depths};
+use crate::codec;
+use crate::common::queue_depths;
 use crate::error::classify;
 
 macro_rules! job_columns {
     () => {
         "id, kind, payload, unique_key, priority, state, attempts, max_attempts, last_error"
     };
-}
-
-fn job(row: &SqliteRow) -> Result<Job, StoreError> {
-    let kind: String = row.get("kind");
-    let state: String = row.get("state");
-    let count = |name: &str| u32::try_from(row.get::<i64, _>(name)).unwrap_or(0);
-    Ok(Job {
-        id: JobId(row.get("id")),
-        kind: parse("job kind", &kind)?,
-        payload: row.get("payload"),
-        unique_key: row.get("unique_key"),
-        priority: row.get::<i64, _>("priority").try_into().unwrap_or(0),
-        attempts: count("attempts"),
-        max_attempts: count("max_attempts"),
-        last_error: row.get("last_error"),
-        state: parse("job state", &state)?,
-    })
 }
 
 fn kinds_json(kinds: &[JobKind]) -> String {
@@ -231,7 +214,7 @@ impl JobQueue for SqliteStore {
         .await
         .map_err(classify)?;
         tx.commit().await.map_err(classify)?;
-        let mut jobs = rows.iter().map(job).collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = rows.iter().map(codec::job).collect::<Result<Vec<_>, _>>()?;
         jobs.sort_by_key(|j| (std::cmp::Reverse(j.priority), j.id));
         Ok(jobs)
     }
@@ -327,6 +310,6 @@ impl JobQueue for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(job).collect()
+        rows.iter().map(codec::job).collect()
     }
 }

@@ -1,12 +1,15 @@
 //! The SQLite store: one file, no set-up, for the embedded default and single-instance
 //! deployments. Time is stored as Unix milliseconds, money as canonical decimal text.
 
-mod accounts;
 mod activity;
+mod bots;
+mod credentials;
 mod jobs;
 mod oauth;
 mod paper;
+mod positions;
 mod sessions;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -365,7 +368,7 @@ impl Maintenance for SqliteStore {
     }
 
     async fn rotate_keys(&self, batch: u32, now: Timestamp) -> Result<u64, StoreError> {
-        accounts::rotate_keys(self, batch, now).await
+        credentials::rotate_keys(self, batch, now).await
     }
 
     async fn stale_credentials(&self) -> Result<u64, StoreError> {

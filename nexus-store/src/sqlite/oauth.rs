@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use nexus_core::ports::oauth::{OAuthStore, PendingLogin};
 use nexus_core::ports::sessions::TokenHash;
-use nexus_core::{Secret, StoreError, Timestamp, UserId};
-use sqlx::Row;
+use nexus_core::{StoreError, Timestamp, UserId};
 
-use super::{SqliteStore, from_ms, ms};
+use super::{SqliteStore, ms};
+use crate::codec;
 use crate::common::parse;
 use crate::error::classify;
 
@@ -96,13 +96,7 @@ impl OAuthStore for SqliteStore {
         .await
         .map_err(classify)?;
         let Some(row) = row else { return Ok(None) };
-        let login = PendingLogin {
-            provider: row.get("provider"),
-            code_verifier: Secret::new(row.get::<String, _>("code_verifier")),
-            nonce: row.get("nonce"),
-            created_at: from_ms(row.get("created_at"))?,
-            expires_at: from_ms(row.get("expires_at"))?,
-        };
+        let login = codec::pending_login(&row)?;
         Ok((login.expires_at > now).then_some(login))
     }
 }

@@ -2,13 +2,12 @@
 
 use async_trait::async_trait;
 use nexus_core::ports::sessions::{
-    ActiveSession, NewSession, SessionId, SessionStore, TokenHash, TokenPurpose,
+    ActiveSession, NewSession, SessionStore, TokenHash, TokenPurpose,
 };
 use nexus_core::{StoreError, Timestamp, UserId};
-use sqlx::Row;
 
-use super::accounts::user;
-use super::{SqliteStore, from_ms, ms};
+use super::{SqliteStore, ms};
+use crate::codec;
 use crate::common::parse;
 use crate::error::classify;
 
@@ -55,15 +54,7 @@ impl SessionStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let id: String = row.get("session_id");
-        Ok(Some(ActiveSession {
-            id: SessionId(parse("session id", &id)?),
-            expires_at: from_ms(row.get("session_expires"))?,
-            user: user(&row)?,
-        }))
+        row.as_ref().map(codec::active_session).transpose()
     }
 
     async fn rotate_session(

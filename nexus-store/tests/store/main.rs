@@ -5,13 +5,17 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 #![allow(missing_docs)] // A test harness, not an API.
 
-mod accounts;
 mod activity;
+mod bots;
+mod codec;
+mod credentials;
 mod jobs;
 mod leader;
 mod oauth;
+mod positions;
 mod records;
 mod sessions;
+mod users;
 
 use std::future::Future;
 use std::io::Write;
@@ -40,6 +44,27 @@ impl Db {
                     .await
                     .unwrap_or_else(|e| panic!("NEXUS_TEST_POSTGRES_URL is set but {e}")),
             ),
+        }
+    }
+
+    /// Runs `sql` on the test's database directly, past the store (to plant a bad row).
+    pub async fn execute(&self, sql: &'static str) {
+        match self {
+            Self::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Self::Postgres { url, schema } => {
+                let options = url
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
+                let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+                sqlx::query(sql).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
         }
     }
 

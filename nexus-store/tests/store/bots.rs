@@ -1,61 +1,13 @@
-//! Users, bots and positions, and exact decimals on both databases.
+//! Bots: their configuration, ownership, and the pages of active bots the engine reads.
 
 use nexus_core::market::Interval;
 use nexus_core::ports::accounts::{BotFilter, BotRecord, Role, SubscribedBot};
-use nexus_core::{BotId, ExchangeId, Notional, Position, Price, Quantity, StoreError, UserId};
-use proptest::prelude::*;
-use rust_decimal::Decimal;
+use nexus_core::{BotId, ExchangeId, Position, UserId};
 use uuid::Uuid;
 
 use crate::{Db, both, keys, t};
 
-both!(emails_are_unique_whatever_their_case, |db: Db| async move {
-    let store = db.open(keys()).await;
-    let id = UserId::new(Uuid::from_u128(1));
-    let user = store
-        .create_user(
-            id,
-            "Ada@Example.com",
-            Some("$argon2id$hash"),
-            Role::Admin,
-            t(0),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (user.email.as_str(), user.role, user.email_verified_at),
-        ("Ada@Example.com", Role::Admin, None)
-    );
-    let again = store
-        .create_user(
-            UserId::new(Uuid::from_u128(2)),
-            "ada@example.COM",
-            None,
-            Role::User,
-            t(1),
-        )
-        .await;
-    match again {
-        Err(StoreError::Conflict { constraint }) => assert_eq!(constraint, "users_email_key"),
-        other => panic!("expected a conflict, got {other:?}"),
-    }
-    let (found, hash) = store
-        .user_by_email("ADA@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (found, hash.as_deref()),
-        (user.clone(), Some("$argon2id$hash"))
-    );
-    assert_eq!(store.user(id).await.unwrap(), Some(user));
-    assert_eq!(
-        store.user(UserId::new(Uuid::from_u128(3))).await.unwrap(),
-        None
-    );
-});
-
-fn bot(n: u128, user: UserId, paused: bool) -> BotRecord {
+pub fn bot(n: u128, user: UserId, paused: bool) -> BotRecord {
     BotRecord {
         id: BotId::new(Uuid::from_u128(n)),
         user,
@@ -188,98 +140,6 @@ both!(
     }
 );
 
-both!(
-    positions_open_update_and_close_with_dust,
-    |db: Db| async move {
-        let store = db.open(keys()).await;
-        let alice = UserId::new(Uuid::from_u128(1));
-        store
-            .create_user(alice, "a@x.io", None, Role::User, t(0))
-            .await
-            .unwrap();
-        store
-            .create_bot(&bot(10, alice, false), t(0))
-            .await
-            .unwrap();
-        let id = BotId::new(Uuid::from_u128(10));
-        assert_eq!(store.open_position(id).await.unwrap(), None);
-        let q = |s: &str| s.parse::<Quantity>().unwrap();
-        let p = |s: &str| s.parse::<Price>().unwrap();
-        let mut position = Position::open(
-            "BTC/USDT".parse().unwrap(),
-            q("0.0333"),
-            p("50000.01"),
-            t(1),
-        )
-        .unwrap();
-        store.save_position(id, &position, t(1)).await.unwrap();
-        position.add(q("0.0333"), p("51000"), t(2)).unwrap();
-        store.save_position(id, &position, t(2)).await.unwrap();
-        assert_eq!(store.open_position(id).await.unwrap(), Some(position));
-        assert!(store.close_position(id, q("0.00003"), t(3)).await.unwrap());
-        assert!(!store.close_position(id, q("0"), t(4)).await.unwrap());
-        assert_eq!(store.open_position(id).await.unwrap(), None);
-        // A new position after the close.
-        store.save_position(id, &position, t(5)).await.unwrap();
-        assert!(store.open_position(id).await.unwrap().is_some());
-    }
-);
-
-/// Decimals survive the round trip exactly: canonical TEXT on SQLite, NUMERIC on
-/// PostgreSQL.
-async fn decimals_round_trip(db: Db) {
-    let store = db.open(keys()).await;
-    let alice = UserId::new(Uuid::from_u128(1));
-    store
-        .create_user(alice, "a@x.io", None, Role::User, t(0))
-        .await
-        .unwrap();
-    let id = BotId::new(Uuid::from_u128(10));
-    store
-        .create_bot(&bot(10, alice, false), t(0))
-        .await
-        .unwrap();
-    let values = (
-        1i64..1_000_000_000_000,
-        0u32..=12,
-        1i64..1_000_000_000_000_000,
-        0u32..=18,
-        0u32..20,
-    );
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 48,
-        ..ProptestConfig::default()
-    });
-    let handle = tokio::runtime::Handle::current();
-    runner
-        .run(&values, |(price, ps, qty, qs, adds)| {
-            let price = Price::new(Decimal::new(price, ps)).unwrap();
-            let qty = Quantity::new(Decimal::new(qty, qs)).unwrap();
-            let position = Position::from_parts(
-                "ETH/BTC".parse().unwrap(),
-                qty,
-                price * qty,
-                qty,
-                Notional::new(qty.value() * Decimal::new(3, 1)).unwrap(),
-                price,
-                t(i64::from(adds)),
-                adds,
-            );
-            let back = tokio::task::block_in_place(|| {
-                handle.block_on(async {
-                    store.save_position(id, &position, t(0)).await.unwrap();
-                    store.open_position(id).await.unwrap().unwrap()
-                })
-            });
-            prop_assert_eq!(back, position);
-            prop_assert_eq!(back.cost().value(), (price * qty).value());
-            Ok(())
-        })
-        .unwrap();
-}
-
-both!(prop_decimals_round_trip_exactly, decimals_round_trip);
-
 both!(users_manage_their_own_bots_only, |db: Db| async move {
     let store = db.open(keys()).await;
     let alice = UserId::new(Uuid::from_u128(1));
@@ -322,52 +182,4 @@ both!(users_manage_their_own_bots_only, |db: Db| async move {
     assert!(store.delete_bot(alice, changed.id).await.unwrap());
     assert!(store.bot(changed.id).await.unwrap().is_none());
     assert_eq!(store.bot_usage(alice).await.unwrap().bots, 4);
-});
-
-both!(plans_and_roles_change, |db: Db| async move {
-    let store = db.open(keys()).await;
-    let alice = UserId::new(Uuid::from_u128(1));
-    store
-        .create_user(alice, "a@example.com", None, Role::User, t(0))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.user_plan(alice).await.unwrap(),
-        None,
-        "free until subscribed"
-    );
-    store.set_user_plan(alice, "pro", t(1)).await.unwrap();
-    store
-        .set_user_plan(alice, "enterprise", t(2))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.user_plan(alice).await.unwrap().as_deref(),
-        Some("enterprise")
-    );
-    assert!(
-        store
-            .set_user_plan(alice, "no-such-plan", t(3))
-            .await
-            .is_err()
-    );
-
-    assert!(store.set_role(alice, Role::Admin, t(4)).await.unwrap());
-    assert_eq!(store.user(alice).await.unwrap().unwrap().role, Role::Admin);
-    assert!(
-        !store
-            .set_role(UserId::new(Uuid::from_u128(9)), Role::Admin, t(4))
-            .await
-            .unwrap()
-    );
-    let bob = UserId::new(Uuid::from_u128(2));
-    store
-        .create_user(bob, "b@example.com", None, Role::User, t(0))
-        .await
-        .unwrap();
-    let page = store.list_users(None, 1).await.unwrap();
-    assert_eq!(page.len(), 1);
-    let next = store.list_users(Some(page[0].id), 10).await.unwrap();
-    assert_eq!(next.len(), 1);
-    assert_ne!(page[0].id, next[0].id);
 });

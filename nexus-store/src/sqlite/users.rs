@@ -1,0 +1,121 @@
+//! Users and their plans on SQLite.
+
+use async_trait::async_trait;
+use nexus_core::ports::accounts::{Role, UserRecord, UserStore};
+use nexus_core::{StoreError, Timestamp, UserId};
+use sqlx::Row;
+
+use super::{SqliteStore, ms};
+use crate::codec;
+use crate::error::classify;
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(
+        &self,
+        id: UserId,
+        email: &str,
+        password_hash: Option<&str>,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<UserRecord, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, role, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             RETURNING id, email, role, email_verified_at, created_at",
+        )
+        .bind(id.to_string())
+        .bind(email)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(ms(now))
+        .fetch_one(&self.writer)
+        .await
+        .map_err(classify)?;
+        codec::user(&row)
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, email, role, email_verified_at, created_at FROM users WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.as_ref().map(codec::user).transpose()
+    }
+
+    async fn user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, email, role, email_verified_at, created_at, password_hash FROM users
+             WHERE email = ? COLLATE NOCASE",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.map(|r| Ok((codec::user(&r)?, r.get("password_hash"))))
+            .transpose()
+    }
+
+    async fn user_plan(&self, id: UserId) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT plan_id FROM subscriptions WHERE user_id = ? AND status IN ('active', 'trialing')",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)
+    }
+
+    async fn set_user_plan(
+        &self,
+        id: UserId,
+        plan: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO subscriptions (user_id, plan_id, status, updated_at) VALUES (?1, ?2, 'active', ?3)
+             ON CONFLICT (user_id) DO UPDATE SET plan_id = ?2, status = 'active', updated_at = ?3",
+        )
+        .bind(id.to_string())
+        .bind(plan)
+        .bind(ms(now))
+        .execute(&self.writer)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, email, role, email_verified_at, created_at FROM users
+             WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(codec::user).collect()
+    }
+
+    async fn set_role(&self, id: UserId, role: Role, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET role = ?, updated_at = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(ms(now))
+            .bind(id.to_string())
+            .execute(&self.writer)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
