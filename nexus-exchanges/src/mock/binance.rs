@@ -219,7 +219,7 @@ impl BinanceMock {
                 let now = Utc::now().timestamp_millis() + self.state().clock_skew_ms;
                 answer(200, json!({ "serverTime": now }).to_string())
             }
-            ("GET", "/api/v3/exchangeInfo") => answer(200, EXCHANGE_INFO),
+            ("GET", "/api/v3/exchangeInfo") => exchange_info(param(&p, "symbols")),
             ("GET", "/api/v3/ticker/24hr") => tickers(param(&p, "symbols")),
             ("GET", "/api/v3/klines") => klines(&p),
             ("GET", "/api/v3/account") => self.account(),
@@ -467,6 +467,31 @@ impl BinanceMock {
     }
 }
 
+/// `exchangeInfo`, of the `symbols` asked for (all when none); one unknown symbol fails
+/// the call, as on Binance.
+fn exchange_info(symbols: Option<&str>) -> Response {
+    let Some(list) = symbols else {
+        return answer(200, EXCHANGE_INFO);
+    };
+    let Ok(wanted) = serde_json::from_str::<Vec<String>>(list) else {
+        return answer(
+            400,
+            r#"{"code":-1100,"msg":"Illegal characters found in parameter 'symbols'."}"#,
+        );
+    };
+    let mut info: Value = serde_json::from_str(EXCHANGE_INFO).unwrap_or_default();
+    let listed = info["symbols"].as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for symbol in wanted {
+        let Some(found) = listed.iter().find(|s| s["symbol"] == json!(symbol)) else {
+            return answer(400, errors::INVALID_SYMBOL);
+        };
+        out.push(found.clone());
+    }
+    info["symbols"] = Value::from(out);
+    answer(200, info.to_string())
+}
+
 fn tickers(symbols: Option<&str>) -> Response {
     let template: Vec<Value> = serde_json::from_str(TICKER).unwrap_or_default();
     let known = [
@@ -501,19 +526,28 @@ fn tickers(symbols: Option<&str>) -> Response {
     answer(200, Value::from(out).to_string())
 }
 
-/// `limit` hourly klines ending with the one still open, each shaped like the documented
-/// row.
+/// `limit` klines of the requested interval ending with the one still open, each shaped
+/// like the documented row.
 fn klines(p: &[(String, String)]) -> Response {
     let template: Vec<Value> = serde_json::from_str(KLINES).unwrap_or_default();
     let row = template.first().cloned().unwrap_or_default();
     let limit: i64 = param(p, "limit")
         .and_then(|l| l.parse().ok())
         .unwrap_or(500);
-    let hour = 3_600_000;
-    let open_now = Utc::now().timestamp_millis() / hour * hour;
+    let minutes = match param(p, "interval") {
+        Some("1m") => 1,
+        Some("5m") => 5,
+        Some("15m") => 15,
+        Some("1h") => 60,
+        Some("4h") => 240,
+        Some("1d") => 1440,
+        _ => return answer(400, r#"{"code":-1120,"msg":"Invalid interval."}"#),
+    };
+    let step = minutes * 60_000;
+    let open_now = Utc::now().timestamp_millis() / step * step;
     let rows: Vec<Value> = (0..limit)
         .map(|i| {
-            let open = open_now - (limit - 1 - i) * hour;
+            let open = open_now - (limit - 1 - i) * step;
             let mut r = row.clone();
             let base = 60000 + i * 10;
             r[0] = json!(open);
@@ -521,7 +555,7 @@ fn klines(p: &[(String, String)]) -> Response {
             r[2] = json!((base + 50).to_string());
             r[3] = json!((base - 50).to_string());
             r[4] = json!((base + 10).to_string());
-            r[6] = json!(open + hour - 1);
+            r[6] = json!(open + step - 1);
             r
         })
         .collect();

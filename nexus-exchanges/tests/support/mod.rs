@@ -1,6 +1,15 @@
-//! What the venue tests share: orders on BTC/USDT, credentials, and a client tuned to fail
-//! fast against a local venue.
+//! What the venue tests share: orders on BTC/USDT, credentials, a client tuned to fail
+//! fast against a local venue, and one harness per venue (its mock, its venue and one
+//! account), which the conformance suite drives through [`Venue`] and each venue's own
+//! tests use directly.
 #![allow(dead_code, clippy::unwrap_used)] // Each test binary uses part of it.
+
+pub mod binance;
+pub mod coinbase;
+pub mod kraken;
+mod venue;
+
+pub use venue::{Endpoint, Expect, Fees, Filters, Venue};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,6 +33,9 @@ pub fn credentials(key: &str, secret: &str) -> ApiCredentials {
         passphrase: None,
     }
 }
+
+/// Attempts per request in every harness (the first included).
+pub const ATTEMPTS: u32 = 3;
 
 /// Retries that wait milliseconds, not seconds.
 pub fn quick_retries(max_attempts: u32) -> RetryPolicy {
