@@ -455,6 +455,181 @@ async fn a_paper_position_survives_a_restart(mut w: World) -> World {
     w
 }
 
+/// Sets what the Paper account of `email` holds of `asset`, behind the bot's back (as a
+/// user selling on their exchange account by hand would).
+async fn set_paper_balance(w: &World, email: &str, asset: &str, amount: &str) {
+    let (user, _) = w.store.user_by_email(email).await.unwrap().unwrap();
+    let account = nexus_exchanges::paper::account_name(user.id);
+    let (asset, amount) = (
+        nexus_core::Asset::new(asset).unwrap(),
+        amount.parse::<rust_decimal::Decimal>().unwrap(),
+    );
+    w.store
+        .update_paper(std::slice::from_ref(&account), &[], &mut |book| {
+            book.accounts
+                .get_mut(&account)
+                .unwrap()
+                .balances
+                .insert(asset, amount);
+        })
+        .await
+        .unwrap();
+}
+
+/// Two bots whose positions the Paper account no longer fully holds: one account holds
+/// half (half is sold), the other nothing (skipped as out of sync). Neither is taken for
+/// dust: both are recorded for admins and their owners are emailed.
+async fn positions_out_of_sync_are_flagged_not_dropped(w: World) -> World {
+    let dave = w.user("dave@example.com").await;
+    let erin = w.user("erin@example.com").await;
+    let bot = json!({
+        "exchange": "paper", "symbol": "BTC/USDT", "interval": "1d",
+        "strategy": "webhook", "strategy_config": {"source": "tv"},
+        "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]}
+    });
+    let mut bots = Vec::new();
+    for token in [&dave, &erin] {
+        let (status, created) = w.post("/api/v1/bots", &bot, Some(token)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        bots.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let store = Arc::clone(&w.store);
+    w.eventually("the market's regime", || {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .recent_decisions(10)
+                .await
+                .unwrap()
+                .iter()
+                .any(|d| d.regime.is_some())
+        }
+    })
+    .await;
+    let signal = |action: &str, key: &str| {
+        json!({"source": "tv", "token": SOURCE_SECRET, "action": action,
+            "exchange": "paper", "symbol": "BTC/USDT", "idempotency_key": key})
+    };
+    let (status, _) = w
+        .post("/api/v1/signals", &signal("entry", "s-1"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let dec = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap()
+    };
+    let mut held = Vec::new();
+    for (token, id) in [&dave, &erin].into_iter().zip(&bots) {
+        let path = format!("/api/v1/bots/{id}/positions");
+        w.eventually("the entry's position", || async {
+            w.get(&path, token).await.as_array().unwrap().len() == 1
+        })
+        .await;
+        held.push(dec(&w.get(&path, token).await[0]["quantity"]));
+    }
+    let half = (held[0] / rust_decimal::Decimal::TWO).round_dp(5);
+    set_paper_balance(&w, "dave@example.com", "BTC", &half.to_string()).await;
+    set_paper_balance(&w, "erin@example.com", "BTC", "0").await;
+
+    let (status, exit) = w
+        .post("/api/v1/signals", &signal("exit", "s-2"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    for (token, id) in [&dave, &erin].into_iter().zip(&bots) {
+        let path = format!("/api/v1/bots/{id}/positions");
+        w.eventually("the position to close", || async {
+            w.get(&path, token).await[0]["closed_at"] != Value::Null
+        })
+        .await;
+    }
+    // Dave's account held half: half was sold.
+    let orders = w
+        .get(&format!("/api/v1/bots/{}/orders", bots[0]), &dave)
+        .await;
+    assert_eq!(orders[0]["side"], "sell");
+    assert_eq!(dec(&orders[0]["filled_quantity"]), half);
+    // Erin's held nothing: no order, a skip of its own.
+    let orders = w
+        .get(&format!("/api/v1/bots/{}/orders", bots[1]), &erin)
+        .await;
+    assert_eq!(orders.as_array().unwrap().len(), 1, "only the entry");
+    let skips = w
+        .get(&format!("/api/v1/bots/{}/skips", bots[1]), &erin)
+        .await;
+    assert_eq!(skips[0]["reason"], "out_of_sync", "{skips}");
+    assert!(
+        skips[0]["detail"].as_str().unwrap().contains("out of sync"),
+        "{skips}"
+    );
+
+    // Admins see both, with what was expected, held and sold.
+    let (admin, _) = w
+        .store
+        .user_by_email("dave@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    w.store
+        .set_role(
+            admin.id,
+            nexus_core::ports::accounts::Role::Admin,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let flagged = w.get("/api/v1/admin/out-of-sync", &dave).await;
+    let flagged = flagged.as_array().unwrap();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
+    for entry in flagged {
+        assert_eq!(entry["signal_id"], exit["signal_id"]);
+        let sold = dec(&entry["sold"]);
+        if entry["bot_id"] == bots[0].as_str() {
+            assert_eq!((dec(&entry["expected"]), sold), (held[0], half));
+            assert_eq!(dec(&entry["available"]), half);
+        } else {
+            assert_eq!(
+                (dec(&entry["expected"]), sold),
+                (held[1], rust_decimal::Decimal::ZERO)
+            );
+            assert_eq!(dec(&entry["available"]), rust_decimal::Decimal::ZERO);
+        }
+    }
+    // Each owner is told.
+    for to in ["dave@example.com", "erin@example.com"] {
+        w.eventually("the out-of-sync alert", || async {
+            w.emails_to(to)
+                .iter()
+                .any(|m| m["subject"].as_str().unwrap().contains("out of sync"))
+        })
+        .await;
+    }
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_out_of_sync_are_flagged_not_dropped_on_sqlite() {
+    let w = start(None).await;
+    positions_out_of_sync_are_flagged_not_dropped(w)
+        .await
+        .finish()
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_out_of_sync_are_flagged_not_dropped_on_postgres() {
+    let Ok(url) = std::env::var("NEXUS_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: NEXUS_TEST_POSTGRES_URL is unset");
+        return;
+    };
+    let w = start(Some(url)).await;
+    positions_out_of_sync_are_flagged_not_dropped(w)
+        .await
+        .finish()
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paper_position_survives_a_restart_on_sqlite() {
     let w = start(None).await;

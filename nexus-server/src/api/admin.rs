@@ -101,6 +101,33 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
 }
 
+/// A position found out of sync with its venue account at an exit: the account held less
+/// than the bot's position by more than fees or rounding explain. What was held was sold
+/// and the position closed; the owner was emailed.
+#[derive(Debug, Object)]
+pub struct OutOfSyncEntry {
+    /// Its sequence number (page with `before`).
+    pub id: i64,
+    /// The bot.
+    pub bot_id: Uuid,
+    /// Its owner.
+    pub user_id: Uuid,
+    /// The exit signal that found it.
+    pub signal_id: Uuid,
+    /// The venue (`binance`, `kraken`, `coinbase`, `paper`).
+    pub exchange: String,
+    /// The pair, e.g. `BTC/USDT`.
+    pub symbol: String,
+    /// What the position said the bot held (decimal string).
+    pub expected: String,
+    /// What the account held (decimal string).
+    pub available: String,
+    /// What the exit sold (decimal string; `0` when nothing could be sold).
+    pub sold: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// Answers of the read endpoints.
 #[derive(ApiResponse)]
 pub enum AdminListResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
@@ -319,6 +346,54 @@ impl AdminApi {
                     "the service is temporarily unavailable, try again shortly",
                 ))
             }
+        }
+    }
+
+    /// Positions found out of sync with their venue accounts, newest first.
+    #[oai(
+        path = "/out-of-sync",
+        method = "get",
+        operation_id = "admin_out_of_sync"
+    )]
+    async fn out_of_sync(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        /// Only entries before this id (the next page).
+        before: Query<Option<i64>>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> AdminListResponse<Vec<OutOfSyncEntry>> {
+        if auth.caller().user.role != Role::Admin {
+            return AdminListResponse::Forbidden(not_admin());
+        }
+        let limit = match page_size(limit.0) {
+            Ok(limit) => limit,
+            Err(e) => return AdminListResponse::Invalid(e),
+        };
+        let page = nexus_core::ports::activity::Page {
+            before: before.0,
+            limit,
+        };
+        match state.store.out_of_sync(page).await {
+            Ok(records) => AdminListResponse::Ok(Json(
+                records
+                    .into_iter()
+                    .map(|(id, r)| OutOfSyncEntry {
+                        id,
+                        bot_id: *r.bot.as_uuid(),
+                        user_id: *r.user.as_uuid(),
+                        signal_id: *r.signal.as_uuid(),
+                        exchange: r.exchange.as_str().to_owned(),
+                        symbol: r.symbol.to_string(),
+                        expected: r.expected.to_string(),
+                        available: r.available.to_string(),
+                        sold: r.sold.to_string(),
+                        at: r.at,
+                    })
+                    .collect(),
+            )),
+            Err(e) => AdminListResponse::Unavailable(unavailable(&e)),
         }
     }
 }

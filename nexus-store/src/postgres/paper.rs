@@ -1,6 +1,6 @@
 //! The Paper venue's accounts and the out-of-sync log on PostgreSQL. An update locks the
-//! accounts it names (`FOR UPDATE`, in name order, so two instances never deadlock), reads
-//! them, applies the venue's change and writes what changed, in one transaction.
+//! accounts it names (`FOR UPDATE`, in name order, so two instances never deadlock), then
+//! reads them, applies the venue's change and writes what changed, in one transaction.
 
 use std::collections::HashMap;
 
@@ -19,29 +19,19 @@ use crate::error::{classify, corrupt};
 async fn accounts_in<'e, E>(
     executor: E,
     names: &[String],
-    lock: bool,
 ) -> Result<HashMap<String, PaperAccount>, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Postgres>,
 {
-    // Locking the accounts' rows (in order) locks their balances: only updates that
-    // hold an account write its balances.
-    let sql = if lock {
-        "WITH locked AS (
-             SELECT account, funded FROM paper_accounts WHERE account = ANY($1)
-             ORDER BY account FOR UPDATE)
-         SELECT l.account, l.funded, b.asset, b.amount
-         FROM locked l LEFT JOIN paper_balances b ON b.account = l.account"
-    } else {
+    let rows = sqlx::query(
         "SELECT a.account, a.funded, b.asset, b.amount
          FROM paper_accounts a LEFT JOIN paper_balances b ON b.account = a.account
-         WHERE a.account = ANY($1)"
-    };
-    let rows = sqlx::query(sql)
-        .bind(names)
-        .fetch_all(executor)
-        .await
-        .map_err(classify)?;
+         WHERE a.account = ANY($1)",
+    )
+    .bind(names)
+    .fetch_all(executor)
+    .await
+    .map_err(classify)?;
     let mut out: HashMap<String, PaperAccount> = HashMap::new();
     for row in rows {
         let account = out.entry(row.get("account")).or_default();
@@ -96,7 +86,7 @@ impl PaperLedger for PostgresStore {
         &self,
         accounts: &[String],
     ) -> Result<HashMap<String, PaperAccount>, StoreError> {
-        accounts_in(&self.pool, accounts, false).await
+        accounts_in(&self.pool, accounts).await
     }
 
     async fn paper_orders(
@@ -127,7 +117,18 @@ impl PaperLedger for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
-        let mut found = accounts_in(&mut *tx, &names, true).await?;
+        // Locked in a statement of its own: a read in the same statement as the lock
+        // would see the balances as they were when it began, not as the transaction it
+        // waited for left them (READ COMMITTED re-reads only the locked rows).
+        sqlx::query(
+            "SELECT account FROM paper_accounts WHERE account = ANY($1)
+             ORDER BY account FOR UPDATE",
+        )
+        .bind(&names)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let mut found = accounts_in(&mut *tx, &names).await?;
         let before = PaperBook {
             accounts: names
                 .iter()

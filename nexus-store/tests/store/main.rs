@@ -12,6 +12,7 @@ mod credentials;
 mod jobs;
 mod leader;
 mod oauth;
+mod paper;
 mod positions;
 mod records;
 mod sessions;

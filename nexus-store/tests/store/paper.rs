@@ -1,0 +1,185 @@
+//! The Paper venue's ledger and the out-of-sync log: the same answers on both databases,
+//! writes all or nothing, and concurrent updates of one account never lose one another.
+
+use std::sync::Arc;
+
+use nexus_core::ports::PaperLedger;
+use nexus_core::ports::accounts::Role;
+use nexus_core::ports::activity::{OutOfSyncRecord, Page};
+use nexus_core::ports::paper::PaperBook;
+use nexus_core::{
+    Asset, BotId, ClientOrderId, ExchangeId, OrderReport, OrderStatus, SignalId, UserId,
+};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::bots::bot;
+use crate::{Db, both, keys, t};
+
+fn usdt() -> Asset {
+    Asset::new("USDT").unwrap()
+}
+
+fn report(id: &str, filled: &str) -> OrderReport {
+    OrderReport {
+        client_order_id: ClientOrderId::new(id).unwrap(),
+        venue_order_id: format!("paper-{id}"),
+        symbol: "BTC/USDT".parse().unwrap(),
+        side: nexus_core::Side::Buy,
+        status: OrderStatus::Filled,
+        quantity: filled.parse().unwrap(),
+        filled_quantity: filled.parse().unwrap(),
+        average_price: Some("50025.5".parse().unwrap()),
+        fee: "0.00001".parse().unwrap(),
+        fee_asset: Some(Asset::new("BTC").unwrap()),
+        updated_at: t(5),
+    }
+}
+
+both!(
+    paper_accounts_and_orders_are_stored_and_read_back,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let names = vec!["paper-a".to_owned(), "paper-b".to_owned()];
+        assert!(store.paper_accounts(&names).await.unwrap().is_empty());
+        let id = ClientOrderId::new("nx-1").unwrap();
+        let key = ("paper-a".to_owned(), id);
+        let mut seen = None;
+        store
+            .update_paper(
+                &names,
+                std::slice::from_ref(&key),
+                &mut |book: &mut PaperBook| {
+                    seen = Some(book.clone());
+                    let a = book.accounts.get_mut("paper-a").unwrap();
+                    a.funded = true;
+                    a.balances.insert(usdt(), "9499.745".parse().unwrap());
+                    a.balances
+                        .insert(Asset::new("BTC").unwrap(), "0.00999".parse().unwrap());
+                    book.orders.insert(key.clone(), report("nx-1", "0.01"));
+                },
+            )
+            .await
+            .unwrap();
+        // Accounts named for the first time were there, empty and unfunded.
+        let seen = seen.unwrap();
+        assert_eq!(seen.accounts.len(), 2);
+        assert!(
+            seen.accounts
+                .values()
+                .all(|a| !a.funded && a.balances.is_empty())
+        );
+        assert!(seen.orders.is_empty());
+
+        let accounts = store.paper_accounts(&names).await.unwrap();
+        let a = &accounts["paper-a"];
+        assert!(a.funded);
+        assert_eq!(a.balances[&usdt()], "9499.745".parse::<Decimal>().unwrap());
+        let orders = store
+            .paper_orders(std::slice::from_ref(&key))
+            .await
+            .unwrap();
+        assert_eq!(
+            orders[&key],
+            report("nx-1", "0.01"),
+            "the report reads back exactly"
+        );
+        // Another account has no such order.
+        let other = ("paper-b".to_owned(), id);
+        assert!(store.paper_orders(&[other]).await.unwrap().is_empty());
+
+        // A later update sees what the first wrote, and changes only what it changes.
+        store
+            .update_paper(
+                &names[..1],
+                std::slice::from_ref(&key),
+                &mut |book: &mut PaperBook| {
+                    assert_eq!(book.orders.len(), 1);
+                    let a = book.accounts.get_mut("paper-a").unwrap();
+                    assert!(a.funded);
+                    a.balances.insert(usdt(), Decimal::ZERO);
+                },
+            )
+            .await
+            .unwrap();
+        let after = store.paper_accounts(&names[..1]).await.unwrap();
+        assert_eq!(after["paper-a"].balances[&usdt()], Decimal::ZERO);
+        assert_eq!(after["paper-a"].balances.len(), 2);
+    }
+);
+
+both!(
+    concurrent_updates_of_one_account_lose_nothing,
+    |db: Db| async move {
+        let store: Arc<dyn PaperLedger> = db.open(keys()).await;
+        let names = vec!["paper-shared".to_owned()];
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let (store, names) = (Arc::clone(&store), names.clone());
+            tasks.spawn(async move {
+                store
+                    .update_paper(&names, &[], &mut |book: &mut PaperBook| {
+                        let a = book.accounts.get_mut("paper-shared").unwrap();
+                        *a.balances.entry(usdt()).or_default() += Decimal::ONE;
+                    })
+                    .await
+                    .unwrap();
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        let accounts = store.paper_accounts(&names).await.unwrap();
+        assert_eq!(
+            accounts["paper-shared"].balances[&usdt()],
+            Decimal::from(20)
+        );
+    }
+);
+
+both!(
+    out_of_sync_positions_are_recorded_once_per_signal_and_listed_newest_first,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let user = UserId::new(Uuid::from_u128(1));
+        store
+            .create_user(user, "a@x.io", None, Role::User, t(0))
+            .await
+            .unwrap();
+        store.create_bot(&bot(10, user, false), t(0)).await.unwrap();
+        let record = |signal: u128, at: i64| OutOfSyncRecord {
+            bot: BotId::new(Uuid::from_u128(10)),
+            user,
+            signal: SignalId::new(Uuid::from_u128(signal)),
+            exchange: ExchangeId::Paper,
+            symbol: "BTC/USDT".parse().unwrap(),
+            expected: "0.0115".parse().unwrap(),
+            available: "0.005".parse().unwrap(),
+            sold: "0.005".parse().unwrap(),
+            at: t(at),
+        };
+        store
+            .record_out_of_sync(&[record(1, 1), record(2, 2)])
+            .await
+            .unwrap();
+        // A replayed fan-out records nothing twice.
+        store.record_out_of_sync(&[record(1, 1)]).await.unwrap();
+        store.record_out_of_sync(&[]).await.unwrap();
+        let page = |before| Page { before, limit: 1 };
+        let first = store.out_of_sync(page(None)).await.unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].1, record(2, 2));
+        let next = store.out_of_sync(page(Some(first[0].0))).await.unwrap();
+        assert_eq!(
+            next.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+            [record(1, 1)]
+        );
+        assert!(
+            store
+                .out_of_sync(page(Some(next[0].0)))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);
