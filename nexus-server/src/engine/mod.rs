@@ -118,8 +118,6 @@ impl Default for EngineConfig {
 pub struct Engine {
     /// The shared venues (the API checks keys with them).
     pub venues: Arc<Venues>,
-    /// The Paper venue.
-    pub paper: Arc<PaperVenue>,
     /// The market-data hub.
     pub hub: Arc<MarketDataHub>,
     /// Fans signals out (the load tool and tests use it directly).
@@ -194,7 +192,6 @@ pub fn start(
     let (stop, stopped) = watch::channel(false);
     let mut engine = Engine {
         venues: Arc::clone(&venues),
-        paper: Arc::clone(&paper),
         hub: Arc::clone(&hub),
         dispatcher: Arc::clone(&dispatcher),
         stop,
