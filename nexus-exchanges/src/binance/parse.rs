@@ -358,6 +358,8 @@ pub fn order(body: &[u8], symbol: Symbol) -> Result<OrderReport, DecodeError> {
             .checked_add(f.commission)
             .ok_or_else(|| at("fills", DecodeReason::Overflow { what: "fees" }))?;
     }
+    // A commission asset no core Asset can name leaves the fee without its asset rather
+    // than the placed order without a report.
     let fee_asset = o
         .fills
         .first()
