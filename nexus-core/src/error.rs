@@ -386,6 +386,22 @@ pub enum OrderError {
     ZeroQuantity,
 }
 
+/// A fan-out batch size is outside its allowed range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum BatchSizeError {
+    /// Below [`BatchSize::MIN`](crate::fanout::BatchSize::MIN) or above
+    /// [`BatchSize::MAX`](crate::fanout::BatchSize::MAX).
+    #[error("batch size {size} must be between {min} and {max}")]
+    OutOfRange {
+        /// The rejected size.
+        size: usize,
+        /// The smallest size allowed.
+        min: usize,
+        /// The largest size allowed.
+        max: usize,
+    },
+}
+
 /// A classified failure of an exchange call, the same for every venue so the engine can
 /// decide what to do (retry, skip the user, tell them to fix their keys) without knowing
 /// the venue. Venue adapters convert their own errors into these, keeping the venue's text.
@@ -453,7 +469,8 @@ pub enum ExchangeError {
     Decode {
         /// The venue.
         exchange: ExchangeId,
-        /// What did not parse.
+        /// What did not parse, where and why (for the REST venues, a
+        /// `nexus_exchanges::DecodeError`'s text: the endpoint, the field and the reason).
         message: String,
     },
 }
@@ -614,5 +631,15 @@ mod tests {
         };
         let source = std::error::Error::source(&err).expect("source kept");
         assert_eq!(source.to_string(), "read timed out");
+    }
+
+    #[test]
+    fn batch_sizes_out_of_range_name_the_range() {
+        let err = BatchSizeError::OutOfRange {
+            size: 7,
+            min: 100,
+            max: 500,
+        };
+        assert_eq!(err.to_string(), "batch size 7 must be between 100 and 500");
     }
 }

@@ -247,11 +247,16 @@ impl BatchSize {
     /// A batch size within [`BatchSize::MIN`]..=[`BatchSize::MAX`].
     ///
     /// # Errors
-    /// A message naming the allowed range.
-    pub fn new(size: usize) -> Result<Self, String> {
+    /// [`BatchSizeError::OutOfRange`](crate::error::BatchSizeError::OutOfRange), naming the
+    /// allowed range.
+    pub fn new(size: usize) -> Result<Self, crate::error::BatchSizeError> {
         match NonZeroUsize::new(size) {
             Some(n) if (Self::MIN..=Self::MAX).contains(&size) => Ok(Self(n)),
-            _ => Err(format!("batch size {size} must be between 100 and 500")),
+            _ => Err(crate::error::BatchSizeError::OutOfRange {
+                size,
+                min: Self::MIN,
+                max: Self::MAX,
+            }),
         }
     }
 
@@ -269,7 +274,7 @@ impl Default for BatchSize {
 }
 
 impl TryFrom<usize> for BatchSize {
-    type Error = String;
+    type Error = crate::error::BatchSizeError;
 
     fn try_from(size: usize) -> Result<Self, Self::Error> {
         Self::new(size)

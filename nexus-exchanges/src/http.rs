@@ -153,15 +153,3 @@ pub(crate) fn encode(params: &[(&str, String)]) -> String {
     }
     out.finish()
 }
-
-/// A body that did not parse.
-pub(crate) fn decode_failure(
-    exchange: ExchangeId,
-    what: &str,
-    e: impl std::fmt::Display,
-) -> Failure {
-    Failure::Final(ExchangeError::Decode {
-        exchange,
-        message: format!("{what}: {e}"),
-    })
-}

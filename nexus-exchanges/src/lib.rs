@@ -7,6 +7,8 @@
 //! - [`binance`], [`kraken`], [`coinbase`]: REST clients (`client`), the venue's JSON
 //!   (`models`), request signing checked against the documentation's worked examples
 //!   (`sign`), and answers parsed into core types with classified errors (`parse`);
+//! - [`decode::DecodeError`]: the one error for an answer that could not be read, and
+//!   [`listing::Unlisted`]: why a listed market is left out;
 //! - [`limits`] (venue-wide budgets, per-account limiters, the ban gate) and [`retry`]
 //!   (exponential backoff with full jitter; unknown order outcomes reported, not retried);
 //! - [`venues::Venues`]: one shared venue per exchange for a process;
@@ -19,10 +21,12 @@
 
 pub mod binance;
 pub mod coinbase;
+pub mod decode;
 pub mod http;
 pub mod hub;
 pub mod kraken;
 pub mod limits;
+pub mod listing;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod paper;
@@ -31,6 +35,7 @@ pub mod venues;
 
 pub use binance::{BinanceClient, BinanceConfig, BinanceVenue};
 pub use coinbase::{CoinbaseClient, CoinbaseConfig, CoinbaseVenue};
+pub use decode::DecodeError;
 pub use http::HttpConfig;
 pub use hub::{HubConfig, MarketDataHub};
 pub use kraken::{KrakenClient, KrakenConfig, KrakenVenue};

@@ -2,18 +2,46 @@
 
 use std::sync::Arc;
 
-use nexus_store::vault::{KeySource, Keyring};
-use nexus_store::{Store, open};
+use nexus_store::vault::{KeySource, Keyring, MASTER_KEY_VAR, PREVIOUS_KEYS_VAR, VaultError};
+use nexus_store::{OpenError, Store, open};
 
 use crate::config::{Config, redact_url};
+
+/// The store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenStoreError {
+    /// A master-key variable is set but is not text.
+    #[error("{var}: not valid UTF-8")]
+    NotUnicode {
+        /// The variable.
+        var: &'static str,
+    },
+    /// The master keys could not be loaded (the error names the variable or file).
+    #[error(transparent)]
+    Keys(#[from] VaultError),
+    /// The database could not be opened or migrated.
+    #[error("{source} ({url})")]
+    Database {
+        /// The database URL, its password hidden.
+        url: String,
+        /// What went wrong.
+        source: OpenError,
+    },
+}
 
 /// Loads the master keys and opens (and migrates) the database.
 ///
 /// # Errors
-/// A message naming the setting or file at fault.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
-    let (keys, source) = Keyring::load(|var| std::env::var(var).ok(), &config.data_dir)
-        .map_err(|err| err.to_string())?;
+/// [`OpenStoreError`], naming the setting, file or database at fault.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, OpenStoreError> {
+    // A key that is set but unreadable must not pass for an unset one (which would fall
+    // back to the data directory's key, or generate a new one).
+    for var in [MASTER_KEY_VAR, PREVIOUS_KEYS_VAR] {
+        if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
+            return Err(OpenStoreError::NotUnicode { var });
+        }
+    }
+    let (keys, source) = Keyring::load(|var| std::env::var(var).ok(), &config.data_dir)?;
     match source {
         KeySource::Environment => tracing::info!(
             key_id = keys.current_id(),
@@ -31,5 +59,8 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     }
     open(&config.database_url, keys)
         .await
-        .map_err(|err| format!("{err} ({})", redact_url(&config.database_url)))
+        .map_err(|source| OpenStoreError::Database {
+            url: redact_url(&config.database_url),
+            source,
+        })
 }

@@ -314,7 +314,7 @@ fn batches_are_bounded() {
     assert!(BatchSize::new(99).is_err() && BatchSize::new(501).is_err());
     assert_eq!(BatchSize::new(500).unwrap().get(), 500);
     assert_eq!(
-        BatchSize::new(7).unwrap_err(),
+        BatchSize::new(7).unwrap_err().to_string(),
         "batch size 7 must be between 100 and 500"
     );
     let config = config();

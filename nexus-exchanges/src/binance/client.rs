@@ -16,6 +16,7 @@ use nexus_core::{
 use reqwest::Method;
 
 use super::{parse, sign};
+use crate::decode::DecodeError;
 use crate::http::{self, Answer, HttpConfig};
 use crate::limits::{BanGate, PerAccount, WeightBudget};
 use crate::retry::{self, Effect, Failure, RetryPolicy};
@@ -203,10 +204,14 @@ impl BinanceVenue {
             return;
         };
         let after = Utc::now().timestamp_millis();
-        if let Ok(time) = serde_json::from_slice::<super::models::ServerTime>(&answer.body) {
-            let offset = time.server_time - (before + after) / 2;
-            self.clock_offset_ms.store(offset, Ordering::Relaxed);
-            tracing::info!(offset_ms = offset, "Binance clock offset learnt");
+        match DecodeError::json::<super::models::ServerTime>("time", &answer.body) {
+            Ok(time) => {
+                let offset = time.server_time - (before + after) / 2;
+                self.clock_offset_ms.store(offset, Ordering::Relaxed);
+                tracing::info!(offset_ms = offset, "Binance clock offset learnt");
+            }
+            // The retry then goes out on the clock it had: say why it may be refused again.
+            Err(error) => tracing::warn!(%error, "Binance clock offset not learnt"),
         }
     }
 
@@ -222,8 +227,7 @@ impl BinanceVenue {
             weight: 20,
         };
         let answer = self.call(call, Effect::Read, None).await?;
-        let (listed, skipped) =
-            parse::instruments(&answer.body).map_err(|e| e.into_failure().into_error())?;
+        let (listed, skipped) = parse::instruments(&answer.body).map_err(decoded)?;
         for s in skipped {
             tracing::debug!(symbol = %s.symbol, reason = %s.reason, "Binance symbol left out");
         }
@@ -280,7 +284,7 @@ impl MarketData for BinanceVenue {
             }
             Err(e) => return Err(e),
         };
-        parse::tickers(&answer.body, &wanted).map_err(|e| e.into_failure().into_error())
+        parse::tickers(&answer.body, &wanted).map_err(decoded)
     }
 
     async fn candles(
@@ -302,8 +306,7 @@ impl MarketData for BinanceVenue {
             weight: 2,
         };
         let answer = self.call(call, Effect::Read, None).await?;
-        let mut candles =
-            parse::klines(&answer.body, Utc::now()).map_err(|e| e.into_failure().into_error())?;
+        let mut candles = parse::klines(&answer.body, Utc::now()).map_err(decoded)?;
         let extra = candles.len().saturating_sub(limit);
         candles.drain(..extra);
         Ok(candles)
@@ -357,8 +360,8 @@ impl BinanceClient {
     }
 }
 
-fn decoded(e: parse::DecodeError) -> ExchangeError {
-    e.into_failure().into_error()
+fn decoded(e: DecodeError) -> ExchangeError {
+    e.into_exchange_error(BINANCE)
 }
 
 #[async_trait]

@@ -17,6 +17,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::models;
+use crate::decode::{DecodeError, DecodeReason, cut};
+use crate::listing::Unlisted;
 use crate::retry::Failure;
 
 const BINANCE: ExchangeId = ExchangeId::Binance;
@@ -37,6 +39,8 @@ struct SymbolInfo {
     filters: Vec<serde_json::Value>,
 }
 
+/// The filters this adapter reads, by their `filterType`; the others (`MAX_NUM_ORDERS`, …)
+/// are not its concern.
 #[derive(Deserialize)]
 #[serde(tag = "filterType", rename_all = "SCREAMING_SNAKE_CASE")]
 enum VenueFilter {
@@ -63,39 +67,17 @@ enum VenueFilter {
     },
 }
 
+/// The `filterType`s [`VenueFilter`] reads.
+const READ_FILTERS: [&str; 4] = ["PRICE_FILTER", "LOT_SIZE", "NOTIONAL", "MIN_NOTIONAL"];
+
 /// A listed symbol that could not become an [`Instrument`], and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Skipped {
     /// Binance's symbol (`BTCUSDT`).
     pub symbol: String,
     /// Why it was left out.
-    pub reason: String,
+    pub reason: Unlisted,
 }
-
-/// The answer could not be read at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(pub String);
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl DecodeError {
-    fn of(what: &str, e: impl std::fmt::Display) -> Self {
-        Self(format!("{what}: {e}"))
-    }
-
-    pub(crate) fn into_failure(self) -> Failure {
-        Failure::Final(ExchangeError::Decode {
-            exchange: BINANCE,
-            message: self.0,
-        })
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 /// Binance's spelling of a symbol: base and quote run together (`BTC/USDT` → `BTCUSDT`).
 #[must_use]
@@ -104,13 +86,13 @@ pub fn venue_symbol(symbol: Symbol) -> String {
 }
 
 /// Parses `exchangeInfo`: the tradable symbols as instruments, and the others with the
-/// reason they were left out (not trading, a filter missing or inconsistent).
+/// reason they were left out (not trading, a filter missing or unreadable, filters that
+/// contradict each other).
 ///
 /// # Errors
 /// [`DecodeError`] when the body is not `exchangeInfo` JSON.
 pub fn instruments(body: &[u8]) -> Result<(Vec<Instrument>, Vec<Skipped>), DecodeError> {
-    let info: ExchangeInfo =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("exchangeInfo", e))?;
+    let info: ExchangeInfo = DecodeError::json("exchangeInfo", body)?;
     let mut listed = Vec::new();
     let mut skipped = Vec::new();
     for s in info.symbols {
@@ -125,47 +107,51 @@ pub fn instruments(body: &[u8]) -> Result<(Vec<Instrument>, Vec<Skipped>), Decod
     Ok((listed, skipped))
 }
 
-fn instrument(s: &SymbolInfo) -> Result<Instrument, String> {
+fn instrument(s: &SymbolInfo) -> Result<Instrument, Unlisted> {
     if s.status != "TRADING" {
-        return Err(format!("status is {}", s.status));
+        return Err(Unlisted::Status {
+            status: cut(&s.status, 32),
+        });
     }
-    let base = Asset::new(&s.base_asset).map_err(|e| e.to_string())?;
-    let quote = Asset::new(&s.quote_asset).map_err(|e| e.to_string())?;
-    let symbol = Symbol::new(base, quote).map_err(|e| e.to_string())?;
+    let symbol = Symbol::new(Asset::new(&s.base_asset)?, Asset::new(&s.quote_asset)?)?;
     let (mut tick, mut lot, mut min_notional) = (None, None, Decimal::ZERO);
     for raw in &s.filters {
-        // Filters this adapter does not use (MAX_NUM_ORDERS, …) are skipped, not errors.
-        match serde_json::from_value::<VenueFilter>(raw.clone()) {
-            Ok(VenueFilter::Price { tick_size }) => tick = Some(tick_size),
-            Ok(VenueFilter::LotSize {
+        let kind = raw.get("filterType").and_then(serde_json::Value::as_str);
+        let Some(kind) = kind.and_then(|k| READ_FILTERS.iter().copied().find(|r| *r == k)) else {
+            continue;
+        };
+        // A filter this adapter reads but cannot: the symbol is left out saying which.
+        match serde_json::from_value::<VenueFilter>(raw.clone())
+            .map_err(|e| Unlisted::field(kind, e))?
+        {
+            VenueFilter::Price { tick_size } => tick = Some(tick_size),
+            VenueFilter::LotSize {
                 min_qty,
                 max_qty,
                 step_size,
-            }) => lot = Some((min_qty, max_qty, step_size)),
-            Ok(
-                VenueFilter::Notional { min_notional: n }
-                | VenueFilter::MinNotional { min_notional: n },
-            ) => {
+            } => lot = Some((min_qty, max_qty, step_size)),
+            VenueFilter::Notional { min_notional: n }
+            | VenueFilter::MinNotional { min_notional: n } => {
                 min_notional = min_notional.max(n);
             }
-            Err(_) => {}
         }
     }
-    let tick = tick.ok_or("no PRICE_FILTER")?;
-    let (min_qty, max_qty, step) = lot.ok_or("no LOT_SIZE")?;
-    let price = |v: Decimal| Price::new(v.normalize()).map_err(|e| format!("tickSize: {e}"));
-    let qty =
-        |name: &str, v: Decimal| Quantity::new(v.normalize()).map_err(|e| format!("{name}: {e}"));
+    let tick = tick.ok_or(Unlisted::Missing("PRICE_FILTER"))?;
+    let (min_qty, max_qty, step) = lot.ok_or(Unlisted::Missing("LOT_SIZE"))?;
+    let qty = |name: &'static str, v: Decimal| {
+        Quantity::new(v.normalize()).map_err(|e| Unlisted::field(name, e))
+    };
     let filters = InstrumentFilters {
-        tick_size: price(tick)?,
+        tick_size: Price::new(tick.normalize()).map_err(|e| Unlisted::field("tickSize", e))?,
         step_size: qty("stepSize", step)?,
         min_qty: qty("minQty", min_qty)?,
         // Binance sends a huge maxQty rather than none.
         max_qty: Some(qty("maxQty", max_qty)?),
+        // Neither NOTIONAL nor MIN_NOTIONAL listed: Binance sets no minimum order value.
         min_notional: Notional::new(min_notional.normalize())
-            .map_err(|e| format!("minNotional: {e}"))?,
+            .map_err(|e| Unlisted::field("minNotional", e))?,
     };
-    Instrument::new(ExchangeId::Binance, symbol, filters).map_err(|e| e.to_string())
+    Ok(Instrument::new(ExchangeId::Binance, symbol, filters)?)
 }
 
 /// The wanted symbols in Binance's spelling, to map answers back.
@@ -174,9 +160,11 @@ pub fn venue_symbols(symbols: &[Symbol]) -> HashMap<String, Symbol> {
     symbols.iter().map(|s| (venue_symbol(*s), *s)).collect()
 }
 
-fn millis(ms: i64) -> Result<DateTime<Utc>, DecodeError> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| DecodeError(format!("time {ms} out of range")))
+/// A time in Unix milliseconds.
+fn millis(ms: i64) -> Result<DateTime<Utc>, DecodeReason> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| DecodeReason::TimeOutOfRange {
+        value: ms.to_string(),
+    })
 }
 
 /// `GET /api/v3/ticker/24hr`: the tickers of the `wanted` symbols (others are left out).
@@ -184,26 +172,40 @@ fn millis(ms: i64) -> Result<DateTime<Utc>, DecodeError> {
 /// # Errors
 /// [`DecodeError`] when the body is not a ticker list or a price is not positive.
 pub fn tickers(body: &[u8], wanted: &HashMap<String, Symbol>) -> Result<Vec<Ticker>, DecodeError> {
-    let list: Vec<models::Ticker24h> =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("ticker/24hr", e))?;
+    const ENDPOINT: &str = "ticker/24hr";
+    let list: Vec<models::Ticker24h> = DecodeError::json(ENDPOINT, body)?;
     let mut out = Vec::with_capacity(list.len());
     for t in list {
         let Some(symbol) = wanted.get(&t.symbol) else {
             continue;
         };
-        let price = |v: Decimal| Price::new(v).map_err(|e| DecodeError::of(&t.symbol, e));
+        let at = |field: &str, e: DecodeReason| {
+            DecodeError::field(ENDPOINT, format!("{} {field}", t.symbol), e)
+        };
+        let price = |field: &str, v: Decimal| Price::new(v).map_err(|e| at(field, e.into()));
         let ticker = Ticker::new(
             *symbol,
-            price(t.bid_price)?,
-            price(t.ask_price)?,
-            price(t.last_price)?,
-            millis(t.close_time)?,
+            price("bidPrice", t.bid_price)?,
+            price("askPrice", t.ask_price)?,
+            price("lastPrice", t.last_price)?,
+            millis(t.close_time).map_err(|e| at("closeTime", e))?,
         )
-        .map_err(|e| DecodeError::of(&t.symbol, e))?;
+        .map_err(|e| DecodeError::field(ENDPOINT, t.symbol.clone(), e))?;
         out.push(ticker);
     }
     Ok(out)
 }
+
+/// The columns of a kline, in Binance's order (those this adapter reads).
+const KLINE_COLUMNS: [&str; 7] = [
+    "open time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close time",
+];
 
 /// `GET /api/v3/klines`: the candles that closed before `now`, oldest first (the last
 /// kline is usually still open and is left out).
@@ -211,35 +213,40 @@ pub fn tickers(body: &[u8], wanted: &HashMap<String, Symbol>) -> Result<Vec<Tick
 /// # Errors
 /// [`DecodeError`] when a kline is malformed or inconsistent.
 pub fn klines(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Candle>, DecodeError> {
-    let rows: Vec<Vec<serde_json::Value>> =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("klines", e))?;
+    const ENDPOINT: &str = "klines";
+    let rows: Vec<Vec<serde_json::Value>> = DecodeError::json(ENDPOINT, body)?;
     let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let int = |i: usize| {
-            row.get(i)
-                .and_then(serde_json::Value::as_i64)
-                .ok_or_else(|| DecodeError(format!("klines: field {i} is not an integer")))
+    for (n, row) in rows.iter().enumerate() {
+        let at = |i: usize, e: DecodeReason| {
+            let column = KLINE_COLUMNS.get(i).copied().unwrap_or("column");
+            DecodeError::field(ENDPOINT, format!("row {n} {column}"), e)
+        };
+        let value = |i: usize| row.get(i).ok_or_else(|| at(i, DecodeReason::Missing));
+        let time = |i: usize| {
+            let v = value(i)?;
+            let ms = v
+                .as_i64()
+                .ok_or_else(|| at(i, DecodeReason::malformed("an integer", &v.to_string())))?;
+            millis(ms).map_err(|e| at(i, e))
         };
         let dec = |i: usize| {
-            row.get(i)
-                .and_then(serde_json::Value::as_str)
+            let v = value(i)?;
+            v.as_str()
                 .and_then(|s| s.parse::<Decimal>().ok())
-                .ok_or_else(|| DecodeError(format!("klines: field {i} is not a decimal string")))
+                .ok_or_else(|| {
+                    at(
+                        i,
+                        DecodeReason::malformed("a decimal string", &v.to_string()),
+                    )
+                })
         };
-        let price = |i: usize| Price::new(dec(i)?).map_err(|e| DecodeError::of("klines", e));
-        if millis(int(6)?)? >= now {
+        let price = |i: usize| Price::new(dec(i)?).map_err(|e| at(i, e.into()));
+        if time(6)? >= now {
             continue;
         }
-        let volume = Quantity::new(dec(5)?).map_err(|e| DecodeError::of("klines", e))?;
-        let candle = Candle::new(
-            millis(int(0)?)?,
-            price(1)?,
-            price(2)?,
-            price(3)?,
-            price(4)?,
-            volume,
-        )
-        .map_err(|e| DecodeError::of("klines", e))?;
+        let volume = Quantity::new(dec(5)?).map_err(|e| at(5, e.into()))?;
+        let candle = Candle::new(time(0)?, price(1)?, price(2)?, price(3)?, price(4)?, volume)
+            .map_err(|e| DecodeError::field(ENDPOINT, format!("row {n}"), e))?;
         out.push(candle);
     }
     Ok(out)
@@ -250,8 +257,8 @@ pub fn klines(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Candle>, DecodeErro
 /// # Errors
 /// [`DecodeError`] when the body is not an account.
 pub fn balances(body: &[u8]) -> Result<Vec<Balance>, DecodeError> {
-    let account: models::Account =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("account", e))?;
+    const ENDPOINT: &str = "account";
+    let account: models::Account = DecodeError::json(ENDPOINT, body)?;
     let mut out = Vec::new();
     for b in account.balances {
         if b.free.is_zero() && b.locked.is_zero() {
@@ -261,11 +268,14 @@ pub fn balances(body: &[u8]) -> Result<Vec<Balance>, DecodeError> {
         let Ok(asset) = Asset::new(&b.asset) else {
             continue;
         };
-        let qty = |v: Decimal| Quantity::new(v).map_err(|e| DecodeError::of(&b.asset, e));
+        let qty = |field: &str, v: Decimal| {
+            Quantity::new(v)
+                .map_err(|e| DecodeError::field(ENDPOINT, format!("{} {field}", b.asset), e))
+        };
         out.push(Balance {
             asset,
-            free: qty(b.free)?,
-            locked: qty(b.locked)?,
+            free: qty("free", b.free)?,
+            locked: qty("locked", b.locked)?,
         });
     }
     Ok(out)
@@ -281,16 +291,14 @@ pub fn permissions(
     account: &[u8],
     restrictions: Option<&[u8]>,
 ) -> Result<KeyPermissions, DecodeError> {
-    let account: models::Account =
-        serde_json::from_slice(account).map_err(|e| DecodeError::of("account", e))?;
+    let account: models::Account = DecodeError::json("account", account)?;
     let mut permissions = KeyPermissions {
         read: true,
         trade: account.can_trade,
         withdraw: account.can_withdraw,
     };
     if let Some(body) = restrictions {
-        let key: models::ApiRestrictions =
-            serde_json::from_slice(body).map_err(|e| DecodeError::of("apiRestrictions", e))?;
+        let key: models::ApiRestrictions = DecodeError::json("apiRestrictions", body)?;
         permissions.read = key.enable_reading;
         permissions.trade &= key.enable_spot_and_margin_trading;
         permissions.withdraw = key.enable_withdrawals;
@@ -301,15 +309,18 @@ pub fn permissions(
 /// An order answer (`FULL` placement, query or cancel) about `symbol`.
 ///
 /// # Errors
-/// [`DecodeError`] when the body is not an order or holds an impossible value.
+/// [`DecodeError`] when the body is not an order, holds an impossible value or carries
+/// no time (`updateTime` or `transactTime`).
 pub fn order(body: &[u8], symbol: Symbol) -> Result<OrderReport, DecodeError> {
-    let o: models::Order = serde_json::from_slice(body).map_err(|e| DecodeError::of("order", e))?;
-    let id = o
-        .orig_client_order_id
-        .as_deref()
-        .unwrap_or(&o.client_order_id);
-    let client_order_id =
-        ClientOrderId::new(id).map_err(|e| DecodeError::of("clientOrderId", e))?;
+    const ENDPOINT: &str = "order";
+    let at = |field: &str, e: DecodeReason| DecodeError::field(ENDPOINT, field, e);
+    let o: models::Order = DecodeError::json(ENDPOINT, body)?;
+    // A cancel answer's `clientOrderId` is the cancel request's own; ours is the original.
+    let (field, id) = match o.orig_client_order_id.as_deref() {
+        Some(id) => ("origClientOrderId", id),
+        None => ("clientOrderId", o.client_order_id.as_str()),
+    };
+    let client_order_id = ClientOrderId::new(id).map_err(|e| at(field, e.into()))?;
     let status = match o.status.as_str() {
         "NEW" | "PENDING_NEW" => OrderStatus::New,
         "PARTIALLY_FILLED" => OrderStatus::PartiallyFilled,
@@ -317,46 +328,61 @@ pub fn order(body: &[u8], symbol: Symbol) -> Result<OrderReport, DecodeError> {
         "CANCELED" | "PENDING_CANCEL" => OrderStatus::Canceled,
         "REJECTED" => OrderStatus::Rejected,
         "EXPIRED" | "EXPIRED_IN_MATCH" => OrderStatus::Expired,
-        other => return Err(DecodeError(format!("order: unknown status {other}"))),
+        other => return Err(at("status", DecodeReason::unknown(other))),
     };
     let side = match o.side.as_str() {
         "BUY" => Side::Buy,
         "SELL" => Side::Sell,
-        other => return Err(DecodeError(format!("order: unknown side {other}"))),
+        other => return Err(at("side", DecodeReason::unknown(other))),
     };
-    let qty = |v: Decimal| Quantity::new(v).map_err(|e| DecodeError::of("order", e));
+    let qty = |field: &str, v: Decimal| Quantity::new(v).map_err(|e| at(field, e.into()));
     let average_price = if o.executed_qty.is_zero() {
         None
     } else {
         let avg = o
             .cummulative_quote_qty
             .checked_div(o.executed_qty)
-            .ok_or_else(|| DecodeError("order: average price overflows".into()))?;
-        Some(Price::new(avg.normalize()).map_err(|e| DecodeError::of("order", e))?)
+            .ok_or_else(|| {
+                at(
+                    "cummulativeQuoteQty",
+                    DecodeReason::Overflow {
+                        what: "average price",
+                    },
+                )
+            })?;
+        Some(Price::new(avg.normalize()).map_err(|e| at("cummulativeQuoteQty", e.into()))?)
     };
     let mut fee = Decimal::ZERO;
     for f in &o.fills {
         fee = fee
             .checked_add(f.commission)
-            .ok_or_else(|| DecodeError("order: fees overflow".into()))?;
+            .ok_or_else(|| at("fills", DecodeReason::Overflow { what: "fees" }))?;
     }
+    // A commission asset no core Asset can name leaves the fee without its asset rather
+    // than the placed order without a report.
     let fee_asset = o
         .fills
         .first()
         .and_then(|f| Asset::new(&f.commission_asset).ok());
-    let at = o.update_time.or(o.transact_time).unwrap_or_default();
+    // Queries carry `updateTime`, placements and cancels `transactTime`: an answer with
+    // neither cannot say when the order was last seen.
+    let (time_field, ms) = match (o.update_time, o.transact_time) {
+        (Some(ms), _) => ("updateTime", ms),
+        (None, Some(ms)) => ("transactTime", ms),
+        (None, None) => return Err(at("updateTime", DecodeReason::Missing)),
+    };
     Ok(OrderReport {
         client_order_id,
         venue_order_id: o.order_id.to_string(),
         symbol,
         side,
         status,
-        quantity: qty(o.orig_qty)?,
-        filled_quantity: qty(o.executed_qty)?,
+        quantity: qty("origQty", o.orig_qty)?,
+        filled_quantity: qty("executedQty", o.executed_qty)?,
         average_price,
-        fee: qty(fee)?,
+        fee: qty("fills commission", fee)?,
         fee_asset,
-        updated_at: millis(at)?,
+        updated_at: millis(ms).map_err(|e| at(time_field, e))?,
     })
 }
 
@@ -496,13 +522,9 @@ mod tests {
             "0.0001",
             "NOTIONAL, the newer filter"
         );
-        assert_eq!(
-            skipped,
-            [Skipped {
-                symbol: "LUNAUSDT".into(),
-                reason: "status is BREAK".into()
-            }]
-        );
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].symbol, "LUNAUSDT");
+        assert_eq!(skipped[0].reason.to_string(), "status is BREAK");
     }
 
     #[test]
@@ -512,6 +534,56 @@ mod tests {
         let missing = br#"{"symbols":[{"symbol":"XUSDT","status":"TRADING","baseAsset":"X","quoteAsset":"USDT","filters":[]}]}"#;
         let (listed, skipped) = instruments(missing).unwrap();
         assert!(listed.is_empty());
-        assert_eq!(skipped[0].reason, "no PRICE_FILTER");
+        assert_eq!(skipped[0].reason.to_string(), "no PRICE_FILTER");
+        // A filter this adapter reads but cannot is named, not taken for a missing one.
+        let garbled = br#"{"symbols":[{"symbol":"XUSDT","status":"TRADING","baseAsset":"X","quoteAsset":"USDT","filters":[{"filterType":"PRICE_FILTER","tickSize":"one cent"}]}]}"#;
+        let (_, skipped) = instruments(garbled).unwrap();
+        assert!(
+            matches!(
+                &skipped[0].reason,
+                Unlisted::Field {
+                    field: "PRICE_FILTER",
+                    ..
+                }
+            ),
+            "{}",
+            skipped[0].reason
+        );
+    }
+
+    #[test]
+    fn an_order_without_a_time_is_a_decode_error_not_the_epoch() {
+        let mut full: serde_json::Value =
+            serde_json::from_slice(include_bytes!("../../test_data/binance/order_full.json"))
+                .unwrap();
+        // The docs' id (22 characters) is not one Nexus makes.
+        full["clientOrderId"] = "nx-1".into();
+        let btc: Symbol = "BTC/USDT".parse().unwrap();
+        let placed = order(full.to_string().as_bytes(), btc).unwrap();
+        assert_eq!(placed.updated_at.timestamp_millis(), 1_507_725_176_595);
+        let mut timeless = full.clone();
+        let fields = timeless.as_object_mut().unwrap();
+        fields.remove("transactTime");
+        fields.remove("updateTime");
+        let error = order(timeless.to_string().as_bytes(), btc).unwrap_err();
+        assert!(matches!(error.reason, DecodeReason::Missing), "{error}");
+        assert_eq!(error.to_string(), "order updateTime: missing");
+
+        let mut unknown = full;
+        unknown["status"] = "SOMETHING_NEW".into();
+        let error = order(unknown.to_string().as_bytes(), btc).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("status"));
+    }
+
+    #[test]
+    fn kline_errors_name_the_row_and_column() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let bad = br#"[[1499040000000,"0.01634790","0.80000000","0.01575800","x","148976.11427815",1499644799999,"2434.19055334",308,"1756.87402397","28.46694368","0"]]"#;
+        let error = klines(bad, now).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("row 0 close"), "{error}");
+        let short = br#"[[1499040000000,"0.01634790"]]"#;
+        let error = klines(short, now).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("row 0 close time"), "{error}");
+        assert!(matches!(error.reason, DecodeReason::Missing));
     }
 }

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use super::parse;
 use super::sign::{self, SignError, Signer};
+use crate::decode::DecodeError;
 use crate::http::{self, Answer, HttpConfig};
 use crate::limits::{PerAccount, PerSecond};
 use crate::retry::{self, Effect, Failure, RetryPolicy};
@@ -121,8 +122,8 @@ fn product_ids(symbols: &[Symbol]) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-fn decoded(e: parse::DecodeError) -> ExchangeError {
-    http::decode_failure(COINBASE, "answer", e).into_error()
+fn decoded(e: DecodeError) -> ExchangeError {
+    e.into_exchange_error(COINBASE)
 }
 
 impl CoinbaseVenue {
@@ -188,13 +189,20 @@ impl CoinbaseVenue {
         let mut request = self.http.request(call.method.clone(), url);
         if let Some(signer) = signer {
             // A new JWT for every attempt: fresh times and nonce, this request's uri.
-            let token = signer.jwt(
-                call.method.as_str(),
-                host(base),
-                &call.path,
-                Utc::now().timestamp(),
-                &sign::nonce(),
-            );
+            let token = signer
+                .jwt(
+                    call.method.as_str(),
+                    host(base),
+                    &call.path,
+                    Utc::now().timestamp(),
+                    &sign::nonce(),
+                )
+                .map_err(|e| {
+                    Failure::Final(ExchangeError::Auth {
+                        exchange: COINBASE,
+                        message: e.to_string(),
+                    })
+                })?;
             request = request.bearer_auth(token);
         }
         if let Some(body) = &call.body {

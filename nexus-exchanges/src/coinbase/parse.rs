@@ -19,6 +19,8 @@ use nexus_core::{
 use rust_decimal::Decimal;
 
 use super::models;
+use crate::decode::{DecodeError, DecodeReason, cut};
+use crate::listing::Unlisted;
 use crate::retry::Failure;
 
 const COINBASE: ExchangeId = ExchangeId::Coinbase;
@@ -31,38 +33,13 @@ pub const DUPLICATE_CLIENT_ORDER_ID: &str = "DUPLICATE_CLIENT_ORDER_ID";
 pub const UNKNOWN_CANCEL_ORDER: &str = "UNKNOWN_CANCEL_ORDER";
 
 /// A listed product that could not become an [`Instrument`], and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Skipped {
     /// Coinbase's product id (`BTC-USD`).
     pub product_id: String,
     /// Why it was left out.
-    pub reason: String,
+    pub reason: Unlisted,
 }
-
-/// The answer could not be read at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(pub String);
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl DecodeError {
-    fn of(what: &str, e: impl std::fmt::Display) -> Self {
-        Self(format!("{what}: {e}"))
-    }
-
-    pub(crate) fn into_error(self) -> ExchangeError {
-        ExchangeError::Decode {
-            exchange: COINBASE,
-            message: self.0,
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 /// One page of a cursor-paginated list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,40 +91,31 @@ pub const fn granularity(interval: Interval) -> &'static str {
     }
 }
 
-fn cut(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
-}
-
-/// A decimal field: `None` when empty, an error naming the field when not a number.
-fn number(field: &str, text: &str) -> Result<Option<Decimal>, String> {
+/// A decimal field: `None` when empty (Coinbase's "unset"), an error when not a number.
+fn number(text: &str) -> Result<Option<Decimal>, DecodeReason> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
     Decimal::from_str(text)
         .map(Some)
-        .map_err(|_| format!("{field} is not a decimal: {:?}", cut(text, 32)))
+        .map_err(|_| DecodeReason::malformed("a decimal", text))
 }
 
 /// A decimal field that counts only when above zero.
-fn positive(field: &str, text: &str) -> Result<Option<Decimal>, String> {
-    Ok(number(field, text)?.filter(|v| *v > Decimal::ZERO))
+fn positive(text: &str) -> Result<Option<Decimal>, DecodeReason> {
+    Ok(number(text)?.filter(|v| *v > Decimal::ZERO))
 }
 
-fn rfc3339(field: &str, text: &str) -> Result<DateTime<Utc>, DecodeError> {
+fn rfc3339(text: &str) -> Result<DateTime<Utc>, DecodeReason> {
     DateTime::parse_from_rfc3339(text.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            DecodeError(format!(
-                "{field} is not an RFC 3339 time: {:?}",
-                cut(text, 40)
-            ))
-        })
+        .map_err(|_| DecodeReason::malformed("an RFC 3339 time", text))
 }
 
 /// Parses `GET /products`: the tradable spot products as instruments, and the others with
 /// the reason they were left out (not `online`, disabled, cancel-only, limit-only,
-/// post-only, in auction, not spot, an increment missing).
+/// post-only, in auction, not spot, an increment missing or unreadable).
 ///
 /// The tick is `price_increment` (the price step), or `quote_increment` where a product
 /// has no `price_increment` (older answers).
@@ -155,8 +123,7 @@ fn rfc3339(field: &str, text: &str) -> Result<DateTime<Utc>, DecodeError> {
 /// # Errors
 /// [`DecodeError`] when the body is not a product list.
 pub fn products(body: &[u8]) -> Result<(Vec<Instrument>, Vec<Skipped>), DecodeError> {
-    let list: models::Products =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("products", e))?;
+    let list: models::Products = DecodeError::json("products", body)?;
     let mut listed = Vec::new();
     let mut skipped = Vec::new();
     for p in list.products {
@@ -171,15 +138,17 @@ pub fn products(body: &[u8]) -> Result<(Vec<Instrument>, Vec<Skipped>), DecodeEr
     Ok((listed, skipped))
 }
 
-fn instrument(p: &models::Product) -> Result<Instrument, String> {
+fn instrument(p: &models::Product) -> Result<Instrument, Unlisted> {
     if !p.product_type.is_empty() && p.product_type != "SPOT" {
-        return Err(format!("product type is {}", cut(&p.product_type, 32)));
+        return Err(Unlisted::NotSpot(cut(&p.product_type, 32)));
     }
     if !p.status.eq_ignore_ascii_case("online") {
         return Err(if p.status.is_empty() {
-            "no status".to_owned()
+            Unlisted::NoStatus
         } else {
-            format!("status is {}", cut(&p.status, 32))
+            Unlisted::Status {
+                status: cut(&p.status, 32),
+            }
         });
     }
     let closed = [
@@ -192,30 +161,40 @@ fn instrument(p: &models::Product) -> Result<Instrument, String> {
         (p.auction_mode, "in auction mode"),
     ];
     if let Some((_, why)) = closed.iter().find(|(set, _)| *set) {
-        return Err((*why).to_owned());
+        return Err(Unlisted::Closed(why));
     }
-    let symbol = from_product_id(&p.product_id)
-        .ok_or_else(|| format!("product id {:?} is not BASE-QUOTE", cut(&p.product_id, 32)))?;
+    let symbol = from_product_id(&p.product_id).ok_or_else(|| Unlisted::NoSymbol {
+        field: "product_id",
+        value: cut(&p.product_id, 32),
+    })?;
+    let positive =
+        |field: &'static str, text: &str| positive(text).map_err(|e| Unlisted::field(field, e));
     let tick = match positive("price_increment", &p.price_increment)? {
         Some(tick) => tick,
         None => positive("quote_increment", &p.quote_increment)?
-            .ok_or("no price_increment or quote_increment")?,
+            .ok_or(Unlisted::Missing("price_increment or quote_increment"))?,
     };
-    let step = positive("base_increment", &p.base_increment)?.ok_or("no base_increment")?;
+    let step = positive("base_increment", &p.base_increment)?
+        .ok_or(Unlisted::Missing("base_increment"))?;
     let min_qty = positive("base_min_size", &p.base_min_size)?.unwrap_or(step);
     let max_qty = positive("base_max_size", &p.base_max_size)?;
-    let min_notional = number("quote_min_size", &p.quote_min_size)?.unwrap_or_default();
-    let qty =
-        |name: &str, v: Decimal| Quantity::new(v.normalize()).map_err(|e| format!("{name}: {e}"));
+    // An unset `quote_min_size`: Coinbase sets no minimum order value for the product.
+    let min_notional = number(&p.quote_min_size)
+        .map_err(|e| Unlisted::field("quote_min_size", e))?
+        .unwrap_or(Decimal::ZERO);
+    let qty = |field: &'static str, v: Decimal| {
+        Quantity::new(v.normalize()).map_err(|e| Unlisted::field(field, e))
+    };
     let filters = InstrumentFilters {
-        tick_size: Price::new(tick.normalize()).map_err(|e| format!("price_increment: {e}"))?,
+        tick_size: Price::new(tick.normalize())
+            .map_err(|e| Unlisted::field("price_increment", e))?,
         step_size: qty("base_increment", step)?,
         min_qty: qty("base_min_size", min_qty)?,
         max_qty: max_qty.map(|m| qty("base_max_size", m)).transpose()?,
         min_notional: Notional::new(min_notional.normalize())
-            .map_err(|e| format!("quote_min_size: {e}"))?,
+            .map_err(|e| Unlisted::field("quote_min_size", e))?,
     };
-    Instrument::new(COINBASE, symbol, filters).map_err(|e| e.to_string())
+    Ok(Instrument::new(COINBASE, symbol, filters)?)
 }
 
 /// The midpoint of a bid and an ask.
@@ -224,10 +203,17 @@ fn midpoint(bid: Price, ask: Price) -> Option<Price> {
     Price::new((sum / Decimal::TWO).normalize()).ok()
 }
 
-fn price(product_id: &str, field: &str, text: &str) -> Result<Option<Price>, DecodeError> {
-    let value = positive(field, text).map_err(|e| DecodeError::of(product_id, e))?;
-    value
-        .map(|v| Price::new(v).map_err(|e| DecodeError::of(product_id, e)))
+/// A price field of `product_id`'s entry: `None` when unset or not above zero.
+fn price(
+    endpoint: &'static str,
+    product_id: &str,
+    field: &str,
+    text: &str,
+) -> Result<Option<Price>, DecodeError> {
+    let at = |e: DecodeReason| DecodeError::field(endpoint, format!("{product_id} {field}"), e);
+    positive(text)
+        .map_err(at)?
+        .map(|v| Price::new(v).map_err(|e| at(e.into())))
         .transpose()
 }
 
@@ -256,14 +242,15 @@ fn ticker(
 /// ask**. `at` is the book's `time`, or `now` when Coinbase sent none.
 ///
 /// # Errors
-/// [`DecodeError`] when the body is not a price-book list or a price is malformed.
+/// [`DecodeError`] when the body is not a price-book list, or a price or time is
+/// malformed.
 pub fn best_bid_ask(
     body: &[u8],
     wanted: &HashMap<String, Symbol>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Ticker>, DecodeError> {
-    let books: models::PriceBooks =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("best_bid_ask", e))?;
+    const ENDPOINT: &str = "best_bid_ask";
+    let books: models::PriceBooks = DecodeError::json(ENDPOINT, body)?;
     let mut out = Vec::with_capacity(books.pricebooks.len());
     for book in books.pricebooks {
         let Some(symbol) = wanted.get(&book.product_id) else {
@@ -273,15 +260,27 @@ pub fn best_bid_ask(
             continue;
         };
         let id = &book.product_id;
-        let (Some(bid), Some(ask)) = (price(id, "bid", &bid.price)?, price(id, "ask", &ask.price)?)
-        else {
+        let (Some(bid), Some(ask)) = (
+            price(ENDPOINT, id, "bid", &bid.price)?,
+            price(ENDPOINT, id, "ask", &ask.price)?,
+        ) else {
             continue;
         };
-        let last = midpoint(bid, ask).ok_or_else(|| DecodeError(format!("{id}: no midpoint")))?;
+        let last = midpoint(bid, ask).ok_or_else(|| {
+            DecodeError::field(
+                ENDPOINT,
+                format!("{id} bid"),
+                DecodeReason::Overflow {
+                    what: "bid/ask midpoint",
+                },
+            )
+        })?;
+        // A book without a time is as of this answer; a time that does not read is an error.
         let at = if book.time.trim().is_empty() {
             now
         } else {
-            rfc3339(&format!("{id} time"), &book.time)?
+            rfc3339(&book.time)
+                .map_err(|e| DecodeError::field(ENDPOINT, format!("{id} time"), e))?
         };
         out.extend(ticker(*symbol, bid, ask, last, at));
     }
@@ -299,8 +298,8 @@ pub fn product_tickers(
     wanted: &HashMap<String, Symbol>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Ticker>, DecodeError> {
-    let list: models::Products =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("products", e))?;
+    const ENDPOINT: &str = "market/products";
+    let list: models::Products = DecodeError::json(ENDPOINT, body)?;
     let mut out = Vec::new();
     for p in list.products {
         let Some(symbol) = wanted.get(&p.product_id) else {
@@ -308,9 +307,9 @@ pub fn product_tickers(
         };
         let id = &p.product_id;
         let (Some(bid), Some(ask), Some(last)) = (
-            price(id, "best_bid_price", &p.best_bid_price)?,
-            price(id, "best_ask_price", &p.best_ask_price)?,
-            price(id, "price", &p.price)?,
+            price(ENDPOINT, id, "best_bid_price", &p.best_bid_price)?,
+            price(ENDPOINT, id, "best_ask_price", &p.best_ask_price)?,
+            price(ENDPOINT, id, "price", &p.price)?,
         ) else {
             continue;
         };
@@ -329,19 +328,27 @@ pub fn candles(
     interval: Interval,
     now: DateTime<Utc>,
 ) -> Result<Vec<Candle>, DecodeError> {
-    let list: models::Candles =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("candles", e))?;
+    const ENDPOINT: &str = "candles";
+    let list: models::Candles = DecodeError::json(ENDPOINT, body)?;
     let length = i64::try_from(interval.duration().as_secs()).unwrap_or(i64::MAX);
     let mut out = Vec::with_capacity(list.candles.len());
-    for c in list.candles {
-        let start: i64 = c.start.trim().parse().map_err(|_| {
-            DecodeError(format!(
-                "candles: start {:?} is not a UNIX time",
-                cut(&c.start, 24)
-            ))
+    for (n, c) in list.candles.iter().enumerate() {
+        let at = |field: &str, e: DecodeReason| {
+            DecodeError::field(ENDPOINT, format!("row {n} {field}"), e)
+        };
+        let start: i64 = c
+            .start
+            .trim()
+            .parse()
+            .map_err(|_| at("start", DecodeReason::malformed("UNIX seconds", &c.start)))?;
+        let open_time = DateTime::from_timestamp(start, 0).ok_or_else(|| {
+            at(
+                "start",
+                DecodeReason::TimeOutOfRange {
+                    value: start.to_string(),
+                },
+            )
         })?;
-        let open_time = DateTime::from_timestamp(start, 0)
-            .ok_or_else(|| DecodeError(format!("candles: start {start} out of range")))?;
         if start
             .checked_add(length)
             .is_none_or(|end| end > now.timestamp())
@@ -349,15 +356,14 @@ pub fn candles(
             continue;
         }
         let field = |name: &str, text: &str| {
-            number(name, text)
-                .map_err(|e| DecodeError::of("candles", e))?
-                .ok_or_else(|| DecodeError(format!("candles: no {name}")))
+            number(text)
+                .map_err(|e| at(name, e))?
+                .ok_or_else(|| at(name, DecodeReason::Missing))
         };
-        let price = |name: &str, text: &str| {
-            Price::new(field(name, text)?).map_err(|e| DecodeError::of("candles", e))
-        };
-        let volume = Quantity::new(field("volume", &c.volume)?)
-            .map_err(|e| DecodeError::of("candles", e))?;
+        let price =
+            |name: &str, text: &str| Price::new(field(name, text)?).map_err(|e| at(name, e.into()));
+        let volume =
+            Quantity::new(field("volume", &c.volume)?).map_err(|e| at("volume", e.into()))?;
         let candle = Candle::new(
             open_time,
             price("open", &c.open)?,
@@ -366,7 +372,7 @@ pub fn candles(
             price("close", &c.close)?,
             volume,
         )
-        .map_err(|e| DecodeError::of("candles", e))?;
+        .map_err(|e| DecodeError::field(ENDPOINT, format!("row {n}"), e))?;
         out.push(candle);
     }
     out.sort_by_key(Candle::open_time);
@@ -378,18 +384,23 @@ pub fn candles(
 /// locked) of currencies with a valid asset name, and the next page's cursor.
 ///
 /// # Errors
-/// [`DecodeError`] when the body is not an account list or an amount is malformed.
+/// [`DecodeError`] when the body is not an account list, or an amount is missing or
+/// malformed.
 pub fn accounts(body: &[u8]) -> Result<Page<Balance>, DecodeError> {
-    let page: models::Accounts =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("accounts", e))?;
+    const ENDPOINT: &str = "accounts";
+    let page: models::Accounts = DecodeError::json(ENDPOINT, body)?;
     let mut items: Vec<Balance> = Vec::new();
     for a in page.accounts {
+        // Every wallet carries both amounts: one that is missing is not a zero balance.
         let amount = |field: &str, value: Option<&models::Amount>| {
+            let at = |e: DecodeReason| {
+                DecodeError::field(ENDPOINT, format!("{} {field}", cut(&a.currency, 16)), e)
+            };
             let text = value.map_or("", |v| v.value.as_str());
-            let v = number(field, text)
-                .map_err(|e| DecodeError::of(&cut(&a.currency, 16), e))?
-                .unwrap_or_default();
-            Quantity::new(v).map_err(|e| DecodeError::of(&cut(&a.currency, 16), e))
+            let v = number(text)
+                .map_err(at)?
+                .ok_or_else(|| at(DecodeReason::Missing))?;
+            Quantity::new(v).map_err(|e| at(e.into()))
         };
         let free = amount("available_balance", a.available_balance.as_ref())?;
         let locked = amount("hold", a.hold.as_ref())?;
@@ -424,7 +435,15 @@ pub fn add_balance(into: &mut Vec<Balance>, balance: Balance) -> Result<(), Deco
         into.push(balance);
         return Ok(());
     };
-    let overflow = || DecodeError(format!("accounts: {} overflows", balance.asset));
+    let overflow = || {
+        DecodeError::field(
+            "accounts",
+            balance.asset.to_string(),
+            DecodeReason::Overflow {
+                what: "the sum of its wallets",
+            },
+        )
+    };
     existing.free = existing
         .free
         .checked_add(balance.free)
@@ -442,8 +461,7 @@ pub fn add_balance(into: &mut Vec<Balance>, balance: Balance) -> Result<(), Deco
 /// # Errors
 /// [`DecodeError`] when the body is not JSON.
 pub fn permissions(body: &[u8]) -> Result<KeyPermissions, DecodeError> {
-    let p: models::KeyPermissions =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("key_permissions", e))?;
+    let p: models::KeyPermissions = DecodeError::json("key_permissions", body)?;
     Ok(KeyPermissions {
         read: p.can_view,
         trade: p.can_trade,
@@ -456,9 +474,9 @@ pub fn permissions(body: &[u8]) -> Result<KeyPermissions, DecodeError> {
 /// # Errors
 /// [`DecodeError`] when the body is not an order or holds an impossible value.
 pub fn order(body: &[u8]) -> Result<OrderReport, DecodeError> {
-    let envelope: models::OrderEnvelope =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("order", e))?;
-    report(&envelope.order)
+    const ENDPOINT: &str = "orders/historical";
+    let envelope: models::OrderEnvelope = DecodeError::json(ENDPOINT, body)?;
+    report(ENDPOINT, &envelope.order)
 }
 
 /// `GET /orders/historical/batch`: the orders on this page carrying `client_order_id`
@@ -470,13 +488,13 @@ pub fn find_orders(
     body: &[u8],
     client_order_id: &ClientOrderId,
 ) -> Result<Page<OrderReport>, DecodeError> {
-    let page: models::Orders =
-        serde_json::from_slice(body).map_err(|e| DecodeError::of("orders", e))?;
+    const ENDPOINT: &str = "orders/historical/batch";
+    let page: models::Orders = DecodeError::json(ENDPOINT, body)?;
     let items = page
         .orders
         .iter()
         .filter(|o| o.client_order_id == client_order_id.as_str())
-        .map(report)
+        .map(|o| report(ENDPOINT, o))
         .collect::<Result<_, _>>()?;
     Ok(Page {
         items,
@@ -506,57 +524,68 @@ fn base_size(configuration: Option<&serde_json::Value>) -> Option<&str> {
         .find_map(|variant| variant.get("base_size")?.as_str())
 }
 
-/// An order as an [`OrderReport`]. Fees are in the quote currency. An order sized in quote
-/// (never placed by Nexus) reports its filled size as its quantity.
-fn report(o: &models::Order) -> Result<OrderReport, DecodeError> {
-    let bad = |e: String| DecodeError::of("order", e);
-    let client_order_id = ClientOrderId::new(&o.client_order_id)
-        .map_err(|e| DecodeError::of("order client_order_id", e))?;
+/// An order of `endpoint`'s answer as an [`OrderReport`]. Fees are in the quote currency.
+/// An order sized in quote (never placed by Nexus) reports its filled size as its quantity.
+fn report(endpoint: &'static str, o: &models::Order) -> Result<OrderReport, DecodeError> {
+    let at = |field: &str, e: DecodeReason| {
+        DecodeError::field(endpoint, format!("{} {field}", cut(&o.order_id, 64)), e)
+    };
+    let client_order_id =
+        ClientOrderId::new(&o.client_order_id).map_err(|e| at("client_order_id", e.into()))?;
     let symbol = from_product_id(&o.product_id).ok_or_else(|| {
-        bad(format!(
-            "product_id {:?} is not BASE-QUOTE",
-            cut(&o.product_id, 32)
-        ))
+        at(
+            "product_id",
+            DecodeReason::malformed("BASE-QUOTE", &o.product_id),
+        )
     })?;
     let side = match o.side.as_str() {
         "BUY" => Side::Buy,
         "SELL" => Side::Sell,
-        other => return Err(bad(format!("unknown side {:?}", cut(other, 16)))),
+        other => return Err(at("side", DecodeReason::unknown(other))),
     };
-    let filled = number("filled_size", &o.filled_size)
-        .map_err(bad)?
-        .unwrap_or_default();
+    // Coinbase leaves amounts it has not set empty: an order with no fills yet has filled
+    // nothing and paid no fees.
+    let filled = number(&o.filled_size)
+        .map_err(|e| at("filled_size", e))?
+        .unwrap_or(Decimal::ZERO);
     let ordered = match base_size(o.order_configuration.as_ref()) {
-        Some(text) => number("base_size", text).map_err(bad)?.unwrap_or(filled),
+        Some(text) => number(text)
+            .map_err(|e| at("base_size", e))?
+            .unwrap_or(filled),
         None => filled,
     };
-    let qty = |v: Decimal| Quantity::new(v.normalize()).map_err(|e| DecodeError::of("order", e));
+    let qty =
+        |field: &str, v: Decimal| Quantity::new(v.normalize()).map_err(|e| at(field, e.into()));
     let average_price =
-        match positive("average_filled_price", &o.average_filled_price).map_err(bad)? {
-            Some(avg) if !filled.is_zero() => {
-                Some(Price::new(avg.normalize()).map_err(|e| DecodeError::of("order", e))?)
-            }
+        match positive(&o.average_filled_price).map_err(|e| at("average_filled_price", e))? {
+            Some(avg) if !filled.is_zero() => Some(
+                Price::new(avg.normalize()).map_err(|e| at("average_filled_price", e.into()))?,
+            ),
             _ => None,
         };
-    let fee = number("total_fees", &o.total_fees)
-        .map_err(bad)?
-        .unwrap_or_default();
-    let time = [&o.last_update_time, &o.last_fill_time, &o.created_time]
-        .into_iter()
-        .find(|t| !t.trim().is_empty())
-        .ok_or_else(|| DecodeError("order: no time".into()))?;
+    let fee = number(&o.total_fees)
+        .map_err(|e| at("total_fees", e))?
+        .unwrap_or(Decimal::ZERO);
+    let (time_field, time) = [
+        ("last_update_time", &o.last_update_time),
+        ("last_fill_time", &o.last_fill_time),
+        ("created_time", &o.created_time),
+    ]
+    .into_iter()
+    .find(|(_, t)| !t.trim().is_empty())
+    .ok_or_else(|| at("created_time", DecodeReason::Missing))?;
     Ok(OrderReport {
         client_order_id,
         venue_order_id: o.order_id.clone(),
         symbol,
         side,
         status: status(&o.status, !filled.is_zero()),
-        quantity: qty(ordered.max(filled))?,
-        filled_quantity: qty(filled)?,
+        quantity: qty("base_size", ordered.max(filled))?,
+        filled_quantity: qty("filled_size", filled)?,
         average_price,
-        fee: qty(fee)?,
+        fee: qty("total_fees", fee)?,
         fee_asset: (!filled.is_zero() || !fee.is_zero()).then_some(symbol.quote()),
-        updated_at: rfc3339("order time", time)?,
+        updated_at: rfc3339(time).map_err(|e| at(time_field, e))?,
     })
 }
 
@@ -569,9 +598,11 @@ fn report(o: &models::Order) -> Result<OrderReport, DecodeError> {
 /// The classified refusal, or [`ExchangeError::Decode`] when the body is not a create-order
 /// answer.
 pub fn create_order(body: &[u8]) -> Result<String, ExchangeError> {
-    let created: models::CreateOrder = serde_json::from_slice(body)
-        .map_err(|e| DecodeError::of("create order", e).into_error())?;
+    const ENDPOINT: &str = "orders";
+    let created: models::CreateOrder =
+        DecodeError::json(ENDPOINT, body).map_err(|e| e.into_exchange_error(COINBASE))?;
     if !created.success {
+        // A refusal without an `error_response` is still a refusal, of unknown reason.
         return Err(rejection(created.error_response.unwrap_or_default()));
     }
     created
@@ -579,7 +610,10 @@ pub fn create_order(body: &[u8]) -> Result<String, ExchangeError> {
         .map(|s| s.order_id)
         .filter(|id| !id.is_empty())
         .or_else(|| Some(created.order_id).filter(|id| !id.is_empty()))
-        .ok_or_else(|| DecodeError("create order: success without an order_id".into()).into_error())
+        .ok_or_else(|| {
+            DecodeError::field(ENDPOINT, "success_response.order_id", DecodeReason::Missing)
+                .into_exchange_error(COINBASE)
+        })
 }
 
 fn rejection(e: models::CreateError) -> ExchangeError {
@@ -628,14 +662,18 @@ fn rejection(e: models::CreateError) -> ExchangeError {
 /// [`ExchangeError::Rejected`] with the `failure_reason` as its code, or
 /// [`ExchangeError::Decode`].
 pub fn cancel(body: &[u8], order_id: &str) -> Result<(), ExchangeError> {
-    let answer: models::CancelResults = serde_json::from_slice(body)
-        .map_err(|e| DecodeError::of("batch_cancel", e).into_error())?;
+    const ENDPOINT: &str = "orders/batch_cancel";
+    let answer: models::CancelResults =
+        DecodeError::json(ENDPOINT, body).map_err(|e| e.into_exchange_error(COINBASE))?;
     let result = answer
         .results
         .iter()
         .find(|r| r.order_id == order_id)
         .or_else(|| answer.results.first())
-        .ok_or_else(|| DecodeError("batch_cancel: no result".into()).into_error())?;
+        .ok_or_else(|| {
+            DecodeError::field(ENDPOINT, "results", DecodeReason::Missing)
+                .into_exchange_error(COINBASE)
+        })?;
     if result.success {
         return Ok(());
     }
@@ -829,13 +867,9 @@ mod tests {
             let body = with(PRODUCTS, |v| v["products"][0][field] = value);
             let (listed, skipped) = products(&body).unwrap();
             assert_eq!(listed.len(), 1, "{field}");
-            assert_eq!(
-                skipped,
-                [Skipped {
-                    product_id: "BTC-USD".into(),
-                    reason: reason.into()
-                }]
-            );
+            assert_eq!(skipped.len(), 1, "{field}");
+            assert_eq!(skipped[0].product_id, "BTC-USD");
+            assert_eq!(skipped[0].reason.to_string(), reason);
         }
         // No price_increment: the quote increment is the tick.
         let body = with(PRODUCTS, |v| {
@@ -843,6 +877,22 @@ mod tests {
         });
         let (listed, _) = products(&body).unwrap();
         assert_eq!(listed[1].filters().tick_size.to_string(), "0.01");
+        // An increment that does not read is named, not taken for an unset one.
+        let body = with(PRODUCTS, |v| {
+            v["products"][0]["base_increment"] = "0,001".into()
+        });
+        let (_, skipped) = products(&body).unwrap();
+        assert!(
+            matches!(
+                &skipped[0].reason,
+                Unlisted::Field {
+                    field: "base_increment",
+                    ..
+                }
+            ),
+            "{}",
+            skipped[0].reason
+        );
         assert!(products(b"<html>502</html>").is_err());
         assert!(products(br#"{"error":"NOT_FOUND"}"#).is_err());
     }
@@ -945,6 +995,13 @@ mod tests {
         let page = accounts(&more).unwrap();
         assert_eq!(page.next_cursor.as_deref(), Some("789100"));
         assert_eq!(page.items.len(), 1, "zero balances are left out");
+        // A wallet without its hold is not read as holding nothing.
+        let holdless = with(ACCOUNTS, |v| {
+            v["accounts"][0]["hold"] = serde_json::Value::Null
+        });
+        let error = accounts(&holdless).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("BTC hold"), "{error}");
+        assert!(matches!(error.reason, DecodeReason::Missing));
         let mut merged = page.items.clone();
         add_balance(&mut merged, page.items[0]).unwrap();
         assert_eq!(merged[0].free.to_string(), "5001.5");
@@ -1000,6 +1057,23 @@ mod tests {
         }
         let body = with(&get_order, |v| v["order"]["side"] = "SIDEWAYS".into());
         assert!(order(&body).is_err());
+        let body = with(&get_order, |v| {
+            v["order"]["last_update_time"] = "yesterday".into();
+        });
+        let error = order(&body).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "orders/historical 0000-000000-000000 last_update_time: expected an RFC 3339 time, found \"yesterday\""
+        );
+        let body = with(&get_order, |v| {
+            for field in ["last_update_time", "last_fill_time", "created_time"] {
+                v["order"][field] = "".into();
+            }
+        });
+        assert!(matches!(
+            order(&body).unwrap_err().reason,
+            DecodeReason::Missing
+        ));
     }
 
     #[test]

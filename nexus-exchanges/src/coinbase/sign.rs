@@ -20,6 +20,7 @@ use p256::elliptic_curve::zeroize::Zeroizing;
 use p256::pkcs8::DecodePrivateKey;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 /// The JWT algorithm: ECDSA on P-256 with SHA-256.
 pub const ALGORITHM: &str = "ES256";
@@ -28,58 +29,45 @@ pub const ISSUER: &str = "cdp";
 /// How long a JWT is valid after its `nbf`, in seconds ("Your JWT expires after 2 minutes").
 pub const LIFETIME_SECS: i64 = 120;
 
-/// The secret could not be read as a P-256 private key. The message never quotes the
-/// secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A JWT could not be made: the secret is not a P-256 private key, or (never in practice)
+/// a part would not encode. The message never quotes the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum SignError {
     /// No PEM block in the secret.
+    #[error(
+        "the Coinbase API secret is not a PEM private key (expected -----BEGIN EC PRIVATE KEY-----)"
+    )]
     NotPem,
     /// An Ed25519 key (a bare base64 secret): Advanced Trade only accepts ECDSA keys.
+    #[error(
+        "the Coinbase API secret is an Ed25519 key, which Advanced Trade does not accept: \
+         create an API key with the ECDSA (ES256) signature algorithm"
+    )]
     Ed25519,
     /// A PEM block that is not a valid P-256 private key.
+    #[error("the Coinbase API secret is not a valid P-256 EC private key")]
     InvalidKey,
+    /// The JWT's header or claims did not encode as JSON.
+    #[error("the JWT {part} could not be encoded as JSON")]
+    Encode {
+        /// `header` or `claims`.
+        part: &'static str,
+    },
 }
-
-impl std::fmt::Display for SignError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::NotPem => {
-                "the Coinbase API secret is not a PEM private key \
-                 (expected -----BEGIN EC PRIVATE KEY-----)"
-            }
-            Self::Ed25519 => {
-                "the Coinbase API secret is an Ed25519 key, which Advanced Trade does not \
-                 accept: create an API key with the ECDSA (ES256) signature algorithm"
-            }
-            Self::InvalidKey => "the Coinbase API secret is not a valid P-256 EC private key",
-        })
-    }
-}
-
-impl std::error::Error for SignError {}
 
 /// A JWT that did not verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum VerifyError {
     /// Not three base64url parts of JSON.
+    #[error("the JWT is malformed")]
     Malformed,
     /// Not `ES256`.
+    #[error("the JWT is not signed with ES256")]
     Algorithm,
     /// The signature does not match the key and the signed parts.
+    #[error("the JWT signature does not verify")]
     Signature,
 }
-
-impl std::fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Malformed => "the JWT is malformed",
-            Self::Algorithm => "the JWT is not signed with ES256",
-            Self::Signature => "the JWT signature does not verify",
-        })
-    }
-}
-
-impl std::error::Error for VerifyError {}
 
 /// A JWT's header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,8 +145,18 @@ impl Signer {
 
     /// The JWT for one request: `method` (`GET`), `host` (`api.coinbase.com`, no scheme),
     /// `path` (`/api/v3/brokerage/accounts`, no query), at `now` (UNIX seconds).
-    #[must_use]
-    pub fn jwt(&self, method: &str, host: &str, path: &str, now: i64, nonce: &str) -> String {
+    ///
+    /// # Errors
+    /// [`SignError::Encode`] if a part does not encode (structs of strings and integers
+    /// always do).
+    pub fn jwt(
+        &self,
+        method: &str,
+        host: &str,
+        path: &str,
+        now: i64,
+        nonce: &str,
+    ) -> Result<String, SignError> {
         let header = Header {
             alg: ALGORITHM.to_owned(),
             kid: self.key_name.clone(),
@@ -172,18 +170,22 @@ impl Signer {
             exp: now.saturating_add(LIFETIME_SECS),
             uri: format!("{method} {host}{path}"),
         };
-        // Structs of strings and integers always serialise; the fields keep their order.
+        // The fields keep their declared order, so a token can be compared byte for byte.
+        let encode = |part: &'static str, json: serde_json::Result<String>| {
+            json.map(|text| URL_SAFE_NO_PAD.encode(text))
+                .map_err(|_| SignError::Encode { part })
+        };
         let signing_input = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(serde_json::to_string(&header).unwrap_or_default()),
-            URL_SAFE_NO_PAD.encode(serde_json::to_string(&claims).unwrap_or_default())
+            encode("header", serde_json::to_string(&header))?,
+            encode("claims", serde_json::to_string(&claims))?
         );
         // RFC 6979: the same inputs always give the same signature.
         let signature: Signature = self.key.sign(signing_input.as_bytes());
-        format!(
+        Ok(format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature.to_bytes())
-        )
+        ))
     }
 }
 
@@ -215,7 +217,7 @@ pub fn jwt(
     now_unix_secs: i64,
     nonce: &str,
 ) -> Result<String, SignError> {
-    Ok(Signer::new(key_name, pem)?.jwt(method, host, path, now_unix_secs, nonce))
+    Signer::new(key_name, pem)?.jwt(method, host, path, now_unix_secs, nonce)
 }
 
 /// A fresh random nonce: 16 bytes as hex.
@@ -398,13 +400,15 @@ mod tests {
     #[test]
     fn tampered_or_foreign_jwts_fail() {
         let signer = Signer::new(NAME, &sec1()).unwrap();
-        let token = signer.jwt(
-            "POST",
-            "api.coinbase.com",
-            "/api/v3/brokerage/orders",
-            1,
-            "01",
-        );
+        let token = signer
+            .jwt(
+                "POST",
+                "api.coinbase.com",
+                "/api/v3/brokerage/orders",
+                1,
+                "01",
+            )
+            .unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let mut claims: serde_json::Value = decode(&token, 1);
         claims["uri"] = "POST api.coinbase.com/api/v3/brokerage/orders/batch_cancel".into();

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use super::nonce::{LocalNonces, key_id};
 use super::parse::{self, Pairs, Refusal};
 use super::sign;
+use crate::decode::{DecodeError, DecodeReason};
 use crate::http::{self, Answer, HttpConfig};
 use crate::limits::{DecayingCounter, PerAccountCounter};
 use crate::retry::{self, Effect, Failure, RetryPolicy};
@@ -202,7 +203,9 @@ impl KrakenVenue {
         retry::run(&self.config.retry, effect, || async {
             let _one_at_a_time = lock.lock().await;
             counter.acquire(cost).await;
-            let micros = u64::try_from(Utc::now().timestamp_micros()).unwrap_or_default();
+            // The clock is only a floor: one set before 1970 gives none, and the nonce
+            // still rises past the key's last one.
+            let micros = u64::try_from(Utc::now().timestamp_micros()).unwrap_or(0);
             let nonce = self.nonces.next_nonce(key, micros).await.map_err(|e| {
                 Failure::NotApplied(ExchangeError::Transient {
                     exchange: KRAKEN,
@@ -268,11 +271,8 @@ fn envelope_errors(body: &[u8]) -> Option<Vec<String>> {
     (!errors.error.is_empty()).then_some(errors.error)
 }
 
-fn decode(e: parse::DecodeError) -> ExchangeError {
-    ExchangeError::Decode {
-        exchange: KRAKEN,
-        message: e.0,
-    }
+fn decode(e: DecodeError) -> ExchangeError {
+    e.into_exchange_error(KRAKEN)
 }
 
 fn refused(r: Refusal) -> ExchangeError {
@@ -463,9 +463,15 @@ impl Exchange for KrakenClient {
         let answer = self.private("AddOrder", &params, Effect::Write).await?;
         let txid = parse::added(&answer.body).map_err(|r| retry::unreadable_write(refused(r)))?;
         // AddOrder says only that the order was accepted; its fills come from a lookup.
-        match self.find(intent.symbol(), &order.client_order_id).await {
+        // Without one the order is reported as accepted (it is: Kraken gave its txid), and
+        // its fills are read later by client order id.
+        let found = self.find(intent.symbol(), &order.client_order_id).await;
+        if let Err(error) = &found {
+            tracing::warn!(%error, txid, "Kraken order accepted but not read back");
+        }
+        match found {
             Ok(Some(report)) => Ok(report),
-            _ => Ok(OrderReport {
+            Ok(None) | Err(_) => Ok(OrderReport {
                 client_order_id: order.client_order_id,
                 venue_order_id: txid,
                 symbol: intent.symbol(),
@@ -502,12 +508,14 @@ impl Exchange for KrakenClient {
                 reason: "no open order has this client order id".into(),
             });
         }
-        self.find(symbol, client_order_id)
-            .await?
-            .ok_or_else(|| ExchangeError::Decode {
-                exchange: KRAKEN,
-                message: "the cancelled order could not be found".into(),
-            })
+        self.find(symbol, client_order_id).await?.ok_or_else(|| {
+            decode(DecodeError::body(
+                parse::ORDERS,
+                DecodeReason::OrderNotListed {
+                    action: "cancelled",
+                },
+            ))
+        })
     }
 
     async fn query_order(

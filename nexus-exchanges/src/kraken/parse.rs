@@ -16,27 +16,11 @@ use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 
 use super::models;
+use crate::decode::{DecodeError, DecodeReason, cut};
+use crate::listing::Unlisted;
 use crate::retry::Failure;
 
 const KRAKEN: ExchangeId = ExchangeId::Kraken;
-
-/// An answer that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(pub String);
-
-impl std::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-impl DecodeError {
-    fn of(what: &str, e: impl std::fmt::Display) -> Self {
-        Self(format!("{what}: {e}"))
-    }
-}
 
 /// Why an answer is not a result: Kraken's error list, or a body that did not parse.
 #[derive(Debug)]
@@ -108,26 +92,30 @@ fn symbol_of_wsname(wsname: &str) -> Option<Symbol> {
     Symbol::new(base, quote).ok()
 }
 
-fn envelope<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Refusal> {
-    let envelope: models::Envelope<T> =
-        serde_json::from_slice(body).map_err(|e| Refusal::Decode(DecodeError::of(what, e)))?;
+fn envelope<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, Refusal> {
+    let envelope: models::Envelope<T> = DecodeError::json(what, body).map_err(Refusal::Decode)?;
     if !envelope.error.is_empty() {
         return Err(Refusal::Errors(envelope.error));
     }
     envelope
         .result
-        .ok_or_else(|| Refusal::Decode(DecodeError(format!("{what}: no result"))))
+        .ok_or_else(|| Refusal::Decode(DecodeError::field(what, "result", DecodeReason::Missing)))
 }
 
-fn public<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, DecodeError> {
+fn public<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, DecodeError> {
     envelope(body, what).map_err(|r| match r {
         Refusal::Decode(e) => e,
-        Refusal::Errors(errors) => DecodeError(format!("{what}: {}", errors.join(", "))),
+        Refusal::Errors(errors) => DecodeError::body(
+            what,
+            DecodeReason::Venue {
+                errors: errors.join(", "),
+            },
+        ),
     })
 }
 
 /// Kraken's pairs with the symbols they trade, both ways.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Pairs {
     /// The instruments (with filters) of the pairs that are online.
     pub instruments: Vec<Instrument>,
@@ -135,8 +123,8 @@ pub struct Pairs {
     pub symbols: HashMap<String, Symbol>,
     /// Symbol → altname, for requests.
     pub names: HashMap<Symbol, String>,
-    /// Pairs left out, with the reason.
-    pub skipped: Vec<(String, String)>,
+    /// Pairs left out (by pair key), with the reason.
+    pub skipped: Vec<(String, Unlisted)>,
 }
 
 /// `GET /0/public/AssetPairs`.
@@ -148,7 +136,14 @@ pub fn asset_pairs(body: &[u8]) -> Result<Pairs, DecodeError> {
     let mut out = Pairs::default();
     for (key, pair) in pairs {
         let Some(symbol) = pair.wsname.as_deref().and_then(symbol_of_wsname) else {
-            out.skipped.push((key, "no usable wsname".into()));
+            let value = cut(pair.wsname.as_deref().unwrap_or_default(), 32);
+            out.skipped.push((
+                key,
+                Unlisted::NoSymbol {
+                    field: "wsname",
+                    value,
+                },
+            ));
             continue;
         };
         out.symbols.insert(key.clone(), symbol);
@@ -163,43 +158,53 @@ pub fn asset_pairs(body: &[u8]) -> Result<Pairs, DecodeError> {
     Ok(out)
 }
 
-fn instrument(symbol: Symbol, pair: &models::AssetPair) -> Result<Instrument, String> {
+fn instrument(symbol: Symbol, pair: &models::AssetPair) -> Result<Instrument, Unlisted> {
     if let Some(status) = &pair.status
         && status != "online"
     {
-        return Err(format!("status is {status}"));
+        return Err(Unlisted::Status {
+            status: cut(status, 32),
+        });
     }
-    let decimals = |n: u32| {
+    let decimals = |field: &'static str, n: u32| {
         if n > 20 {
-            Err(format!("{n} decimals"))
+            Err(Unlisted::field(
+                field,
+                DecodeReason::malformed("at most 20 decimals", &n.to_string()),
+            ))
         } else {
             Ok(Decimal::new(1, n))
         }
     };
     let tick = match pair.tick_size {
         Some(tick) => tick,
-        None => decimals(pair.pair_decimals)?,
+        None => decimals("pair_decimals", pair.pair_decimals)?,
     };
-    let step = decimals(pair.lot_decimals)?;
+    let step = decimals("lot_decimals", pair.lot_decimals)?;
     let min_qty = pair.ordermin.unwrap_or(step);
+    // No `costmin`: Kraken sets no minimum order value for the pair.
+    let min_notional = pair.costmin.unwrap_or(Decimal::ZERO);
     let filters = InstrumentFilters {
-        tick_size: Price::new(tick.normalize()).map_err(|e| format!("tick_size: {e}"))?,
-        step_size: Quantity::new(step).map_err(|e| format!("lot_decimals: {e}"))?,
-        min_qty: Quantity::new(min_qty.normalize()).map_err(|e| format!("ordermin: {e}"))?,
+        tick_size: Price::new(tick.normalize()).map_err(|e| Unlisted::field("tick_size", e))?,
+        step_size: Quantity::new(step).map_err(|e| Unlisted::field("lot_decimals", e))?,
+        min_qty: Quantity::new(min_qty.normalize()).map_err(|e| Unlisted::field("ordermin", e))?,
         max_qty: None,
-        min_notional: Notional::new(pair.costmin.unwrap_or_default().normalize())
-            .map_err(|e| format!("costmin: {e}"))?,
+        min_notional: Notional::new(min_notional.normalize())
+            .map_err(|e| Unlisted::field("costmin", e))?,
     };
-    Instrument::new(KRAKEN, symbol, filters).map_err(|e| e.to_string())
+    Ok(Instrument::new(KRAKEN, symbol, filters)?)
 }
 
-fn price_at(values: &[serde_json::Value], what: &str) -> Result<Price, DecodeError> {
-    let text = values
-        .first()
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| DecodeError(format!("Ticker: {what} has no price")))?;
-    let value: Decimal = text.parse().map_err(|e| DecodeError::of(what, e))?;
-    Price::new(value).map_err(|e| DecodeError::of(what, e))
+/// The price that leads a ticker field's list (`b`, `a`, `c`).
+fn price_at(values: &[serde_json::Value]) -> Result<Price, DecodeReason> {
+    let value = values.first().ok_or(DecodeReason::Missing)?;
+    let text = value
+        .as_str()
+        .ok_or_else(|| DecodeReason::malformed("a decimal string", &value.to_string()))?;
+    let value: Decimal = text
+        .parse()
+        .map_err(|_| DecodeReason::malformed("a decimal string", text))?;
+    Ok(Price::new(value)?)
 }
 
 /// `GET /0/public/Ticker`: tickers of the pairs `symbols` knows (keyed by pair key or
@@ -212,24 +217,31 @@ pub fn tickers(
     symbols: &HashMap<String, Symbol>,
     at: DateTime<Utc>,
 ) -> Result<Vec<Ticker>, DecodeError> {
-    let infos: HashMap<String, models::TickerInfo> = public(body, "Ticker")?;
+    const ENDPOINT: &str = "Ticker";
+    let infos: HashMap<String, models::TickerInfo> = public(body, ENDPOINT)?;
     let mut out = Vec::with_capacity(infos.len());
     for (key, info) in infos {
         let Some(symbol) = symbols.get(&key) else {
             continue;
         };
+        let price = |field: &str, values: &[serde_json::Value]| {
+            price_at(values).map_err(|e| DecodeError::field(ENDPOINT, format!("{key} {field}"), e))
+        };
         let ticker = Ticker::new(
             *symbol,
-            price_at(&info.b, "bid")?,
-            price_at(&info.a, "ask")?,
-            price_at(&info.c, "last")?,
+            price("b", &info.b)?,
+            price("a", &info.a)?,
+            price("c", &info.c)?,
             at,
         )
-        .map_err(|e| DecodeError::of(&key, e))?;
+        .map_err(|e| DecodeError::field(ENDPOINT, key.clone(), e))?;
         out.push(ticker);
     }
     Ok(out)
 }
+
+/// The columns of an OHLC row, in Kraken's order (those this adapter reads).
+const OHLC_COLUMNS: [&str; 7] = ["time", "open", "high", "low", "close", "vwap", "volume"];
 
 /// `GET /0/public/OHLC`: the candles that closed by `now`, oldest first (Kraken's last
 /// row is the candle still forming).
@@ -241,7 +253,8 @@ pub fn ohlc(
     interval: Duration,
     now: DateTime<Utc>,
 ) -> Result<Vec<Candle>, DecodeError> {
-    let result: HashMap<String, serde_json::Value> = public(body, "OHLC")?;
+    const ENDPOINT: &str = "OHLC";
+    let result: HashMap<String, serde_json::Value> = public(body, ENDPOINT)?;
     let Some(rows) = result
         .iter()
         .find(|(k, _)| k.as_str() != "last")
@@ -249,34 +262,61 @@ pub fn ohlc(
     else {
         return Ok(Vec::new());
     };
-    let length = chrono::Duration::from_std(interval).map_err(|e| DecodeError::of("OHLC", e))?;
+    let length = chrono::Duration::from_std(interval).map_err(|_| {
+        DecodeError::body(
+            ENDPOINT,
+            DecodeReason::TimeOutOfRange {
+                value: format!("interval {} s", interval.as_secs()),
+            },
+        )
+    })?;
     let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let field = |i: usize| {
-            row.get(i)
-                .ok_or_else(|| DecodeError(format!("OHLC: field {i} missing")))
+    for (n, row) in rows.iter().enumerate() {
+        let at = |i: usize, e: DecodeReason| {
+            let column = OHLC_COLUMNS.get(i).copied().unwrap_or("column");
+            DecodeError::field(ENDPOINT, format!("row {n} {column}"), e)
         };
+        let field = |i: usize| row.get(i).ok_or_else(|| at(i, DecodeReason::Missing));
         let dec = |i: usize| -> Result<Decimal, DecodeError> {
-            field(i)?
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| DecodeError(format!("OHLC: field {i} is not a decimal string")))
+            let v = field(i)?;
+            v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                at(
+                    i,
+                    DecodeReason::malformed("a decimal string", &v.to_string()),
+                )
+            })
         };
-        let price = |i: usize| Price::new(dec(i)?).map_err(|e| DecodeError::of("OHLC", e));
-        let time = field(0)?
-            .as_i64()
-            .and_then(|t| DateTime::from_timestamp(t, 0))
-            .ok_or_else(|| DecodeError("OHLC: bad time".into()))?;
-        let closes = time
-            .checked_add_signed(length)
-            .ok_or_else(|| DecodeError("OHLC: time out of range".into()))?;
+        let price = |i: usize| Price::new(dec(i)?).map_err(|e| at(i, e.into()));
+        let seconds = field(0)?;
+        let time = seconds.as_i64().ok_or_else(|| {
+            at(
+                0,
+                DecodeReason::malformed("an integer", &seconds.to_string()),
+            )
+        })?;
+        let time = DateTime::from_timestamp(time, 0).ok_or_else(|| {
+            at(
+                0,
+                DecodeReason::TimeOutOfRange {
+                    value: time.to_string(),
+                },
+            )
+        })?;
+        let closes = time.checked_add_signed(length).ok_or_else(|| {
+            at(
+                0,
+                DecodeReason::TimeOutOfRange {
+                    value: format!("{time} + {} s", interval.as_secs()),
+                },
+            )
+        })?;
         if closes > now {
             continue;
         }
-        let volume = Quantity::new(dec(6)?).map_err(|e| DecodeError::of("OHLC", e))?;
+        let volume = Quantity::new(dec(6)?).map_err(|e| at(6, e.into()))?;
         out.push(
             Candle::new(time, price(1)?, price(2)?, price(3)?, price(4)?, volume)
-                .map_err(|e| DecodeError::of("OHLC", e))?,
+                .map_err(|e| DecodeError::field(ENDPOINT, format!("row {n}"), e))?,
         );
     }
     out.sort_by_key(Candle::open_time);
@@ -286,26 +326,36 @@ pub fn ohlc(
 /// `POST /0/private/BalanceEx`: free = balance − held by orders; zero balances and assets
 /// no core [`Asset`] can name (staking variants like `ETH2.S`) are left out.
 pub(crate) fn balances(body: &[u8]) -> Result<Vec<Balance>, Refusal> {
-    let assets: HashMap<String, models::BalanceEx> = envelope(body, "BalanceEx")?;
+    const ENDPOINT: &str = "BalanceEx";
+    let assets: HashMap<String, models::BalanceEx> = envelope(body, ENDPOINT)?;
     let mut out = Vec::new();
     for (name, b) in assets {
         let Ok(asset) = Asset::new(&common_asset(&name)) else {
             continue;
         };
-        let held = b.hold_trade.unwrap_or_default();
-        let qty =
-            |v: Decimal| Quantity::new(v).map_err(|e| Refusal::Decode(DecodeError::of(&name, e)));
+        let at = |field: &str, e: DecodeReason| {
+            Refusal::Decode(DecodeError::field(ENDPOINT, format!("{name} {field}"), e))
+        };
+        // No `hold_trade`: nothing of the asset is held by open orders.
+        let held = b.hold_trade.unwrap_or(Decimal::ZERO);
         if b.balance.is_zero() {
             continue;
         }
-        let free = b
-            .balance
-            .checked_sub(held)
-            .ok_or_else(|| Refusal::Decode(DecodeError(format!("{name}: balance overflows"))))?;
+        let free = b.balance.checked_sub(held).ok_or_else(|| {
+            at(
+                "balance",
+                DecodeReason::Overflow {
+                    what: "free balance",
+                },
+            )
+        })?;
+        let free = Quantity::new(free.max(Decimal::ZERO)).map_err(|e| at("balance", e.into()))?;
+        let locked = Quantity::new(held.clamp(Decimal::ZERO, b.balance.max(Decimal::ZERO)))
+            .map_err(|e| at("hold_trade", e.into()))?;
         out.push(Balance {
             asset,
-            free: qty(free.max(Decimal::ZERO))?,
-            locked: qty(held.clamp(Decimal::ZERO, b.balance.max(Decimal::ZERO)))?,
+            free,
+            locked,
         });
     }
     out.sort_by(|a, b| a.asset.as_str().cmp(b.asset.as_str()));
@@ -314,18 +364,22 @@ pub(crate) fn balances(body: &[u8]) -> Result<Vec<Balance>, Refusal> {
 
 /// `POST /0/private/AddOrder`: the transaction id.
 pub(crate) fn added(body: &[u8]) -> Result<String, Refusal> {
-    let added: models::AddOrder = envelope(body, "AddOrder")?;
+    const ENDPOINT: &str = "AddOrder";
+    let added: models::AddOrder = envelope(body, ENDPOINT)?;
     added
         .txid
         .into_iter()
         .next()
-        .ok_or_else(|| Refusal::Decode(DecodeError("AddOrder: no txid".into())))
+        .ok_or_else(|| Refusal::Decode(DecodeError::field(ENDPOINT, "txid", DecodeReason::Missing)))
 }
 
 /// `POST /0/private/CancelOrder`: how many orders were cancelled.
 pub(crate) fn cancelled(body: &[u8]) -> Result<u32, Refusal> {
     envelope::<models::CancelOrder>(body, "CancelOrder").map(|c| c.count)
 }
+
+/// The endpoint name of order lists in errors: `OpenOrders` and `ClosedOrders` answer alike.
+pub(crate) const ORDERS: &str = "OpenOrders/ClosedOrders";
 
 /// `POST /0/private/OpenOrders` or `ClosedOrders`: the first order listed, as a report
 /// about `symbol` whose client order id is `id` (Kraken echoes `cl_ord_id` when set).
@@ -334,7 +388,7 @@ pub(crate) fn listed_order(
     symbol: Symbol,
     id: &ClientOrderId,
 ) -> Result<Option<OrderReport>, Refusal> {
-    let lists: models::OrderLists = envelope(body, "orders")?;
+    let lists: models::OrderLists = envelope(body, ORDERS)?;
     // The request filtered by `cl_ord_id`, but only an order that says it is ours counts:
     // taking some other order for ours would book fills that never happened.
     let mut candidates: Vec<(String, models::Order)> = lists
@@ -352,10 +406,13 @@ pub(crate) fn listed_order(
         .filter(|(_, o)| o.cl_ord_id.is_none())
         .count();
     if unechoed > 0 && candidates.len() > 1 {
-        return Err(Refusal::Decode(DecodeError(format!(
-            "orders: {} orders answer to client order id {id}; cannot tell which is ours",
-            candidates.len()
-        ))));
+        return Err(Refusal::Decode(DecodeError::body(
+            ORDERS,
+            DecodeReason::Ambiguous {
+                count: candidates.len(),
+                id: id.to_string(),
+            },
+        )));
     }
     // An id reused after its first order closed: the open one is the live one, else the
     // latest.
@@ -376,13 +433,15 @@ pub(crate) fn listed_order(
 /// One Kraken order as an [`OrderReport`].
 ///
 /// # Errors
-/// [`DecodeError`] for an unknown status or side, or impossible amounts.
+/// [`DecodeError`] for an unknown status or side, or impossible amounts or times.
 pub(crate) fn order_report(
     txid: &str,
     o: &models::Order,
     symbol: Symbol,
     id: &ClientOrderId,
 ) -> Result<OrderReport, DecodeError> {
+    let at =
+        |field: &str, e: DecodeReason| DecodeError::field(ORDERS, format!("{txid} {field}"), e);
     let filled = !o.vol_exec.is_zero();
     let status = match o.status.as_str() {
         "pending" | "open" if filled => OrderStatus::PartiallyFilled,
@@ -390,39 +449,50 @@ pub(crate) fn order_report(
         "closed" if o.vol_exec >= o.vol => OrderStatus::Filled,
         "closed" | "canceled" => OrderStatus::Canceled,
         "expired" => OrderStatus::Expired,
-        other => return Err(DecodeError(format!("order: unknown status {other}"))),
+        other => return Err(at("status", DecodeReason::unknown(other))),
     };
     let side = match o.descr.side.as_str() {
         "buy" => Side::Buy,
         "sell" => Side::Sell,
-        other => return Err(DecodeError(format!("order: unknown side {other}"))),
+        other => return Err(at("descr.type", DecodeReason::unknown(other))),
     };
     let client_order_id = match &o.cl_ord_id {
-        Some(echoed) => ClientOrderId::new(echoed).map_err(|e| DecodeError::of("cl_ord_id", e))?,
+        Some(echoed) => ClientOrderId::new(echoed).map_err(|e| at("cl_ord_id", e.into()))?,
         None => *id,
     };
-    let qty = |v: Decimal| Quantity::new(v).map_err(|e| DecodeError::of("order", e));
+    let qty = |field: &str, v: Decimal| Quantity::new(v).map_err(|e| at(field, e.into()));
     let average_price = if filled && !o.price.is_zero() {
-        Some(Price::new(o.price).map_err(|e| DecodeError::of("order", e))?)
+        Some(Price::new(o.price).map_err(|e| at("price", e.into()))?)
     } else {
         None
     };
-    let seconds = o.closetm.filter(|t| *t > 0.0).unwrap_or(o.opentm);
+    // `closetm` is 0 (or absent) until the order closes.
+    let (time_field, seconds) = match o.closetm.filter(|t| *t > 0.0) {
+        Some(t) => ("closetm", t),
+        None => ("opentm", o.opentm),
+    };
     // Kraken's times are seconds with a fraction; a float is fine for a timestamp.
     #[allow(clippy::cast_possible_truncation)]
-    let updated_at = DateTime::from_timestamp_millis((seconds * 1000.0) as i64)
-        .ok_or_else(|| DecodeError(format!("order: time {seconds} out of range")))?;
+    let updated_at =
+        DateTime::from_timestamp_millis((seconds * 1000.0) as i64).ok_or_else(|| {
+            at(
+                time_field,
+                DecodeReason::TimeOutOfRange {
+                    value: seconds.to_string(),
+                },
+            )
+        })?;
     Ok(OrderReport {
         client_order_id,
         venue_order_id: txid.to_owned(),
         symbol,
         side,
         status,
-        quantity: qty(o.vol)?,
-        filled_quantity: qty(o.vol_exec)?,
+        quantity: qty("vol", o.vol)?,
+        filled_quantity: qty("vol_exec", o.vol_exec)?,
         average_price,
         // Kraken charges in the quote currency by default (`fciq`).
-        fee: qty(o.fee)?,
+        fee: qty("fee", o.fee)?,
         fee_asset: filled.then(|| symbol.quote()),
         updated_at,
     })
@@ -456,7 +526,7 @@ pub fn private_answers(body: &[u8]) -> Vec<String> {
         seen.push(match r {
             Ok(s) => s,
             Err(Refusal::Errors(e)) => error(&e).to_string(),
-            Err(Refusal::Decode(e)) => e.0,
+            Err(Refusal::Decode(e)) => e.to_string(),
         });
     };
     note(balances(body).map(|b| format!("{b:?}")));

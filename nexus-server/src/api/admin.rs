@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use nexus_core::UserId;
 use nexus_core::ports::accounts::{Role, UserRecord};
 use nexus_core::ports::audit::AuditAction;
+use nexus_core::{StoreError, UserId};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -293,20 +293,34 @@ impl AdminApi {
             Ok(limit) => limit,
             Err(e) => return AdminListResponse::Invalid(e),
         };
-        match state.store.recent(limit, before.0).await {
-            Ok(records) => AdminListResponse::Ok(Json(
+        let entries = state
+            .store
+            .recent(limit, before.0)
+            .await
+            .and_then(|records| {
                 records
                     .into_iter()
-                    .map(|r| AuditEntry {
-                        id: r.id,
-                        actor: r.event.actor.map(|a| *a.as_uuid()),
-                        action: r.event.action.as_str().to_owned(),
-                        subject: r.event.subject,
-                        details: serde_json::from_str(&r.event.details).unwrap_or_default(),
-                        at: r.event.at,
+                    .map(|r| {
+                        // Details are written as JSON: text that does not read back is a bad
+                        // row, not an entry without details.
+                        let details = serde_json::from_str(&r.event.details).map_err(|e| {
+                            StoreError::Corrupt {
+                                message: format!("audit entry {}: details: {e}", r.id),
+                            }
+                        })?;
+                        Ok(AuditEntry {
+                            id: r.id,
+                            actor: r.event.actor.map(|a| *a.as_uuid()),
+                            action: r.event.action.as_str().to_owned(),
+                            subject: r.event.subject,
+                            details,
+                            at: r.event.at,
+                        })
                     })
-                    .collect(),
-            )),
+                    .collect()
+            });
+        match entries {
+            Ok(entries) => AdminListResponse::Ok(Json(entries)),
             Err(e) => AdminListResponse::Unavailable(unavailable(&e)),
         }
     }
@@ -332,20 +346,20 @@ impl AdminApi {
             Ok(limit) => limit,
             Err(e) => return AdminListResponse::Invalid(e),
         };
+        let unavailable = |error: &dyn std::fmt::Display| {
+            tracing::error!(%error, "gate decisions unavailable");
+            AdminListResponse::Unavailable(err(
+                "unavailable",
+                "the service is temporarily unavailable, try again shortly",
+            ))
+        };
         match state.store.recent_decisions(limit).await {
-            Ok(decisions) => AdminListResponse::Ok(Json(
-                decisions
-                    .iter()
-                    .filter_map(|d| serde_json::to_value(d).ok())
-                    .collect(),
-            )),
-            Err(e) => {
-                tracing::error!(error = %e, "gate decisions unavailable");
-                AdminListResponse::Unavailable(err(
-                    "unavailable",
-                    "the service is temporarily unavailable, try again shortly",
-                ))
-            }
+            // A decision that does not serialise fails the page rather than vanish from it.
+            Ok(decisions) => match decisions.iter().map(serde_json::to_value).collect() {
+                Ok(values) => AdminListResponse::Ok(Json(values)),
+                Err(e) => unavailable(&e),
+            },
+            Err(e) => unavailable(&e),
         }
     }
 

@@ -417,8 +417,15 @@ impl AuthApi {
         if let Some(problem) = password_problem(&body.password) {
             return SignUpResponse::Invalid(err("weak_password", format!("password: {problem}")));
         }
-        let Ok(hash) = passwords::hash(Secret::new(body.password.clone())).await else {
-            return SignUpResponse::Unavailable(err("unavailable", "could not hash the password"));
+        let hash = match passwords::hash(Secret::new(body.password.clone())).await {
+            Ok(hash) => hash,
+            Err(e) => {
+                tracing::error!(error = %e, "password not hashed");
+                return SignUpResponse::Unavailable(err(
+                    "unavailable",
+                    "could not hash the password",
+                ));
+            }
         };
         let id = UserId::new(Uuid::new_v4());
         let user = match state
@@ -690,8 +697,15 @@ impl AuthApi {
         if let Some(problem) = password_problem(&body.password) {
             return TokenResponse::Invalid(err("weak_password", format!("password: {problem}")));
         }
-        let Ok(hash) = passwords::hash(Secret::new(body.password.clone())).await else {
-            return TokenResponse::Unavailable(err("unavailable", "could not hash the password"));
+        let hash = match passwords::hash(Secret::new(body.password.clone())).await {
+            Ok(hash) => hash,
+            Err(e) => {
+                tracing::error!(error = %e, "password not hashed");
+                return TokenResponse::Unavailable(err(
+                    "unavailable",
+                    "could not hash the password",
+                ));
+            }
         };
         let now = Utc::now();
         let token = tokens::hash(body.token.trim());

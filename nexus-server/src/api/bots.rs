@@ -14,7 +14,7 @@ use nexus_core::pyramid::PyramidConfig;
 use nexus_core::regime::gate::GatePolicy;
 use nexus_core::sizing::SizingConfig;
 use nexus_core::strategy::TrendBreakoutConfig;
-use nexus_core::{BotId, ExchangeId, Interval, Symbol, UserId};
+use nexus_core::{BotId, ExchangeId, Interval, StoreError, Symbol, UserId};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -132,22 +132,34 @@ pub struct BotPage {
     pub next_after: Option<Uuid>,
 }
 
-fn view(bot: &BotRecord) -> Bot {
-    let json = |v: Result<serde_json::Value, serde_json::Error>| v.unwrap_or_default();
-    Bot {
+/// A bot as the API shows it.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when its stored parameters do not read back as JSON or its
+/// configuration does not serialise: shown as `null`, they would look like no settings.
+fn view(bot: &BotRecord) -> Result<Bot, StoreError> {
+    let json = |field: &str, v: Result<serde_json::Value, serde_json::Error>| {
+        v.map_err(|e| StoreError::Corrupt {
+            message: format!("bot {}: {field}: {e}", bot.id.as_uuid()),
+        })
+    };
+    Ok(Bot {
         id: *bot.id.as_uuid(),
         name: bot.name.clone(),
         exchange: bot.exchange.into(),
         symbol: bot.symbol.to_string(),
         strategy: bot.strategy.clone(),
         interval: bot.interval.as_str().to_owned(),
-        strategy_config: json(serde_json::from_str(&bot.strategy_config)),
-        sizing: json(serde_json::to_value(bot.config.sizing)),
-        pyramid: json(serde_json::to_value(&bot.config.pyramid)),
-        gate: json(serde_json::to_value(&bot.config.gate)),
+        strategy_config: json(
+            "strategy_config",
+            serde_json::from_str(&bot.strategy_config),
+        )?,
+        sizing: json("sizing", serde_json::to_value(bot.config.sizing))?,
+        pyramid: json("pyramid", serde_json::to_value(&bot.config.pyramid))?,
+        gate: json("gate", serde_json::to_value(&bot.config.gate))?,
         exchange_key_id: bot.credential.map(|c| c.0),
         paused: bot.paused,
-    }
+    })
 }
 
 /// Answers that create or change a bot.
@@ -408,7 +420,10 @@ impl BotsApi {
             ..record
         };
         match state.store.create_bot(&record, Utc::now()).await {
-            Ok(()) => BotResponse::Created(Json(view(&record))),
+            Ok(()) => match view(&record) {
+                Ok(bot) => BotResponse::Created(Json(bot)),
+                Err(e) => BotResponse::Unavailable(unavailable(&e)),
+            },
             Err(e) => BotResponse::Unavailable(unavailable(&e)),
         }
     }
@@ -438,10 +453,10 @@ impl BotsApi {
                 let next_after = (bots.len() == limit as usize)
                     .then(|| bots.last().map(|b| *b.id.as_uuid()))
                     .flatten();
-                BotListResponse::Ok(Json(BotPage {
-                    items: bots.iter().map(view).collect(),
-                    next_after,
-                }))
+                match bots.iter().map(view).collect() {
+                    Ok(items) => BotListResponse::Ok(Json(BotPage { items, next_after })),
+                    Err(e) => BotListResponse::Unavailable(unavailable(&e)),
+                }
             }
             Err(e) => BotListResponse::Unavailable(unavailable(&e)),
         }
@@ -451,7 +466,10 @@ impl BotsApi {
     #[oai(path = "/bots/:id", method = "get", operation_id = "get_bot")]
     async fn get(&self, state: Data<&Arc<ApiState>>, auth: Session, id: Path<Uuid>) -> BotResponse {
         match owned(&state, auth.caller().user.id, id.0).await {
-            Ok(bot) => BotResponse::Ok(Json(view(&bot))),
+            Ok(bot) => match view(&bot) {
+                Ok(bot) => BotResponse::Ok(Json(bot)),
+                Err(e) => BotResponse::Unavailable(unavailable(&e)),
+            },
             Err(answer) => answer,
         }
     }
@@ -506,7 +524,10 @@ impl BotsApi {
             ..changed
         };
         match state.store.update_bot(&changed, Utc::now()).await {
-            Ok(true) => BotResponse::Ok(Json(view(&changed))),
+            Ok(true) => match view(&changed) {
+                Ok(bot) => BotResponse::Ok(Json(bot)),
+                Err(e) => BotResponse::Unavailable(unavailable(&e)),
+            },
             Ok(false) => BotResponse::NotFound(err("not_found", "no such bot")),
             Err(e) => BotResponse::Unavailable(unavailable(&e)),
         }
@@ -627,4 +648,38 @@ fn apply(mut bot: BotRecord, changes: BotChanges) -> Result<BotRecord, Invalid> 
         bot.paused = paused;
     }
     Ok(bot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bot(strategy_config: &str) -> BotRecord {
+        BotRecord {
+            id: BotId::new(Uuid::nil()),
+            user: UserId::new(Uuid::nil()),
+            name: "b".into(),
+            exchange: ExchangeId::Paper,
+            symbol: "BTC/USDT".parse().unwrap(),
+            interval: Interval::D1,
+            strategy: "trend_breakout".into(),
+            strategy_config: strategy_config.into(),
+            config: BotConfig::default(),
+            credential: None,
+            paused: false,
+        }
+    }
+
+    #[test]
+    fn a_bot_whose_parameters_do_not_read_back_is_an_error_not_null() {
+        let shown = view(&bot(r#"{"entry_period":10}"#)).unwrap();
+        assert_eq!(shown.strategy_config["entry_period"], 10);
+        assert!(shown.sizing.is_object());
+        let error = view(&bot("{not json")).unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Corrupt { message }
+                if message.starts_with("bot 00000000-0000-0000-0000-000000000000: strategy_config: ")),
+            "{error}"
+        );
+    }
 }

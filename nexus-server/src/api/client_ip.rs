@@ -15,16 +15,28 @@ pub struct ClientIp(pub String);
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustedProxies(pub Vec<IpAddr>);
 
+/// An entry of the trusted proxies' setting is not an IP address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{entry:?} is not an IP address")]
+pub struct NotAnAddress {
+    /// The entry.
+    pub entry: String,
+}
+
 impl TrustedProxies {
     /// Parses a comma-separated list of IP addresses.
     ///
     /// # Errors
-    /// The entry that is not an address.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// [`NotAnAddress`], naming the entry that is not one.
+    pub fn parse(text: &str) -> Result<Self, NotAnAddress> {
         text.split(',')
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .map(|t| t.parse().map_err(|_| format!("{t:?} is not an IP address")))
+            .map(|t| {
+                t.parse().map_err(|_| NotAnAddress {
+                    entry: t.to_owned(),
+                })
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Self)
     }
@@ -36,6 +48,7 @@ impl TrustedProxies {
         if !self.0.contains(&peer) {
             return Some(peer);
         }
+        // No header: the proxy named no client, so the proxy itself is the peer.
         let hops = forwarded_for
             .unwrap_or_default()
             .split(',')
@@ -50,6 +63,7 @@ impl<'a> FromRequest<'a> for ClientIp {
             .remote_addr()
             .as_socket_addr()
             .map(std::net::SocketAddr::ip);
+        // Without the state no proxy is trusted: the peer is the client.
         let trusted = req
             .data::<std::sync::Arc<super::ApiState>>()
             .map(|s| s.trusted_proxies.clone())
@@ -80,6 +94,11 @@ mod tests {
             ip("198.51.100.7")
         );
         assert_eq!(proxies.client(ip("10.0.0.1"), None), ip("10.0.0.1"));
-        assert!(TrustedProxies::parse("10.0.0.1,nope").is_err());
+        assert_eq!(
+            TrustedProxies::parse("10.0.0.1,nope")
+                .unwrap_err()
+                .to_string(),
+            r#""nope" is not an IP address"#
+        );
     }
 }

@@ -293,9 +293,9 @@ impl ApiState {
             let (unknowable, _) = tokens::generate();
             let hash = passwords::hash(Secret::new(unknowable))
                 .await
-                .map_err(|message| StoreError::Unavailable {
-                    message,
-                    source: None,
+                .map_err(|e| StoreError::Unavailable {
+                    message: format!("could not hash a password: {e}"),
+                    source: Some(Box::new(e)),
                 })?;
             self.store.set_password(user.id, &hash, now).await?;
         }

@@ -45,36 +45,73 @@ impl Default for Plans {
     }
 }
 
+/// What is wrong with the plans' setting (`NEXUS_PLANS`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlansError {
+    /// An entry without `=`.
+    #[error("{entry:?}: expected name=BOTS/PAIRS or name=unlimited")]
+    NotAPair {
+        /// The entry.
+        entry: String,
+    },
+    /// A name that is not letters, digits, `_` and `-`.
+    #[error("{name:?}: plan names are letters, digits, _ and -")]
+    BadName {
+        /// The name.
+        name: String,
+    },
+    /// Limits that are neither `BOTS/PAIRS` nor `unlimited`.
+    #[error("{entry:?}: expected BOTS/PAIRS like 3/3")]
+    NoSlash {
+        /// The entry.
+        entry: String,
+    },
+    /// A limit that is not a whole number.
+    #[error("{entry:?}: {count:?} is not a count")]
+    NotACount {
+        /// The entry.
+        entry: String,
+        /// The text that should have been a count.
+        count: String,
+    },
+    /// No `free` plan.
+    #[error("the free plan must be configured (users without a subscription are on it)")]
+    NoFree,
+}
+
 impl Plans {
     /// Parses `name=BOTS/PAIRS` (or `name=unlimited`) entries separated by commas; `free`
     /// must be among them.
     ///
     /// # Errors
-    /// What is wrong with the text.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// [`PlansError`], saying what is wrong with the text.
+    pub fn parse(text: &str) -> Result<Self, PlansError> {
         let mut plans = Vec::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (name, limits) = entry
-                .split_once('=')
-                .ok_or_else(|| format!("{entry:?}: expected name=BOTS/PAIRS or name=unlimited"))?;
+            let (name, limits) = entry.split_once('=').ok_or_else(|| PlansError::NotAPair {
+                entry: entry.to_owned(),
+            })?;
             let name = name.trim();
             if name.is_empty()
                 || !name
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             {
-                return Err(format!("{name:?}: plan names are letters, digits, _ and -"));
+                return Err(PlansError::BadName {
+                    name: name.to_owned(),
+                });
             }
             let (max_bots, max_pairs) = if limits.trim() == "unlimited" {
                 (None, None)
             } else {
-                let (bots, pairs) = limits
-                    .split_once('/')
-                    .ok_or_else(|| format!("{entry:?}: expected BOTS/PAIRS like 3/3"))?;
+                let (bots, pairs) = limits.split_once('/').ok_or_else(|| PlansError::NoSlash {
+                    entry: entry.to_owned(),
+                })?;
                 let number = |t: &str| {
-                    t.trim()
-                        .parse::<u32>()
-                        .map_err(|_| format!("{entry:?}: {t:?} is not a count"))
+                    t.trim().parse::<u32>().map_err(|_| PlansError::NotACount {
+                        entry: entry.to_owned(),
+                        count: t.to_owned(),
+                    })
                 };
                 (Some(number(bots)?), Some(number(pairs)?))
             };
@@ -85,9 +122,7 @@ impl Plans {
             });
         }
         if !plans.iter().any(|p| p.name == "free") {
-            return Err(
-                "the free plan must be configured (users without a subscription are on it)".into(),
-            );
+            return Err(PlansError::NoFree);
         }
         Ok(Self { plans })
     }
@@ -114,8 +149,18 @@ mod tests {
         assert_eq!(plans.get(Some("pro")).max_pairs, Some(20));
         assert_eq!(plans.get(Some("enterprise")).max_bots, None);
         assert_eq!(plans.get(Some("gold")).name, "free");
-        assert!(Plans::parse("pro=1/1").is_err(), "free is required");
-        assert!(Plans::parse("free=x/1").is_err());
-        assert!(Plans::parse("free=3").is_err());
+        assert_eq!(Plans::parse("pro=1/1"), Err(PlansError::NoFree));
+        assert_eq!(
+            Plans::parse("free=x/1").unwrap_err().to_string(),
+            r#""free=x/1": "x" is not a count"#
+        );
+        assert!(matches!(
+            Plans::parse("free=3"),
+            Err(PlansError::NoSlash { .. })
+        ));
+        assert!(matches!(
+            Plans::parse("free 1=3/3"),
+            Err(PlansError::BadName { .. })
+        ));
     }
 }

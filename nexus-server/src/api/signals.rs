@@ -35,21 +35,50 @@ pub struct SignalSources {
     sources: Vec<(String, Secret)>,
 }
 
+/// What is wrong with the signal sources' setting. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignalSourcesError {
+    /// An entry without `=`.
+    #[error("each source is name=secret")]
+    NotAPair,
+    /// A name that is not 1-64 letters, digits, `_` and `-`.
+    #[error("{name:?}: names are 1-64 letters, digits, _ and -")]
+    BadName {
+        /// The name.
+        name: String,
+    },
+    /// A secret shorter than 16 characters.
+    #[error("{name}: the secret must be at least 16 characters")]
+    ShortSecret {
+        /// The source whose secret it is.
+        name: String,
+    },
+}
+
+/// A `webhook` bot's `strategy_config` names no valid source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("source: 1-64 letters, digits, _ and -")]
+pub struct BadSourceName;
+
 impl SignalSources {
     /// Parses `name=secret` pairs separated by commas.
     ///
     /// # Errors
-    /// What is wrong (never the secret itself).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// [`SignalSourcesError`], saying what is wrong (never the secret itself).
+    pub fn parse(text: &str) -> Result<Self, SignalSourcesError> {
         let mut sources = Vec::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (name, secret) = entry.split_once('=').ok_or("each source is name=secret")?;
+            let (name, secret) = entry.split_once('=').ok_or(SignalSourcesError::NotAPair)?;
             let name = name.trim();
             if !valid_name(name) {
-                return Err(format!("{name:?}: names are 1-64 letters, digits, _ and -"));
+                return Err(SignalSourcesError::BadName {
+                    name: name.to_owned(),
+                });
             }
             if secret.trim().len() < 16 {
-                return Err(format!("{name}: the secret must be at least 16 characters"));
+                return Err(SignalSourcesError::ShortSecret {
+                    name: name.to_owned(),
+                });
             }
             sources.push((name.to_owned(), Secret::new(secret.trim())));
         }
@@ -85,24 +114,22 @@ pub struct WebhookConfig {
 }
 
 impl WebhookConfig {
-    /// The stored (canonical) text of a source's bots' parameters.
+    /// The stored (canonical) text of a source's bots' parameters: `{"source":"name"}`.
     #[must_use]
     pub fn canonical(source: &str) -> String {
-        serde_json::to_string(&Self {
-            source: source.to_owned(),
-        })
-        .unwrap_or_default()
+        // A JSON value prints infallibly, the same as the struct would serialise.
+        serde_json::json!({ "source": source }).to_string()
     }
 
     /// Checks the source name.
     ///
     /// # Errors
-    /// What is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    /// [`BadSourceName`].
+    pub fn validate(&self) -> Result<(), BadSourceName> {
         if valid_name(&self.source) {
             Ok(())
         } else {
-            Err("source: 1-64 letters, digits, _ and -".into())
+            Err(BadSourceName)
         }
     }
 }
@@ -304,6 +331,7 @@ pub(crate) async fn verify_signature<E: Endpoint>(
     let source = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|v| v.get("source")?.as_str().map(str::to_owned));
+    // Without the state no source is known, so every signature is refused.
     let sources = req
         .data::<Arc<ApiState>>()
         .map(|s| s.signal_sources.clone())
@@ -333,10 +361,32 @@ mod tests {
         assert_eq!(sources.secret("tv").unwrap().expose(), "0123456789abcdef");
         assert!(sources.secret("nope").is_none());
         assert!(!format!("{sources:?}").contains("0123456789abcdef"));
-        let short = SignalSources::parse("tv=short").unwrap_err();
-        assert!(!short.contains("short\""), "{short}");
-        assert!(SignalSources::parse("bad name=0123456789abcdef").is_err());
+        let short = SignalSources::parse("tv=short").unwrap_err().to_string();
+        assert_eq!(short, "tv: the secret must be at least 16 characters");
+        assert_eq!(
+            SignalSources::parse("bad name=0123456789abcdef").unwrap_err(),
+            SignalSourcesError::BadName {
+                name: "bad name".into()
+            }
+        );
+        assert_eq!(
+            SignalSources::parse("tv").unwrap_err(),
+            SignalSourcesError::NotAPair
+        );
         assert!(SignalSources::parse("").unwrap().sources.is_empty());
+    }
+
+    #[test]
+    fn webhook_configs_print_canonically_and_check_their_source() {
+        assert_eq!(WebhookConfig::canonical("tv"), r#"{"source":"tv"}"#);
+        let config: WebhookConfig =
+            serde_json::from_str(&WebhookConfig::canonical("a\"b")).unwrap();
+        assert_eq!(config.source, "a\"b");
+        assert_eq!(config.validate(), Err(BadSourceName));
+        assert_eq!(
+            BadSourceName.to_string(),
+            "source: 1-64 letters, digits, _ and -"
+        );
     }
 
     #[test]

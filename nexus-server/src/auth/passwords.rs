@@ -12,23 +12,36 @@ pub const MIN_LENGTH: usize = 8;
 /// The longest (argon2 is fed at most this much, so a huge body cannot cost much).
 pub const MAX_LENGTH: usize = 256;
 
+/// A password could not be hashed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The salt could not be encoded.
+    #[error("could not encode the salt: {0}")]
+    Salt(argon2::password_hash::Error),
+    /// argon2 refused the input (it does not for passwords of an accepted length).
+    #[error("argon2 failed: {0}")]
+    Argon2(argon2::password_hash::Error),
+    /// The blocking thread that hashed panicked or was cancelled.
+    #[error("the hashing thread failed: {0}")]
+    Thread(#[from] tokio::task::JoinError),
+}
+
 /// Hashes `password` into a PHC string.
 ///
 /// # Errors
-/// The hasher failed (it does not for valid lengths), or its thread died.
-pub async fn hash(password: Secret) -> Result<String, String> {
+/// [`HashError`]: the hasher failed (it does not for valid lengths), or its thread died.
+pub async fn hash(password: Secret) -> Result<String, HashError> {
     tokio::task::spawn_blocking(move || {
         // A 16-byte salt from ThreadRng (a CSPRNG seeded from the OS).
         let mut bytes = [0u8; 16];
         rand::rng().fill_bytes(&mut bytes);
-        let salt = SaltString::encode_b64(&bytes).map_err(|e| e.to_string())?;
+        let salt = SaltString::encode_b64(&bytes).map_err(HashError::Salt)?;
         Argon2::default()
             .hash_password(password.expose().as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| e.to_string())
+            .map_err(HashError::Argon2)
     })
-    .await
-    .map_err(|e| e.to_string())?
+    .await?
 }
 
 /// Whether `password` matches the PHC string `hash`.
@@ -41,6 +54,7 @@ pub async fn verify(password: Secret, hash: String) -> bool {
         })
     })
     .await
+    // A thread that died checked nothing: the password is not taken as right.
     .unwrap_or(false)
 }
 

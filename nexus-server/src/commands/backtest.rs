@@ -9,14 +9,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use nexus_core::backtest::{self, BacktestConfig, BacktestReport, trend_bot};
+use nexus_core::RegimeConfigError;
+use nexus_core::backtest::{self, BacktestConfig, BacktestError, BacktestReport, trend_bot};
+use nexus_core::error::PyramidConfigError;
 use nexus_core::fanout::BotConfig;
-use nexus_core::market::csv::parse_candles;
+use nexus_core::market::csv::{CandleCsvError, parse_candles};
 use nexus_core::pyramid::PyramidConfig;
 use nexus_core::regime::RegimeConfig;
-use nexus_core::regime::gate::GatePolicy;
+use nexus_core::regime::gate::{GateAction, GatePolicy};
 use nexus_core::sizing::SizingConfig;
-use nexus_core::strategy::{Strategy, TrendBreakout, TrendBreakoutConfig};
+use nexus_core::strategy::{Strategy, StrategyConfigError, TrendBreakout, TrendBreakoutConfig};
 use serde::Deserialize;
 
 use super::plot;
@@ -98,20 +100,103 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
+/// The inputs could not be read or are invalid, or an output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestFileError {
+    /// A file could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// The candle CSV is malformed (the error names the line).
+    #[error("{}: {source}", path.display())]
+    Candles {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        source: CandleCsvError,
+    },
+    /// The configuration is not TOML of the expected sections.
+    #[error("{}{}: {}", path.display(), line.map_or_else(String::new, |l| format!(": line {l}")), source.message())]
+    ConfigSyntax {
+        /// The file.
+        path: PathBuf,
+        /// The line at fault, when the parser knows it.
+        line: Option<usize>,
+        /// What is wrong (boxed: it is large).
+        source: Box<toml::de::Error>,
+    },
+    /// The `[regime]` section is out of range.
+    #[error("{}: [regime] {source}", path.display())]
+    Regime {
+        /// The file.
+        path: PathBuf,
+        /// The field at fault.
+        source: RegimeConfigError,
+    },
+    /// The `[pyramid]` section is invalid.
+    #[error("{}: [pyramid] {source}", path.display())]
+    Pyramid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: PyramidConfigError,
+    },
+    /// The `[strategy]` section is out of range.
+    #[error("{}: [strategy] {source}", path.display())]
+    StrategyConfig {
+        /// The file.
+        path: PathBuf,
+        /// The field at fault.
+        source: StrategyConfigError,
+    },
+    /// The strategy refused its configuration.
+    #[error("[strategy] {0}")]
+    Strategy(StrategyConfigError),
+    /// The backtest refused its inputs.
+    #[error("invalid configuration: {0}")]
+    Run(BacktestError),
+    /// An output file could not be written.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// The plot could not be drawn.
+    #[error("{}: cannot draw: {source}", path.display())]
+    Draw {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: Box<dyn std::error::Error>,
+    },
+}
+
 /// Reads the inputs and runs the backtest.
 ///
 /// # Errors
-/// A message naming the file (and line, section or field) that was wrong.
-pub fn backtest_file(args: &Args) -> Result<BacktestReport, String> {
+/// [`BacktestFileError`], naming the file (and line, section or field) that was wrong.
+pub fn backtest_file(args: &Args) -> Result<BacktestReport, BacktestFileError> {
     let file = match &args.config {
         Some(path) => load_config(path)?,
         None => ConfigFile::default(),
     };
-    let text = std::fs::read_to_string(&args.candles)
-        .map_err(|err| format!("{}: cannot read: {err}", args.candles.display()))?;
-    let candles =
-        parse_candles(&text).map_err(|err| format!("{}: {err}", args.candles.display()))?;
+    let text =
+        std::fs::read_to_string(&args.candles).map_err(|source| BacktestFileError::Read {
+            path: args.candles.clone(),
+            source,
+        })?;
+    let candles = parse_candles(&text).map_err(|source| BacktestFileError::Candles {
+        path: args.candles.clone(),
+        source,
+    })?;
 
+    // Every section is optional: one left out keeps its defaults.
     let defaults = trend_bot();
     let bot = BotConfig {
         gate: file.gate.unwrap_or(defaults.gate),
@@ -123,7 +208,7 @@ pub fn backtest_file(args: &Args) -> Result<BacktestReport, String> {
     let mut strategy: Box<dyn Strategy> = match args.strategy {
         StrategyName::TrendBreakout => Box::new(
             TrendBreakout::new(file.strategy.unwrap_or_default())
-                .map_err(|err| format!("[strategy] {err}"))?,
+                .map_err(BacktestFileError::Strategy)?,
         ),
     };
     backtest::run(
@@ -133,48 +218,60 @@ pub fn backtest_file(args: &Args) -> Result<BacktestReport, String> {
         file.regime.unwrap_or_default(),
         &config,
     )
-    .map_err(|err| format!("invalid configuration: {err}"))
+    .map_err(BacktestFileError::Run)
 }
 
-fn load_config(path: &Path) -> Result<ConfigFile, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| format!("{}: cannot read: {err}", path.display()))?;
-    let file: ConfigFile = toml::from_str(&text).map_err(|err| {
-        let section = err
-            .span()
-            .map(|span| line_of(&text, span.start))
-            .unwrap_or_default();
-        format!("{}{section}: {}", path.display(), err.message())
+fn load_config(path: &Path) -> Result<ConfigFile, BacktestFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| BacktestFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file: ConfigFile = toml::from_str(&text).map_err(|source: toml::de::Error| {
+        BacktestFileError::ConfigSyntax {
+            path: path.to_owned(),
+            line: source.span().map(|span| line_of(&text, span.start)),
+            source: Box::new(source),
+        }
     })?;
     if let Some(regime) = &file.regime {
         regime
             .validate()
-            .map_err(|err| format!("{}: [regime] {err}", path.display()))?;
+            .map_err(|source| BacktestFileError::Regime {
+                path: path.to_owned(),
+                source,
+            })?;
     }
     if let Some(pyramid) = &file.pyramid {
         pyramid
             .validate()
-            .map_err(|err| format!("{}: [pyramid] {err}", path.display()))?;
+            .map_err(|source| BacktestFileError::Pyramid {
+                path: path.to_owned(),
+                source,
+            })?;
     }
     if let Some(strategy) = &file.strategy {
         strategy
             .validate()
-            .map_err(|err| format!("{}: [strategy] {err}", path.display()))?;
+            .map_err(|source| BacktestFileError::StrategyConfig {
+                path: path.to_owned(),
+                source,
+            })?;
     }
     Ok(file)
 }
 
-fn line_of(text: &str, offset: usize) -> String {
-    let line = text
-        .get(..offset)
-        .map_or(0, |before| before.lines().count().max(1));
-    format!(": line {line}")
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(0, |before| before.lines().count().max(1))
 }
 
-fn write_outputs(args: &Args, report: &BacktestReport) -> Result<(), String> {
+fn write_outputs(args: &Args, report: &BacktestReport) -> Result<(), BacktestFileError> {
     let write = |path: &Path, contents: String| {
-        std::fs::write(path, contents)
-            .map_err(|err| format!("{}: cannot write: {err}", path.display()))
+        std::fs::write(path, contents).map_err(|source| BacktestFileError::Write {
+            path: path.to_owned(),
+            source,
+        })
     };
     if let Some(path) = &args.trades_out {
         write(path, trades_csv(report))?;
@@ -183,8 +280,10 @@ fn write_outputs(args: &Args, report: &BacktestReport) -> Result<(), String> {
         write(path, equity_csv(report))?;
     }
     if let Some(path) = &args.plot {
-        plot::equity_svg(report, path)
-            .map_err(|err| format!("{}: cannot draw: {err}", path.display()))?;
+        plot::equity_svg(report, path).map_err(|source| BacktestFileError::Draw {
+            path: path.to_owned(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -200,8 +299,12 @@ pub fn trades_csv(report: &BacktestReport) -> String {
         "timestamp,action,side,level,quantity,price,fee,fee_asset,dust,regime,reason\n",
     );
     for f in &report.fills {
-        let action = serde_json::to_value(f.action).ok();
-        let action = action.as_ref().and_then(|v| v.as_str()).unwrap_or("");
+        // The names the JSON report uses (`GateAction`'s serde names).
+        let action = match f.action {
+            GateAction::Entry => "entry",
+            GateAction::Add => "add",
+            GateAction::Exit => "exit",
+        };
         let _ = writeln!(
             out,
             "{},{action},{},{},{},{},{},{},{},{},{}",

@@ -117,6 +117,67 @@ pub struct Report {
     pub setup_secs: f64,
 }
 
+/// The load test could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadTestError {
+    /// The options do not go together.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// The in-process server's configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The in-process server's temporary folder could not be made.
+    #[error("cannot make a temporary folder: {0}")]
+    TempDir(std::io::Error),
+    /// The in-process server's store could not be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::OpenStoreError),
+    /// The in-process server did not start.
+    #[error("the server did not start: {0}")]
+    Start(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(reqwest::Error),
+    /// A request got no answer.
+    #[error("{path}: {source}")]
+    Transport {
+        /// The request's path.
+        path: String,
+        /// What went wrong.
+        source: reqwest::Error,
+    },
+    /// A request was answered with an error.
+    #[error("{path}: {status} {body}")]
+    Refused {
+        /// The request's path.
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// The answer (`null` when it was not JSON).
+        body: Value,
+    },
+    /// A sign-up's verification email never arrived.
+    #[error("no verification email to {email}")]
+    NoEmail {
+        /// The address.
+        email: String,
+    },
+    /// A set-up task panicked or was cancelled.
+    #[error("a set-up task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// The set-up's concurrency gate closed.
+    #[error("the set-up gate closed: {0}")]
+    Gate(#[from] tokio::sync::AcquireError),
+    /// Users could not be set up.
+    #[error("{failed} users could not be set up; first: {first}")]
+    Setup {
+        /// How many.
+        failed: usize,
+        /// The first failure.
+        first: Box<LoadTestError>,
+    },
+}
+
 struct Client {
     http: reqwest::Client,
     base: String,
@@ -130,7 +191,7 @@ impl Client {
         path: &str,
         body: Option<&Value>,
         token: Option<&str>,
-    ) -> Result<(u16, Value), String> {
+    ) -> Result<(u16, Value), LoadTestError> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             req = req.json(body);
@@ -138,15 +199,22 @@ impl Client {
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
-        let resp = req.send().await.map_err(|e| {
+        let resp = req.send().await.map_err(|source| {
             self.errors.fetch_add(1, Ordering::Relaxed);
-            e.to_string()
+            LoadTestError::Transport {
+                path: path.to_owned(),
+                source,
+            }
         })?;
         let status = resp.status().as_u16();
         let value = resp.json::<Value>().await.unwrap_or(Value::Null);
         if status >= 400 {
             self.errors.fetch_add(1, Ordering::Relaxed);
-            return Err(format!("{path}: {status} {value}"));
+            return Err(LoadTestError::Refused {
+                path: path.to_owned(),
+                status,
+                body: value,
+            });
         }
         Ok((status, value))
     }
@@ -167,7 +235,7 @@ struct OutboxSeen {
 }
 
 impl Outbox {
-    async fn token(&self, email: &str) -> Result<String, String> {
+    async fn token(&self, email: &str) -> Result<String, LoadTestError> {
         for _ in 0..600 {
             {
                 let mut guard = self.seen.lock().await;
@@ -214,7 +282,9 @@ impl Outbox {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(format!("no verification email to {email}"))
+        Err(LoadTestError::NoEmail {
+            email: email.to_owned(),
+        })
     }
 }
 
@@ -296,8 +366,8 @@ struct Local {
     _dir: tempfile::TempDir,
 }
 
-async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), LoadTestError> {
+    let dir = tempfile::tempdir().map_err(LoadTestError::TempDir)?;
     let outbox = dir.path().join("outbox");
     let data = dir.path().join("data");
     let symbols = symbols(args.symbols).join(",");
@@ -326,12 +396,13 @@ async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), String> {
     let config = crate::config::Config::from_lookup(|var| match overrides.get(var) {
         Some(value) => Ok(Some(value.clone())),
         None => Ok(std::env::var(var).ok()),
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     crate::config::init_logging(&config);
     let store = crate::store::open_store(&config).await?;
     let email = Arc::new(crate::email::Outbox::new(&outbox));
-    let instance = crate::instance::launch(&config, store, email, None).await?;
+    let instance = crate::instance::launch(&config, store, email, None)
+        .await
+        .map_err(LoadTestError::Start)?;
     Ok((
         Local {
             instance,
@@ -344,21 +415,22 @@ async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), String> {
 /// Runs the load test and returns its report (what `run` prints).
 ///
 /// # Errors
-/// A message when the server cannot start or users cannot be set up.
-pub async fn measure(args: &Args) -> Result<Report, String> {
+/// [`LoadTestError`] when the server cannot start or users cannot be set up.
+pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
     nexus_exchanges::http::install_tls_provider();
     let secret = format!("lt-{}", uuid::Uuid::new_v4().simple());
     let (local, base, outbox, source, secret) = match &args.target {
         Some(target) => {
-            let outbox = args
-                .outbox
-                .clone()
-                .ok_or("--target needs --outbox (the server's NEXUS_EMAIL_OUTBOX)")?;
+            let outbox = args.outbox.clone().ok_or(LoadTestError::Usage(
+                "--target needs --outbox (the server's NEXUS_EMAIL_OUTBOX)",
+            ))?;
             let (name, secret) = args
                 .source
                 .as_deref()
                 .and_then(|s| s.split_once('='))
-                .ok_or("--target needs --source name=secret (one of its NEXUS_SIGNAL_SOURCES)")?;
+                .ok_or(LoadTestError::Usage(
+                    "--target needs --source name=secret (one of its NEXUS_SIGNAL_SOURCES)",
+                ))?;
             (
                 None,
                 target.trim_end_matches('/').to_owned(),
@@ -378,7 +450,7 @@ pub async fn measure(args: &Args) -> Result<Report, String> {
             .pool_max_idle_per_host(args.concurrency * 2)
             .timeout(Duration::from_secs(60))
             .build()
-            .map_err(|e| e.to_string())?,
+            .map_err(LoadTestError::Client)?,
         base,
         errors: AtomicU64::new(0),
     });
@@ -407,7 +479,7 @@ pub async fn measure(args: &Args) -> Result<Report, String> {
         let symbols = symbols.clone();
         let source = source.clone();
         tasks.spawn(async move {
-            let _permit = gate.acquire_owned().await.map_err(|e| e.to_string())?;
+            let _permit = gate.acquire_owned().await?;
             let password = "load test password";
             let login = json!({"email": email, "password": password});
             client
@@ -458,20 +530,21 @@ pub async fn measure(args: &Args) -> Result<Report, String> {
                     symbol,
                 });
             }
-            Ok::<(), String>(())
+            Ok::<(), LoadTestError>(())
         });
     }
     let mut setup_errors = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        if let Err(e) = done.map_err(|e| e.to_string()).and_then(|r| r) {
+        if let Err(e) = done.map_err(LoadTestError::from).and_then(|r| r) {
             setup_errors.push(e);
         }
     }
-    if let Some(first) = setup_errors.first() {
-        return Err(format!(
-            "{} users could not be set up; first: {first}",
-            setup_errors.len()
-        ));
+    let failed = setup_errors.len();
+    if let Some(first) = setup_errors.into_iter().next() {
+        return Err(LoadTestError::Setup {
+            failed,
+            first: Box::new(first),
+        });
     }
     let bots = Arc::new(std::mem::take(&mut *bots.lock().await));
     let setup_secs = started.elapsed().as_secs_f64();
@@ -670,16 +743,20 @@ pub async fn measure(args: &Args) -> Result<Report, String> {
 }
 
 /// A counter's total over its labels in the server's `/metrics`.
-async fn metric_sum(client: &Client, name: &str, filter: &str) -> Result<f64, String> {
+async fn metric_sum(client: &Client, name: &str, filter: &str) -> Result<f64, LoadTestError> {
+    let failed = |source| LoadTestError::Transport {
+        path: "/metrics".to_owned(),
+        source,
+    };
     let text = client
         .http
         .get(format!("{}/metrics", client.base))
         .send()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(failed)?
         .text()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(failed)?;
     Ok(text
         .lines()
         .filter(|l| l.starts_with(name) && l.contains(filter))
@@ -687,11 +764,11 @@ async fn metric_sum(client: &Client, name: &str, filter: &str) -> Result<f64, St
         .sum())
 }
 
-async fn upstream_calls(client: &Client) -> Result<f64, String> {
+async fn upstream_calls(client: &Client) -> Result<f64, LoadTestError> {
     metric_sum(client, "nexus_market_data_upstream_calls_total", "").await
 }
 
-async fn orders_placed(client: &Client) -> Result<f64, String> {
+async fn orders_placed(client: &Client) -> Result<f64, LoadTestError> {
     metric_sum(client, "nexus_orders_total", "").await
 }
 

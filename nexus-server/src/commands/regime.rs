@@ -4,10 +4,11 @@
 //! produces output that looks valid.
 
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use nexus_core::market::csv::parse_candles;
+use nexus_core::RegimeConfigError;
+use nexus_core::market::csv::{CandleCsvError, parse_candles};
 use nexus_core::regime::indicators::Bar;
 use nexus_core::regime::{Classification, RegimeConfig, classify};
 use nexus_core::{Candle, Timestamp};
@@ -48,21 +49,66 @@ pub struct Row {
     pub classification: Option<Classification>,
 }
 
-/// Reads, validates and classifies; the error is the message to print.
+/// The candles or the configuration could not be read, or the configuration is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum RegimeFileError {
+    /// A file could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// The candle CSV is malformed (the error names the line).
+    #[error("{}: {source}", path.display())]
+    Candles {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        source: CandleCsvError,
+    },
+    /// The configuration is not TOML of a regime configuration.
+    #[error("{}: {}", path.display(), source.message())]
+    ConfigSyntax {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (boxed: it is large).
+        source: Box<toml::de::Error>,
+    },
+    /// The configuration's values are out of range.
+    #[error("{}: {source}", path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// The field at fault.
+        source: RegimeConfigError,
+    },
+    /// The classifier refused the configuration.
+    #[error("invalid configuration: {0}")]
+    Classify(RegimeConfigError),
+}
+
+/// Reads, validates and classifies.
 ///
 /// # Errors
-/// A message naming the file (and line) and what was wrong.
-pub fn classify_file(candles: &Path, config: Option<&Path>) -> Result<Vec<Row>, String> {
+/// [`RegimeFileError`], naming the file (and line or field) and what was wrong.
+pub fn classify_file(candles: &Path, config: Option<&Path>) -> Result<Vec<Row>, RegimeFileError> {
     let config = match config {
         Some(path) => load_config(path)?,
         None => RegimeConfig::default(),
     };
-    let text = std::fs::read_to_string(candles)
-        .map_err(|err| format!("{}: cannot read: {err}", candles.display()))?;
+    let text = std::fs::read_to_string(candles).map_err(|source| RegimeFileError::Read {
+        path: candles.to_owned(),
+        source,
+    })?;
     let candles_parsed: Vec<Candle> =
-        parse_candles(&text).map_err(|err| format!("{}: {err}", candles.display()))?;
+        parse_candles(&text).map_err(|source| RegimeFileError::Candles {
+            path: candles.to_owned(),
+            source,
+        })?;
     let bars: Vec<Bar> = candles_parsed.iter().map(Bar::from).collect();
-    let classes = classify(&bars, config).map_err(|err| format!("invalid configuration: {err}"))?;
+    let classes = classify(&bars, config).map_err(RegimeFileError::Classify)?;
     Ok(candles_parsed
         .iter()
         .zip(classes)
@@ -73,14 +119,22 @@ pub fn classify_file(candles: &Path, config: Option<&Path>) -> Result<Vec<Row>, 
         .collect())
 }
 
-fn load_config(path: &Path) -> Result<RegimeConfig, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| format!("{}: cannot read: {err}", path.display()))?;
+fn load_config(path: &Path) -> Result<RegimeConfig, RegimeFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RegimeFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     let config: RegimeConfig =
-        toml::from_str(&text).map_err(|err| format!("{}: {}", path.display(), err.message()))?;
+        toml::from_str(&text).map_err(|source| RegimeFileError::ConfigSyntax {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
     config
         .validate()
-        .map_err(|err| format!("{}: {err}", path.display()))?;
+        .map_err(|source| RegimeFileError::Config {
+            path: path.to_owned(),
+            source,
+        })?;
     Ok(config)
 }
 
