@@ -27,14 +27,21 @@ struct Packed<'a> {
 }
 
 /// Seals key, secret and passphrase together.
-pub(crate) fn seal_credentials(keys: &Keyring, creds: &ApiCredentials, context: &[u8]) -> Sealed {
+pub(crate) fn seal_credentials(
+    keys: &Keyring,
+    creds: &ApiCredentials,
+    context: &[u8],
+) -> Result<Sealed, StoreError> {
     let packed = Packed {
         api_key: &creds.api_key,
         secret: creds.secret.expose(),
         passphrase: creds.passphrase.as_ref().map(Secret::expose),
     };
-    let plain = Zeroizing::new(serde_json::to_vec(&packed).unwrap_or_default());
+    let plain = Zeroizing::new(
+        serde_json::to_vec(&packed).map_err(|e| corrupt("exchange credentials", e))?,
+    );
     keys.seal(&plain, context)
+        .map_err(|e| corrupt("exchange credentials", e))
 }
 
 /// Opens what [`seal_credentials`] sealed.

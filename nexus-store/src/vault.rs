@@ -38,6 +38,10 @@ pub enum VaultError {
         /// Where the key came from.
         var: String,
     },
+    /// A secret could not be encrypted (larger than the cipher allows): nothing is
+    /// stored rather than an empty ciphertext.
+    #[error("the secret could not be encrypted")]
+    Seal,
     /// The row was encrypted under a key the keyring does not have.
     #[error(
         "no master key with id {key_id}: add it to NEXUS_MASTER_KEY_PREVIOUS until rotation completes"
@@ -202,10 +206,9 @@ impl Keyring {
 
     /// Encrypts `secret` for the row identified by `context`.
     ///
-    /// # Panics
-    /// Never: encryption with a valid key and nonce cannot fail.
-    #[must_use]
-    pub fn seal(&self, secret: &[u8], context: &[u8]) -> Sealed {
+    /// # Errors
+    /// [`VaultError::Seal`] when the cipher refuses the secret (only past its size limit).
+    pub fn seal(&self, secret: &[u8], context: &[u8]) -> Result<Sealed, VaultError> {
         let cipher = XChaCha20Poly1305::new(Key::from_slice(self.current.key.as_slice()));
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let ciphertext = cipher
@@ -216,12 +219,12 @@ impl Keyring {
                     aad: context,
                 },
             )
-            .unwrap_or_default();
-        Sealed {
+            .map_err(|_| VaultError::Seal)?;
+        Ok(Sealed {
             key_id: self.current.id.clone(),
             nonce: nonce.to_vec(),
             ciphertext,
-        }
+        })
     }
 
     /// Decrypts a row's secret.
@@ -296,7 +299,7 @@ mod tests {
     #[test]
     fn sealed_secrets_open_only_in_their_own_row() {
         let keys = keyring();
-        let sealed = keys.seal(b"api-secret", b"row-1");
+        let sealed = keys.seal(b"api-secret", b"row-1").unwrap();
         assert_ne!(sealed.ciphertext, b"api-secret");
         assert_eq!(
             keys.open(&sealed, b"row-1").unwrap().as_slice(),
@@ -305,7 +308,7 @@ mod tests {
         assert_eq!(keys.open(&sealed, b"row-2"), Err(VaultError::Tampered));
         // Two seals of one secret differ (random nonces).
         assert_ne!(
-            keys.seal(b"api-secret", b"row-1").ciphertext,
+            keys.seal(b"api-secret", b"row-1").unwrap().ciphertext,
             sealed.ciphertext
         );
     }
@@ -313,7 +316,7 @@ mod tests {
     #[test]
     fn tampered_or_truncated_ciphertext_is_a_typed_error() {
         let keys = keyring();
-        let sealed = keys.seal(b"api-secret", b"row");
+        let sealed = keys.seal(b"api-secret", b"row").unwrap();
         let mut flipped = sealed.clone();
         flipped.ciphertext[3] ^= 1;
         assert_eq!(keys.open(&flipped, b"row"), Err(VaultError::Tampered));
@@ -337,7 +340,7 @@ mod tests {
     fn rotation_keeps_old_rows_readable_until_re_encrypted() {
         let old = MasterKey::generate();
         let old_text = old.to_base64();
-        let sealed = Keyring::new(old, Vec::new()).seal(b"s", b"r");
+        let sealed = Keyring::new(old, Vec::new()).seal(b"s", b"r").unwrap();
         let new = MasterKey::generate();
         let rotating = Keyring::new(
             new,
@@ -345,7 +348,7 @@ mod tests {
         );
         assert!(rotating.is_stale(&sealed.key_id));
         let plain = rotating.open(&sealed, b"r").unwrap();
-        let resealed = rotating.seal(&plain, b"r");
+        let resealed = rotating.seal(&plain, b"r").unwrap();
         assert!(!rotating.is_stale(&resealed.key_id));
         assert_eq!(rotating.open(&resealed, b"r").unwrap().as_slice(), b"s");
     }

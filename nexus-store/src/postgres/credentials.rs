@@ -35,7 +35,7 @@ impl CredentialStore for PostgresStore {
             &self.keys,
             credentials,
             &credential_context(id, user, exchange),
-        );
+        )?;
         let row = sqlx::query(concat!("INSERT INTO exchange_credentials (id, user_id, exchange, label, masked_key, key_id, nonce,
                  ciphertext, can_read, can_trade, can_withdraw, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
@@ -128,7 +128,10 @@ pub(super) async fn rotate_keys(
             .keys
             .open(&old, &context)
             .map_err(|e| corrupt("exchange credentials", e))?;
-        let new = store.keys.seal(&plain, &context);
+        let new = store
+            .keys
+            .seal(&plain, &context)
+            .map_err(|e| corrupt("exchange credentials", e))?;
         rotated += sqlx::query(
             "UPDATE exchange_credentials SET key_id = $1, nonce = $2, ciphertext = $3, updated_at = $4
              WHERE id = $5",
