@@ -180,6 +180,23 @@ impl World {
         panic!("timed out waiting for {what}");
     }
 
+    /// Waits until the scheduler has classified the bots' market.
+    async fn regime_classified(&self) {
+        let store = Arc::clone(&self.store);
+        self.eventually("the market's regime", || {
+            let store = Arc::clone(&store);
+            async move {
+                store
+                    .recent_decisions(10)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .any(|d| d.regime.is_some())
+            }
+        })
+        .await;
+    }
+
     /// Stops the instance and starts a new one on the same store: a restart.
     async fn restart(&mut self) {
         self.instance.take().unwrap().stop().await.unwrap();
@@ -207,6 +224,22 @@ impl World {
     }
 }
 
+/// A Paper bot following the `tv` source, whose entries any regime allows (so a test does
+/// not depend on where the replayed market stands).
+fn webhook_bot() -> Value {
+    json!({
+        "exchange": "paper", "symbol": "BTC/USDT", "interval": "1d",
+        "strategy": "webhook", "strategy_config": {"source": "tv"},
+        "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]}
+    })
+}
+
+/// A `tv` signal for BTC/USDT on Paper, proved by its token.
+fn signal(action: &str, key: &str) -> Value {
+    json!({"source": "tv", "token": SOURCE_SECRET, "action": action,
+        "exchange": "paper", "symbol": "BTC/USDT", "idempotency_key": key})
+}
+
 fn signed(body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(SOURCE_SECRET.as_bytes()).unwrap();
     mac.update(body.as_bytes());
@@ -220,11 +253,7 @@ async fn one_signal_trades_for_every_user(w: World) -> World {
     let bob = w.user("bob@example.com").await;
     // Both follow the same outside source; any regime allows their entries, so the test
     // does not depend on where the replayed market stands.
-    let bot = json!({
-        "exchange": "paper", "symbol": "BTC/USDT", "interval": "1d",
-        "strategy": "webhook", "strategy_config": {"source": "tv"},
-        "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]}
-    });
+    let bot = webhook_bot();
     let (status, a) = w.post("/api/v1/bots", &bot, Some(&alice)).await;
     assert_eq!(status, StatusCode::CREATED, "{a}");
     let (status, b) = w.post("/api/v1/bots", &bot, Some(&bob)).await;
@@ -235,19 +264,7 @@ async fn one_signal_trades_for_every_user(w: World) -> World {
     ];
 
     // The scheduler classifies the bots' market and records the gate's decision.
-    let store = Arc::clone(&w.store);
-    w.eventually("the market's regime", || {
-        let store = Arc::clone(&store);
-        async move {
-            store
-                .recent_decisions(10)
-                .await
-                .unwrap()
-                .iter()
-                .any(|d| d.regime.is_some())
-        }
-    })
-    .await;
+    w.regime_classified().await;
 
     // Wrong credentials are refused before anything is queued.
     let entry = json!({"source": "tv", "token": SOURCE_SECRET, "action": "entry",
@@ -375,31 +392,11 @@ async fn one_signal_trades_for_every_user(w: World) -> World {
 /// account lives in the store, not in the memory of the process that bought.
 async fn a_paper_position_survives_a_restart(mut w: World) -> World {
     let carol = w.user("carol@example.com").await;
-    let bot = json!({
-        "exchange": "paper", "symbol": "BTC/USDT", "interval": "1d",
-        "strategy": "webhook", "strategy_config": {"source": "tv"},
-        "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]}
-    });
+    let bot = webhook_bot();
     let (status, created) = w.post("/api/v1/bots", &bot, Some(&carol)).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    let store = Arc::clone(&w.store);
-    w.eventually("the market's regime", || {
-        let store = Arc::clone(&store);
-        async move {
-            store
-                .recent_decisions(10)
-                .await
-                .unwrap()
-                .iter()
-                .any(|d| d.regime.is_some())
-        }
-    })
-    .await;
-    let signal = |action: &str, key: &str| {
-        json!({"source": "tv", "token": SOURCE_SECRET, "action": action,
-            "exchange": "paper", "symbol": "BTC/USDT", "idempotency_key": key})
-    };
+    w.regime_classified().await;
     let (status, _) = w
         .post("/api/v1/signals", &signal("entry", "r-1"), None)
         .await;
@@ -482,34 +479,14 @@ async fn set_paper_balance(w: &World, email: &str, asset: &str, amount: &str) {
 async fn positions_out_of_sync_are_flagged_not_dropped(w: World) -> World {
     let dave = w.user("dave@example.com").await;
     let erin = w.user("erin@example.com").await;
-    let bot = json!({
-        "exchange": "paper", "symbol": "BTC/USDT", "interval": "1d",
-        "strategy": "webhook", "strategy_config": {"source": "tv"},
-        "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]}
-    });
+    let bot = webhook_bot();
     let mut bots = Vec::new();
     for token in [&dave, &erin] {
         let (status, created) = w.post("/api/v1/bots", &bot, Some(token)).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         bots.push(created["id"].as_str().unwrap().to_owned());
     }
-    let store = Arc::clone(&w.store);
-    w.eventually("the market's regime", || {
-        let store = Arc::clone(&store);
-        async move {
-            store
-                .recent_decisions(10)
-                .await
-                .unwrap()
-                .iter()
-                .any(|d| d.regime.is_some())
-        }
-    })
-    .await;
-    let signal = |action: &str, key: &str| {
-        json!({"source": "tv", "token": SOURCE_SECRET, "action": action,
-            "exchange": "paper", "symbol": "BTC/USDT", "idempotency_key": key})
-    };
+    w.regime_classified().await;
     let (status, _) = w
         .post("/api/v1/signals", &signal("entry", "s-1"), None)
         .await;
