@@ -34,6 +34,25 @@ pub struct PaperBook {
     pub orders: HashMap<PaperOrderKey, OrderReport>,
 }
 
+impl PaperBook {
+    /// The book an update over `names` sees: each named account as `found` holds it, or
+    /// empty and unfunded when it has none yet; and the `orders` that exist.
+    #[must_use]
+    pub fn named(
+        names: &[String],
+        mut found: HashMap<String, PaperAccount>,
+        orders: HashMap<PaperOrderKey, OrderReport>,
+    ) -> Self {
+        Self {
+            accounts: names
+                .iter()
+                .map(|name| (name.clone(), found.remove(name).unwrap_or_default()))
+                .collect(),
+            orders,
+        }
+    }
+}
+
 /// Storage of Paper accounts. Implemented by both stores and by an in-memory ledger for
 /// embedders and tests.
 #[async_trait]

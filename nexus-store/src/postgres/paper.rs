@@ -128,14 +128,8 @@ impl PaperLedger for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
-        let mut found = accounts_in(&mut *tx, &names).await?;
-        let before = PaperBook {
-            accounts: names
-                .iter()
-                .map(|name| (name.clone(), found.remove(name).unwrap_or_default()))
-                .collect(),
-            orders: orders_in(&mut *tx, orders).await?,
-        };
+        let found = accounts_in(&mut *tx, &names).await?;
+        let before = PaperBook::named(&names, found, orders_in(&mut *tx, orders).await?);
         let mut after = before.clone();
         apply(&mut after);
         let paper::PaperChanges { accounts, orders } = paper::changes(&before, &after);

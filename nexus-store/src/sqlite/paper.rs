@@ -118,14 +118,8 @@ impl PaperLedger for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(classify)?;
-        let mut found = accounts_in(&mut *tx, accounts).await?;
-        let before = PaperBook {
-            accounts: accounts
-                .iter()
-                .map(|name| (name.clone(), found.remove(name).unwrap_or_default()))
-                .collect(),
-            orders: orders_in(&mut *tx, orders).await?,
-        };
+        let found = accounts_in(&mut *tx, accounts).await?;
+        let before = PaperBook::named(accounts, found, orders_in(&mut *tx, orders).await?);
         let mut after = before.clone();
         apply(&mut after);
         let paper::PaperChanges { accounts, orders } = paper::changes(&before, &after);
