@@ -59,9 +59,6 @@ pub enum Command {
         #[command(subcommand)]
         command: commands::exchange::ExchangeCommand,
     },
-    /// Load-test a server (`--target`) or one started in process: users and Paper bots
-    /// created through the API, signals pushed, latency and throughput reported.
-    Loadtest(crate::commands::loadtest::Args),
     /// Print the OpenAPI document (the same as GET /openapi.json) and exit, for SDK
     /// generators.
     Openapi,
@@ -103,7 +100,6 @@ pub async fn run(cli: Cli) -> ExitCode {
             command: KeysCommand::Rotate { batch },
         } => commands::admin::rotate(batch.max(1)).await,
         Command::Exchange { command } => commands::exchange::run(command).await,
-        Command::Loadtest(args) => commands::loadtest::run(args).await,
         Command::Openapi => {
             println!("{}", api::spec_json());
             ExitCode::SUCCESS

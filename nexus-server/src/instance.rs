@@ -1,5 +1,5 @@
 //! One running Nexus instance: the API and the engine over one store, started and stopped
-//! as a unit. `nexus serve`, `nexus loadtest` (in process) and the end-to-end tests all
+//! as a unit. `nexus serve`, `nexus-loadtest` (in process) and the end-to-end tests all
 //! start it this way.
 
 use std::sync::Arc;

@@ -4,7 +4,6 @@ pub mod admin;
 pub mod backtest;
 pub mod demo;
 pub mod exchange;
-pub mod loadtest;
 mod plot;
 pub mod regime;
 pub mod serve;

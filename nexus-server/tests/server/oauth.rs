@@ -2,7 +2,6 @@
 //! `NEXUS_TEST_POSTGRES_URL` is set) against a local stand-in for Google's OpenID Connect
 //! endpoints (a poem server checking the client, the redirect URL and PKCE, and signing ID
 //! tokens with a fixed test key).
-#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,13 +18,14 @@ use nexus_server::api::{ApiState, AuthSettings};
 use nexus_server::auth::limits::{Allowance, AuthLimits};
 use nexus_server::auth::oidc::{GoogleConfig, GoogleOidc};
 use nexus_server::auth::passwords;
-use nexus_store::vault::{Keyring, MasterKey};
-use nexus_store::{PostgresStore, SqliteStore, Store};
+use nexus_store::Store;
 use poem::web::{Data, Form, Json};
 use poem::{EndpointExt, IntoResponse, Response, Route, get, handler, post};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use crate::support::{Backend, Bound, Http, Served, TestDb, code, on_each};
 
 /// A 2048-bit RSA key made for these tests only (`openssl genrsa -traditional 2048`).
 const TEST_KEY: &str = "\
@@ -215,56 +215,24 @@ impl Provider {
     }
 }
 
+/// The API server over a test database, with Google's local stand-in. Fields drop in
+/// order: the server stops before its database is removed.
 struct Running {
+    _served: Served,
     url: String,
     store: Arc<dyn Store>,
     provider: Arc<Provider>,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    cleanup: Option<(String, String)>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-enum Backend {
-    Sqlite,
-    Postgres(String),
+    _db: TestDb,
 }
 
 async fn start(backend: Backend, google: bool) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keyring::new(MasterKey::generate(), Vec::new());
-    let (store, cleanup): (Arc<dyn Store>, _) = match backend {
-        Backend::Sqlite => {
-            let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
-            (Arc::new(SqliteStore::open(&url, keys).await.unwrap()), None)
-        }
-        Backend::Postgres(url) => {
-            let schema = format!("oauth_{}", uuid::Uuid::new_v4().simple());
-            let store = PostgresStore::open_in_schema(&url, &schema, keys)
-                .await
-                .unwrap();
-            (Arc::new(store), Some((url, schema)))
-        }
-    };
-    let acceptor = nexus_server::server::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
-        .as_socket_addr()
-        .copied()
-        .unwrap();
-    let public_url = format!("http://{addr}");
+    let db = TestDb::open(backend).await;
+    let bound = Bound::new().await;
+    let public_url = bound.url.clone();
     let provider = Provider::start(format!("{public_url}/api/v1/auth/oauth/google/callback")).await;
     let mut state = ApiState::new(
-        Arc::clone(&store),
+        Arc::clone(&db.store),
         Arc::new(nexus_server::email::LogSender::default()),
         AuthSettings::new(public_url.clone()),
     );
@@ -278,26 +246,13 @@ async fn start(backend: Backend, google: bool) -> Running {
         let oidc = GoogleOidc::new(provider.config(), &public_url).unwrap();
         state = state.with_oidc(Arc::new(oidc));
     }
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(nexus_server::server::run(
-        acceptor,
-        Arc::new(state),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    nexus_exchanges::http::install_tls_provider();
     Running {
+        _served: bound.serve(state),
         url: public_url,
-        store,
+        http: Http::new("").client,
+        store: Arc::clone(&db.store),
         provider,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        _dir: dir,
-        stop: Some(stop),
-        cleanup,
+        _db: db,
     }
 }
 
@@ -306,25 +261,7 @@ where
     F: Fn(Running) -> Fut,
     Fut: std::future::Future<Output = Running>,
 {
-    test(start(Backend::Sqlite, true).await)
-        .await
-        .finish()
-        .await;
-    match std::env::var("NEXUS_TEST_POSTGRES_URL") {
-        Ok(url) => {
-            test(start(Backend::Postgres(url), true).await)
-                .await
-                .finish()
-                .await;
-        }
-        Err(_) => {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped {name} on PostgreSQL: NEXUS_TEST_POSTGRES_URL is unset"
-            );
-        }
-    }
+    on_each(name, |backend| start(backend, true), test).await;
 }
 
 /// A callback's query string.
@@ -347,17 +284,6 @@ struct Answer {
 }
 
 impl Running {
-    async fn finish(mut self) {
-        if let Some((url, schema)) = self.cleanup.take() {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-    }
-
     async fn begin(&self) -> Begun {
         let resp = self
             .http
@@ -469,12 +395,6 @@ impl Running {
             })
             .collect()
     }
-}
-
-fn code(body: &Value) -> &str {
-    body["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no code in {body}"))
 }
 
 fn message(body: &Value) -> &str {
@@ -932,5 +852,4 @@ async fn without_a_client_id_and_secret_google_sign_in_is_not_found() {
         let body: Value = resp.json().await.unwrap();
         assert_eq!(code(&body), "oauth_not_configured", "{path}");
     }
-    s.finish().await;
 }

@@ -1,5 +1,4 @@
 //! `nexus exchange check|order` against the local venues of `nexus_exchanges::mock`.
-#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::process::Command;
 
@@ -7,9 +6,8 @@ use nexus_exchanges::mock::binance::BinanceMock;
 use nexus_exchanges::mock::kraken::KrakenMock;
 use rust_decimal::Decimal;
 
-const NEXUS: &str = env!("CARGO_BIN_EXE_nexus");
-const BINANCE_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
-const BINANCE_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+use crate::support::NEXUS;
+use crate::support::{BINANCE_KEY, BINANCE_SECRET};
 const KRAKEN_KEY: &str = "kraken-test-key-0123456789";
 const KRAKEN_SECRET: &str =
     "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==";

@@ -1,12 +1,11 @@
 //! The `nexus` binary as an operator runs it.
-#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const NEXUS: &str = env!("CARGO_BIN_EXE_nexus");
+use crate::support::NEXUS;
 
 #[test]
 fn a_bad_bind_address_exits_non_zero_naming_the_variable() {

@@ -2,51 +2,37 @@
 //! on a fresh SQLite file and, when `NEXUS_TEST_POSTGRES_URL` is set, a fresh PostgreSQL
 //! schema. Users sign up through the API, create Paper bots, and one signal becomes one
 //! order each, after one market-data call.
-#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use nexus_core::regime::gate::GateAction;
 use nexus_server::config::Config;
-use nexus_server::email::Outbox;
 use nexus_server::instance::{Instance, launch};
-use nexus_store::vault::{Keyring, MasterKey};
-use nexus_store::{PostgresStore, SqliteStore, Store};
+use nexus_store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
+use crate::support::{Backend, Http, Outbox, TestDb, on_each};
+
 const SOURCE_SECRET: &str = "tv-secret-0123456789";
 
+/// A running instance over a test database. Fields drop in order: the instance's handle
+/// before the database is removed.
 struct World {
     instance: Option<Instance>,
     config: Config,
     store: Arc<dyn Store>,
-    outbox: PathBuf,
+    outbox: Outbox,
+    api: Http,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
-    cleanup: Option<(String, String)>,
+    _db: TestDb,
 }
 
-async fn start(postgres: Option<String>) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keyring::new(MasterKey::generate(), Vec::new());
-    let (store, cleanup): (Arc<dyn Store>, _) = match postgres {
-        None => {
-            let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
-            (Arc::new(SqliteStore::open(&url, keys).await.unwrap()), None)
-        }
-        Some(url) => {
-            let schema = format!("engine_{}", uuid::Uuid::new_v4().simple());
-            let store = PostgresStore::open_in_schema(&url, &schema, keys)
-                .await
-                .unwrap();
-            (Arc::new(store), Some((url, schema)))
-        }
-    };
+async fn start(backend: Backend) -> World {
+    let db = TestDb::open(backend).await;
     // The longest TTL and a feed that stays still after its warm-up: whatever the test's
     // pace, the market-data call it makes is the only one.
     let config = Config::from_lookup(|var| {
@@ -59,25 +45,35 @@ async fn start(postgres: Option<String>) -> World {
         })
     })
     .unwrap();
-    let outbox = dir.path().join("outbox");
-    let instance = launch(
-        &config,
-        Arc::clone(&store),
-        Arc::new(Outbox::new(&outbox)),
-        None,
-    )
-    .await
-    .unwrap();
-    nexus_exchanges::http::install_tls_provider();
+    let outbox = Outbox::new(&db.path().join("outbox"));
+    let instance = launch(&config, Arc::clone(&db.store), outbox.sender(), None)
+        .await
+        .unwrap();
+    let api = Http::new(instance.url.clone());
     World {
         instance: Some(instance),
         config,
-        store,
+        store: Arc::clone(&db.store),
         outbox,
-        http: reqwest::Client::new(),
-        _dir: dir,
-        cleanup,
+        http: api.client.clone(),
+        api,
+        _db: db,
     }
+}
+
+/// Runs `test` on an instance over each database, and stops the instance gracefully when
+/// the test passed (a failed test's instance dies with its runtime).
+async fn on_both<F, Fut>(name: &str, test: F)
+where
+    F: Fn(World) -> Fut + Copy,
+    Fut: std::future::Future<Output = World>,
+{
+    on_each(name, start, move |w| async move {
+        let mut w = test(w).await;
+        w.instance.take().unwrap().stop().await.unwrap();
+        w
+    })
+    .await;
 }
 
 impl World {
@@ -86,35 +82,17 @@ impl World {
     }
 
     async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (StatusCode, Value) {
-        let mut req = self.http.post(format!("{}{path}", self.url())).json(body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        self.api.post(path, body, token).await
     }
 
     async fn get(&self, path: &str, token: &str) -> Value {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.url()))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
-        resp.json().await.unwrap()
+        let (status, body) = self.api.get(path, Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
     }
 
     fn emails_to(&self, to: &str) -> Vec<Value> {
-        let Ok(dir) = std::fs::read_dir(&self.outbox) else {
-            return Vec::new();
-        };
-        dir.map(|e| serde_json::from_slice::<Value>(&std::fs::read(e.unwrap().path()).unwrap()))
-            .map(Result::unwrap)
-            .filter(|email| email["to"] == to)
-            .collect()
+        self.outbox.to(to)
     }
 
     /// Signs up, verifies (the link from the outbox) and signs in.
@@ -128,12 +106,7 @@ impl World {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED);
-        let mail = self.emails_to(email).pop().unwrap();
-        let text = mail["text"].as_str().unwrap();
-        let token = text[text.find("?token=").unwrap() + 7..]
-            .split_whitespace()
-            .next()
-            .unwrap();
+        let token = self.outbox.token(email, "Confirm");
         let (status, _) = self
             .post("/api/v1/auth/verify", &json!({"token": token}), None)
             .await;
@@ -150,19 +123,7 @@ impl World {
     }
 
     async fn metric(&self, line_start: &str) -> f64 {
-        let text = self
-            .http
-            .get(format!("{}/metrics", self.url()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find(|l| l.starts_with(line_start))
-            .and_then(|l| l.rsplit(' ').next())
-            .map_or(0.0, |v| v.parse().unwrap())
+        self.api.metric(line_start).await
     }
 
     /// Polls `what` until it holds, for up to 20 s.
@@ -203,24 +164,12 @@ impl World {
         let instance = launch(
             &self.config,
             Arc::clone(&self.store),
-            Arc::new(Outbox::new(&self.outbox)),
+            self.outbox.sender(),
             None,
         )
         .await
         .unwrap();
         self.instance = Some(instance);
-    }
-
-    async fn finish(mut self) {
-        self.instance.take().unwrap().stop().await.unwrap();
-        if let Some((url, schema)) = self.cleanup.take() {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
     }
 }
 
@@ -390,7 +339,7 @@ async fn one_signal_trades_for_every_user(w: World) -> World {
 
 /// A Paper bot buys, the server restarts, and the exit sells what was bought: the Paper
 /// account lives in the store, not in the memory of the process that bought.
-async fn a_paper_position_survives_a_restart(mut w: World) -> World {
+async fn restart_between_entry_and_exit(mut w: World) -> World {
     let carol = w.user("carol@example.com").await;
     let bot = webhook_bot();
     let (status, created) = w.post("/api/v1/bots", &bot, Some(&carol)).await;
@@ -476,7 +425,7 @@ async fn set_paper_balance(w: &World, email: &str, asset: &str, amount: &str) {
 /// Two bots whose positions the Paper account no longer fully holds: one account holds
 /// half (half is sold), the other nothing (skipped as out of sync). Neither is taken for
 /// dust: both are recorded for admins and their owners are emailed.
-async fn positions_out_of_sync_are_flagged_not_dropped(w: World) -> World {
+async fn out_of_sync_positions(w: World) -> World {
     let dave = w.user("dave@example.com").await;
     let erin = w.user("erin@example.com").await;
     let bot = webhook_bot();
@@ -586,61 +535,30 @@ async fn positions_out_of_sync_are_flagged_not_dropped(w: World) -> World {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn positions_out_of_sync_are_flagged_not_dropped_on_sqlite() {
-    let w = start(None).await;
-    positions_out_of_sync_are_flagged_not_dropped(w)
-        .await
-        .finish()
-        .await;
+async fn positions_out_of_sync_are_flagged_not_dropped() {
+    on_both(
+        "positions_out_of_sync_are_flagged_not_dropped",
+        out_of_sync_positions,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn positions_out_of_sync_are_flagged_not_dropped_on_postgres() {
-    let Ok(url) = std::env::var("NEXUS_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: NEXUS_TEST_POSTGRES_URL is unset");
-        return;
-    };
-    let w = start(Some(url)).await;
-    positions_out_of_sync_are_flagged_not_dropped(w)
-        .await
-        .finish()
-        .await;
+async fn a_paper_position_survives_a_restart() {
+    on_both(
+        "a_paper_position_survives_a_restart",
+        restart_between_entry_and_exit,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paper_position_survives_a_restart_on_sqlite() {
-    let w = start(None).await;
-    a_paper_position_survives_a_restart(w).await.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paper_position_survives_a_restart_on_postgres() {
-    let Ok(url) = std::env::var("NEXUS_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: NEXUS_TEST_POSTGRES_URL is unset");
-        return;
-    };
-    let w = start(Some(url)).await;
-    a_paper_position_survives_a_restart(w).await.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_signal_one_market_data_call_one_order_per_user_on_sqlite() {
-    let w = start(None).await;
-    one_signal_trades_for_every_user(w).await.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_signal_one_market_data_call_one_order_per_user_on_postgres() {
-    let Ok(url) = std::env::var("NEXUS_TEST_POSTGRES_URL") else {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped the PostgreSQL end-to-end test: NEXUS_TEST_POSTGRES_URL is unset"
-        );
-        return;
-    };
-    let w = start(Some(url)).await;
-    one_signal_trades_for_every_user(w).await.finish().await;
+async fn one_signal_one_market_data_call_one_order_per_user() {
+    on_both(
+        "one_signal_one_market_data_call_one_order_per_user",
+        one_signal_trades_for_every_user,
+    )
+    .await;
 }
 
 /// The scheduler's own decisions, step by step: a strategy runs once for every bot of its
@@ -662,10 +580,8 @@ async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
     use nexus_server::engine::{Dispatcher, Scheduler, SchedulerConfig};
     use rust_decimal::Decimal;
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
-    let keys = Keyring::new(MasterKey::generate(), Vec::new());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, keys).await.unwrap());
+    let db = TestDb::open(Backend::Sqlite).await;
+    let store = Arc::clone(&db.store);
     let btc: nexus_core::Symbol = "BTC/USDT".parse().unwrap();
     let d = |s: &str| s.parse::<Decimal>().unwrap();
     let paper = PaperVenue::new(PaperConfig {
@@ -820,10 +736,8 @@ async fn the_demo_account_signs_in_with_the_printed_password() {
     use nexus_core::ports::accounts::Role;
     use nexus_server::commands::demo::{DEMO_EMAIL, create};
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
-    let keys = Keyring::new(MasterKey::generate(), Vec::new());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, keys).await.unwrap());
+    let db = TestDb::open(Backend::Sqlite).await;
+    let store = Arc::clone(&db.store);
     let password = |text: &str| {
         let line = text.lines().find(|l| l.contains("Sign in:")).unwrap();
         line.rsplit(" / ").next().unwrap().trim().to_owned()
@@ -856,38 +770,5 @@ async fn the_demo_account_signs_in_with_the_printed_password() {
     assert!(
         bots.iter()
             .all(|b| b.exchange == nexus_core::ExchangeId::Paper)
-    );
-}
-
-/// `nexus loadtest` in process, small: every bot gets one order per signal, none twice.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_load_tool_measures_a_small_run() {
-    use nexus_server::commands::loadtest::{Args, measure};
-
-    let args = Args {
-        users: 3,
-        bots_per_user: 2,
-        symbols: 2,
-        duration: 1,
-        target: None,
-        outbox: None,
-        source: None,
-        concurrency: 4,
-        readers: 1,
-        json: true,
-    };
-    let report = measure(&args).await.unwrap();
-    assert_eq!((report.users, report.bots), (3, 6));
-    assert!(report.signals >= 2, "one per symbol and round: {report:?}");
-    // Each round's signals reach every bot once (three per symbol).
-    assert_eq!(report.orders, report.signals * 3, "{report:?}");
-    assert_eq!(
-        (report.errors, report.duplicate_orders),
-        (0, 0),
-        "{report:?}"
-    );
-    assert!(
-        report.signal_to_order_ms.p50 > 0.0 && report.api_requests > 0,
-        "{report:?}"
     );
 }

@@ -1,9 +1,7 @@
 //! Accounts end to end: the real server on port 0 over a fresh SQLite file and, when
 //! `NEXUS_TEST_POSTGRES_URL` is set, a fresh PostgreSQL schema; emails read from the
 //! development outbox.
-#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
@@ -12,37 +10,25 @@ use nexus_exchanges::mock::binance::BinanceMock;
 use nexus_exchanges::{BinanceConfig, PaperConfig, PaperVenue, Venues, VenuesConfig};
 use nexus_server::api::{self, ApiState, AuthSettings};
 use nexus_server::auth::tokens;
-use nexus_server::email::Outbox;
-use nexus_store::vault::{Keyring, MasterKey};
-use nexus_store::{PostgresStore, SqliteStore, Store};
+use nexus_store::Store;
 use reqwest::StatusCode;
-
-const BINANCE_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
-const BINANCE_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 use serde_json::{Value, json};
 
+use crate::support::{
+    BINANCE_KEY, BINANCE_SECRET, Backend, Http, Outbox, Served, TestDb, code, on_each,
+};
+
+/// The API server over a test database, with a local Binance to check keys against.
+/// Fields drop in order: the server stops before its database is removed.
 struct Running {
+    served: Served,
     url: String,
-    binance: Arc<BinanceMock>,
-    outbox: PathBuf,
-    store: Arc<dyn Store>,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    cleanup: Option<(String, String)>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-enum Backend {
-    Sqlite,
-    Postgres(String),
+    api: Http,
+    binance: Arc<BinanceMock>,
+    outbox: Outbox,
+    store: Arc<dyn Store>,
+    _db: TestDb,
 }
 
 async fn start(backend: Backend) -> Running {
@@ -50,30 +36,8 @@ async fn start(backend: Backend) -> Running {
 }
 
 async fn start_with(backend: Backend, configure: impl FnOnce(ApiState) -> ApiState) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Keyring::new(MasterKey::generate(), Vec::new());
-    let (store, cleanup): (Arc<dyn Store>, _) = match backend {
-        Backend::Sqlite => {
-            let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
-            (Arc::new(SqliteStore::open(&url, keys).await.unwrap()), None)
-        }
-        Backend::Postgres(url) => {
-            let schema = format!("accounts_{}", uuid::Uuid::new_v4().simple());
-            let store = PostgresStore::open_in_schema(&url, &schema, keys)
-                .await
-                .unwrap();
-            (Arc::new(store), Some((url, schema)))
-        }
-    };
-    let outbox = dir.path().join("outbox");
-    let acceptor = nexus_server::server::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
-        .as_socket_addr()
-        .copied()
-        .unwrap();
-    // Keys are checked against a local Binance.
+    let db = TestDb::open(backend).await;
+    let outbox = Outbox::new(&db.path().join("outbox"));
     let (binance, binance_url) = BinanceMock::start(BINANCE_KEY, BINANCE_SECRET).await;
     let venues = Venues::new(
         VenuesConfig {
@@ -87,114 +51,47 @@ async fn start_with(backend: Backend, configure: impl FnOnce(ApiState) -> ApiSta
         PaperVenue::new(PaperConfig::default()),
     )
     .unwrap();
-    let state = Arc::new(configure(
-        ApiState::new(
-            Arc::clone(&store),
-            Arc::new(Outbox::new(&outbox)),
-            AuthSettings::new(format!("http://{addr}")),
+    let store = Arc::clone(&db.store);
+    let sender = outbox.sender();
+    let served = Served::start(|url| {
+        configure(
+            ApiState::new(store, sender, AuthSettings::new(url)).with_venues(Arc::new(venues)),
         )
-        .with_venues(Arc::new(venues)),
-    ));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(nexus_server::server::run(acceptor, state, async move {
-        let _ = stopped.await;
-    }));
+    })
+    .await;
+    let api = Http::new(served.url.clone());
     Running {
-        url: format!("http://{addr}"),
+        url: served.url.clone(),
+        http: api.client.clone(),
+        api,
+        served,
         binance,
         outbox,
-        store,
-        http: {
-            nexus_exchanges::http::install_tls_provider();
-            reqwest::Client::new()
-        },
-        _dir: dir,
-        stop: Some(stop),
-        cleanup,
+        store: Arc::clone(&db.store),
+        _db: db,
     }
 }
 
 impl Running {
     async fn post(&self, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
-        let mut req = self.http.post(format!("{}{path}", self.url)).json(&body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        self.api.post(path, &body, token).await
     }
 
     async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .delete(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        self.api.delete(path, token).await
     }
 
     async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        (status, resp.json().await.unwrap_or(Value::Null))
+        self.api.get(path, Some(token)).await
     }
 
     /// The token in the newest email to `to` whose subject contains `subject`.
     fn token_from_email(&self, to: &str, subject: &str) -> String {
-        let mut files: Vec<_> = std::fs::read_dir(&self.outbox)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .collect();
-        files.sort();
-        for file in files.iter().rev() {
-            let email: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
-            if email["to"] == to && email["subject"].as_str().unwrap().contains(subject) {
-                for key in ["text", "html"] {
-                    assert!(email[key].as_str().unwrap().contains("?token="), "{key}");
-                }
-                let text = email["text"].as_str().unwrap();
-                let start = text.find("?token=").unwrap() + "?token=".len();
-                return text[start..].split_whitespace().next().unwrap().to_owned();
-            }
-        }
-        panic!("no email to {to} about {subject}");
+        self.outbox.token(to, subject)
     }
 
     fn emails_to(&self, to: &str) -> usize {
-        std::fs::read_dir(&self.outbox)
-            .map(|d| {
-                d.filter(|e| {
-                    let path = e.as_ref().unwrap().path();
-                    let email: Value =
-                        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-                    email["to"] == to
-                })
-                .count()
-            })
-            .unwrap_or(0)
-    }
-
-    async fn finish(mut self) {
-        if let Some((url, schema)) = self.cleanup.take() {
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
+        self.outbox.to(to).len()
     }
 }
 
@@ -203,28 +100,7 @@ where
     F: Fn(Running) -> Fut,
     Fut: std::future::Future<Output = Running>,
 {
-    test(start(Backend::Sqlite).await).await.finish().await;
-    match std::env::var("NEXUS_TEST_POSTGRES_URL") {
-        Ok(url) => {
-            test(start(Backend::Postgres(url)).await)
-                .await
-                .finish()
-                .await
-        }
-        Err(_) => {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped {name} on PostgreSQL: NEXUS_TEST_POSTGRES_URL is unset"
-            );
-        }
-    }
-}
-
-fn code(body: &Value) -> &str {
-    body["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no code in {body}"))
+    on_each(name, start, test).await;
 }
 
 /// Signs up and verifies `email`; returns a session token.
@@ -626,7 +502,6 @@ async fn browsers_use_the_cookie_with_a_csrf_header() {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    s.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -694,7 +569,6 @@ async fn bad_bodies_and_floods_get_json_errors() {
     assert!((1..=900).contains(&retry_after), "{retry_after}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(code(&body), "rate_limited");
-    s.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1132,7 +1006,6 @@ async fn concurrent_creations_cannot_pass_the_plan_together() {
         created, 3,
         "the free plan's 3 bots, however many arrive at once"
     );
-    s.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1151,7 +1024,7 @@ async fn shutdown_lets_requests_in_flight_finish() {
         })
     };
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    let _ = s.stop.take().unwrap().send(());
+    s.served.stop();
     assert_eq!(
         login.await.unwrap().unwrap(),
         StatusCode::OK,
@@ -1160,7 +1033,6 @@ async fn shutdown_lets_requests_in_flight_finish() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let after = s.http.get(format!("{}/healthz", s.url)).send().await;
     assert!(after.is_err(), "no new requests after the shutdown");
-    s.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1199,5 +1071,4 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "another client behind the same proxy is not"
     );
-    s.finish().await;
 }

@@ -1,10 +1,9 @@
 //! `nexus backtest` as a user runs it, on the shipped real candles.
-#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const NEXUS: &str = env!("CARGO_BIN_EXE_nexus");
+use crate::support::NEXUS;
 
 fn real_candles() -> String {
     let path: PathBuf =

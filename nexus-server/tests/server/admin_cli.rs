@@ -1,6 +1,5 @@
 //! `nexus migrate` and `nexus keys rotate` against a real SQLite file and, when
 //! `NEXUS_TEST_POSTGRES_URL` is set, PostgreSQL.
-#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::process::Command;
 
@@ -13,7 +12,7 @@ use nexus_core::{ExchangeId, KeyPermissions, Secret, UserId};
 use nexus_store::SqliteStore;
 use nexus_store::vault::{Keyring, MasterKey};
 
-const NEXUS: &str = env!("CARGO_BIN_EXE_nexus");
+use crate::support::NEXUS;
 
 fn nexus(args: &[&str], data: &std::path::Path, vars: &[(&str, &str)]) -> (bool, String, String) {
     let mut cmd = Command::new(NEXUS);

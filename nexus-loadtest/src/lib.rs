@@ -1,4 +1,4 @@
-//! `nexus loadtest`: N users with B Paper bots each, created through the public API of a
+//! `nexus-loadtest`: N users with B Paper bots each, created through the public API of a
 //! server (`--target`, or one started in process), then signals pushed through
 //! `POST /api/v1/signals` while readers load the API. Reports what the targets
 //! are about: upstream market-data calls per minute, plans per second, signal-to-order
@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Semaphore};
 
-/// `nexus loadtest` options.
+/// `nexus-loadtest` options.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct Args {
     /// Users to create.
@@ -125,13 +125,13 @@ pub enum LoadTestError {
     Usage(&'static str),
     /// The in-process server's configuration is invalid.
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] nexus_server::config::ConfigError),
     /// The in-process server's temporary folder could not be made.
     #[error("cannot make a temporary folder: {0}")]
     TempDir(std::io::Error),
     /// The in-process server's store could not be opened.
     #[error(transparent)]
-    Store(#[from] crate::store::OpenStoreError),
+    Store(#[from] nexus_server::store::OpenStoreError),
     /// The in-process server did not start.
     #[error("the server did not start: {0}")]
     Start(String),
@@ -326,7 +326,7 @@ pub async fn run(args: Args) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("nexus loadtest: {e}");
+            eprintln!("nexus-loadtest: {e}");
             ExitCode::FAILURE
         }
     }
@@ -362,7 +362,7 @@ fn print_report(r: &Report) {
 
 /// A server started in process for the run, and what the run needs from it.
 struct Local {
-    instance: crate::instance::Instance,
+    instance: nexus_server::instance::Instance,
     _dir: tempfile::TempDir,
 }
 
@@ -372,35 +372,41 @@ async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), LoadTestEr
     let data = dir.path().join("data");
     let symbols = symbols(args.symbols).join(",");
     let overrides: HashMap<&str, String> = HashMap::from([
-        (crate::config::BIND_VAR, "127.0.0.1:0".to_owned()),
-        (crate::config::DATA_DIR_VAR, data.display().to_string()),
+        (nexus_server::config::BIND_VAR, "127.0.0.1:0".to_owned()),
         (
-            crate::config::EMAIL_OUTBOX_VAR,
+            nexus_server::config::DATA_DIR_VAR,
+            data.display().to_string(),
+        ),
+        (
+            nexus_server::config::EMAIL_OUTBOX_VAR,
             outbox.display().to_string(),
         ),
-        (crate::config::AUTH_RATE_LIMITS_VAR, "off".to_owned()),
+        (nexus_server::config::AUTH_RATE_LIMITS_VAR, "off".to_owned()),
         (
-            crate::config::SIGNAL_SOURCES_VAR,
+            nexus_server::config::SIGNAL_SOURCES_VAR,
             format!("loadtest={secret}"),
         ),
-        (crate::config::PAPER_SYMBOLS_VAR, symbols),
+        (nexus_server::config::PAPER_SYMBOLS_VAR, symbols),
         // Prices stay still: the signals come from the load tool.
-        (crate::config::PAPER_CANDLE_SECS_VAR, "3600".to_owned()),
-        (crate::config::TRADE_ALERTS_VAR, "off".to_owned()),
+        (
+            nexus_server::config::PAPER_CANDLE_SECS_VAR,
+            "3600".to_owned(),
+        ),
+        (nexus_server::config::TRADE_ALERTS_VAR, "off".to_owned()),
         // Quiet unless asked: the engine's info lines (each fan-out's timing) on request.
         (
-            crate::config::LOG_VAR,
-            std::env::var(crate::config::LOG_VAR).unwrap_or_else(|_| "warn".to_owned()),
+            nexus_server::config::LOG_VAR,
+            std::env::var(nexus_server::config::LOG_VAR).unwrap_or_else(|_| "warn".to_owned()),
         ),
     ]);
-    let config = crate::config::Config::from_lookup(|var| match overrides.get(var) {
+    let config = nexus_server::config::Config::from_lookup(|var| match overrides.get(var) {
         Some(value) => Ok(Some(value.clone())),
         None => Ok(std::env::var(var).ok()),
     })?;
-    crate::config::init_logging(&config);
-    let store = crate::store::open_store(&config).await?;
-    let email = Arc::new(crate::email::Outbox::new(&outbox));
-    let instance = crate::instance::launch(&config, store, email, None)
+    nexus_server::config::init_logging(&config);
+    let store = nexus_server::store::open_store(&config).await?;
+    let email = Arc::new(nexus_server::email::Outbox::new(&outbox));
+    let instance = nexus_server::instance::launch(&config, store, email, None)
         .await
         .map_err(LoadTestError::Start)?;
     Ok((

@@ -1,5 +1,4 @@
 //! The HTTP API, in process through poem's test client.
-#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::sync::Arc;
 
@@ -9,6 +8,9 @@ use nexus_store::{SqliteStore, Store};
 use poem::http::StatusCode;
 use poem::test::TestClient;
 
+use crate::support::{Backend, TestDb};
+
+/// A SQLite store of its own, for tests that close it or reach past it to its pool.
 async fn store(dir: &tempfile::TempDir) -> Arc<SqliteStore> {
     let url = format!("sqlite://{}", dir.path().join("api.db").display());
     let keys = Keyring::new(MasterKey::generate(), Vec::new());
@@ -23,10 +25,9 @@ fn state(store: Arc<dyn Store>) -> Arc<api::ApiState> {
     ))
 }
 
-async fn client() -> (TestClient<impl poem::Endpoint>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = store(&dir).await;
-    (TestClient::new(api::app(state(store))), dir)
+async fn client() -> (TestClient<impl poem::Endpoint>, TestDb) {
+    let db = TestDb::open(Backend::Sqlite).await;
+    (TestClient::new(api::app(state(Arc::clone(&db.store)))), db)
 }
 
 #[tokio::test]

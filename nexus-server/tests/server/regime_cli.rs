@@ -1,11 +1,10 @@
 //! `nexus regime` as a user runs it: real candles in, one row per candle out; bad input
 //! fails with the line and nothing printed as if it were valid.
-#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const NEXUS: &str = env!("CARGO_BIN_EXE_nexus");
+use crate::support::NEXUS;
 
 fn real_candles() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/btc_usdt_1d_2017-08_2021-06.csv")

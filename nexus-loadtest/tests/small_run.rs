@@ -1,0 +1,35 @@
+//! The load tool run as an operator runs it, small: a server in process over SQLite.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use nexus_loadtest::{Args, measure};
+
+/// `nexus-loadtest` in process, small: every bot gets one order per signal, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_tool_measures_a_small_run() {
+    let args = Args {
+        users: 3,
+        bots_per_user: 2,
+        symbols: 2,
+        duration: 1,
+        target: None,
+        outbox: None,
+        source: None,
+        concurrency: 4,
+        readers: 1,
+        json: true,
+    };
+    let report = measure(&args).await.unwrap();
+    assert_eq!((report.users, report.bots), (3, 6));
+    assert!(report.signals >= 2, "one per symbol and round: {report:?}");
+    // Each round's signals reach every bot once (three per symbol).
+    assert_eq!(report.orders, report.signals * 3, "{report:?}");
+    assert_eq!(
+        (report.errors, report.duplicate_orders),
+        (0, 0),
+        "{report:?}"
+    );
+    assert!(
+        report.signal_to_order_ms.p50 > 0.0 && report.api_requests > 0,
+        "{report:?}"
+    );
+}

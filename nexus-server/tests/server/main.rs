@@ -1,0 +1,19 @@
+//! The server's integration tests, one binary: the API and the engine end to end on a real
+//! server (port 0) over a fresh SQLite file and, when `NEXUS_TEST_POSTGRES_URL` is set, a
+//! fresh PostgreSQL schema; the `nexus` commands as people run them. The harness every test
+//! shares is in `support`.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+#![allow(missing_docs)] // A test harness, not an API.
+
+mod support;
+
+mod accounts;
+mod admin_cli;
+mod api;
+mod backtest_cli;
+mod cli;
+mod engine;
+mod exchange_cli;
+mod oauth;
+mod regime_cli;
+mod trades;

@@ -1,0 +1,66 @@
+//! What every server test shares: a database per test that is removed even when the test
+//! fails ([`TestDb`]), the server on port 0 ([`Served`]), an HTTP client that answers
+//! status and JSON ([`Http`]), the development outbox read back ([`Outbox`]), and running
+//! one test on each database ([`on_each`]).
+
+mod db;
+mod http;
+mod outbox;
+mod served;
+
+pub use db::{Backend, TestDb};
+pub use http::Http;
+pub use outbox::Outbox;
+pub use served::{Bound, Served};
+
+use std::future::Future;
+use std::io::Write;
+
+/// A Binance key and secret the local Binance of `nexus_exchanges::mock` accepts.
+pub const BINANCE_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+pub const BINANCE_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+
+/// The path of the `nexus` binary Cargo built for these tests.
+pub const NEXUS: &str = env!("CARGO_BIN_EXE_nexus");
+
+/// Says on stderr that a test was skipped (straight to stderr: the harness captures
+/// `eprintln!`, and a skip must show).
+pub fn skipped(what: &str, why: &str) {
+    let _ = writeln!(std::io::stderr(), "skipped {what}: {why}");
+}
+
+/// The PostgreSQL of `NEXUS_TEST_POSTGRES_URL`, or `None` after saying that `name` was
+/// skipped on it.
+pub fn postgres(name: &str) -> Option<String> {
+    let url = std::env::var("NEXUS_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        skipped(
+            &format!("{name} on PostgreSQL"),
+            "NEXUS_TEST_POSTGRES_URL is unset",
+        );
+    }
+    url
+}
+
+/// Runs `test` on a world `start` builds over SQLite, then over PostgreSQL when
+/// `NEXUS_TEST_POSTGRES_URL` is set. A world owns its [`TestDb`], so each database is
+/// removed when its world drops, whether the test passed or panicked.
+pub async fn on_each<W, S, SFut, T, TFut>(name: &str, start: S, test: T)
+where
+    S: Fn(Backend) -> SFut,
+    SFut: Future<Output = W>,
+    T: Fn(W) -> TFut,
+    TFut: Future<Output = W>,
+{
+    drop(test(start(Backend::Sqlite).await).await);
+    if let Some(url) = postgres(name) {
+        drop(test(start(Backend::Postgres(url)).await).await);
+    }
+}
+
+/// A JSON error's stable `code`.
+pub fn code(body: &serde_json::Value) -> &str {
+    body["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no code in {body}"))
+}
