@@ -501,7 +501,7 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
                 .call(
                     reqwest::Method::POST,
                     "/api/v1/auth/verify",
-                    Some(&json!({"token": token})),
+                    Some(&json!({"token": token, "password": password})),
                     None,
                 )
                 .await?;

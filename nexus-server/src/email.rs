@@ -187,6 +187,53 @@ pub fn password_reset(to: &str, public_url: &str, token: &str) -> Email {
     )
 }
 
+/// To the owner of an address someone tried to sign up with again: the answer to the
+/// sign-up was the same as for a new address, so only the owner learns it is registered.
+#[must_use]
+pub fn already_registered(to: &str, public_url: &str) -> Email {
+    let link = format!("{}/forgot-password", public_url.trim_end_matches('/'));
+    message(
+        to,
+        "Someone tried to sign up to Nexus with your address",
+        "Someone (perhaps you) tried to create a Nexus account with this email address, which already has one. Nothing was changed.",
+        "Forgot your password? Choose a new one",
+        &link,
+        "If it was you, sign in instead. If not, you can ignore this message.",
+    )
+}
+
+/// Asks the owner of an existing account to confirm linking a Google sign-in to it: its
+/// link ends in `?token=<token>`.
+#[must_use]
+pub fn confirm_link(to: &str, public_url: &str, token: &str) -> Email {
+    let link = format!(
+        "{}/link-google?token={token}",
+        public_url.trim_end_matches('/')
+    );
+    message(
+        to,
+        "Confirm signing in to Nexus with Google",
+        "Someone (hopefully you) signed in with a Google account using this address, which already has a Nexus account. Google sign-in is linked to it only once you confirm.",
+        "Link Google sign-in to my account",
+        &link,
+        "The link works once, for 1 hour. If it was not you, ignore this message: nothing is linked, and you may want to change your Google password.",
+    )
+}
+
+/// Tells the owner that a Google sign-in was linked to their account.
+#[must_use]
+pub fn identity_linked(to: &str, public_url: &str) -> Email {
+    let link = format!("{}/forgot-password", public_url.trim_end_matches('/'));
+    message(
+        to,
+        "Google sign-in was linked to your Nexus account",
+        "A Google account with this address can now sign in to your Nexus account.",
+        "Not you? Reset your password",
+        &link,
+        "If you did not do this, reset your password and tell us: the link can be undone by support.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,6 +79,7 @@ pub async fn launch(
             "sign-in rate limits are off (NEXUS_AUTH_RATE_LIMITS=off): for load tests only"
         );
         state.limits = crate::auth::limits::AuthLimits::unlimited();
+        state.failures = crate::auth::failures::SignInFailures::unlimited();
     }
     if let Some(oidc) = oidc {
         state = state.with_oidc(oidc);

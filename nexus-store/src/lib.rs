@@ -137,6 +137,10 @@ pub trait Store:
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
+    /// A key for `label`, derived from the store's current master key (see
+    /// [`vault::Keyring::derive`]): the same on every instance sharing the master key.
+    fn derive_key(&self, label: &str) -> zeroize::Zeroizing<[u8; 32]>;
+
     /// Tries to become the one instance of the deployment running `name` (the
     /// scheduler): `Some` while this instance holds it, `None` when another does.
     ///

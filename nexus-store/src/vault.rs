@@ -161,6 +161,20 @@ impl Keyring {
         self.current.id()
     }
 
+    /// A 32-byte key for `label`'s own use (signing cookies, say), derived from the current
+    /// master key with HMAC-SHA256: every instance with the same master key derives the
+    /// same one, and no derived key reveals the master key or another label's key. It
+    /// changes when the master key is rotated.
+    #[must_use]
+    pub fn derive(&self, label: &str) -> Zeroizing<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.current.key.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(b"nexus derived key\0");
+        mac.update(label.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
+    }
+
     /// The keyring from `NEXUS_MASTER_KEY` (and `NEXUS_MASTER_KEY_PREVIOUS`), or else from
     /// `data_dir/master.key`, generating that file (mode 0600) the first time. `lookup`
     /// reads variables, so tests need not touch the environment.
@@ -294,6 +308,17 @@ mod tests {
 
     fn keyring() -> Keyring {
         Keyring::new(MasterKey::generate(), Vec::new())
+    }
+
+    #[test]
+    fn derived_keys_follow_the_master_key_and_the_label() {
+        let text = MasterKey::generate().to_base64();
+        let one = Keyring::new(MasterKey::from_base64(&text, "A").unwrap(), Vec::new());
+        let same = Keyring::new(MasterKey::from_base64(&text, "B").unwrap(), Vec::new());
+        assert_eq!(*one.derive("device"), *same.derive("device"), "every instance agrees");
+        assert_ne!(*one.derive("device"), *one.derive("other"), "one key per label");
+        assert_ne!(*one.derive("device"), *keyring().derive("device"), "another master key");
+        assert_ne!(one.derive("device").as_slice(), one.current.key.as_slice());
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub enum AuditAction {
     RoleChanged,
     /// A user's plan changed.
     PlanChanged,
+    /// A provider identity (Google) was linked to an existing account.
+    IdentityLinked,
 }
 
 impl AuditAction {
@@ -51,6 +53,7 @@ impl AuditAction {
             Self::EmailVerified => "email_verified",
             Self::KeyAdded => "key_added",
             Self::KeyRemoved => "key_removed",
+            Self::IdentityLinked => "identity_linked",
             Self::KeysRotated => "keys_rotated",
             Self::RoleChanged => "role_changed",
             Self::PlanChanged => "plan_changed",

@@ -37,6 +37,9 @@ pub struct NewSession {
     pub token: TokenHash,
     /// When it was created.
     pub created_at: Timestamp,
+    /// When the sign-in it continues happened: its own `created_at` for a sign-in, the
+    /// previous session's `started_at` for a refresh. Bounds the absolute lifetime.
+    pub started_at: Timestamp,
     /// When it stops working.
     pub expires_at: Timestamp,
     /// The client's `User-Agent`, for the user's list of sessions.
@@ -50,6 +53,8 @@ pub struct NewSession {
 pub struct ActiveSession {
     /// The session.
     pub id: SessionId,
+    /// When the sign-in it continues happened (see [`NewSession::started_at`]).
+    pub started_at: Timestamp,
     /// When it stops working.
     pub expires_at: Timestamp,
     /// Its user.
@@ -64,6 +69,8 @@ pub enum TokenPurpose {
     VerifyEmail,
     /// Lets the user choose a new password.
     ResetPassword,
+    /// Confirms linking a provider identity (Google) to an existing account.
+    LinkIdentity,
 }
 
 impl TokenPurpose {
@@ -73,6 +80,7 @@ impl TokenPurpose {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
+            Self::LinkIdentity => "link_identity",
         }
     }
 }
@@ -135,8 +143,22 @@ pub trait SessionStore: Send + Sync {
         expires_at: Timestamp,
     ) -> Result<(), StoreError>;
 
+    /// The user of a one-time token that exists for `purpose` and is unused and unexpired
+    /// at `now`, without using it: to check a token before expensive work.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn token_user(
+        &self,
+        token: &TokenHash,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError>;
+
     /// Uses a one-time token: its user when it exists for `purpose`, is unused and
-    /// unexpired at `now` — and it is then used up, atomically, so it works once.
+    /// unexpired at `now` — and it is then used up, atomically, so it works once. The
+    /// user's other live tokens for `purpose` are used up with it (a reset link used
+    /// makes every older one worthless).
     ///
     /// # Errors
     /// [`StoreError`].

@@ -2,7 +2,7 @@
 //! rotating 7-day sessions, sign-out, password reset.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use nexus_core::ports::accounts::Role;
@@ -19,8 +19,23 @@ use uuid::Uuid;
 use super::client_ip::ClientIp;
 use super::session::{CSRF_COOKIE, SESSION_COOKIE, Session};
 use super::{ApiState, ErrorBody};
+use crate::auth::device::{DEVICE_COOKIE, DEVICE_TTL};
+use crate::auth::failures::Attempt;
 use crate::auth::{passwords, tokens};
 use crate::email;
+
+/// Where the device cookie is sent: only to the account endpoints.
+const DEVICE_COOKIE_PATH: &str = "/api/v1/auth";
+
+/// A cookie that makes the browser forget `name` set at `path` (a removal must name the
+/// path the cookie was set with, or the browser keeps it).
+fn expired(name: &str, path: &str, secure: bool) -> Cookie {
+    let mut cookie = Cookie::new_with_str(name, "");
+    cookie.set_path(path);
+    cookie.set_secure(secure);
+    cookie.set_max_age(std::time::Duration::ZERO);
+    cookie
+}
 
 #[derive(Tags)]
 pub(super) enum AuthTag {
@@ -46,11 +61,15 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// A one-time token from an email link (`…?token=<token>`).
-#[derive(Debug, Object)]
-pub struct TokenBody {
-    /// The token.
+/// `POST /auth/verify`.
+#[derive(Object)]
+pub struct Verify {
+    /// The token from the verification link (`…?token=<token>`).
     pub token: String,
+    /// The account's password, at least 8 characters: required for an account signed up
+    /// with one. Whoever signed up did not prove the address, so the password chosen then
+    /// is not kept; the person verifying sets it (again).
+    pub password: Option<String>,
 }
 
 /// `POST /auth/password/forgot`.
@@ -107,19 +126,19 @@ pub struct Done {
 /// Answers of `signup`.
 #[derive(ApiResponse)]
 pub enum SignUpResponse {
-    /// Created; the verification email is on its way.
-    #[oai(status = 201)]
-    Created(Json<Me>),
+    /// Accepted: a link to confirm the address is on its way. The answer is the same
+    /// whether or not the address has an account (its owner gets an email saying so), so
+    /// it tells no one which addresses are registered.
+    #[oai(status = 202)]
+    Accepted(Json<Done>),
     /// Malformed JSON.
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
-    /// The email address is taken (`email_taken`).
-    #[oai(status = 409)]
-    Conflict(Json<ErrorBody>),
     /// Invalid email address or a password too short (`invalid_email`, `weak_password`).
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),
-    /// Too many attempts from this address or for this account (`rate_limited`).
+    /// Too many attempts from this client or emails to this address (`rate_limited`), or
+    /// every password-hashing slot busy (`busy`).
     #[oai(status = 429)]
     TooMany(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
     /// The database is unreachable (`unavailable`).
@@ -136,10 +155,10 @@ pub enum TokenResponse {
     /// Malformed JSON, or the token is unknown, used or expired (`invalid_token`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
-    /// The new password is too short (`weak_password`).
+    /// The new password is missing or too short (`password_required`, `weak_password`).
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),
-    /// Too many attempts (`rate_limited`).
+    /// Too many attempts (`rate_limited`), or every password-hashing slot busy (`busy`).
     #[oai(status = 429)]
     TooMany(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
     /// The database is unreachable (`unavailable`).
@@ -164,7 +183,9 @@ pub enum SessionResponse {
     /// without its CSRF header.
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
-    /// Too many attempts (`rate_limited`).
+    /// Too many failed sign-ins from this client or for this account on clients it has
+    /// not signed in on (`rate_limited`; a browser that signed in to the account before
+    /// has a budget of its own), or every password-hashing slot busy (`busy`).
     #[oai(status = 429)]
     TooMany(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
     /// The database is unreachable (`unavailable`).
@@ -238,6 +259,23 @@ pub(super) fn unavailable(e: &StoreError) -> Json<ErrorBody> {
         "unavailable",
         "the service is temporarily unavailable, try again shortly",
     )
+}
+
+/// The answer when no password-hashing slot came free in time.
+pub(super) fn busy() -> (Json<ErrorBody>, u64) {
+    (
+        err(
+            "busy",
+            "the server is busy checking other passwords; try again in 1 s",
+        ),
+        1,
+    )
+}
+
+/// What is kept of an address typed by someone not signed in (audit log, limits): no
+/// address is longer than 254 characters.
+pub(super) fn typed_address(email: &str) -> String {
+    email.trim().chars().take(254).collect()
 }
 
 pub(super) fn rate_limited(wait: Duration) -> (Json<ErrorBody>, u64) {
@@ -335,10 +373,13 @@ impl ApiState {
         Ok(())
     }
 
-    /// A new session for `user`: stored as a hash, returned once, and set as cookies.
+    /// A new session for `user`, continuing a sign-in that happened at `started_at` (now,
+    /// for a sign-in): stored as a hash, returned once, and set as cookies. It ends after
+    /// the session lifetime, and never after the sign-in's absolute lifetime.
     pub(super) fn new_session(
         &self,
         user: UserId,
+        started_at: DateTime<Utc>,
         req: &Request,
         ip: &str,
     ) -> (NewSession, String) {
@@ -346,18 +387,33 @@ impl ApiState {
         let now = Utc::now();
         let ttl = chrono::Duration::from_std(self.settings.session_ttl)
             .unwrap_or(chrono::Duration::days(7));
+        let most = chrono::Duration::from_std(self.settings.session_max_lifetime)
+            .unwrap_or(chrono::Duration::days(30));
         let session = NewSession {
             id: SessionId(Uuid::new_v4()),
             user,
             token: hash,
             created_at: now,
-            expires_at: now + ttl,
+            started_at,
+            expires_at: (now + ttl).min(started_at + most),
             user_agent: req
                 .header("user-agent")
                 .map(|ua| ua.chars().take(200).collect()),
             ip: Some(ip.to_owned()),
         };
         (session, token)
+    }
+
+    /// Sets the device cookie of `user` on this browser (renewing `device` when it had
+    /// one), so its failed sign-ins to the account count apart from strangers'.
+    pub(super) fn remember_device(&self, user: UserId, device: Option<&str>, jar: &CookieJar) {
+        let mut cookie = Cookie::new_with_str(DEVICE_COOKIE, self.devices.issue(user, device));
+        cookie.set_http_only(true);
+        cookie.set_same_site(SameSite::Strict);
+        cookie.set_secure(self.settings.secure_cookies);
+        cookie.set_path(DEVICE_COOKIE_PATH);
+        cookie.set_max_age(DEVICE_TTL);
+        jar.add(cookie);
     }
 
     /// The answer of a sign-in: the session's token and CSRF token, also set as cookies.
@@ -393,8 +449,10 @@ impl ApiState {
 
 #[OpenApi(prefix_path = "/api/v1", tag = "AuthTag::Auth")]
 impl AuthApi {
-    /// Creates an account and emails a verification link (valid 24 h, once). Signing in
-    /// is refused until the address is verified.
+    /// Asks for an account: emails a link to confirm the address (valid 24 h, once).
+    /// Signing in is refused until the address is verified, and verifying sets the
+    /// password. The answer is the same whether or not the address already has an account:
+    /// its owner gets an email instead (a fresh confirmation link while it is unverified).
     #[oai(path = "/auth/signup", method = "post", operation_id = "sign_up")]
     async fn signup(
         &self,
@@ -404,7 +462,11 @@ impl AuthApi {
     ) -> SignUpResponse {
         let ip = ip.0.clone();
         let email = body.email.trim().to_owned();
-        if let Err(wait) = state.limits.check(&ip, Some(&email)) {
+        let limited = state
+            .limits
+            .check(&ip, None)
+            .and_then(|()| state.limits.check_address(&email));
+        if let Err(wait) = limited {
             let (body, secs) = rate_limited(wait);
             return SignUpResponse::TooMany(body, secs);
         }
@@ -417,49 +479,55 @@ impl AuthApi {
         if let Some(problem) = password_problem(&body.password) {
             return SignUpResponse::Invalid(err("weak_password", format!("password: {problem}")));
         }
-        let hash = match passwords::hash(Secret::new(body.password.clone())).await {
-            Ok(hash) => hash,
-            Err(e) => {
+        // Hashed whether or not the address is taken, so the answer takes as long.
+        let hash = match state.hashing.hash(Secret::new(body.password.clone())).await {
+            Ok(Ok(hash)) => hash,
+            Ok(Err(e)) => {
                 tracing::error!(error = %e, "password not hashed");
                 return SignUpResponse::Unavailable(err(
                     "unavailable",
                     "could not hash the password",
                 ));
             }
+            Err(_) => {
+                let (body, secs) = busy();
+                return SignUpResponse::TooMany(body, secs);
+            }
         };
         let id = UserId::new(Uuid::new_v4());
-        let user = match state
+        let sent = match state
             .store
             .create_user(id, &email, Some(&hash), Role::User, Utc::now())
             .await
         {
-            Ok(user) => user,
-            Err(StoreError::Conflict { .. }) => {
-                return SignUpResponse::Conflict(err(
-                    "email_taken",
-                    "email: an account with this address exists; sign in or reset its password",
-                ));
+            Ok(_) => {
+                state
+                    .audit(Some(id), AuditAction::SignUp, &email, &ip)
+                    .await;
+                state
+                    .send_token_email(id, &email, TokenPurpose::VerifyEmail)
+                    .await
             }
-            Err(e) => return SignUpResponse::Unavailable(unavailable(&e)),
+            Err(StoreError::Conflict { .. }) => state.signed_up_again(&email).await,
+            Err(e) => Err(e),
         };
-        state
-            .audit(Some(id), AuditAction::SignUp, &email, &ip)
-            .await;
-        if let Err(e) = state
-            .send_token_email(id, &email, TokenPurpose::VerifyEmail)
-            .await
-        {
+        if let Err(e) = sent {
             return SignUpResponse::Unavailable(unavailable(&e));
         }
-        SignUpResponse::Created(Json(me(&user)))
+        SignUpResponse::Accepted(Json(Done {
+            message: "check your inbox: we sent a link to confirm the address".into(),
+        }))
     }
 
-    /// Verifies an email address with the token from the verification link.
+    /// Verifies an email address with the token from the verification link, and sets the
+    /// account's password (required when it was signed up with one): whoever signed up
+    /// did not prove the address, so the password they chose does not survive its owner's
+    /// verification. Every session of the account ends.
     #[oai(path = "/auth/verify", method = "post", operation_id = "verify_email")]
     async fn verify(
         &self,
         state: Data<&Arc<ApiState>>,
-        body: Json<TokenBody>,
+        body: Json<Verify>,
         ip: ClientIp,
     ) -> TokenResponse {
         let ip = ip.0.clone();
@@ -468,38 +536,78 @@ impl AuthApi {
             return TokenResponse::TooMany(body, secs);
         }
         let now = Utc::now();
-        let hash = tokens::hash(body.token.trim());
-        match state
+        let token = tokens::hash(body.token.trim());
+        // The token is checked before any hashing: a made-up one costs a lookup.
+        let user = match state
             .store
-            .consume_token(&hash, TokenPurpose::VerifyEmail, now)
+            .token_user(&token, TokenPurpose::VerifyEmail, now)
             .await
         {
-            Ok(Some(user)) => {
-                if let Err(e) = state.store.mark_email_verified(user, now).await {
-                    return TokenResponse::Unavailable(unavailable(&e));
-                }
-                state
-                    .audit(
-                        Some(user),
-                        AuditAction::EmailVerified,
-                        &user.to_string(),
-                        &ip,
-                    )
-                    .await;
-                TokenResponse::Ok(Json(Done {
-                    message: "email address verified; you can sign in".into(),
-                }))
+            Ok(Some(user)) => user,
+            Ok(None) => return TokenResponse::BadRequest(invalid_token()),
+            Err(e) => return TokenResponse::Unavailable(unavailable(&e)),
+        };
+        let has_password = match state.store.user(user).await {
+            Ok(Some(record)) => match state.store.user_by_email(&record.email).await {
+                Ok(found) => found.is_some_and(|(_, hash)| hash.is_some()),
+                Err(e) => return TokenResponse::Unavailable(unavailable(&e)),
+            },
+            Ok(None) => return TokenResponse::BadRequest(invalid_token()),
+            Err(e) => return TokenResponse::Unavailable(unavailable(&e)),
+        };
+        let hash = match body.password.as_deref() {
+            None if has_password => {
+                return TokenResponse::Invalid(err(
+                    "password_required",
+                    "password: choose the account's password; the one given at sign-up is not \
+                     kept, since anyone could have signed up with this address",
+                ));
             }
-            Ok(None) => TokenResponse::BadRequest(err(
-                "invalid_token",
-                "token: unknown, already used or expired; ask for a new link",
-            )),
-            Err(e) => TokenResponse::Unavailable(unavailable(&e)),
+            None => None,
+            Some(password) => match state.new_password_hash(password).await {
+                Ok(hash) => Some(hash),
+                Err(answer) => return answer,
+            },
+        };
+        match state
+            .store
+            .consume_token(&token, TokenPurpose::VerifyEmail, now)
+            .await
+        {
+            Ok(Some(_)) => {}
+            // Used by a racing request between the check and now.
+            Ok(None) => return TokenResponse::BadRequest(invalid_token()),
+            Err(e) => return TokenResponse::Unavailable(unavailable(&e)),
         }
+        let set = match &hash {
+            Some(hash) => state.store.set_password(user, hash, now).await,
+            None => Ok(()),
+        };
+        let done = set
+            .and(state.store.mark_email_verified(user, now).await)
+            .and(state.store.revoke_user_sessions(user, now).await.map(|_| ()));
+        if let Err(e) = done {
+            return TokenResponse::Unavailable(unavailable(&e));
+        }
+        state
+            .audit(
+                Some(user),
+                AuditAction::EmailVerified,
+                &user.to_string(),
+                &ip,
+            )
+            .await;
+        TokenResponse::Ok(Json(Done {
+            message: "email address verified; you can sign in".into(),
+        }))
     }
 
-    /// Signs in with email and password: returns a session token (7 days) and sets it as
-    /// an HttpOnly cookie with a CSRF cookie for browsers.
+    /// Signs in with email and password: returns a session token (7 days, refreshable
+    /// for up to 30 days in all) and sets it as an HttpOnly cookie with a CSRF cookie for
+    /// browsers, and a long-lived device cookie (`nexus_device`, sent only to
+    /// `/api/v1/auth`) that gives this browser its own budget of failed sign-ins to the
+    /// account. Only failures count against a client or an account, and a success clears
+    /// the account's count.
     #[oai(path = "/auth/login", method = "post", operation_id = "log_in")]
     async fn login(
         &self,
@@ -510,43 +618,45 @@ impl AuthApi {
         jar: &CookieJar,
     ) -> SessionResponse {
         let ip = ip.0.clone();
-        let email = body.email.trim().to_owned();
-        if let Err(wait) = state.limits.check(&ip, Some(&email)) {
-            let (body, secs) = rate_limited(wait);
-            return SessionResponse::TooMany(body, secs);
-        }
+        let email = typed_address(&body.email);
         let found = match state.store.user_by_email(&email).await {
             Ok(found) => found,
             Err(e) => return SessionResponse::Unavailable(unavailable(&e)),
         };
+        let device = found.as_ref().and_then(|(user, _)| {
+            let cookie = jar.get(DEVICE_COOKIE)?;
+            state.devices.device_of(cookie.value_str(), user.id)
+        });
+        let attempt = Attempt {
+            ip: &ip,
+            account: &email,
+            device: device.as_deref(),
+        };
+        if let Err(wait) = state.failures.check(&attempt, Instant::now()) {
+            let (body, secs) = rate_limited(wait);
+            return SessionResponse::TooMany(body, secs);
+        }
         let password = Secret::new(body.password.clone());
-        let user = match found {
-            Some((user, hash)) => {
-                let matches = match hash {
-                    Some(hash) => passwords::verify(password, hash).await,
-                    // An account made through Google has no password; as slow as a wrong
-                    // one, so timing does not tell such accounts apart.
-                    None => {
-                        passwords::dummy_verify(password).await;
-                        false
-                    }
-                };
-                if !matches {
-                    state
-                        .audit(Some(user.id), AuditAction::SignInFailed, &email, &ip)
-                        .await;
-                    return SessionResponse::Unauthorized(err(
-                        "invalid_credentials",
-                        "wrong email address or password",
-                    ));
-                }
-                user
+        let checked = match &found {
+            Some((_, Some(hash))) => state.hashing.verify(password, hash.clone()).await,
+            // No account, or one made through Google without a password: as slow as a
+            // wrong password, so timing does not tell them apart.
+            _ => state.hashing.dummy_verify(password).await.map(|()| false),
+        };
+        let matches = match checked {
+            Ok(matches) => matches,
+            Err(_) => {
+                let (body, secs) = busy();
+                return SessionResponse::TooMany(body, secs);
             }
-            None => {
-                // As slow as a wrong password, so timing does not reveal accounts.
-                passwords::dummy_verify(password).await;
+        };
+        let user = match found {
+            Some((user, _)) if matches => user,
+            found => {
+                state.failures.failed(&attempt, Instant::now());
+                let actor = found.map(|(user, _)| user.id);
                 state
-                    .audit(None, AuditAction::SignInFailed, &email, &ip)
+                    .audit(actor, AuditAction::SignInFailed, &email, &ip)
                     .await;
                 return SessionResponse::Unauthorized(err(
                     "invalid_credentials",
@@ -554,13 +664,15 @@ impl AuthApi {
                 ));
             }
         };
+        state.failures.succeeded(&attempt);
+        state.remember_device(user.id, device.as_deref(), jar);
         if user.email_verified_at.is_none() {
             return SessionResponse::Forbidden(err(
                 "email_not_verified",
                 "verify your email address first: follow the link we sent you",
             ));
         }
-        let (session, token) = state.new_session(user.id, req, &ip);
+        let (session, token) = state.new_session(user.id, Utc::now(), req, &ip);
         if let Err(e) = state.store.create_session(&session).await {
             return SessionResponse::Unavailable(unavailable(&e));
         }
@@ -570,8 +682,8 @@ impl AuthApi {
         SessionResponse::Ok(Json(state.session_body(&session, token, jar)))
     }
 
-    /// Exchanges the current session for a new one (a fresh 7 days); the old token stops
-    /// working at once.
+    /// Exchanges the current session for a new one (a fresh 7 days, but never more than 30
+    /// days after the sign-in it continues); the old token stops working at once.
     #[oai(
         path = "/auth/refresh",
         method = "post",
@@ -587,7 +699,13 @@ impl AuthApi {
     ) -> SessionResponse {
         let caller = auth.caller();
         let ip = ip.0.clone();
-        let (session, token) = state.new_session(caller.user.id, req, &ip);
+        let (session, token) = state.new_session(caller.user.id, caller.started_at, req, &ip);
+        if session.expires_at <= session.created_at {
+            return SessionResponse::Unauthorized(err(
+                "unauthorized",
+                "the sign-in reached its 30-day limit; sign in again",
+            ));
+        }
         match state
             .store
             .rotate_session(&caller.token, &session, Utc::now())
@@ -602,7 +720,8 @@ impl AuthApi {
         }
     }
 
-    /// Signs out: the session token stops working.
+    /// Signs out: the session token stops working, and the browser's session and CSRF
+    /// cookies are removed.
     #[oai(path = "/auth/logout", method = "post", operation_id = "log_out")]
     async fn logout(
         &self,
@@ -615,8 +734,9 @@ impl AuthApi {
         if let Err(e) = state.store.revoke_session(&caller.token, Utc::now()).await {
             return LogoutResponse::Unavailable(unavailable(&e));
         }
-        jar.remove(SESSION_COOKIE);
-        jar.remove(CSRF_COOKIE);
+        let secure = state.settings.secure_cookies;
+        jar.add(expired(SESSION_COOKIE, "/", secure));
+        jar.add(expired(CSRF_COOKIE, "/", secure));
         state
             .audit(
                 Some(caller.user.id),
@@ -628,8 +748,10 @@ impl AuthApi {
         LogoutResponse::Done
     }
 
-    /// Emails a password-reset link (valid 1 h, once) if an account has this address. The
-    /// answer is the same whether or not one does.
+    /// Emails a password-reset link (valid 1 h, once; using one kills the others) if an
+    /// account has this address. The answer is the same whether or not one does, and
+    /// whether or not the address has had its share of emails for now (5 per 15 minutes:
+    /// the links already sent keep working).
     #[oai(
         path = "/auth/password/forgot",
         method = "post",
@@ -642,10 +764,17 @@ impl AuthApi {
         ip: ClientIp,
     ) -> ForgotResponse {
         let ip = ip.0.clone();
-        let email = body.email.trim().to_owned();
-        if let Err(wait) = state.limits.check(&ip, Some(&email)) {
+        let email = typed_address(&body.email);
+        if let Err(wait) = state.limits.check(&ip, None) {
             let (body, secs) = rate_limited(wait);
             return ForgotResponse::TooMany(body, secs);
+        }
+        let accepted = ForgotResponse::Accepted(Json(Done {
+            message: "if an account has this address, a reset link is on its way".into(),
+        }));
+        if state.limits.check_address(&email).is_err() {
+            tracing::info!("reset email not sent: the address had its share for now");
+            return accepted;
         }
         match state.store.user_by_email(&email).await {
             Ok(Some((user, _))) => {
@@ -671,13 +800,11 @@ impl AuthApi {
             }
             Err(e) => return ForgotResponse::Unavailable(unavailable(&e)),
         }
-        ForgotResponse::Accepted(Json(Done {
-            message: "if an account has this address, a reset link is on its way".into(),
-        }))
+        accepted
     }
 
     /// Sets a new password with the token from the reset email, and signs out every
-    /// session of the account.
+    /// session of the account. Every other reset link of the account stops working.
     #[oai(
         path = "/auth/password/reset",
         method = "post",
@@ -694,33 +821,29 @@ impl AuthApi {
             let (body, secs) = rate_limited(wait);
             return TokenResponse::TooMany(body, secs);
         }
-        if let Some(problem) = password_problem(&body.password) {
-            return TokenResponse::Invalid(err("weak_password", format!("password: {problem}")));
-        }
-        let hash = match passwords::hash(Secret::new(body.password.clone())).await {
-            Ok(hash) => hash,
-            Err(e) => {
-                tracing::error!(error = %e, "password not hashed");
-                return TokenResponse::Unavailable(err(
-                    "unavailable",
-                    "could not hash the password",
-                ));
-            }
-        };
         let now = Utc::now();
         let token = tokens::hash(body.token.trim());
+        // The token is checked before any hashing: a made-up one costs a lookup.
+        match state
+            .store
+            .token_user(&token, TokenPurpose::ResetPassword, now)
+            .await
+        {
+            Ok(Some(_)) => {}
+            Ok(None) => return TokenResponse::BadRequest(invalid_token()),
+            Err(e) => return TokenResponse::Unavailable(unavailable(&e)),
+        }
+        let hash = match state.new_password_hash(&body.password).await {
+            Ok(hash) => hash,
+            Err(answer) => return answer,
+        };
         let user = match state
             .store
             .consume_token(&token, TokenPurpose::ResetPassword, now)
             .await
         {
             Ok(Some(user)) => user,
-            Ok(None) => {
-                return TokenResponse::BadRequest(err(
-                    "invalid_token",
-                    "token: unknown, already used or expired; ask for a new link",
-                ));
-            }
+            Ok(None) => return TokenResponse::BadRequest(invalid_token()),
             Err(e) => return TokenResponse::Unavailable(unavailable(&e)),
         };
         if let Err(e) = state.store.set_password(user, &hash, now).await {
@@ -750,6 +873,57 @@ impl AuthApi {
     #[oai(path = "/me", method = "get", operation_id = "me")]
     async fn me(&self, auth: Session) -> MeResponse {
         MeResponse::Ok(Json(me(&auth.caller().user)))
+    }
+}
+
+fn invalid_token() -> Json<ErrorBody> {
+    err(
+        "invalid_token",
+        "token: unknown, already used or expired; ask for a new link",
+    )
+}
+
+impl ApiState {
+    /// The hash of a new `password` the user chose, or the answer refusing it.
+    async fn new_password_hash(&self, password: &str) -> Result<String, TokenResponse> {
+        if let Some(problem) = password_problem(password) {
+            return Err(TokenResponse::Invalid(err(
+                "weak_password",
+                format!("password: {problem}"),
+            )));
+        }
+        match self.hashing.hash(Secret::new(password.to_owned())).await {
+            Ok(Ok(hash)) => Ok(hash),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "password not hashed");
+                Err(TokenResponse::Unavailable(err(
+                    "unavailable",
+                    "could not hash the password",
+                )))
+            }
+            Err(_) => {
+                let (body, secs) = busy();
+                Err(TokenResponse::TooMany(body, secs))
+            }
+        }
+    }
+
+    /// A sign-up for an address that has an account: its owner hears of it (a fresh
+    /// confirmation link while it is unverified), the caller hears nothing different.
+    async fn signed_up_again(&self, email: &str) -> Result<(), StoreError> {
+        let Some((user, _)) = self.store.user_by_email(email).await? else {
+            return Ok(());
+        };
+        if user.email_verified_at.is_none() {
+            return self
+                .send_token_email(user.id, &user.email, TokenPurpose::VerifyEmail)
+                .await;
+        }
+        let message = email::already_registered(&user.email, &self.settings.public_url);
+        if let Err(e) = self.email.send(&message).await {
+            tracing::error!(error = %e, "account email not sent");
+        }
+        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@ mod bots;
 pub mod client_ip;
 mod error;
 mod health;
+mod identity_link;
 mod keys;
 mod oauth;
 pub mod plans;
@@ -22,6 +23,7 @@ pub use bots::BotsApi;
 pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
 pub use keys::KeysApi;
+pub use identity_link::IdentityLinkApi;
 pub use oauth::OAuthApi;
 pub use signals::SignalsApi;
 
@@ -62,6 +64,12 @@ pub struct AuthSettings {
     pub verify_ttl: Duration,
     /// How long a password-reset link works (1 h).
     pub reset_ttl: Duration,
+    /// How long a sign-in lasts at most, however often its session is refreshed (30 days).
+    pub session_max_lifetime: Duration,
+    /// How long a link confirming a Google sign-in's link to an existing account works
+    /// (1 h by email; a quarter of it for the browser's own token, which needs the
+    /// password too).
+    pub link_ttl: Duration,
 }
 
 impl AuthSettings {
@@ -75,6 +83,8 @@ impl AuthSettings {
             session_ttl: Duration::from_secs(7 * 24 * 3600),
             verify_ttl: Duration::from_secs(24 * 3600),
             reset_ttl: Duration::from_secs(3600),
+            session_max_lifetime: Duration::from_secs(30 * 24 * 3600),
+            link_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -87,8 +97,15 @@ pub struct ApiState {
     pub email: Arc<dyn EmailSender>,
     /// Lifetimes and links.
     pub settings: AuthSettings,
-    /// Sign-in rate limits.
+    /// Request limits of the account endpoints per client address, and of the emails
+    /// sent to one address.
     pub limits: AuthLimits,
+    /// Failed sign-ins per address, account and device.
+    pub failures: crate::auth::failures::SignInFailures,
+    /// The cap on concurrent password hashing.
+    pub hashing: Arc<crate::auth::hashing::HashingSlots>,
+    /// Device cookies (signed with a key derived from the master key).
+    pub devices: crate::auth::device::DeviceCookies,
     /// The exchange adapters (checking keys); `None` if they could not be built.
     pub venues: Option<Arc<Venues>>,
     /// Plans and their limits.
@@ -121,11 +138,16 @@ impl ApiState {
         .map_err(|e| tracing::error!(error = %e, "exchange adapters unavailable"))
         .ok()
         .map(Arc::new);
+        let devices =
+            crate::auth::device::DeviceCookies::new(store.derive_key(crate::auth::device::KEY_LABEL));
         Self {
             store,
             email,
             settings,
             limits: AuthLimits::default(),
+            failures: crate::auth::failures::SignInFailures::default(),
+            hashing: Arc::new(crate::auth::hashing::HashingSlots::per_core()),
+            devices,
             venues,
             plans: plans::Plans::default(),
             trusted_proxies: client_ip::TrustedProxies::default(),
@@ -180,6 +202,7 @@ pub type Apis = (
     HealthApi,
     AuthApi,
     OAuthApi,
+    IdentityLinkApi,
     KeysApi,
     BotsApi,
     ActivityApi,
@@ -196,6 +219,7 @@ pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<Apis, ()> {
             HealthApi::new(store),
             AuthApi,
             OAuthApi,
+            IdentityLinkApi,
             KeysApi,
             BotsApi,
             ActivityApi,

@@ -6,8 +6,12 @@
 //! and redirects to Google. The `callback` accepts the state only with its cookie (so
 //! another site cannot finish a sign-in it started in someone else's browser), uses it up,
 //! exchanges the code, verifies the ID token, and signs in exactly as a password sign-in
-//! does. A Google account is linked to the Nexus account with its (verified) email
-//! address, or gets a new, verified account without a password.
+//! does. A Google identity signs in to the account it is linked to; an identity with a
+//! new address gets a new, verified account without a password; one whose address belongs
+//! to an account it is not linked to is linked only once the account's owner confirms
+//! (`409 link_required`, then [`super::identity_link`]), so a Google account can never
+//! take over a Nexus account on its own. An account whose address was never verified is
+//! the exception: whoever signed it up did not prove the address, Google's user has.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +30,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use super::auth::{AuthTag, SessionBody, err, rate_limited, unavailable};
+use super::identity_link::LinkRequired;
 use super::client_ip::ClientIp;
 use super::{ApiState, ErrorBody};
 use crate::auth::oidc::{GoogleIdentity, GoogleOidc, OidcError, PENDING_TTL, PROVIDER};
@@ -77,12 +82,17 @@ pub enum CallbackResponse {
     /// Too many attempts from this address (`rate_limited`).
     #[oai(status = 429)]
     TooMany(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
+    /// The address belongs to an account this Google identity is not linked to
+    /// (`link_required`): its owner was emailed a link to confirm linking, or can confirm
+    /// with the account's password and `link_token` at `POST /auth/oauth/google/link`.
+    #[oai(status = 409)]
+    Conflict(Json<LinkRequired>),
     /// The database or Google is unreachable (`unavailable`).
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
 }
 
-fn not_configured() -> Json<ErrorBody> {
+pub(super) fn not_configured() -> Json<ErrorBody> {
     err(
         "oauth_not_configured",
         "sign-in with Google is not configured on this server",
@@ -129,6 +139,14 @@ fn provider_error(error: &str) -> &str {
 /// The Google sign-in endpoints; they find the [`ApiState`] in the request's data.
 pub struct OAuthApi;
 
+/// What a Google identity finds.
+enum Found {
+    /// Its account, to sign in to.
+    SignIn(UserRecord, Link),
+    /// A verified account with its address that it is not linked to: the owner decides.
+    NeedsConsent(UserRecord),
+}
+
 /// How a Google identity came to its account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Link {
@@ -160,7 +178,7 @@ impl ApiState {
 
     /// Records a Google sign-in event (the details say which provider, and why when it
     /// failed; never a secret).
-    async fn audit_oauth(
+    pub(super) async fn audit_oauth(
         &self,
         actor: Option<UserId>,
         action: AuditAction,
@@ -198,13 +216,14 @@ impl ApiState {
     }
 
     /// The account of a Google identity with a verified `email`: the one already linked,
-    /// else the account with that address (now linked), else a new one.
+    /// else a new one, else the unverified account with that address (now linked and
+    /// verified); a verified account with that address is [`Found::NeedsConsent`].
     async fn google_account(
         &self,
         identity: &GoogleIdentity,
         email: &str,
         ip: &str,
-    ) -> Result<(UserRecord, Link), StoreError> {
+    ) -> Result<Found, StoreError> {
         let now = Utc::now();
         if let Some(id) = self
             .store
@@ -212,9 +231,14 @@ impl ApiState {
             .await?
             && let Some(user) = self.store.user(id).await?
         {
-            return Ok((user, Link::Existing));
+            return Ok(Found::SignIn(user, Link::Existing));
         }
         let found = self.store.user_by_email(email).await?;
+        if let Some((user, _)) = &found
+            && user.email_verified_at.is_some()
+        {
+            return Ok(Found::NeedsConsent(user.clone()));
+        }
         let (user, link) = match found {
             Some((user, password)) => (user, Link::Linked(password.is_some())),
             None => {
@@ -225,7 +249,8 @@ impl ApiState {
                     .await
                 {
                     Ok(user) => (user, Link::Created),
-                    // Created meanwhile (a racing sign-up or sign-in): link that one.
+                    // Created meanwhile (a racing sign-up or sign-in): that one is found
+                    // as any existing account is.
                     Err(StoreError::Conflict { .. }) => {
                         let (user, password) =
                             self.store.user_by_email(email).await?.ok_or_else(|| {
@@ -233,6 +258,9 @@ impl ApiState {
                                     what: "the account with this email address".into(),
                                 }
                             })?;
+                        if user.email_verified_at.is_some() {
+                            return Ok(Found::NeedsConsent(user));
+                        }
                         (user, Link::Linked(password.is_some()))
                     }
                     Err(e) => return Err(e),
@@ -276,7 +304,7 @@ impl ApiState {
             )
             .await;
         }
-        Ok((user, link))
+        Ok(Found::SignIn(user, link))
     }
 
     /// An account whose address was never verified is taken over by the address's
@@ -466,10 +494,16 @@ impl OAuthApi {
             ));
         }
         let (user, link) = match state.google_account(&identity, &email, &ip).await {
-            Ok(found) => found,
+            Ok(Found::SignIn(user, link)) => (user, link),
+            Ok(Found::NeedsConsent(user)) => {
+                return match state.ask_to_link(&user, &identity.subject, &ip).await {
+                    Ok(body) => CallbackResponse::Conflict(Json(body)),
+                    Err(e) => CallbackResponse::Unavailable(unavailable(&e)),
+                };
+            }
             Err(e) => return CallbackResponse::Unavailable(unavailable(&e)),
         };
-        let (session, token) = state.new_session(user.id, req, &ip);
+        let (session, token) = state.new_session(user.id, Utc::now(), req, &ip);
         if let Err(e) = state.store.create_session(&session).await {
             return CallbackResponse::Unavailable(unavailable(&e));
         }

@@ -30,6 +30,9 @@ pub struct Authenticated {
     pub user: UserRecord,
     /// The session.
     pub session: SessionId,
+    /// When the sign-in it continues happened: refreshes never carry it past
+    /// [`AuthSettings::session_max_lifetime`](super::AuthSettings::session_max_lifetime).
+    pub started_at: nexus_core::Timestamp,
     /// The hash of the session token (to revoke or rotate it).
     pub token: TokenHash,
 }
@@ -90,6 +93,7 @@ async fn lookup(req: &Request, token: &str) -> poem::Result<Authenticated> {
     Ok(Authenticated {
         user: session.user,
         session: session.id,
+        started_at: session.started_at,
         token: hash,
     })
 }

@@ -1,6 +1,7 @@
-//! Rate limits of the sign-up, sign-in, forgot and reset endpoints: per client IP and per
-//! account (email), so neither one address nor a botnet aimed at one account can guess
-//! passwords quickly. `governor`'s GCRA, keyed.
+//! Request limits of the account endpoints per client IP, and of the emails sent to one
+//! address (sign-up and reset links), so nobody can flood the endpoints or an inbox.
+//! `governor`'s GCRA, keyed. Failed sign-ins are counted apart, in [`super::failures`]:
+//! a sign-in that works never counts against anyone.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-/// Per-IP and per-account limiters.
+/// Per-IP and per-address limiters.
 #[derive(Debug)]
 pub struct AuthLimits {
     per_ip: DefaultKeyedRateLimiter<String>,
@@ -73,13 +74,27 @@ impl AuthLimits {
 
 /// The key of a client address: IPv4 as is, IPv6 by its /64 (one subscriber's whole
 /// block, so rotating addresses within it buys nothing).
-fn ip_key(ip: &str) -> String {
+pub(crate) fn ip_key(ip: &str) -> String {
     match ip.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V6(v6)) => {
             let s = v6.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
         _ => ip.to_owned(),
+    }
+}
+
+impl AuthLimits {
+    /// Spends one email to `address` (any case): `Err(wait)` when the address has had its
+    /// share, whatever the client.
+    ///
+    /// # Errors
+    /// How long until another email may go.
+    pub fn check_address(&self, address: &str) -> Result<(), Duration> {
+        let address: String = address.trim().chars().take(254).collect();
+        self.per_account
+            .check_key(&address.to_lowercase())
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }
 
@@ -97,7 +112,7 @@ impl AuthLimits {
 }
 
 impl Default for AuthLimits {
-    /// 20 requests per IP per minute; 5 per account per 15 minutes.
+    /// 20 requests per IP per minute; 5 emails per address per 15 minutes.
     fn default() -> Self {
         Self::new(
             Allowance {

@@ -1,7 +1,10 @@
-//! Accounts' secrets: password hashing (argon2id), random tokens stored only as hashes,
-//! the per-IP and per-account limits of the sign-in endpoints, and sign-in with Google
-//! (OpenID Connect).
+//! Accounts' secrets: password hashing (argon2id) and its concurrency cap, random tokens
+//! stored only as hashes, device cookies, failed sign-ins and the per-IP limits of the
+//! account endpoints, and sign-in with Google (OpenID Connect).
 
+pub mod device;
+pub mod failures;
+pub mod hashing;
 pub mod limits;
 pub mod oidc;
 pub mod passwords;

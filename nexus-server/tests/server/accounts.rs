@@ -112,10 +112,14 @@ async fn verified_user(s: &Running, email: &str, password: &str) -> String {
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(status, StatusCode::ACCEPTED);
     let token = s.token_from_email(email, "Confirm");
     let (status, _) = s
-        .post("/api/v1/auth/verify", json!({"token": token}), None)
+        .post(
+            "/api/v1/auth/verify",
+            json!({"token": token, "password": password}),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = s
@@ -140,19 +144,20 @@ async fn sign_up_verify_and_sign_in() {
                 None,
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        assert_eq!(body["email"], "alice@example.com");
-        assert_eq!(body["email_verified"], false);
-        assert_eq!(body["role"], "user");
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("inbox"), "{body}");
+        assert_eq!(s.emails_to("alice@example.com"), 1);
 
-        let (status, body) = s
+        // The same answer for a taken address; its (unverified) owner gets a new link.
+        let (status, again) = s
             .post(
                 "/api/v1/auth/signup",
                 signup("ALICE@example.com", "another one"),
                 None,
             )
             .await;
-        assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "email_taken"));
+        assert_eq!((status, &again), (StatusCode::ACCEPTED, &body));
+        assert_eq!(s.emails_to("alice@example.com"), 2);
         let (status, body) = s
             .post(
                 "/api/v1/auth/signup",
@@ -189,13 +194,19 @@ async fn sign_up_verify_and_sign_in() {
         );
 
         let token = s.token_from_email("alice@example.com", "Confirm");
-        let (status, _) = s
-            .post("/api/v1/auth/verify", json!({"token": token}), None)
-            .await;
-        assert_eq!(status, StatusCode::OK);
         let (status, body) = s
             .post("/api/v1/auth/verify", json!({"token": token}), None)
             .await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "password_required"),
+            "the verifier sets the password"
+        );
+        assert!(body["message"].as_str().unwrap().starts_with("password:"));
+        let verify = json!({"token": token, "password": "correct horse"});
+        let (status, _) = s.post("/api/v1/auth/verify", verify.clone(), None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = s.post("/api/v1/auth/verify", verify, None).await;
         assert_eq!(
             (status, code(&body)),
             (StatusCode::BAD_REQUEST, "invalid_token"),
@@ -292,6 +303,7 @@ async fn sessions_rotate_end_and_cannot_be_forged() {
                 user: me_id,
                 token: hash,
                 created_at: created,
+                started_at: created,
                 expires_at: created + Duration::days(7),
                 user_agent: None,
                 ip: None,
@@ -312,15 +324,21 @@ async fn sessions_rotate_end_and_cannot_be_forged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_tokens_are_refused() {
     on_both("expired_tokens_are_refused", |s| async move {
-        let (status, user) = s
+        let (status, _) = s
             .post(
                 "/api/v1/auth/signup",
                 json!({"email": "dave@example.com", "password": "dave's password"}),
                 None,
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED);
-        let id = nexus_core::UserId::new(user["id"].as_str().unwrap().parse().unwrap());
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let (user, _) = s
+            .store
+            .user_by_email("dave@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        let id = user.id;
         // A verification link issued 25 hours ago, valid 24.
         let (token, hash) = tokens::generate();
         let issued = Utc::now() - Duration::hours(25);
@@ -1071,4 +1089,296 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "another client behind the same proxy is not"
     );
+}
+
+/// A sign-in's `Set-Cookie` values by cookie name.
+fn set_cookies(resp: &reqwest::Response) -> std::collections::HashMap<String, String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .filter_map(|c| Some((c.split('=').next()?.to_owned(), c)))
+        .collect()
+}
+
+/// The `name=value` part of a `Set-Cookie` value.
+fn cookie_pair(set_cookie: &str) -> &str {
+    set_cookie.split(';').next().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strangers_wrong_passwords_do_not_lock_the_owner_out() {
+    on_both(
+        "a_strangers_wrong_passwords_do_not_lock_the_owner_out",
+        |s| async move {
+            let password = "ivy's password";
+            verified_user(&s, "ivy@example.com", password).await;
+            let login = |body: Value, cookie: Option<String>| {
+                let mut req = s.http.post(format!("{}/api/v1/auth/login", s.url)).json(&body);
+                if let Some(cookie) = cookie {
+                    req = req.header("cookie", cookie);
+                }
+                async move { req.send().await.unwrap() }
+            };
+            let right = json!({"email": "ivy@example.com", "password": password});
+            let wrong = json!({"email": "IVY@example.com", "password": "not her password"});
+            // Ivy's browser signs in and is remembered.
+            let resp = login(right.clone(), None).await;
+            assert_eq!(resp.status(), StatusCode::OK);
+            let cookies = set_cookies(&resp);
+            let device = cookies["nexus_device"].clone();
+            assert!(device.contains("HttpOnly") && device.contains("Path=/api/v1/auth"), "{device}");
+            let device = cookie_pair(&device).to_owned();
+
+            // A stranger spends the account's budget for unknown clients.
+            for _ in 0..5 {
+                assert_eq!(login(wrong.clone(), None).await.status(), StatusCode::UNAUTHORIZED);
+            }
+            let resp = login(right.clone(), None).await;
+            assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "strangers wait, even with the password");
+            assert!(resp.headers().contains_key("retry-after"));
+            // Ivy's own browser is not locked out.
+            let resp = login(right.clone(), Some(device.clone())).await;
+            assert_eq!(resp.status(), StatusCode::OK);
+            // A forged or another account's device cookie buys nothing.
+            let forged = device.replace("nexus_device=", "nexus_device=0");
+            assert_eq!(
+                login(right.clone(), Some(forged)).await.status(),
+                StatusCode::TOO_MANY_REQUESTS
+            );
+            // The success cleared the strangers' count.
+            assert_eq!(login(right, None).await.status(), StatusCode::OK);
+            s
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_forget_reset_and_sign_in_again_is_not_rate_limited() {
+    on_both(
+        "sign_in_forget_reset_and_sign_in_again_is_not_rate_limited",
+        |s| async move {
+            verified_user(&s, "jo@example.com", "jo's first password").await;
+            for round in 0..3 {
+                let (status, _) = s
+                    .post("/api/v1/auth/password/forgot", json!({"email": "jo@example.com"}), None)
+                    .await;
+                assert_eq!(status, StatusCode::ACCEPTED, "round {round}");
+                let token = s.token_from_email("jo@example.com", "Reset");
+                let password = format!("jo's password number {round}");
+                let (status, body) = s
+                    .post(
+                        "/api/v1/auth/password/reset",
+                        json!({"token": token, "password": password}),
+                        None,
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                let (status, body) = s
+                    .post(
+                        "/api/v1/auth/login",
+                        json!({"email": "jo@example.com", "password": password}),
+                        None,
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK, "round {round}: {body}");
+            }
+            s
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_links_die_together_and_are_checked_before_any_hashing() {
+    on_both(
+        "reset_links_die_together_and_are_checked_before_any_hashing",
+        |s| async move {
+            verified_user(&s, "kim@example.com", "kim's password").await;
+            let forgot = json!({"email": "kim@example.com"});
+            s.post("/api/v1/auth/password/forgot", forgot.clone(), None).await;
+            let first = s.token_from_email("kim@example.com", "Reset");
+            s.post("/api/v1/auth/password/forgot", forgot, None).await;
+            let second = s.token_from_email("kim@example.com", "Reset");
+            assert_ne!(first, second);
+            let reset = |token: &str| json!({"token": token, "password": "kim's new password"});
+            let (status, _) = s.post("/api/v1/auth/password/reset", reset(&second), None).await;
+            assert_eq!(status, StatusCode::OK);
+            let (status, body) = s.post("/api/v1/auth/password/reset", reset(&first), None).await;
+            assert_eq!(
+                (status, code(&body)),
+                (StatusCode::BAD_REQUEST, "invalid_token"),
+                "the older link died when the newer was used"
+            );
+            s
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_every_hashing_slot_is_taken_requests_are_told_to_come_back() {
+    let slots = Arc::new(nexus_server::auth::hashing::HashingSlots::new(
+        1,
+        std::time::Duration::from_millis(20),
+    ));
+    let shared = Arc::clone(&slots);
+    let s = start_with(Backend::Sqlite, move |mut state| {
+        state.hashing = shared;
+        state
+    })
+    .await;
+    verified_user(&s, "lou@example.com", "lou's password").await;
+    s.post("/api/v1/auth/password/forgot", json!({"email": "lou@example.com"}), None)
+        .await;
+    let token = s.token_from_email("lou@example.com", "Reset");
+    let held = slots.slot().await.unwrap();
+
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/password/reset",
+            json!({"token": "made-up", "password": "a new password"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_token"),
+        "a made-up token is refused before any hashing"
+    );
+    let reset = json!({"token": token, "password": "a new password"});
+    let resp = s
+        .http
+        .post(format!("{}/api/v1/auth/password/reset", s.url))
+        .json(&reset)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(code(&body), "busy");
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "lou@example.com", "password": "lou's password"}),
+            None,
+        )
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::TOO_MANY_REQUESTS, "busy"));
+
+    drop(held);
+    let (status, _) = s.post("/api/v1/auth/password/reset", reset, None).await;
+    assert_eq!(status, StatusCode::OK, "the token was not used up by the busy attempt");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_chosen_before_the_address_was_proved_does_not_survive() {
+    on_both(
+        "a_password_chosen_before_the_address_was_proved_does_not_survive",
+        |s| async move {
+            // Mallory signs up with Nina's address; Nina gets the link and follows it.
+            let (status, _) = s
+                .post(
+                    "/api/v1/auth/signup",
+                    json!({"email": "nina@example.com", "password": "mallory's password"}),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED);
+            let token = s.token_from_email("nina@example.com", "Confirm");
+            let (status, _) = s
+                .post(
+                    "/api/v1/auth/verify",
+                    json!({"token": token, "password": "nina's own password"}),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            let login = |password: &str| {
+                json!({"email": "nina@example.com", "password": password})
+            };
+            let (status, _) = s.post("/api/v1/auth/login", login("mallory's password"), None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "Mallory's password is gone");
+            let (status, _) = s.post("/api/v1/auth/login", login("nina's own password"), None).await;
+            assert_eq!(status, StatusCode::OK);
+
+            // Signing up again with a verified address: the same answer, and Nina is told.
+            let (status, body) = s
+                .post(
+                    "/api/v1/auth/signup",
+                    json!({"email": "nina@example.com", "password": "another password"}),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+            let last = s.outbox.to("nina@example.com").pop().unwrap();
+            assert!(last["subject"].as_str().unwrap().contains("tried to sign up"), "{last}");
+            let (status, _) = s.post("/api/v1/auth/login", login("another password"), None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "nothing changed");
+            s
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_stop_at_the_sign_ins_absolute_lifetime_and_logout_clears_cookies() {
+    on_both(
+        "refreshes_stop_at_the_sign_ins_absolute_lifetime_and_logout_clears_cookies",
+        |s| async move {
+            let token = verified_user(&s, "olaf@example.com", "olaf's password").await;
+            let (user, _) = s.store.user_by_email("olaf@example.com").await.unwrap().unwrap();
+            // A sign-in 29 days and 23 hours old, refreshed until now.
+            let session = |started: chrono::DateTime<Utc>| {
+                let (token, hash) = tokens::generate();
+                let new = nexus_core::ports::sessions::NewSession {
+                    id: nexus_core::ports::sessions::SessionId(uuid::Uuid::new_v4()),
+                    user: user.id,
+                    token: hash,
+                    created_at: Utc::now(),
+                    started_at: started,
+                    expires_at: Utc::now() + Duration::hours(2),
+                    user_agent: None,
+                    ip: None,
+                };
+                (token, new)
+            };
+            let started = Utc::now() - Duration::days(30) + Duration::hours(1);
+            let (old, new) = session(started);
+            s.store.create_session(&new).await.unwrap();
+            let (status, body) = s.post("/api/v1/auth/refresh", json!({}), Some(&old)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let expires: chrono::DateTime<Utc> = body["expires_at"].as_str().unwrap().parse().unwrap();
+            assert!(
+                expires <= started + Duration::days(30),
+                "an hour left, not seven days: {expires}"
+            );
+            // Past the 30 days a refresh is refused.
+            let (old, new) = session(Utc::now() - Duration::days(30) - Duration::minutes(1));
+            s.store.create_session(&new).await.unwrap();
+            let (status, body) = s.post("/api/v1/auth/refresh", json!({}), Some(&old)).await;
+            assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+            assert!(body["message"].as_str().unwrap().contains("30-day"), "{body}");
+
+            // Sign-out removes the cookies at the path they were set with.
+            let resp = s
+                .http
+                .post(format!("{}/api/v1/auth/logout", s.url))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+            let cookies = set_cookies(&resp);
+            for name in ["nexus_session", "nexus_csrf"] {
+                let cookie = &cookies[name];
+                assert!(cookie.starts_with(&format!("{name}=;")), "{cookie}");
+                assert!(cookie.contains("Path=/") && cookie.contains("Max-Age=0"), "{cookie}");
+            }
+            s
+        },
+    )
+    .await;
 }

@@ -105,10 +105,14 @@ impl World {
                 None,
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(status, StatusCode::ACCEPTED);
         let token = self.outbox.token(email, "Confirm");
         let (status, _) = self
-            .post("/api/v1/auth/verify", &json!({"token": token}), None)
+            .post(
+                "/api/v1/auth/verify",
+                &json!({"token": token, "password": password}),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK);
         let (status, body) = self

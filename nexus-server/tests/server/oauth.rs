@@ -25,7 +25,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::{Backend, Bound, Http, Served, TestDb, code, on_each};
+use crate::support::{Backend, Bound, Http, Outbox, Served, TestDb, code, on_each};
 
 /// A 2048-bit RSA key made for these tests only (`openssl genrsa -traditional 2048`).
 const TEST_KEY: &str = "\
@@ -223,6 +223,7 @@ struct Running {
     store: Arc<dyn Store>,
     provider: Arc<Provider>,
     http: reqwest::Client,
+    outbox: Outbox,
     _db: TestDb,
 }
 
@@ -231,9 +232,10 @@ async fn start(backend: Backend, google: bool) -> Running {
     let bound = Bound::new().await;
     let public_url = bound.url.clone();
     let provider = Provider::start(format!("{public_url}/api/v1/auth/oauth/google/callback")).await;
+    let outbox = Outbox::new(&db.path().join("outbox"));
     let mut state = ApiState::new(
         Arc::clone(&db.store),
-        Arc::new(nexus_server::email::LogSender::default()),
+        outbox.sender(),
         AuthSettings::new(public_url.clone()),
     );
     // Every request comes from 127.0.0.1: room for all of them.
@@ -252,6 +254,7 @@ async fn start(backend: Backend, google: bool) -> Running {
         http: Http::new("").client,
         store: Arc::clone(&db.store),
         provider,
+        outbox,
         _db: db,
     }
 }
@@ -379,6 +382,18 @@ impl Running {
             .await
             .unwrap()
             .status()
+    }
+
+    /// Confirms linking a Google identity with `token` (and `password`).
+    async fn link(&self, token: &str, password: Option<&str>) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/auth/oauth/google/link", self.url))
+            .json(&json!({ "token": token, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        (resp.status(), resp.json().await.unwrap_or(Value::Null))
     }
 
     /// The audit log's actions (and details), oldest first.
@@ -529,9 +544,9 @@ fn code_of(answer: &Answer) -> &str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_account_with_the_same_email_gets_the_google_identity_linked() {
+async fn a_google_identity_is_linked_to_an_existing_account_only_when_its_owner_confirms() {
     on_both(
-        "an_account_with_the_same_email_gets_the_google_identity_linked",
+        "a_google_identity_is_linked_to_an_existing_account_only_when_its_owner_confirms",
         |s| async move {
             let now = chrono::Utc::now();
             let hash = passwords::hash(Secret::new("correct horse")).await.unwrap();
@@ -542,16 +557,71 @@ async fn an_account_with_the_same_email_gets_the_google_identity_linked() {
                 .unwrap();
             s.store.mark_email_verified(bob, now).await.unwrap();
 
+            // A Google account with Bob's address does not get into Bob's account.
+            let answer = s.sign_in("bob-google-id", "bob@example.com").await;
+            assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
+            assert_eq!(code(&answer.body), "link_required");
+            assert!(
+                answer.set_cookies.iter().all(|c| !c.starts_with("nexus_session=")),
+                "no session: {:?}",
+                answer.set_cookies
+            );
+            let link_token = answer.body["link_token"].as_str().unwrap().to_owned();
+            // The browser's token needs Bob's password.
+            for password in [None, Some("wrong horse")] {
+                let (status, body) = s.link(&link_token, password).await;
+                assert_eq!(
+                    (status, code(&body)),
+                    (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+                    "{password:?}"
+                );
+            }
+            // The link emailed to the address is enough on its own.
+            let emailed = s.outbox.token("Bob@Example.com", "Confirm signing in");
+            let (status, session) = s.link(&emailed, None).await;
+            assert_eq!(status, StatusCode::OK, "{session}");
+            let (_, me) = s.me(session["token"].as_str().unwrap()).await;
+            assert_eq!(me["id"], bob.to_string(), "linked, not a new account");
+            let (status, body) = s.link(&link_token, Some("correct horse")).await;
+            assert_eq!(
+                (status, code(&body)),
+                (StatusCode::BAD_REQUEST, "invalid_token"),
+                "the browser's token died with the emailed one"
+            );
+            let (status, _) = s.link(&emailed, None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "used once");
+            assert!(
+                s.outbox
+                    .to("Bob@Example.com")
+                    .iter()
+                    .any(|m| m["subject"].as_str().unwrap().contains("was linked")),
+                "Bob is told"
+            );
+            // From now on Google signs in to Bob's account; his password still works.
             let answer = s.sign_in("bob-google-id", "bob@example.com").await;
             assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
             let (_, me) = s.me(answer.body["token"].as_str().unwrap()).await;
-            assert_eq!(me["id"], bob.to_string(), "linked, not a new account");
-            assert_eq!(me["email"], "Bob@Example.com");
-            // Their password still works.
+            assert_eq!(me["id"], bob.to_string());
             assert_eq!(
                 s.password_login("bob@example.com", "correct horse").await,
                 StatusCode::OK
             );
+
+            // Dan confirms with his password instead of the email.
+            let dan = UserId::new(uuid::Uuid::new_v4());
+            s.store
+                .create_user(dan, "dan@example.com", Some(&hash), Role::User, now)
+                .await
+                .unwrap();
+            s.store.mark_email_verified(dan, now).await.unwrap();
+            let answer = s.sign_in("dan-google-id", "dan@example.com").await;
+            assert_eq!(answer.status, StatusCode::CONFLICT);
+            let (status, session) = s
+                .link(answer.body["link_token"].as_str().unwrap(), Some("correct horse"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{session}");
+            let (_, me) = s.me(session["token"].as_str().unwrap()).await;
+            assert_eq!(me["id"], dan.to_string());
 
             // An address someone signed up with but never verified: Google's verified owner
             // takes the account over, and the unproven password stops working.
@@ -576,20 +646,20 @@ async fn an_account_with_the_same_email_gets_the_google_identity_linked() {
 
             let audit = s.audit().await;
             let actions: Vec<&str> = audit.iter().map(|(a, _)| a.as_str()).collect();
-            assert_eq!(
-                actions,
-                [
-                    "sign_in",
-                    "sign_in",
-                    "email_verified",
-                    "sign_in",
-                    "sign_in_failed"
-                ],
-                "{audit:?}"
-            );
-            assert_eq!(audit[0].1["account"], "linked");
-            assert_eq!(audit[2].1["password_replaced"], true);
-            assert_eq!(audit[3].1["account"], "linked");
+            let linked: Vec<&Value> = audit
+                .iter()
+                .filter(|(a, _)| a == "identity_linked")
+                .map(|(_, d)| d)
+                .collect();
+            assert_eq!(linked.len(), 2, "{actions:?}");
+            assert_eq!(linked[0]["confirmed_by"], "email");
+            assert_eq!(linked[1]["confirmed_by"], "password");
+            let replaced = audit
+                .iter()
+                .find(|(a, _)| a == "email_verified")
+                .map(|(_, d)| d)
+                .unwrap();
+            assert_eq!(replaced["password_replaced"], true, "{actions:?}");
             s
         },
     )

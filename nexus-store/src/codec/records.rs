@@ -25,12 +25,13 @@ pub(crate) fn user(row: &impl Columns) -> Result<UserRecord, StoreError> {
     })
 }
 
-/// A session joined with its user (`session_id`, `session_expires` and the user's
-/// columns).
+/// A session joined with its user (`session_id`, `session_started`, `session_expires`
+/// and the user's columns).
 pub(crate) fn active_session(row: &impl Columns) -> Result<ActiveSession, StoreError> {
     let r = TableRow::new(row, "sessions");
     Ok(ActiveSession {
         id: SessionId(r.uuid("session_id")?),
+        started_at: r.time("session_started")?,
         expires_at: r.time("session_expires")?,
         user: user(row)?,
     })

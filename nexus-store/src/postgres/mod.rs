@@ -127,6 +127,10 @@ impl Store for PostgresStore {
         "postgres"
     }
 
+    fn derive_key(&self, label: &str) -> zeroize::Zeroizing<[u8; 32]> {
+        self.keys.derive(label)
+    }
+
     async fn try_lead(
         &self,
         name: &str,

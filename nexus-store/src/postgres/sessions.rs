@@ -12,8 +12,9 @@ use crate::codec;
 use crate::error::classify;
 
 const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip,
+                           started_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 fn insert(
     session: &NewSession,
@@ -26,6 +27,7 @@ fn insert(
         .bind(session.expires_at)
         .bind(session.user_agent.as_deref())
         .bind(session.ip.as_deref())
+        .bind(session.started_at)
 }
 
 #[async_trait]
@@ -45,6 +47,7 @@ impl SessionStore for PostgresStore {
     ) -> Result<Option<ActiveSession>, StoreError> {
         let row = sqlx::query(
             "SELECT s.id AS session_id, s.expires_at AS session_expires,
+                    COALESCE(s.started_at, s.created_at) AS session_started,
                     u.id, u.email, u.role, u.email_verified_at, u.created_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
@@ -131,12 +134,32 @@ impl SessionStore for PostgresStore {
         Ok(())
     }
 
+    async fn token_user(
+        &self,
+        token: &TokenHash,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        let user: Option<Uuid> = sqlx::query_scalar(
+            "SELECT user_id FROM auth_tokens
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(token.0.as_slice())
+        .bind(purpose.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(user.map(UserId::new))
+    }
+
     async fn consume_token(
         &self,
         token: &TokenHash,
         purpose: TokenPurpose,
         now: Timestamp,
     ) -> Result<Option<UserId>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
         let user: Option<Uuid> = sqlx::query_scalar(
             "UPDATE auth_tokens SET used_at = $1
              WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1
@@ -145,9 +168,22 @@ impl SessionStore for PostgresStore {
         .bind(now)
         .bind(token.0.as_slice())
         .bind(purpose.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(classify)?;
+        if let Some(user) = user {
+            sqlx::query(
+                "UPDATE auth_tokens SET used_at = $1
+                 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL",
+            )
+            .bind(now)
+            .bind(user)
+            .bind(purpose.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
         Ok(user.map(UserId::new))
     }
 

@@ -170,6 +170,10 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn derive_key(&self, label: &str) -> zeroize::Zeroizing<[u8; 32]> {
+        self.keys.derive(label)
+    }
+
     async fn try_lead(
         &self,
         _name: &str,

@@ -12,8 +12,9 @@ use crate::common::parse;
 use crate::error::classify;
 
 const INSERT_SESSION: &str =
-    "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip)
-     VALUES (?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO sessions (id, user_id, token_hash, created_at, expires_at, user_agent, ip,
+                           started_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
 fn insert(
     session: &NewSession,
@@ -26,6 +27,7 @@ fn insert(
         .bind(ms(session.expires_at))
         .bind(session.user_agent.as_deref())
         .bind(session.ip.as_deref())
+        .bind(ms(session.started_at))
 }
 
 #[async_trait]
@@ -45,6 +47,7 @@ impl SessionStore for SqliteStore {
     ) -> Result<Option<ActiveSession>, StoreError> {
         let row = sqlx::query(
             "SELECT s.id AS session_id, s.expires_at AS session_expires,
+                    COALESCE(s.started_at, s.created_at) AS session_started,
                     u.id, u.email, u.role, u.email_verified_at, u.created_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
@@ -131,24 +134,56 @@ impl SessionStore for SqliteStore {
         Ok(())
     }
 
-    async fn consume_token(
+    async fn token_user(
         &self,
         token: &TokenHash,
         purpose: TokenPurpose,
         now: Timestamp,
     ) -> Result<Option<UserId>, StoreError> {
         let user: Option<String> = sqlx::query_scalar(
-            "UPDATE auth_tokens SET used_at = ?
-             WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?
+            "SELECT user_id FROM auth_tokens
+             WHERE token_hash = ? AND purpose = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(token.0.as_slice())
+        .bind(purpose.as_str())
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        user.map(|u| parse("user id", &u)).transpose()
+    }
+
+    async fn consume_token(
+        &self,
+        token: &TokenHash,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<Option<UserId>, StoreError> {
+        let mut tx = self.writer.begin().await.map_err(classify)?;
+        let user: Option<String> = sqlx::query_scalar(
+            "UPDATE auth_tokens SET used_at = ?1
+             WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1
              RETURNING user_id",
         )
         .bind(ms(now))
         .bind(token.0.as_slice())
         .bind(purpose.as_str())
-        .bind(ms(now))
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(classify)?;
+        if let Some(user) = &user {
+            sqlx::query(
+                "UPDATE auth_tokens SET used_at = ?1
+                 WHERE user_id = ?2 AND purpose = ?3 AND used_at IS NULL",
+            )
+            .bind(ms(now))
+            .bind(user)
+            .bind(purpose.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
         user.map(|u| parse("user id", &u)).transpose()
     }
 

@@ -13,6 +13,7 @@ fn session(n: u8, user: UserId, created: i64, lifetime: i64) -> NewSession {
         user,
         token: TokenHash([n; 32]),
         created_at: t(created),
+        started_at: t(created),
         expires_at: t(created + lifetime),
         user_agent: Some("test".into()),
         ip: Some("127.0.0.1".into()),
@@ -219,6 +220,90 @@ both!(
             .unwrap()
             .unwrap();
         assert_eq!(hash.as_deref(), Some("new"));
+    }
+);
+
+both!(
+    using_a_token_kills_the_users_other_tokens_of_its_kind,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let alice = UserId::new(Uuid::from_u128(1));
+        let bob = UserId::new(Uuid::from_u128(2));
+        for (user, email) in [(alice, "alice@example.com"), (bob, "bob@example.com")] {
+            store
+                .create_user(user, email, Some("h"), Role::User, t(0))
+                .await
+                .unwrap();
+        }
+        let token = |n: u8| TokenHash([n; 32]);
+        let reset = TokenPurpose::ResetPassword;
+        for (n, user, purpose) in [
+            (1, alice, reset),
+            (2, alice, reset),
+            (3, alice, TokenPurpose::VerifyEmail),
+            (4, bob, reset),
+        ] {
+            store
+                .create_token(&token(n), user, purpose, t(0), t(100))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store.token_user(&token(1), reset, t(1)).await.unwrap(),
+            Some(alice),
+            "looking does not use it"
+        );
+        assert_eq!(
+            store.token_user(&token(1), TokenPurpose::VerifyEmail, t(1)).await.unwrap(),
+            None,
+            "wrong purpose"
+        );
+        assert_eq!(store.token_user(&token(1), reset, t(100)).await.unwrap(), None, "expired");
+        assert_eq!(
+            store.consume_token(&token(2), reset, t(2)).await.unwrap(),
+            Some(alice)
+        );
+        assert_eq!(
+            store.token_user(&token(1), reset, t(3)).await.unwrap(),
+            None,
+            "the older reset link died with the one used"
+        );
+        assert_eq!(store.consume_token(&token(1), reset, t(3)).await.unwrap(), None);
+        assert_eq!(
+            store
+                .consume_token(&token(3), TokenPurpose::VerifyEmail, t(3))
+                .await
+                .unwrap(),
+            Some(alice),
+            "another purpose lives on"
+        );
+        assert_eq!(
+            store.consume_token(&token(4), reset, t(3)).await.unwrap(),
+            Some(bob),
+            "another user's lives on"
+        );
+    }
+);
+
+both!(
+    a_session_keeps_when_its_sign_in_started,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let alice = UserId::new(Uuid::from_u128(1));
+        store
+            .create_user(alice, "alice@example.com", Some("h"), Role::User, t(0))
+            .await
+            .unwrap();
+        store.create_session(&session(1, alice, 0, 100)).await.unwrap();
+        let mut next = session(2, alice, 50, 100);
+        next.started_at = t(0);
+        assert!(store.rotate_session(&TokenHash([1; 32]), &next, t(50)).await.unwrap());
+        let live = store
+            .active_session(&TokenHash([2; 32]), t(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((live.started_at, live.expires_at), (t(0), t(150)));
     }
 );
 
