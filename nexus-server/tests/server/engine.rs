@@ -173,6 +173,8 @@ impl World {
         )
         .await
         .unwrap();
+        // A new instance binds a new port.
+        self.api = Http::new(instance.url.clone());
         self.instance = Some(instance);
     }
 }
