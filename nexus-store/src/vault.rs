@@ -315,9 +315,21 @@ mod tests {
         let text = MasterKey::generate().to_base64();
         let one = Keyring::new(MasterKey::from_base64(&text, "A").unwrap(), Vec::new());
         let same = Keyring::new(MasterKey::from_base64(&text, "B").unwrap(), Vec::new());
-        assert_eq!(*one.derive("device"), *same.derive("device"), "every instance agrees");
-        assert_ne!(*one.derive("device"), *one.derive("other"), "one key per label");
-        assert_ne!(*one.derive("device"), *keyring().derive("device"), "another master key");
+        assert_eq!(
+            *one.derive("device"),
+            *same.derive("device"),
+            "every instance agrees"
+        );
+        assert_ne!(
+            *one.derive("device"),
+            *one.derive("other"),
+            "one key per label"
+        );
+        assert_ne!(
+            *one.derive("device"),
+            *keyring().derive("device"),
+            "another master key"
+        );
         assert_ne!(one.derive("device").as_slice(), one.current.key.as_slice());
     }
 

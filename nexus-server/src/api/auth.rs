@@ -24,6 +24,15 @@ use crate::auth::failures::Attempt;
 use crate::auth::{passwords, tokens};
 use crate::email;
 
+/// The account emails that carry a one-time link.
+#[derive(Debug, Clone, Copy)]
+enum EmailLink {
+    /// Confirms the address (and sets the password).
+    Verify,
+    /// Chooses a new password.
+    Reset,
+}
+
 /// Where the device cookie is sent: only to the account endpoints.
 const DEVICE_COOKIE_PATH: &str = "/api/v1/auth";
 
@@ -349,22 +358,22 @@ impl ApiState {
         &self,
         user: UserId,
         to: &str,
-        purpose: TokenPurpose,
+        link: EmailLink,
     ) -> Result<(), StoreError> {
         let (token, hash) = tokens::generate();
         let now = Utc::now();
-        let ttl = match purpose {
-            TokenPurpose::VerifyEmail => self.settings.verify_ttl,
-            TokenPurpose::ResetPassword => self.settings.reset_ttl,
+        let (purpose, ttl) = match link {
+            EmailLink::Verify => (TokenPurpose::VerifyEmail, self.settings.verify_ttl),
+            EmailLink::Reset => (TokenPurpose::ResetPassword, self.settings.reset_ttl),
         };
         let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
         self.store
             .create_token(&hash, user, purpose, now, expires)
             .await?;
         let url = &self.settings.public_url;
-        let message = match purpose {
-            TokenPurpose::VerifyEmail => email::verification(to, url, &token),
-            TokenPurpose::ResetPassword => email::password_reset(to, url, &token),
+        let message = match link {
+            EmailLink::Verify => email::verification(to, url, &token),
+            EmailLink::Reset => email::password_reset(to, url, &token),
         };
         // A lost email is not the caller's error: they can ask again.
         if let Err(e) = self.email.send(&message).await {
@@ -504,9 +513,7 @@ impl AuthApi {
                 state
                     .audit(Some(id), AuditAction::SignUp, &email, &ip)
                     .await;
-                state
-                    .send_token_email(id, &email, TokenPurpose::VerifyEmail)
-                    .await
+                state.send_token_email(id, &email, EmailLink::Verify).await
             }
             Err(StoreError::Conflict { .. }) => state.signed_up_again(&email).await,
             Err(e) => Err(e),
@@ -585,7 +592,13 @@ impl AuthApi {
         };
         let done = set
             .and(state.store.mark_email_verified(user, now).await)
-            .and(state.store.revoke_user_sessions(user, now).await.map(|_| ()));
+            .and(
+                state
+                    .store
+                    .revoke_user_sessions(user, now)
+                    .await
+                    .map(|_| ()),
+            );
         if let Err(e) = done {
             return TokenResponse::Unavailable(unavailable(&e));
         }
@@ -779,7 +792,7 @@ impl AuthApi {
         match state.store.user_by_email(&email).await {
             Ok(Some((user, _))) => {
                 if let Err(e) = state
-                    .send_token_email(user.id, &user.email, TokenPurpose::ResetPassword)
+                    .send_token_email(user.id, &user.email, EmailLink::Reset)
                     .await
                 {
                     return ForgotResponse::Unavailable(unavailable(&e));
@@ -916,7 +929,7 @@ impl ApiState {
         };
         if user.email_verified_at.is_none() {
             return self
-                .send_token_email(user.id, &user.email, TokenPurpose::VerifyEmail)
+                .send_token_email(user.id, &user.email, EmailLink::Verify)
                 .await;
         }
         let message = email::already_registered(&user.email, &self.settings.public_url);

@@ -350,7 +350,10 @@ mod tests {
         let emailed = new_token(Kind::Emailed, subject);
         assert_eq!(parse(&emailed), Some((Kind::Emailed, subject.to_owned())));
         let browser = new_token(Kind::WithPassword, subject);
-        assert_eq!(parse(&browser), Some((Kind::WithPassword, subject.to_owned())));
+        assert_eq!(
+            parse(&browser),
+            Some((Kind::WithPassword, subject.to_owned()))
+        );
         assert_ne!(tokens::hash(&emailed), tokens::hash(&browser));
         for junk in ["", "e", "e.x", "x.abc.MTE", "e..MTE", "e.abc.!!", "e.abc."] {
             assert_eq!(parse(junk), None, "{junk}");

@@ -22,8 +22,8 @@ pub use auth::AuthApi;
 pub use bots::BotsApi;
 pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
-pub use keys::KeysApi;
 pub use identity_link::IdentityLinkApi;
+pub use keys::KeysApi;
 pub use oauth::OAuthApi;
 pub use signals::SignalsApi;
 
@@ -138,8 +138,9 @@ impl ApiState {
         .map_err(|e| tracing::error!(error = %e, "exchange adapters unavailable"))
         .ok()
         .map(Arc::new);
-        let devices =
-            crate::auth::device::DeviceCookies::new(store.derive_key(crate::auth::device::KEY_LABEL));
+        let devices = crate::auth::device::DeviceCookies::new(
+            store.derive_key(crate::auth::device::KEY_LABEL),
+        );
         Self {
             store,
             email,

@@ -30,8 +30,8 @@ use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use super::auth::{AuthTag, SessionBody, err, rate_limited, unavailable};
-use super::identity_link::LinkRequired;
 use super::client_ip::ClientIp;
+use super::identity_link::LinkRequired;
 use super::{ApiState, ErrorBody};
 use crate::auth::oidc::{GoogleIdentity, GoogleOidc, OidcError, PENDING_TTL, PROVIDER};
 use crate::auth::{passwords, tokens};

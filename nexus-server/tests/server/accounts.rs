@@ -145,7 +145,10 @@ async fn sign_up_verify_and_sign_in() {
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-        assert!(body["message"].as_str().unwrap().contains("inbox"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("inbox"),
+            "{body}"
+        );
         assert_eq!(s.emails_to("alice@example.com"), 1);
 
         // The same answer for a taken address; its (unverified) owner gets a new link.
@@ -1114,7 +1117,10 @@ async fn a_strangers_wrong_passwords_do_not_lock_the_owner_out() {
             let password = "ivy's password";
             verified_user(&s, "ivy@example.com", password).await;
             let login = |body: Value, cookie: Option<String>| {
-                let mut req = s.http.post(format!("{}/api/v1/auth/login", s.url)).json(&body);
+                let mut req = s
+                    .http
+                    .post(format!("{}/api/v1/auth/login", s.url))
+                    .json(&body);
                 if let Some(cookie) = cookie {
                     req = req.header("cookie", cookie);
                 }
@@ -1127,26 +1133,36 @@ async fn a_strangers_wrong_passwords_do_not_lock_the_owner_out() {
             assert_eq!(resp.status(), StatusCode::OK);
             let cookies = set_cookies(&resp);
             let device = cookies["nexus_device"].clone();
-            assert!(device.contains("HttpOnly") && device.contains("Path=/api/v1/auth"), "{device}");
+            assert!(
+                device.contains("HttpOnly") && device.contains("Path=/api/v1/auth"),
+                "{device}"
+            );
             let device = cookie_pair(&device).to_owned();
 
             // A stranger spends the account's budget for unknown clients.
             for _ in 0..5 {
-                assert_eq!(login(wrong.clone(), None).await.status(), StatusCode::UNAUTHORIZED);
+                assert_eq!(
+                    login(wrong.clone(), None).await.status(),
+                    StatusCode::UNAUTHORIZED
+                );
             }
             let resp = login(right.clone(), None).await;
-            assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS, "strangers wait, even with the password");
+            assert_eq!(
+                resp.status(),
+                StatusCode::TOO_MANY_REQUESTS,
+                "strangers wait, even with the password"
+            );
             assert!(resp.headers().contains_key("retry-after"));
-            // Ivy's own browser is not locked out.
-            let resp = login(right.clone(), Some(device.clone())).await;
-            assert_eq!(resp.status(), StatusCode::OK);
-            // A forged or another account's device cookie buys nothing.
+            // A forged device cookie buys nothing.
             let forged = device.replace("nexus_device=", "nexus_device=0");
             assert_eq!(
                 login(right.clone(), Some(forged)).await.status(),
                 StatusCode::TOO_MANY_REQUESTS
             );
-            // The success cleared the strangers' count.
+            // Ivy's own browser is not locked out.
+            let resp = login(right.clone(), Some(device.clone())).await;
+            assert_eq!(resp.status(), StatusCode::OK);
+            // Her success cleared the strangers' count.
             assert_eq!(login(right, None).await.status(), StatusCode::OK);
             s
         },
@@ -1162,7 +1178,11 @@ async fn sign_in_forget_reset_and_sign_in_again_is_not_rate_limited() {
             verified_user(&s, "jo@example.com", "jo's first password").await;
             for round in 0..3 {
                 let (status, _) = s
-                    .post("/api/v1/auth/password/forgot", json!({"email": "jo@example.com"}), None)
+                    .post(
+                        "/api/v1/auth/password/forgot",
+                        json!({"email": "jo@example.com"}),
+                        None,
+                    )
                     .await;
                 assert_eq!(status, StatusCode::ACCEPTED, "round {round}");
                 let token = s.token_from_email("jo@example.com", "Reset");
@@ -1197,15 +1217,20 @@ async fn reset_links_die_together_and_are_checked_before_any_hashing() {
         |s| async move {
             verified_user(&s, "kim@example.com", "kim's password").await;
             let forgot = json!({"email": "kim@example.com"});
-            s.post("/api/v1/auth/password/forgot", forgot.clone(), None).await;
+            s.post("/api/v1/auth/password/forgot", forgot.clone(), None)
+                .await;
             let first = s.token_from_email("kim@example.com", "Reset");
             s.post("/api/v1/auth/password/forgot", forgot, None).await;
             let second = s.token_from_email("kim@example.com", "Reset");
             assert_ne!(first, second);
             let reset = |token: &str| json!({"token": token, "password": "kim's new password"});
-            let (status, _) = s.post("/api/v1/auth/password/reset", reset(&second), None).await;
+            let (status, _) = s
+                .post("/api/v1/auth/password/reset", reset(&second), None)
+                .await;
             assert_eq!(status, StatusCode::OK);
-            let (status, body) = s.post("/api/v1/auth/password/reset", reset(&first), None).await;
+            let (status, body) = s
+                .post("/api/v1/auth/password/reset", reset(&first), None)
+                .await;
             assert_eq!(
                 (status, code(&body)),
                 (StatusCode::BAD_REQUEST, "invalid_token"),
@@ -1230,8 +1255,12 @@ async fn when_every_hashing_slot_is_taken_requests_are_told_to_come_back() {
     })
     .await;
     verified_user(&s, "lou@example.com", "lou's password").await;
-    s.post("/api/v1/auth/password/forgot", json!({"email": "lou@example.com"}), None)
-        .await;
+    s.post(
+        "/api/v1/auth/password/forgot",
+        json!({"email": "lou@example.com"}),
+        None,
+    )
+    .await;
     let token = s.token_from_email("lou@example.com", "Reset");
     let held = slots.slot().await.unwrap();
 
@@ -1266,11 +1295,18 @@ async fn when_every_hashing_slot_is_taken_requests_are_told_to_come_back() {
             None,
         )
         .await;
-    assert_eq!((status, code(&body)), (StatusCode::TOO_MANY_REQUESTS, "busy"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "busy")
+    );
 
     drop(held);
     let (status, _) = s.post("/api/v1/auth/password/reset", reset, None).await;
-    assert_eq!(status, StatusCode::OK, "the token was not used up by the busy attempt");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the token was not used up by the busy attempt"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1296,12 +1332,18 @@ async fn a_password_chosen_before_the_address_was_proved_does_not_survive() {
                 )
                 .await;
             assert_eq!(status, StatusCode::OK);
-            let login = |password: &str| {
-                json!({"email": "nina@example.com", "password": password})
-            };
-            let (status, _) = s.post("/api/v1/auth/login", login("mallory's password"), None).await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "Mallory's password is gone");
-            let (status, _) = s.post("/api/v1/auth/login", login("nina's own password"), None).await;
+            let login = |password: &str| json!({"email": "nina@example.com", "password": password});
+            let (status, _) = s
+                .post("/api/v1/auth/login", login("mallory's password"), None)
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "Mallory's password is gone"
+            );
+            let (status, _) = s
+                .post("/api/v1/auth/login", login("nina's own password"), None)
+                .await;
             assert_eq!(status, StatusCode::OK);
 
             // Signing up again with a verified address: the same answer, and Nina is told.
@@ -1314,8 +1356,16 @@ async fn a_password_chosen_before_the_address_was_proved_does_not_survive() {
                 .await;
             assert_eq!(status, StatusCode::ACCEPTED, "{body}");
             let last = s.outbox.to("nina@example.com").pop().unwrap();
-            assert!(last["subject"].as_str().unwrap().contains("tried to sign up"), "{last}");
-            let (status, _) = s.post("/api/v1/auth/login", login("another password"), None).await;
+            assert!(
+                last["subject"]
+                    .as_str()
+                    .unwrap()
+                    .contains("tried to sign up"),
+                "{last}"
+            );
+            let (status, _) = s
+                .post("/api/v1/auth/login", login("another password"), None)
+                .await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "nothing changed");
             s
         },
@@ -1329,7 +1379,12 @@ async fn refreshes_stop_at_the_sign_ins_absolute_lifetime_and_logout_clears_cook
         "refreshes_stop_at_the_sign_ins_absolute_lifetime_and_logout_clears_cookies",
         |s| async move {
             let token = verified_user(&s, "olaf@example.com", "olaf's password").await;
-            let (user, _) = s.store.user_by_email("olaf@example.com").await.unwrap().unwrap();
+            let (user, _) = s
+                .store
+                .user_by_email("olaf@example.com")
+                .await
+                .unwrap()
+                .unwrap();
             // A sign-in 29 days and 23 hours old, refreshed until now.
             let session = |started: chrono::DateTime<Utc>| {
                 let (token, hash) = tokens::generate();
@@ -1350,7 +1405,8 @@ async fn refreshes_stop_at_the_sign_ins_absolute_lifetime_and_logout_clears_cook
             s.store.create_session(&new).await.unwrap();
             let (status, body) = s.post("/api/v1/auth/refresh", json!({}), Some(&old)).await;
             assert_eq!(status, StatusCode::OK, "{body}");
-            let expires: chrono::DateTime<Utc> = body["expires_at"].as_str().unwrap().parse().unwrap();
+            let expires: chrono::DateTime<Utc> =
+                body["expires_at"].as_str().unwrap().parse().unwrap();
             assert!(
                 expires <= started + Duration::days(30),
                 "an hour left, not seven days: {expires}"
@@ -1359,8 +1415,14 @@ async fn refreshes_stop_at_the_sign_ins_absolute_lifetime_and_logout_clears_cook
             let (old, new) = session(Utc::now() - Duration::days(30) - Duration::minutes(1));
             s.store.create_session(&new).await.unwrap();
             let (status, body) = s.post("/api/v1/auth/refresh", json!({}), Some(&old)).await;
-            assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "unauthorized"));
-            assert!(body["message"].as_str().unwrap().contains("30-day"), "{body}");
+            assert_eq!(
+                (status, code(&body)),
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            );
+            assert!(
+                body["message"].as_str().unwrap().contains("30-day"),
+                "{body}"
+            );
 
             // Sign-out removes the cookies at the path they were set with.
             let resp = s
@@ -1375,7 +1437,10 @@ async fn refreshes_stop_at_the_sign_ins_absolute_lifetime_and_logout_clears_cook
             for name in ["nexus_session", "nexus_csrf"] {
                 let cookie = &cookies[name];
                 assert!(cookie.starts_with(&format!("{name}=;")), "{cookie}");
-                assert!(cookie.contains("Path=/") && cookie.contains("Max-Age=0"), "{cookie}");
+                assert!(
+                    cookie.contains("Path=/") && cookie.contains("Max-Age=0"),
+                    "{cookie}"
+                );
             }
             s
         },

@@ -54,8 +54,15 @@ fn migrate_on_postgres_when_available() {
         );
         return;
     };
+    // A schema of its own: the database's public schema may hold another branch's
+    // migrations.
+    let schema = crate::support::Schema::empty(&url);
     let data = tempfile::tempdir().unwrap();
-    let (ok, stdout, stderr) = nexus(&["migrate"], data.path(), &[("NEXUS_DATABASE_URL", &url)]);
+    let (ok, stdout, stderr) = nexus(
+        &["migrate"],
+        data.path(),
+        &[("NEXUS_DATABASE_URL", &schema.url())],
+    );
     assert!(ok, "{stderr}");
     assert_eq!(
         stdout,

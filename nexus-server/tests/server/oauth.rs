@@ -562,7 +562,10 @@ async fn a_google_identity_is_linked_to_an_existing_account_only_when_its_owner_
             assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
             assert_eq!(code(&answer.body), "link_required");
             assert!(
-                answer.set_cookies.iter().all(|c| !c.starts_with("nexus_session=")),
+                answer
+                    .set_cookies
+                    .iter()
+                    .all(|c| !c.starts_with("nexus_session=")),
                 "no session: {:?}",
                 answer.set_cookies
             );
@@ -617,7 +620,10 @@ async fn a_google_identity_is_linked_to_an_existing_account_only_when_its_owner_
             let answer = s.sign_in("dan-google-id", "dan@example.com").await;
             assert_eq!(answer.status, StatusCode::CONFLICT);
             let (status, session) = s
-                .link(answer.body["link_token"].as_str().unwrap(), Some("correct horse"))
+                .link(
+                    answer.body["link_token"].as_str().unwrap(),
+                    Some("correct horse"),
+                )
                 .await;
             assert_eq!(status, StatusCode::OK, "{session}");
             let (_, me) = s.me(session["token"].as_str().unwrap()).await;

@@ -254,11 +254,18 @@ both!(
             "looking does not use it"
         );
         assert_eq!(
-            store.token_user(&token(1), TokenPurpose::VerifyEmail, t(1)).await.unwrap(),
+            store
+                .token_user(&token(1), TokenPurpose::VerifyEmail, t(1))
+                .await
+                .unwrap(),
             None,
             "wrong purpose"
         );
-        assert_eq!(store.token_user(&token(1), reset, t(100)).await.unwrap(), None, "expired");
+        assert_eq!(
+            store.token_user(&token(1), reset, t(100)).await.unwrap(),
+            None,
+            "expired"
+        );
         assert_eq!(
             store.consume_token(&token(2), reset, t(2)).await.unwrap(),
             Some(alice)
@@ -268,7 +275,10 @@ both!(
             None,
             "the older reset link died with the one used"
         );
-        assert_eq!(store.consume_token(&token(1), reset, t(3)).await.unwrap(), None);
+        assert_eq!(
+            store.consume_token(&token(1), reset, t(3)).await.unwrap(),
+            None
+        );
         assert_eq!(
             store
                 .consume_token(&token(3), TokenPurpose::VerifyEmail, t(3))
@@ -294,10 +304,18 @@ both!(
             .create_user(alice, "alice@example.com", Some("h"), Role::User, t(0))
             .await
             .unwrap();
-        store.create_session(&session(1, alice, 0, 100)).await.unwrap();
+        store
+            .create_session(&session(1, alice, 0, 100))
+            .await
+            .unwrap();
         let mut next = session(2, alice, 50, 100);
         next.started_at = t(0);
-        assert!(store.rotate_session(&TokenHash([1; 32]), &next, t(50)).await.unwrap());
+        assert!(
+            store
+                .rotate_session(&TokenHash([1; 32]), &next, t(50))
+                .await
+                .unwrap()
+        );
         let live = store
             .active_session(&TokenHash([2; 32]), t(60))
             .await

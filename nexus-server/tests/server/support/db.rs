@@ -58,9 +58,48 @@ impl TestDb {
     }
 }
 
-struct Schema {
+/// A PostgreSQL schema of one test's own, dropped when this drops.
+pub struct Schema {
     url: String,
     name: String,
+}
+
+impl Schema {
+    /// A new, empty schema on the server at `url`.
+    pub fn empty(url: &str) -> Self {
+        let schema = Self {
+            url: url.to_owned(),
+            name: format!("t_{}", uuid::Uuid::new_v4().simple()),
+        };
+        let (server, name) = (schema.url.clone(), schema.name.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&server).await.unwrap();
+                let sql = format!("CREATE SCHEMA {name}");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            });
+        })
+        .join()
+        .unwrap();
+        schema
+    }
+
+    /// A database URL whose connections use this schema (libpq's `options`).
+    pub fn url(&self) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options=-c%20search_path%3D{}",
+            self.url, self.name
+        )
+    }
 }
 
 impl Drop for Schema {

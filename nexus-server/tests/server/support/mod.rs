@@ -8,7 +8,7 @@ mod http;
 mod outbox;
 mod served;
 
-pub use db::{Backend, TestDb};
+pub use db::{Backend, Schema, TestDb};
 pub use http::Http;
 pub use outbox::Outbox;
 pub use served::{Bound, Served};
