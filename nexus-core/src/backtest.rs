@@ -13,7 +13,9 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::Timestamp;
-use crate::error::{InstrumentError, PyramidConfigError, RegimeConfigError};
+use crate::error::{
+    GatePolicyError, InstrumentError, PyramidConfigError, RegimeConfigError, SizingConfigError,
+};
 use crate::fanout::{
     BotConfig, ExecutionPlan, FanOut, PlanLimits, Signal, SkipReason, Subscription, plan_into,
 };
@@ -114,6 +116,12 @@ pub enum BacktestError {
     /// The pyramid configuration is invalid.
     #[error("pyramid: {0}")]
     Pyramid(#[from] PyramidConfigError),
+    /// The sizing rules are out of range.
+    #[error("sizing: {0}")]
+    Sizing(#[from] SizingConfigError),
+    /// The gate policy is invalid.
+    #[error("gate: {0}")]
+    Gate(#[from] GatePolicyError),
     /// The filters are invalid.
     #[error("filters: {0}")]
     Filters(#[from] InstrumentError),
@@ -220,6 +228,8 @@ pub fn run(
     let (Some(first), Some(last)) = (candles.first(), candles.last()) else {
         return Err(BacktestError::NoCandles);
     };
+    bot.gate.validate()?;
+    bot.sizing.validate()?;
     bot.pyramid.validate()?;
     let mut classifier = RegimeClassifier::new(regime)?;
     let instrument = Instrument::new(ExchangeId::Paper, config.symbol, config.filters)?;

@@ -324,6 +324,61 @@ pub enum PyramidConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The cooldown is longer than [`MAX_COOLDOWN_SECS`](crate::pyramid::MAX_COOLDOWN_SECS).
+    #[error("cooldown_secs ({cooldown_secs}) must be at most 31536000 (365 days)")]
+    Cooldown {
+        /// The configured value.
+        cooldown_secs: u64,
+    },
+}
+
+/// A [`SizingConfig`](crate::sizing::SizingConfig) field is outside its documented range.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SizingConfigError {
+    /// A field is outside its range.
+    #[error("{field}: must be {expected}, got {value}")]
+    OutOfRange {
+        /// The field's path within the sizing rules (`method.risk_percent`).
+        field: &'static str,
+        /// The rejected value.
+        value: Decimal,
+        /// The allowed range.
+        expected: &'static str,
+    },
+}
+
+/// A [`GatePolicy`](crate::regime::gate::GatePolicy) is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GatePolicyError {
+    /// `max_data_age_secs` is outside its range.
+    #[error("max_data_age_secs: must be between 1 and 86400 (one day), got {value}")]
+    DataAge {
+        /// The configured value.
+        value: u64,
+    },
+    /// A regime list names a regime twice (so it can hold at most the four regimes).
+    #[error("{field}: {regime} is listed more than once")]
+    RepeatedRegime {
+        /// `entry_regimes` or `add_regimes`.
+        field: &'static str,
+        /// The regime listed twice.
+        regime: crate::regime::Regime,
+    },
+}
+
+/// A [`BotConfig`](crate::fanout::BotConfig) is invalid: which section, and why. Its text
+/// starts with the field's path (`sizing.method.risk_percent: must be …`).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BotConfigError {
+    /// The gate policy.
+    #[error("gate.{0}")]
+    Gate(#[from] GatePolicyError),
+    /// The sizing rules.
+    #[error("sizing.{0}")]
+    Sizing(#[from] SizingConfigError),
+    /// The pyramiding rules (their text names the level and field).
+    #[error("pyramid: {0}")]
+    Pyramid(#[from] PyramidConfigError),
 }
 
 /// A store (database) operation failed. Classified so callers can tell "try again" from

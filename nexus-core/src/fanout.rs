@@ -21,6 +21,7 @@ use std::slice::Chunks;
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
+use crate::error::BotConfigError;
 use crate::ids::{BotId, ClientOrderId, SignalId, UserId};
 use crate::instrument::{ExchangeId, Symbol};
 use crate::market::MarketSnapshot;
@@ -69,6 +70,37 @@ pub struct BotConfig {
     pub sizing: SizingConfig,
     /// How it adds to winners (or averages down).
     pub pyramid: PyramidConfig,
+}
+
+impl BotConfig {
+    /// Checks every section against its documented ranges (see
+    /// [`GatePolicy::validate`], [`SizingConfig::validate`], [`PyramidConfig::validate`]),
+    /// where a configuration comes in: the API, a backtest's file. Planning does not check
+    /// again (it runs per bot and signal), but its arithmetic is checked, so a
+    /// configuration that bypassed this is sized by its own numbers, or skipped, and never
+    /// panics.
+    ///
+    /// ```
+    /// use nexus_core::fanout::BotConfig;
+    ///
+    /// let mut config = BotConfig::default();
+    /// config.validate()?;
+    /// config.gate.max_data_age_secs = 0;
+    /// assert_eq!(
+    ///     config.validate().unwrap_err().to_string(),
+    ///     "gate.max_data_age_secs: must be between 1 and 86400 (one day), got 0"
+    /// );
+    /// # Ok::<(), nexus_core::BotConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`BotConfigError`] whose text starts with the field's path.
+    pub fn validate(&self) -> Result<(), BotConfigError> {
+        self.gate.validate()?;
+        self.sizing.validate()?;
+        self.pyramid.validate()?;
+        Ok(())
+    }
 }
 
 /// What the user's billing plan allows.

@@ -37,8 +37,9 @@ pub mod strategy;
 
 pub use error::StoreError;
 pub use error::{
-    DecisionLogError, ExchangeError, FilterViolation, IdError, InstrumentError, MarketError,
-    MoneyError, OrderError, RegimeConfigError, SymbolError,
+    BotConfigError, DecisionLogError, ExchangeError, FilterViolation, GatePolicyError, IdError,
+    InstrumentError, MarketError, MoneyError, OrderError, PyramidConfigError, RegimeConfigError,
+    SizingConfigError, SymbolError,
 };
 pub use ids::{BotId, ClientOrderId, SignalId, UserId};
 pub use instrument::{Asset, ExchangeId, Instrument, InstrumentFilters, Symbol};

@@ -23,7 +23,7 @@
 //! | `Quantity.checked_add(Quantity)` / `checked_sub` | `Option<Quantity>` | `None` on overflow or below zero |
 //! | `Quantity.saturating_sub(Quantity)` | `Quantity` | floors at zero |
 //! | `Notional.checked_add(Notional)` / `checked_sub` | `Option<Notional>` | |
-//! | `Percent.of(Notional)` | `Notional` | `Percent::new(1)?.of(n)` is 1 % of `n` (negative clamps to 0) |
+//! | `Percent.of(Notional)` | `Notional` | `Percent::new(1)?.of(n)` is 1 % of `n` (negative clamps to 0, past the maximum to [`Notional::MAX`]) |
 //! | `Price.moved_by(Percent)` | `Result<Price>` | `+2 %` of a price, rounding kept by `Decimal` |
 //!
 //! There is deliberately no `Price + Quantity`, `Price + Notional` or `Quantity × Quantity`:
@@ -339,11 +339,18 @@ impl Percent {
         }
     }
 
-    /// This percentage of a notional; a negative percentage gives zero.
+    /// This percentage of a notional; a negative percentage gives zero, and a result past
+    /// [`Notional::MAX`] (up to 10⁶ % of 10²⁷) gives [`Notional::MAX`].
     #[must_use]
     pub fn of(self, amount: Notional) -> Notional {
-        let value = (amount.0 * self.fraction()).max(Decimal::ZERO);
-        Notional::new(value).unwrap_or(Notional(Notional::MAX))
+        if self.0 <= Decimal::ZERO {
+            return Notional::ZERO;
+        }
+        amount
+            .0
+            .checked_mul(self.fraction())
+            .and_then(|value| Notional::new(value).ok())
+            .unwrap_or(Notional(Notional::MAX))
     }
 }
 decimal_newtype!(Percent, "percent");
@@ -464,6 +471,21 @@ mod tests {
                 .unwrap()
                 .of(Notional::from_str("10").unwrap()),
             Notional::ZERO
+        );
+    }
+
+    #[test]
+    fn a_percentage_of_the_largest_notional_saturates_instead_of_overflowing() {
+        let largest = Notional::new(Notional::MAX).unwrap();
+        let most = Percent::new(Percent::MAX).unwrap();
+        assert_eq!(most.of(largest).value(), Notional::MAX);
+        assert_eq!(
+            Percent::new(-Percent::MAX).unwrap().of(largest),
+            Notional::ZERO
+        );
+        assert_eq!(
+            Percent::new(d("50")).unwrap().of(largest).value(),
+            d("500000000000000000000000000")
         );
     }
 

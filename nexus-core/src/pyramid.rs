@@ -35,6 +35,17 @@ use crate::serde_num::number;
 
 /// The most add-on levels a configuration may have.
 pub const MAX_ADDS: u32 = 20;
+/// The largest `size_multiplier`: an add of 100 initial entries.
+pub const MAX_SIZE_MULTIPLIER: Decimal = Decimal::ONE_HUNDRED;
+/// The largest percent trigger: a move of +1 000 % (eleven times the anchor). Below, a
+/// trigger must stay above −100 % (a price of zero).
+pub const MAX_TRIGGER_PERCENT: Decimal = Decimal::ONE_THOUSAND;
+/// The largest ATR trigger, up or down: 100 ATRs.
+pub const MAX_TRIGGER_ATR: Decimal = Decimal::ONE_HUNDRED;
+/// The longest cooldown: 365 days.
+pub const MAX_COOLDOWN_SECS: u64 = 365 * 24 * 3600;
+/// The largest `max_exposure.quote`: 10¹² of the quote currency.
+pub const MAX_EXPOSURE_QUOTE: Decimal = crate::sizing::MAX_FIXED_QUOTE;
 
 /// What a trigger's move is measured from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -48,7 +59,9 @@ pub enum TriggerAnchor {
 }
 
 /// How far the price must move from the anchor. Positive: up (add to a winner);
-/// negative: down (average down).
+/// negative: down (average down). Never zero; a percent is above −100 and at most
+/// [`MAX_TRIGGER_PERCENT`] (1 000), an ATR multiple at most [`MAX_TRIGGER_ATR`] (100) either
+/// way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
@@ -79,7 +92,8 @@ impl Trigger {
 pub struct LevelConfig {
     /// When the level is due.
     pub trigger: Trigger,
-    /// Its size relative to the initial entry (0.5 = half the initial unit).
+    /// Its size relative to the initial entry (0.5 = half the initial unit): above 0 and at
+    /// most [`MAX_SIZE_MULTIPLIER`] (100).
     #[serde(deserialize_with = "number")]
     pub size_multiplier: Decimal,
 }
@@ -88,9 +102,10 @@ pub struct LevelConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExposureCap {
-    /// At most this much quote currency at cost.
+    /// At most this much quote currency at cost: above 0 and at most
+    /// [`MAX_EXPOSURE_QUOTE`] (10¹²).
     Quote(#[serde(deserialize_with = "number")] Notional),
-    /// At most this share of the account's equity.
+    /// At most this share of the account's equity: above 0 and at most 100 %.
     PercentOfEquity(#[serde(deserialize_with = "number")] Percent),
 }
 
@@ -116,7 +131,8 @@ pub struct PyramidConfig {
     pub anchor: TriggerAnchor,
     /// The levels, in order.
     pub levels: Vec<LevelConfig>,
-    /// Minimum time between two buys of the position.
+    /// Minimum time between two buys of the position, at most [`MAX_COOLDOWN_SECS`]
+    /// (365 days).
     pub cooldown_secs: u64,
     /// Cap on the position's total value.
     pub max_exposure: Option<ExposureCap>,
@@ -193,9 +209,14 @@ impl PyramidConfig {
                 field,
                 reason,
             };
+        if self.cooldown_secs > MAX_COOLDOWN_SECS {
+            return Err(PyramidConfigError::Cooldown {
+                cooldown_secs: self.cooldown_secs,
+            });
+        }
         for (i, level) in self.levels.iter().enumerate() {
             let m = level.size_multiplier;
-            if m <= Decimal::ZERO || m > Decimal::ONE_HUNDRED {
+            if m <= Decimal::ZERO || m > MAX_SIZE_MULTIPLIER {
                 return Err(level_error(
                     i,
                     "size_multiplier",
@@ -206,8 +227,22 @@ impl PyramidConfig {
             if t.is_zero() {
                 return Err(level_error(i, "trigger", "must not be zero"));
             }
-            if matches!(level.trigger, Trigger::Percent(_)) && t <= -Decimal::ONE_HUNDRED {
-                return Err(level_error(i, "trigger", "must be above -100 percent"));
+            match level.trigger {
+                Trigger::Percent(_) if t <= -Decimal::ONE_HUNDRED || t > MAX_TRIGGER_PERCENT => {
+                    return Err(level_error(
+                        i,
+                        "trigger",
+                        "must be above -100 and at most 1000 percent",
+                    ));
+                }
+                Trigger::Atr(_) if t.abs() > MAX_TRIGGER_ATR => {
+                    return Err(level_error(
+                        i,
+                        "trigger",
+                        "must be between -100 and 100 ATRs",
+                    ));
+                }
+                _ => {}
             }
             let Some(previous) = i.checked_sub(1).map(|p| self.levels[p]) else {
                 continue;
@@ -237,9 +272,11 @@ impl PyramidConfig {
             }
         }
         match self.max_exposure {
-            Some(ExposureCap::Quote(amount)) if amount.is_zero() => {
+            Some(ExposureCap::Quote(amount))
+                if amount.is_zero() || amount.value() > MAX_EXPOSURE_QUOTE =>
+            {
                 Err(PyramidConfigError::Exposure {
-                    reason: "quote must be greater than zero",
+                    reason: "quote must be above 0 and at most 1000000000000",
                 })
             }
             Some(ExposureCap::PercentOfEquity(pct))
@@ -299,8 +336,11 @@ impl PyramidConfig {
             }
         };
         let cooldown = Duration::from_secs(self.cooldown_secs);
-        let until = position.last_fill_at()
-            + chrono::Duration::from_std(cooldown).unwrap_or(chrono::Duration::MAX);
+        // A cooldown past the end of time never ends (checked: `+` would panic).
+        let until = chrono::Duration::from_std(cooldown)
+            .ok()
+            .and_then(|d| position.last_fill_at().checked_add_signed(d))
+            .unwrap_or(Timestamp::MAX_UTC);
         if now < until {
             return Err(NoAdd::CoolingDown { until });
         }
@@ -309,14 +349,23 @@ impl PyramidConfig {
             TriggerAnchor::LastFill => position.last_fill_price(),
         };
         let distance = match spec.trigger {
-            Trigger::Percent(pct) => anchor.value() * pct / Decimal::ONE_HUNDRED,
-            Trigger::Atr(multiple) => atr.ok_or(NoAdd::NoAtr)?.value() * multiple,
+            Trigger::Percent(pct) => anchor
+                .value()
+                .checked_mul(pct)
+                .map(|v| v / Decimal::ONE_HUNDRED),
+            Trigger::Atr(multiple) => atr.ok_or(NoAdd::NoAtr)?.value().checked_mul(multiple),
         };
-        // A trigger below zero (a deep average-down in ATR) can never be reached.
-        let trigger_price =
-            Price::new(anchor.value() + distance).map_err(|_| NoAdd::NotTriggered {
-                trigger_price: anchor,
-            })?;
+        // A trigger below zero (a deep average-down in ATR) or past any price can never
+        // be reached.
+        let unreachable = NoAdd::NotTriggered {
+            trigger_price: anchor,
+        };
+        let distance = distance.ok_or(unreachable)?;
+        let trigger_price = anchor
+            .value()
+            .checked_add(distance)
+            .and_then(|p| Price::new(p).ok())
+            .ok_or(unreachable)?;
         let due = if distance.is_sign_positive() {
             price >= trigger_price
         } else {

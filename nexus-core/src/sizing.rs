@@ -23,11 +23,22 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::error::SizingConfigError;
 use crate::instrument::Instrument;
 use crate::money::{Notional, Percent, Price, Quantity};
 use crate::order::{OrderIntent, Side};
 use crate::pyramid::ExposureCap;
 use crate::serde_num::{number, option_number};
+
+/// The largest `fixed_quote` amount: 10¹² of the quote currency.
+pub const MAX_FIXED_QUOTE: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0);
+/// The largest percentage of equity a rule may name (`percent`, `risk_percent`,
+/// `max_position_pct`): all of it.
+pub const MAX_EQUITY_PCT: Decimal = Decimal::ONE_HUNDRED;
+/// The largest stop distance in ATRs.
+pub const MAX_STOP_ATR_MULTIPLE: Decimal = Decimal::ONE_HUNDRED;
+/// The largest fee reserve, in percent of an order.
+pub const MAX_FEE_RESERVE_PCT: Decimal = Decimal::TEN;
 
 /// How big a new position's initial entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,19 +46,19 @@ use crate::serde_num::{number, option_number};
 pub enum SizingMethod {
     /// Spend a fixed amount of quote currency.
     FixedQuote {
-        /// The amount.
+        /// The amount: above 0 and at most [`MAX_FIXED_QUOTE`] (10¹²).
         #[serde(deserialize_with = "number")]
         amount: Notional,
     },
     /// Spend a share of the account's equity.
     PercentOfEquity {
-        /// The share.
+        /// The share, in percent: above 0 and at most 100.
         #[serde(deserialize_with = "number")]
         percent: Percent,
     },
     /// Lose at most `risk_percent` of equity if the stop is hit.
     Risk {
-        /// Equity at risk.
+        /// Equity at risk, in percent: above 0 and at most 100.
         #[serde(deserialize_with = "number")]
         risk_percent: Percent,
         /// Where the stop is.
@@ -61,7 +72,7 @@ pub enum SizingMethod {
 pub enum StopDistance {
     /// An absolute stop price below the entry.
     Price(#[serde(deserialize_with = "number")] Price),
-    /// This many ATRs below the entry.
+    /// This many ATRs below the entry: above 0 and at most [`MAX_STOP_ATR_MULTIPLE`] (100).
     AtrMultiple(#[serde(deserialize_with = "number")] Decimal),
 }
 
@@ -71,16 +82,102 @@ pub enum StopDistance {
 pub struct SizingConfig {
     /// How the initial entry is sized.
     pub method: SizingMethod,
-    /// The position may be worth at most this share of equity.
+    /// The position may be worth at most this share of equity, in percent: above 0 and at
+    /// most 100.
     #[serde(default, deserialize_with = "option_number")]
     pub max_position_pct: Option<Percent>,
-    /// Share of an order kept back from the free balance for fees. Default 0.1 %.
+    /// Share of an order kept back from the free balance for fees, in percent: 0 to
+    /// [`MAX_FEE_RESERVE_PCT`] (10). Default 0.1.
     #[serde(default = "default_fee_reserve", deserialize_with = "number")]
     pub fee_reserve_pct: Percent,
 }
 
 fn default_fee_reserve() -> Percent {
     Percent::from_bps(10)
+}
+
+impl SizingConfig {
+    /// Checks every field against its documented range:
+    ///
+    /// | field | range |
+    /// |---|---|
+    /// | `method.amount` (`fixed_quote`) | 0 < x ≤ 10¹² ([`MAX_FIXED_QUOTE`]) |
+    /// | `method.percent`, `method.risk_percent`, `max_position_pct` | 0 < x ≤ 100 |
+    /// | `method.stop.atr_multiple` | 0 < x ≤ 100 ([`MAX_STOP_ATR_MULTIPLE`]) |
+    /// | `method.stop.price` | a price: 0 < x ≤ 10¹² |
+    /// | `fee_reserve_pct` | 0 ≤ x ≤ 10 ([`MAX_FEE_RESERVE_PCT`]) |
+    ///
+    /// ```
+    /// use nexus_core::sizing::SizingConfig;
+    ///
+    /// let config: SizingConfig = serde_json::from_str(
+    ///     r#"{"method": {"type": "risk", "risk_percent": 150, "stop": {"atr_multiple": 2}}}"#,
+    /// )?;
+    /// assert_eq!(
+    ///     config.validate().unwrap_err().to_string(),
+    ///     "method.risk_percent: must be above 0 and at most 100, got 150"
+    /// );
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A [`SizingConfigError`] naming the first field out of range.
+    pub fn validate(&self) -> Result<(), SizingConfigError> {
+        const PCT: &str = "above 0 and at most 100";
+        const ATRS: &str = "above 0 and at most 100 ATRs";
+        let check = |field, value: Decimal, ok: bool, expected| {
+            if ok {
+                Ok(())
+            } else {
+                Err(SizingConfigError::OutOfRange {
+                    field,
+                    value,
+                    expected,
+                })
+            }
+        };
+        let share = |value: Decimal| value > Decimal::ZERO && value <= MAX_EQUITY_PCT;
+        match self.method {
+            SizingMethod::FixedQuote { amount } => check(
+                "method.amount",
+                amount.value(),
+                amount.value() > Decimal::ZERO && amount.value() <= MAX_FIXED_QUOTE,
+                "above 0 and at most 1000000000000",
+            )?,
+            SizingMethod::PercentOfEquity { percent } => check(
+                "method.percent",
+                percent.value(),
+                share(percent.value()),
+                PCT,
+            )?,
+            SizingMethod::Risk { risk_percent, stop } => {
+                check(
+                    "method.risk_percent",
+                    risk_percent.value(),
+                    share(risk_percent.value()),
+                    PCT,
+                )?;
+                if let StopDistance::AtrMultiple(k) = stop {
+                    check(
+                        "method.stop.atr_multiple",
+                        k,
+                        k > Decimal::ZERO && k <= MAX_STOP_ATR_MULTIPLE,
+                        ATRS,
+                    )?;
+                }
+            }
+        }
+        if let Some(pct) = self.max_position_pct {
+            check("max_position_pct", pct.value(), share(pct.value()), PCT)?;
+        }
+        let fee = self.fee_reserve_pct.value();
+        check(
+            "fee_reserve_pct",
+            fee,
+            fee >= Decimal::ZERO && fee <= MAX_FEE_RESERVE_PCT,
+            "at least 0 and at most 10",
+        )
+    }
 }
 
 impl Default for SizingConfig {
@@ -253,7 +350,19 @@ pub struct PositionSizer {
 }
 
 impl PositionSizer {
-    /// A sizer applying `config`.
+    /// A sizer applying `config`, checked against its documented ranges.
+    ///
+    /// # Errors
+    /// A [`SizingConfigError`] naming the first field out of range.
+    pub fn try_new(config: SizingConfig) -> Result<Self, SizingConfigError> {
+        config.validate()?;
+        Ok(Self { config })
+    }
+
+    /// A sizer applying `config` as it is, for configurations validated where they came
+    /// in (the fan-out sizes thousands of bots per signal with configurations the API
+    /// checked). Its arithmetic is checked all the same: an out-of-range configuration
+    /// sizes by its own numbers, or is rejected, but never panics.
     #[must_use]
     pub const fn new(config: SizingConfig) -> Self {
         Self { config }
@@ -295,24 +404,40 @@ impl PositionSizer {
         if let Some(limit) = req.max_order_notional {
             cap(&mut value, limit.value(), Cap::Plan);
         }
-        let fee_factor = Decimal::ONE + self.config.fee_reserve_pct.fraction().max(Decimal::ZERO);
+        let fee_factor = self.fee_factor();
         let free = req.account.free_quote.value();
         // Divide only when the balance binds: value × fee ≤ free is the common case.
-        if value * fee_factor > free {
+        if value.checked_mul(fee_factor).is_none_or(|cost| cost > free) {
             cap(&mut value, free / fee_factor, Cap::Balance);
         }
 
         let instrument = req.instrument;
         let filters = instrument.filters();
-        // Floor: the value after the caps is an upper bound, never to be exceeded.
-        let raw = Quantity::new(value / price).unwrap_or(Quantity::ZERO);
+        // Floor: the value after the caps is an upper bound, never to be exceeded. A
+        // quotient past the largest quantity (a tiny price) buys the largest quantity.
+        let raw = value
+            .checked_div(price)
+            .map_or(Quantity::MAX, |q| q.clamp(Decimal::ZERO, Quantity::MAX));
+        let raw = Quantity::new(raw).unwrap_or(Quantity::ZERO);
         let mut quantity = instrument.floor_quantity(raw);
         if let Some(max) = filters.max_qty
             && quantity > max
         {
             quantity = instrument.floor_quantity(max);
         }
-        let notional = req.price * quantity;
+        let mut notional = req.price * quantity;
+        // `Decimal` rounds a quotient's last digit, sometimes up: with a step finer than
+        // that digit the floor keeps it, and the order would pass its cap by a hair. Step
+        // back below it (rare: never with a step coarser than the quotient's precision).
+        for _ in 0..3 {
+            if notional.value() <= value || quantity.is_zero() {
+                break;
+            }
+            let last_digit = Decimal::new(1, quantity.value().scale());
+            let back = Quantity::new(filters.step_size.value().max(last_digit)).unwrap_or(quantity);
+            quantity = instrument.floor_quantity(quantity.saturating_sub(back));
+            notional = req.price * quantity;
+        }
         let too_small = if quantity.is_zero() || quantity < filters.min_qty {
             Some(SizingRejection::BelowMinQuantity {
                 quantity: quantity.value(),
@@ -343,11 +468,20 @@ impl PositionSizer {
         })
     }
 
+    /// 1 + the fee reserve (a negative reserve counts as none).
+    fn fee_factor(&self) -> Decimal {
+        Decimal::ONE + self.config.fee_reserve_pct.fraction().max(Decimal::ZERO)
+    }
+
     /// The order value (quote currency, before caps and rounding) the method or the
-    /// pyramid multiplier asks for.
+    /// pyramid multiplier asks for. A product past [`Notional::MAX`] asks for
+    /// [`Notional::MAX`]: more than any cap allows, so the caps decide (it never overflows).
     fn desired_value(&self, req: &EntryRequest<'_>) -> Result<Decimal, SizingRejection> {
         let price = req.price.value();
         let equity = req.account.equity;
+        let bounded = |value: Option<Decimal>| {
+            value.map_or(Notional::MAX, |v| v.clamp(Decimal::ZERO, Notional::MAX))
+        };
         Ok(match (req.kind, self.config.method) {
             (
                 EntryKind::Add {
@@ -355,7 +489,12 @@ impl PositionSizer {
                     initial_quantity,
                 },
                 _,
-            ) => initial_quantity.value() * multiplier * price,
+            ) => bounded(
+                initial_quantity
+                    .value()
+                    .checked_mul(multiplier)
+                    .and_then(|v| v.checked_mul(price)),
+            ),
             (EntryKind::Initial, SizingMethod::FixedQuote { amount }) => amount.value(),
             (EntryKind::Initial, SizingMethod::PercentOfEquity { percent }) => {
                 percent.of(equity).value()
@@ -369,14 +508,30 @@ impl PositionSizer {
                             price: req.price,
                         });
                     }
-                    StopDistance::AtrMultiple(k) => {
-                        req.atr.ok_or(SizingRejection::NoAtr)?.value() * k
-                    }
+                    // Past the largest `Decimal` the distance keeps its sign (an ATR is
+                    // positive): far away, or not below the price at all.
+                    StopDistance::AtrMultiple(k) => req
+                        .atr
+                        .ok_or(SizingRejection::NoAtr)?
+                        .value()
+                        .checked_mul(k)
+                        .unwrap_or(if k.is_sign_negative() {
+                            Decimal::MIN
+                        } else {
+                            Decimal::MAX
+                        }),
                 };
                 if distance <= Decimal::ZERO {
                     return Err(SizingRejection::NoAtr);
                 }
-                risk_percent.of(equity).value() / distance * price
+                // A stop a hair below the price divides by almost nothing.
+                bounded(
+                    risk_percent
+                        .of(equity)
+                        .value()
+                        .checked_div(distance)
+                        .and_then(|v| v.checked_mul(price)),
+                )
             }
         })
     }
@@ -398,7 +553,10 @@ impl PositionSizer {
                 let smallest = f.min_notional.value().max((req.price * f.min_qty).value());
                 SizingRejection::InsufficientBalance {
                     available: req.account.free_quote.value(),
-                    needed: (smallest * fee_factor).normalize(),
+                    needed: smallest
+                        .checked_mul(fee_factor)
+                        .unwrap_or(Decimal::MAX)
+                        .normalize(),
                 }
             }
             Some(Cap::Exposure) => SizingRejection::ExceedsExposureCap {
@@ -473,8 +631,12 @@ pub fn size_exit(
 /// difference between a position and the account is rounding or fees, not a loss.
 fn smallest_sale(instrument: &Instrument, price: Price) -> Quantity {
     let filters = instrument.filters();
-    let for_notional =
-        Quantity::new(filters.min_notional.value() / price.value()).unwrap_or(Quantity::ZERO);
+    // A huge minimum at a tiny price is more than any quantity: the largest.
+    let for_notional = filters
+        .min_notional
+        .quantity_at(price)
+        .or_else(|_| Quantity::new(Quantity::MAX))
+        .unwrap_or(Quantity::ZERO);
     filters.min_qty.max(filters.step_size).max(for_notional)
 }
 

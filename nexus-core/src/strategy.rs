@@ -47,7 +47,16 @@ pub struct StrategyConfigError {
     pub expected: &'static str,
 }
 
+/// The longest channel or ATR period a strategy may use, in candles: it bounds the
+/// strategy's memory and warm-up.
+pub const MAX_PERIOD: usize = 1000;
+/// The largest ATR multiple of `add_every_atr` and `trailing_stop_atr`.
+pub const MAX_ATR_MULTIPLE: f64 = 100.0;
+
 /// Settings of [`TrendBreakout`]. The defaults are the classic Turtle "system 1".
+/// Periods are 1 to [`MAX_PERIOD`] (1 000) candles, ATR multiples above 0 and at most
+/// [`MAX_ATR_MULTIPLE`] (100), `max_adds` at most [`MAX_ADDS`](crate::pyramid::MAX_ADDS)
+/// (20).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrendBreakoutConfig {
@@ -94,7 +103,7 @@ impl TrendBreakoutConfig {
             ("atr_period", self.atr_period),
         ];
         for (field, value) in periods {
-            if !(1..=1000).contains(&value) {
+            if !(1..=MAX_PERIOD).contains(&value) {
                 return Err(StrategyConfigError {
                     field,
                     value: value.to_string(),
@@ -108,7 +117,7 @@ impl TrendBreakoutConfig {
         ];
         for (field, value) in multiples {
             // Written so that NaN fails too.
-            if !(value > 0.0 && value <= 100.0) {
+            if !(value > 0.0 && value <= MAX_ATR_MULTIPLE) {
                 return Err(StrategyConfigError {
                     field,
                     value: value.to_string(),

@@ -67,6 +67,13 @@ pub struct GateLabels {
     pub allowed: String,
 }
 
+/// Labels of panics caught in the engine's long-running tasks.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TaskLabels {
+    /// `scheduler`, `fanout` or `worker`.
+    pub task: String,
+}
+
 /// Every metric of the process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -90,6 +97,8 @@ pub struct Metrics {
     pub plans: Family<OutcomeLabels, Counter>,
     /// `nexus_gate_decisions_total{allowed}`.
     pub gate_decisions: Family<GateLabels, Counter>,
+    /// `nexus_task_panics_total{task}`.
+    pub task_panics: Family<TaskLabels, Counter>,
     hub: std::sync::OnceLock<Arc<nexus_exchanges::MarketDataHub>>,
 }
 
@@ -151,6 +160,12 @@ impl Default for Metrics {
             "Market-regime gate decisions recorded",
             gate_decisions.clone(),
         );
+        let task_panics = Family::<TaskLabels, Counter>::default();
+        registry.register(
+            "task_panics",
+            "Panics caught in one market's or one bot's work (the task went on)",
+            task_panics.clone(),
+        );
         Self {
             registry,
             http_requests,
@@ -162,6 +177,7 @@ impl Default for Metrics {
             signals,
             plans,
             gate_decisions,
+            task_panics,
             hub: std::sync::OnceLock::new(),
         }
     }
@@ -217,6 +233,15 @@ impl Metrics {
         self.gate_decisions
             .get_or_create(&GateLabels {
                 allowed: allowed.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts a panic caught in `task` (`scheduler`, `fanout`, `worker`).
+    pub fn panicked(&self, task: &str) {
+        self.task_panics
+            .get_or_create(&TaskLabels {
+                task: task.to_owned(),
             })
             .inc();
     }

@@ -140,8 +140,11 @@ pub struct BotRecord {
     pub config: BotConfig,
     /// The exchange key it trades with.
     pub credential: Option<CredentialId>,
-    /// Paused by its owner.
+    /// Paused (by its owner, or by the engine).
     pub paused: bool,
+    /// Why the engine paused it (`internal_error: …`); `None` when its owner paused it, or
+    /// it runs. Resuming it clears this.
+    pub paused_reason: Option<String>,
 }
 
 /// Which active bots a signal goes to.
@@ -281,7 +284,8 @@ pub trait BotStore: Send + Sync {
     /// [`StoreError`].
     async fn bot_usage(&self, user: UserId) -> Result<BotUsage, StoreError>;
 
-    /// Pauses or resumes one of `user`'s bots; `false` when `user` has no such bot.
+    /// Pauses or resumes one of `user`'s bots (clearing any reason the engine gave);
+    /// `false` when `user` has no such bot.
     ///
     /// # Errors
     /// [`StoreError`].
@@ -292,6 +296,13 @@ pub trait BotStore: Send + Sync {
         paused: bool,
         now: Timestamp,
     ) -> Result<bool, StoreError>;
+
+    /// Pauses a bot for the engine, saying why (`internal_error: …`), so its work is not
+    /// retried until its owner resumes it; `false` when there is no such bot.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn pause_bot(&self, id: BotId, reason: &str, now: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// Bots' positions.

@@ -189,7 +189,69 @@ fn validation_names_the_level_and_field() {
         ))),
         "max_exposure: percent_of_equity must be above 0 and at most 100"
     );
+    assert_eq!(
+        with(&|c| c.max_exposure = Some(ExposureCap::Quote(
+            Notional::new(d("1000000000000.5")).unwrap()
+        ))),
+        "max_exposure: quote must be above 0 and at most 1000000000000"
+    );
+    assert_eq!(
+        with(&|c| c.levels[0].size_multiplier = d("100.001")),
+        "level 1: size_multiplier must be above 0 and at most 100"
+    );
+    assert_eq!(
+        with(&|c| c.levels[0].trigger = Trigger::Percent(d("1000.1"))),
+        "level 1: trigger must be above -100 and at most 1000 percent"
+    );
+    assert_eq!(
+        with(&|c| c.levels[0].trigger = Trigger::Percent(d("-100"))),
+        "level 1: trigger must be above -100 and at most 1000 percent"
+    );
+    assert_eq!(
+        with(&|c| c.levels[0].trigger = Trigger::Atr(d("-100.5"))),
+        "level 1: trigger must be between -100 and 100 ATRs"
+    );
+    assert_eq!(
+        with(&|c| c.cooldown_secs = MAX_COOLDOWN_SECS + 1),
+        "cooldown_secs (31536001) must be at most 31536000 (365 days)"
+    );
+    let mut edge = ok.clone();
+    edge.cooldown_secs = MAX_COOLDOWN_SECS;
+    edge.levels[0] = level(Trigger::Percent(MAX_TRIGGER_PERCENT), "100");
+    edge.validate().unwrap();
+    edge.levels[0].trigger = Trigger::Atr(-MAX_TRIGGER_ATR);
+    edge.validate().unwrap();
     PyramidConfig::default().validate().unwrap();
+}
+
+/// Values validation refuses still never panic when a configuration bypasses it: a
+/// cooldown past the end of time never ends, a trigger past any price never fires.
+#[test]
+fn unvalidated_extremes_never_fire_and_never_panic() {
+    let pos = Position::open("BTC/USDT".parse().unwrap(), q("1"), p("100"), at(0)).unwrap();
+    let mut config = winner();
+    config.cooldown_secs = u64::MAX;
+    assert!(matches!(
+        config.check_add(&pos, p("200"), at(1_000_000), None),
+        Err(NoAdd::CoolingDown { .. })
+    ));
+    config.cooldown_secs = 0;
+    for trigger in [
+        Trigger::Percent(Decimal::MAX),
+        Trigger::Atr(Decimal::MAX),
+        Trigger::Atr(Decimal::MIN),
+        Trigger::Percent(Decimal::MIN),
+    ] {
+        config.levels[0].trigger = trigger;
+        let price = Price::new(Price::MAX).unwrap();
+        assert_eq!(
+            config.check_add(&pos, price, at(1), Some(price)),
+            Err(NoAdd::NotTriggered {
+                trigger_price: p("100")
+            }),
+            "{trigger:?}"
+        );
+    }
 }
 
 #[test]

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::advisor::{AdvisorError, AdvisorOpinion, AdvisorVerdict};
 use super::classifier::Regime;
 use crate::Timestamp;
-use crate::error::DecisionLogError;
+use crate::error::{DecisionLogError, GatePolicyError};
 use crate::instrument::{ExchangeId, Symbol};
 use crate::ports::DecisionLog;
 
@@ -48,15 +48,50 @@ pub enum GateAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GatePolicy {
-    /// Regimes in which new entries are allowed.
+    /// Regimes in which new entries are allowed, each at most once.
     pub entry_regimes: Vec<Regime>,
-    /// Regimes in which pyramid adds are allowed.
+    /// Regimes in which pyramid adds are allowed, each at most once.
     pub add_regimes: Vec<Regime>,
-    /// Market data older than this blocks entries and adds. Default 60 s.
+    /// Market data older than this blocks entries and adds: [`MIN_DATA_AGE_SECS`] (1) to
+    /// [`MAX_DATA_AGE_SECS`] (86 400, one day). Default 60.
     pub max_data_age_secs: u64,
     /// Whether an advisor error or timeout blocks (fail closed) instead of counting as no
     /// opinion. Default false.
     pub advisor_error_blocks: bool,
+}
+
+/// The smallest `max_data_age_secs`: one second.
+pub const MIN_DATA_AGE_SECS: u64 = 1;
+/// The largest `max_data_age_secs`: one day.
+pub const MAX_DATA_AGE_SECS: u64 = 86_400;
+
+impl GatePolicy {
+    /// Checks the policy: `max_data_age_secs` within [`MIN_DATA_AGE_SECS`]..=
+    /// [`MAX_DATA_AGE_SECS`], and no regime listed twice.
+    ///
+    /// # Errors
+    /// A [`GatePolicyError`] naming the field.
+    pub fn validate(&self) -> Result<(), GatePolicyError> {
+        if !(MIN_DATA_AGE_SECS..=MAX_DATA_AGE_SECS).contains(&self.max_data_age_secs) {
+            return Err(GatePolicyError::DataAge {
+                value: self.max_data_age_secs,
+            });
+        }
+        for (field, regimes) in [
+            ("entry_regimes", &self.entry_regimes),
+            ("add_regimes", &self.add_regimes),
+        ] {
+            for (i, regime) in regimes.iter().enumerate() {
+                if regimes[..i].contains(regime) {
+                    return Err(GatePolicyError::RepeatedRegime {
+                        field,
+                        regime: *regime,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for GatePolicy {

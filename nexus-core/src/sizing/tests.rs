@@ -313,6 +313,159 @@ fn an_account_holding_less_than_the_position_is_out_of_sync_beyond_the_minimums(
 }
 
 #[test]
+fn every_field_has_a_range_and_the_error_names_it() {
+    let config = |json: &str| serde_json::from_str::<SizingConfig>(json).unwrap();
+    let risk = |risk: &str, k: &str| {
+        format!(
+            r#"{{"method": {{"type": "risk", "risk_percent": "{risk}", "stop": {{"atr_multiple": "{k}"}}}}}}"#
+        )
+    };
+    let cases: &[(String, Option<&str>)] = &[
+        (risk("1", "2"), None),
+        (risk("100", "100"), None),
+        (risk("0.0000001", "0.0000001"), None),
+        (
+            risk("0", "2"),
+            Some("method.risk_percent: must be above 0 and at most 100, got 0"),
+        ),
+        (
+            risk("100.01", "2"),
+            Some("method.risk_percent: must be above 0 and at most 100, got 100.01"),
+        ),
+        (
+            risk("1", "0"),
+            Some("method.stop.atr_multiple: must be above 0 and at most 100 ATRs, got 0"),
+        ),
+        (
+            risk("1", "-2"),
+            Some("method.stop.atr_multiple: must be above 0 and at most 100 ATRs, got -2"),
+        ),
+        (
+            risk("1", "79228162514264337593543950335"),
+            Some("method.stop.atr_multiple: must be above 0 and at most 100 ATRs, got 79228162514264337593543950335"),
+        ),
+        (
+            r#"{"method": {"type": "fixed_quote", "amount": "1000000000000"}}"#.into(),
+            None,
+        ),
+        (
+            r#"{"method": {"type": "fixed_quote", "amount": "1000000000000.01"}}"#.into(),
+            Some("method.amount: must be above 0 and at most 1000000000000, got 1000000000000.01"),
+        ),
+        (
+            r#"{"method": {"type": "fixed_quote", "amount": "0"}}"#.into(),
+            Some("method.amount: must be above 0 and at most 1000000000000, got 0"),
+        ),
+        (
+            r#"{"method": {"type": "percent_of_equity", "percent": "-5"}}"#.into(),
+            Some("method.percent: must be above 0 and at most 100, got -5"),
+        ),
+        (
+            r#"{"method": {"type": "percent_of_equity", "percent": 10}, "max_position_pct": 1000000}"#.into(),
+            Some("max_position_pct: must be above 0 and at most 100, got 1000000"),
+        ),
+        (
+            r#"{"method": {"type": "percent_of_equity", "percent": 10}, "fee_reserve_pct": 0}"#.into(),
+            None,
+        ),
+        (
+            r#"{"method": {"type": "percent_of_equity", "percent": 10}, "fee_reserve_pct": 10.5}"#.into(),
+            Some("fee_reserve_pct: must be at least 0 and at most 10, got 10.5"),
+        ),
+        (
+            r#"{"method": {"type": "percent_of_equity", "percent": 10}, "fee_reserve_pct": -1}"#.into(),
+            Some("fee_reserve_pct: must be at least 0 and at most 10, got -1"),
+        ),
+    ];
+    for (json, expected) in cases {
+        let config = config(json);
+        let got = config.validate().map_err(|e| e.to_string());
+        assert_eq!(got.as_ref().err().map(String::as_str), *expected, "{json}");
+        assert_eq!(PositionSizer::try_new(config).is_ok(), expected.is_none());
+    }
+    SizingConfig::default().validate().unwrap();
+    crate::backtest::trend_bot().sizing.validate().unwrap();
+}
+
+/// Products and quotients of extreme values: each would overflow `Decimal` (and panic with
+/// `*` or `/`); sizing saturates or rejects instead.
+#[test]
+fn extreme_values_size_or_reject_without_overflowing() {
+    let btc = btc();
+    let rich = AccountSnapshot {
+        equity: Notional::new(Notional::MAX).unwrap(),
+        free_quote: Quantity::new(Quantity::MAX).unwrap(),
+        free_base: Quantity::ZERO,
+    };
+    // A stop a hair below the price: equity at risk ÷ 10⁻⁸ × price.
+    let mut req = request(&btc, "50000", rich);
+    let hair = sizer(SizingMethod::Risk {
+        risk_percent: pct("100"),
+        stop: StopDistance::Price("49999.99999999".parse().unwrap()),
+    });
+    let sized = hair.size_entry(&req).unwrap();
+    assert_eq!(sized.intent.quantity().value(), d("100"), "max_qty");
+    // An add of an enormous multiple of an enormous initial entry.
+    req.kind = EntryKind::Add {
+        multiplier: Decimal::MAX,
+        initial_quantity: Quantity::new(Quantity::MAX).unwrap(),
+    };
+    assert_eq!(
+        hair.size_entry(&req).unwrap().intent.quantity().value(),
+        d("100")
+    );
+    // An ATR stop of an enormous multiple (never valid, but never a panic).
+    req.kind = EntryKind::Initial;
+    req.atr = Some(Price::new(Price::MAX).unwrap());
+    let wide = sizer(SizingMethod::Risk {
+        risk_percent: pct("1"),
+        stop: StopDistance::AtrMultiple(Decimal::MAX),
+    });
+    assert!(matches!(
+        wide.size_entry(&req),
+        Err(SizingRejection::BelowMinNotional { .. })
+    ));
+    // The smallest price buys at most the largest quantity, floored to the step.
+    let no_max = Instrument::new(
+        ExchangeId::Binance,
+        "BTC/USDT".parse().unwrap(),
+        InstrumentFilters {
+            max_qty: None,
+            min_notional: Notional::ZERO,
+            ..*btc.filters()
+        },
+    )
+    .unwrap();
+    let mut req = request(&no_max, "0.01", rich);
+    req.price = Price::new(Decimal::new(1, 28)).unwrap();
+    let sized = sizer(SizingMethod::FixedQuote {
+        amount: Notional::new(MAX_FIXED_QUOTE).unwrap(),
+    })
+    .size_entry(&req)
+    .unwrap();
+    assert_eq!(sized.intent.quantity().value(), Quantity::MAX);
+    // The largest fee reserve a percentage can hold, on the largest minimum notional.
+    let greedy = PositionSizer::new(SizingConfig {
+        fee_reserve_pct: Percent::new(Percent::MAX).unwrap(),
+        ..SizingConfig::default()
+    });
+    let huge_min = Instrument::new(
+        ExchangeId::Binance,
+        "BTC/USDT".parse().unwrap(),
+        InstrumentFilters {
+            min_notional: Notional::new(Notional::MAX).unwrap(),
+            ..*btc.filters()
+        },
+    )
+    .unwrap();
+    let req = request(&huge_min, "50000", account("100", "100"));
+    assert!(matches!(
+        greedy.size_entry(&req),
+        Err(SizingRejection::InsufficientBalance { .. })
+    ));
+}
+
+#[test]
 fn configs_load_from_toml() {
     let config: SizingConfig = toml::from_str(
         r#"

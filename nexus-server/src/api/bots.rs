@@ -14,7 +14,7 @@ use nexus_core::pyramid::PyramidConfig;
 use nexus_core::regime::gate::GatePolicy;
 use nexus_core::sizing::SizingConfig;
 use nexus_core::strategy::TrendBreakoutConfig;
-use nexus_core::{BotId, ExchangeId, Interval, StoreError, Symbol, UserId};
+use nexus_core::{BotConfigError, BotId, ExchangeId, Interval, StoreError, Symbol, UserId};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -55,14 +55,24 @@ pub struct NewBot {
     /// The candle interval: `1m`, `5m`, `15m`, `1h` (default), `4h` or `1d`.
     pub interval: Option<String>,
     /// The strategy's parameters (`trend_breakout`: `entry_period` 20, `exit_period` 10,
-    /// `atr_period` 20 by default); see docs/backtest.md.
+    /// `atr_period` 20 by default, each 1–1000 candles; `add_every_atr` 0.5 and
+    /// `trailing_stop_atr` 2, each above 0 and at most 100; `max_adds` 3, at most 20); see
+    /// docs/backtest.md.
     pub strategy_config: Option<serde_json::Value>,
     /// How orders are sized (default: 10 % of equity per entry); see docs/sizing.md.
+    /// Ranges: `method.amount` above 0 and at most 10^12; `method.percent`,
+    /// `method.risk_percent` and `max_position_pct` above 0 and at most 100;
+    /// `method.stop.atr_multiple` above 0 and at most 100; `fee_reserve_pct` 0 to 10.
     pub sizing: Option<serde_json::Value>,
     /// How the bot adds to a position (default: no adds); see docs/pyramiding.md.
+    /// Ranges: `max_adds` 0–20; a level's `size_multiplier` above 0 and at most 100, its
+    /// `trigger` non-zero, `percent` above -100 and at most 1000, `atr` -100 to 100;
+    /// `cooldown_secs` at most 31536000 (365 days); `max_exposure.quote` above 0 and at
+    /// most 10^12, `max_exposure.percent_of_equity` above 0 and at most 100.
     pub pyramid: Option<serde_json::Value>,
     /// When the regime gate lets it trade (default: entries in bull and sideways markets,
-    /// adds in bull markets, exits always); see docs/regime.md.
+    /// adds in bull markets, exits always); see docs/regime.md. Ranges:
+    /// `max_data_age_secs` 1–86400; each regime listed at most once.
     pub gate: Option<serde_json::Value>,
     /// The exchange key it trades with; the newest of your keys for the exchange when
     /// omitted. Paper bots need none.
@@ -80,17 +90,17 @@ pub struct BotChanges {
     pub symbol: Option<String>,
     /// A new interval.
     pub interval: Option<String>,
-    /// New strategy parameters (replacing the old ones).
+    /// New strategy parameters (replacing the old ones), in the ranges of `NewBot`'s.
     pub strategy_config: Option<serde_json::Value>,
-    /// New sizing rules.
+    /// New sizing rules, in the ranges of `NewBot`'s.
     pub sizing: Option<serde_json::Value>,
-    /// New pyramiding rules.
+    /// New pyramiding rules, in the ranges of `NewBot`'s.
     pub pyramid: Option<serde_json::Value>,
-    /// A new gate policy.
+    /// A new gate policy, in the ranges of `NewBot`'s.
     pub gate: Option<serde_json::Value>,
     /// Another of your keys for the bot's exchange.
     pub exchange_key_id: Option<Uuid>,
-    /// Pause (`true`) or resume (`false`).
+    /// Pause (`true`) or resume (`false`); either clears `paused_reason`.
     pub paused: Option<bool>,
 }
 
@@ -119,8 +129,12 @@ pub struct Bot {
     pub gate: serde_json::Value,
     /// The exchange key it trades with.
     pub exchange_key_id: Option<Uuid>,
-    /// Paused by you.
+    /// Paused, by you or by the engine.
     pub paused: bool,
+    /// Why the engine paused the bot (`internal_error: …`: its work failed in a way
+    /// retrying would not fix); absent when you paused it or it runs. Resuming it clears
+    /// this.
+    pub paused_reason: Option<String>,
 }
 
 /// A page of bots.
@@ -159,6 +173,7 @@ fn view(bot: &BotRecord) -> Result<Bot, StoreError> {
         gate: json("gate", serde_json::to_value(&bot.config.gate))?,
         exchange_key_id: bot.credential.map(|c| c.0),
         paused: bot.paused,
+        paused_reason: bot.paused_reason.clone(),
     })
 }
 
@@ -184,8 +199,10 @@ pub enum BotResponse {
     /// No such bot (or exchange key) among yours (`not_found`).
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// A value is invalid (`invalid_field`, naming it), or a real exchange without your key
-    /// for it (`exchange_key_required`).
+    /// A value is invalid or outside its documented range (`invalid_field`, the message
+    /// starting with the field's path: `sizing.method.risk_percent: must be above 0 and at
+    /// most 100, got 150`), or a real exchange without your key for it
+    /// (`exchange_key_required`).
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),
     /// The database is down.
@@ -288,10 +305,30 @@ fn strategy_config(strategy: &str, value: Option<serde_json::Value>) -> Result<S
     serde_json::to_string(&config).map_err(|e| invalid("strategy_config", e))
 }
 
+/// Reads and checks the pyramiding rules.
 fn pyramid(value: serde_json::Value) -> Result<PyramidConfig, Invalid> {
     let config: PyramidConfig = read("pyramid", value)?;
-    config.validate().map_err(|e| invalid("pyramid", e))?;
+    config.validate().map_err(out_of_range)?;
     Ok(config)
+}
+
+/// Reads and checks the sizing rules.
+fn sizing(value: serde_json::Value) -> Result<SizingConfig, Invalid> {
+    let config: SizingConfig = read("sizing", value)?;
+    config.validate().map_err(out_of_range)?;
+    Ok(config)
+}
+
+/// Reads and checks the gate policy.
+fn gate(value: serde_json::Value) -> Result<GatePolicy, Invalid> {
+    let config: GatePolicy = read("gate", value)?;
+    config.validate().map_err(out_of_range)?;
+    Ok(config)
+}
+
+/// A section outside its documented range; the error's text starts with the field's path.
+fn out_of_range(e: impl Into<BotConfigError>) -> Invalid {
+    Invalid(e.into().to_string())
 }
 
 /// Why a bot does not fit the caller's plan, if it does not.
@@ -581,7 +618,7 @@ fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), I
     };
     let config = BotConfig {
         sizing: match body.sizing {
-            Some(v) => read::<SizingConfig>("sizing", v)?,
+            Some(v) => sizing(v)?,
             None => SizingConfig::default(),
         },
         pyramid: match body.pyramid {
@@ -589,7 +626,7 @@ fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), I
             None => PyramidConfig::default(),
         },
         gate: match body.gate {
-            Some(v) => read::<GatePolicy>("gate", v)?,
+            Some(v) => gate(v)?,
             None => GatePolicy::default(),
         },
     };
@@ -614,6 +651,7 @@ fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), I
         config,
         credential: None,
         paused: body.paused.unwrap_or(false),
+        paused_reason: None,
     };
     Ok((record, body.exchange_key_id))
 }
@@ -636,16 +674,18 @@ fn apply(mut bot: BotRecord, changes: BotChanges) -> Result<BotRecord, Invalid> 
         bot.strategy_config = strategy_config(&bot.strategy, Some(v))?;
     }
     if let Some(v) = changes.sizing {
-        bot.config.sizing = read("sizing", v)?;
+        bot.config.sizing = sizing(v)?;
     }
     if let Some(v) = changes.pyramid {
         bot.config.pyramid = pyramid(v)?;
     }
     if let Some(v) = changes.gate {
-        bot.config.gate = read("gate", v)?;
+        bot.config.gate = gate(v)?;
     }
     if let Some(paused) = changes.paused {
+        // The owner has seen why the engine paused it, and decides now.
         bot.paused = paused;
+        bot.paused_reason = None;
     }
     Ok(bot)
 }
@@ -667,6 +707,7 @@ mod tests {
             config: BotConfig::default(),
             credential: None,
             paused: false,
+            paused_reason: None,
         }
     }
 

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use nexus_core::RegimeConfigError;
 use nexus_core::backtest::{self, BacktestConfig, BacktestError, BacktestReport, trend_bot};
-use nexus_core::error::PyramidConfigError;
+use nexus_core::error::{GatePolicyError, PyramidConfigError, SizingConfigError};
 use nexus_core::fanout::BotConfig;
 use nexus_core::market::csv::{CandleCsvError, parse_candles};
 use nexus_core::pyramid::PyramidConfig;
@@ -145,6 +145,22 @@ pub enum BacktestFileError {
         /// What is wrong.
         source: PyramidConfigError,
     },
+    /// The `[sizing]` section is out of range.
+    #[error("{}: [sizing] {source}", path.display())]
+    Sizing {
+        /// The file.
+        path: PathBuf,
+        /// The field at fault.
+        source: SizingConfigError,
+    },
+    /// The `[gate]` section is invalid.
+    #[error("{}: [gate] {source}", path.display())]
+    Gate {
+        /// The file.
+        path: PathBuf,
+        /// The field at fault.
+        source: GatePolicyError,
+    },
     /// The `[strategy]` section is out of range.
     #[error("{}: [strategy] {source}", path.display())]
     StrategyConfig {
@@ -248,6 +264,20 @@ fn load_config(path: &Path) -> Result<ConfigFile, BacktestFileError> {
                 path: path.to_owned(),
                 source,
             })?;
+    }
+    if let Some(sizing) = &file.sizing {
+        sizing
+            .validate()
+            .map_err(|source| BacktestFileError::Sizing {
+                path: path.to_owned(),
+                source,
+            })?;
+    }
+    if let Some(gate) = &file.gate {
+        gate.validate().map_err(|source| BacktestFileError::Gate {
+            path: path.to_owned(),
+            source,
+        })?;
     }
     if let Some(strategy) = &file.strategy {
         strategy

@@ -91,6 +91,7 @@ pub async fn create(store: &dyn Store, public_url: &str) -> Result<String, DemoE
                 config: BotConfig::default(),
                 credential: None,
                 paused: false,
+                paused_reason: None,
             };
             store.create_bot(&bot, now).await?;
         }

@@ -2,6 +2,10 @@
 //! subscribed bot loaded from the store a page at a time, planned by
 //! [`nexus_core::fanout::plan_into`], its orders enqueued in batches, one
 //! `trade_execution` job per batch, and every skip recorded with its reason for the bot's owner to see.
+//!
+//! A bot whose planning panics is left out of its page (the page is planned again one bot
+//! at a time to find it), skipped with `internal_error` and paused with the reason; the
+//! other bots are planned as usual ([`panics`](super::panics)).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +28,7 @@ use nexus_store::Store;
 use tokio::time::Instant;
 
 use super::alerts::{TradeAlert, TradeAlerts};
+use super::panics::{self, Panicked, Task};
 use super::signals::SignalJob;
 use super::worker::TradeJob;
 use crate::metrics::Metrics;
@@ -96,6 +101,10 @@ pub enum DispatchError {
     Task(#[from] tokio::task::JoinError),
 }
 
+/// Plans a signal for a page of subscriptions into an output buffer:
+/// [`nexus_core::fanout::plan_into`], unless a test puts a failing one in its place.
+pub type Planner = fn(&Signal, &MarketSnapshot, &[Subscription<'_>], &mut FanOut);
+
 /// What one fan-out did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Dispatched {
@@ -121,6 +130,7 @@ pub struct Dispatcher {
     metrics: Arc<Metrics>,
     instruments: std::sync::Mutex<HashMap<(ExchangeId, Symbol), (Instrument, Instant)>>,
     wake: Option<Arc<tokio::sync::Notify>>,
+    planner: Planner,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -150,7 +160,17 @@ impl Dispatcher {
             metrics,
             instruments: std::sync::Mutex::default(),
             wake: None,
+            planner: plan_into,
         }
+    }
+
+    /// The same dispatcher, planning with `planner` instead of
+    /// [`nexus_core::fanout::plan_into`]: the seam through which tests make one bot's
+    /// planning panic.
+    #[must_use]
+    pub fn with_planner(mut self, planner: Planner) -> Self {
+        self.planner = planner;
+        self
     }
 
     /// The same dispatcher, waking this instance's idle trade workers through `wake` as
@@ -212,7 +232,8 @@ impl Dispatcher {
             report.bots += page.len() as u64;
 
             let accounts = self.accounts(&page, signal.symbol, price).await;
-            let mut unavailable = Vec::new();
+            // Skips decided here rather than by planning: no account, a panic.
+            let mut own_skips = Vec::new();
             let subscriptions: Vec<Subscription<'_>> = page
                 .iter()
                 .zip(&accounts)
@@ -231,7 +252,7 @@ impl Dispatcher {
                         paused: sub.bot.paused,
                     }),
                     Err(reason) => {
-                        unavailable.push(SkipRecord {
+                        own_skips.push(SkipRecord {
                             bot: sub.bot.id,
                             signal: signal.id,
                             reason: "account_unavailable".into(),
@@ -242,7 +263,30 @@ impl Dispatcher {
                     }
                 })
                 .collect();
-            plan_into(signal, &snapshot, &subscriptions, &mut out);
+            let panicked = plan_isolated(self.planner, signal, &snapshot, &subscriptions, &mut out);
+            for (index, panic) in &panicked {
+                let bot = subscriptions[*index].bot;
+                let what = format!("planning signal {}", signal.id);
+                let metrics = Some(self.metrics.as_ref());
+                panics::pause(
+                    self.store.as_ref(),
+                    metrics,
+                    Task::Fanout,
+                    bot,
+                    &what,
+                    panic,
+                )
+                .await;
+                own_skips.push(SkipRecord {
+                    bot,
+                    signal: signal.id,
+                    reason: INTERNAL_ERROR.into(),
+                    detail: format!(
+                        "planning the bot's order failed unexpectedly ({panic}); the bot is paused"
+                    ),
+                    at: now,
+                });
+            }
 
             for batch in out.batches(self.batch) {
                 let (job, orders) = (TradeJob::new_job(batch.to_vec())?, batch.len() as u64);
@@ -270,7 +314,7 @@ impl Dispatcher {
                 .iter()
                 .map(|skip| skip_record(skip, signal, now))
                 .collect();
-            skips.append(&mut unavailable);
+            skips.append(&mut own_skips);
             // Counted per reason, not per bot: a page may skip a thousand bots.
             let mut reasons: HashMap<&str, u64> = HashMap::new();
             for skip in &skips {
@@ -412,8 +456,8 @@ impl Dispatcher {
         let mut reading = tokio::task::JoinSet::new();
         for account in wanted {
             while reading.len() >= BALANCE_READS {
-                if let Some(Ok((account, snapshot))) = reading.join_next().await {
-                    read.insert(account, snapshot);
+                if let Some(done) = reading.join_next().await {
+                    self.settle_read(done, &mut read);
                 }
             }
             let (store, venues) = (Arc::clone(&self.store), Arc::clone(&self.venues));
@@ -423,9 +467,7 @@ impl Dispatcher {
             });
         }
         while let Some(done) = reading.join_next().await {
-            if let Ok((account, snapshot)) = done {
-                read.insert(account, snapshot);
-            }
+            self.settle_read(done, &mut read);
         }
         page.iter()
             .map(|sub| {
@@ -436,6 +478,29 @@ impl Dispatcher {
                 })
             })
             .collect()
+    }
+
+    /// Keeps a finished balance read. A read that panicked (in a venue's code) is logged
+    /// and counted; its bots are skipped as `account_unavailable`.
+    fn settle_read(
+        &self,
+        done: Result<
+            (AccountKey, Result<AccountSnapshot, AccountUnavailable>),
+            tokio::task::JoinError,
+        >,
+        read: &mut HashMap<AccountKey, Result<AccountSnapshot, AccountUnavailable>>,
+    ) {
+        match done {
+            Ok((account, snapshot)) => {
+                read.insert(account, snapshot);
+            }
+            Err(e) if e.is_panic() => {
+                let panic = Panicked::from_payload(&*e.into_panic());
+                tracing::error!(%panic, "reading an account's balances panicked");
+                self.metrics.panicked(Task::Fanout.as_str());
+            }
+            Err(_) => {}
+        }
     }
 
     /// Records, and alerts the owners of, the positions the fan-out found out of sync
@@ -516,6 +581,41 @@ impl Dispatcher {
         self.store.enqueue(&alerts.new_job()?, now).await?;
         Ok(())
     }
+}
+
+/// The skip reason of a bot whose planning panicked.
+const INTERNAL_ERROR: &str = "internal_error";
+
+/// Plans `subscriptions` with `planner` into `out`. When that panics, plans them again one
+/// at a time, so that only the subscriptions whose own planning panics are left out
+/// (returned by index, with the panic) and every other one is planned or skipped as usual,
+/// in order. The common case costs one `catch_unwind` per page.
+fn plan_isolated(
+    planner: Planner,
+    signal: &Signal,
+    snapshot: &MarketSnapshot,
+    subscriptions: &[Subscription<'_>],
+    out: &mut FanOut,
+) -> Vec<(usize, Panicked)> {
+    if panics::catch(|| planner(signal, snapshot, subscriptions, out)).is_ok() {
+        return Vec::new();
+    }
+    out.plans.clear();
+    out.skips.clear();
+    let mut panicked = Vec::new();
+    let mut one = FanOut::default();
+    for (index, sub) in subscriptions.iter().enumerate() {
+        one.plans.clear();
+        one.skips.clear();
+        match panics::catch(|| planner(signal, snapshot, std::slice::from_ref(sub), &mut one)) {
+            Ok(()) => {
+                out.plans.append(&mut one.plans);
+                out.skips.append(&mut one.skips);
+            }
+            Err(panic) => panicked.push((index, panic)),
+        }
+    }
+    panicked
 }
 
 /// One account's balances as sizing sees them: through the venue's own account call,
@@ -611,5 +711,107 @@ fn describe(reason: &SkipReason, signal: &Signal) -> String {
              flagged for review",
             base = symbol.base()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nexus_core::fanout::BotConfig;
+    use nexus_core::regime::gate::{AdvisorInput, GateAction};
+    use nexus_core::{BotId, InstrumentFilters, SignalId, Ticker};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn bot(n: u128) -> BotId {
+        BotId::new(Uuid::from_u128(n))
+    }
+
+    /// Plans as the engine does, but panics for bot 2, as a bug in one bot's planning would.
+    fn fails_for_bot_2(
+        signal: &Signal,
+        snapshot: &MarketSnapshot,
+        subscriptions: &[Subscription<'_>],
+        out: &mut FanOut,
+    ) {
+        assert!(
+            subscriptions.iter().all(|s| s.bot != bot(2)),
+            "bot 2's planning"
+        );
+        plan_into(signal, snapshot, subscriptions, out);
+    }
+
+    #[test]
+    fn a_panic_in_one_bots_planning_leaves_out_that_bot_only() {
+        let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let symbol: Symbol = "BTC/USDT".parse().unwrap();
+        let price: Price = "50000".parse().unwrap();
+        let mut snapshot = MarketSnapshot::new(ExchangeId::Paper, now);
+        snapshot.insert_ticker(Ticker::new(symbol, price, price, price, now).unwrap());
+        let filters = InstrumentFilters {
+            tick_size: "0.01".parse().unwrap(),
+            step_size: "0.0001".parse().unwrap(),
+            min_qty: "0.0001".parse().unwrap(),
+            max_qty: None,
+            min_notional: "10".parse().unwrap(),
+        };
+        snapshot.insert_instrument(Instrument::new(ExchangeId::Paper, symbol, filters).unwrap());
+        let signal = Signal {
+            id: SignalId::new(Uuid::from_u128(9)),
+            exchange: ExchangeId::Paper,
+            symbol,
+            kind: GateAction::Exit,
+            at: now,
+            atr: None,
+            regime: None,
+            advisor: AdvisorInput::NotAsked,
+        };
+        let config = BotConfig::default();
+        let subscriptions: Vec<Subscription<'_>> = (1..=4)
+            .map(|n| Subscription {
+                user: UserId::new(Uuid::from_u128(n)),
+                bot: bot(n),
+                exchange: ExchangeId::Paper,
+                config: &config,
+                account: AccountSnapshot {
+                    free_base: if n == 3 {
+                        "0.1".parse().unwrap()
+                    } else {
+                        Quantity::ZERO
+                    },
+                    ..AccountSnapshot::default()
+                },
+                // Bot 3 holds a position: its exit is planned; the others have none.
+                position: (n == 3).then(|| {
+                    nexus_core::Position::open(symbol, "0.1".parse().unwrap(), price, now).unwrap()
+                }),
+                limits: PlanLimits::default(),
+                paused: false,
+            })
+            .collect();
+        let mut out = FanOut::default();
+        let panicked = plan_isolated(
+            fails_for_bot_2,
+            &signal,
+            &snapshot,
+            &subscriptions,
+            &mut out,
+        );
+        assert_eq!(panicked.len(), 1);
+        assert_eq!(panicked[0].0, 1, "the second subscription");
+        assert!(
+            panicked[0].1.0.contains("bot 2's planning"),
+            "{:?}",
+            panicked[0].1
+        );
+        let skipped: Vec<BotId> = out.skips.iter().map(|s| s.bot).collect();
+        assert_eq!(skipped, [bot(1), bot(4)], "in order, bot 2 left out");
+        assert_eq!(out.plans.len(), 1);
+        assert_eq!(out.plans[0].bot, bot(3));
+
+        // Without a panic, one pass plans them all.
+        let panicked = plan_isolated(plan_into, &signal, &snapshot, &subscriptions, &mut out);
+        assert!(panicked.is_empty());
+        assert_eq!(out.plans.len() + out.skips.len(), 4);
     }
 }

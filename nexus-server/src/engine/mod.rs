@@ -1,13 +1,16 @@
 //! The engine inside `nexus serve`: market data fetched once per exchange and symbol
 //! through the [`MarketDataHub`], decisions made once by the elected [`scheduler`],
 //! fanned out to every subscribed bot by the [`dispatch`]er, and the orders placed by the
-//! [`worker`]s through the job queue; [`alerts`] tell users about their trades.
+//! [`worker`]s through the job queue; [`alerts`] tell users about their trades. A panic in
+//! one market's or one bot's work is caught, counted and (for a bot) pauses that bot
+//! ([`panics`]); the rest goes on.
 //!
 //! With no configuration it runs the Paper venue with a simulated market feed, so a fresh
 //! install trades without accounts or keys.
 
 pub mod alerts;
 pub mod dispatch;
+pub mod panics;
 pub mod scheduler;
 pub mod signals;
 pub mod strategies;

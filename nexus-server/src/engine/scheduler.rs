@@ -9,6 +9,13 @@
 //! - evaluates each strategy once per (strategy, symbol, parameters) and enqueues its
 //!   signals as `signal` jobs;
 //! - fans `signal` jobs (its own and webhooks') out through the [`Dispatcher`].
+//!
+//! A panic in one market's strategy pauses that market's bots with the reason; one in a
+//! classification leaves that series' regime unknown (entries blocked) until the next
+//! regime interval; one in a fan-out fails that signal's job (retried, then dead-lettered);
+//! one anywhere else in a round starts the leader's state over. Each is logged and counted
+//! in `nexus_task_panics_total{task="scheduler"}` (`"fanout"` for a fan-out), and the
+//! other markets go on ([`panics`](super::panics)).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -28,8 +35,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::dispatch::{Dispatched, Dispatcher};
+use super::panics::{self, Panicked, Task};
 use super::signals::{SignalJob, strategy_signal_id};
-use super::strategies::Strategies;
+use super::strategies::{Registry, Strategies, StrategyFactory};
 use crate::metrics::Metrics;
 
 /// The name the scheduler's leadership is held under.
@@ -43,6 +51,8 @@ const LEASE_CHECK: Duration = Duration::from_secs(2);
 const MARKETS_EVERY: Duration = Duration::from_secs(2);
 /// How long a fan-out may hold its job.
 const SIGNAL_LEASE: Duration = Duration::from_secs(120);
+/// Bots paused per page after their market's strategy panicked.
+const PAUSE_PAGE: u32 = 1_000;
 
 /// The scheduler's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +133,7 @@ pub struct Scheduler {
     metrics: Arc<Metrics>,
     config: SchedulerConfig,
     worker: String,
+    registry: Registry,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -154,7 +165,16 @@ impl Scheduler {
             metrics,
             config,
             worker,
+            registry: Registry::default(),
         }
+    }
+
+    /// The same scheduler, also running `factory`'s strategy for bots whose strategy is
+    /// `name` (an embedder's own strategy; the tests' failing one).
+    #[must_use]
+    pub fn with_strategy(mut self, name: &str, factory: StrategyFactory) -> Self {
+        self.registry.register(name, factory);
+        self
     }
 
     /// Tries to lead, leads while it can, and tries again when it loses the lead, until
@@ -207,8 +227,16 @@ impl Scheduler {
                 }
                 checked = Instant::now();
             }
-            if let Err(e) = self.round(&mut state).await {
-                tracing::warn!(error = %e, "scheduler round failed; trying again");
+            match panics::catch_async(self.round(&mut state)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "scheduler round failed; trying again"),
+                Err(panic) => {
+                    // What the round was changing cannot be trusted: start over from the
+                    // store and the venues, as a new leader would.
+                    tracing::error!(worker = %self.worker, %panic, "a scheduler round panicked; starting over");
+                    self.metrics.panicked(Task::Scheduler.as_str());
+                    state = Leading::default();
+                }
             }
         }
     }
@@ -331,11 +359,20 @@ impl Scheduler {
             let Ok(mut classifier) = RegimeClassifier::new(self.config.regime) else {
                 continue;
             };
-            slot.regime = slot
-                .candles
-                .iter()
-                .filter_map(|c| classifier.update(&Bar::from(c)))
-                .last();
+            let candles = &slot.candles;
+            let classified = panics::catch(|| {
+                candles
+                    .iter()
+                    .filter_map(|c| classifier.update(&Bar::from(c)))
+                    .last()
+            });
+            // A series whose classification panics has no regime (entries and adds fail
+            // closed) until the next regime interval; the other series go on.
+            slot.regime = classified.unwrap_or_else(|panic| {
+                tracing::error!(%exchange, %symbol, interval = interval.as_str(), %panic, "classifying a market panicked");
+                self.metrics.panicked(Task::Scheduler.as_str());
+                None
+            });
             slot.classified_at = Some(Instant::now());
             let age = self
                 .hub
@@ -385,8 +422,19 @@ impl Scheduler {
             if !slot.fresh && state.strategies.knows(market) {
                 continue;
             }
-            let Some(d) = state.strategies.evaluate(market, &slot.candles) else {
-                continue;
+            let registry = &self.registry;
+            let strategies = &mut state.strategies;
+            let evaluated = panics::catch(|| strategies.evaluate(registry, market, &slot.candles));
+            let d = match evaluated {
+                Ok(Some(d)) => d,
+                Ok(None) => continue,
+                Err(panic) => {
+                    state.strategies.forget(market);
+                    self.pause_market(market, &panic).await?;
+                    // Read the markets again next round: this one's bots are paused.
+                    state.markets_at = None;
+                    continue;
+                }
             };
             let kind = match d.signal.kind {
                 GateAction::Entry => "entry",
@@ -442,10 +490,15 @@ impl Scheduler {
                     if signal.signal.regime.is_none() {
                         signal.signal.regime = state.regime_for(&signal);
                     }
-                    self.dispatcher
-                        .dispatch(&signal, Utc::now())
-                        .await
-                        .map_err(|e| e.to_string())
+                    // Each bot's planning is isolated inside; a panic here is the signal's.
+                    match panics::catch_async(self.dispatcher.dispatch(&signal, Utc::now())).await {
+                        Ok(dispatched) => dispatched.map_err(|e| e.to_string()),
+                        Err(panic) => {
+                            tracing::error!(job = job.id.0, signal = %signal.signal.id, %panic, "a fan-out panicked");
+                            self.metrics.panicked(Task::Fanout.as_str());
+                            Err(format!("internal error: the fan-out {panic}"))
+                        }
+                    }
                 }
                 Err(e) => Err(format!("not a signal: {e}")),
             };
@@ -465,6 +518,35 @@ impl Scheduler {
             }
         }
         Ok(done)
+    }
+}
+
+impl Scheduler {
+    /// After `market`'s strategy panicked: logs and counts it, and pauses every bot of the
+    /// market with the reason (its strategy would panic again for each of them).
+    async fn pause_market(
+        &self,
+        market: &StrategyMarket,
+        panic: &Panicked,
+    ) -> Result<(), StoreError> {
+        tracing::error!(?market, %panic, "a market's strategy panicked; pausing its bots");
+        self.metrics.panicked(Task::Scheduler.as_str());
+        let reason = panics::reason(&format!("the strategy {}", market.strategy), panic);
+        let filter = market.filter();
+        let mut after = None;
+        loop {
+            let page = self.store.active_bots(&filter, after, PAUSE_PAGE).await?;
+            for sub in &page {
+                tracing::error!(bot = %sub.bot.id, ?market, %panic, "pausing a bot whose strategy panicked");
+                self.store
+                    .pause_bot(sub.bot.id, &reason, Utc::now())
+                    .await?;
+            }
+            match page.last() {
+                Some(last) if page.len() == PAUSE_PAGE as usize => after = Some(last.bot.id),
+                _ => return Ok(()),
+            }
+        }
     }
 }
 

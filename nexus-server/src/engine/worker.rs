@@ -3,6 +3,10 @@
 //! order is placed with its deterministic client order id and recorded before it is
 //! placed, so that a crash, a lost answer or a replayed job never doubles it: an order
 //! already on record is looked up at its venue rather than placed again.
+//!
+//! A job that panics is run again one order at a time (safe for the same reason), so only
+//! the orders whose own work panics are left to retry (and, after the last attempt, to the
+//! dead letters), and their bots are paused with the reason ([`panics`](super::panics)).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -25,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::alerts::{TradeAlert, TradeAlerts};
+use super::panics::{self, Panicked, Task};
 
 const BOT_DELETED: &str = "the bot was deleted";
 
@@ -128,6 +133,10 @@ pub enum ExecuteError {
     /// The placement's task ended before it answered (the runtime stopping).
     #[error("interrupted before the venue answered")]
     Interrupted,
+    /// The plan's work panicked: its bot is paused, and the plan is retried (its order
+    /// looked up first) until its job's last attempt.
+    #[error("internal error: {0}")]
+    Panicked(Panicked),
 }
 
 impl ExecuteError {
@@ -220,6 +229,21 @@ impl TradeExecutor {
         self.metrics.as_ref()
     }
 
+    /// After the work of a bot's order panicked: logs it, counts it and pauses the bot.
+    async fn pause(&self, bot: BotId, order: ClientOrderId, panic: &Panicked) {
+        let what = format!("placing order {order}");
+        let metrics = self.metrics.as_deref();
+        panics::pause(
+            self.store.as_ref(),
+            metrics,
+            Task::Worker,
+            bot,
+            &what,
+            panic,
+        )
+        .await;
+    }
+
     fn count(&self, plan: &ExecutionPlan, state: OrderState) {
         if let Some(metrics) = &self.metrics {
             metrics.order(plan.exchange.as_str(), state.as_str());
@@ -272,6 +296,33 @@ impl TradeExecutor {
             .zip(outcomes)
             .map(|(plan, outcome)| (plan, outcome.unwrap_or(Err(ExecuteError::Interrupted))))
             .collect()
+    }
+
+    /// Runs a job's plans one at a time, each under [`panics::catch_async`]: what
+    /// [`run_worker`] does when the job panicked as a batch. A plan whose own run panics
+    /// ends in [`ExecuteError::Panicked`] and its bot is paused; the others end as usual.
+    ///
+    /// # Errors
+    /// [`ExecuteError::Payload`] when the job is not a trade job.
+    pub async fn run_isolated(
+        self: &Arc<Self>,
+        job: &Job,
+    ) -> Result<Vec<(ExecutionPlan, Outcome)>, ExecuteError> {
+        let trade: TradeJob =
+            serde_json::from_str(&job.payload).map_err(|e| ExecuteError::Payload(Arc::new(e)))?;
+        let mut results = Vec::with_capacity(trade.plans.len());
+        let run = |plan: ExecutionPlan| async move { self.execute(&plan).await };
+        for (plan, caught) in each_isolated(trade.plans, run).await {
+            let outcome = match caught {
+                Ok(outcome) => outcome,
+                Err(panic) => {
+                    self.pause(plan.bot, plan.client_order_id, &panic).await;
+                    Err(ExecuteError::Panicked(panic))
+                }
+            };
+            results.push((plan, outcome));
+        }
+        Ok(results)
     }
 
     /// Runs one plan: [`TradeExecutor::run_plans`] of one.
@@ -334,14 +385,27 @@ impl TradeExecutor {
             .collect();
 
         let mut sending = tokio::task::JoinSet::new();
+        let mut tasks = HashMap::new();
         for (index, plan, exchange) in to_send {
             let look_up = recorded_before.contains(&plan.client_order_id);
-            sending.spawn(send(index, plan, exchange, look_up));
+            let key = (index, plan.bot, plan.client_order_id);
+            let task = sending.spawn(send(index, plan, exchange, look_up));
+            tasks.insert(task.id(), key);
         }
         let mut answers = Vec::new();
-        while let Some(done) = sending.join_next().await {
-            if let Ok(answer) = done {
-                answers.push(answer);
+        while let Some(done) = sending.join_next_with_id().await {
+            match done {
+                Ok((_, answer)) => answers.push(answer),
+                // A venue's code panicked on this order: retried (looked up first), its
+                // bot paused. A task cancelled (the runtime stopping) is retried as well.
+                Err(e) if e.is_panic() => {
+                    if let Some((index, bot, order)) = tasks.remove(&e.id()) {
+                        let panic = Panicked::from_payload(&*e.into_panic());
+                        self.pause(bot, order, &panic).await;
+                        results.push((index, Err(ExecuteError::Panicked(panic))));
+                    }
+                }
+                Err(_) => {}
             }
         }
         // In plan order, so two orders of one bot move its position in order.
@@ -543,6 +607,24 @@ fn trade_alert(plan: &ExecutionPlan, report: &OrderReport) -> Option<TradeAlert>
     })
 }
 
+/// Runs `run` for each plan in turn, catching a panic in each: every plan with its outcome,
+/// or the panic of its own run.
+async fn each_isolated<F, Fut>(
+    plans: Vec<ExecutionPlan>,
+    run: F,
+) -> Vec<(ExecutionPlan, Result<Outcome, Panicked>)>
+where
+    F: Fn(ExecutionPlan) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    let mut done = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let caught = panics::catch_async(run(plan.clone())).await;
+        done.push((plan, caught));
+    }
+    done
+}
+
 /// How long a claimed trade job is ours before another worker may take it over.
 pub const LEASE: Duration = Duration::from_secs(30);
 
@@ -586,7 +668,16 @@ pub async fn run_worker(
             }
         };
         let started = std::time::Instant::now();
-        let outcome = executor.run(&job).await;
+        let outcome = match panics::catch_async(executor.run(&job)).await {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                tracing::error!(job = job.id.0, %panic, "a trade job panicked; running its orders one at a time");
+                if let Some(metrics) = executor.metrics() {
+                    metrics.panicked(Task::Worker.as_str());
+                }
+                executor.run_isolated(&job).await
+            }
+        };
         if let Some(metrics) = executor.metrics() {
             metrics
                 .job_duration
@@ -716,6 +807,39 @@ mod tests {
             Some(format!("trade:{}", a.client_order_id)),
             "a job of one order keeps the key earlier versions gave it"
         );
+    }
+
+    #[tokio::test]
+    async fn a_plan_whose_run_panics_is_caught_and_the_others_run() {
+        let plans = vec![plan(1), plan(2), plan(3)];
+        let done = each_isolated(plans, |p: ExecutionPlan| {
+            let n = p.bot.as_uuid().as_u128();
+            async move {
+                tokio::task::yield_now().await;
+                assert_ne!(n, 2, "a bug in bot 2's order");
+                Ok(Executed::Refused(format!("bot {n}")))
+            }
+        })
+        .await;
+        let summary: Vec<(u128, Result<String, String>)> = done
+            .into_iter()
+            .map(|(p, caught)| {
+                let n = p.bot.as_uuid().as_u128();
+                let caught = match caught {
+                    Ok(Ok(Executed::Refused(what))) => Ok(what),
+                    Ok(other) => panic!("{other:?}"),
+                    Err(panic) => Err(panic.0),
+                };
+                (n, caught)
+            })
+            .collect();
+        assert_eq!(summary.len(), 3);
+        assert_eq!(summary[0], (1, Ok("bot 1".to_owned())));
+        assert!(
+            matches!(&summary[1], (2, Err(m)) if m.contains("a bug in bot 2's order")),
+            "{summary:?}"
+        );
+        assert_eq!(summary[2], (3, Ok("bot 3".to_owned())));
     }
 
     #[test]

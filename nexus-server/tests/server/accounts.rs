@@ -717,6 +717,58 @@ async fn bots_are_validated_limited_by_plan_and_private() {
                     "{field}: {answer}"
                 );
             }
+            // Values outside their documented ranges: the whole message is stable.
+            let risk = |pct: &str, k: &str| {
+                json!({"method": {"type": "risk", "risk_percent": pct, "stop": {"atr_multiple": k}}})
+            };
+            for (body, message) in [
+                (
+                    bad("sizing", risk("150", "2")),
+                    "sizing.method.risk_percent: must be above 0 and at most 100, got 150",
+                ),
+                (
+                    bad("sizing", risk("1", "79228162514264337593543950335")),
+                    "sizing.method.stop.atr_multiple: must be above 0 and at most 100 ATRs, got 79228162514264337593543950335",
+                ),
+                (
+                    bad(
+                        "sizing",
+                        json!({"method": {"type": "fixed_quote", "amount": "100"}, "fee_reserve_pct": 50}),
+                    ),
+                    "sizing.fee_reserve_pct: must be at least 0 and at most 10, got 50",
+                ),
+                (
+                    bad("gate", json!({"max_data_age_secs": 0})),
+                    "gate.max_data_age_secs: must be between 1 and 86400 (one day), got 0",
+                ),
+                (
+                    bad(
+                        "pyramid",
+                        json!({"max_adds": 1, "cooldown_secs": 18446744073709551615u64,
+                               "levels": [{"trigger": {"percent": 5}, "size_multiplier": 1}]}),
+                    ),
+                    "pyramid: cooldown_secs (18446744073709551615) must be at most 31536000 (365 days)",
+                ),
+                (
+                    bad(
+                        "pyramid",
+                        json!({"max_adds": 1,
+                               "levels": [{"trigger": {"percent": 1000.5}, "size_multiplier": 1}]}),
+                    ),
+                    "pyramid: level 1: trigger must be above -100 and at most 1000 percent",
+                ),
+            ] {
+                let (status, answer) = s.post("/api/v1/bots", body, Some(&alice)).await;
+                assert_eq!(
+                    (status, code(&answer), answer["message"].as_str()),
+                    (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_field",
+                        Some(message)
+                    ),
+                    "{answer}"
+                );
+            }
 
             // A real exchange needs the user's key for it.
             let binance =
@@ -755,6 +807,23 @@ async fn bots_are_validated_limited_by_plan_and_private() {
                 (fetched["paused"].as_bool(), fetched["name"].as_str()),
                 (Some(true), Some("first"))
             );
+            assert!(fetched["paused_reason"].is_null(), "paused by its owner");
+            // A change is checked against the ranges too, and changes nothing when refused.
+            let resp = s
+                .http
+                .patch(format!("{}{path}", s.url))
+                .bearer_auth(&alice)
+                .json(&json!({"name": "second", "sizing": risk("0", "2")}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            let answer: Value = resp.json().await.unwrap();
+            assert_eq!(
+                answer["message"],
+                "sizing.method.risk_percent: must be above 0 and at most 100, got 0"
+            );
+            assert_eq!(s.get(&path, &alice).await.1["name"], "first");
 
             // The free plan: 3 bots on 3 pairs.
             for symbol in ["ETH/USDT", "SOL/USDT"] {

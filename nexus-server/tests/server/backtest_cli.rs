@@ -170,6 +170,16 @@ fn a_config_file_changes_the_bot_and_bad_ones_say_where() {
             "[strategy]\nentry_period = 0\n",
             "[strategy] entry_period (0) must be between 1 and 1000",
         ),
+        (
+            "sizing.toml",
+            "[sizing]\nmethod = { type = \"risk\", risk_percent = 1, stop = { atr_multiple = 500 } }\n",
+            "[sizing] method.stop.atr_multiple: must be above 0 and at most 100 ATRs, got 500",
+        ),
+        (
+            "gate.toml",
+            "[gate]\nmax_data_age_secs = 0\n",
+            "[gate] max_data_age_secs: must be between 1 and 86400 (one day), got 0",
+        ),
     ];
     for (name, text, message) in cases {
         let path = write(name, text);

@@ -567,131 +567,197 @@ async fn one_signal_one_market_data_call_one_order_per_user() {
     .await;
 }
 
-/// The scheduler's own decisions, step by step: a strategy runs once for every bot of its
-/// market, a history only warms it up, and a new breakout candle becomes one signal whose
-/// plans are enqueued for each bot.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
-    use chrono::Utc;
-    use nexus_core::fanout::{BatchSize, BotConfig};
-    use nexus_core::ports::accounts::{BotRecord, Role};
-    use nexus_core::ports::jobs::JobKind;
-    use nexus_core::regime::Regime;
-    use nexus_core::{
-        BotId, Candle, ExchangeId, Instrument, InstrumentFilters, Interval, Price, Quantity,
-        Ticker, UserId,
-    };
-    use nexus_exchanges::{HubConfig, MarketDataHub, PaperConfig, PaperVenue, Venues};
-    use nexus_server::engine::scheduler::Leading;
-    use nexus_server::engine::{Dispatcher, Scheduler, SchedulerConfig};
-    use rust_decimal::Decimal;
+/// A scheduler's world without the HTTP server: a SQLite store and a Paper venue listing
+/// BTC/USDT with a quiet daily history (a spike 45 days ago) and a last price of 115.
+struct Market {
+    _db: TestDb,
+    store: Arc<dyn Store>,
+    paper: Arc<nexus_exchanges::PaperVenue>,
+    venues: Arc<nexus_exchanges::Venues>,
+    hub: Arc<nexus_exchanges::MarketDataHub>,
+    metrics: Arc<nexus_server::metrics::Metrics>,
+    btc: nexus_core::Symbol,
+    t0: chrono::DateTime<chrono::Utc>,
+}
 
-    let db = TestDb::open(Backend::Sqlite).await;
-    let store = Arc::clone(&db.store);
-    let btc: nexus_core::Symbol = "BTC/USDT".parse().unwrap();
-    let d = |s: &str| s.parse::<Decimal>().unwrap();
-    let paper = PaperVenue::new(PaperConfig {
-        opening_balance: Some((btc.quote(), Quantity::new(d("1000")).unwrap())),
-        ..PaperConfig::default()
-    });
-    paper.list(
-        Instrument::new(
-            ExchangeId::Paper,
+impl Market {
+    async fn new() -> Self {
+        use nexus_core::{ExchangeId, Instrument, InstrumentFilters, Price, Quantity};
+        use nexus_exchanges::{HubConfig, MarketDataHub, PaperConfig, PaperVenue, Venues};
+
+        let db = TestDb::open(Backend::Sqlite).await;
+        let store = Arc::clone(&db.store);
+        let btc: nexus_core::Symbol = "BTC/USDT".parse().unwrap();
+        let paper = PaperVenue::new(PaperConfig {
+            opening_balance: Some((btc.quote(), "1000".parse().unwrap())),
+            ..PaperConfig::default()
+        });
+        paper.list(
+            Instrument::new(
+                ExchangeId::Paper,
+                btc,
+                InstrumentFilters {
+                    tick_size: "0.01".parse::<Price>().unwrap(),
+                    step_size: "0.0001".parse::<Quantity>().unwrap(),
+                    min_qty: "0.0001".parse::<Quantity>().unwrap(),
+                    max_qty: None,
+                    min_notional: "5".parse().unwrap(),
+                },
+            )
+            .unwrap(),
+        );
+        let venues = Arc::new(Venues::new(Default::default(), None, Arc::clone(&paper)).unwrap());
+        let hub = Arc::new(
+            MarketDataHub::new(
+                HubConfig::default(),
+                [venues.market_data(ExchangeId::Paper)],
+            )
+            .unwrap(),
+        );
+        let market = Self {
+            _db: db,
+            store,
+            paper,
+            venues,
+            hub,
+            metrics: Arc::default(),
             btc,
-            InstrumentFilters {
-                tick_size: Price::new(d("0.01")).unwrap(),
-                step_size: Quantity::new(d("0.0001")).unwrap(),
-                min_qty: Quantity::new(d("0.0001")).unwrap(),
-                max_qty: None,
-                min_notional: "5".parse().unwrap(),
-            },
-        )
-        .unwrap(),
-    );
-    let t0 = Utc::now() - chrono::Duration::days(200);
-    let candle = |day: i64, close: i64| {
+            t0: chrono::Utc::now() - chrono::Duration::days(200),
+        };
+        for day in 0..150 {
+            let close = if (105..110).contains(&day) { 200 } else { 100 };
+            market.close(day, close);
+        }
+        market
+    }
+
+    /// Day `day`'s candle closes at `close`, which is the price now.
+    fn close(&self, day: i64, close: i64) {
+        use nexus_core::{Candle, Interval, Price, Quantity, Ticker};
+        use rust_decimal::Decimal;
+
         let p = |v: i64| Price::new(Decimal::from(v)).unwrap();
-        Candle::new(
-            t0 + chrono::Duration::days(day),
+        let candle = Candle::new(
+            self.t0 + chrono::Duration::days(day),
             p(close),
             p(close + 1),
             p(close - 1),
             p(close),
             Quantity::new(Decimal::ONE).unwrap(),
         )
-        .unwrap()
-    };
-    // A quiet history, long enough for the regime classifier, with a spike 45 days ago.
-    for day in 0..150 {
-        let close = if (105..110).contains(&day) { 200 } else { 100 };
-        paper.push_candle(btc, Interval::D1, candle(day, close));
+        .unwrap();
+        self.paper.push_candle(self.btc, Interval::D1, candle);
+        let last = p(close);
+        self.paper
+            .set_ticker(Ticker::new(self.btc, last, last, last, chrono::Utc::now()).unwrap());
     }
-    let ticker = |last: &str| {
-        let p = |s: &str| Price::new(d(s)).unwrap();
-        Ticker::new(btc, p(last), p(last), p(last), Utc::now()).unwrap()
-    };
-    paper.set_ticker(ticker("115"));
 
-    let metrics = Arc::new(nexus_server::metrics::Metrics::default());
-    let venues = Arc::new(Venues::new(Default::default(), None, Arc::clone(&paper)).unwrap());
-    let hub = Arc::new(
-        MarketDataHub::new(
-            HubConfig::default(),
-            [venues.market_data(ExchangeId::Paper)],
+    fn dispatcher(&self) -> nexus_server::engine::Dispatcher {
+        nexus_server::engine::Dispatcher::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.hub),
+            Arc::clone(&self.venues),
+            nexus_core::fanout::BatchSize::DEFAULT,
+            Arc::clone(&self.metrics),
         )
-        .unwrap(),
-    );
-    let dispatcher = Arc::new(Dispatcher::new(
-        Arc::clone(&store),
-        Arc::clone(&hub),
-        Arc::clone(&venues),
-        BatchSize::DEFAULT,
-        Arc::clone(&metrics),
-    ));
-    let scheduler = Scheduler::new(
-        Arc::clone(&store),
-        Arc::clone(&hub),
-        Arc::clone(&venues),
-        dispatcher,
-        Arc::clone(&metrics),
-        SchedulerConfig::default(),
-        "test".into(),
-    );
-    let mut bots = Vec::new();
-    for n in 0..3u128 {
+    }
+
+    fn scheduler(
+        &self,
+        dispatcher: nexus_server::engine::Dispatcher,
+    ) -> nexus_server::engine::Scheduler {
+        nexus_server::engine::Scheduler::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.hub),
+            Arc::clone(&self.venues),
+            Arc::new(dispatcher),
+            Arc::clone(&self.metrics),
+            nexus_server::engine::SchedulerConfig::default(),
+            "test".into(),
+        )
+    }
+
+    /// Bot `100 + n` of user `n + 1` on the daily BTC/USDT Paper market, entering in any
+    /// regime.
+    async fn bot(&self, n: u128, strategy: &str, strategy_config: &str) -> nexus_core::BotId {
+        use nexus_core::ports::accounts::{BotRecord, Role};
+        use nexus_core::regime::Regime;
+        use nexus_core::{BotId, ExchangeId, Interval, UserId};
+
         let user = UserId::new(uuid::Uuid::from_u128(n + 1));
-        store
-            .create_user(user, &format!("u{n}@x.io"), None, Role::User, Utc::now())
+        self.store
+            .create_user(
+                user,
+                &format!("u{n}@x.io"),
+                None,
+                Role::User,
+                chrono::Utc::now(),
+            )
             .await
             .unwrap();
-        let mut config = BotConfig::default();
-        config.gate.entry_regimes = vec![
-            Regime::Bull,
-            Regime::Sideways,
-            Regime::Bear,
-            Regime::Volatile,
-        ];
+        let mut config = nexus_core::fanout::BotConfig::default();
+        config.gate.entry_regimes = Regime::ALL.to_vec();
         let bot = BotRecord {
             id: BotId::new(uuid::Uuid::from_u128(100 + n)),
             user,
             name: format!("bot {n}"),
             exchange: ExchangeId::Paper,
-            symbol: btc,
+            symbol: self.btc,
             interval: Interval::D1,
-            strategy: "trend_breakout".into(),
-            // The third bot runs other parameters: a market of its own.
-            strategy_config: if n == 2 {
-                r#"{"entry_period":50}"#.into()
-            } else {
-                r#"{"entry_period":5}"#.into()
-            },
+            strategy: strategy.into(),
+            strategy_config: strategy_config.into(),
             config,
             credential: None,
             paused: false,
+            paused_reason: None,
         };
-        store.create_bot(&bot, Utc::now()).await.unwrap();
-        bots.push(bot.id);
+        self.store
+            .create_bot(&bot, chrono::Utc::now())
+            .await
+            .unwrap();
+        bot.id
     }
+
+    /// The trade jobs enqueued so far, claimed.
+    async fn trade_jobs(&self) -> Vec<nexus_server::engine::worker::TradeJob> {
+        let claimed = self
+            .store
+            .claim(
+                &[nexus_core::ports::jobs::JobKind::TradeExecution],
+                "test",
+                Duration::from_secs(30),
+                10,
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        claimed
+            .iter()
+            .map(|job| serde_json::from_str(&job.payload).unwrap())
+            .collect()
+    }
+}
+
+/// The scheduler's own decisions, step by step: a strategy runs once for every bot of its
+/// market, a history only warms it up, and a new breakout candle becomes one signal whose
+/// plans are enqueued for each bot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
+    use nexus_core::ExchangeId;
+    use nexus_core::Interval;
+    use nexus_server::engine::scheduler::Leading;
+
+    let m = Market::new().await;
+    let scheduler = m.scheduler(m.dispatcher());
+    // The third bot runs other parameters: a market of its own.
+    for (n, config) in [
+        (0, r#"{"entry_period":5}"#),
+        (1, r#"{"entry_period":5}"#),
+        (2, r#"{"entry_period":50}"#),
+    ] {
+        m.bot(n, "trend_breakout", config).await;
+    }
+    let (store, btc) = (&m.store, m.btc);
 
     let mut state = Leading::default();
     let first = scheduler.round(&mut state).await.unwrap();
@@ -706,26 +772,14 @@ async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
 
     // A close far above the last five days' highs: a breakout for `entry_period: 5`, not
     // for 50 (the spike is within its channel).
-    paper.push_candle(btc, Interval::D1, candle(150, 140));
-    paper.set_ticker(ticker("140"));
+    m.close(150, 140);
     let round = scheduler.round(&mut state).await.unwrap();
     assert_eq!(round.decided, 1, "one signal for the market of two bots");
     assert_eq!(round.dispatched, 1);
-    let queued = store
-        .claim(
-            &[JobKind::TradeExecution],
-            "test",
-            std::time::Duration::from_secs(30),
-            10,
-            chrono::Utc::now(),
-        )
-        .await
-        .unwrap();
+    let queued = m.trade_jobs().await;
     assert_eq!(queued.len(), 1, "one job for the batch");
-    let batch: nexus_server::engine::worker::TradeJob =
-        serde_json::from_str(&queued[0].payload).unwrap();
     assert_eq!(
-        batch.plans.len(),
+        queued[0].plans.len(),
         2,
         "one planned order per bot of that market"
     );
@@ -733,6 +787,129 @@ async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
     assert_eq!(later.decided, 0, "the same candle never signals twice");
     // The signal's gate decision and the series' classification are both on record.
     assert!(store.recent_decisions(10).await.unwrap().len() >= 2);
+}
+
+/// A strategy whose code has a bug: it panics on a close of 140.
+struct Fragile;
+
+impl nexus_core::strategy::Strategy for Fragile {
+    fn name(&self) -> &'static str {
+        "fragile"
+    }
+
+    fn on_candle(
+        &mut self,
+        candle: &nexus_core::Candle,
+    ) -> Option<nexus_core::strategy::StrategySignal> {
+        if candle.close() == "140".parse().unwrap() {
+            panic!("a bug in the fragile strategy");
+        }
+        None
+    }
+}
+
+/// Plans as the engine does, but panics for bot 100, as a bug in one bot's planning would.
+fn fails_for_bot_100(
+    signal: &nexus_core::fanout::Signal,
+    snapshot: &nexus_core::MarketSnapshot,
+    subscriptions: &[nexus_core::fanout::Subscription<'_>],
+    out: &mut nexus_core::fanout::FanOut,
+) {
+    let bot_100 = nexus_core::BotId::new(uuid::Uuid::from_u128(100));
+    assert!(
+        subscriptions.iter().all(|s| s.bot != bot_100),
+        "a bug in bot 100's planning"
+    );
+    nexus_core::fanout::plan_into(signal, snapshot, subscriptions, out);
+}
+
+/// One bot's planning and one market's strategy panic in the same round: each is caught,
+/// counted, and pauses only its own bots with the reason; the other bot of the signal
+/// still gets its order, and the next rounds go on without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_pauses_only_the_bots_whose_work_panicked() {
+    use nexus_core::ports::accounts::StrategyMarket;
+    use nexus_core::ports::activity::Page;
+    use nexus_core::strategy::Strategy;
+    use nexus_server::engine::scheduler::Leading;
+
+    let m = Market::new().await;
+    let scheduler = m
+        .scheduler(m.dispatcher().with_planner(fails_for_bot_100))
+        .with_strategy(
+            "fragile",
+            Arc::new(|_: &StrategyMarket| Some(Box::new(Fragile) as Box<dyn Strategy + Sync>)),
+        );
+    let broken_planning = m.bot(0, "trend_breakout", r#"{"entry_period":5}"#).await;
+    let healthy = m.bot(1, "trend_breakout", r#"{"entry_period":5}"#).await;
+    let broken_strategy = m.bot(2, "fragile", "{}").await;
+
+    let mut state = Leading::default();
+    let warm = scheduler.round(&mut state).await.unwrap();
+    assert_eq!(warm.decided, 0, "history only warms the strategies up");
+    m.close(150, 140);
+    let round = scheduler.round(&mut state).await.unwrap();
+    assert_eq!(
+        (round.decided, round.dispatched),
+        (1, 1),
+        "the breakout's signal is decided and fanned out despite both panics"
+    );
+
+    let jobs = m.trade_jobs().await;
+    let planned: Vec<_> = jobs.iter().flat_map(|j| &j.plans).map(|p| p.bot).collect();
+    assert_eq!(planned, [healthy], "the healthy bot gets its order");
+
+    let bot = |id| {
+        let store = Arc::clone(&m.store);
+        async move { store.bot(id).await.unwrap().unwrap() }
+    };
+    let paused = bot(broken_planning).await;
+    let reason = paused.paused_reason.clone().unwrap_or_default();
+    assert!(paused.paused, "{paused:?}");
+    assert!(
+        reason.starts_with("internal_error: planning signal ")
+            && reason.ends_with(" panicked: a bug in bot 100's planning"),
+        "{reason}"
+    );
+    let paused = bot(broken_strategy).await;
+    assert!(paused.paused);
+    assert_eq!(
+        paused.paused_reason.as_deref().unwrap_or_default(),
+        "internal_error: the strategy fragile panicked: a bug in the fragile strategy"
+    );
+    let running = bot(healthy).await;
+    assert_eq!((running.paused, running.paused_reason), (false, None));
+    // The bot whose planning panicked is told why it got no order.
+    let skips = m
+        .store
+        .bot_skips(
+            broken_planning,
+            Page {
+                before: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(skips.len(), 1);
+    assert_eq!(skips[0].1.reason, "internal_error");
+
+    let metrics = m.metrics.render(None).await;
+    for task in ["fanout", "scheduler"] {
+        let line = format!("nexus_task_panics_total{{task=\"{task}\"}} 1");
+        assert!(metrics.contains(&line), "{line} in\n{metrics}");
+    }
+
+    // The paused bots' work is not retried: the next candle panics nowhere.
+    m.close(151, 141);
+    let next = scheduler.round(&mut state).await.unwrap();
+    assert_eq!(next.dispatched, next.decided);
+    let metrics = m.metrics.render(None).await;
+    assert!(
+        metrics.contains("nexus_task_panics_total{task=\"fanout\"} 1")
+            && metrics.contains("nexus_task_panics_total{task=\"scheduler\"} 1"),
+        "{metrics}"
+    );
 }
 
 /// `nexus serve --demo`: an admin on the pro plan with two Paper bots, a fresh password

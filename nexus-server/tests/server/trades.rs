@@ -137,6 +137,7 @@ impl World {
             config: BotConfig::default(),
             credential,
             paused: false,
+            paused_reason: None,
         };
         self.store.create_bot(&bot, Utc::now()).await.unwrap();
         id

@@ -68,6 +68,7 @@ pub(crate) fn bot(row: &impl Columns) -> Result<BotRecord, StoreError> {
         },
         credential: r.opt_uuid("credential_id")?.map(CredentialId),
         paused: r.flag("paused")?,
+        paused_reason: r.opt_string("paused_reason")?,
     })
 }
 

@@ -16,12 +16,12 @@ macro_rules! bot_columns {
     () => {
         "id, user_id, name, exchange, symbol, interval, strategy,
     strategy_config::text AS strategy_config, gate::text AS gate, sizing::text AS sizing,
-    pyramid::text AS pyramid, credential_id, paused"
+    pyramid::text AS pyramid, credential_id, paused, paused_reason"
     };
     (b) => {
         "b.id, b.user_id, b.name, b.exchange, b.symbol, b.interval, b.strategy,
     b.strategy_config::text AS strategy_config, b.gate::text AS gate, b.sizing::text AS sizing,
-    b.pyramid::text AS pyramid, b.credential_id, b.paused"
+    b.pyramid::text AS pyramid, b.credential_id, b.paused, b.paused_reason"
     };
 }
 
@@ -31,8 +31,8 @@ impl BotStore for PostgresStore {
         let json = codec::bot_json(bot)?;
         sqlx::query(
             "INSERT INTO bots (id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
-                 gate, sizing, pyramid, credential_id, paused, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, $14, $14)",
+                 gate, sizing, pyramid, credential_id, paused, paused_reason, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, $15, $14, $14)",
         )
         .bind(bot.id.as_uuid())
         .bind(bot.user.as_uuid())
@@ -48,6 +48,7 @@ impl BotStore for PostgresStore {
         .bind(bot.credential.map(|c| c.0))
         .bind(bot.paused)
         .bind(now)
+        .bind(&bot.paused_reason)
         .execute(&self.pool)
         .await
         .map_err(classify)?;
@@ -155,7 +156,7 @@ impl BotStore for PostgresStore {
         let done = sqlx::query(
             "UPDATE bots SET name = $1, exchange = $2, symbol = $3, interval = $4, strategy = $5,
                  strategy_config = $6::json, gate = $7::jsonb, sizing = $8::jsonb, pyramid = $9::jsonb,
-                 credential_id = $10, paused = $11, updated_at = $12
+                 credential_id = $10, paused = $11, updated_at = $12, paused_reason = $15
              WHERE id = $13 AND user_id = $14",
         )
         .bind(&bot.name)
@@ -172,6 +173,7 @@ impl BotStore for PostgresStore {
         .bind(now)
         .bind(bot.id.as_uuid())
         .bind(bot.user.as_uuid())
+        .bind(&bot.paused_reason)
         .execute(&self.pool)
         .await
         .map_err(classify)?;
@@ -208,12 +210,26 @@ impl BotStore for PostgresStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE bots SET paused = $1, updated_at = $2 WHERE id = $3 AND user_id = $4",
+            "UPDATE bots SET paused = $1, paused_reason = NULL, updated_at = $2
+             WHERE id = $3 AND user_id = $4",
         )
         .bind(paused)
         .bind(now)
         .bind(id.as_uuid())
         .bind(user.as_uuid())
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn pause_bot(&self, id: BotId, reason: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE bots SET paused = true, paused_reason = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(id.as_uuid())
         .execute(&self.pool)
         .await
         .map_err(classify)?;

@@ -13,11 +13,11 @@ use crate::error::{classify, corrupt};
 macro_rules! bot_columns {
     () => {
         "id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
-    gate, sizing, pyramid, credential_id, paused"
+    gate, sizing, pyramid, credential_id, paused, paused_reason"
     };
     (b) => {
         "b.id, b.user_id, b.name, b.exchange, b.symbol, b.interval, b.strategy, b.strategy_config,
-    b.gate, b.sizing, b.pyramid, b.credential_id, b.paused"
+    b.gate, b.sizing, b.pyramid, b.credential_id, b.paused, b.paused_reason"
     };
 }
 
@@ -27,8 +27,8 @@ impl BotStore for SqliteStore {
         let json = codec::bot_json(bot)?;
         sqlx::query(
             "INSERT INTO bots (id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
-                 gate, sizing, pyramid, credential_id, paused, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+                 gate, sizing, pyramid, credential_id, paused, paused_reason, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?14, ?14)",
         )
         .bind(bot.id.to_string())
         .bind(bot.user.to_string())
@@ -44,6 +44,7 @@ impl BotStore for SqliteStore {
         .bind(bot.credential.map(|c| c.0.to_string()))
         .bind(bot.paused)
         .bind(ms(now))
+        .bind(&bot.paused_reason)
         .execute(&self.writer)
         .await
         .map_err(classify)?;
@@ -153,7 +154,7 @@ impl BotStore for SqliteStore {
         let done = sqlx::query(
             "UPDATE bots SET name = ?1, exchange = ?2, symbol = ?3, interval = ?4, strategy = ?5,
                  strategy_config = ?6, gate = ?7, sizing = ?8, pyramid = ?9, credential_id = ?10,
-                 paused = ?11, updated_at = ?12
+                 paused = ?11, updated_at = ?12, paused_reason = ?15
              WHERE id = ?13 AND user_id = ?14",
         )
         .bind(&bot.name)
@@ -170,6 +171,7 @@ impl BotStore for SqliteStore {
         .bind(ms(now))
         .bind(bot.id.to_string())
         .bind(bot.user.to_string())
+        .bind(&bot.paused_reason)
         .execute(&self.writer)
         .await
         .map_err(classify)?;
@@ -205,15 +207,30 @@ impl BotStore for SqliteStore {
         paused: bool,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("UPDATE bots SET paused = ?, updated_at = ? WHERE id = ? AND user_id = ?")
-                .bind(paused)
-                .bind(ms(now))
-                .bind(id.to_string())
-                .bind(user.to_string())
-                .execute(&self.writer)
-                .await
-                .map_err(classify)?;
+        let done = sqlx::query(
+            "UPDATE bots SET paused = ?, paused_reason = NULL, updated_at = ?
+             WHERE id = ? AND user_id = ?",
+        )
+        .bind(paused)
+        .bind(ms(now))
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .execute(&self.writer)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn pause_bot(&self, id: BotId, reason: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE bots SET paused = 1, paused_reason = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(reason)
+        .bind(ms(now))
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await
+        .map_err(classify)?;
         Ok(done.rows_affected() == 1)
     }
 }

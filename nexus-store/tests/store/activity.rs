@@ -55,6 +55,7 @@ both!(
             config: nexus_core::fanout::BotConfig::default(),
             credential: None,
             paused: false,
+            paused_reason: None,
         };
         store.create_bot(&record, t(0)).await.unwrap();
 
@@ -247,6 +248,7 @@ both!(
                 config: nexus_core::fanout::BotConfig::default(),
                 credential: None,
                 paused: false,
+                paused_reason: None,
             };
             store.create_bot(&record, t(0)).await.unwrap();
         }

@@ -20,6 +20,7 @@ pub fn bot(n: u128, user: UserId, paused: bool) -> BotRecord {
         config: nexus_core::backtest::trend_bot(),
         credential: None,
         paused,
+        paused_reason: None,
     }
 }
 
@@ -137,6 +138,38 @@ both!(
         );
         assert!(store.set_paused(alice, id, true, t(1)).await.unwrap());
         assert!(store.bot(id).await.unwrap().unwrap().paused);
+
+        // The engine pauses a bot with its reason; the fan-out no longer loads it, and
+        // its owner resuming it clears the reason.
+        let broken = BotId::new(Uuid::from_u128(14));
+        let reason = "internal_error: planning panicked: attempt to multiply with overflow";
+        assert!(store.pause_bot(broken, reason, t(2)).await.unwrap());
+        let paused = store.bot(broken).await.unwrap().unwrap();
+        assert!(paused.paused);
+        assert_eq!(paused.paused_reason.as_deref(), Some(reason));
+        let active = store
+            .active_bots(&market(ExchangeId::Binance), None, 10)
+            .await
+            .unwrap();
+        assert!(active.iter().all(|b| b.bot.id != broken));
+        assert!(store.set_paused(alice, broken, false, t(3)).await.unwrap());
+        let resumed = store.bot(broken).await.unwrap().unwrap();
+        assert_eq!((resumed.paused, resumed.paused_reason), (false, None));
+        // The reason round-trips through create and update too.
+        let mut record = bot(16, alice, true);
+        record.paused_reason = Some("internal_error: x".into());
+        store.create_bot(&record, t(4)).await.unwrap();
+        assert_eq!(store.bot(record.id).await.unwrap().unwrap(), record);
+        record.paused_reason = None;
+        record.paused = false;
+        assert!(store.update_bot(&record, t(5)).await.unwrap());
+        assert_eq!(store.bot(record.id).await.unwrap().unwrap(), record);
+        assert!(
+            !store
+                .pause_bot(BotId::new(Uuid::from_u128(999)), reason, t(6))
+                .await
+                .unwrap()
+        );
     }
 );
 

@@ -225,3 +225,5 @@ proptest! {
         }
     }
 }
+
+mod extremes;

@@ -191,6 +191,42 @@ fn policies_load_with_defaults_and_refuse_typos() {
     assert!(serde_json::from_str::<GatePolicy>(r#"{"entry_regimes":["moon"]}"#).is_err());
 }
 
+#[test]
+fn policies_have_a_data_age_range_and_list_each_regime_once() {
+    let check = |json: &str| {
+        serde_json::from_str::<GatePolicy>(json)
+            .unwrap()
+            .validate()
+            .map_err(|e| e.to_string())
+    };
+    let cases = [
+        (r#"{}"#, Ok(())),
+        (r#"{"max_data_age_secs": 1}"#, Ok(())),
+        (r#"{"max_data_age_secs": 86400}"#, Ok(())),
+        (
+            r#"{"max_data_age_secs": 0}"#,
+            Err("max_data_age_secs: must be between 1 and 86400 (one day), got 0"),
+        ),
+        (
+            r#"{"max_data_age_secs": 18446744073709551615}"#,
+            Err(
+                "max_data_age_secs: must be between 1 and 86400 (one day), got 18446744073709551615",
+            ),
+        ),
+        (
+            r#"{"entry_regimes": ["bull", "bear", "sideways", "volatile"], "add_regimes": []}"#,
+            Ok(()),
+        ),
+        (
+            r#"{"add_regimes": ["bull", "bear", "bull"]}"#,
+            Err("add_regimes: bull is listed more than once"),
+        ),
+    ];
+    for (json, expected) in cases {
+        assert_eq!(check(json), expected.map_err(str::to_owned), "{json}");
+    }
+}
+
 mod property_tests {
     use proptest::prelude::*;
 
