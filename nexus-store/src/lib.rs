@@ -133,6 +133,7 @@ pub trait Store:
     + nexus_core::ports::OAuthStore
     + nexus_core::ports::OutOfSyncLog
     + nexus_core::ports::PaperLedger
+    + nexus_core::ports::SeenSignatures
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -16,6 +16,7 @@ mod paper;
 mod positions;
 mod records;
 mod sessions;
+mod signatures;
 mod users;
 
 use std::future::Future;
