@@ -14,6 +14,7 @@ mod oauth;
 pub mod plans;
 pub mod session;
 pub mod signals;
+pub mod signature;
 
 pub use activity::ActivityApi;
 pub use admin::AdminApi;
@@ -101,6 +102,9 @@ pub struct ApiState {
     pub oidc: Option<Arc<crate::auth::oidc::GoogleOidc>>,
     /// Outside signal sources (`POST /api/v1/signals`).
     pub signal_sources: signals::SignalSources,
+    /// Whether the body-only `X-Nexus-Signature: sha256=…` of earlier releases is still
+    /// accepted (`NEXUS_SIGNALS_LEGACY_SIGNATURE=1`; off by default: it can be replayed).
+    pub legacy_signatures: bool,
     /// One bot change per user at a time, so checking a plan's limits and writing the bot
     /// cannot interleave with another request of the same user.
     bot_locks: std::sync::Mutex<BotLocks>,
@@ -132,6 +136,7 @@ impl ApiState {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             oidc: None,
             signal_sources: signals::SignalSources::default(),
+            legacy_signatures: false,
             bot_locks: std::sync::Mutex::default(),
         }
     }
@@ -156,6 +161,13 @@ impl ApiState {
     #[must_use]
     pub fn with_signal_sources(mut self, sources: signals::SignalSources) -> Self {
         self.signal_sources = sources;
+        self
+    }
+
+    /// The same state accepting (or not) the body-only signature of earlier releases.
+    #[must_use]
+    pub fn with_legacy_signatures(mut self, on: bool) -> Self {
+        self.legacy_signatures = on;
         self
     }
 
@@ -243,7 +255,7 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
         .at("/openapi.json", spec)
         .at("/metrics", scrape)
         .nest("/docs", docs)
-        .around(signals::verify_signature)
+        .around(signature::verify_signature)
         .around(limit_body)
         .with(CookieJarManager::new())
         .data(state)
