@@ -8,6 +8,7 @@ mod auth;
 mod bots;
 pub mod client_ip;
 mod error;
+mod headers;
 mod health;
 mod keys;
 mod oauth;
@@ -239,6 +240,7 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let metrics = Arc::clone(&state.metrics);
+    let https = state.settings.public_url.starts_with("https://");
     let scrape = {
         let state = Arc::clone(&state);
         poem::endpoint::make(move |_req: Request| {
@@ -260,6 +262,7 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
         .with(CookieJarManager::new())
         .data(state)
         .catch_all_error(error::into_response)
+        .around(move |next, req| headers::security_headers(next, req, https))
         .around(move |next, req| trace_request(next, req, Arc::clone(&metrics)))
 }
 
