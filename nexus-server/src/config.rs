@@ -498,7 +498,8 @@ fn engine_settings(
         "off" => false,
         other => return Err(invalid(TRADE_ALERTS_VAR, "email or off", other.to_owned())),
     };
-    let sources_text = get(SIGNAL_SOURCES_VAR, "")?;
+    // Holds the sources' secrets: wiped once parsed.
+    let sources_text = zeroize::Zeroizing::new(get(SIGNAL_SOURCES_VAR, "")?);
     let sources = crate::api::signals::SignalSources::parse(&sources_text).map_err(|_| {
         // The value holds secrets: never echo it.
         invalid(

@@ -23,6 +23,7 @@
 mod codec;
 mod common;
 mod error;
+pub mod files;
 pub mod leader;
 pub mod postgres;
 pub mod sqlite;

@@ -9,6 +9,7 @@ mod activity;
 mod bots;
 mod codec;
 mod credentials;
+mod files;
 mod jobs;
 mod leader;
 mod oauth;
