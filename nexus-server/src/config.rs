@@ -72,6 +72,9 @@ pub const PAPER_SYMBOLS_VAR: &str = "NEXUS_PAPER_SYMBOLS";
 pub const TRADE_ALERTS_VAR: &str = "NEXUS_TRADE_ALERTS";
 /// Outside signal sources for `POST /api/v1/signals`: `name=secret,…`.
 pub const SIGNAL_SOURCES_VAR: &str = "NEXUS_SIGNAL_SOURCES";
+/// `1` accepts the body-only `X-Nexus-Signature: sha256=…` of earlier releases (it can be
+/// replayed) for one more release; `0` (default) refuses it.
+pub const SIGNALS_LEGACY_SIGNATURE_VAR: &str = "NEXUS_SIGNALS_LEGACY_SIGNATURE";
 
 /// `on` (default) or `off`: the sign-up and sign-in rate limits. Off only for load tests.
 pub const AUTH_RATE_LIMITS_VAR: &str = "NEXUS_AUTH_RATE_LIMITS";
@@ -139,6 +142,8 @@ pub struct Config {
     pub engine: crate::engine::EngineConfig,
     /// Outside signal sources and their secrets.
     pub signal_sources: crate::api::signals::SignalSources,
+    /// Whether body-only signal signatures are still accepted (`NEXUS_SIGNALS_LEGACY_SIGNATURE=1`).
+    pub signals_legacy_signature: bool,
     /// Whether sign-up and sign-in are rate limited (always, except in load tests).
     pub auth_rate_limits: bool,
 }
@@ -307,9 +312,22 @@ impl Config {
             }
         };
 
+        let signals_legacy_signature = match get(SIGNALS_LEGACY_SIGNATURE_VAR, "0")?.trim() {
+            "0" => false,
+            "1" => true,
+            other => {
+                return Err(ConfigError::Invalid {
+                    var: SIGNALS_LEGACY_SIGNATURE_VAR,
+                    expected: "0 or 1",
+                    value: other.to_owned(),
+                });
+            }
+        };
+
         Ok(Self {
             engine,
             signal_sources,
+            signals_legacy_signature,
             auth_rate_limits,
             bind,
             log,
@@ -480,7 +498,8 @@ fn engine_settings(
         "off" => false,
         other => return Err(invalid(TRADE_ALERTS_VAR, "email or off", other.to_owned())),
     };
-    let sources_text = get(SIGNAL_SOURCES_VAR, "")?;
+    // Holds the sources' secrets: wiped once parsed.
+    let sources_text = zeroize::Zeroizing::new(get(SIGNAL_SOURCES_VAR, "")?);
     let sources = crate::api::signals::SignalSources::parse(&sources_text).map_err(|_| {
         // The value holds secrets: never echo it.
         invalid(
@@ -563,6 +582,12 @@ mod tests {
     fn engine_settings_default_parse_and_are_refused_by_name() {
         let default = config(&[]).unwrap();
         assert!(default.engine.enabled && default.auth_rate_limits);
+        assert!(!default.signals_legacy_signature);
+        assert!(
+            config(&[(SIGNALS_LEGACY_SIGNATURE_VAR, "1")])
+                .unwrap()
+                .signals_legacy_signature
+        );
         assert_eq!(
             default.engine.scheduler.ttl,
             std::time::Duration::from_secs(15)
@@ -599,6 +624,7 @@ mod tests {
             (PAPER_SYMBOLS_VAR, "BTCUSDT"),
             (ENGINE_VAR, "maybe"),
             (AUTH_RATE_LIMITS_VAR, "no"),
+            (SIGNALS_LEGACY_SIGNATURE_VAR, "yes"),
         ] {
             match config(&[(var, value)]) {
                 Err(ConfigError::Invalid { var: named, .. }) => assert_eq!(named, var),

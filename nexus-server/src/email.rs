@@ -42,7 +42,8 @@ pub trait EmailSender: Send + Sync {
     async fn send(&self, email: &Email) -> Result<(), EmailError>;
 }
 
-/// Writes each message as `DIR/<time>-<n>.json` with `to`, `subject`, `text` and `html`.
+/// Writes each message as `DIR/<time>-<n>.json` with `to`, `subject`, `text` and `html`,
+/// in a folder and files only this user may read.
 #[derive(Debug)]
 pub struct Outbox {
     dir: PathBuf,
@@ -67,7 +68,14 @@ impl EmailSender for Outbox {
             to: email.to.clone(),
             reason,
         };
-        tokio::fs::create_dir_all(&self.dir)
+        // The messages hold one-time sign-in links: the folder and files are this user's
+        // only (0700 and 0600), whatever the umask.
+        let mut folder = tokio::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        folder.mode(0o700);
+        folder
+            .create(&self.dir)
             .await
             .map_err(|e| fail(format!("{}: {e}", self.dir.display())))?;
         let n = self.count.fetch_add(1, Ordering::Relaxed);
@@ -79,7 +87,7 @@ impl EmailSender for Outbox {
         let json = serde_json::to_vec_pretty(email).map_err(|e| fail(e.to_string()))?;
         // Written under a temporary name and renamed, so a reader never sees half a file.
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        tokio::fs::write(&tmp, json)
+        write_private(&tmp, &json)
             .await
             .map_err(|e| fail(e.to_string()))?;
         tokio::fs::rename(&tmp, self.dir.join(name))
@@ -87,6 +95,18 @@ impl EmailSender for Outbox {
             .map_err(|e| fail(e.to_string()))?;
         Ok(())
     }
+}
+
+/// Writes a new file readable by this user only (0600 on Unix).
+async fn write_private(path: &std::path::Path, contents: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options.open(path).await?;
+    file.write_all(contents).await?;
+    file.flush().await
 }
 
 /// Logs each message: in development (no outbox, an `http://` public URL) the whole text,

@@ -73,7 +73,14 @@ pub async fn launch(
     )
     .with_plans(config.plans.clone())
     .with_trusted_proxies(config.trusted_proxies.clone())
-    .with_signal_sources(config.signal_sources.clone());
+    .with_signal_sources(config.signal_sources.clone())
+    .with_legacy_signatures(config.signals_legacy_signature);
+    if config.signals_legacy_signature {
+        tracing::warn!(
+            "outside signals signed the old body-only way (sha256=) are accepted \
+             (NEXUS_SIGNALS_LEGACY_SIGNATURE=1): they can be replayed; this goes away next release"
+        );
+    }
     if !config.auth_rate_limits {
         tracing::warn!(
             "sign-in rate limits are off (NEXUS_AUTH_RATE_LIMITS=off): for load tests only"

@@ -1,5 +1,7 @@
-//! Daily upkeep through the job queue: one `cleanup` job per day (its unique key makes
-//! sure several instances enqueue it once), run by whichever instance claims it.
+//! Upkeep: every hour each instance forgets the outside signals' signatures that expired
+//! (a cheap indexed delete, so the table holds about an hour of them); and one `cleanup`
+//! job per day through the job queue (its unique key makes sure several instances enqueue
+//! it once), run by whichever instance claims it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +15,8 @@ const PERIOD: Duration = Duration::from_secs(3600);
 /// How long a cleanup may hold its job.
 const LEASE: Duration = Duration::from_secs(600);
 
-/// Enqueues today's cleanup and runs any due cleanup job, every hour, until the task is
-/// dropped.
+/// Forgets expired signatures, enqueues today's cleanup and runs any due cleanup job,
+/// every hour, until the task is dropped.
 pub fn spawn(store: Arc<dyn Store>, worker: String) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(PERIOD);
@@ -27,12 +29,15 @@ pub fn spawn(store: Arc<dyn Store>, worker: String) -> tokio::task::JoinHandle<(
     })
 }
 
-/// Enqueues today's cleanup job (once per day across instances) and runs due ones.
+/// Forgets expired signatures, enqueues today's cleanup job (once per day across
+/// instances) and runs due ones; returns how many cleanup jobs ran.
 ///
 /// # Errors
 /// A store error.
 pub async fn run_once(store: &dyn Store, worker: &str) -> Result<u64, nexus_core::StoreError> {
     let now = Utc::now();
+    let forgotten = store.forget_signatures(now).await?;
+    tracing::debug!(forgotten, "expired signal signatures forgotten");
     let job =
         NewJob::new(JobKind::Cleanup, "{}").unique(format!("cleanup:{}", now.format("%Y-%m-%d")));
     store.enqueue(&job, now).await?;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use nexus_store::vault::{KeySource, Keyring, MASTER_KEY_VAR, PREVIOUS_KEYS_VAR, VaultError};
 use nexus_store::{OpenError, Store, open};
+use zeroize::Zeroizing;
 
 use crate::config::{Config, redact_url};
 
@@ -37,10 +38,16 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, OpenStoreErro
     // A key that is set but unreadable must not pass for an unset one (which would fall
     // back to the data directory's key, or generate a new one).
     for var in [MASTER_KEY_VAR, PREVIOUS_KEYS_VAR] {
-        if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
-            return Err(OpenStoreError::NotUnicode { var });
+        match std::env::var(var) {
+            // The key's text is wiped as soon as it is known to be readable.
+            Ok(text) => drop(Zeroizing::new(text)),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(OpenStoreError::NotUnicode { var });
+            }
+            Err(std::env::VarError::NotPresent) => {}
         }
     }
+    // `load` wipes each key's text once parsed (the process environment keeps its own copy).
     let (keys, source) = Keyring::load(|var| std::env::var(var).ok(), &config.data_dir)?;
     match source {
         KeySource::Environment => tracing::info!(

@@ -23,6 +23,7 @@
 mod codec;
 mod common;
 mod error;
+pub mod files;
 pub mod leader;
 pub mod postgres;
 pub mod sqlite;
@@ -133,6 +134,7 @@ pub trait Store:
     + nexus_core::ports::OAuthStore
     + nexus_core::ports::OutOfSyncLog
     + nexus_core::ports::PaperLedger
+    + nexus_core::ports::SeenSignatures
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

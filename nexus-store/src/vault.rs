@@ -18,7 +18,7 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use nexus_core::Secret;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The variable holding the current master key (32 bytes, base64).
 pub const MASTER_KEY_VAR: &str = "NEXUS_MASTER_KEY";
@@ -86,24 +86,29 @@ impl MasterKey {
             var: var.to_owned(),
         };
         let bytes = Zeroizing::new(STANDARD.decode(text.trim()).map_err(|_| bad())?);
-        let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| bad())?;
+        if bytes.len() != 32 {
+            return Err(bad());
+        }
+        // Copied straight into its zeroizing home, never through an array on the stack.
+        let mut key = Zeroizing::new([0; 32]);
+        key.copy_from_slice(&bytes);
         Ok(Self::from_bytes(key))
     }
 
-    fn from_bytes(key: [u8; 32]) -> Self {
-        let digest = Sha256::digest(key);
+    fn from_bytes(key: Zeroizing<[u8; 32]>) -> Self {
+        let digest = Sha256::digest(key.as_slice());
         let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        Self {
-            id,
-            key: Zeroizing::new(key),
-        }
+        Self { id, key }
     }
 
     /// A fresh random key.
     #[must_use]
     pub fn generate() -> Self {
-        let key = XChaCha20Poly1305::generate_key(&mut OsRng);
-        Self::from_bytes(key.into())
+        let mut drawn = XChaCha20Poly1305::generate_key(&mut OsRng);
+        let mut key = Zeroizing::new([0; 32]);
+        key.copy_from_slice(drawn.as_slice());
+        drawn.as_mut_slice().zeroize();
+        Self::from_bytes(key)
     }
 
     /// Its id.
@@ -176,16 +181,19 @@ impl Keyring {
     }
 
     /// The keyring from `NEXUS_MASTER_KEY` (and `NEXUS_MASTER_KEY_PREVIOUS`), or else from
-    /// `data_dir/master.key`, generating that file (mode 0600) the first time. `lookup`
-    /// reads variables, so tests need not touch the environment.
+    /// `data_dir/master.key`, generating that file (mode 0600, in a folder created 0700)
+    /// the first time. A key file that its group or others may read or write is refused.
+    /// `lookup` reads variables, so tests need not touch the environment. The text of
+    /// every key read is wiped from memory once parsed.
     ///
     /// # Errors
-    /// [`VaultError`] for a malformed key or an unreadable/unwritable key file.
+    /// [`VaultError`] for a malformed key or an unreadable, unwritable or unprotected key
+    /// file.
     pub fn load(
         lookup: impl Fn(&str) -> Option<String>,
         data_dir: &Path,
     ) -> Result<(Self, KeySource), VaultError> {
-        let previous = match lookup(PREVIOUS_KEYS_VAR) {
+        let previous = match lookup(PREVIOUS_KEYS_VAR).map(Zeroizing::new) {
             Some(list) => list
                 .split(',')
                 .filter(|k| !k.trim().is_empty())
@@ -193,7 +201,7 @@ impl Keyring {
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
         };
-        if let Some(text) = lookup(MASTER_KEY_VAR) {
+        if let Some(text) = lookup(MASTER_KEY_VAR).map(Zeroizing::new) {
             let current = MasterKey::from_base64(&text, MASTER_KEY_VAR)?;
             return Ok((Self::new(current, previous), KeySource::Environment));
         }
@@ -202,19 +210,25 @@ impl Keyring {
             path: path.display().to_string(),
             message,
         };
-        match std::fs::read_to_string(&path) {
+        match read_private(&path) {
             Ok(text) => {
                 let current = MasterKey::from_base64(&text, &path.display().to_string())?;
                 Ok((Self::new(current, previous), KeySource::File))
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            Err(KeyFileError::Io(err)) if err.kind() == std::io::ErrorKind::NotFound => {
                 let key = MasterKey::generate();
-                std::fs::create_dir_all(data_dir).map_err(|e| file_error(e.to_string()))?;
+                crate::files::create_private_dir(data_dir)
+                    .map_err(|e| file_error(e.to_string()))?;
                 write_private(&path, key.to_base64().as_bytes())
                     .map_err(|e| file_error(e.to_string()))?;
                 Ok((Self::new(key, previous), KeySource::Generated))
             }
-            Err(err) => Err(file_error(err.to_string())),
+            Err(KeyFileError::Io(err)) => Err(file_error(err.to_string())),
+            Err(KeyFileError::Exposed { mode }) => Err(file_error(format!(
+                "the master key file may be read or written by others (mode {mode:04o}); \
+                 make it readable by the server's user only: chmod 600 {}",
+                path.display()
+            ))),
         }
     }
 
@@ -283,6 +297,41 @@ impl Keyring {
     pub fn is_stale(&self, key_id: &str) -> bool {
         key_id != self.current.id
     }
+}
+
+/// Why the key file was not read.
+#[derive(Debug)]
+enum KeyFileError {
+    Io(std::io::Error),
+    /// Its group or others have some access (the mode's permission bits).
+    Exposed {
+        mode: u32,
+    },
+}
+
+/// The key file's text, refused when its group or others may access it (checked on the
+/// opened file, so it cannot be swapped in between), read into a buffer of its size that
+/// is wiped when dropped.
+fn read_private(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(KeyFileError::Io)?;
+    let metadata = file.metadata().map_err(KeyFileError::Io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeyFileError::Exposed { mode });
+        }
+    }
+    // Room for the whole file up front, so reading never moves (and leaves behind) a
+    // partial copy.
+    let size = usize::try_from(metadata.len()).unwrap_or(0).min(4096);
+    let mut text = Zeroizing::new(String::with_capacity(size + 1));
+    file.take(4096)
+        .read_to_string(&mut text)
+        .map_err(KeyFileError::Io)?;
+    Ok(text)
 }
 
 #[cfg(unix)]
@@ -427,5 +476,46 @@ mod tests {
             "NEXUS_MASTER_KEY: expected 32 random bytes in base64 (44 characters), e.g. from `openssl rand -base64 32`"
         );
         assert!(!format!("{:?}", env.current).contains(&key.to_string()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_others_may_read_is_refused_naming_the_fix() {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("a").join("data");
+        let (generated, _) = Keyring::load(|_| None, &data).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700, "the folder it created is private");
+        assert_eq!(mode(&data.join(KEY_FILE)), 0o600);
+        let file = data.join(KEY_FILE);
+        for exposed in [0o644, 0o640, 0o604, 0o620] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(exposed)).unwrap();
+            let err = Keyring::load(|_| None, &data).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{0}: the master key file may be read or written by others (mode {exposed:04o}); \
+                     make it readable by the server's user only: chmod 600 {0}",
+                    file.display()
+                )
+            );
+        }
+        for private in [0o600, 0o400] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(private)).unwrap();
+            let (again, source) = Keyring::load(|_| None, &data).unwrap();
+            assert_eq!(
+                (source, again.current_id()),
+                (KeySource::File, generated.current_id())
+            );
+        }
+        // An existing folder keeps its mode.
+        let open = dir.path().join("open");
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&open)
+            .unwrap();
+        Keyring::load(|_| None, &open).unwrap();
+        assert_eq!(mode(&open), 0o755);
     }
 }

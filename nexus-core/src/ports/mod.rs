@@ -14,6 +14,7 @@ pub mod nonces;
 pub mod oauth;
 pub mod paper;
 pub mod sessions;
+pub mod signatures;
 
 pub use accounts::{BotStore, PositionStore, UserStore};
 pub use activity::{ActivityStore, OutOfSyncLog};
@@ -27,3 +28,4 @@ pub use nonces::NonceSource;
 pub use oauth::OAuthStore;
 pub use paper::PaperLedger;
 pub use sessions::SessionStore;
+pub use signatures::SeenSignatures;

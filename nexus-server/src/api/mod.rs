@@ -8,6 +8,7 @@ mod auth;
 mod bots;
 pub mod client_ip;
 mod error;
+mod headers;
 mod health;
 mod identity_link;
 mod keys;
@@ -15,6 +16,7 @@ mod oauth;
 pub mod plans;
 pub mod session;
 pub mod signals;
+pub mod signature;
 
 pub use activity::ActivityApi;
 pub use admin::AdminApi;
@@ -118,6 +120,9 @@ pub struct ApiState {
     pub oidc: Option<Arc<crate::auth::oidc::GoogleOidc>>,
     /// Outside signal sources (`POST /api/v1/signals`).
     pub signal_sources: signals::SignalSources,
+    /// Whether the body-only `X-Nexus-Signature: sha256=…` of earlier releases is still
+    /// accepted (`NEXUS_SIGNALS_LEGACY_SIGNATURE=1`; off by default: it can be replayed).
+    pub legacy_signatures: bool,
     /// One bot change per user at a time, so checking a plan's limits and writing the bot
     /// cannot interleave with another request of the same user.
     bot_locks: std::sync::Mutex<BotLocks>,
@@ -155,6 +160,7 @@ impl ApiState {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             oidc: None,
             signal_sources: signals::SignalSources::default(),
+            legacy_signatures: false,
             bot_locks: std::sync::Mutex::default(),
         }
     }
@@ -179,6 +185,13 @@ impl ApiState {
     #[must_use]
     pub fn with_signal_sources(mut self, sources: signals::SignalSources) -> Self {
         self.signal_sources = sources;
+        self
+    }
+
+    /// The same state accepting (or not) the body-only signature of earlier releases.
+    #[must_use]
+    pub fn with_legacy_signatures(mut self, on: bool) -> Self {
+        self.legacy_signatures = on;
         self
     }
 
@@ -252,6 +265,7 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let metrics = Arc::clone(&state.metrics);
+    let https = state.settings.public_url.starts_with("https://");
     let scrape = {
         let state = Arc::clone(&state);
         poem::endpoint::make(move |_req: Request| {
@@ -268,11 +282,12 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
         .at("/openapi.json", spec)
         .at("/metrics", scrape)
         .nest("/docs", docs)
-        .around(signals::verify_signature)
+        .around(signature::verify_signature)
         .around(limit_body)
         .with(CookieJarManager::new())
         .data(state)
         .catch_all_error(error::into_response)
+        .around(move |next, req| headers::security_headers(next, req, https))
         .around(move |next, req| trace_request(next, req, Arc::clone(&metrics)))
 }
 

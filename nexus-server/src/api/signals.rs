@@ -1,20 +1,21 @@
 //! `POST /api/v1/signals`: outside signals (a TradingView alert, another system) enter the
 //! same fan-out as the built-in strategies. Each source is configured by the operator
-//! (`NEXUS_SIGNAL_SOURCES=name=secret,…`) and proves itself with its secret: as `token` in
-//! the body (TradingView can only send a body), or as an HMAC-SHA256 of the raw body in
-//! `X-Nexus-Signature: sha256=<hex>`. Bots follow a source with strategy `webhook` and
+//! (`NEXUS_SIGNAL_SOURCES=name=secret,…`) and proves itself with its secret: by signing
+//! the request (`X-Nexus-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`,
+//! checked by [`super::signature`]), or, weaker, as `token` in the body (TradingView can
+//! only send a body). Bots follow a source with strategy `webhook` and
 //! `strategy_config: {"source": "name"}`. A delivery repeated with the same idempotency
 //! key is acknowledged and ignored.
 
 use std::sync::Arc;
 
 use chrono::Utc;
-use hmac::{Hmac, Mac};
 use nexus_core::fanout::Signal;
 use nexus_core::regime::gate::{AdvisorInput, GateAction};
 use nexus_core::{ExchangeId, Secret, SignalId, Symbol};
+use poem::Request;
 use poem::web::Data;
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use serde::{Deserialize, Serialize};
@@ -23,11 +24,11 @@ use uuid::Uuid;
 
 use super::auth::{err, unavailable};
 use super::keys::Exchange as ExchangeName;
+use super::signature::SignedBy;
 use super::{ApiState, ErrorBody};
 use crate::engine::signals::{SignalJob, WEBHOOK_STRATEGY, webhook_signal_id};
 
-/// The header carrying a body's HMAC.
-pub const SIGNATURE_HEADER: &str = "x-nexus-signature";
+pub use super::signature::SIGNATURE_HEADER;
 
 /// The operator's signal sources and their secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -93,7 +94,7 @@ impl SignalSources {
         }
     }
 
-    fn secret(&self, name: &str) -> Option<&Secret> {
+    pub(super) fn secret(&self, name: &str) -> Option<&Secret> {
         self.sources.iter().find(|(n, _)| n == name).map(|(_, s)| s)
     }
 }
@@ -157,7 +158,10 @@ pub enum SignalAction {
 pub struct NewSignal {
     /// The source's name, as configured by the operator.
     pub source: String,
-    /// The source's secret, when the request is not signed (TradingView alerts).
+    /// The source's secret, when the request is not signed (TradingView alerts, which can
+    /// only send a body). Weaker than a signature: the secret itself travels with every
+    /// request, and a captured request can be sent again (only its `idempotency_key` keeps
+    /// a repeat from trading twice).
     pub token: Option<String>,
     /// Entry, add or exit.
     pub action: SignalAction,
@@ -181,38 +185,52 @@ pub struct SignalAccepted {
 }
 
 #[derive(ApiResponse)]
-enum SignalResponse {
+pub(super) enum SignalResponse {
     /// Accepted: it is fanned out to the source's bots within moments.
     #[oai(status = 202)]
     Accepted(Json<SignalAccepted>),
     /// The request is malformed (`invalid_signal`).
     #[oai(status = 400)]
     Invalid(Json<ErrorBody>),
-    /// Unknown source, or wrong token or signature (`invalid_signal_credentials`).
+    /// Not proved: `invalid_signal_credentials` (unknown source, wrong token or wrong
+    /// signature: one answer for each), `signature_malformed` (the `X-Nexus-Signature`
+    /// header does not parse; the message names the part), `signature_expired` (its
+    /// timestamp is more than 300 s from the server's clock), `legacy_signature_disabled`
+    /// (the body-only `sha256=` form, off unless the operator turns it on).
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
+    /// `signature_replayed`: this exact signature was accepted before (by any instance).
+    /// The request is authentic but used up: sign each delivery, a retry included, with a
+    /// new timestamp.
+    #[oai(status = 409)]
+    Replayed(Json<ErrorBody>),
     /// The database is unavailable.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
 }
-
-/// Marks a request whose body's HMAC was verified for a source.
-#[derive(Debug, Clone)]
-struct SignedBy(String);
 
 /// `/api/v1/signals`.
 pub struct SignalsApi;
 
 #[OpenApi(prefix_path = "/api/v1", tag = "SignalsTag::Signals")]
 impl SignalsApi {
-    /// Pushes a signal from an outside source into the fan-out. Authenticate with the
-    /// source's secret as `token`, or sign the raw body:
-    /// `X-Nexus-Signature: sha256=<hex HMAC-SHA256(secret, body)>`.
+    /// Pushes a signal from an outside source into the fan-out.
+    ///
+    /// Sign the request with the source's secret: `X-Nexus-Signature: t=<unix
+    /// seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, within 300 s of the
+    /// server's clock; each signature is accepted once, so sign a retry again. Senders that
+    /// can only send a body (TradingView) put the secret in `token` instead, which is
+    /// weaker: it carries the secret itself and can be replayed.
     #[oai(path = "/signals", method = "post", operation_id = "push_signal")]
     async fn push(
         &self,
         state: Data<&Arc<ApiState>>,
         req: &Request,
+        /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`; checked
+        /// before the body is read (the body-only `sha256=<hex>` of earlier releases only
+        /// while `NEXUS_SIGNALS_LEGACY_SIGNATURE=1`).
+        #[oai(name = "X-Nexus-Signature")]
+        _signature: Header<Option<String>>,
         body: Json<NewSignal>,
     ) -> SignalResponse {
         let body = body.0;
@@ -295,62 +313,6 @@ fn same(a: &str, b: &str) -> bool {
     Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// Verifies `X-Nexus-Signature` over the raw body of `POST /api/v1/signals` (the typed
-/// handler never sees the raw bytes) and marks the request as signed by its source. A
-/// wrong signature is refused here, before anything parses the body further.
-pub(crate) async fn verify_signature<E: Endpoint>(
-    next: Arc<E>,
-    mut req: Request,
-) -> poem::Result<Response> {
-    let Some(signature) = req
-        .header(SIGNATURE_HEADER)
-        .map(str::to_owned)
-        .filter(|_| req.uri().path() == "/api/v1/signals")
-    else {
-        return Ok(next.call(req).await?.into_response());
-    };
-    let refused = || {
-        poem::web::Json(ErrorBody::new(
-            "invalid_signal_credentials",
-            "unknown source, or wrong token or signature",
-        ))
-        .with_status(poem::http::StatusCode::UNAUTHORIZED)
-        .into_response()
-    };
-    let bytes = req.take_body().into_bytes().await?;
-    let source = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("source")?.as_str().map(str::to_owned));
-    // Without the state no source is known, so every signature is refused.
-    let sources = req
-        .data::<Arc<ApiState>>()
-        .map(|s| s.signal_sources.clone())
-        .unwrap_or_default();
-    let verified = source.as_deref().and_then(|name| {
-        let secret = sources.secret(name)?;
-        let given = unhex(signature.trim().strip_prefix("sha256=")?)?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).ok()?;
-        mac.update(&bytes);
-        mac.verify_slice(&given).ok().map(|()| name.to_owned())
-    });
-    let Some(source) = verified else {
-        return Ok(refused());
-    };
-    req.extensions_mut().insert(SignedBy(source));
-    req.set_body(bytes);
-    Ok(next.call(req).await?.into_response())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,12 +349,5 @@ mod tests {
             BadSourceName.to_string(),
             "source: 1-64 letters, digits, _ and -"
         );
-    }
-
-    #[test]
-    fn hex_decodes_or_refuses() {
-        assert_eq!(unhex("00ff10"), Some(vec![0, 255, 16]));
-        assert_eq!(unhex("0"), None);
-        assert_eq!(unhex("zz"), None);
     }
 }

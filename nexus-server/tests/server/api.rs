@@ -200,3 +200,98 @@ async fn metrics_are_served_in_prometheus_text_format() {
         "{text}"
     );
 }
+
+/// Every kind of response carries the security headers; `/api/` answers are not cached;
+/// HSTS only when the public URL is https.
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = store(&dir).await;
+    let plain = TestClient::new(api::app(state(Arc::clone(&store))));
+    let https = TestClient::new(api::app(Arc::new(api::ApiState::new(
+        store,
+        Arc::new(nexus_server::email::LogSender::default()),
+        api::AuthSettings::new("https://nexus.example.com"),
+    ))));
+    for (client, hsts) in [(&plain, false), (&https, true)] {
+        let signup = serde_json::json!({"email": format!("{hsts}@example.com"),
+            "password": "correct horse battery"});
+        let answers = [
+            (
+                "signup (JSON)",
+                client
+                    .post("/api/v1/auth/signup")
+                    .body_json(&signup)
+                    .send()
+                    .await,
+                201,
+                true,
+            ),
+            (
+                "unauthorised",
+                client.get("/api/v1/bots").send().await,
+                401,
+                true,
+            ),
+            (
+                "API 404",
+                client.get("/api/v1/nothing-here").send().await,
+                404,
+                true,
+            ),
+            ("404", client.get("/nowhere").send().await, 404, false),
+            ("health", client.get("/healthz").send().await, 200, false),
+            (
+                "openapi",
+                client.get("/openapi.json").send().await,
+                200,
+                false,
+            ),
+            ("docs", client.get("/docs").send().await, 200, false),
+            (
+                "too large",
+                client
+                    .post("/api/v1/auth/login")
+                    .body(vec![b'x'; 100_000])
+                    .send()
+                    .await,
+                413,
+                true,
+            ),
+        ];
+        for (what, resp, status, api) in answers {
+            let headers = resp.0.headers();
+            let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(resp.0.status().as_u16(), status, "{what}");
+            assert_eq!(
+                header("x-content-type-options").as_deref(),
+                Some("nosniff"),
+                "{what}"
+            );
+            assert_eq!(
+                header("referrer-policy").as_deref(),
+                Some("no-referrer"),
+                "{what}"
+            );
+            assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{what}");
+            let csp = header("content-security-policy").unwrap_or_default();
+            assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+            // The docs page runs Swagger UI's inline script: its policy must allow that.
+            assert_eq!(
+                csp.contains("default-src 'none'"),
+                what != "docs",
+                "{what}: {csp}"
+            );
+            assert_eq!(
+                header("cache-control").as_deref(),
+                api.then_some("no-store"),
+                "{what}"
+            );
+            assert_eq!(
+                header("strict-transport-security").as_deref(),
+                hsts.then_some("max-age=63072000; includeSubDomains"),
+                "{what}"
+            );
+        }
+    }
+}

@@ -175,3 +175,113 @@ fn logs_are_json_lines_with_the_request_id() {
         "query strings are never logged"
     );
 }
+
+fn post_json(addr: &str, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// A fresh start makes its folders, database, master key and emails readable by its user
+/// only, whatever the umask.
+#[cfg(unix)]
+#[test]
+fn the_files_a_fresh_server_creates_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, outbox) = (tmp.path().join("data"), tmp.path().join("outbox"));
+    let mut child = Server(
+        Command::new(NEXUS)
+            .env("NEXUS_BIND", "127.0.0.1:0")
+            .env("NEXUS_LOG", "warn")
+            .env("NEXUS_DATA_DIR", &data)
+            .env("NEXUS_EMAIL_OUTBOX", &outbox)
+            .env_remove("NEXUS_DATABASE_URL")
+            .env_remove("NEXUS_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("nexus: listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    // A sign-up writes the database and emails a verification link to the outbox.
+    let answer = post_json(
+        &addr,
+        "/api/v1/auth/signup",
+        r#"{"email":"files@example.com","password":"correct horse battery"}"#,
+    );
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let emails: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    let mut private = vec![
+        (data.clone(), 0o700),
+        (outbox.clone(), 0o700),
+        (emails[0].clone(), 0o600),
+    ];
+    for file in ["nexus.db", "nexus.db-wal", "nexus.db-shm", "master.key"] {
+        private.push((data.join(file), 0o600));
+    }
+    for (path, expected) in private {
+        assert_eq!(mode(&path), expected, "{}", path.display());
+    }
+    drop(child);
+}
+
+/// A master key file others may read is refused at start-up, naming the file and the fix.
+#[cfg(unix)]
+#[test]
+fn a_master_key_file_others_may_read_stops_the_server() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let key = data.path().join("master.key");
+    std::fs::write(&key, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = Command::new(NEXUS)
+        .env("NEXUS_BIND", "127.0.0.1:0")
+        .env("NEXUS_LOG", "warn")
+        .env("NEXUS_DATA_DIR", data.path())
+        .env_remove("NEXUS_DATABASE_URL")
+        .env_remove("NEXUS_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "it did not start");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "nexus: {0}: the master key file may be read or written by others (mode 0644); \
+             make it readable by the server's user only: chmod 600 {0}",
+            key.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("AAAAAAAA"), "the key is never printed");
+    assert!(!data.path().join("nexus.db").exists(), "nothing was opened");
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use nexus_core::regime::gate::GateAction;
+use nexus_server::api::signature::sign;
 use nexus_server::config::Config;
 use nexus_server::instance::{Instance, launch};
 use nexus_store::Store;
@@ -195,7 +196,17 @@ fn signal(action: &str, key: &str) -> Value {
         "exchange": "paper", "symbol": "BTC/USDT", "idempotency_key": key})
 }
 
+/// `body`'s `X-Nexus-Signature` with the `tv` source's secret, signed now.
 fn signed(body: &str) -> String {
+    sign(
+        SOURCE_SECRET,
+        chrono::Utc::now().timestamp(),
+        body.as_bytes(),
+    )
+}
+
+/// The body-only signature of earlier releases (`NEXUS_SIGNALS_LEGACY_SIGNATURE=1`).
+fn legacy_signed(body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(SOURCE_SECRET.as_bytes()).unwrap();
     mac.update(body.as_bytes());
     let bytes = mac.finalize().into_bytes();
@@ -953,5 +964,231 @@ async fn the_demo_account_signs_in_with_the_printed_password() {
     assert!(
         bots.iter()
             .all(|b| b.exchange == nexus_core::ExchangeId::Paper)
+    );
+}
+
+/// Servers of one deployment, API only (engine off), each on its own connection to one
+/// database: a signature accepted by one is refused by the others.
+struct Deployment {
+    instances: Vec<Instance>,
+    http: reqwest::Client,
+    db: TestDb,
+}
+
+impl Deployment {
+    /// `legacy[i]`: whether instance `i` still accepts body-only signatures.
+    async fn start(backend: Backend, legacy: &[bool]) -> Self {
+        let db = TestDb::open(backend).await;
+        let outbox = Outbox::new(&db.path().join("outbox"));
+        let mut instances = Vec::new();
+        for &legacy in legacy {
+            let store = db.another_store().await;
+            let config = Config::from_lookup(|var| {
+                Ok(match var {
+                    "NEXUS_BIND" => Some("127.0.0.1:0".to_owned()),
+                    "NEXUS_ENGINE" => Some("off".to_owned()),
+                    "NEXUS_SIGNAL_SOURCES" => Some(format!("tv={SOURCE_SECRET}")),
+                    "NEXUS_SIGNALS_LEGACY_SIGNATURE" => Some(u8::from(legacy).to_string()),
+                    _ => None,
+                })
+            })
+            .unwrap();
+            instances.push(launch(&config, store, outbox.sender(), None).await.unwrap());
+        }
+        Self {
+            instances,
+            http: Http::new("").client,
+            db,
+        }
+    }
+
+    /// Posts `body` signed with `signature` to instance `i`.
+    async fn send(&self, i: usize, body: &str, signature: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/signals", self.instances[i].url))
+            .header("content-type", "application/json")
+            .header("x-nexus-signature", signature)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.headers()["cache-control"],
+            "no-store",
+            "every API answer"
+        );
+        let status = resp.status();
+        (status, resp.json().await.unwrap())
+    }
+
+    async fn finish(mut self) {
+        for instance in self.instances.drain(..) {
+            instance.stop().await.unwrap();
+        }
+        drop(self.db);
+    }
+}
+
+fn signal_body(action: &str, key: &str) -> String {
+    json!({"source": "tv", "action": action, "exchange": "paper", "symbol": "BTC/USDT",
+        "idempotency_key": key})
+    .to_string()
+}
+
+/// A signed signal is accepted once, by whichever server gets it first, within 5 minutes of
+/// its timestamp either way; a replay, a stale or future timestamp, a changed body or time,
+/// a garbled header and (unless turned on) the body-only signature are refused, each with
+/// its own code.
+async fn signatures_are_fresh_and_used_once_across_servers(backend: Backend) {
+    // Two servers refusing body-only signatures, a third still accepting them.
+    let d = Deployment::start(backend, &[false, false, true]).await;
+    let code = |answer: &(StatusCode, Value)| answer.1["code"].as_str().unwrap_or("").to_owned();
+    let now = chrono::Utc::now().timestamp();
+    let body = signal_body("entry", "signed-1");
+    let header = sign(SOURCE_SECRET, now, body.as_bytes());
+
+    let (status, first) = d.send(0, &body, &header).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    assert_eq!(first["duplicate"], false);
+    // The same request again, to either server: a replay.
+    for i in [1, 0, 2] {
+        let replay = d.send(i, &body, &header).await;
+        assert_eq!(replay.0, StatusCode::CONFLICT, "server {i}: {}", replay.1);
+        assert_eq!(code(&replay), "signature_replayed");
+    }
+    // A retry signed anew is accepted, and its idempotency key marks it a duplicate.
+    let retry = d
+        .send(1, &body, &sign(SOURCE_SECRET, now + 1, body.as_bytes()))
+        .await;
+    assert_eq!(retry.0, StatusCode::ACCEPTED, "{}", retry.1);
+    assert_eq!(retry.1["duplicate"], true);
+    assert_eq!(retry.1["signal_id"], first["signal_id"]);
+
+    // Up to 5 minutes either way (a little less, for the test's own pace), and no more.
+    for (offset, key) in [(-290, "early"), (290, "late")] {
+        let body = signal_body("entry", key);
+        let answer = d
+            .send(
+                0,
+                &body,
+                &sign(SOURCE_SECRET, now + offset, body.as_bytes()),
+            )
+            .await;
+        assert_eq!(answer.0, StatusCode::ACCEPTED, "{offset}: {}", answer.1);
+    }
+    for (offset, side) in [(-400, "behind"), (400, "ahead of")] {
+        let body = signal_body("entry", "out-of-time");
+        let answer = d
+            .send(
+                1,
+                &body,
+                &sign(SOURCE_SECRET, now + offset, body.as_bytes()),
+            )
+            .await;
+        assert_eq!(answer.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(code(&answer), "signature_expired");
+        let message = answer.1["message"].as_str().unwrap();
+        assert!(message.contains(side), "{message}");
+    }
+
+    // Tampering: another body, another time, another secret.
+    let fresh = signal_body("entry", "tampered");
+    let header = sign(SOURCE_SECRET, now, fresh.as_bytes());
+    let other_body = fresh.replace("entry", "exit");
+    let other_time = header.replace(&format!("t={now}"), &format!("t={}", now - 1));
+    let other_secret = sign("another-secret-0123456789", now, fresh.as_bytes());
+    for (body, header) in [
+        (&other_body, &header),
+        (&fresh, &other_time),
+        (&fresh, &other_secret),
+    ] {
+        let answer = d.send(0, body, header).await;
+        assert_eq!(answer.0, StatusCode::UNAUTHORIZED, "{header}");
+        assert_eq!(code(&answer), "invalid_signal_credentials");
+    }
+    // An unknown source gets the same answer as a wrong signature.
+    let nobody = fresh.replace("\"tv\"", "\"nobody\"");
+    let answer = d
+        .send(0, &nobody, &sign(SOURCE_SECRET, now, nobody.as_bytes()))
+        .await;
+    assert_eq!(code(&answer), "invalid_signal_credentials");
+
+    // A garbled header says what is wrong.
+    let mac = header.split_once("v1=").unwrap().1;
+    for (garbled, says) in [
+        (format!("t=soon,v1={mac}"), "t is not a whole number"),
+        (format!("t={now}"), "v1 (the HMAC) is missing"),
+        (format!("t={now},v1={mac},v2={mac}"), "unknown part \"v2\""),
+        (format!("t={now},v1=0"), "v1 is not 64 hex digits"),
+    ] {
+        let answer = d.send(0, &fresh, &garbled).await;
+        assert_eq!(answer.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(code(&answer), "signature_malformed");
+        let message = answer.1["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+
+    // The body-only signature of earlier releases: only where it is turned on, and then
+    // without replay protection (the idempotency key still keeps it from trading twice).
+    let old = signal_body("exit", "legacy-1");
+    for i in [0, 1] {
+        let answer = d.send(i, &old, &legacy_signed(&old)).await;
+        assert_eq!(answer.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(code(&answer), "legacy_signature_disabled");
+    }
+    let answer = d.send(2, &old, &legacy_signed(&old)).await;
+    assert_eq!(answer.0, StatusCode::ACCEPTED, "{}", answer.1);
+    let again = d.send(2, &old, &legacy_signed(&old)).await;
+    assert_eq!(
+        (again.0, &again.1["duplicate"]),
+        (StatusCode::ACCEPTED, &json!(true))
+    );
+    d.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_are_fresh_and_used_once_across_servers_on_sqlite() {
+    signatures_are_fresh_and_used_once_across_servers(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signatures_are_fresh_and_used_once_across_servers_on_postgres() {
+    if let Some(url) = crate::support::postgres("signatures_are_fresh_and_used_once_across_servers")
+    {
+        signatures_are_fresh_and_used_once_across_servers(Backend::Postgres(url)).await;
+    }
+}
+
+/// The hourly upkeep forgets the signatures that expired, and only those.
+#[tokio::test]
+async fn the_upkeep_forgets_expired_signatures() {
+    use nexus_core::ports::signatures::SignatureDigest;
+    let db = TestDb::open(Backend::Sqlite).await;
+    let store = Arc::clone(&db.store);
+    let now = chrono::Utc::now();
+    let (expired, live) = (SignatureDigest([1; 32]), SignatureDigest([2; 32]));
+    assert!(
+        store
+            .first_sighting(&expired, now - chrono::Duration::seconds(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .first_sighting(&live, now + chrono::Duration::seconds(300))
+            .await
+            .unwrap()
+    );
+    nexus_server::maintenance::run_once(store.as_ref(), "test")
+        .await
+        .unwrap();
+    assert!(
+        store.first_sighting(&expired, now).await.unwrap(),
+        "forgotten"
+    );
+    assert!(
+        !store.first_sighting(&live, now).await.unwrap(),
+        "still seen"
     );
 }

@@ -10,6 +10,7 @@ mod oauth;
 mod paper;
 mod positions;
 mod sessions;
+mod signatures;
 mod users;
 
 use std::str::FromStr;

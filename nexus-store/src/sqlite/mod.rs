@@ -9,6 +9,7 @@ mod oauth;
 mod paper;
 mod positions;
 mod sessions;
+mod signatures;
 mod users;
 
 use std::str::FromStr;
@@ -99,7 +100,8 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating the file and its folder if needed) and migrates.
+    /// Opens (creating the file and its folder if needed, readable by this user only) and
+    /// migrates.
     ///
     /// # Errors
     /// [`OpenError`].
@@ -118,10 +120,18 @@ impl SqliteStore {
             .pragma("cache_size", "-16384")
             // Checkpoints run beside the writer (see `checkpoints`), not inside its commits.
             .pragma("wal_autocheckpoint", "0");
-        if let Some(dir) = options.get_filename().parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|e| OpenError::Connect(sqlx::Error::Io(e)))?;
+        // The file is created private before SQLite opens it; SQLite gives its -wal and
+        // -shm files the database file's permissions.
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            let file = options.get_filename();
+            let io = |e| OpenError::Connect(sqlx::Error::Io(e));
+            if let Some(dir) = file.parent()
+                && !dir.as_os_str().is_empty()
+            {
+                crate::files::create_private_dir(dir).map_err(io)?;
+            }
+            crate::files::create_private_file(file).map_err(io)?;
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

@@ -9,6 +9,7 @@ mod activity;
 mod bots;
 mod codec;
 mod credentials;
+mod files;
 mod jobs;
 mod leader;
 mod oauth;
@@ -16,6 +17,7 @@ mod paper;
 mod positions;
 mod records;
 mod sessions;
+mod signatures;
 mod users;
 
 use std::future::Future;

@@ -56,6 +56,23 @@ impl TestDb {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Another store on the same data (another instance of a deployment), with a master
+    /// key of its own.
+    pub async fn another_store(&self) -> Arc<dyn Store> {
+        let keys = Keyring::new(MasterKey::generate(), Vec::new());
+        match &self._schema {
+            None => {
+                let url = format!("sqlite://{}", self.dir.path().join("nexus.db").display());
+                Arc::new(SqliteStore::open(&url, keys).await.unwrap())
+            }
+            Some(schema) => Arc::new(
+                PostgresStore::open_in_schema(&schema.url, &schema.name, keys)
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
 }
 
 /// A PostgreSQL schema of one test's own, dropped when this drops.
