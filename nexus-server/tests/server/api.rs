@@ -224,7 +224,7 @@ async fn every_response_carries_the_security_headers() {
                     .body_json(&signup)
                     .send()
                     .await,
-                201,
+                202,
                 true,
             ),
             (

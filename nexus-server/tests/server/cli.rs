@@ -227,7 +227,7 @@ fn the_files_a_fresh_server_creates_are_private() {
         "/api/v1/auth/signup",
         r#"{"email":"files@example.com","password":"correct horse battery"}"#,
     );
-    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
     let mode = |path: &std::path::Path| {
         std::fs::metadata(path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
