@@ -76,7 +76,8 @@ pub fn signal_body(data: &[u8]) {
     }
 }
 
-/// Sign-up, sign-in, email verification and both password-reset steps.
+/// Sign-up, sign-in, email verification, both password-reset steps and the confirmation
+/// of a Google identity's link.
 pub fn auth_bodies(data: &[u8]) {
     match bodies::sign_up(data) {
         Ok(body) => {
@@ -105,6 +106,15 @@ pub fn auth_bodies(data: &[u8]) {
     }
     match bodies::forgot(data) {
         Ok(body) => reads_back(&body),
+        Err(error) => refused(&error),
+    }
+    match bodies::link_confirmation(data) {
+        Ok((body, target)) => {
+            reads_back(&body);
+            assert!(!target.subject.is_empty());
+            let prefix = if target.needs_password { "p." } else { "e." };
+            assert!(body.token.trim().starts_with(prefix));
+        }
         Err(error) => refused(&error),
     }
     match bodies::reset(data) {

@@ -17,6 +17,7 @@ use super::ErrorBody;
 pub use super::admin::{RoleChange, RoleName};
 pub use super::auth::{Credentials, Forgot, Reset, SignUp, Verify};
 pub use super::bots::{BotChanges, NewBot};
+pub use super::identity_link::{LinkConfirmation, LinkTarget};
 pub use super::keys::{Exchange, KeyToAdd, NewKey};
 pub use super::signals::{NewSignal, SignalAction};
 use crate::engine::signals::SignalJob;
@@ -123,6 +124,16 @@ pub fn reset(bytes: &[u8]) -> Result<Reset, BodyError> {
     let body: Reset = json(bytes)?;
     body.validate()?;
     Ok(body)
+}
+
+/// `POST /auth/oauth/google/link`: the body, and what its token names.
+///
+/// # Errors
+/// [`BodyError`]: malformed, or `invalid_token`.
+pub fn link_confirmation(bytes: &[u8]) -> Result<(LinkConfirmation, LinkTarget), BodyError> {
+    let body: LinkConfirmation = json(bytes)?;
+    let target = body.target()?;
+    Ok((body, target))
 }
 
 /// `POST /exchange-keys` by `user`: the key as it is checked with the venue and stored.

@@ -303,6 +303,14 @@ fn readers(h: &Hostile) -> Vec<Reader> {
             r#"{"token":"t","password":NUMBER}"#,
             &[400],
         ),
+        // Google sign-in is not configured here: a body that reads gets 404.
+        reader(
+            "POST",
+            "/api/v1/auth/oauth/google/link",
+            false,
+            r#"{"token":NUMBER,"password":NUMBER}"#,
+            &[404],
+        ),
         reader(
             "POST",
             "/api/v1/signals",
