@@ -14,10 +14,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+/// The methods counted under their own name (RFC 9110 and PATCH); any other is `other`.
+const HTTP_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
 /// Labels of HTTP requests.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
-    /// `GET`, `POST`, …
+    /// `GET`, `POST`, …, or `other`.
     pub method: String,
     /// The status code.
     pub status: u16,
@@ -184,8 +189,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Counts an answered HTTP request.
+    /// Counts an answered HTTP request. A method outside HTTP's own nine counts as
+    /// `other`: a client inventing methods must not add series without bound.
     pub fn http(&self, method: &str, status: u16, elapsed: Duration) {
+        let method = if HTTP_METHODS.contains(&method) {
+            method
+        } else {
+            "other"
+        };
         self.http_requests
             .get_or_create(&HttpLabels {
                 method: method.to_owned(),

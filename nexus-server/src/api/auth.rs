@@ -16,6 +16,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use uuid::Uuid;
 
+use super::bodies::Invalid;
 use super::client_ip::ClientIp;
 use super::session::{CSRF_COOKIE, SESSION_COOKIE, Session};
 use super::{ApiState, ErrorBody};
@@ -329,6 +330,53 @@ fn password_problem(password: &str) -> Option<String> {
     }
 }
 
+impl SignUp {
+    /// The light checks of the (trimmed) email address and the password's length.
+    ///
+    /// # Errors
+    /// [`Invalid`]: `invalid_email` or `weak_password`.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if !valid_email(self.email.trim()) {
+            return Err(Invalid::new(
+                "invalid_email",
+                "email: not a valid email address",
+            ));
+        }
+        check_password(&self.password)
+    }
+}
+
+impl Verify {
+    /// The password's length, when one is given (whether one is required depends on the
+    /// account).
+    ///
+    /// # Errors
+    /// [`Invalid`]: `weak_password`.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        self.password.as_deref().map_or(Ok(()), check_password)
+    }
+}
+
+impl Reset {
+    /// The new password's length.
+    ///
+    /// # Errors
+    /// [`Invalid`]: `weak_password`.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        check_password(&self.password)
+    }
+}
+
+fn check_password(password: &str) -> Result<(), Invalid> {
+    match password_problem(password) {
+        Some(problem) => Err(Invalid::new(
+            "weak_password",
+            format!("password: {problem}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The account endpoints; they find the [`ApiState`] in the request's data.
 pub struct AuthApi;
 
@@ -479,14 +527,8 @@ impl AuthApi {
             let (body, secs) = rate_limited(wait);
             return SignUpResponse::TooMany(body, secs);
         }
-        if !valid_email(&email) {
-            return SignUpResponse::Invalid(err(
-                "invalid_email",
-                "email: not a valid email address",
-            ));
-        }
-        if let Some(problem) = password_problem(&body.password) {
-            return SignUpResponse::Invalid(err("weak_password", format!("password: {problem}")));
+        if let Err(e) = body.validate() {
+            return SignUpResponse::Invalid(e.body());
         }
         // Hashed whether or not the address is taken, so the answer takes as long.
         let hash = match state.hashing.hash(Secret::new(body.password.clone())).await {
@@ -899,11 +941,8 @@ fn invalid_token() -> Json<ErrorBody> {
 impl ApiState {
     /// The hash of a new `password` the user chose, or the answer refusing it.
     async fn new_password_hash(&self, password: &str) -> Result<String, TokenResponse> {
-        if let Some(problem) = password_problem(password) {
-            return Err(TokenResponse::Invalid(err(
-                "weak_password",
-                format!("password: {problem}"),
-            )));
+        if let Err(e) = check_password(password) {
+            return Err(TokenResponse::Invalid(e.body()));
         }
         match self.hashing.hash(Secret::new(password.to_owned())).await {
             Ok(Ok(hash)) => Ok(hash),

@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::auth::{err, unavailable};
+use super::bodies::Invalid;
 use super::keys::Exchange;
 use super::plans::Plan;
 use super::session::Session;
@@ -248,10 +249,8 @@ pub enum DeleteBotResponse {
 }
 
 /// A field that did not validate: `422 invalid_field` with the field's path.
-struct Invalid(String);
-
 fn invalid(field: &str, problem: impl std::fmt::Display) -> Invalid {
-    Invalid(format!("{field}: {problem}"))
+    Invalid::field(field, problem)
 }
 
 /// Reads `value` into a core type, naming the exact field that failed
@@ -328,7 +327,7 @@ fn gate(value: serde_json::Value) -> Result<GatePolicy, Invalid> {
 
 /// A section outside its documented range; the error's text starts with the field's path.
 fn out_of_range(e: impl Into<BotConfigError>) -> Invalid {
-    Invalid(e.into().to_string())
+    Invalid::new("invalid_field", e.into().to_string())
 }
 
 /// Why a bot does not fit the caller's plan, if it does not.
@@ -436,7 +435,7 @@ impl BotsApi {
         let body = body.0;
         let record = match new_record(user, body) {
             Ok(record) => record,
-            Err(Invalid(message)) => return BotResponse::Invalid(err("invalid_field", message)),
+            Err(e) => return BotResponse::Invalid(e.body()),
         };
         let (record, requested_key) = record;
         // Held until the bot is written: concurrent creations cannot all pass the check.
@@ -531,7 +530,7 @@ impl BotsApi {
         let requested_key = changes.exchange_key_id;
         let changed = match apply(bot.clone(), changes) {
             Ok(changed) => changed,
-            Err(Invalid(message)) => return BotResponse::Invalid(err("invalid_field", message)),
+            Err(e) => return BotResponse::Invalid(e.body()),
         };
         if changed.symbol != bot.symbol {
             match over_plan(
@@ -599,7 +598,8 @@ async fn owned(state: &ApiState, user: UserId, id: Uuid) -> Result<BotRecord, Bo
     }
 }
 
-fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), Invalid> {
+/// The bot `user` creates with `body`, and the exchange key it asks for.
+pub(super) fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), Invalid> {
     let exchange = ExchangeId::from(body.exchange);
     let symbol = symbol(&body.symbol)?;
     let strategy = body.strategy.trim().to_owned();
@@ -656,7 +656,8 @@ fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), I
     Ok((record, body.exchange_key_id))
 }
 
-fn apply(mut bot: BotRecord, changes: BotChanges) -> Result<BotRecord, Invalid> {
+/// `bot` with `changes` applied.
+pub(super) fn apply(mut bot: BotRecord, changes: BotChanges) -> Result<BotRecord, Invalid> {
     if let Some(name) = changes.name {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {

@@ -26,6 +26,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::auth::{AuthTag, SessionBody, busy, err, rate_limited, unavailable};
+use super::bodies::Invalid;
 use super::client_ip::ClientIp;
 use super::oauth::not_configured;
 use super::{ApiState, ErrorBody};
@@ -56,6 +57,37 @@ pub struct LinkConfirmation {
     /// The account's password: required with the `link_token`, ignored with the emailed
     /// token.
     pub password: Option<String>,
+}
+
+/// What a link token names (not whether it is valid: the store says that).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkTarget {
+    /// The browser's token, which works only with the account's password (not the emailed
+    /// one).
+    pub needs_password: bool,
+    /// The Google identity (`sub`) it links.
+    pub subject: String,
+}
+
+impl LinkConfirmation {
+    /// What its token names.
+    ///
+    /// # Errors
+    /// [`Invalid`]: `invalid_token` when the token names nothing.
+    pub fn target(&self) -> Result<LinkTarget, Invalid> {
+        let (kind, subject) = parse(self.token.trim()).ok_or_else(invalid_token)?;
+        Ok(LinkTarget {
+            needs_password: kind == Kind::WithPassword,
+            subject,
+        })
+    }
+}
+
+fn invalid_token() -> Invalid {
+    Invalid::new(
+        "invalid_token",
+        "token: unknown, already used or expired; sign in with Google again",
+    )
 }
 
 /// Answers of `link`.
@@ -210,14 +242,13 @@ impl IdentityLinkApi {
             let (body, secs) = rate_limited(wait);
             return LinkResponse::TooMany(body, secs);
         }
-        let invalid = || {
-            LinkResponse::BadRequest(err(
-                "invalid_token",
-                "token: unknown, already used or expired; sign in with Google again",
-            ))
-        };
+        let invalid = || LinkResponse::BadRequest(invalid_token().body());
         let token_text = body.token.trim();
-        let Some((kind, subject)) = parse(token_text) else {
+        let Ok(LinkTarget {
+            needs_password,
+            subject,
+        }) = body.target()
+        else {
             return invalid();
         };
         let token = tokens::hash(token_text);
@@ -235,7 +266,7 @@ impl IdentityLinkApi {
             Ok(None) => return invalid(),
             Err(e) => return LinkResponse::Unavailable(unavailable(&e)),
         };
-        if kind == Kind::WithPassword
+        if needs_password
             && let Err(answer) = state
                 .check_password(&user, body.password.as_deref(), &ip)
                 .await
@@ -269,10 +300,9 @@ impl IdentityLinkApi {
                 AuditAction::IdentityLinked,
                 &user.email,
                 &ip,
-                serde_json::json!({ "confirmed_by": match kind {
-                    Kind::Emailed => "email",
-                    Kind::WithPassword => "password",
-                } }),
+                serde_json::json!({
+                    "confirmed_by": if needs_password { "password" } else { "email" }
+                }),
             )
             .await;
         let notice = email::identity_linked(&user.email, &state.settings.public_url);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use nexus_core::ports::audit::AuditAction;
 use nexus_core::ports::credentials::{ApiCredentials, CredentialId, CredentialInfo};
-use nexus_core::{ExchangeError, ExchangeId, KeyPermissions, Secret};
+use nexus_core::{ExchangeError, ExchangeId, KeyPermissions, Secret, UserId};
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -14,6 +14,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 
 use super::auth::{err, rate_limited, unavailable};
+use super::bodies::Invalid;
 use super::client_ip::ClientIp;
 use super::session::Session;
 use super::{ApiState, ErrorBody};
@@ -83,6 +84,58 @@ impl std::fmt::Debug for NewKey {
             .field("exchange", &self.exchange)
             .field("label", &self.label)
             .finish_non_exhaustive()
+    }
+}
+
+/// A new key as it is checked with the venue and stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyToAdd {
+    /// The venue.
+    pub exchange: ExchangeId,
+    /// The key (on Paper, the caller's own account name), secret and passphrase, trimmed.
+    pub credentials: ApiCredentials,
+    /// The label: the caller's, up to 100 characters, or the venue's name.
+    pub label: String,
+}
+
+impl NewKey {
+    /// The key `user` adds: its fields within their lengths.
+    ///
+    /// # Errors
+    /// [`Invalid`]: `invalid_field` naming the key or the secret.
+    pub fn checked(&self, user: UserId) -> Result<KeyToAdd, Invalid> {
+        let exchange = ExchangeId::from(self.exchange);
+        // A Paper account is named after its owner, never after what they typed, so two
+        // users can never share one.
+        let key = if nexus_exchanges::Venues::needs_key(exchange) {
+            self.key.trim().to_owned()
+        } else {
+            nexus_exchanges::paper::account_name(user)
+        };
+        if key.is_empty() || key.len() > 512 {
+            return Err(Invalid::field("key", "1 to 512 characters"));
+        }
+        if self.secret.trim().is_empty() || self.secret.len() > 8192 {
+            return Err(Invalid::field("secret", "1 to 8192 characters"));
+        }
+        let label = self
+            .label
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map_or_else(
+                || exchange.as_str().to_owned(),
+                |l| l.chars().take(100).collect(),
+            );
+        Ok(KeyToAdd {
+            exchange,
+            credentials: ApiCredentials {
+                api_key: key,
+                secret: Secret::new(self.secret.trim()),
+                passphrase: self.passphrase.as_deref().map(Secret::new),
+            },
+            label,
+        })
     }
 }
 
@@ -235,33 +288,13 @@ impl KeysApi {
             let (body, secs) = rate_limited(wait);
             return AddKeyResponse::TooMany(body, secs);
         }
-        let exchange = ExchangeId::from(body.exchange);
-        // A Paper account is named after its owner, never after what they typed, so two
-        // users can never share one.
-        let key = if !nexus_exchanges::Venues::needs_key(exchange) {
-            nexus_exchanges::paper::account_name(user.id)
-        } else {
-            body.key.trim().to_owned()
-        };
-        if key.is_empty() || key.len() > 512 {
-            return AddKeyResponse::Invalid(err("invalid_field", "key: 1 to 512 characters"));
-        }
-        if body.secret.trim().is_empty() || body.secret.len() > 8192 {
-            return AddKeyResponse::Invalid(err("invalid_field", "secret: 1 to 8192 characters"));
-        }
-        let label = body
-            .label
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map_or_else(
-                || exchange.as_str().to_owned(),
-                |l| l.chars().take(100).collect(),
-            );
-        let credentials = ApiCredentials {
-            api_key: key,
-            secret: Secret::new(body.secret.trim()),
-            passphrase: body.passphrase.as_deref().map(Secret::new),
+        let KeyToAdd {
+            exchange,
+            credentials,
+            label,
+        } = match body.checked(user.id) {
+            Ok(key) => key,
+            Err(e) => return AddKeyResponse::Invalid(e.body()),
         };
         let permissions = {
             let Some(venues) = state.venues.as_ref() else {

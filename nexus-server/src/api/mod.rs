@@ -5,6 +5,7 @@
 mod activity;
 mod admin;
 mod auth;
+pub mod bodies;
 mod bots;
 pub mod client_ip;
 mod error;

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use nexus_core::fanout::Signal;
 use nexus_core::regime::gate::{AdvisorInput, GateAction};
 use nexus_core::{ExchangeId, Secret, SignalId, Symbol};
@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::{err, unavailable};
+use super::bodies::Invalid;
 use super::keys::Exchange as ExchangeName;
 use super::signature::SignedBy;
 use super::{ApiState, ErrorBody};
@@ -175,6 +176,52 @@ pub struct NewSignal {
     pub idempotency_key: Option<String>,
 }
 
+impl NewSignal {
+    /// The job a signal received at `at` becomes, once its source has proved itself: its
+    /// symbol parsed, and its id from the idempotency key (a new one without).
+    ///
+    /// # Errors
+    /// [`Invalid`]: `invalid_signal`, naming the field.
+    pub fn job(&self, at: DateTime<Utc>) -> Result<SignalJob, Invalid> {
+        let symbol: Symbol = self
+            .symbol
+            .trim()
+            .parse()
+            .map_err(|e| Invalid::new("invalid_signal", format!("symbol: {e}")))?;
+        let id = match self.idempotency_key.as_deref().map(str::trim) {
+            Some("") => {
+                return Err(Invalid::new(
+                    "invalid_signal",
+                    "idempotency_key: must not be empty",
+                ));
+            }
+            Some(key) => webhook_signal_id(&self.source, key),
+            None => SignalId::new(Uuid::new_v4()),
+        };
+        Ok(SignalJob {
+            signal: Signal {
+                id,
+                exchange: ExchangeId::from(self.exchange),
+                symbol,
+                kind: match self.action {
+                    SignalAction::Entry => GateAction::Entry,
+                    SignalAction::Add => GateAction::Add,
+                    SignalAction::Exit => GateAction::Exit,
+                },
+                at,
+                atr: None,
+                // Filled in by the scheduler from its classification of the market.
+                regime: None,
+                advisor: AdvisorInput::NotAsked,
+            },
+            strategy: WEBHOOK_STRATEGY.to_owned(),
+            strategy_config: Some(WebhookConfig::canonical(&self.source)),
+            interval: None,
+            reason: format!("webhook:{}", self.source),
+        })
+    }
+}
+
 /// The signal was accepted.
 #[derive(Debug, Object)]
 pub struct SignalAccepted {
@@ -254,43 +301,11 @@ impl SignalsApi {
         if !(signed || token_ok) {
             return denied();
         }
-        let symbol: Symbol = match body.symbol.trim().parse() {
-            Ok(s) => s,
-            Err(e) => {
-                return SignalResponse::Invalid(err("invalid_signal", format!("symbol: {e}")));
-            }
+        let job = match body.job(Utc::now()) {
+            Ok(job) => job,
+            Err(e) => return SignalResponse::Invalid(e.body()),
         };
-        let id = match body.idempotency_key.as_deref().map(str::trim) {
-            Some("") => {
-                return SignalResponse::Invalid(err(
-                    "invalid_signal",
-                    "idempotency_key: must not be empty",
-                ));
-            }
-            Some(key) => webhook_signal_id(&body.source, key),
-            None => SignalId::new(Uuid::new_v4()),
-        };
-        let job = SignalJob {
-            signal: Signal {
-                id,
-                exchange: ExchangeId::from(body.exchange),
-                symbol,
-                kind: match body.action {
-                    SignalAction::Entry => GateAction::Entry,
-                    SignalAction::Add => GateAction::Add,
-                    SignalAction::Exit => GateAction::Exit,
-                },
-                at: Utc::now(),
-                atr: None,
-                // Filled in by the scheduler from its classification of the market.
-                regime: None,
-                advisor: AdvisorInput::NotAsked,
-            },
-            strategy: WEBHOOK_STRATEGY.to_owned(),
-            strategy_config: Some(WebhookConfig::canonical(&body.source)),
-            interval: None,
-            reason: format!("webhook:{}", body.source),
-        };
+        let id = job.signal.id;
         let new = match job.new_job() {
             Ok(new) => new,
             Err(e) => return SignalResponse::Invalid(err("invalid_signal", e.to_string())),

@@ -14,6 +14,8 @@ mod backtest_cli;
 mod cli;
 mod engine;
 mod exchange_cli;
+mod fuzz_corpus;
+mod hostile;
 mod oauth;
 mod regime_cli;
 mod trades;

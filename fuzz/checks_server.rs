@@ -1,0 +1,308 @@
+//! The API's request-body fuzz checks, shared with the stable corpus test in
+//! `nexus-server/tests/server/fuzz_corpus.rs`. Each reads the bytes as the server reads a
+//! body (`nexus_server::api::bodies`) and must never panic; whatever it accepts is within
+//! the API's documented ranges, prints back to a body that reads the same, and (for bots)
+//! can be planned by the engine without a panic.
+
+use chrono::{DateTime, TimeZone, Utc};
+use nexus_core::fanout::{BotConfig, PlanLimits, Signal, Subscription, plan};
+use nexus_core::instrument::{Instrument, InstrumentFilters};
+use nexus_core::ports::accounts::BotRecord;
+use nexus_core::regime::Regime;
+use nexus_core::regime::gate::{AdvisorInput, GateAction};
+use nexus_core::sizing::AccountSnapshot;
+use nexus_core::strategy::TrendBreakoutConfig;
+use nexus_core::{
+    BotId, ExchangeId, Interval, MarketSnapshot, Position, Price, Quantity, SignalId, Symbol,
+    Ticker, UserId,
+};
+use nexus_server::api::bodies::{self, BodyError};
+use nexus_server::api::signals::WebhookConfig;
+use nexus_server::engine::signals::{SignalJob, WEBHOOK_STRATEGY};
+use poem_openapi::types::{ParseFromJSON, ToJSON};
+
+fn at() -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000, 0)
+        .single()
+        .expect("a valid time")
+}
+
+fn user() -> UserId {
+    UserId::new(uuid::Uuid::from_u128(7))
+}
+
+/// A refusal says why, and has the status the handler answers with.
+fn refused(error: &BodyError) {
+    assert!(!error.to_string().is_empty());
+    if let BodyError::Invalid(invalid) = error {
+        assert!(!invalid.code.is_empty());
+    }
+}
+
+/// An accepted body prints (`ToJSON`) to JSON that reads back to the same body.
+fn reads_back<T: ParseFromJSON + ToJSON>(body: &T) {
+    let json = body.to_json().expect("an object prints");
+    match T::parse_from_json(Some(json.clone())) {
+        Ok(again) => assert_eq!(again.to_json(), Some(json)),
+        Err(e) => panic!("its own JSON does not read: {}", e.into_message()),
+    }
+}
+
+/// `POST /signals`: the body, decoded into the queued job (its signature or token aside).
+pub fn signal_body(data: &[u8]) {
+    match bodies::new_signal(data, at()) {
+        Ok(job) => {
+            let body: bodies::NewSignal = bodies::json(data).expect("it was read once");
+            reads_back(&body);
+            let signal = &job.signal;
+            assert_eq!(
+                signal.symbol.to_string().parse::<Symbol>().ok(),
+                Some(signal.symbol)
+            );
+            assert_eq!(job.strategy, WEBHOOK_STRATEGY);
+            assert_eq!(
+                job.strategy_config.as_deref(),
+                Some(WebhookConfig::canonical(&body.source).as_str())
+            );
+            // The job's payload is what the scheduler reads back.
+            let queued = job.new_job().expect("a job serialises");
+            let back: SignalJob = serde_json::from_str(&queued.payload).expect("it reads back");
+            assert_eq!(back, job);
+            // A repeated delivery has the same id exactly when it names its key.
+            let again = bodies::new_signal(data, at()).expect("accepted once, accepted again");
+            assert_eq!(again.signal.id == signal.id, body.idempotency_key.is_some());
+        }
+        Err(error) => refused(&error),
+    }
+}
+
+/// Sign-up, sign-in, email verification, both password-reset steps and the confirmation
+/// of a Google identity's link.
+pub fn auth_bodies(data: &[u8]) {
+    match bodies::sign_up(data) {
+        Ok(body) => {
+            reads_back(&body);
+            let email = body.email.trim();
+            assert!(email.len() <= 254 && !email.contains(char::is_whitespace));
+            let (local, domain) = email.split_once('@').expect("an address has an @");
+            assert!(!local.is_empty() && domain.contains('.') && !domain.contains('@'));
+            assert!((8..=256).contains(&body.password.chars().count()));
+            // The same two fields sign in.
+            assert!(bodies::credentials(data).is_ok());
+        }
+        Err(error) => refused(&error),
+    }
+    match bodies::credentials(data) {
+        Ok(body) => reads_back(&body),
+        Err(error) => refused(&error),
+    }
+    match bodies::verify(data) {
+        Ok(body) => {
+            reads_back(&body);
+            let password = body.password.as_deref().map(|p| p.chars().count());
+            assert!(password.is_none_or(|n| (8..=256).contains(&n)));
+        }
+        Err(error) => refused(&error),
+    }
+    match bodies::forgot(data) {
+        Ok(body) => reads_back(&body),
+        Err(error) => refused(&error),
+    }
+    match bodies::link_confirmation(data) {
+        Ok((body, target)) => {
+            reads_back(&body);
+            assert!(!target.subject.is_empty());
+            let prefix = if target.needs_password { "p." } else { "e." };
+            assert!(body.token.trim().starts_with(prefix));
+        }
+        Err(error) => refused(&error),
+    }
+    match bodies::reset(data) {
+        Ok(body) => {
+            reads_back(&body);
+            assert!((8..=256).contains(&body.password.chars().count()));
+            // A reset's two fields verify an address too.
+            assert!(bodies::verify(data).is_ok());
+        }
+        Err(error) => refused(&error),
+    }
+}
+
+/// `POST /exchange-keys`.
+pub fn key_body(data: &[u8]) {
+    match bodies::new_key(data, user()) {
+        Ok(key) => {
+            let api_key = &key.credentials.api_key;
+            assert!((1..=512).contains(&api_key.len()));
+            if key.exchange == ExchangeId::Paper {
+                assert_eq!(*api_key, nexus_exchanges::paper::account_name(user()));
+            } else {
+                assert_eq!(api_key.trim(), api_key);
+            }
+            let secret = key.credentials.secret.expose();
+            assert!(!secret.is_empty() && secret.len() <= 8192 && secret.trim() == secret);
+            assert!((1..=100).contains(&key.label.chars().count()));
+            // The secret never shows in what may be logged.
+            assert!(secret.len() < 4 || !format!("{:?}", key.credentials).contains(secret));
+        }
+        Err(error) => refused(&error),
+    }
+}
+
+/// `PATCH /admin/users/{id}/role`.
+pub fn role_body(data: &[u8]) {
+    match bodies::role_change(data) {
+        Ok(body) => reads_back(&body),
+        Err(error) => refused(&error),
+    }
+}
+
+/// A bot as `POST /bots` makes it, to apply changes to.
+fn existing_bot() -> BotRecord {
+    BotRecord {
+        id: BotId::new(uuid::Uuid::from_u128(9)),
+        user: user(),
+        name: "trend BTC".to_owned(),
+        exchange: ExchangeId::Paper,
+        symbol: "BTC/USDT".parse().expect("a valid symbol"),
+        interval: Interval::H1,
+        strategy: "trend_breakout".to_owned(),
+        strategy_config: serde_json::to_string(&TrendBreakoutConfig::default())
+            .expect("the defaults serialise"),
+        config: BotConfig::default(),
+        credential: None,
+        paused: false,
+        paused_reason: None,
+    }
+}
+
+/// `POST /bots` and `PATCH /bots/{id}`.
+pub fn bot_bodies(data: &[u8]) {
+    match bodies::new_bot(data, user()) {
+        Ok((bot, _key)) => {
+            assert_eq!(bot.user, user());
+            stored_bot(&bot);
+        }
+        Err(error) => refused(&error),
+    }
+    let before = existing_bot();
+    match bodies::bot_changes(data, before.clone()) {
+        Ok(bot) => {
+            assert_eq!(
+                (bot.id, bot.user, bot.exchange, &bot.strategy),
+                (before.id, before.user, before.exchange, &before.strategy)
+            );
+            stored_bot(&bot);
+        }
+        Err(error) => refused(&error),
+    }
+}
+
+/// What holds for every bot the API stores.
+fn stored_bot(bot: &BotRecord) {
+    assert_eq!(bot.name.trim(), bot.name);
+    assert!((1..=100).contains(&bot.name.chars().count()));
+    assert_eq!(
+        bot.symbol.to_string().parse::<Symbol>().ok(),
+        Some(bot.symbol)
+    );
+    match bot.strategy.as_str() {
+        "trend_breakout" => {
+            let config: TrendBreakoutConfig =
+                serde_json::from_str(&bot.strategy_config).expect("stored parameters read back");
+            assert!(config.validate().is_ok());
+        }
+        "webhook" => {
+            let config: WebhookConfig =
+                serde_json::from_str(&bot.strategy_config).expect("stored parameters read back");
+            assert!(config.validate().is_ok());
+            assert_eq!(
+                bot.strategy_config,
+                WebhookConfig::canonical(&config.source)
+            );
+        }
+        other => panic!("unknown strategy {other:?} accepted"),
+    }
+    // Within the documented ranges of sizing, pyramiding and the gate.
+    assert!(bot.config.validate().is_ok());
+    // Stored and shown as JSON, read back by the engine.
+    let json = serde_json::to_string(&bot.config).expect("a bot's configuration serialises");
+    let back: BotConfig = serde_json::from_str(&json).expect("a stored configuration reads back");
+    assert_eq!(back, bot.config);
+    plans(bot);
+}
+
+/// The engine plans an entry, an add and an exit for the bot without a panic, each ending
+/// as an order or a skip.
+fn plans(bot: &BotRecord) {
+    let now = at();
+    let price = |text: &str| text.parse::<Price>().expect("a valid price");
+    let mut snapshot = MarketSnapshot::new(bot.exchange, now);
+    let ticker = Ticker::new(
+        bot.symbol,
+        price("50000"),
+        price("50001"),
+        price("50000"),
+        now,
+    )
+    .expect("a valid ticker");
+    snapshot.insert_ticker(ticker);
+    let filters = InstrumentFilters {
+        tick_size: price("0.01"),
+        step_size: "0.0001".parse().expect("a valid step"),
+        min_qty: "0.0001".parse().expect("a valid quantity"),
+        max_qty: Some("1000".parse().expect("a valid quantity")),
+        min_notional: "10".parse().expect("a valid notional"),
+    };
+    let instrument =
+        Instrument::new(bot.exchange, bot.symbol, filters).expect("a valid instrument");
+    snapshot.insert_instrument(instrument);
+    let opened = now - chrono::Duration::hours(1);
+    let position = Position::open(
+        bot.symbol,
+        "0.2".parse::<Quantity>().expect("a valid quantity"),
+        price("40000"),
+        opened,
+    )
+    .expect("a valid position");
+    // An ordinary account, and the largest the money types allow.
+    let accounts = [
+        ("100000", "100000"),
+        ("1000000000000000000000000000", "1000000000000000"),
+    ];
+    for ((kind, position), (equity, free)) in [
+        (GateAction::Entry, None),
+        (GateAction::Add, Some(position)),
+        (GateAction::Exit, Some(position)),
+    ]
+    .into_iter()
+    .flat_map(|k| accounts.map(|a| (k, a)))
+    {
+        let signal = Signal {
+            id: SignalId::new(uuid::Uuid::from_u128(11)),
+            exchange: bot.exchange,
+            symbol: bot.symbol,
+            kind,
+            at: now,
+            atr: Some(price("1500")),
+            regime: Some(Regime::Bull),
+            advisor: AdvisorInput::NotAsked,
+        };
+        let subscription = Subscription {
+            user: bot.user,
+            bot: bot.id,
+            exchange: bot.exchange,
+            config: &bot.config,
+            account: AccountSnapshot {
+                equity: equity.parse().expect("a valid notional"),
+                free_quote: free.parse().expect("a valid quantity"),
+                free_base: "0.2".parse().expect("a valid quantity"),
+            },
+            position,
+            limits: PlanLimits::default(),
+            paused: bot.paused,
+        };
+        let out = plan(&signal, &snapshot, &[subscription]);
+        assert_eq!(out.plans.len() + out.skips.len(), 1);
+    }
+}
