@@ -17,6 +17,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Semaphore};
 
+/// Attempts of one request that the server answers 429 with `Retry-After`.
+const MAX_ATTEMPTS: u32 = 5;
+
 /// `nexus-loadtest` options.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct Args {
@@ -192,22 +195,41 @@ impl Client {
         body: Option<&Value>,
         token: Option<&str>,
     ) -> Result<(u16, Value), LoadTestError> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await.map_err(|source| {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-            LoadTestError::Transport {
-                path: path.to_owned(),
-                source,
+        // A 429 says when to come back (the server caps concurrent password hashing, and
+        // its sign-up limits may be on): a client that waits as told is not failing.
+        let mut attempts = 0;
+        let (status, value) = loop {
+            attempts += 1;
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base));
+            if let Some(body) = body {
+                req = req.json(body);
             }
-        })?;
-        let status = resp.status().as_u16();
-        let value = resp.json::<Value>().await.unwrap_or(Value::Null);
+            if let Some(token) = token {
+                req = req.bearer_auth(token);
+            }
+            let resp = req.send().await.map_err(|source| {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                LoadTestError::Transport {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let value = resp.json::<Value>().await.unwrap_or(Value::Null);
+            match retry_after {
+                Some(secs) if status == 429 && attempts < MAX_ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_secs(secs.clamp(1, 60))).await;
+                }
+                _ => break (status, value),
+            }
+        };
         if status >= 400 {
             self.errors.fetch_add(1, Ordering::Relaxed);
             return Err(LoadTestError::Refused {
