@@ -233,6 +233,14 @@ pub trait ActivityStore: Send + Sync {
     /// [`StoreError`].
     async fn record_order(&self, order: &OrderRecord) -> Result<bool, StoreError>;
 
+    /// The recorded orders among the row ids `ids` (see
+    /// [`execution::order_id`](crate::execution::order_id)), in no particular order: what a
+    /// retry accounts a venue's cumulative report against.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn orders(&self, ids: &[Uuid]) -> Result<Vec<OrderRecord>, StoreError>;
+
     /// Updates an order's state, venue id, fills so far and error; `false` when there is
     /// no such order.
     ///

@@ -16,7 +16,7 @@ use chrono::Utc;
 use nexus_core::execution::{self, ExecutionError, Refusal};
 use nexus_core::fanout::ExecutionPlan;
 use nexus_core::ports::accounts::BotRecord;
-use nexus_core::ports::activity::OrderState;
+use nexus_core::ports::activity::{OrderRecord, OrderState};
 use nexus_core::ports::credentials::CredentialId;
 use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
 use nexus_core::{
@@ -383,6 +383,21 @@ impl TradeExecutor {
             .filter(|(_, new)| !*new)
             .map(|(o, _)| o.client_order_id)
             .collect();
+        // What an earlier attempt recorded of those: a venue's report is cumulative, so a
+        // retry accounts it against the recorded fills, not against nothing (a partial fill
+        // recorded before a crash would otherwise be counted twice).
+        let recorded: HashMap<ClientOrderId, OrderRecord> = if recorded_before.is_empty() {
+            HashMap::new()
+        } else {
+            let ids: Vec<Uuid> = recorded_before.iter().map(execution::order_id).collect();
+            self.store
+                .orders(&ids)
+                .await
+                .map_err(ExecuteError::store("loading the recorded orders"))?
+                .into_iter()
+                .map(|o| (o.client_order_id, o))
+                .collect()
+        };
 
         let mut sending = tokio::task::JoinSet::new();
         let mut tasks = HashMap::new();
@@ -429,7 +444,10 @@ impl TradeExecutor {
                 result,
                 at,
             } = answer;
-            let order = execution::planned(&plan, now);
+            let order = recorded
+                .get(&plan.client_order_id)
+                .cloned()
+                .unwrap_or_else(|| execution::planned(&plan, now));
             let report = match result {
                 Ok(report) => report,
                 Err(e) => {

@@ -712,3 +712,97 @@ async fn a_deleted_bot_or_key_places_nothing() {
     })
     .await;
 }
+
+/// The venue answers the first attempt with a partial fill, which is recorded; the job is
+/// then run again (its worker died before completing it) and the look-up finds the order
+/// filled. The report is cumulative: only the rest is a new fill, and the position holds
+/// what was bought once, not the first half twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_fill_then_the_rest_after_a_retry_is_counted_once() {
+    on_both(
+        "a_partial_fill_then_the_rest_after_a_retry_is_counted_once",
+        |w| async move {
+            let bot = w.bot(ExchangeId::Binance).await;
+            w.binance.deposit("USDT", Decimal::from(10_000));
+            let plan = w.plan(bot, ExchangeId::Binance);
+            // Binance's documented FULL answer (the mock's own fixture), as a partial fill
+            // of half the order; the mock fills the whole order behind it.
+            let mut partial: serde_json::Value = serde_json::from_str(include_str!(
+                "../../../nexus-exchanges/test_data/binance/order_full.json"
+            ))
+            .unwrap();
+            let now = Utc::now().timestamp_millis();
+            for (field, value) in [
+                ("symbol", serde_json::json!("BTCUSDT")),
+                ("orderId", serde_json::json!(1)),
+                (
+                    "clientOrderId",
+                    serde_json::json!(plan.client_order_id.as_str()),
+                ),
+                ("transactTime", serde_json::json!(now)),
+                ("workingTime", serde_json::json!(now)),
+                ("price", serde_json::json!("0.00000000")),
+                ("origQty", serde_json::json!("0.01")),
+                ("executedQty", serde_json::json!("0.005")),
+                ("cummulativeQuoteQty", serde_json::json!("300.005")),
+                ("status", serde_json::json!("PARTIALLY_FILLED")),
+                ("type", serde_json::json!("MARKET")),
+                ("side", serde_json::json!("BUY")),
+                (
+                    "fills",
+                    serde_json::json!([{"price": "60001", "qty": "0.005",
+                        "commission": "0", "commissionAsset": "BNB", "tradeId": 1}]),
+                ),
+            ] {
+                partial[field] = value;
+            }
+            w.binance.script(Scripted {
+                path: Some("/api/v3/order".into()),
+                status: 200,
+                body: partial.to_string(),
+                retry_after: None,
+                after_applying: true,
+            });
+            let t0 = Utc::now();
+            w.store
+                .enqueue(&TradeJob::new_job(vec![plan.clone()]).unwrap(), t0)
+                .await
+                .unwrap();
+            let claimed = w
+                .store
+                .claim(&[JobKind::TradeExecution], "worker-a", LEASE, 10, t0)
+                .await
+                .unwrap();
+            w.executor.run(&claimed[0]).await.unwrap();
+            let held = |w: &World| {
+                let store = Arc::clone(&w.store);
+                async move { store.open_position(bot).await.unwrap().unwrap().quantity() }
+            };
+            assert_eq!(held(&w).await, Quantity::from_str("0.005").unwrap());
+            // worker-a dies before completing the job.
+
+            let later = t0 + chrono::Duration::seconds(31);
+            let reclaimed = w
+                .store
+                .claim(&[JobKind::TradeExecution], "worker-b", LEASE, 10, later)
+                .await
+                .unwrap();
+            assert_eq!(reclaimed.len(), 1);
+            w.executor.run(&reclaimed[0]).await.unwrap();
+            assert_eq!(w.binance.orders(), 1, "placed once");
+            // The scripted half paid its fee in BNB, and a looked-up report carries no fee:
+            // 0.005, then the other 0.005.
+            let position = held(&w).await;
+            assert_eq!(
+                position,
+                Quantity::from_str("0.01").unwrap(),
+                "the first half is not counted twice"
+            );
+            let fills = w.store.bot_fills(bot, page()).await.unwrap();
+            let total: Decimal = fills.iter().map(|(_, f)| f.quantity.value()).sum();
+            assert_eq!(total, Decimal::from_str("0.01").unwrap(), "{fills:?}");
+            w
+        },
+    )
+    .await;
+}

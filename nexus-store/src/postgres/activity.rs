@@ -339,6 +339,15 @@ impl ActivityStore for PostgresStore {
         Ok(())
     }
 
+    async fn orders(&self, ids: &[Uuid]) -> Result<Vec<OrderRecord>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM orders WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(codec::order).collect()
+    }
+
     async fn bot_orders(
         &self,
         bot: BotId,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::positions::{close_position_in, save_position_in};
 use super::{SqliteStore, dec, ms};
 use crate::codec;
-use crate::error::classify;
+use crate::error::{classify, corrupt};
 
 fn limit(page: &Page<impl Sized>) -> i64 {
     i64::from(page.limit.clamp(1, 1000))
@@ -326,6 +326,17 @@ impl ActivityStore for SqliteStore {
             .map_err(classify)?;
         }
         tx.commit().await.map_err(classify)
+    }
+
+    async fn orders(&self, ids: &[Uuid]) -> Result<Vec<OrderRecord>, StoreError> {
+        let ids = serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())
+            .map_err(|e| corrupt("order ids", e))?;
+        let rows = sqlx::query("SELECT * FROM orders WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(codec::order).collect()
     }
 
     async fn bot_orders(
