@@ -7,7 +7,6 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use nexus_core::ports::sessions::TokenPurpose;
 use nexus_exchanges::mock::binance::BinanceMock;
-use nexus_exchanges::{BinanceConfig, PaperConfig, PaperVenue, Venues, VenuesConfig};
 use nexus_server::api::{self, ApiState, AuthSettings};
 use nexus_server::auth::tokens;
 use nexus_store::Store;
@@ -38,19 +37,7 @@ async fn start(backend: Backend) -> Running {
 async fn start_with(backend: Backend, configure: impl FnOnce(ApiState) -> ApiState) -> Running {
     let db = TestDb::open(backend).await;
     let outbox = Outbox::new(&db.path().join("outbox"));
-    let (binance, binance_url) = BinanceMock::start(BINANCE_KEY, BINANCE_SECRET).await;
-    let venues = Venues::new(
-        VenuesConfig {
-            binance: BinanceConfig {
-                base_url: binance_url,
-                ..BinanceConfig::default()
-            },
-            ..VenuesConfig::default()
-        },
-        None,
-        PaperVenue::new(PaperConfig::default()),
-    )
-    .unwrap();
+    let (binance, venues) = crate::support::local_venues().await;
     let store = Arc::clone(&db.store);
     let sender = outbox.sender();
     let served = Served::start(|url| {

@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use nexus_exchanges::mock::binance::BinanceMock;
-use nexus_exchanges::{BinanceConfig, PaperConfig, PaperVenue, Venues, VenuesConfig};
 use nexus_server::api::{ApiState, AuthSettings};
 use nexus_server::auth::limits::AuthLimits;
 use reqwest::StatusCode;
@@ -20,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{BINANCE_KEY, BINANCE_SECRET, Backend, Http, Outbox, Served, TestDb};
+use crate::support::{Backend, Http, Outbox, Served, TestDb};
 
 /// A signal source the server knows (its secret is never sent: no case may be accepted).
 const SOURCE_SECRET: &str = "0123456789abcdef-hostile";
@@ -171,19 +170,7 @@ async fn start() -> Hostile {
     let outbox = Outbox::new(&db.path().join("outbox"));
     let store = std::sync::Arc::clone(&db.store);
     let sender = outbox.sender();
-    let (binance, binance_url) = BinanceMock::start(BINANCE_KEY, BINANCE_SECRET).await;
-    let venues = Venues::new(
-        VenuesConfig {
-            binance: BinanceConfig {
-                base_url: binance_url,
-                ..BinanceConfig::default()
-            },
-            ..VenuesConfig::default()
-        },
-        None,
-        PaperVenue::new(PaperConfig::default()),
-    )
-    .unwrap();
+    let (binance, venues) = crate::support::local_venues().await;
     let served = Served::start(|url| {
         let mut state = ApiState::new(store, sender, AuthSettings::new(url))
             .with_venues(std::sync::Arc::new(venues))
@@ -755,17 +742,10 @@ fn cases(h: &Hostile, round: usize) -> Vec<Case> {
 
 /// The series `/metrics` shows: its lines that are not comments.
 async fn series(h: &Hostile) -> Vec<String> {
-    let text = h
-        .http
-        .client
-        .get(h.http.url("/metrics"))
-        .send()
+    h.http
+        .text("/metrics")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| l.rsplit_once(' ').map_or(l, |(name, _)| name).to_owned())
         .collect()

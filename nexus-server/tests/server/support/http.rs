@@ -48,18 +48,23 @@ impl Http {
         answer(self.client.delete(self.url(path)).bearer_auth(token)).await
     }
 
-    /// The value of the first `/metrics` line starting with `line_start` (0 when none).
-    pub async fn metric(&self, line_start: &str) -> f64 {
-        let text = self
-            .client
-            .get(self.url("/metrics"))
+    /// The body of `GET path` as text.
+    pub async fn text(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
-        text.lines()
+            .unwrap()
+    }
+
+    /// The value of the first `/metrics` line starting with `line_start` (0 when none).
+    pub async fn metric(&self, line_start: &str) -> f64 {
+        self.text("/metrics")
+            .await
+            .lines()
             .find(|l| l.starts_with(line_start))
             .and_then(|l| l.rsplit(' ').next())
             .map_or(0.0, |v| v.parse().unwrap())

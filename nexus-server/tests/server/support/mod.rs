@@ -20,6 +20,30 @@ use std::io::Write;
 pub const BINANCE_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
 pub const BINANCE_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 
+/// The exchange adapters of a server under test: a local Binance (accepting
+/// [`BINANCE_KEY`]) and the Paper venue.
+pub async fn local_venues() -> (
+    std::sync::Arc<nexus_exchanges::mock::binance::BinanceMock>,
+    nexus_exchanges::Venues,
+) {
+    use nexus_exchanges::{BinanceConfig, PaperConfig, PaperVenue, Venues, VenuesConfig};
+    let (binance, url) =
+        nexus_exchanges::mock::binance::BinanceMock::start(BINANCE_KEY, BINANCE_SECRET).await;
+    let venues = Venues::new(
+        VenuesConfig {
+            binance: BinanceConfig {
+                base_url: url,
+                ..BinanceConfig::default()
+            },
+            ..VenuesConfig::default()
+        },
+        None,
+        PaperVenue::new(PaperConfig::default()),
+    )
+    .unwrap();
+    (binance, venues)
+}
+
 /// The path of the `nexus` binary Cargo built for these tests.
 pub const NEXUS: &str = env!("CARGO_BIN_EXE_nexus");
 
