@@ -19,7 +19,8 @@ pub struct TestDb {
     pub store: Arc<dyn Store>,
     /// Holds the SQLite file, the outbox and whatever else a test writes.
     pub dir: tempfile::TempDir,
-    _schema: Option<Schema>,
+    /// The PostgreSQL schema, dropped with this (`None` on SQLite).
+    schema: Option<Schema>,
 }
 
 impl TestDb {
@@ -33,7 +34,7 @@ impl TestDb {
                 Self {
                     store: Arc::new(store),
                     dir,
-                    _schema: None,
+                    schema: None,
                 }
             }
             Backend::Postgres(url) => {
@@ -47,7 +48,7 @@ impl TestDb {
                 Self {
                     store: Arc::new(store),
                     dir,
-                    _schema: Some(schema),
+                    schema: Some(schema),
                 }
             }
         }
@@ -61,7 +62,7 @@ impl TestDb {
     /// key of its own.
     pub async fn another_store(&self) -> Arc<dyn Store> {
         let keys = Keyring::new(MasterKey::generate(), Vec::new());
-        match &self._schema {
+        match &self.schema {
             None => {
                 let url = format!("sqlite://{}", self.dir.path().join("nexus.db").display());
                 Arc::new(SqliteStore::open(&url, keys).await.unwrap())
