@@ -18,6 +18,8 @@
 //! ```
 
 pub mod backtest;
+pub mod billing;
+pub mod durations;
 pub mod error;
 pub mod execution;
 pub mod fanout;

@@ -117,7 +117,7 @@ pub struct Config {
     /// The data directory.
     pub data_dir: std::path::PathBuf,
     /// Plans and their limits.
-    pub plans: crate::api::plans::Plans,
+    pub plans: nexus_core::billing::Plans,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: crate::api::client_ip::TrustedProxies,
     /// Log lines as JSON objects (`NEXUS_LOG_FORMAT=json`, the default) or text.
@@ -279,8 +279,8 @@ impl Config {
             }
         };
 
-        let plans_text = get(PLANS_VAR, crate::api::plans::DEFAULT_PLANS)?;
-        let plans = crate::api::plans::Plans::parse(&plans_text).map_err(|problem| {
+        let plans_text = get(PLANS_VAR, nexus_core::billing::DEFAULT_PLANS)?;
+        let plans = nexus_core::billing::Plans::parse(&plans_text).map_err(|problem| {
             tracing::debug!(%problem, "bad plans");
             ConfigError::Invalid {
                 var: PLANS_VAR,

@@ -30,17 +30,20 @@ pub enum JobKind {
     RegimeCheck,
     /// Trim history tables.
     Cleanup,
+    /// A billing email or grace-period check ([`crate::billing::BillingJob`]).
+    Billing,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Signal,
         Self::TradeExecution,
         Self::TradeAlert,
         Self::Email,
         Self::RegimeCheck,
         Self::Cleanup,
+        Self::Billing,
     ];
 
     /// The stored name (`trade_execution`, …).
@@ -53,6 +56,7 @@ impl JobKind {
             Self::Email => "email",
             Self::RegimeCheck => "regime_check",
             Self::Cleanup => "cleanup",
+            Self::Billing => "billing",
         }
     }
 }

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::auth::{err, unavailable};
 use super::bodies::Invalid;
 use super::keys::Exchange;
-use super::plans::Plan;
+use nexus_core::billing::Plan;
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 

@@ -14,7 +14,6 @@ mod health;
 mod identity_link;
 mod keys;
 mod oauth;
-pub mod plans;
 pub mod session;
 pub mod signals;
 pub mod signature;
@@ -112,7 +111,7 @@ pub struct ApiState {
     /// The exchange adapters (checking keys); `None` if they could not be built.
     pub venues: Option<Arc<Venues>>,
     /// Plans and their limits.
-    pub plans: plans::Plans,
+    pub plans: nexus_core::billing::Plans,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: client_ip::TrustedProxies,
     /// The process's metrics, served at `/metrics`.
@@ -156,7 +155,7 @@ impl ApiState {
             hashing: Arc::new(crate::auth::hashing::HashingSlots::per_core()),
             devices,
             venues,
-            plans: plans::Plans::default(),
+            plans: nexus_core::billing::Plans::default(),
             trusted_proxies: client_ip::TrustedProxies::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
             oidc: None,
@@ -198,7 +197,7 @@ impl ApiState {
 
     /// The same state with other plans.
     #[must_use]
-    pub fn with_plans(mut self, plans: plans::Plans) -> Self {
+    pub fn with_plans(mut self, plans: nexus_core::billing::Plans) -> Self {
         self.plans = plans;
         self
     }

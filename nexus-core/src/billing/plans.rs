@@ -1,12 +1,12 @@
 //! Plans and their limits, from configuration (`NEXUS_PLANS`): how many bots a user may
-//! have and on how many (exchange, symbol) pairs.
+//! run and on how many (exchange, symbol) pairs.
 
 /// One plan's limits (`None`: no limit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Its id (`free`, `pro`, `enterprise`).
     pub name: String,
-    /// Bots allowed.
+    /// Running bots allowed.
     pub max_bots: Option<u32>,
     /// Distinct pairs allowed.
     pub max_pairs: Option<u32>,
