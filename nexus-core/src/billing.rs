@@ -41,6 +41,6 @@ mod subscription;
 pub use jobs::{BillingJob, Notice};
 pub use plans::{DEFAULT_PLANS, Plan, Plans, PlansError};
 pub use subscription::{
-    Change, Snapshot, Stale, Subscription, SubscriptionStatus, apply, entitlement,
+    Change, Snapshot, Stale, Subscription, SubscriptionStatus, UnknownStatus, apply, entitlement,
     starts_failure,
 };

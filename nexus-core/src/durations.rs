@@ -85,7 +85,16 @@ mod tests {
         assert_eq!(parse(" 2h "), Ok(Duration::from_secs(7200)));
         assert_eq!(parse("3d"), Ok(Duration::from_secs(259_200)));
         assert_eq!(parse("10m"), Ok(Duration::from_secs(600)));
-        for bad in ["", "3", "d", "3x", "-1s", "1.5h", "99999999999999999999s", "3 d"] {
+        for bad in [
+            "",
+            "3",
+            "d",
+            "3x",
+            "-1s",
+            "1.5h",
+            "99999999999999999999s",
+            "3 d",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(format(Duration::from_secs(90)), "1m30s");

@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod billing;
 mod codec;
 mod common;
 mod error;
@@ -135,6 +136,7 @@ pub trait Store:
     + nexus_core::ports::OutOfSyncLog
     + nexus_core::ports::PaperLedger
     + nexus_core::ports::SeenSignatures
+    + nexus_core::ports::BillingStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

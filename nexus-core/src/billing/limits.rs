@@ -132,7 +132,11 @@ mod tests {
         let running = [pair(0), pair(0), pair(1)];
         let refused = check(&free, &running, pair(0)).unwrap_err();
         assert_eq!(refused.crossed, Crossed::Bots { max: 3, running: 3 });
-        assert!(refused.to_string().contains("allows 3 running bots and you have 3"));
+        assert!(
+            refused
+                .to_string()
+                .contains("allows 3 running bots and you have 3")
+        );
         assert!(check(&free, &running[..2], pair(2)).is_ok());
         let two_pairs = plan(Some(9), Some(2));
         assert_eq!(

@@ -81,8 +81,8 @@ pub trait UserStore: Send + Sync {
         email: &str,
     ) -> Result<Option<(UserRecord, Option<String>)>, StoreError>;
 
-    /// The plan of the user's active (or trialing) subscription; `None` when they have
-    /// none (the free plan).
+    /// The plan in force for the user as last enforced (see
+    /// [`crate::billing::entitlement`]); `None` when they never had one (the free plan).
     ///
     /// # Errors
     /// [`StoreError`].
@@ -277,8 +277,8 @@ pub trait BotStore: Send + Sync {
     /// [`StoreError`].
     async fn delete_bot(&self, user: UserId, id: BotId) -> Result<bool, StoreError>;
 
-    /// How many bots `user` has, and on how many distinct (exchange, symbol) pairs: what
-    /// plan limits count.
+    /// How many bots `user` runs (paused ones aside), and on how many distinct (exchange,
+    /// symbol) pairs: what plan limits count.
     ///
     /// # Errors
     /// [`StoreError`].

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod audit;
+pub mod billing;
 pub mod credentials;
 mod decision_log;
 mod exchange;
@@ -19,6 +20,7 @@ pub mod signatures;
 pub use accounts::{BotStore, PositionStore, UserStore};
 pub use activity::{ActivityStore, OutOfSyncLog};
 pub use audit::AuditLog;
+pub use billing::BillingStore;
 pub use credentials::CredentialStore;
 pub use decision_log::{DecisionLog, MemoryDecisionLog};
 pub use exchange::Exchange;

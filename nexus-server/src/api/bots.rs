@@ -25,9 +25,9 @@ use uuid::Uuid;
 use super::auth::{err, unavailable};
 use super::bodies::Invalid;
 use super::keys::Exchange;
-use nexus_core::billing::Plan;
 use super::session::Session;
 use super::{ApiState, ErrorBody};
+use nexus_core::billing::Plan;
 
 #[derive(Tags)]
 enum BotsTag {

@@ -9,6 +9,7 @@
 //! in the record decoders of `records`. A value that does not read back is a
 //! [`ColumnError`] naming its table and column.
 
+mod billing;
 mod records;
 
 use std::fmt::Display;
@@ -26,6 +27,7 @@ use uuid::Uuid;
 
 use crate::error::corrupt;
 
+pub(crate) use billing::{billing_customer, billing_event, running_bot, subscription};
 pub(crate) use records::{
     SealedCredentials, active_session, bot, bot_usage, credential_info, fill, job, open_position,
     order, pending_login, position_bot, position_record, sealed_credentials, skip, strategy_market,

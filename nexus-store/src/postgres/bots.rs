@@ -25,34 +25,77 @@ macro_rules! bot_columns {
     };
 }
 
+/// Inserts `bot` through `db` (the pool, or a transaction it belongs to).
+pub(super) async fn insert_bot<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    bot: &BotRecord,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let json = codec::bot_json(bot)?;
+    sqlx::query(
+        "INSERT INTO bots (id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
+             gate, sizing, pyramid, credential_id, paused, paused_reason, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, $15, $14, $14)",
+    )
+    .bind(bot.id.as_uuid())
+    .bind(bot.user.as_uuid())
+    .bind(&bot.name)
+    .bind(bot.exchange.as_str())
+    .bind(bot.symbol.to_string())
+    .bind(bot.interval.as_str())
+    .bind(&bot.strategy)
+    .bind(&bot.strategy_config)
+    .bind(json.gate)
+    .bind(json.sizing)
+    .bind(json.pyramid)
+    .bind(bot.credential.map(|c| c.0))
+    .bind(bot.paused)
+    .bind(now)
+    .bind(&bot.paused_reason)
+    .execute(db)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Saves `bot`'s changes through `db`; `false` when its owner has no such bot.
+pub(super) async fn update_bot_row<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    bot: &BotRecord,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let json = codec::bot_json(bot)?;
+    let done = sqlx::query(
+        "UPDATE bots SET name = $1, exchange = $2, symbol = $3, interval = $4, strategy = $5,
+             strategy_config = $6::json, gate = $7::jsonb, sizing = $8::jsonb, pyramid = $9::jsonb,
+             credential_id = $10, paused = $11, updated_at = $12, paused_reason = $15
+         WHERE id = $13 AND user_id = $14",
+    )
+    .bind(&bot.name)
+    .bind(bot.exchange.as_str())
+    .bind(bot.symbol.to_string())
+    .bind(bot.interval.as_str())
+    .bind(&bot.strategy)
+    .bind(&bot.strategy_config)
+    .bind(json.gate)
+    .bind(json.sizing)
+    .bind(json.pyramid)
+    .bind(bot.credential.map(|c| c.0))
+    .bind(bot.paused)
+    .bind(now)
+    .bind(bot.id.as_uuid())
+    .bind(bot.user.as_uuid())
+    .bind(&bot.paused_reason)
+    .execute(db)
+    .await
+    .map_err(classify)?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl BotStore for PostgresStore {
     async fn create_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<(), StoreError> {
-        let json = codec::bot_json(bot)?;
-        sqlx::query(
-            "INSERT INTO bots (id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
-                 gate, sizing, pyramid, credential_id, paused, paused_reason, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::json, $9::jsonb, $10::jsonb, $11::jsonb, $12, $13, $15, $14, $14)",
-        )
-        .bind(bot.id.as_uuid())
-        .bind(bot.user.as_uuid())
-        .bind(&bot.name)
-        .bind(bot.exchange.as_str())
-        .bind(bot.symbol.to_string())
-        .bind(bot.interval.as_str())
-        .bind(&bot.strategy)
-        .bind(&bot.strategy_config)
-        .bind(json.gate)
-        .bind(json.sizing)
-        .bind(json.pyramid)
-        .bind(bot.credential.map(|c| c.0))
-        .bind(bot.paused)
-        .bind(now)
-        .bind(&bot.paused_reason)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
+        insert_bot(&self.pool, bot, now).await
     }
 
     async fn bot(&self, id: BotId) -> Result<Option<BotRecord>, StoreError> {
@@ -88,7 +131,7 @@ impl BotStore for PostgresStore {
         limit: u32,
     ) -> Result<Vec<SubscribedBot>, StoreError> {
         // One query per page: the bot, its open position and its owner's plan limit
-        // (no active subscription: the free plan).
+        // (no plan in force: the free plan).
         let rows = sqlx::query(concat!(
             "SELECT ",
             bot_columns!(b),
@@ -98,8 +141,8 @@ impl BotStore for PostgresStore {
                  p.adds AS p_adds, pl.max_order_notional
              FROM bots b
              LEFT JOIN positions p ON p.bot_id = b.id AND p.closed_at IS NULL
-             LEFT JOIN subscriptions s ON s.user_id = b.user_id AND s.status IN ('active', 'trialing')
-             LEFT JOIN plans pl ON pl.id = COALESCE(s.plan_id, 'free')
+             LEFT JOIN subscriptions s ON s.user_id = b.user_id
+             LEFT JOIN plans pl ON pl.id = COALESCE(s.effective_plan, 'free')
              WHERE b.exchange = $1 AND b.symbol = $2 AND b.strategy = $3 AND NOT b.paused
                  AND ($4::text IS NULL OR b.interval = $4)
                  AND ($5::text IS NULL OR b.strategy_config::text = $5)
@@ -152,32 +195,7 @@ impl BotStore for PostgresStore {
     }
 
     async fn update_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<bool, StoreError> {
-        let json = codec::bot_json(bot)?;
-        let done = sqlx::query(
-            "UPDATE bots SET name = $1, exchange = $2, symbol = $3, interval = $4, strategy = $5,
-                 strategy_config = $6::json, gate = $7::jsonb, sizing = $8::jsonb, pyramid = $9::jsonb,
-                 credential_id = $10, paused = $11, updated_at = $12, paused_reason = $15
-             WHERE id = $13 AND user_id = $14",
-        )
-        .bind(&bot.name)
-        .bind(bot.exchange.as_str())
-        .bind(bot.symbol.to_string())
-        .bind(bot.interval.as_str())
-        .bind(&bot.strategy)
-        .bind(&bot.strategy_config)
-        .bind(json.gate)
-        .bind(json.sizing)
-        .bind(json.pyramid)
-        .bind(bot.credential.map(|c| c.0))
-        .bind(bot.paused)
-        .bind(now)
-        .bind(bot.id.as_uuid())
-        .bind(bot.user.as_uuid())
-        .bind(&bot.paused_reason)
-        .execute(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(done.rows_affected() == 1)
+        update_bot_row(&self.pool, bot, now).await
     }
 
     async fn delete_bot(&self, user: UserId, id: BotId) -> Result<bool, StoreError> {
@@ -193,7 +211,7 @@ impl BotStore for PostgresStore {
     async fn bot_usage(&self, user: UserId) -> Result<BotUsage, StoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS bots, COUNT(DISTINCT (exchange, symbol)) AS pairs
-             FROM bots WHERE user_id = $1",
+             FROM bots WHERE user_id = $1 AND paused = FALSE",
         )
         .bind(user.as_uuid())
         .fetch_one(&self.pool)

@@ -30,6 +30,31 @@ fn attempts(n: u32) -> i32 {
     i32::try_from(n.max(1)).unwrap_or(i32::MAX)
 }
 
+/// Inserts `job` through `db` (the pool, or a transaction it belongs to).
+pub(super) async fn insert<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    job: &NewJob,
+    now: Timestamp,
+) -> Result<Option<JobId>, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, unique_key, priority, max_attempts, run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         ON CONFLICT (unique_key) DO NOTHING
+         RETURNING id",
+    )
+    .bind(job.kind.as_str())
+    .bind(&job.payload)
+    .bind(job.unique_key.as_deref())
+    .bind(job.priority)
+    .bind(attempts(job.max_attempts))
+    .bind(job.run_at.unwrap_or(now))
+    .bind(now)
+    .fetch_optional(db)
+    .await
+    .map_err(classify)?;
+    Ok(id.map(JobId))
+}
+
 impl PostgresStore {
     /// A failed attempt, its payload replaced by `rest` when given.
     async fn fail_leaving(
@@ -94,23 +119,7 @@ impl PostgresStore {
 #[async_trait]
 impl JobQueue for PostgresStore {
     async fn enqueue(&self, job: &NewJob, now: Timestamp) -> Result<Option<JobId>, StoreError> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO jobs (kind, payload, unique_key, priority, max_attempts, run_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-             ON CONFLICT (unique_key) DO NOTHING
-             RETURNING id",
-        )
-        .bind(job.kind.as_str())
-        .bind(&job.payload)
-        .bind(job.unique_key.as_deref())
-        .bind(job.priority)
-        .bind(attempts(job.max_attempts))
-        .bind(job.run_at.unwrap_or(now))
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
-        Ok(id.map(JobId))
+        insert(&self.pool, job, now).await
     }
 
     async fn enqueue_batch(&self, jobs: &[NewJob], now: Timestamp) -> Result<u64, StoreError> {

@@ -3,6 +3,7 @@
 //! the market-data cache and rate-limit counters are `UNLOGGED`.
 
 mod activity;
+mod billing;
 mod bots;
 mod credentials;
 mod jobs;

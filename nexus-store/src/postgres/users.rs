@@ -64,13 +64,11 @@ impl UserStore for PostgresStore {
     }
 
     async fn user_plan(&self, id: UserId) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar(
-            "SELECT plan_id FROM subscriptions WHERE user_id = $1 AND status IN ('active', 'trialing')",
-        )
-        .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)
+        sqlx::query_scalar("SELECT effective_plan FROM subscriptions WHERE user_id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
     }
 
     async fn set_user_plan(
@@ -80,8 +78,10 @@ impl UserStore for PostgresStore {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO subscriptions (user_id, plan_id, status, updated_at) VALUES ($1, $2, 'active', $3)
-             ON CONFLICT (user_id) DO UPDATE SET plan_id = $2, status = 'active', updated_at = $3",
+            "INSERT INTO subscriptions (user_id, plan_id, status, effective_plan, updated_at)
+             VALUES ($1, $2, 'active', $2, $3)
+             ON CONFLICT (user_id) DO UPDATE SET plan_id = $2, status = 'active', effective_plan = $2,
+                 first_failed_at = NULL, grace_until = NULL, updated_at = $3",
         )
         .bind(id.as_uuid())
         .bind(plan)

@@ -21,34 +21,77 @@ macro_rules! bot_columns {
     };
 }
 
+/// Inserts `bot` through `db` (the pool, or a transaction it belongs to).
+pub(super) async fn insert_bot<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    bot: &BotRecord,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let json = codec::bot_json(bot)?;
+    sqlx::query(
+        "INSERT INTO bots (id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
+             gate, sizing, pyramid, credential_id, paused, paused_reason, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?14, ?14)",
+    )
+    .bind(bot.id.to_string())
+    .bind(bot.user.to_string())
+    .bind(&bot.name)
+    .bind(bot.exchange.as_str())
+    .bind(bot.symbol.to_string())
+    .bind(bot.interval.as_str())
+    .bind(&bot.strategy)
+    .bind(&bot.strategy_config)
+    .bind(json.gate)
+    .bind(json.sizing)
+    .bind(json.pyramid)
+    .bind(bot.credential.map(|c| c.0.to_string()))
+    .bind(bot.paused)
+    .bind(ms(now))
+    .bind(&bot.paused_reason)
+    .execute(db)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Saves `bot`'s changes through `db`; `false` when its owner has no such bot.
+pub(super) async fn update_bot_row<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    bot: &BotRecord,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let json = codec::bot_json(bot)?;
+    let done = sqlx::query(
+        "UPDATE bots SET name = ?1, exchange = ?2, symbol = ?3, interval = ?4, strategy = ?5,
+             strategy_config = ?6, gate = ?7, sizing = ?8, pyramid = ?9, credential_id = ?10,
+             paused = ?11, updated_at = ?12, paused_reason = ?15
+         WHERE id = ?13 AND user_id = ?14",
+    )
+    .bind(&bot.name)
+    .bind(bot.exchange.as_str())
+    .bind(bot.symbol.to_string())
+    .bind(bot.interval.as_str())
+    .bind(&bot.strategy)
+    .bind(&bot.strategy_config)
+    .bind(json.gate)
+    .bind(json.sizing)
+    .bind(json.pyramid)
+    .bind(bot.credential.map(|c| c.0.to_string()))
+    .bind(bot.paused)
+    .bind(ms(now))
+    .bind(bot.id.to_string())
+    .bind(bot.user.to_string())
+    .bind(&bot.paused_reason)
+    .execute(db)
+    .await
+    .map_err(classify)?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl BotStore for SqliteStore {
     async fn create_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<(), StoreError> {
-        let json = codec::bot_json(bot)?;
-        sqlx::query(
-            "INSERT INTO bots (id, user_id, name, exchange, symbol, interval, strategy, strategy_config,
-                 gate, sizing, pyramid, credential_id, paused, paused_reason, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?14, ?14)",
-        )
-        .bind(bot.id.to_string())
-        .bind(bot.user.to_string())
-        .bind(&bot.name)
-        .bind(bot.exchange.as_str())
-        .bind(bot.symbol.to_string())
-        .bind(bot.interval.as_str())
-        .bind(&bot.strategy)
-        .bind(&bot.strategy_config)
-        .bind(json.gate)
-        .bind(json.sizing)
-        .bind(json.pyramid)
-        .bind(bot.credential.map(|c| c.0.to_string()))
-        .bind(bot.paused)
-        .bind(ms(now))
-        .bind(&bot.paused_reason)
-        .execute(&self.writer)
-        .await
-        .map_err(classify)?;
-        Ok(())
+        insert_bot(&self.writer, bot, now).await
     }
 
     async fn bot(&self, id: BotId) -> Result<Option<BotRecord>, StoreError> {
@@ -86,7 +129,7 @@ impl BotStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<SubscribedBot>, StoreError> {
         // One query per page: the bot, its open position and its owner's plan limit
-        // (no active subscription: the free plan).
+        // (no plan in force: the free plan).
         let rows = sqlx::query(concat!(
             "SELECT ",
             bot_columns!(b),
@@ -96,8 +139,8 @@ impl BotStore for SqliteStore {
                  p.adds AS p_adds, pl.max_order_notional
              FROM bots b
              LEFT JOIN positions p ON p.bot_id = b.id AND p.closed_at IS NULL
-             LEFT JOIN subscriptions s ON s.user_id = b.user_id AND s.status IN ('active', 'trialing')
-             LEFT JOIN plans pl ON pl.id = COALESCE(s.plan_id, 'free')
+             LEFT JOIN subscriptions s ON s.user_id = b.user_id
+             LEFT JOIN plans pl ON pl.id = COALESCE(s.effective_plan, 'free')
              WHERE b.exchange = ?1 AND b.symbol = ?2 AND b.strategy = ?3 AND b.paused = 0
                  AND (?4 IS NULL OR b.interval = ?4)
                  AND (?5 IS NULL OR b.strategy_config = ?5)
@@ -150,32 +193,7 @@ impl BotStore for SqliteStore {
     }
 
     async fn update_bot(&self, bot: &BotRecord, now: Timestamp) -> Result<bool, StoreError> {
-        let json = codec::bot_json(bot)?;
-        let done = sqlx::query(
-            "UPDATE bots SET name = ?1, exchange = ?2, symbol = ?3, interval = ?4, strategy = ?5,
-                 strategy_config = ?6, gate = ?7, sizing = ?8, pyramid = ?9, credential_id = ?10,
-                 paused = ?11, updated_at = ?12, paused_reason = ?15
-             WHERE id = ?13 AND user_id = ?14",
-        )
-        .bind(&bot.name)
-        .bind(bot.exchange.as_str())
-        .bind(bot.symbol.to_string())
-        .bind(bot.interval.as_str())
-        .bind(&bot.strategy)
-        .bind(&bot.strategy_config)
-        .bind(json.gate)
-        .bind(json.sizing)
-        .bind(json.pyramid)
-        .bind(bot.credential.map(|c| c.0.to_string()))
-        .bind(bot.paused)
-        .bind(ms(now))
-        .bind(bot.id.to_string())
-        .bind(bot.user.to_string())
-        .bind(&bot.paused_reason)
-        .execute(&self.writer)
-        .await
-        .map_err(classify)?;
-        Ok(done.rows_affected() == 1)
+        update_bot_row(&self.writer, bot, now).await
     }
 
     async fn delete_bot(&self, user: UserId, id: BotId) -> Result<bool, StoreError> {
@@ -191,7 +209,7 @@ impl BotStore for SqliteStore {
     async fn bot_usage(&self, user: UserId) -> Result<BotUsage, StoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS bots, COUNT(DISTINCT exchange || ' ' || symbol) AS pairs
-             FROM bots WHERE user_id = ?",
+             FROM bots WHERE user_id = ? AND paused = 0",
         )
         .bind(user.to_string())
         .fetch_one(&self.pool)

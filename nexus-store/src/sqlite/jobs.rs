@@ -33,7 +33,7 @@ fn ids_json(ids: &[JobId]) -> String {
     serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned())
 }
 
-async fn insert(
+pub(super) async fn insert(
     tx: &mut Transaction<'_, Sqlite>,
     job: &NewJob,
     now: Timestamp,
@@ -59,7 +59,7 @@ async fn insert(
 }
 
 impl SqliteStore {
-    async fn immediate(&self) -> Result<Transaction<'_, Sqlite>, StoreError> {
+    pub(super) async fn immediate(&self) -> Result<Transaction<'_, Sqlite>, StoreError> {
         self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await

@@ -2,6 +2,7 @@
 //! deployments. Time is stored as Unix milliseconds, money as canonical decimal text.
 
 mod activity;
+mod billing;
 mod bots;
 mod credentials;
 mod jobs;

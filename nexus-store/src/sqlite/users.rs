@@ -63,13 +63,11 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_plan(&self, id: UserId) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar(
-            "SELECT plan_id FROM subscriptions WHERE user_id = ? AND status IN ('active', 'trialing')",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)
+        sqlx::query_scalar("SELECT effective_plan FROM subscriptions WHERE user_id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)
     }
 
     async fn set_user_plan(
@@ -79,8 +77,10 @@ impl UserStore for SqliteStore {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO subscriptions (user_id, plan_id, status, updated_at) VALUES (?1, ?2, 'active', ?3)
-             ON CONFLICT (user_id) DO UPDATE SET plan_id = ?2, status = 'active', updated_at = ?3",
+            "INSERT INTO subscriptions (user_id, plan_id, status, effective_plan, updated_at)
+             VALUES (?1, ?2, 'active', ?2, ?3)
+             ON CONFLICT (user_id) DO UPDATE SET plan_id = ?2, status = 'active', effective_plan = ?2,
+                 first_failed_at = NULL, grace_until = NULL, updated_at = ?3",
         )
         .bind(id.to_string())
         .bind(plan)

@@ -150,13 +150,21 @@ fn the_grace_runs_from_the_first_failure_and_is_not_extended() {
     assert_eq!(failed_once.grace_until, Some(deadline));
     assert_eq!(starts_failure(Some(&active), &failed_once), Some(deadline));
     let again = apply(Some(&failed_once), failed(5_000), grace()).unwrap();
-    assert_eq!(again.grace_until, Some(deadline), "a retry does not extend it");
+    assert_eq!(
+        again.grace_until,
+        Some(deadline),
+        "a retry does not extend it"
+    );
     assert_eq!(starts_failure(Some(&failed_once), &again), None);
     let snap = apply(Some(&again), snapshot(PastDue, 5_005), grace()).unwrap();
     assert_eq!(snap.grace_until, Some(deadline));
     let just_before = deadline - chrono::Duration::seconds(1);
     assert_eq!(entitlement(Some(&snap), just_before), Some("pro"));
-    assert_eq!(entitlement(Some(&snap), deadline), None, "the grace has ended");
+    assert_eq!(
+        entitlement(Some(&snap), deadline),
+        None,
+        "the grace has ended"
+    );
     let recovered = apply(Some(&snap), paid(6_000), grace()).unwrap();
     assert_eq!((recovered.status, recovered.grace_until), (Active, None));
     assert_eq!(entitlement(Some(&recovered), t(10 * DAY)), Some("pro"));
@@ -170,8 +178,14 @@ fn a_failure_seen_after_its_past_due_snapshot_moves_the_grace_back() {
     assert_eq!(past_due.grace_until, Some(t(1_005 + 3 * DAY)));
     let moved = apply(Some(&past_due), failed(1_000), grace()).unwrap();
     assert_eq!(moved.grace_until, Some(t(1_000 + 3 * DAY)));
-    assert_eq!(moved.stamp, past_due.stamp, "the status came from the snapshot");
-    assert_eq!(apply(Some(&moved), failed(1_000), grace()), Err(Stale::Older));
+    assert_eq!(
+        moved.stamp, past_due.stamp,
+        "the status came from the snapshot"
+    );
+    assert_eq!(
+        apply(Some(&moved), failed(1_000), grace()),
+        Err(Stale::Older)
+    );
 }
 
 #[test]
