@@ -146,6 +146,8 @@ pub struct Config {
     pub signals_legacy_signature: bool,
     /// Whether sign-up and sign-in are rate limited (always, except in load tests).
     pub auth_rate_limits: bool,
+    /// Billing with Stripe; `None` (off) without a Stripe secret key.
+    pub billing: Option<crate::billing::BillingSettings>,
 }
 
 impl Config {
@@ -299,6 +301,8 @@ impl Config {
                 }
             })?;
 
+        let billing = crate::billing::BillingSettings::read(&optional, &plans)?;
+
         let (engine, signal_sources) = engine_settings(&get)?;
         let auth_rate_limits = match get(AUTH_RATE_LIMITS_VAR, "on")?.trim() {
             "on" => true,
@@ -325,6 +329,7 @@ impl Config {
         };
 
         Ok(Self {
+            billing,
             engine,
             signal_sources,
             signals_legacy_signature,

@@ -254,6 +254,97 @@ pub fn identity_linked(to: &str, public_url: &str) -> Email {
     )
 }
 
+/// A plan's name for people (`pro` → `Pro`).
+fn plan_name(plan: &str) -> String {
+    let mut chars = plan.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// A moment for people: `4 Feb 2026, 13:00 UTC`.
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%-d %b %Y, %H:%M UTC").to_string()
+}
+
+/// The email telling a user about their plan: a trial ending, a failed payment (with the
+/// date the plan ends unless a payment succeeds), a plan changed or ended, bots paused.
+#[must_use]
+pub fn billing_notice(to: &str, public_url: &str, notice: &nexus_core::billing::Notice) -> Email {
+    use nexus_core::billing::Notice;
+    let link = format!("{}/app/billing", public_url.trim_end_matches('/'));
+    match notice {
+        Notice::TrialEnding { plan, trial_end } => message(
+            to,
+            &format!("Your Nexus {} trial ends on {}", plan_name(plan), when(*trial_end)),
+            &format!(
+                "Your free trial of Nexus {} ends on {}. After that your card is charged and your plan continues; if no card is on file, your account returns to the Free plan.",
+                plan_name(plan),
+                when(*trial_end)
+            ),
+            "Review your plan and card",
+            &link,
+            "To stop before you are charged, cancel from the billing page. Bots beyond the Free plan's limits would be paused, never deleted.",
+        ),
+        Notice::PaymentFailed { plan, grace_until } => message(
+            to,
+            "Your Nexus payment failed",
+            &format!(
+                "We could not take the payment for your Nexus {} plan. Stripe will try again; your plan stays until {}.",
+                plan_name(plan),
+                when(*grace_until)
+            ),
+            "Update your card",
+            &link,
+            &format!(
+                "If no payment succeeds by {}, your account returns to the Free plan and bots beyond its limits are paused (never deleted).",
+                when(*grace_until)
+            ),
+        ),
+        Notice::PlanChanged { from, to: plan } if plan == "free" => message(
+            to,
+            &format!("Your Nexus {} plan has ended", plan_name(from)),
+            &format!(
+                "Your Nexus {} plan has ended and your account is on the Free plan now.",
+                plan_name(from)
+            ),
+            "Choose a plan",
+            &link,
+            "Your bots, keys and history are kept. Subscribing again restores your plan's limits; bots paused meanwhile stay paused until you resume them.",
+        ),
+        Notice::PlanChanged { from, to: plan } => message(
+            to,
+            &format!("Your Nexus plan is now {}", plan_name(plan)),
+            &format!(
+                "Your Nexus plan changed from {} to {}.",
+                plan_name(from),
+                plan_name(plan)
+            ),
+            "See your plan and its limits",
+            &link,
+            "Thank you for using Nexus.",
+        ),
+        Notice::BotsPaused { plan, bots } => {
+            let count = bots.len();
+            let names = bots.join(", ");
+            message(
+                to,
+                &format!(
+                    "{count} of your Nexus bots {} paused",
+                    if count == 1 { "was" } else { "were" }
+                ),
+                &format!(
+                    "Your account is on the {} plan now, which runs fewer bots than you had running. These were paused, newest first: {names}.",
+                    plan_name(plan)
+                ),
+                "Upgrade, or choose which bots run",
+                &link,
+                "Nothing was deleted. Resume a bot once it fits your plan's limits (pause another, or upgrade).",
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,6 @@
 //! the engine runs, and a bad value answers 422 naming its field. Plans limit how many
 //! bots and pairs a user may have.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -27,7 +26,6 @@ use super::bodies::Invalid;
 use super::keys::Exchange;
 use super::session::Session;
 use super::{ApiState, ErrorBody};
-use nexus_core::billing::Plan;
 
 #[derive(Tags)]
 enum BotsTag {
@@ -132,9 +130,10 @@ pub struct Bot {
     pub exchange_key_id: Option<Uuid>,
     /// Paused, by you or by the engine.
     pub paused: bool,
-    /// Why the engine paused the bot (`internal_error: …`: its work failed in a way
-    /// retrying would not fix); absent when you paused it or it runs. Resuming it clears
-    /// this.
+    /// Why Nexus paused the bot: `plan_limit` (your plan became smaller than your
+    /// running bots; resume it within your plan's limits) or `internal_error: …` (its work
+    /// failed in a way retrying would not fix); absent when you paused it or it runs.
+    /// Resuming it clears this.
     pub paused_reason: Option<String>,
 }
 
@@ -330,56 +329,6 @@ fn out_of_range(e: impl Into<BotConfigError>) -> Invalid {
     Invalid::new("invalid_field", e.into().to_string())
 }
 
-/// Why a bot does not fit the caller's plan, if it does not.
-async fn over_plan(
-    state: &ApiState,
-    user: UserId,
-    pair: (ExchangeId, Symbol),
-    replacing: Option<BotId>,
-) -> Result<Option<String>, nexus_core::StoreError> {
-    let plan_name = state.store.user_plan(user).await?;
-    let plan: &Plan = state.plans.get(plan_name.as_deref());
-    if plan.max_bots.is_none() && plan.max_pairs.is_none() {
-        return Ok(None);
-    }
-    let mut bots = 0u32;
-    let mut pairs = BTreeSet::new();
-    let mut after = None;
-    loop {
-        let page = state.store.user_bots(user, after, 500).await?;
-        for bot in &page {
-            if Some(bot.id) != replacing {
-                bots += 1;
-                pairs.insert((bot.exchange, bot.symbol));
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == 500 => after = Some(last.id),
-            _ => break,
-        }
-    }
-    if replacing.is_none()
-        && let Some(max) = plan.max_bots
-        && bots + 1 > max
-    {
-        return Ok(Some(format!(
-            "the {} plan allows {max} bots and you have {bots}; upgrade or delete a bot",
-            plan.name
-        )));
-    }
-    pairs.insert(pair);
-    if let Some(max) = plan.max_pairs
-        && pairs.len() > max as usize
-    {
-        return Ok(Some(format!(
-            "the {} plan allows bots on {max} pairs; this bot would make it {}",
-            plan.name,
-            pairs.len()
-        )));
-    }
-    Ok(None)
-}
-
 /// The key a bot on `exchange` trades with: `requested` if it is the caller's key for that
 /// exchange, else the caller's newest key for it. Paper bots need none.
 async fn credential_for(
@@ -438,14 +387,6 @@ impl BotsApi {
             Err(e) => return BotResponse::Invalid(e.body()),
         };
         let (record, requested_key) = record;
-        // Held until the bot is written: concurrent creations cannot all pass the check.
-        let lock = state.bot_lock(user);
-        let _serialised = lock.lock().await;
-        match over_plan(&state, user, (record.exchange, record.symbol), None).await {
-            Ok(Some(why)) => return BotResponse::Forbidden(err("plan_limit", why)),
-            Ok(None) => {}
-            Err(e) => return BotResponse::Unavailable(unavailable(&e)),
-        }
         let credential = match credential_for(&state, user, record.exchange, requested_key).await {
             Ok(Ok(c)) => c,
             Ok(Err(answer)) => return answer,
@@ -455,11 +396,17 @@ impl BotsApi {
             credential,
             ..record
         };
-        match state.store.create_bot(&record, Utc::now()).await {
-            Ok(()) => match view(&record) {
+        // The plan's limits are counted and the bot written in one transaction.
+        match state
+            .store
+            .create_bot_within_plan(&record, &state.plans, Utc::now())
+            .await
+        {
+            Ok(Ok(())) => match view(&record) {
                 Ok(bot) => BotResponse::Created(Json(bot)),
                 Err(e) => BotResponse::Unavailable(unavailable(&e)),
             },
+            Ok(Err(limit)) => BotResponse::Forbidden(err("plan_limit", limit.to_string())),
             Err(e) => BotResponse::Unavailable(unavailable(&e)),
         }
     }
@@ -520,8 +467,6 @@ impl BotsApi {
         body: Json<BotChanges>,
     ) -> BotResponse {
         let user = auth.caller().user.id;
-        let lock = state.bot_lock(user);
-        let _serialised = lock.lock().await;
         let bot = match owned(&state, user, id.0).await {
             Ok(bot) => bot,
             Err(answer) => return answer,
@@ -532,20 +477,6 @@ impl BotsApi {
             Ok(changed) => changed,
             Err(e) => return BotResponse::Invalid(e.body()),
         };
-        if changed.symbol != bot.symbol {
-            match over_plan(
-                &state,
-                user,
-                (changed.exchange, changed.symbol),
-                Some(bot.id),
-            )
-            .await
-            {
-                Ok(Some(why)) => return BotResponse::Forbidden(err("plan_limit", why)),
-                Ok(None) => {}
-                Err(e) => return BotResponse::Unavailable(unavailable(&e)),
-            }
-        }
         let credential = if requested_key.is_some() {
             match credential_for(&state, user, changed.exchange, requested_key).await {
                 Ok(Ok(c)) => c,
@@ -559,12 +490,19 @@ impl BotsApi {
             credential,
             ..changed
         };
-        match state.store.update_bot(&changed, Utc::now()).await {
-            Ok(true) => match view(&changed) {
+        // Resuming it or moving it to another pair is checked against the plan in the
+        // transaction that saves it.
+        match state
+            .store
+            .update_bot_within_plan(&changed, &state.plans, Utc::now())
+            .await
+        {
+            Ok(Ok(true)) => match view(&changed) {
                 Ok(bot) => BotResponse::Ok(Json(bot)),
                 Err(e) => BotResponse::Unavailable(unavailable(&e)),
             },
-            Ok(false) => BotResponse::NotFound(err("not_found", "no such bot")),
+            Ok(Ok(false)) => BotResponse::NotFound(err("not_found", "no such bot")),
+            Ok(Err(limit)) => BotResponse::Forbidden(err("plan_limit", limit.to_string())),
             Err(e) => BotResponse::Unavailable(unavailable(&e)),
         }
     }

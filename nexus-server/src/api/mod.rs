@@ -123,12 +123,7 @@ pub struct ApiState {
     /// Whether the body-only `X-Nexus-Signature: sha256=…` of earlier releases is still
     /// accepted (`NEXUS_SIGNALS_LEGACY_SIGNATURE=1`; off by default: it can be replayed).
     pub legacy_signatures: bool,
-    /// One bot change per user at a time, so checking a plan's limits and writing the bot
-    /// cannot interleave with another request of the same user.
-    bot_locks: std::sync::Mutex<BotLocks>,
 }
-
-type BotLocks = std::collections::HashMap<nexus_core::UserId, Arc<tokio::sync::Mutex<()>>>;
 
 impl ApiState {
     /// The state over `store`, sending email with `email`.
@@ -161,17 +156,7 @@ impl ApiState {
             oidc: None,
             signal_sources: signals::SignalSources::default(),
             legacy_signatures: false,
-            bot_locks: std::sync::Mutex::default(),
         }
-    }
-
-    /// The lock serialising `user`'s bot changes.
-    pub(crate) fn bot_lock(&self, user: nexus_core::UserId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .bot_locks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(locks.entry(user).or_default())
     }
 
     /// The same state believing `X-Forwarded-For` from `proxies`.
