@@ -49,3 +49,8 @@ fn key_body_corpus() {
 fn role_body_corpus() {
     replay("role_body", checks_server::role_body);
 }
+
+#[test]
+fn stripe_webhook_corpus() {
+    replay("stripe_webhook", checks_server::stripe_webhook);
+}

@@ -18,4 +18,5 @@ mod fuzz_corpus;
 mod hostile;
 mod oauth;
 mod regime_cli;
+mod stripe_client;
 mod trades;

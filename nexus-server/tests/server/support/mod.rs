@@ -1,12 +1,13 @@
 //! What every server test shares: a database per test that is removed even when the test
 //! fails ([`TestDb`]), the server on port 0 ([`Served`]), an HTTP client that answers
-//! status and JSON ([`Http`]), the development outbox read back ([`Outbox`]), and running
-//! one test on each database ([`on_each`]).
+//! status and JSON ([`Http`]), the development outbox read back ([`Outbox`]), running
+//! one test on each database ([`on_each`]), and a local Stripe ([`stripe::StripeMock`]).
 
 mod db;
 mod http;
 mod outbox;
 mod served;
+pub mod stripe;
 
 pub use db::{Backend, Schema, TestDb};
 pub use http::Http;
