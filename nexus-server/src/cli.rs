@@ -59,6 +59,12 @@ pub enum Command {
         #[command(subcommand)]
         command: commands::exchange::ExchangeCommand,
     },
+    /// Billing with Stripe (NEXUS_STRIPE_*).
+    Billing {
+        /// What to do.
+        #[command(subcommand)]
+        command: BillingCommand,
+    },
     /// Print the OpenAPI document (the same as GET /openapi.json) and exit, for SDK
     /// generators.
     Openapi,
@@ -74,6 +80,14 @@ pub enum KeysCommand {
         #[arg(long, default_value_t = 100)]
         batch: u32,
     },
+}
+
+/// `nexus billing` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BillingCommand {
+    /// Re-read every customer's subscriptions from Stripe and repair the stored state
+    /// (for missed webhooks), printing what changed.
+    Sync,
 }
 
 /// Output formats of the data commands.
@@ -100,6 +114,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             command: KeysCommand::Rotate { batch },
         } => commands::admin::rotate(batch.max(1)).await,
         Command::Exchange { command } => commands::exchange::run(command).await,
+        Command::Billing {
+            command: BillingCommand::Sync,
+        } => commands::billing::sync().await,
         Command::Openapi => {
             println!("{}", api::spec_json());
             ExitCode::SUCCESS

@@ -301,7 +301,7 @@ impl Config {
                 }
             })?;
 
-        let billing = crate::billing::BillingSettings::read(&optional, &plans)?;
+        let billing = crate::billing::BillingSettings::read(optional, &plans)?;
 
         let (engine, signal_sources) = engine_settings(&get)?;
         let auth_rate_limits = match get(AUTH_RATE_LIMITS_VAR, "on")?.trim() {

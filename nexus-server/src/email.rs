@@ -276,7 +276,11 @@ pub fn billing_notice(to: &str, public_url: &str, notice: &nexus_core::billing::
     match notice {
         Notice::TrialEnding { plan, trial_end } => message(
             to,
-            &format!("Your Nexus {} trial ends on {}", plan_name(plan), when(*trial_end)),
+            &format!(
+                "Your Nexus {} trial ends on {}",
+                plan_name(plan),
+                when(*trial_end)
+            ),
             &format!(
                 "Your free trial of Nexus {} ends on {}. After that your card is charged and your plan continues; if no card is on file, your account returns to the Free plan.",
                 plan_name(plan),

@@ -26,6 +26,7 @@ pub struct Instance {
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     upkeep: JoinHandle<()>,
+    billing_jobs: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -91,6 +92,37 @@ pub async fn launch(
     if let Some(oidc) = oidc {
         state = state.with_oidc(oidc);
     }
+    if let Some(settings) = &config.billing {
+        let billing = crate::billing::Billing::new(
+            settings.clone(),
+            Arc::clone(&store),
+            config.plans.clone(),
+            &config.public_url,
+        )
+        .map_err(|e| format!("billing cannot start: {e}"))?;
+        tracing::info!(
+            api = %settings.api_base,
+            trial_days = settings.trial_days,
+            grace = %nexus_core::durations::format(settings.grace),
+            "billing on (Stripe)"
+        );
+        state = state.with_billing(Arc::new(billing));
+    }
+    // Emails about plans and grace-period checks, whether billing is on or not (jobs
+    // left by an earlier run still run).
+    let billing_jobs = tokio::spawn(
+        crate::billing::jobs::BillingJobs {
+            store: Arc::clone(&store),
+            email: Arc::clone(&email),
+            public_url: config.public_url.clone(),
+            plans: config.plans.clone(),
+            grace: config
+                .billing
+                .as_ref()
+                .map_or(crate::billing::settings::DEFAULT_GRACE, |b| b.grace),
+        }
+        .run_until(format!("{worker}-billing")),
+    );
     let engine = engine::start(
         &config.engine,
         Arc::clone(&store),
@@ -122,6 +154,7 @@ pub async fn launch(
         stop: Some(stop),
         server,
         upkeep,
+        billing_jobs,
     })
 }
 
@@ -143,6 +176,7 @@ impl Instance {
             Some(outcome) => {
                 self.engine.shutdown().await;
                 self.upkeep.abort();
+                self.billing_jobs.abort();
                 outcome.map_err(std::io::Error::other)?
             }
         }
@@ -160,6 +194,7 @@ impl Instance {
         let outcome = (&mut self.server).await.map_err(std::io::Error::other);
         self.engine.shutdown().await;
         self.upkeep.abort();
+        self.billing_jobs.abort();
         outcome?
     }
 }

@@ -128,6 +128,49 @@ pub struct OutOfSyncEntry {
     pub at: DateTime<Utc>,
 }
 
+/// A Stripe event as received, and what became of it.
+#[derive(Debug, Object)]
+pub struct BillingEventEntry {
+    /// Stripe's event id (`evt_…`).
+    pub id: String,
+    /// Its type (`invoice.paid`, …).
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// When Stripe created it.
+    pub created: DateTime<Utc>,
+    /// When it was (last) received.
+    pub received_at: DateTime<Utc>,
+    /// `applied`, `ignored`, `stale` (older than what was stored) or `failed` (Stripe
+    /// delivers it again).
+    pub outcome: String,
+    /// The user it was about.
+    pub user_id: Option<Uuid>,
+    /// The subscription it was about.
+    pub subscription_id: Option<String>,
+    /// Why it was ignored, stale or failed.
+    pub detail: Option<String>,
+}
+
+/// A page of Stripe events, newest first.
+#[derive(Debug, Object)]
+pub struct BillingEventPage {
+    /// The events.
+    pub items: Vec<BillingEventEntry>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<String>,
+}
+
+/// The cursor of a page of events: `<received ms>.<event id>`.
+fn event_cursor(at: DateTime<Utc>, id: &str) -> String {
+    format!("{}.{id}", at.timestamp_millis())
+}
+
+fn read_event_cursor(text: &str) -> Option<(DateTime<Utc>, String)> {
+    let (ms, id) = text.split_once('.')?;
+    let at = DateTime::from_timestamp_millis(ms.parse().ok()?)?;
+    Some((at, id.to_owned())).filter(|(_, id)| !id.is_empty())
+}
+
 /// Answers of the read endpoints.
 #[derive(ApiResponse)]
 pub enum AdminListResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
@@ -223,6 +266,68 @@ impl AdminApi {
                 AdminListResponse::Ok(Json(UserPage {
                     items: users.iter().map(admin_user).collect(),
                     next_after,
+                }))
+            }
+            Err(e) => AdminListResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// Stripe's events as received, newest first, with what became of each.
+    #[oai(
+        path = "/billing/events",
+        method = "get",
+        operation_id = "admin_billing_events"
+    )]
+    async fn billing_events(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        /// `next_before` of the previous page.
+        before: Query<Option<String>>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> AdminListResponse<BillingEventPage> {
+        if auth.caller().user.role != Role::Admin {
+            return AdminListResponse::Forbidden(not_admin());
+        }
+        let limit = match page_size(limit.0) {
+            Ok(limit) => limit,
+            Err(e) => return AdminListResponse::Invalid(e),
+        };
+        let before = match before.0.as_deref().map(read_event_cursor) {
+            None => None,
+            Some(Some(cursor)) => Some(cursor),
+            Some(None) => {
+                return AdminListResponse::Invalid(err(
+                    "invalid_field",
+                    "before: pass the next_before of the previous page",
+                ));
+            }
+        };
+        match state.store.billing_events(before, limit).await {
+            Ok(events) => {
+                let next_before = (events.len() == limit as usize)
+                    .then(|| {
+                        events
+                            .last()
+                            .map(|e| event_cursor(e.received_at, &e.event.id))
+                    })
+                    .flatten();
+                AdminListResponse::Ok(Json(BillingEventPage {
+                    items: events
+                        .into_iter()
+                        .map(|e| BillingEventEntry {
+                            id: e.event.id,
+                            kind: e.event.kind,
+                            created: e.event.created,
+                            received_at: e.received_at,
+                            outcome: e.outcome.as_str().to_owned(),
+                            user_id: e.user.map(|u| *u.as_uuid()),
+                            subscription_id: e.subscription,
+                            detail: e.detail,
+                        })
+                        .collect(),
+                    next_before,
                 }))
             }
             Err(e) => AdminListResponse::Unavailable(unavailable(&e)),

@@ -5,6 +5,7 @@
 mod activity;
 mod admin;
 mod auth;
+mod billing;
 pub mod bodies;
 mod bots;
 pub mod client_ip;
@@ -21,6 +22,7 @@ pub mod signature;
 pub use activity::ActivityApi;
 pub use admin::AdminApi;
 pub use auth::AuthApi;
+pub use billing::BillingApi;
 pub use bots::BotsApi;
 pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
@@ -49,6 +51,13 @@ pub const TITLE: &str = "Nexus API";
 
 /// The largest request body accepted (64 KiB: every request of this API is small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The largest Stripe event accepted (an invoice with many lines is bigger than any
+/// request of users).
+pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
+
+/// Where Stripe delivers events.
+const WEBHOOK_PATH: &str = "/api/v1/billing/webhook";
 
 /// Bodies announced up to this size are read (and dropped) before answering 413.
 const DRAIN_LIMIT: usize = 1024 * 1024;
@@ -123,6 +132,8 @@ pub struct ApiState {
     /// Whether the body-only `X-Nexus-Signature: sha256=…` of earlier releases is still
     /// accepted (`NEXUS_SIGNALS_LEGACY_SIGNATURE=1`; off by default: it can be replayed).
     pub legacy_signatures: bool,
+    /// Billing with Stripe; `None` when off (its endpoints answer 404 `billing_disabled`).
+    pub billing: Option<Arc<crate::billing::Billing>>,
 }
 
 impl ApiState {
@@ -156,6 +167,7 @@ impl ApiState {
             oidc: None,
             signal_sources: signals::SignalSources::default(),
             legacy_signatures: false,
+            billing: None,
         }
     }
 
@@ -177,6 +189,13 @@ impl ApiState {
     #[must_use]
     pub fn with_legacy_signatures(mut self, on: bool) -> Self {
         self.legacy_signatures = on;
+        self
+    }
+
+    /// The same state with billing on.
+    #[must_use]
+    pub fn with_billing(mut self, billing: Arc<crate::billing::Billing>) -> Self {
+        self.billing = Some(billing);
         self
     }
 
@@ -206,6 +225,7 @@ pub type Apis = (
     BotsApi,
     ActivityApi,
     SignalsApi,
+    BillingApi,
     AdminApi,
 );
 
@@ -223,6 +243,7 @@ pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<Apis, ()> {
             BotsApi,
             ActivityApi,
             SignalsApi,
+            BillingApi,
             AdminApi,
         ),
         TITLE,
@@ -276,13 +297,21 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
         .around(move |next, req| trace_request(next, req, Arc::clone(&metrics)))
 }
 
-/// Refuses bodies over [`MAX_BODY_BYTES`] with 413, whether announced by
+/// Refuses bodies over [`MAX_BODY_BYTES`] ([`MAX_WEBHOOK_BYTES`] for Stripe's events) with 413, whether announced by
 /// `Content-Length` or streamed without one, over HTTP/1.1 or HTTP/2 (poem's `SizeLimit`
 /// would refuse every request without a `Content-Length`, GETs included).
 async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let limit = if req.uri().path() == WEBHOOK_PATH {
+        MAX_WEBHOOK_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
     let too_large = || {
         poem::Error::from_string(
-            "the request body is too large (at most 64 KiB)",
+            format!(
+                "the request body is too large (at most {} KiB)",
+                limit / 1024
+            ),
             StatusCode::PAYLOAD_TOO_LARGE,
         )
     };
@@ -290,7 +319,7 @@ async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result
         .header("content-length")
         .map(|v| v.trim().parse::<usize>())
     {
-        Some(Ok(len)) if len > MAX_BODY_BYTES => {
+        Some(Ok(len)) if len > limit => {
             // A modest body is read and dropped first, so the client finishes sending and
             // reads the 413 instead of a reset connection (a lingering close); a huge one
             // is not worth reading.
@@ -311,7 +340,7 @@ async fn limit_body<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result
         None => {
             let bytes = req
                 .take_body()
-                .into_bytes_limit(MAX_BODY_BYTES)
+                .into_bytes_limit(limit)
                 .await
                 .map_err(|_| too_large())?;
             req.set_body(Body::from_bytes(bytes));

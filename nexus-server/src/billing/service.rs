@@ -12,7 +12,9 @@ use nexus_core::{StoreError, Timestamp, UserId};
 use nexus_store::Store;
 
 use super::settings::{BillingSettings, TRIAL_PLAN};
-use super::stripe::{CheckoutRequest, StripeClient, StripeError, StripeInvoice, StripeSubscription};
+use super::stripe::{
+    CheckoutRequest, StripeClient, StripeError, StripeInvoice, StripeSubscription,
+};
 use super::webhook::{self, Event, EventError, EventObject, SignatureError};
 
 /// Why a billing request failed.
@@ -26,7 +28,9 @@ pub enum BillingError {
     AlreadySubscribed(String),
     /// The user has another subscription running: plans change in the portal, so nobody
     /// pays twice.
-    #[error("you have a {0} subscription; change plans in the billing portal (POST /api/v1/billing/portal)")]
+    #[error(
+        "you have a {0} subscription; change plans in the billing portal (POST /api/v1/billing/portal)"
+    )]
     SubscriptionExists(String),
     /// Stripe failed.
     #[error(transparent)]
@@ -148,12 +152,19 @@ impl Billing {
 
     /// `user`'s Stripe customer, created once (a racing second request gets the same one:
     /// Stripe replays the first answer to the same idempotency key).
-    async fn customer(&self, user: &UserRecord, now: Timestamp) -> Result<(String, bool), BillingError> {
+    async fn customer(
+        &self,
+        user: &UserRecord,
+        now: Timestamp,
+    ) -> Result<(String, bool), BillingError> {
         if let Some(known) = self.store.billing_customer(user.id).await? {
             return Ok((known.customer, known.trial_used_at.is_some()));
         }
         let created = self.stripe.create_customer(user.id, &user.email).await?;
-        let saved = self.store.save_billing_customer(user.id, &created, now).await?;
+        let saved = self
+            .store
+            .save_billing_customer(user.id, &created, now)
+            .await?;
         Ok((saved.customer, saved.trial_used_at.is_some()))
     }
 
@@ -162,9 +173,19 @@ impl Billing {
     /// # Errors
     /// [`BillingError`]: an unknown plan, the plan already held, another subscription
     /// running, Stripe or the database failing.
-    pub async fn checkout(&self, user: &UserRecord, plan: &str, now: Timestamp) -> Result<String, BillingError> {
+    pub async fn checkout(
+        &self,
+        user: &UserRecord,
+        plan: &str,
+        now: Timestamp,
+    ) -> Result<String, BillingError> {
         let Some(price) = self.settings.price(plan) else {
-            let paid: Vec<&str> = self.settings.prices.iter().map(|(p, _)| p.as_str()).collect();
+            let paid: Vec<&str> = self
+                .settings
+                .prices
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .collect();
             return Err(BillingError::UnknownPlan(plan.to_owned(), paid.join(", ")));
         };
         let stored = self.store.subscription(user.id).await?;
@@ -180,8 +201,9 @@ impl Billing {
         }
         let (customer, trial_used) = self.customer(user, now).await?;
         let had_trial = sub.is_some_and(|s| s.trial_end.is_some());
-        let trial_days = (plan == TRIAL_PLAN && self.settings.trial_days > 0 && !trial_used && !had_trial)
-            .then_some(self.settings.trial_days);
+        let trial_days =
+            (plan == TRIAL_PLAN && self.settings.trial_days > 0 && !trial_used && !had_trial)
+                .then_some(self.settings.trial_days);
         // One session per user, plan and minute: a double click opens the same one.
         let key = format!(
             "nexus-checkout-{}-{plan}-{}-{}",
@@ -213,14 +235,21 @@ impl Billing {
         let (customer, _) = self.customer(user, now).await?;
         let key = format!("nexus-portal-{}-{}", user.id, now.timestamp() / 60);
         let back = format!("{}/app/billing", self.public_url);
-        Ok(self.stripe.create_portal_session(&customer, &back, &key).await?)
+        Ok(self
+            .stripe
+            .create_portal_session(&customer, &back, &key)
+            .await?)
     }
 
     /// `user`'s invoices, newest first (none before they ever had a customer).
     ///
     /// # Errors
     /// [`BillingError`]: Stripe or the database failing.
-    pub async fn invoices(&self, user: UserId, limit: u8) -> Result<Vec<StripeInvoice>, BillingError> {
+    pub async fn invoices(
+        &self,
+        user: UserId,
+        limit: u8,
+    ) -> Result<Vec<StripeInvoice>, BillingError> {
         match self.store.billing_customer(user).await? {
             Some(known) => Ok(self.stripe.invoices(&known.customer, limit).await?),
             None => Ok(Vec::new()),
@@ -229,7 +258,11 @@ impl Billing {
 
     /// The user a Stripe object belongs to: its `nexus_user_id` metadata when it names a
     /// user, else its customer's.
-    async fn owner(&self, metadata_user: Option<&str>, customer: Option<&str>) -> Result<Option<UserId>, StoreError> {
+    async fn owner(
+        &self,
+        metadata_user: Option<&str>,
+        customer: Option<&str>,
+    ) -> Result<Option<UserId>, StoreError> {
         if let Some(id) = metadata_user.and_then(|u| uuid::Uuid::parse_str(u).ok()) {
             let id = UserId::new(id);
             if self.store.user(id).await?.is_some() {
@@ -275,8 +308,18 @@ impl Billing {
     /// # Errors
     /// [`WebhookError`]: refused (signature, body: nothing changed) or failed (recorded;
     /// Stripe delivers it again).
-    pub async fn webhook(&self, signature: Option<&str>, body: &[u8], now: Timestamp) -> Result<Delivery, WebhookError> {
-        webhook::verify(signature, body, self.settings.webhook_secret.expose(), now.timestamp())?;
+    pub async fn webhook(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<Delivery, WebhookError> {
+        webhook::verify(
+            signature,
+            body,
+            self.settings.webhook_secret.expose(),
+            now.timestamp(),
+        )?;
         let event = webhook::parse_event(body)?;
         let meta = BillingEvent {
             id: event.id.clone(),
@@ -288,7 +331,9 @@ impl Billing {
             source,
         };
         match self.store.billing_event(&event.id).await {
-            Ok(Some(seen)) if seen.outcome != EventOutcome::Failed => return Ok(Delivery::Duplicate),
+            Ok(Some(seen)) if seen.outcome != EventOutcome::Failed => {
+                return Ok(Delivery::Duplicate);
+            }
             Ok(_) => {}
             Err(e) => return Err(fail(e.into())),
         }
@@ -331,15 +376,32 @@ impl Billing {
     }
 
     /// Applies `event`: `Ok(None)` when another delivery got there first.
-    async fn process(&self, event: &Event, meta: &BillingEvent, now: Timestamp) -> Result<Option<BillingApplied>, Outcome> {
+    async fn process(
+        &self,
+        event: &Event,
+        meta: &BillingEvent,
+        now: Timestamp,
+    ) -> Result<Option<BillingApplied>, Outcome> {
         let at = meta.created;
         let (user, change, notice) = match (&event.object, event.kind.as_str()) {
-            (EventObject::Subscription(sub), kind) if kind.starts_with("customer.subscription.") => {
-                let user = self.owner(sub.user.as_deref(), Some(&sub.customer)).await.map_err(failure)?;
-                let user = user.ok_or_else(|| Ignored(format!("no Nexus user for customer {}", sub.customer)))?;
+            (EventObject::Subscription(sub), kind)
+                if kind.starts_with("customer.subscription.") =>
+            {
+                let user = self
+                    .owner(sub.user.as_deref(), Some(&sub.customer))
+                    .await
+                    .map_err(failure)?;
+                let user = user.ok_or_else(|| {
+                    Ignored(format!("no Nexus user for customer {}", sub.customer))
+                })?;
                 let snapshot = self.snapshot(sub).map_err(Ignored)?;
                 let notice = (kind == "customer.subscription.trial_will_end")
-                    .then(|| snapshot.trial_end.map(|trial_end| Notice::TrialEnding { plan: snapshot.plan.clone(), trial_end }))
+                    .then(|| {
+                        snapshot.trial_end.map(|trial_end| Notice::TrialEnding {
+                            plan: snapshot.plan.clone(),
+                            trial_end,
+                        })
+                    })
                     .flatten();
                 (user, Change::snapshot(snapshot, at), notice)
             }
@@ -348,8 +410,12 @@ impl Billing {
                     .subscription
                     .clone()
                     .ok_or_else(|| Ignored("not a subscription's invoice".to_owned()))?;
-                let user = self.owner(invoice.user.as_deref(), invoice.customer.as_deref()).await.map_err(failure)?;
-                let user = user.ok_or_else(|| Ignored(format!("no Nexus user for invoice {}", invoice.id)))?;
+                let user = self
+                    .owner(invoice.user.as_deref(), invoice.customer.as_deref())
+                    .await
+                    .map_err(failure)?;
+                let user = user
+                    .ok_or_else(|| Ignored(format!("no Nexus user for invoice {}", invoice.id)))?;
                 let change = if kind == "invoice.paid" {
                     Change::Paid { subscription, at }
                 } else {
@@ -366,19 +432,34 @@ impl Billing {
                 },
                 "checkout.session.completed",
             ) => {
-                let user = self.owner(client_reference_id.as_deref(), customer.as_deref()).await.map_err(failure)?;
-                let user = user.ok_or_else(|| Ignored("no Nexus user for this checkout".to_owned()))?;
+                let user = self
+                    .owner(client_reference_id.as_deref(), customer.as_deref())
+                    .await
+                    .map_err(failure)?;
+                let user =
+                    user.ok_or_else(|| Ignored("no Nexus user for this checkout".to_owned()))?;
                 if let Some(customer) = customer {
-                    self.store.save_billing_customer(user, customer, now).await.map_err(failure)?;
+                    self.store
+                        .save_billing_customer(user, customer, now)
+                        .await
+                        .map_err(failure)?;
                 }
-                let subscription = subscription.as_deref().ok_or_else(|| Ignored("not a subscription checkout".to_owned()))?;
+                let subscription = subscription
+                    .as_deref()
+                    .ok_or_else(|| Ignored("not a subscription checkout".to_owned()))?;
                 let stored = self.store.subscription(user).await.map_err(failure)?;
-                if stored.is_some_and(|(s, _)| s.stripe_subscription.as_deref() == Some(subscription)) {
+                if stored
+                    .is_some_and(|(s, _)| s.stripe_subscription.as_deref() == Some(subscription))
+                {
                     // Its subscription's own events came first.
                     return Err(Ignored("its subscription is stored already".to_owned()));
                 }
                 // Read it now, so the success page shows the plan at once.
-                let sub = self.stripe.subscription(subscription).await.map_err(|e| Failure(e.into()))?;
+                let sub = self
+                    .stripe
+                    .subscription(subscription)
+                    .await
+                    .map_err(|e| Failure(e.into()))?;
                 let snapshot = self.snapshot(&sub).map_err(Ignored)?;
                 (user, Change::snapshot(snapshot, at), None)
             }
@@ -396,7 +477,10 @@ impl Billing {
     /// # Errors
     /// [`BillingError`] on the first Stripe or database failure (what was synced before
     /// stays synced).
-    pub async fn sync(&self, mut progress: impl FnMut(u64, Option<&SyncChange>)) -> Result<SyncReport, BillingError> {
+    pub async fn sync(
+        &self,
+        mut progress: impl FnMut(u64, Option<&SyncChange>),
+    ) -> Result<SyncReport, BillingError> {
         let mut report = SyncReport::default();
         let mut after = None;
         loop {
@@ -406,7 +490,11 @@ impl Billing {
                 // Stripe lists newest first: the newest one still running, else the newest.
                 let current = subs
                     .iter()
-                    .find(|s| s.status.parse::<SubscriptionStatus>().is_ok_and(|st| !st.is_ended()))
+                    .find(|s| {
+                        s.status
+                            .parse::<SubscriptionStatus>()
+                            .is_ok_and(|st| !st.is_ended())
+                    })
                     .or_else(|| subs.first());
                 report.customers += 1;
                 let mut change = None;
@@ -417,7 +505,14 @@ impl Billing {
                             let before = self.store.subscription(customer.user).await?;
                             let applied = self
                                 .store
-                                .apply_billing(None, customer.user, Change::sync(snapshot.clone(), now), None, &self.rules(), now)
+                                .apply_billing(
+                                    None,
+                                    customer.user,
+                                    Change::sync(snapshot.clone(), now),
+                                    None,
+                                    &self.rules(),
+                                    now,
+                                )
                                 .await?
                                 .unwrap_or_else(|| BillingApplied {
                                     stale: None,
@@ -425,10 +520,13 @@ impl Billing {
                                     plan_after: String::new(),
                                     paused: Vec::new(),
                                 });
-                            let status_before = before.as_ref().map_or("none".to_owned(), |(s, _)| s.status.to_string());
+                            let status_before = before
+                                .as_ref()
+                                .map_or("none".to_owned(), |(s, _)| s.status.to_string());
                             let moved = before.as_ref().is_none_or(|(s, _)| {
                                 s.status != snapshot.status
-                                    || s.stripe_subscription.as_deref() != Some(snapshot.subscription.as_str())
+                                    || s.stripe_subscription.as_deref()
+                                        != Some(snapshot.subscription.as_str())
                                     || s.plan != snapshot.plan
                             });
                             if moved || applied.plan_before != applied.plan_after {
@@ -439,7 +537,9 @@ impl Billing {
                                 });
                             }
                         }
-                        Err(why) => tracing::warn!(customer = %customer.customer, %why, "subscription skipped"),
+                        Err(why) => {
+                            tracing::warn!(customer = %customer.customer, %why, "subscription skipped")
+                        }
                     }
                 }
                 progress(report.customers, change.as_ref());

@@ -23,6 +23,9 @@ pub const TRIAL_DAYS_VAR: &str = "NEXUS_BILLING_TRIAL_DAYS";
 /// (default `3d`; `90s`, `2h`, `3d`, …).
 pub const GRACE_VAR: &str = "NEXUS_BILLING_GRACE";
 
+/// How long `past_due` keeps a plan unless `NEXUS_BILLING_GRACE` says otherwise.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(3 * 86_400);
+
 /// The plan that gets a trial.
 pub const TRIAL_PLAN: &str = "pro";
 
@@ -81,12 +84,20 @@ impl BillingSettings {
         };
         if !["sk_", "rk_"].iter().any(|p| secret_key.starts_with(p)) {
             // The value is a secret: never echoed.
-            return Err(invalid(SECRET_KEY_VAR, "a Stripe secret key (sk_… or rk_…)", "…"));
+            return Err(invalid(
+                SECRET_KEY_VAR,
+                "a Stripe secret key (sk_… or rk_…)",
+                "…",
+            ));
         }
         let webhook_secret = match get(WEBHOOK_SECRET_VAR)? {
             Some(s) if s.starts_with("whsec_") => s,
             Some(_) => {
-                return Err(invalid(WEBHOOK_SECRET_VAR, "the webhook endpoint's signing secret (whsec_…)", "…"));
+                return Err(invalid(
+                    WEBHOOK_SECRET_VAR,
+                    "the webhook endpoint's signing secret (whsec_…)",
+                    "…",
+                ));
             }
             None => {
                 return Err(invalid(
@@ -97,17 +108,18 @@ impl BillingSettings {
             }
         };
         let prices_text = get(PRICES_VAR)?.unwrap_or_default();
-        let prices_expected =
-            "paid plans and their Stripe prices like pro:price_…,enterprise:price_… (NEXUS_STRIPE_SECRET_KEY is set)";
+        let prices_expected = "paid plans and their Stripe prices like pro:price_…,enterprise:price_… (NEXUS_STRIPE_SECRET_KEY is set)";
         let mut prices = Vec::new();
-        for entry in prices_text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        for entry in prices_text
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             let (plan, price) = entry
                 .split_once(':')
                 .map(|(a, b)| (a.trim(), b.trim()))
                 .filter(|(plan, price)| {
-                    !price.is_empty()
-                        && *plan != "free"
-                        && plans.get(Some(plan)).name == *plan
+                    !price.is_empty() && *plan != "free" && plans.get(Some(plan)).name == *plan
                 })
                 .ok_or_else(|| invalid(PRICES_VAR, prices_expected, &prices_text))?;
             prices.push((plan.to_owned(), price.to_owned()));
@@ -115,17 +127,27 @@ impl BillingSettings {
         if prices.is_empty() {
             return Err(invalid(PRICES_VAR, prices_expected, &prices_text));
         }
-        let api_base = get(API_BASE_VAR)?
-            .unwrap_or_else(|| super::stripe::DEFAULT_API_BASE.to_owned());
+        let api_base =
+            get(API_BASE_VAR)?.unwrap_or_else(|| super::stripe::DEFAULT_API_BASE.to_owned());
         if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
-            return Err(invalid(API_BASE_VAR, "an http(s) URL like https://api.stripe.com", &api_base));
+            return Err(invalid(
+                API_BASE_VAR,
+                "an http(s) URL like https://api.stripe.com",
+                &api_base,
+            ));
         }
         let trial_text = get(TRIAL_DAYS_VAR)?.unwrap_or_else(|| "7".to_owned());
         let trial_days = trial_text
             .parse::<u32>()
             .ok()
             .filter(|d| *d <= 730)
-            .ok_or_else(|| invalid(TRIAL_DAYS_VAR, "whole days, 0–730 (0: no trial)", &trial_text))?;
+            .ok_or_else(|| {
+                invalid(
+                    TRIAL_DAYS_VAR,
+                    "whole days, 0–730 (0: no trial)",
+                    &trial_text,
+                )
+            })?;
         let grace_text = get(GRACE_VAR)?.unwrap_or_else(|| "3d".to_owned());
         let grace = nexus_core::durations::parse(&grace_text)
             .map_err(|_| invalid(GRACE_VAR, "a duration like 90s, 2h or 3d", &grace_text))?;
@@ -166,9 +188,15 @@ mod tests {
         let on = read(&ON).unwrap().unwrap();
         assert_eq!(on.price("pro"), Some("price_pro"));
         assert_eq!(on.plan_of("price_ent"), Some("enterprise"));
-        assert_eq!((on.trial_days, on.grace), (7, Duration::from_secs(3 * 86_400)));
+        assert_eq!(
+            (on.trial_days, on.grace),
+            (7, Duration::from_secs(3 * 86_400))
+        );
         assert_eq!(on.api_base, "https://api.stripe.com");
-        assert!(!format!("{on:?}").contains("sk_test_abc"), "secrets stay out of Debug");
+        assert!(
+            !format!("{on:?}").contains("sk_test_abc"),
+            "secrets stay out of Debug"
+        );
         assert!(!format!("{on:?}").contains("whsec_xyz"));
 
         let err = read(&ON[..1]).unwrap_err().to_string();
@@ -192,6 +220,9 @@ mod tests {
         let mut key = ON.to_vec();
         key[0] = (SECRET_KEY_VAR, "pk_test_public");
         let err = read(&key).unwrap_err().to_string();
-        assert!(err.starts_with(SECRET_KEY_VAR) && !err.contains("pk_test"), "{err}");
+        assert!(
+            err.starts_with(SECRET_KEY_VAR) && !err.contains("pk_test"),
+            "{err}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod backtest;
+pub mod billing;
 pub mod demo;
 pub mod exchange;
 mod plot;

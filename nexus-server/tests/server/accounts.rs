@@ -812,8 +812,8 @@ async fn bots_are_validated_limited_by_plan_and_private() {
             );
             assert_eq!(s.get(&path, &alice).await.1["name"], "first");
 
-            // The free plan: 3 bots on 3 pairs.
-            for symbol in ["ETH/USDT", "SOL/USDT"] {
+            // The free plan: 3 running bots on 3 pairs; the paused one does not count.
+            for symbol in ["ETH/USDT", "SOL/USDT", "BTC/USDT"] {
                 let mut body = minimal.clone();
                 body["symbol"] = json!(symbol);
                 assert_eq!(
@@ -827,15 +827,28 @@ async fn bots_are_validated_limited_by_plan_and_private() {
                 (StatusCode::FORBIDDEN, "plan_limit")
             );
             assert!(
-                answer["message"].as_str().unwrap().contains("3 bots"),
+                answer["message"].as_str().unwrap().contains("3 running bots"),
                 "says which limit: {answer}"
             );
-            let (status, page) = s.get("/api/v1/bots?limit=2", &alice).await;
+            // Resuming the paused one would make four running.
+            let resp = s
+                .http
+                .patch(format!("{}{path}", s.url))
+                .bearer_auth(&alice)
+                .json(&json!({"paused": false}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+            let answer: Value = resp.json().await.unwrap();
+            assert_eq!(code(&answer), "plan_limit");
+            assert_eq!(s.get(&path, &alice).await.1["paused"], true, "unchanged");
+            let (status, page) = s.get("/api/v1/bots?limit=3", &alice).await;
             assert_eq!(status, StatusCode::OK);
-            assert_eq!(page["items"].as_array().unwrap().len(), 2);
+            assert_eq!(page["items"].as_array().unwrap().len(), 3);
             let after = page["next_after"].as_str().unwrap();
             let (_, rest) = s
-                .get(&format!("/api/v1/bots?limit=2&after={after}"), &alice)
+                .get(&format!("/api/v1/bots?limit=3&after={after}"), &alice)
                 .await;
             assert_eq!(rest["items"].as_array().unwrap().len(), 1);
             assert!(rest["next_after"].is_null());

@@ -11,6 +11,7 @@ mod accounts;
 mod admin_cli;
 mod api;
 mod backtest_cli;
+mod billing;
 mod cli;
 mod engine;
 mod exchange_cli;
