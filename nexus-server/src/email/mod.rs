@@ -10,8 +10,11 @@ use serde::Serialize;
 use thiserror::Error;
 
 /// One message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Email {
+    /// Which template it was made from (`verification`, `trade_alert`, …): the email log
+    /// and the metrics count by it.
+    pub template: String,
     /// The recipient.
     pub to: String,
     /// The subject line.
@@ -156,7 +159,15 @@ pub(crate) fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn message(to: &str, subject: &str, lead: &str, action: &str, link: &str, note: &str) -> Email {
+fn message(
+    template: &str,
+    to: &str,
+    subject: &str,
+    lead: &str,
+    action: &str,
+    link: &str,
+    note: &str,
+) -> Email {
     let text = format!("{lead}\n\n{action}:\n{link}\n\n{note}\n");
     let html = format!(
         "<!doctype html><html><body><p>{}</p><p><a href=\"{}\">{}</a></p><p>{}</p></body></html>",
@@ -166,6 +177,7 @@ fn message(to: &str, subject: &str, lead: &str, action: &str, link: &str, note: 
         escape(note)
     );
     Email {
+        template: template.to_owned(),
         to: to.to_owned(),
         subject: subject.to_owned(),
         text,
@@ -181,6 +193,7 @@ pub fn verification(to: &str, public_url: &str, token: &str) -> Email {
         public_url.trim_end_matches('/')
     );
     message(
+        "verification",
         to,
         "Confirm your Nexus email address",
         "Welcome to Nexus. Confirm that this is your email address to finish signing up.",
@@ -198,6 +211,7 @@ pub fn password_reset(to: &str, public_url: &str, token: &str) -> Email {
         public_url.trim_end_matches('/')
     );
     message(
+        "password_reset",
         to,
         "Reset your Nexus password",
         "Someone (hopefully you) asked to reset the password of your Nexus account.",
@@ -213,6 +227,7 @@ pub fn password_reset(to: &str, public_url: &str, token: &str) -> Email {
 pub fn already_registered(to: &str, public_url: &str) -> Email {
     let link = format!("{}/forgot-password", public_url.trim_end_matches('/'));
     message(
+        "already_registered",
         to,
         "Someone tried to sign up to Nexus with your address",
         "Someone (perhaps you) tried to create a Nexus account with this email address, which already has one. Nothing was changed.",
@@ -231,6 +246,7 @@ pub fn confirm_link(to: &str, public_url: &str, token: &str) -> Email {
         public_url.trim_end_matches('/')
     );
     message(
+        "confirm_link",
         to,
         "Confirm signing in to Nexus with Google",
         "Someone (hopefully you) signed in with a Google account using this address, which already has a Nexus account. Google sign-in is linked to it only once you confirm.",
@@ -245,6 +261,7 @@ pub fn confirm_link(to: &str, public_url: &str, token: &str) -> Email {
 pub fn identity_linked(to: &str, public_url: &str) -> Email {
     let link = format!("{}/forgot-password", public_url.trim_end_matches('/'));
     message(
+        "identity_linked",
         to,
         "Google sign-in was linked to your Nexus account",
         "A Google account with this address can now sign in to your Nexus account.",
@@ -275,6 +292,7 @@ pub fn billing_notice(to: &str, public_url: &str, notice: &nexus_core::billing::
     let link = format!("{}/app/billing", public_url.trim_end_matches('/'));
     match notice {
         Notice::TrialEnding { plan, trial_end } => message(
+            "trial_ending",
             to,
             &format!(
                 "Your Nexus {} trial ends on {}",
@@ -291,6 +309,7 @@ pub fn billing_notice(to: &str, public_url: &str, notice: &nexus_core::billing::
             "To stop before you are charged, cancel from the billing page. Bots beyond the Free plan's limits would be paused, never deleted.",
         ),
         Notice::PaymentFailed { plan, grace_until } => message(
+            "payment_failed",
             to,
             "Your Nexus payment failed",
             &format!(
@@ -306,6 +325,7 @@ pub fn billing_notice(to: &str, public_url: &str, notice: &nexus_core::billing::
             ),
         ),
         Notice::PlanChanged { from, to: plan } if plan == "free" => message(
+            "plan_ended",
             to,
             &format!("Your Nexus {} plan has ended", plan_name(from)),
             &format!(
@@ -317,6 +337,7 @@ pub fn billing_notice(to: &str, public_url: &str, notice: &nexus_core::billing::
             "Your bots, keys and history are kept. Subscribing again restores your plan's limits; bots paused meanwhile stay paused until you resume them.",
         ),
         Notice::PlanChanged { from, to: plan } => message(
+            "plan_changed",
             to,
             &format!("Your Nexus plan is now {}", plan_name(plan)),
             &format!(
@@ -332,6 +353,7 @@ pub fn billing_notice(to: &str, public_url: &str, notice: &nexus_core::billing::
             let count = bots.len();
             let names = bots.join(", ");
             message(
+                "bots_paused",
                 to,
                 &format!(
                     "{count} of your Nexus bots {} paused",

@@ -118,6 +118,7 @@ impl TradeAlert {
                 self.symbol, self.exchange, self.quantity
             );
             return Email {
+                template: "out_of_sync".to_owned(),
                 to: to.to_owned(),
                 subject: format!("Nexus: your {} position was out of sync", self.symbol),
                 text: format!("{line}\n\nBot {}", self.bot),
@@ -138,6 +139,7 @@ impl TradeAlert {
             self.quantity, self.symbol, self.exchange, self.state
         );
         Email {
+            template: "trade_alert".to_owned(),
             to: to.to_owned(),
             subject: format!("Nexus: {verb} {} {}", self.quantity, self.symbol),
             text: format!("{line}\n\nOrder {}", self.client_order_id),
