@@ -137,6 +137,7 @@ pub trait Store:
     + nexus_core::ports::PaperLedger
     + nexus_core::ports::SeenSignatures
     + nexus_core::ports::BillingStore
+    + nexus_core::ports::EmailStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -10,6 +10,7 @@
 //! [`ColumnError`] naming its table and column.
 
 mod billing;
+mod emails;
 mod records;
 
 use std::fmt::Display;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 
 use crate::error::corrupt;
 
+pub(crate) use emails::email;
 pub(crate) use billing::{billing_customer, billing_event, running_bot, subscription};
 pub(crate) use records::{
     SealedCredentials, active_session, bot, bot_usage, credential_info, fill, job, open_position,

@@ -6,6 +6,7 @@ mod activity;
 mod billing;
 mod bots;
 mod credentials;
+mod emails;
 mod jobs;
 mod oauth;
 mod paper;

@@ -5,6 +5,7 @@ mod activity;
 mod billing;
 mod bots;
 mod credentials;
+mod emails;
 mod jobs;
 mod oauth;
 mod paper;

@@ -9,6 +9,7 @@ mod activity;
 mod billing;
 mod bots;
 mod codec;
+mod emails;
 mod credentials;
 mod files;
 mod jobs;
