@@ -148,6 +148,8 @@ pub struct Config {
     pub auth_rate_limits: bool,
     /// Billing with Stripe; `None` (off) without a Stripe secret key.
     pub billing: Option<crate::billing::BillingSettings>,
+    /// Email delivery: the provider, the sender, retries.
+    pub email: crate::email::settings::EmailSettings,
 }
 
 impl Config {
@@ -302,6 +304,7 @@ impl Config {
             })?;
 
         let billing = crate::billing::BillingSettings::read(optional, &plans)?;
+        let email = crate::email::settings::EmailSettings::read(optional)?;
 
         let (engine, signal_sources) = engine_settings(&get)?;
         let auth_rate_limits = match get(AUTH_RATE_LIMITS_VAR, "on")?.trim() {
@@ -330,6 +333,7 @@ impl Config {
 
         Ok(Self {
             billing,
+            email,
             engine,
             signal_sources,
             signals_legacy_signature,

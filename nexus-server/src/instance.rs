@@ -27,6 +27,7 @@ pub struct Instance {
     server: JoinHandle<std::io::Result<()>>,
     upkeep: JoinHandle<()>,
     billing_jobs: JoinHandle<()>,
+    email_delivery: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -49,7 +50,9 @@ pub fn worker_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// Binds `config.bind`, starts the engine and serves the API over `store`.
+/// Binds `config.bind`, starts the engine and serves the API over `store`. Every email is
+/// queued, then sent by a delivery task through Resend when `NEXUS_RESEND_API_KEY` is set,
+/// else through `email` (the development outbox, or the log).
 ///
 /// # Errors
 /// A message naming what could not start.
@@ -92,6 +95,24 @@ pub async fn launch(
     if let Some(oidc) = oidc {
         state = state.with_oidc(oidc);
     }
+    // Every email is a job: requests and the engine queue it, the delivery task sends it.
+    let transport = crate::email::delivery::transport(&config.email, Arc::clone(&email))
+        .map_err(|e| format!("email cannot start: {e}"))?;
+    let email: Arc<dyn EmailSender> = Arc::new(crate::email::delivery::QueuedSender::new(
+        Arc::clone(&store),
+        Arc::clone(&state.metrics),
+    ));
+    state.email = Arc::clone(&email);
+    state.resend_webhook_secret = config.email.webhook_secret.clone();
+    let email_delivery = tokio::spawn(
+        crate::email::delivery::EmailDelivery {
+            store: Arc::clone(&store),
+            transport,
+            settings: config.email.clone(),
+            metrics: Arc::clone(&state.metrics),
+        }
+        .run(format!("{worker}-email")),
+    );
     if let Some(settings) = &config.billing {
         let billing = crate::billing::Billing::new(
             settings.clone(),
@@ -155,6 +176,7 @@ pub async fn launch(
         server,
         upkeep,
         billing_jobs,
+        email_delivery,
     })
 }
 
@@ -177,6 +199,7 @@ impl Instance {
                 self.engine.shutdown().await;
                 self.upkeep.abort();
                 self.billing_jobs.abort();
+                self.email_delivery.abort();
                 outcome.map_err(std::io::Error::other)?
             }
         }
@@ -195,6 +218,7 @@ impl Instance {
         self.engine.shutdown().await;
         self.upkeep.abort();
         self.billing_jobs.abort();
+        self.email_delivery.abort();
         outcome?
     }
 }

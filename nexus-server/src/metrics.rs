@@ -79,6 +79,15 @@ pub struct TaskLabels {
     pub task: String,
 }
 
+/// Labels of emails.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EmailLabels {
+    /// The template (`verification`, `trade_alert`, …).
+    pub template: String,
+    /// `queued`, `sent`, `retrying`, `failed`, `suppressed`, `bounced` or `complained`.
+    pub state: String,
+}
+
 /// Every metric of the process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -104,6 +113,8 @@ pub struct Metrics {
     pub gate_decisions: Family<GateLabels, Counter>,
     /// `nexus_task_panics_total{task}`.
     pub task_panics: Family<TaskLabels, Counter>,
+    /// `nexus_emails_total{template,state}`: each message as it enters a state.
+    pub emails: Family<EmailLabels, Counter>,
     hub: std::sync::OnceLock<Arc<nexus_exchanges::MarketDataHub>>,
 }
 
@@ -171,7 +182,14 @@ impl Default for Metrics {
             "Panics caught in one market's or one bot's work (the task went on)",
             task_panics.clone(),
         );
+        let emails = Family::<EmailLabels, Counter>::default();
+        registry.register(
+            "emails",
+            "Emails by template, as each enters a state (queued, sent, retrying, failed, suppressed, bounced, complained)",
+            emails.clone(),
+        );
         Self {
+            emails,
             registry,
             http_requests,
             http_latency,
@@ -204,6 +222,16 @@ impl Metrics {
             })
             .inc();
         self.http_latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts an email of `template` entering `state`.
+    pub fn email(&self, template: &str, state: nexus_core::ports::emails::EmailState) {
+        self.emails
+            .get_or_create(&EmailLabels {
+                template: template.to_owned(),
+                state: state.as_str().to_owned(),
+            })
+            .inc();
     }
 
     /// Counts an order's outcome.

@@ -148,7 +148,8 @@ pub trait EmailStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`].
-    async fn queue_email(&self, email: &QueuedEmail<'_>, now: Timestamp) -> Result<i64, StoreError>;
+    async fn queue_email(&self, email: &QueuedEmail<'_>, now: Timestamp)
+    -> Result<i64, StoreError>;
 
     /// Records an attempt of message `id` (`Suppressed` counts no attempt).
     ///
@@ -185,7 +186,11 @@ pub trait EmailStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`].
-    async fn emails(&self, filter: &EmailFilter, limit: u32) -> Result<Vec<EmailRecord>, StoreError>;
+    async fn emails(
+        &self,
+        filter: &EmailFilter,
+        limit: u32,
+    ) -> Result<Vec<EmailRecord>, StoreError>;
 
     /// One message.
     ///

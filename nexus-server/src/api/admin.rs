@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use nexus_core::ports::accounts::{Role, UserRecord};
 use nexus_core::ports::audit::AuditAction;
+use nexus_core::ports::emails::{EmailFilter, EmailState};
 use nexus_core::{StoreError, UserId};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -126,6 +127,92 @@ pub struct OutOfSyncEntry {
     pub sold: String,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+/// One email as logged.
+#[derive(Debug, Object)]
+pub struct EmailEntry {
+    /// Its id.
+    pub id: i64,
+    /// The recipient.
+    pub to: String,
+    /// Its template (`verification`, `trade_alert`, …).
+    pub template: String,
+    /// Its subject.
+    pub subject: String,
+    /// Where it is.
+    pub state: EmailStateName,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The provider's message id, once sent.
+    pub provider_id: Option<String>,
+    /// The last error, or why it was suppressed or bounced.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was handed over.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// When the provider reported it delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// An email's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum EmailStateName {
+    /// Waiting for its first attempt.
+    Queued,
+    /// Handed to the provider.
+    Sent,
+    /// An attempt failed; another is scheduled.
+    Retrying,
+    /// Given up.
+    Failed,
+    /// Not sent: a suppressed address, or outside `NEXUS_EMAIL_ALLOW`.
+    Suppressed,
+    /// The provider reported a bounce.
+    Bounced,
+    /// The recipient marked it as spam.
+    Complained,
+}
+
+impl From<EmailState> for EmailStateName {
+    fn from(s: EmailState) -> Self {
+        match s {
+            EmailState::Queued => Self::Queued,
+            EmailState::Sent => Self::Sent,
+            EmailState::Retrying => Self::Retrying,
+            EmailState::Failed => Self::Failed,
+            EmailState::Suppressed => Self::Suppressed,
+            EmailState::Bounced => Self::Bounced,
+            EmailState::Complained => Self::Complained,
+        }
+    }
+}
+
+impl From<EmailStateName> for EmailState {
+    fn from(s: EmailStateName) -> Self {
+        match s {
+            EmailStateName::Queued => Self::Queued,
+            EmailStateName::Sent => Self::Sent,
+            EmailStateName::Retrying => Self::Retrying,
+            EmailStateName::Failed => Self::Failed,
+            EmailStateName::Suppressed => Self::Suppressed,
+            EmailStateName::Bounced => Self::Bounced,
+            EmailStateName::Complained => Self::Complained,
+        }
+    }
+}
+
+/// A page of the email log, newest first.
+#[derive(Debug, Object)]
+pub struct EmailPage {
+    /// The emails.
+    pub items: Vec<EmailEntry>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<i64>,
 }
 
 /// A Stripe event as received, and what became of it.
@@ -266,6 +353,64 @@ impl AdminApi {
                 AdminListResponse::Ok(Json(UserPage {
                     items: users.iter().map(admin_user).collect(),
                     next_after,
+                }))
+            }
+            Err(e) => AdminListResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// The email log, newest first: each message's state, attempts and last error.
+    #[oai(path = "/emails", method = "get", operation_id = "admin_emails")]
+    async fn emails(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        /// Only emails in this state.
+        #[oai(name = "state")]
+        email_state: Query<Option<EmailStateName>>,
+        /// Only emails to this address (any case).
+        to: Query<Option<String>>,
+        /// `next_before` of the previous page.
+        before: Query<Option<i64>>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> AdminListResponse<EmailPage> {
+        if auth.caller().user.role != Role::Admin {
+            return AdminListResponse::Forbidden(not_admin());
+        }
+        let limit = match page_size(limit.0) {
+            Ok(limit) => limit,
+            Err(e) => return AdminListResponse::Invalid(e),
+        };
+        let filter = EmailFilter {
+            state: email_state.0.map(EmailState::from),
+            to: to.0.filter(|t| !t.trim().is_empty()),
+            before: before.0,
+        };
+        match state.store.emails(&filter, limit).await {
+            Ok(emails) => {
+                let next_before = (emails.len() == limit as usize)
+                    .then(|| emails.last().map(|e| e.id))
+                    .flatten();
+                AdminListResponse::Ok(Json(EmailPage {
+                    items: emails
+                        .into_iter()
+                        .map(|e| EmailEntry {
+                            id: e.id,
+                            to: e.to,
+                            template: e.template,
+                            subject: e.subject,
+                            state: e.state.into(),
+                            attempts: e.attempts,
+                            provider_id: e.provider_id,
+                            last_error: e.last_error,
+                            created_at: e.created_at,
+                            updated_at: e.updated_at,
+                            sent_at: e.sent_at,
+                            delivered_at: e.delivered_at,
+                        })
+                        .collect(),
+                    next_before,
                 }))
             }
             Err(e) => AdminListResponse::Unavailable(unavailable(&e)),

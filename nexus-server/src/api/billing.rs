@@ -7,13 +7,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use nexus_core::billing::{SubscriptionStatus, entitlement};
 use poem::web::Data;
-use poem::{Request, RequestBody};
 use poem_openapi::param::{Header, Query};
-use poem_openapi::payload::{Json, ParsePayload, Payload};
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags, impl_apirequest_for_payload};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use super::auth::{err, unavailable};
+use super::raw_body::RawJsonBody;
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 use crate::billing::{Billing, BillingError, Delivery, WebhookError};
@@ -268,37 +267,6 @@ pub enum WebhookResponse {
     Unavailable(Json<ErrorBody>),
 }
 
-/// A Stripe event's raw body: its signature is over these exact bytes, so it is read
-/// before any parsing.
-pub struct StripeEventBody(pub Vec<u8>);
-
-impl Payload for StripeEventBody {
-    const CONTENT_TYPE: &'static str = "application/json";
-
-    fn check_content_type(content_type: &str) -> bool {
-        <Json<serde_json::Value> as Payload>::check_content_type(content_type)
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            description: Some("A Stripe Event object, exactly as Stripe sends it."),
-            ..MetaSchema::new("object")
-        }))
-    }
-}
-
-impl ParsePayload for StripeEventBody {
-    const IS_REQUIRED: bool = true;
-
-    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
-        Ok(Self(
-            <Vec<u8> as poem::FromRequest>::from_request(request, body).await?,
-        ))
-    }
-}
-
-impl_apirequest_for_payload!(StripeEventBody);
-
 fn disabled() -> Json<ErrorBody> {
     err(
         "billing_disabled",
@@ -468,7 +436,7 @@ impl BillingApi {
         /// `t=<unix seconds>,v1=<hex HMAC-SHA256>` (several `v1` while a secret rolls).
         #[oai(name = "Stripe-Signature")]
         signature: Header<Option<String>>,
-        body: StripeEventBody,
+        body: RawJsonBody,
     ) -> WebhookResponse {
         let Some(billing) = Self::billing(&state) else {
             return WebhookResponse::NotFound(disabled());

@@ -8,6 +8,7 @@ mod auth;
 mod billing;
 pub mod bodies;
 mod bots;
+mod email_webhook;
 pub mod client_ip;
 mod error;
 mod headers;
@@ -15,6 +16,7 @@ mod health;
 mod identity_link;
 mod keys;
 mod oauth;
+mod raw_body;
 pub mod session;
 pub mod signals;
 pub mod signature;
@@ -24,6 +26,7 @@ pub use admin::AdminApi;
 pub use auth::AuthApi;
 pub use billing::BillingApi;
 pub use bots::BotsApi;
+pub use email_webhook::EmailApi;
 pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
 pub use identity_link::IdentityLinkApi;
@@ -134,6 +137,8 @@ pub struct ApiState {
     pub legacy_signatures: bool,
     /// Billing with Stripe; `None` when off (its endpoints answer 404 `billing_disabled`).
     pub billing: Option<Arc<crate::billing::Billing>>,
+    /// Resend's webhook signing secret; `None`: its endpoint answers 404.
+    pub resend_webhook_secret: Option<nexus_core::Secret>,
 }
 
 impl ApiState {
@@ -168,6 +173,7 @@ impl ApiState {
             signal_sources: signals::SignalSources::default(),
             legacy_signatures: false,
             billing: None,
+            resend_webhook_secret: None,
         }
     }
 
@@ -226,6 +232,7 @@ pub type Apis = (
     ActivityApi,
     SignalsApi,
     BillingApi,
+    EmailApi,
     AdminApi,
 );
 
@@ -244,6 +251,7 @@ pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<Apis, ()> {
             ActivityApi,
             SignalsApi,
             BillingApi,
+            EmailApi,
             AdminApi,
         ),
         TITLE,

@@ -28,8 +28,8 @@ use uuid::Uuid;
 
 use crate::error::corrupt;
 
-pub(crate) use emails::email;
 pub(crate) use billing::{billing_customer, billing_event, running_bot, subscription};
+pub(crate) use emails::email;
 pub(crate) use records::{
     SealedCredentials, active_session, bot, bot_usage, credential_info, fill, job, open_position,
     order, pending_login, position_bot, position_record, sealed_credentials, skip, strategy_market,

@@ -20,7 +20,11 @@ macro_rules! email_columns {
 
 #[async_trait]
 impl EmailStore for PostgresStore {
-    async fn queue_email(&self, email: &QueuedEmail<'_>, now: Timestamp) -> Result<i64, StoreError> {
+    async fn queue_email(
+        &self,
+        email: &QueuedEmail<'_>,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(classify)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO email_log (to_address, template, subject, state, created_at, updated_at)
@@ -146,7 +150,11 @@ impl EmailStore for PostgresStore {
             .map_err(classify)
     }
 
-    async fn emails(&self, filter: &EmailFilter, limit: u32) -> Result<Vec<EmailRecord>, StoreError> {
+    async fn emails(
+        &self,
+        filter: &EmailFilter,
+        limit: u32,
+    ) -> Result<Vec<EmailRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             email_columns!(),
@@ -166,11 +174,15 @@ impl EmailStore for PostgresStore {
     }
 
     async fn email(&self, id: i64) -> Result<Option<EmailRecord>, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", email_columns!(), " FROM email_log WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(classify)?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            email_columns!(),
+            " FROM email_log WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
         row.as_ref().map(codec::email).transpose()
     }
 }

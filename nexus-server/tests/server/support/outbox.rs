@@ -38,6 +38,22 @@ impl Outbox {
             .collect()
     }
 
+    /// The token of the newest email to `to` about `subject`, waiting up to 10 s for it:
+    /// a server started with `launch` queues its emails and sends them a moment later.
+    pub async fn token_when_sent(&self, to: &str, subject: &str) -> String {
+        for _ in 0..100 {
+            let arrived = self
+                .to(to)
+                .iter()
+                .any(|e| e["subject"].as_str().unwrap().contains(subject));
+            if arrived {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        self.token(to, subject)
+    }
+
     /// The token of the link in the newest email to `to` whose subject contains `subject`.
     pub fn token(&self, to: &str, subject: &str) -> String {
         let email = self
