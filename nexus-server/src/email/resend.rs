@@ -130,7 +130,7 @@ pub enum ResendError {
         reason: &'static str,
     },
     /// The HTTP client could not be built (no TLS roots), or a request could not be formed.
-    #[error("the HTTP client for Resend could not be built")]
+    #[error("the HTTP client or request for Resend could not be built")]
     Client(#[source] reqwest::Error),
 }
 
