@@ -3,7 +3,8 @@
 //! body (`nexus_server::api::bodies`) and must never panic; whatever it accepts is within
 //! the API's documented ranges, prints back to a body that reads the same, and (for bots)
 //! can be planned by the engine without a panic. The Stripe webhook's check reads the
-//! bytes as `nexus_server::billing::webhook` does (signature, then event).
+//! bytes as `nexus_server::billing::webhook` does (signature, then event), and the Resend
+//! webhook's check as `nexus_server::email::svix` does.
 
 use chrono::{DateTime, TimeZone, Utc};
 use nexus_core::fanout::{BotConfig, PlanLimits, Signal, Subscription, plan};
@@ -384,6 +385,136 @@ pub fn stripe_webhook(data: &[u8]) {
                 EventObject::CheckoutSession { .. } => assert!(checkout, "{kind}"),
                 EventObject::Other => assert!(!(subscription || invoice || checkout), "{kind}"),
             }
+            // Fields Nexus does not read are skipped unchecked (serde_json does not check
+            // escapes it ignores), so only bodies that read whole are re-serialised.
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+                let again = serde_json::to_vec(&value).expect("JSON prints");
+                assert_eq!(parse_event(&again), Ok(event));
+            }
+        }
+        Err(error) => assert!(!error.to_string().is_empty()),
+    }
+}
+
+/// The Svix documentation's vector (the first of
+/// `test_data/resend/svix_signature_vectors.json`): secret, message id, timestamp, payload,
+/// signature.
+fn svix_vector() -> &'static (String, String, i64, String, String) {
+    static VECTOR: std::sync::OnceLock<(String, String, i64, String, String)> =
+        std::sync::OnceLock::new();
+    VECTOR.get_or_init(|| {
+        let all: serde_json::Value = serde_json::from_str(include_str!(
+            "../nexus-server/test_data/resend/svix_signature_vectors.json"
+        ))
+        .expect("the vectors are JSON");
+        let v = &all[0];
+        let text = |k: &str| v[k].as_str().expect("a string").to_owned();
+        (
+            text("secret"),
+            text("msg_id"),
+            v["timestamp"].as_i64().expect("a timestamp"),
+            text("payload"),
+            text("signature"),
+        )
+    })
+}
+
+/// `POST /email/webhook` (Resend, signed by Svix): the bytes as a signed body, as each of
+/// the three Svix headers, and as an event. A body signed with the secret verifies within
+/// the tolerance and not beyond it, nor once a byte changes; a header verifies only with
+/// the secret, id, timestamp and body that made it; a body that reads as an event has an
+/// email id exactly when it is about an email, details only for its kind, and reads the
+/// same once re-serialised.
+pub fn resend_webhook(data: &[u8]) {
+    use nexus_server::email::svix::{
+        self, DeliveryKind, SvixError, TOLERANCE_SECS, parse_event, verify,
+    };
+
+    const SECRET: &str = "whsec_ZnV6ei1zZWNyZXQtMDEyMzQ1Njc4OQ==";
+    const ID: &str = "msg_2fuzzQZ0aK4m7Yb1xW9c";
+    const T: i64 = 1_767_225_600;
+    let t = T.to_string();
+    let signature = svix::sign(SECRET, ID, T, data).expect("the secret is valid");
+    let check = |signature: &str, body: &[u8], now: i64| {
+        verify(Some(ID), Some(&t), Some(signature), body, SECRET, now)
+    };
+    assert_eq!(check(&signature, data, T + TOLERANCE_SECS), Ok(()));
+    assert_eq!(check(&signature, data, T - TOLERANCE_SECS), Ok(()));
+    assert!(matches!(
+        check(&signature, data, T + TOLERANCE_SECS + 1),
+        Err(SvixError::Stale { .. })
+    ));
+    let mut changed = data.to_vec();
+    match changed.first_mut() {
+        Some(byte) => *byte ^= 0x01,
+        None => changed.push(b'{'),
+    }
+    assert_eq!(check(&signature, &changed, T), Err(SvixError::Mismatch));
+
+    if let Ok(text) = std::str::from_utf8(data) {
+        let (secret, id, ts, payload, vector_signature) = svix_vector();
+        let ts_text = ts.to_string();
+        let at = |id: &str, timestamp: &str, signatures: &str, body: &[u8], secret: &str| {
+            verify(
+                Some(id),
+                Some(timestamp),
+                Some(signatures),
+                body,
+                secret,
+                *ts,
+            )
+        };
+        // As the signature header.
+        let result = at(id, &ts_text, text, payload.as_bytes(), secret);
+        if result.is_ok() {
+            assert!(at(id, &ts_text, text, payload.as_bytes(), SECRET).is_err());
+            assert!(at(id, &ts_text, text, b"{}", secret).is_err());
+        }
+        // As the id, then as the timestamp.
+        let as_id = at(text, &ts_text, vector_signature, payload.as_bytes(), secret);
+        assert_eq!(as_id.is_ok(), text == id.as_str(), "{as_id:?}");
+        let as_timestamp = at(id, text, vector_signature, payload.as_bytes(), secret);
+        if as_timestamp.is_ok() {
+            assert_eq!(text.parse::<i64>().ok(), Some(*ts));
+        }
+        for error in [result, as_id, as_timestamp]
+            .into_iter()
+            .filter_map(Result::err)
+        {
+            assert!(!error.to_string().is_empty());
+        }
+    }
+
+    match parse_event(data) {
+        Ok(event) => {
+            let about_an_email =
+                !matches!(&event.kind, DeliveryKind::Other(kind) if !kind.starts_with("email."));
+            assert_eq!(!event.email_id.is_empty(), about_an_email, "{event:?}");
+            if !about_an_email {
+                assert!(event.to.is_empty() && event.tags.is_empty(), "{event:?}");
+            }
+            let bounced = matches!(event.kind, DeliveryKind::Bounced { .. });
+            assert!(bounced || (event.bounce_type.is_none() && event.bounce_sub_type.is_none()));
+            if matches!(
+                event.kind,
+                DeliveryKind::Sent
+                    | DeliveryKind::Delivered
+                    | DeliveryKind::DeliveryDelayed
+                    | DeliveryKind::Complained
+                    | DeliveryKind::Other(_)
+            ) {
+                assert_eq!(event.detail, None, "{event:?}");
+            }
+            if let DeliveryKind::Bounced { permanent } = event.kind {
+                assert_eq!(
+                    permanent,
+                    event
+                        .bounce_type
+                        .as_deref()
+                        .is_none_or(|t| t.eq_ignore_ascii_case("Permanent"))
+                );
+            }
+            assert!(event.tags.windows(2).all(|w| w[0] <= w[1]), "{event:?}");
             // Fields Nexus does not read are skipped unchecked (serde_json does not check
             // escapes it ignores), so only bodies that read whole are re-serialised.
             if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {

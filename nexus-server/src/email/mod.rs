@@ -2,6 +2,9 @@
 //! JSON file per message), a logging sender for when nothing is configured, and the
 //! templates of the account emails. A real provider comes later behind the same trait.
 
+pub mod resend;
+pub mod svix;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 

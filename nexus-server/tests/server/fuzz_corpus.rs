@@ -54,3 +54,8 @@ fn role_body_corpus() {
 fn stripe_webhook_corpus() {
     replay("stripe_webhook", checks_server::stripe_webhook);
 }
+
+#[test]
+fn resend_webhook_corpus() {
+    replay("resend_webhook", checks_server::resend_webhook);
+}

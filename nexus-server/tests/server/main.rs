@@ -19,5 +19,6 @@ mod fuzz_corpus;
 mod hostile;
 mod oauth;
 mod regime_cli;
+mod resend_client;
 mod stripe_client;
 mod trades;

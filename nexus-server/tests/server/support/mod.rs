@@ -6,6 +6,7 @@
 mod db;
 mod http;
 mod outbox;
+pub mod resend;
 mod served;
 pub mod stripe;
 
