@@ -1,9 +1,14 @@
-//! Email: the [`EmailSender`] port, a development outbox (`NEXUS_EMAIL_OUTBOX=DIR`: one
-//! JSON file per message), a logging sender for when nothing is configured, and the
-//! templates of the account emails. A real provider comes later behind the same trait.
+//! Email: the [`EmailSender`] port; [`delivery`], where every email becomes a job with a
+//! log row and is sent with retries; [`resend`], the provider; [`svix`], its signed
+//! delivery reports; [`templates`], every message; a development outbox
+//! (`NEXUS_EMAIL_OUTBOX=DIR`: one JSON file per message) and a logging sender for when
+//! nothing is configured. See docs/email.md.
 
+pub mod delivery;
 pub mod resend;
+pub mod settings;
 pub mod svix;
+pub mod templates;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,10 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use serde::Serialize;
 use thiserror::Error;
-
-pub mod delivery;
-pub mod settings;
-pub mod templates;
 
 pub use templates::{
     already_registered, billing_notice, confirm_link, identity_linked, password_reset, verification,

@@ -108,7 +108,7 @@ impl EmailSettings {
                     ));
                 }
                 let api_base = get(RESEND_API_BASE_VAR)?
-                    .unwrap_or_else(|| "https://api.resend.com".to_owned());
+                    .unwrap_or_else(|| super::resend::DEFAULT_API_BASE.to_owned());
                 if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
                     return Err(invalid(
                         RESEND_API_BASE_VAR,
@@ -156,11 +156,11 @@ impl EmailSettings {
                 )
             })?;
         let webhook_secret = match get(RESEND_WEBHOOK_SECRET_VAR)? {
-            Some(s) if s.starts_with("whsec_") => Some(Secret::new(s)),
+            Some(s) if super::svix::check_secret(&s).is_ok() => Some(Secret::new(s)),
             Some(_) => {
                 return Err(invalid(
                     RESEND_WEBHOOK_SECRET_VAR,
-                    "the webhook's signing secret (whsec_…)",
+                    "the webhook's signing secret (whsec_ and base64)",
                     "…",
                 ));
             }

@@ -13,6 +13,7 @@ mod api;
 mod backtest_cli;
 mod billing;
 mod cli;
+mod email;
 mod engine;
 mod exchange_cli;
 mod fuzz_corpus;
