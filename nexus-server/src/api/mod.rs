@@ -4,6 +4,7 @@
 
 mod activity;
 mod admin;
+mod alerts;
 mod auth;
 mod billing;
 pub mod bodies;
@@ -21,6 +22,7 @@ pub mod signature;
 
 pub use activity::ActivityApi;
 pub use admin::AdminApi;
+pub use alerts::AlertsApi;
 pub use auth::AuthApi;
 pub use billing::BillingApi;
 pub use bots::BotsApi;
@@ -134,6 +136,8 @@ pub struct ApiState {
     pub legacy_signatures: bool,
     /// Billing with Stripe; `None` when off (its endpoints answer 404 `billing_disabled`).
     pub billing: Option<Arc<crate::billing::Billing>>,
+    /// Which alert webhook URLs users may set.
+    pub alert_webhooks: crate::alerts::WebhookPolicy,
 }
 
 impl ApiState {
@@ -168,6 +172,7 @@ impl ApiState {
             signal_sources: signals::SignalSources::default(),
             legacy_signatures: false,
             billing: None,
+            alert_webhooks: crate::alerts::WebhookPolicy::default(),
         }
     }
 
@@ -199,6 +204,13 @@ impl ApiState {
         self
     }
 
+    /// The same state allowing the alert webhook URLs `policy` allows.
+    #[must_use]
+    pub fn with_alert_webhooks(mut self, policy: crate::alerts::WebhookPolicy) -> Self {
+        self.alert_webhooks = policy;
+        self
+    }
+
     /// The same state with other plans.
     #[must_use]
     pub fn with_plans(mut self, plans: nexus_core::billing::Plans) -> Self {
@@ -226,6 +238,7 @@ pub type Apis = (
     ActivityApi,
     SignalsApi,
     BillingApi,
+    AlertsApi,
     AdminApi,
 );
 
@@ -244,6 +257,7 @@ pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<Apis, ()> {
             ActivityApi,
             SignalsApi,
             BillingApi,
+            AlertsApi,
             AdminApi,
         ),
         TITLE,

@@ -2,6 +2,8 @@
 //! JSON file per message), a logging sender for when nothing is configured, and the
 //! templates of the account emails. A real provider comes later behind the same trait.
 
+pub mod alert_templates;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
