@@ -7,6 +7,7 @@ use chrono::Utc;
 use nexus_core::ports::alerts::{AlertEvent, AlertPreferences, EmailAlerts};
 use poem::web::Data;
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use super::auth::unavailable;
@@ -84,7 +85,7 @@ pub struct EmailChanges {
 pub struct WebhookChanges {
     /// A new URL (a new secret is made and answered once), or null to remove the webhook.
     /// Left out: unchanged.
-    pub url: Option<Option<String>>,
+    pub url: MaybeUndefined<String>,
     /// The events to post.
     pub events: Option<Vec<String>>,
 }
@@ -186,11 +187,13 @@ pub fn apply(
             parsed.dedup();
             next.webhook_events = parsed;
         }
-        if let Some(url) = webhook.url {
-            next.webhook_url = match url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()) {
-                Some(url) => Some(check_url(&url, policy)?.to_string()),
-                None => None,
-            };
+        match webhook.url {
+            MaybeUndefined::Undefined => {}
+            MaybeUndefined::Null => next.webhook_url = None,
+            MaybeUndefined::Value(url) if url.trim().is_empty() => next.webhook_url = None,
+            MaybeUndefined::Value(url) => {
+                next.webhook_url = Some(check_url(url.trim(), policy)?.to_string());
+            }
         }
     }
     Ok(next)
@@ -241,12 +244,7 @@ impl AlertsApi {
             Ok(prefs) => prefs,
             Err(e) => return SetAlertsResponse::Unavailable(unavailable(&e)),
         };
-        let changed_url = body
-            .0
-            .webhook
-            .as_ref()
-            .and_then(|w| w.url.clone())
-            .flatten();
+        let changed_url = body.0.webhook.as_ref().and_then(|w| w.url.value().cloned());
         let next = match apply(current.clone(), body.0, state.alert_webhooks) {
             Ok(next) => next,
             Err(e) => return SetAlertsResponse::Invalid(e.body()),
@@ -281,7 +279,11 @@ mod tests {
         AlertChanges {
             email: None,
             webhook: Some(WebhookChanges {
-                url: url.map(|u| u.map(str::to_owned)),
+                url: match url {
+                    None => MaybeUndefined::Undefined,
+                    Some(None) => MaybeUndefined::Null,
+                    Some(Some(u)) => MaybeUndefined::Value(u.to_owned()),
+                },
                 events: events.map(|e| e.into_iter().map(str::to_owned).collect()),
             }),
         }
