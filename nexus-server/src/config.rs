@@ -76,6 +76,13 @@ pub const SIGNAL_SOURCES_VAR: &str = "NEXUS_SIGNAL_SOURCES";
 /// replayed) for one more release; `0` (default) refuses it.
 pub const SIGNALS_LEGACY_SIGNATURE_VAR: &str = "NEXUS_SIGNALS_LEGACY_SIGNATURE";
 
+/// `1` lets alert webhooks use `http://` URLs; `0` (default) requires `https://`.
+pub const ALERT_WEBHOOK_ALLOW_HTTP_VAR: &str = "NEXUS_ALERT_WEBHOOK_ALLOW_HTTP";
+/// `1` lets alert webhooks reach private, loopback, link-local and unspecified addresses
+/// (tests, a receiver on the same network); `0` (default) refuses them, so alerts cannot
+/// probe the internal network.
+pub const ALERT_WEBHOOK_ALLOW_PRIVATE_VAR: &str = "NEXUS_ALERT_WEBHOOK_ALLOW_PRIVATE";
+
 /// `on` (default) or `off`: the sign-up and sign-in rate limits. Off only for load tests.
 pub const AUTH_RATE_LIMITS_VAR: &str = "NEXUS_AUTH_RATE_LIMITS";
 
@@ -150,6 +157,9 @@ pub struct Config {
     pub billing: Option<crate::billing::BillingSettings>,
     /// Email delivery: the provider, the sender, retries.
     pub email: crate::email::settings::EmailSettings,
+    /// Which alert webhook URLs are allowed (`NEXUS_ALERT_WEBHOOK_ALLOW_HTTP`,
+    /// `NEXUS_ALERT_WEBHOOK_ALLOW_PRIVATE`).
+    pub alert_webhooks: crate::alerts::WebhookPolicy,
 }
 
 impl Config {
@@ -306,7 +316,24 @@ impl Config {
         let billing = crate::billing::BillingSettings::read(optional, &plans)?;
         let email = crate::email::settings::EmailSettings::read(optional)?;
 
-        let (engine, signal_sources) = engine_settings(&get)?;
+        let (mut engine, signal_sources) = engine_settings(&get)?;
+        let flag = |var: &'static str| -> Result<bool, ConfigError> {
+            match get(var, "0")?.trim() {
+                "0" => Ok(false),
+                "1" => Ok(true),
+                other => Err(ConfigError::Invalid {
+                    var,
+                    expected: "0 or 1",
+                    value: other.to_owned(),
+                }),
+            }
+        };
+        let alert_webhooks = crate::alerts::WebhookPolicy {
+            allow_http: flag(ALERT_WEBHOOK_ALLOW_HTTP_VAR)?,
+            allow_private: flag(ALERT_WEBHOOK_ALLOW_PRIVATE_VAR)?,
+        };
+        engine.alert_webhooks = alert_webhooks;
+        engine.public_url = public_url.trim_end_matches('/').to_owned();
         let auth_rate_limits = match get(AUTH_RATE_LIMITS_VAR, "on")?.trim() {
             "on" => true,
             "off" => false,
@@ -332,6 +359,7 @@ impl Config {
         };
 
         Ok(Self {
+            alert_webhooks,
             billing,
             email,
             engine,

@@ -78,7 +78,8 @@ pub async fn launch(
     .with_plans(config.plans.clone())
     .with_trusted_proxies(config.trusted_proxies.clone())
     .with_signal_sources(config.signal_sources.clone())
-    .with_legacy_signatures(config.signals_legacy_signature);
+    .with_legacy_signatures(config.signals_legacy_signature)
+    .with_alert_webhooks(config.alert_webhooks);
     if config.signals_legacy_signature {
         tracing::warn!(
             "outside signals signed the old body-only way (sha256=) are accepted \

@@ -1,7 +1,8 @@
 //! Upkeep: every hour each instance forgets the outside signals' signatures that expired
 //! (a cheap indexed delete, so the table holds about an hour of them); and one `cleanup`
 //! job per day through the job queue (its unique key makes sure several instances enqueue
-//! it once), run by whichever instance claims it.
+//! it once), run by whichever instance claims it. The same way, it enqueues the day's
+//! `daily_summary` job ([`crate::alerts::summary`]), which the engine's summary worker runs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,7 @@ pub async fn run_once(store: &dyn Store, worker: &str) -> Result<u64, nexus_core
     let job =
         NewJob::new(JobKind::Cleanup, "{}").unique(format!("cleanup:{}", now.format("%Y-%m-%d")));
     store.enqueue(&job, now).await?;
+    crate::alerts::summary::enqueue(store, now).await?;
     let mut ran = 0;
     for job in store
         .claim(&[JobKind::Cleanup], worker, LEASE, 1, now)

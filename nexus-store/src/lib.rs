@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod alerts;
 mod billing;
 mod codec;
 mod common;
@@ -138,6 +139,7 @@ pub trait Store:
     + nexus_core::ports::SeenSignatures
     + nexus_core::ports::BillingStore
     + nexus_core::ports::EmailStore
+    + nexus_core::ports::AlertStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

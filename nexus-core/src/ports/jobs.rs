@@ -32,11 +32,15 @@ pub enum JobKind {
     Cleanup,
     /// A billing email or grace-period check ([`crate::billing::BillingJob`]).
     Billing,
+    /// Email the day's summary to every user who wants it (one job per UTC day).
+    DailySummary,
+    /// Post one alert to a user's webhook.
+    AlertWebhook,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::Signal,
         Self::TradeExecution,
         Self::TradeAlert,
@@ -44,6 +48,8 @@ impl JobKind {
         Self::RegimeCheck,
         Self::Cleanup,
         Self::Billing,
+        Self::DailySummary,
+        Self::AlertWebhook,
     ];
 
     /// The stored name (`trade_execution`, …).
@@ -57,6 +63,8 @@ impl JobKind {
             Self::RegimeCheck => "regime_check",
             Self::Cleanup => "cleanup",
             Self::Billing => "billing",
+            Self::DailySummary => "daily_summary",
+            Self::AlertWebhook => "alert_webhook",
         }
     }
 }

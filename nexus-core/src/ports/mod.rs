@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod alerts;
 pub mod audit;
 pub mod billing;
 pub mod credentials;
@@ -20,6 +21,7 @@ pub mod signatures;
 
 pub use accounts::{BotStore, PositionStore, UserStore};
 pub use activity::{ActivityStore, OutOfSyncLog};
+pub use alerts::AlertStore;
 pub use audit::AuditLog;
 pub use billing::BillingStore;
 pub use credentials::CredentialStore;

@@ -4,6 +4,7 @@
 
 mod activity;
 mod admin;
+mod alerts;
 mod auth;
 mod billing;
 pub mod bodies;
@@ -23,6 +24,7 @@ pub mod signature;
 
 pub use activity::ActivityApi;
 pub use admin::AdminApi;
+pub use alerts::AlertsApi;
 pub use auth::AuthApi;
 pub use billing::BillingApi;
 pub use bots::BotsApi;
@@ -139,6 +141,8 @@ pub struct ApiState {
     pub billing: Option<Arc<crate::billing::Billing>>,
     /// Resend's webhook signing secret; `None`: its endpoint answers 404.
     pub resend_webhook_secret: Option<nexus_core::Secret>,
+    /// Which alert webhook URLs users may set.
+    pub alert_webhooks: crate::alerts::WebhookPolicy,
 }
 
 impl ApiState {
@@ -174,6 +178,7 @@ impl ApiState {
             legacy_signatures: false,
             billing: None,
             resend_webhook_secret: None,
+            alert_webhooks: crate::alerts::WebhookPolicy::default(),
         }
     }
 
@@ -205,6 +210,13 @@ impl ApiState {
         self
     }
 
+    /// The same state allowing the alert webhook URLs `policy` allows.
+    #[must_use]
+    pub fn with_alert_webhooks(mut self, policy: crate::alerts::WebhookPolicy) -> Self {
+        self.alert_webhooks = policy;
+        self
+    }
+
     /// The same state with other plans.
     #[must_use]
     pub fn with_plans(mut self, plans: nexus_core::billing::Plans) -> Self {
@@ -233,6 +245,7 @@ pub type Apis = (
     SignalsApi,
     BillingApi,
     EmailApi,
+    AlertsApi,
     AdminApi,
 );
 
@@ -252,6 +265,7 @@ pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<Apis, ()> {
             SignalsApi,
             BillingApi,
             EmailApi,
+            AlertsApi,
             AdminApi,
         ),
         TITLE,

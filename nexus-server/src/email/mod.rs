@@ -10,6 +10,8 @@ pub mod settings;
 pub mod svix;
 pub mod templates;
 
+pub mod alert_templates;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 

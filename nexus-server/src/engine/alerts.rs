@@ -1,18 +1,24 @@
 //! Trade alerts: after fills are recorded the worker enqueues a `trade_alert` job
 //! carrying the alerts of its whole batch (one job per batch, not one per order: the queue
-//! is the engine's busiest table); this worker emails each bot's owner.
+//! is the engine's busiest table); so do refused or failed orders, bots the system paused,
+//! and entries the gate blocked. This worker sends each as its owner's preferences say:
+//! an email when that event's email preference is on, and an `alert_webhook` job when the
+//! owner's webhook takes the event.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use nexus_core::ports::alerts::{AlertEvent, AlertPreferences};
 use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
 use nexus_core::{BotId, ClientOrderId, ExchangeId, Price, Quantity, Side, Symbol, UserId};
 use nexus_store::Store;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::email::{Email, EmailSender, escape};
+use crate::alerts::webhook::WebhookAlert;
+use crate::email::EmailSender;
+use crate::email::alert_templates;
 
 /// How long an alert may hold its job.
 const LEASE: Duration = Duration::from_secs(60);
@@ -42,6 +48,9 @@ pub struct TradeAlert {
     /// (`quantity` is then what the exit sells).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_of_sync: Option<(Quantity, Quantity)>,
+    /// Why, for an order refused or failed, a bot paused, or an entry blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// A `trade_alert` job's payload: the alerts of one batch of trades.
@@ -105,88 +114,102 @@ impl TradeAlert {
             client_order_id,
             state: "out_of_sync".into(),
             out_of_sync: Some((record.expected, record.available)),
+            detail: None,
         }
     }
 
-    fn email(&self, to: &str) -> Email {
-        if let Some((expected, available)) = self.out_of_sync {
-            let base = self.symbol.base();
-            let line = format!(
-                "Your bot's {} position on {} was out of sync with the account: the bot held \
-                 {expected} {base}, the account only {available} {base}. {} {base} was sold; \
-                 the position is closed and flagged for review.",
-                self.symbol, self.exchange, self.quantity
-            );
-            return Email {
-                template: "out_of_sync".to_owned(),
-                to: to.to_owned(),
-                subject: format!("Nexus: your {} position was out of sync", self.symbol),
-                text: format!("{line}\n\nBot {}", self.bot),
-                html: format!(
-                    "<p>{}</p><p>Bot <code>{}</code></p>",
-                    escape(&line),
-                    self.bot
-                ),
-            };
-        }
-        let verb = match self.side {
-            Side::Buy => "Bought",
-            Side::Sell => "Sold",
-        };
-        let price = self.price.map_or_else(String::new, |p| format!(" at {p}"));
-        let line = format!(
-            "{verb} {} {}{price} on {} ({}).",
-            self.quantity, self.symbol, self.exchange, self.state
+    /// The owner's alert about a bot of theirs the system paused (`reason` says why),
+    /// keyed by the bot and the moment.
+    #[must_use]
+    pub fn bot_paused(
+        bot: &nexus_core::ports::accounts::BotRecord,
+        reason: &str,
+        at: nexus_core::Timestamp,
+    ) -> Self {
+        let key = uuid::Uuid::new_v5(
+            bot.id.as_uuid(),
+            format!("paused:{}", at.timestamp_millis()).as_bytes(),
         );
-        Email {
-            template: "trade_alert".to_owned(),
-            to: to.to_owned(),
-            subject: format!("Nexus: {verb} {} {}", self.quantity, self.symbol),
-            text: format!("{line}\n\nOrder {}", self.client_order_id),
-            html: format!(
-                "<p>{}</p><p>Order <code>{}</code></p>",
-                escape(&line),
-                self.client_order_id
-            ),
+        Self {
+            user: bot.user,
+            bot: bot.id,
+            exchange: bot.exchange,
+            symbol: bot.symbol,
+            side: Side::Buy,
+            quantity: Quantity::ZERO,
+            price: None,
+            client_order_id: ClientOrderId::from_uuid(key),
+            state: "bot_paused".into(),
+            out_of_sync: None,
+            detail: Some(reason.to_owned()),
         }
+    }
+
+    /// Which preference governs this alert: fills, gate blocks, or errors (refused,
+    /// failed or expired orders, positions out of sync, bots paused by the system).
+    #[must_use]
+    pub fn event(&self) -> AlertEvent {
+        match self.state.as_str() {
+            "filled" | "partially_filled" => AlertEvent::Fills,
+            "gate_blocked" => AlertEvent::GateBlocks,
+            _ => AlertEvent::Errors,
+        }
+    }
+
+    /// The alert's identity: its order (or bot event) and state.
+    #[must_use]
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.client_order_id, self.state)
+    }
+
+    /// The JSON a webhook receives: `{"id", "type", "created_at", "data"}`.
+    #[must_use]
+    pub fn webhook_body(&self, at: nexus_core::Timestamp) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.key(),
+            "type": self.event().as_str(),
+            "created_at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "data": {
+                "bot_id": self.bot.as_uuid(),
+                "exchange": self.exchange.as_str(),
+                "symbol": self.symbol.to_string(),
+                "side": self.side,
+                "quantity": self.quantity.to_string(),
+                "price": self.price.map(|p| p.to_string()),
+                "client_order_id": self.client_order_id.as_str(),
+                "state": self.state,
+                "detail": self.detail,
+            },
+        })
     }
 }
 
-/// Sends a job's alerts. Those that could not be sent are returned with the reason (the
-/// others are not sent again).
+/// Where alerts go: email (when on), and links to preferences in them.
+#[derive(Clone)]
+pub struct AlertSinks {
+    /// The sender (`None`: trade emails are off, `NEXUS_TRADE_ALERTS=off`).
+    pub email: Option<Arc<dyn EmailSender>>,
+    /// Where users reach the product (the link to change preferences).
+    pub public_url: String,
+}
+
+/// Sends a job's alerts as their owners' preferences say. Those that could not be sent
+/// are returned with the reason (the others are not sent again).
 async fn deliver(
     store: &dyn Store,
-    email: Option<&Arc<dyn EmailSender>>,
+    sinks: &AlertSinks,
     alerts: TradeAlerts,
 ) -> (Vec<TradeAlert>, Option<String>) {
-    let Some(email) = email else {
-        for alert in &alerts.alerts {
-            tracing::debug!(user = %alert.user, order = %alert.client_order_id, "trade alert (email alerts off)");
-        }
-        return (Vec::new(), None);
-    };
     let mut failed = Vec::new();
     let mut reason = None;
-    // A batch often holds several trades of one user: each address is read once.
+    // A batch often holds several trades of one user: each is read once.
     let mut addresses: std::collections::HashMap<UserId, Option<String>> =
         std::collections::HashMap::new();
+    let mut preferences: std::collections::HashMap<UserId, AlertPreferences> =
+        std::collections::HashMap::new();
+    let now = Utc::now();
     for alert in alerts.alerts {
-        let address = match addresses.get(&alert.user) {
-            Some(known) => Ok(known.clone()),
-            None => store.user(alert.user).await.map(|user| {
-                let address = user.map(|u| u.email);
-                addresses.insert(alert.user, address.clone());
-                address
-            }),
-        };
-        let sent = match address {
-            Ok(Some(to)) => email
-                .send(&alert.email(&to))
-                .await
-                .map_err(|e| e.to_string()),
-            Ok(None) => Ok(()), // The account is gone: nobody to tell.
-            Err(e) => Err(e.to_string()),
-        };
+        let sent = send_one(store, sinks, &alert, &mut addresses, &mut preferences, now).await;
         if let Err(e) = sent {
             reason = Some(e);
             failed.push(alert);
@@ -195,11 +218,64 @@ async fn deliver(
     (failed, reason)
 }
 
-/// Claims and delivers trade alerts until `stop` says so (`email` `None`: alerts are
-/// only logged).
+/// Sends one alert: its webhook job (idempotent: unique per alert) and its email.
+async fn send_one(
+    store: &dyn Store,
+    sinks: &AlertSinks,
+    alert: &TradeAlert,
+    addresses: &mut std::collections::HashMap<UserId, Option<String>>,
+    preferences: &mut std::collections::HashMap<UserId, AlertPreferences>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), String> {
+    let prefs = match preferences.get(&alert.user) {
+        Some(known) => known.clone(),
+        None => {
+            let read = store
+                .alert_preferences(alert.user)
+                .await
+                .map_err(|e| e.to_string())?;
+            preferences.insert(alert.user, read.clone());
+            read
+        }
+    };
+    let event = alert.event();
+    if prefs.posts(event) {
+        let webhook = WebhookAlert {
+            user: alert.user,
+            event,
+            body: alert.webhook_body(now),
+        };
+        let job = webhook.new_job(&alert.key()).map_err(|e| e.to_string())?;
+        store.enqueue(&job, now).await.map_err(|e| e.to_string())?;
+    }
+    let Some(email) = sinks.email.as_ref().filter(|_| prefs.emails(event)) else {
+        tracing::debug!(user = %alert.user, order = %alert.client_order_id, %event, "alert not emailed (preferences or NEXUS_TRADE_ALERTS)");
+        return Ok(());
+    };
+    let address = match addresses.get(&alert.user) {
+        Some(known) => known.clone(),
+        None => {
+            let address = store
+                .user(alert.user)
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|u| u.email);
+            addresses.insert(alert.user, address.clone());
+            address
+        }
+    };
+    // The account is gone: nobody to tell.
+    let Some(to) = address else { return Ok(()) };
+    email
+        .send(&alert_templates::trade_alert(alert, &to, &sinks.public_url))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Claims and delivers trade alerts until `stop` says so.
 pub async fn run_alerts(
     store: Arc<dyn Store>,
-    email: Option<Arc<dyn EmailSender>>,
+    sinks: AlertSinks,
     worker: String,
     stop: watch::Receiver<bool>,
 ) {
@@ -231,7 +307,7 @@ pub async fn run_alerts(
                 }
             };
             let count = alerts.alerts.len();
-            match deliver(store.as_ref(), email.as_ref(), alerts).await {
+            match deliver(store.as_ref(), &sinks, alerts).await {
                 (failed, _) if failed.is_empty() => delivered.push(job.id),
                 // All failed: the job is retried as it is.
                 (failed, reason) if failed.len() == count => {
@@ -283,7 +359,7 @@ mod tests {
     use nexus_store::vault::{Keyring, MasterKey};
 
     use super::*;
-    use crate::email::EmailError;
+    use crate::email::{Email, EmailError};
 
     fn alert(user: UserId, coid: &str, state: &str) -> TradeAlert {
         TradeAlert {
@@ -297,6 +373,7 @@ mod tests {
             client_order_id: ClientOrderId::new(coid).unwrap(),
             state: state.to_owned(),
             out_of_sync: None,
+            detail: None,
         }
     }
 
@@ -308,7 +385,7 @@ mod tests {
             Quantity::new(rust_decimal::Decimal::new(115, 4)).unwrap(),
             Quantity::new(rust_decimal::Decimal::new(5, 3)).unwrap(),
         ));
-        let email = alert.email("a@example.com");
+        let email = alert_templates::trade_alert(&alert, "a@example.com", "https://nexus.test");
         assert_eq!(
             email.subject,
             "Nexus: your BTC/USDT position was out of sync"
@@ -413,7 +490,10 @@ mod tests {
         let (stop, stopped) = watch::channel(false);
         let worker = tokio::spawn(run_alerts(
             Arc::clone(&store),
-            Some(Arc::clone(&sender) as Arc<dyn EmailSender>),
+            AlertSinks {
+                email: Some(Arc::clone(&sender) as Arc<dyn EmailSender>),
+                public_url: "https://nexus.test".into(),
+            },
             "alerts".into(),
             stopped,
         ));

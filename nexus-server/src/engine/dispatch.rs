@@ -325,6 +325,7 @@ impl Dispatcher {
             }
             report.skipped += skips.len() as u64;
             self.store.record_skips(&skips).await?;
+            self.gate_blocks(&out, signal, &skips, now).await?;
             self.out_of_sync(&out, &page, signal, now).await?;
             // A position too small to sell, or gone from the account, is closed without
             // an order.
@@ -501,6 +502,60 @@ impl Dispatcher {
             }
             Err(_) => {}
         }
+    }
+
+    /// Alerts the owners who want it (by email or webhook) of the entries the gate
+    /// blocked for their bots: one store query for the page's owners, one alert job.
+    async fn gate_blocks(
+        &self,
+        out: &FanOut,
+        signal: &Signal,
+        records: &[SkipRecord],
+        now: Timestamp,
+    ) -> Result<(), DispatchError> {
+        if signal.kind != nexus_core::regime::gate::GateAction::Entry {
+            return Ok(());
+        }
+        let blocked: Vec<&Skip> = out
+            .skips
+            .iter()
+            .filter(|s| matches!(s.reason, SkipReason::Gate { .. }))
+            .collect();
+        if blocked.is_empty() {
+            return Ok(());
+        }
+        let users: Vec<UserId> = blocked.iter().map(|s| s.user).collect();
+        let wanted = self
+            .store
+            .alert_recipients(&users, nexus_core::ports::alerts::AlertEvent::GateBlocks)
+            .await?;
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let alerts: Vec<TradeAlert> = blocked
+            .iter()
+            .filter(|s| wanted.binary_search(&s.user).is_ok())
+            .map(|skip| TradeAlert {
+                user: skip.user,
+                bot: skip.bot,
+                exchange: signal.exchange,
+                symbol: signal.symbol,
+                side: Side::Buy,
+                quantity: Quantity::ZERO,
+                price: None,
+                client_order_id: ClientOrderId::derive(signal.id, skip.bot, 0),
+                state: "gate_blocked".into(),
+                out_of_sync: None,
+                detail: records
+                    .iter()
+                    .find(|r| r.bot == skip.bot && r.reason == "gate")
+                    .map(|r| r.detail.clone()),
+            })
+            .collect();
+        self.store
+            .enqueue(&TradeAlerts { alerts }.new_job()?, now)
+            .await?;
+        Ok(())
     }
 
     /// Records, and alerts the owners of, the positions the fan-out found out of sync

@@ -102,6 +102,10 @@ pub struct EngineConfig {
     pub paper: PaperSettings,
     /// Whether users are emailed about their trades.
     pub alerts: bool,
+    /// Which alert webhook URLs are allowed (checked again at each delivery).
+    pub alert_webhooks: crate::alerts::WebhookPolicy,
+    /// Where users reach the product: alert emails link to their preferences there.
+    pub public_url: String,
 }
 
 impl Default for EngineConfig {
@@ -113,6 +117,8 @@ impl Default for EngineConfig {
             workers: 4,
             paper: PaperSettings::default(),
             alerts: true,
+            alert_webhooks: crate::alerts::WebhookPolicy::default(),
+            public_url: String::new(),
         }
     }
 }
@@ -230,9 +236,25 @@ pub fn start(
             stopped.clone(),
         )));
     }
+    engine.tasks.push(tokio::spawn(crate::alerts::webhook::run(
+        Arc::clone(&store),
+        config.alert_webhooks,
+        format!("{worker}-webhooks"),
+        stopped.clone(),
+    )));
+    engine.tasks.push(tokio::spawn(crate::alerts::summary::run(
+        Arc::clone(&store),
+        Arc::clone(&email),
+        config.public_url.clone(),
+        format!("{worker}-summaries"),
+        stopped.clone(),
+    )));
     engine.tasks.push(tokio::spawn(alerts::run_alerts(
         store,
-        config.alerts.then_some(email),
+        alerts::AlertSinks {
+            email: config.alerts.then_some(email),
+            public_url: config.public_url.clone(),
+        },
         format!("{worker}-alerts"),
         stopped,
     )));

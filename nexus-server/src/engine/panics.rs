@@ -109,8 +109,40 @@ pub async fn pause(
         metrics.panicked(task.as_str());
     }
     let reason = reason(what, panic);
-    if let Err(e) = store.pause_bot(bot, &reason, Utc::now()).await {
-        tracing::error!(%bot, error = %e, "the bot whose work panicked could not be paused");
+    let now = Utc::now();
+    match store.pause_bot(bot, &reason, now).await {
+        Ok(true) => alert_paused(store, bot, &reason, now).await,
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(%bot, error = %e, "the bot whose work panicked could not be paused");
+        }
+    }
+}
+
+/// Tells the owner of a bot the system paused (an `errors` alert), as their preferences
+/// say. A failure is logged: the pause stands either way.
+async fn alert_paused(store: &dyn Store, bot: BotId, reason: &str, now: nexus_core::Timestamp) {
+    let record = match store.bot(bot).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(%bot, error = %e, "the paused bot's owner could not be alerted");
+            return;
+        }
+    };
+    let alerts = super::alerts::TradeAlerts {
+        alerts: vec![super::alerts::TradeAlert::bot_paused(&record, reason, now)],
+    };
+    let enqueued = match alerts.new_job() {
+        Ok(job) => store
+            .enqueue(&job, now)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = enqueued {
+        tracing::warn!(%bot, error = %e, "the paused bot's owner could not be alerted");
     }
 }
 

@@ -348,6 +348,7 @@ impl TradeExecutor {
             .map(|b| (b.id, b))
             .collect();
         let mut results = Vec::new();
+        let mut alerts = Vec::new();
         let mut accounts = Accounts::new();
         let mut to_send = Vec::new();
         let mut orders = Vec::new();
@@ -366,6 +367,7 @@ impl TradeExecutor {
                 Err(reason) => {
                     orders.push(execution::refused(&order, OrderState::Failed, &reason, now).order);
                     self.count(plan, OrderState::Failed);
+                    alerts.push(order_error(plan, OrderState::Failed, reason.to_string()));
                     results.push((index, Ok(Executed::Refused(reason.to_string()))));
                 }
             }
@@ -435,7 +437,6 @@ impl TradeExecutor {
             .map(|(bot, p)| (bot, Some(p)))
             .collect();
         let mut executions = Vec::new();
-        let mut alerts = Vec::new();
         for answer in answers {
             let Answer {
                 index,
@@ -472,6 +473,7 @@ impl TradeExecutor {
                         Refusal::Final(state) => {
                             executions.push(execution::refused(&order, state, &e, at));
                             self.count(&plan, state);
+                            alerts.push(order_error(&plan, state, e.to_string()));
                             Ok(Executed::Refused(e.to_string()))
                         }
                     };
@@ -622,7 +624,25 @@ fn trade_alert(plan: &ExecutionPlan, report: &OrderReport) -> Option<TradeAlert>
         client_order_id: plan.client_order_id,
         state: state.as_str().to_owned(),
         out_of_sync: None,
+        detail: None,
     })
+}
+
+/// The owner's alert about an order refused or failed (`state`), saying why.
+fn order_error(plan: &ExecutionPlan, state: OrderState, detail: String) -> TradeAlert {
+    TradeAlert {
+        user: plan.user,
+        bot: plan.bot,
+        exchange: plan.exchange,
+        symbol: plan.intent.symbol(),
+        side: plan.intent.side(),
+        quantity: plan.intent.quantity(),
+        price: None,
+        client_order_id: plan.client_order_id,
+        state: state.as_str().to_owned(),
+        out_of_sync: None,
+        detail: Some(detail),
+    }
 }
 
 /// Runs `run` for each plan in turn, catching a panic in each: every plan with its outcome,
@@ -759,6 +779,7 @@ async fn settle(
         return;
     };
     let error = format!("{} of {total} orders to retry; first: {error}", left.len());
+    let failing = left.clone();
     let failed = if left.len() == total {
         store.fail(job.id, worker, &error, policy, now).await
     } else {
@@ -775,8 +796,26 @@ async fn settle(
             }
         }
     };
-    if let Err(e) = failed {
-        tracing::warn!(error = %e, "recording a trade job failure failed");
+    match failed {
+        // The last attempt: the orders left failed for good; their owners are told.
+        Ok(nexus_core::ports::jobs::FailOutcome::DeadLettered) => {
+            let alerts = failing
+                .iter()
+                .map(|plan| order_error(plan, OrderState::Failed, error.clone()))
+                .collect();
+            match (TradeAlerts { alerts }).new_job() {
+                Ok(job) => {
+                    if let Err(e) = store.enqueue(&job, now).await {
+                        tracing::warn!(error = %e, "enqueuing the failed orders' alerts failed");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the failed orders' alerts would not serialise")
+                }
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "recording a trade job failure failed"),
     }
 }
 

@@ -9,6 +9,7 @@
 //! in the record decoders of `records`. A value that does not read back is a
 //! [`ColumnError`] naming its table and column.
 
+mod alerts;
 mod billing;
 mod emails;
 mod records;
@@ -28,6 +29,10 @@ use uuid::Uuid;
 
 use crate::error::corrupt;
 
+pub(crate) use alerts::{
+    DayFill, alert_preferences, day_bot, day_fill, day_order, day_skips, sealed_webhook,
+    summary_recipient,
+};
 pub(crate) use billing::{billing_customer, billing_event, running_bot, subscription};
 pub(crate) use emails::email;
 pub(crate) use records::{

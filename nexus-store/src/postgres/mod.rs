@@ -3,6 +3,7 @@
 //! the market-data cache and rate-limit counters are `UNLOGGED`.
 
 mod activity;
+mod alerts;
 mod billing;
 mod bots;
 mod credentials;
@@ -294,16 +295,21 @@ impl Maintenance for PostgresStore {
     }
 
     async fn rotate_keys(&self, batch: u32, now: Timestamp) -> Result<u64, StoreError> {
-        credentials::rotate_keys(self, batch, now).await
+        let done = credentials::rotate_keys(self, batch, now).await?;
+        // Webhook secrets are sealed the same way: re-sealed once the credentials are.
+        let left = batch.saturating_sub(u32::try_from(done).unwrap_or(batch));
+        Ok(done + alerts::rotate_keys(self, left, now).await?)
     }
 
     async fn stale_credentials(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM exchange_credentials WHERE key_id <> $1")
-                .bind(self.keys.current_id())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(classify)?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM exchange_credentials WHERE key_id <> $1)
+                 + (SELECT COUNT(*) FROM alert_preferences WHERE webhook_key_id <> $1)",
+        )
+        .bind(self.keys.current_id())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(classify)?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 

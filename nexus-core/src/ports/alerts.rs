@@ -1,0 +1,393 @@
+//! Alert preferences: which events a user is emailed about, where their webhook is (its
+//! signing secret sealed in the store, shown once), and what the daily summary reads (the
+//! users who want it, a page at a time, and one user's day of activity per bot).
+//!
+//! A user without a stored row has [`AlertPreferences::default`]: fills and errors by
+//! email, no gate blocks, no daily summary, no webhook.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::error::StoreError;
+use crate::ids::{BotId, UserId};
+use crate::instrument::{Asset, ExchangeId, Symbol};
+use crate::money::{Notional, Price, Quantity};
+use crate::order::Side;
+use crate::secret::Secret;
+
+/// Something a user can be alerted about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertEvent {
+    /// An order of one of their bots filled (wholly or partly).
+    Fills,
+    /// The market-regime gate blocked an entry of one of their bots.
+    GateBlocks,
+    /// An order was refused or failed, a position was out of sync, or the system paused
+    /// a bot.
+    Errors,
+}
+
+impl AlertEvent {
+    /// Every event.
+    pub const ALL: [Self; 3] = [Self::Fills, Self::GateBlocks, Self::Errors];
+
+    /// The stored and wire name (`fills`, `gate_blocks`, `errors`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Fills => "fills",
+            Self::GateBlocks => "gate_blocks",
+            Self::Errors => "errors",
+        }
+    }
+}
+
+impl fmt::Display for AlertEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not an [`AlertEvent`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown alert event {0:?}: expected fills, gate_blocks or errors")]
+pub struct UnknownEvent(pub String);
+
+impl FromStr for AlertEvent {
+    type Err = UnknownEvent;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| UnknownEvent(s.to_owned()))
+    }
+}
+
+/// Which alerts go by email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailAlerts {
+    /// Fills (default on).
+    pub fills: bool,
+    /// Entries the gate blocked (default off: they can be frequent).
+    pub gate_blocks: bool,
+    /// Refused or failed orders and bots the system paused (default on).
+    pub errors: bool,
+    /// One summary of the UTC day (default off).
+    pub daily_summary: bool,
+}
+
+impl Default for EmailAlerts {
+    fn default() -> Self {
+        Self {
+            fills: true,
+            gate_blocks: false,
+            errors: true,
+            daily_summary: false,
+        }
+    }
+}
+
+/// A user's alert preferences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertPreferences {
+    /// What is emailed.
+    pub email: EmailAlerts,
+    /// Where alerts are posted (`None`: no webhook).
+    pub webhook_url: Option<String>,
+    /// Which events are posted to the webhook (default fills and errors), sorted and
+    /// without repeats.
+    pub webhook_events: Vec<AlertEvent>,
+}
+
+impl Default for AlertPreferences {
+    fn default() -> Self {
+        Self {
+            email: EmailAlerts::default(),
+            webhook_url: None,
+            webhook_events: vec![AlertEvent::Fills, AlertEvent::Errors],
+        }
+    }
+}
+
+impl AlertPreferences {
+    /// Whether `event` is emailed.
+    #[must_use]
+    pub const fn emails(&self, event: AlertEvent) -> bool {
+        match event {
+            AlertEvent::Fills => self.email.fills,
+            AlertEvent::GateBlocks => self.email.gate_blocks,
+            AlertEvent::Errors => self.email.errors,
+        }
+    }
+
+    /// Whether `event` is posted to a webhook.
+    #[must_use]
+    pub fn posts(&self, event: AlertEvent) -> bool {
+        self.webhook_url.is_some() && self.webhook_events.contains(&event)
+    }
+
+    /// Whether `event` goes anywhere.
+    #[must_use]
+    pub fn wants(&self, event: AlertEvent) -> bool {
+        self.emails(event) || self.posts(event)
+    }
+
+    /// The events as stored: comma-separated names.
+    #[must_use]
+    pub fn events_text(&self) -> String {
+        let mut events = self.webhook_events.clone();
+        events.sort_unstable();
+        events.dedup();
+        events
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Events from their stored text.
+    ///
+    /// # Errors
+    /// [`UnknownEvent`] for a name that is not an event.
+    pub fn parse_events(text: &str) -> Result<Vec<AlertEvent>, UnknownEvent> {
+        let mut events = text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<AlertEvent>, _>>()?;
+        events.sort_unstable();
+        events.dedup();
+        Ok(events)
+    }
+}
+
+/// Where a user's alerts are posted, with the secret that signs them.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    /// The URL.
+    pub url: String,
+    /// The signing secret (redacted in `Debug`).
+    pub secret: Secret,
+    /// The events posted.
+    pub events: Vec<AlertEvent>,
+}
+
+/// A user who wants the daily summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRecipient {
+    /// The user (the page cursor).
+    pub user: UserId,
+    /// Their address.
+    pub email: String,
+}
+
+/// One bot's UTC day: orders planned, fills, skips and the money that moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotDay {
+    /// The bot.
+    pub bot: BotId,
+    /// Its name.
+    pub name: String,
+    /// Its venue.
+    pub exchange: ExchangeId,
+    /// Its pair (its quote asset is what `bought`, `sold` and `fees` count in).
+    pub symbol: Symbol,
+    /// Orders planned that day.
+    pub orders: u64,
+    /// Of those, refused or failed.
+    pub failed: u64,
+    /// Fills that day.
+    pub fills: u64,
+    /// Bought, in the quote asset.
+    pub bought: Notional,
+    /// Sold, in the quote asset.
+    pub sold: Notional,
+    /// Fees paid in the quote asset (fees in other assets are not counted).
+    pub fees: Notional,
+    /// Plans skipped, per reason code, by reason.
+    pub skips: Vec<(String, u64)>,
+}
+
+impl BotDay {
+    /// A day with nothing in it yet.
+    #[must_use]
+    pub fn new(bot: BotId, name: impl Into<String>, exchange: ExchangeId, symbol: Symbol) -> Self {
+        Self {
+            bot,
+            name: name.into(),
+            exchange,
+            symbol,
+            orders: 0,
+            failed: 0,
+            fills: 0,
+            bought: Notional::ZERO,
+            sold: Notional::ZERO,
+            fees: Notional::ZERO,
+            skips: Vec::new(),
+        }
+    }
+
+    /// Whether anything happened.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.orders == 0 && self.fills == 0 && self.skips.is_empty()
+    }
+
+    /// Counts one fill.
+    pub fn add_fill(
+        &mut self,
+        side: Side,
+        quantity: Quantity,
+        price: Price,
+        fee: Quantity,
+        fee_asset: Option<Asset>,
+    ) {
+        self.fills += 1;
+        let value = price * quantity;
+        let total = match side {
+            Side::Buy => &mut self.bought,
+            Side::Sell => &mut self.sold,
+        };
+        *total = total.checked_add(value).unwrap_or(*total);
+        if fee_asset == Some(self.symbol.quote())
+            && let Ok(fee) = Notional::new(fee.value())
+        {
+            self.fees = self.fees.checked_add(fee).unwrap_or(self.fees);
+        }
+    }
+
+    /// The day's cash result in the quote asset: sold − bought − fees. Open positions are
+    /// not valued, so a day that only bought shows what it spent.
+    #[must_use]
+    pub fn cash_pnl(&self) -> Decimal {
+        self.sold.value() - self.bought.value() - self.fees.value()
+    }
+
+    /// Skips in all.
+    #[must_use]
+    pub fn skipped(&self) -> u64 {
+        self.skips.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Alert preferences, webhook targets and what the daily summary reads.
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// A user's preferences ([`AlertPreferences::default`] when none are stored).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn alert_preferences(&self, user: UserId) -> Result<AlertPreferences, StoreError>;
+
+    /// Stores a user's preferences. When the webhook URL is new (set, or changed), a new
+    /// random signing secret is drawn, stored sealed, and returned: the only time it is
+    /// ever shown. An unchanged URL keeps its secret (`None` returned); no URL removes it.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn set_alert_preferences(
+        &self,
+        user: UserId,
+        preferences: &AlertPreferences,
+        now: Timestamp,
+    ) -> Result<Option<Secret>, StoreError>;
+
+    /// A user's webhook, with its secret opened, when they have one.
+    ///
+    /// # Errors
+    /// [`StoreError`]; a secret that does not open is [`StoreError::Corrupt`].
+    async fn webhook_target(&self, user: UserId) -> Result<Option<WebhookTarget>, StoreError>;
+
+    /// Those of `users` who want `event` by email or webhook, in one query (the fan-out
+    /// asks once per page of gate blocks).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn alert_recipients(
+        &self,
+        users: &[UserId],
+        event: AlertEvent,
+    ) -> Result<Vec<UserId>, StoreError>;
+
+    /// Users who want the daily summary, in id order, `limit` after `after`.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn summary_recipients(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<SummaryRecipient>, StoreError>;
+
+    /// Each of a user's bots' activity in `[from, to)`, bots without any left out, by
+    /// name.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn day_activity(
+        &self,
+        user: UserId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<BotDay>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_events_round_trip() {
+        let p = AlertPreferences::default();
+        assert!(p.emails(AlertEvent::Fills) && p.emails(AlertEvent::Errors));
+        assert!(!p.emails(AlertEvent::GateBlocks));
+        assert!(!p.posts(AlertEvent::Fills), "no URL, nothing posted");
+        assert_eq!(p.events_text(), "fills,errors");
+        assert_eq!(
+            AlertPreferences::parse_events("errors, fills,errors"),
+            Ok(vec![AlertEvent::Fills, AlertEvent::Errors])
+        );
+        assert_eq!(
+            AlertPreferences::parse_events("fills,nope"),
+            Err(UnknownEvent("nope".into()))
+        );
+    }
+
+    #[test]
+    fn a_day_counts_money_in_the_quote_asset() {
+        let mut day = BotDay::new(
+            BotId::new(uuid::Uuid::nil()),
+            "b",
+            ExchangeId::Paper,
+            "BTC/USDT".parse().unwrap(),
+        );
+        let q = |s: &str| s.parse::<Quantity>().unwrap();
+        let p = |s: &str| s.parse::<Price>().unwrap();
+        day.add_fill(
+            Side::Buy,
+            q("0.01"),
+            p("60000"),
+            q("0.00001"),
+            Asset::new("BTC").ok(),
+        );
+        day.add_fill(
+            Side::Sell,
+            q("0.01"),
+            p("61000"),
+            q("0.61"),
+            Asset::new("USDT").ok(),
+        );
+        assert_eq!(day.fills, 2);
+        assert_eq!(day.bought.value(), Decimal::from(600));
+        assert_eq!(day.fees.value(), "0.61".parse::<Decimal>().unwrap());
+        assert_eq!(day.cash_pnl(), "9.39".parse::<Decimal>().unwrap());
+    }
+}

@@ -1,0 +1,281 @@
+//! Alert preferences and the daily summary's reads on PostgreSQL.
+
+use async_trait::async_trait;
+use nexus_core::ports::alerts::{
+    AlertEvent, AlertPreferences, AlertStore, BotDay, SummaryRecipient, WebhookTarget,
+};
+use nexus_core::{Secret, StoreError, Timestamp, UserId};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::PostgresStore;
+use crate::alerts::{assemble_days, new_secret, open_secret, webhook_context};
+use crate::codec;
+use crate::error::{classify, corrupt};
+
+macro_rules! preference_columns {
+    () => {
+        "email_fills, email_gate_blocks, email_errors, email_daily_summary, webhook_url, \
+         webhook_events, webhook_key_id, webhook_nonce, webhook_secret"
+    };
+}
+
+#[async_trait]
+impl AlertStore for PostgresStore {
+    async fn alert_preferences(&self, user: UserId) -> Result<AlertPreferences, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            preference_columns!(),
+            " FROM alert_preferences WHERE user_id = $1"
+        ))
+        .bind(user.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.as_ref()
+            .map_or_else(|| Ok(AlertPreferences::default()), codec::alert_preferences)
+    }
+
+    async fn set_alert_preferences(
+        &self,
+        user: UserId,
+        preferences: &AlertPreferences,
+        now: Timestamp,
+    ) -> Result<Option<Secret>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // The row exists and is locked before the URL is compared: two PUTs at once are
+        // applied one after the other, and the secret returned is the one stored.
+        sqlx::query(
+            "INSERT INTO alert_preferences (user_id, updated_at) VALUES ($1, $2)
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user.as_uuid())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let stored: Option<String> = sqlx::query_scalar(
+            "SELECT webhook_url FROM alert_preferences WHERE user_id = $1 FOR UPDATE",
+        )
+        .bind(user.as_uuid())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let (secret, sealed) = match &preferences.webhook_url {
+            Some(url) if stored.as_deref() != Some(url.as_str()) => {
+                let (secret, sealed) = new_secret(&self.keys, user)?;
+                (Some(secret), Some(sealed))
+            }
+            _ => (None, None),
+        };
+        let keep = preferences.webhook_url.is_some() && sealed.is_none();
+        sqlx::query(
+            "UPDATE alert_preferences SET
+                 email_fills = $2, email_gate_blocks = $3, email_errors = $4,
+                 email_daily_summary = $5, webhook_url = $6, webhook_events = $7,
+                 webhook_key_id = CASE WHEN $11 THEN webhook_key_id ELSE $8 END,
+                 webhook_nonce = CASE WHEN $11 THEN webhook_nonce ELSE $9 END,
+                 webhook_secret = CASE WHEN $11 THEN webhook_secret ELSE $10 END,
+                 updated_at = $12
+             WHERE user_id = $1",
+        )
+        .bind(user.as_uuid())
+        .bind(preferences.email.fills)
+        .bind(preferences.email.gate_blocks)
+        .bind(preferences.email.errors)
+        .bind(preferences.email.daily_summary)
+        .bind(preferences.webhook_url.as_deref())
+        .bind(preferences.events_text())
+        .bind(sealed.as_ref().map(|s| s.key_id.clone()))
+        .bind(sealed.as_ref().map(|s| s.nonce.clone()))
+        .bind(sealed.as_ref().map(|s| s.ciphertext.clone()))
+        .bind(keep)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(secret)
+    }
+
+    async fn webhook_target(&self, user: UserId) -> Result<Option<WebhookTarget>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            preference_columns!(),
+            " FROM alert_preferences WHERE user_id = $1 AND webhook_url IS NOT NULL"
+        ))
+        .bind(user.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        let Some(row) = row else { return Ok(None) };
+        let preferences = codec::alert_preferences(&row)?;
+        let sealed = codec::sealed_webhook(&row)?
+            .ok_or_else(|| corrupt("webhook secret", "a webhook URL without its secret"))?;
+        let secret = open_secret(&self.keys, user, &sealed)?;
+        Ok(preferences.webhook_url.map(|url| WebhookTarget {
+            url,
+            secret,
+            events: preferences.webhook_events,
+        }))
+    }
+
+    async fn alert_recipients(
+        &self,
+        users: &[UserId],
+        event: AlertEvent,
+    ) -> Result<Vec<UserId>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = users.iter().map(|u| *u.as_uuid()).collect();
+        let rows = sqlx::query(concat!(
+            "SELECT user_id, ",
+            preference_columns!(),
+            " FROM alert_preferences WHERE user_id = ANY($1)"
+        ))
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let mut stored = std::collections::HashMap::new();
+        for row in &rows {
+            let user: Uuid = row.get("user_id");
+            stored.insert(user, codec::alert_preferences(row)?);
+        }
+        let default = AlertPreferences::default();
+        let mut wanted: Vec<UserId> = users
+            .iter()
+            .filter(|u| stored.get(u.as_uuid()).unwrap_or(&default).wants(event))
+            .copied()
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        Ok(wanted)
+    }
+
+    async fn summary_recipients(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<SummaryRecipient>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.user_id, u.email FROM alert_preferences p JOIN users u ON u.id = p.user_id
+             WHERE p.email_daily_summary AND p.user_id > $1 ORDER BY p.user_id LIMIT $2",
+        )
+        .bind(after.map_or(Uuid::nil(), |u| *u.as_uuid()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(codec::summary_recipient).collect()
+    }
+
+    async fn day_activity(
+        &self,
+        user: UserId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<BotDay>, StoreError> {
+        let user = *user.as_uuid();
+        let bots = sqlx::query("SELECT id, name, exchange, symbol FROM bots WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        let orders = sqlx::query(
+            "SELECT o.bot_id, o.status FROM bots b JOIN orders o ON o.bot_id = b.id
+             WHERE b.user_id = $1 AND o.created_at >= $2 AND o.created_at < $3",
+        )
+        .bind(user)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let fills = sqlx::query(
+            "SELECT o.bot_id, o.side, f.quantity, f.price, f.fee, f.fee_asset
+             FROM bots b JOIN orders o ON o.bot_id = b.id JOIN fills f ON f.order_id = o.id
+             WHERE b.user_id = $1 AND f.filled_at >= $2 AND f.filled_at < $3",
+        )
+        .bind(user)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let skips = sqlx::query(
+            "SELECT s.bot_id, s.reason, COUNT(*) AS n FROM bots b JOIN skips s ON s.bot_id = b.id
+             WHERE b.user_id = $1 AND s.at >= $2 AND s.at < $3 GROUP BY s.bot_id, s.reason",
+        )
+        .bind(user)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(assemble_days(
+            bots.iter().map(codec::day_bot).collect::<Result<_, _>>()?,
+            orders
+                .iter()
+                .map(codec::day_order)
+                .collect::<Result<_, _>>()?,
+            fills
+                .iter()
+                .map(codec::day_fill)
+                .collect::<Result<_, _>>()?,
+            skips
+                .iter()
+                .map(codec::day_skips)
+                .collect::<Result<_, _>>()?,
+        ))
+    }
+}
+
+/// Re-seals up to `batch` webhook secrets still under an old master key.
+pub(super) async fn rotate_keys(
+    store: &PostgresStore,
+    batch: u32,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let rows = sqlx::query(
+        "SELECT user_id, webhook_key_id, webhook_nonce, webhook_secret FROM alert_preferences
+         WHERE webhook_key_id IS NOT NULL AND webhook_key_id <> $1 LIMIT $2",
+    )
+    .bind(store.keys.current_id())
+    .bind(i64::from(batch))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(classify)?;
+    let mut rotated = 0;
+    for row in rows {
+        let user = UserId::new(row.get::<Uuid, _>("user_id"));
+        let Some(old) = codec::sealed_webhook(&row)? else {
+            continue;
+        };
+        let context = webhook_context(user);
+        let plain = store
+            .keys
+            .open(&old, &context)
+            .map_err(|e| corrupt("webhook secret", e))?;
+        let new = store
+            .keys
+            .seal(&plain, &context)
+            .map_err(|e| corrupt("webhook secret", e))?;
+        rotated += sqlx::query(
+            "UPDATE alert_preferences SET webhook_key_id = $1, webhook_nonce = $2,
+                 webhook_secret = $3, updated_at = $4 WHERE user_id = $5 AND webhook_key_id = $6",
+        )
+        .bind(&new.key_id)
+        .bind(&new.nonce)
+        .bind(&new.ciphertext)
+        .bind(now)
+        .bind(user.as_uuid())
+        .bind(&old.key_id)
+        .execute(&store.pool)
+        .await
+        .map_err(classify)?
+        .rows_affected();
+    }
+    Ok(rotated)
+}
