@@ -115,7 +115,10 @@ impl EmailApi {
                 if report != DeliveryReport::Delivered {
                     state.metrics.email(&record.template, record.state);
                 }
-                if matches!(report, DeliveryReport::Bounced { permanent: true } | DeliveryReport::Complained) {
+                if matches!(
+                    report,
+                    DeliveryReport::Bounced { permanent: true } | DeliveryReport::Complained
+                ) {
                     tracing::warn!(email = record.id, template = %record.template, ?report, "address suppressed");
                 }
                 answer("recorded")

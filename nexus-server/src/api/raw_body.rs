@@ -35,4 +35,3 @@ impl ParsePayload for RawJsonBody {
 }
 
 impl_apirequest_for_payload!(RawJsonBody);
-

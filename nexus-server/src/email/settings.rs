@@ -79,7 +79,7 @@ impl EmailSettings {
         let domain = to
             .rsplit_once('@')
             .map(|(_, d)| d.trim_end_matches('>').to_lowercase());
-        domain.is_some_and(|d| allow.iter().any(|a| *a == d))
+        domain.is_some_and(|d| allow.contains(&d))
     }
 
     /// Reads the settings through `get` (the variable, or `None` when unset or empty).

@@ -326,7 +326,10 @@ mod tests {
 
     /// One message of every template, from fixed data.
     pub(crate) fn samples() -> Vec<Email> {
-        let at = Utc.with_ymd_and_hms(2026, 12, 7, 13, 0, 0).single().expect("a time");
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 7, 13, 0, 0)
+            .single()
+            .expect("a time");
         let notice = |notice: Notice| billing_notice(TO, URL, &notice);
         vec![
             verification(TO, URL, "TOKEN"),
@@ -366,16 +369,34 @@ mod tests {
         assert_eq!(names.len(), samples.len(), "one sample per template");
         for email in &samples {
             assert!(email.text.starts_with("Nexus\n"), "{}", email.template);
-            assert!(email.text.contains("You get this email because"), "{}", email.template);
-            assert!(email.html.contains("You get this email because"), "{}", email.template);
+            assert!(
+                email.text.contains("You get this email because"),
+                "{}",
+                email.template
+            );
+            assert!(
+                email.html.contains("You get this email because"),
+                "{}",
+                email.template
+            );
             assert!(email.html.starts_with("<!doctype html>"));
             assert!(!email.html.contains("<ETH>"), "{}: escaped", email.template);
         }
-        let paused = samples.iter().find(|e| e.template == "bots_paused").unwrap();
+        let paused = samples
+            .iter()
+            .find(|e| e.template == "bots_paused")
+            .unwrap();
         assert!(paused.text.contains("trend <ETH>") && paused.html.contains("trend &lt;ETH&gt;"));
         assert_eq!(paused.subject, "2 of your Nexus bots were paused");
-        let failed = samples.iter().find(|e| e.template == "payment_failed").unwrap();
-        assert!(failed.text.contains("7 Dec 2026, 13:00 UTC"), "{}", failed.text);
+        let failed = samples
+            .iter()
+            .find(|e| e.template == "payment_failed")
+            .unwrap();
+        assert!(
+            failed.text.contains("7 Dec 2026, 13:00 UTC"),
+            "{}",
+            failed.text
+        );
     }
 
     /// `docs/emails/` holds a rendered copy of each template for people to look at; this
