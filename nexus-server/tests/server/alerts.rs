@@ -101,7 +101,7 @@ impl World {
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED);
-        let token = self.outbox.token(email, "Confirm");
+        let token = self.outbox.token_when_sent(email, "Confirm").await;
         let (status, _) = self
             .api
             .post(

@@ -235,10 +235,19 @@ fn the_files_a_fresh_server_creates_are_private() {
             .mode()
             & 0o777
     };
-    let emails: Vec<_> = std::fs::read_dir(&outbox)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    // The email is queued, then written a moment later by the delivery task.
+    let written = || {
+        std::fs::read_dir(&outbox)
+            .map(|dir| dir.map(|e| e.unwrap().path()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    for _ in 0..100 {
+        if !written().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let emails = written();
     assert_eq!(emails.len(), 1, "{emails:?}");
     let mut private = vec![
         (data.clone(), 0o700),
