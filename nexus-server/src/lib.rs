@@ -16,6 +16,7 @@ pub mod config;
 pub mod email;
 pub mod engine;
 pub mod instance;
+pub mod job_runner;
 pub mod maintenance;
 pub mod metrics;
 pub mod server;

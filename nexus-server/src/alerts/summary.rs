@@ -15,6 +15,8 @@ use chrono::{NaiveDate, NaiveTime, Utc};
 use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
 use nexus_core::{StoreError, Timestamp, UserId};
 use nexus_store::Store;
+
+use crate::job_runner::{JobHandler, JobRunner};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -143,6 +145,27 @@ pub async fn run_job(
     }
 }
 
+/// Runs summary jobs.
+struct Summaries {
+    store: Arc<dyn Store>,
+    email: Arc<dyn EmailSender>,
+    public_url: String,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Summaries {
+    async fn handle(&self, job: &Job) -> Result<(), String> {
+        run_job(
+            self.store.as_ref(),
+            self.email.as_ref(),
+            &self.public_url,
+            job,
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+}
+
 /// Claims and runs summary jobs until `stop` says so.
 pub async fn run(
     store: Arc<dyn Store>,
@@ -151,49 +174,20 @@ pub async fn run(
     worker: String,
     stop: watch::Receiver<bool>,
 ) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let jobs = match store
-            .claim(&[JobKind::DailySummary], &worker, LEASE, 32, Utc::now())
-            .await
-        {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming summary jobs failed");
-                Vec::new()
-            }
-        };
-        if jobs.is_empty() {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            continue;
-        }
-        for job in jobs {
-            let recorded = match run_job(store.as_ref(), email.as_ref(), &public_url, &job).await {
-                Ok(()) => store
-                    .complete(&[job.id], &worker, Utc::now())
-                    .await
-                    .map(|_| ()),
-                Err(e) => {
-                    tracing::warn!(job = job.id.0, error = %e, "a daily summary job failed");
-                    store
-                        .fail(
-                            job.id,
-                            &worker,
-                            &e.to_string(),
-                            RetryPolicy::default(),
-                            Utc::now(),
-                        )
-                        .await
-                        .map(|_| ())
-                }
-            };
-            if let Err(e) = recorded {
-                tracing::warn!(error = %e, "recording a summary job failed");
-            }
-        }
-    }
+    let runner = JobRunner {
+        kind: JobKind::DailySummary,
+        worker,
+        lease: LEASE,
+        batch: 32,
+        idle: Duration::from_millis(500),
+        retry: RetryPolicy::default(),
+    };
+    let handler = Summaries {
+        store: Arc::clone(&store),
+        email,
+        public_url,
+    };
+    runner.run(store, &handler, Some(stop)).await;
 }
 
 #[cfg(test)]

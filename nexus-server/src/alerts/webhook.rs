@@ -18,6 +18,8 @@ use nexus_core::UserId;
 use nexus_core::ports::alerts::AlertEvent;
 use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
 use nexus_store::Store;
+
+use crate::job_runner::{JobHandler, JobRunner};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -267,51 +269,42 @@ fn without_url(e: &reqwest::Error) -> String {
     }
 }
 
-/// Claims and delivers webhook alerts until `stop` says so.
+/// Delivers webhook alerts.
+struct Deliveries {
+    store: Arc<dyn Store>,
+    policy: WebhookPolicy,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Deliveries {
+    async fn handle(&self, job: &Job) -> Result<(), String> {
+        deliver(self.store.as_ref(), self.policy, job)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Claims and delivers webhook alerts until `stop` says so; a failed delivery is retried
+/// on [`RETRY`].
 pub async fn run(
     store: Arc<dyn Store>,
     policy: WebhookPolicy,
     worker: String,
     stop: watch::Receiver<bool>,
 ) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        let jobs = match store
-            .claim(&[JobKind::AlertWebhook], &worker, LEASE, 16, Utc::now())
-            .await
-        {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming webhook alerts failed");
-                Vec::new()
-            }
-        };
-        if jobs.is_empty() {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            continue;
-        }
-        for job in jobs {
-            let outcome = deliver(store.as_ref(), policy, &job).await;
-            let recorded = match outcome {
-                Ok(()) => store
-                    .complete(&[job.id], &worker, Utc::now())
-                    .await
-                    .map(|_| ()),
-                Err(e) => {
-                    tracing::info!(job = job.id.0, error = %e, "webhook alert not delivered; retried later");
-                    store
-                        .fail(job.id, &worker, &e.to_string(), RETRY, Utc::now())
-                        .await
-                        .map(|_| ())
-                }
-            };
-            if let Err(e) = recorded {
-                tracing::warn!(error = %e, "recording a webhook delivery failed");
-            }
-        }
-    }
+    let runner = JobRunner {
+        kind: JobKind::AlertWebhook,
+        worker,
+        lease: LEASE,
+        batch: 16,
+        idle: Duration::from_millis(250),
+        retry: RETRY,
+    };
+    let handler = Deliveries {
+        store: Arc::clone(&store),
+        policy,
+    };
+    runner.run(store, &handler, Some(stop)).await;
 }
 
 #[cfg(test)]

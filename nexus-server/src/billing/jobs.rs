@@ -12,6 +12,7 @@ use nexus_core::ports::jobs::{Job, JobKind, RetryPolicy};
 use nexus_store::Store;
 
 use crate::email::{self, EmailSender};
+use crate::job_runner::{JobHandler, JobRunner};
 
 /// How long a claimed billing job is held.
 const LEASE: Duration = Duration::from_secs(120);
@@ -30,9 +31,9 @@ pub struct BillingJobs {
     pub grace: Duration,
 }
 
-impl BillingJobs {
-    /// Does one job's work.
-    async fn run(&self, job: &Job) -> Result<(), String> {
+#[async_trait::async_trait]
+impl JobHandler for BillingJobs {
+    async fn handle(&self, job: &Job) -> Result<(), String> {
         let payload: BillingJob = serde_json::from_str(&job.payload)
             .map_err(|e| format!("unreadable billing job: {e}"))?;
         match payload {
@@ -60,46 +61,20 @@ impl BillingJobs {
             }
         }
     }
+}
 
+impl BillingJobs {
     /// Claims and runs billing jobs until the task is aborted (a job cut short is claimed
     /// again when its lease ends).
     pub async fn run_until(self, worker: String) {
-        loop {
-            let jobs = match self
-                .store
-                .claim(&[JobKind::Billing], &worker, LEASE, 32, Utc::now())
-                .await
-            {
-                Ok(jobs) => jobs,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming billing jobs failed");
-                    Vec::new()
-                }
-            };
-            if jobs.is_empty() {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            for job in jobs {
-                let now = Utc::now();
-                let outcome = match self.run(&job).await {
-                    Ok(()) => self
-                        .store
-                        .complete(&[job.id], &worker, now)
-                        .await
-                        .map(|_| ()),
-                    Err(error) => {
-                        tracing::warn!(job = job.id.0, %error, "billing job failed; it is retried");
-                        self.store
-                            .fail(job.id, &worker, &error, RetryPolicy::default(), now)
-                            .await
-                            .map(|_| ())
-                    }
-                };
-                if let Err(e) = outcome {
-                    tracing::warn!(error = %e, "recording a billing job's outcome failed");
-                }
-            }
-        }
+        let runner = JobRunner {
+            kind: JobKind::Billing,
+            worker,
+            lease: LEASE,
+            batch: 32,
+            idle: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+        };
+        runner.run(Arc::clone(&self.store), &self, None).await;
     }
 }

@@ -14,6 +14,7 @@ use nexus_store::Store;
 use serde::{Deserialize, Serialize};
 
 use super::{Email, EmailError, EmailSender};
+use crate::job_runner::{JobHandler, JobRunner};
 use crate::metrics::Metrics;
 
 /// Templates sent to an address the user has just typed (signing up, resetting a
@@ -280,51 +281,24 @@ impl EmailDelivery {
             }
         }
     }
-
     /// Claims and sends email jobs until the task is aborted (a job cut short is claimed
     /// again when its lease ends, and sent with the same idempotency key).
     pub async fn run(self, worker: String) {
-        loop {
-            let jobs = match self
-                .store
-                .claim(&[JobKind::Email], &worker, LEASE, 16, Utc::now())
-                .await
-            {
-                Ok(jobs) => jobs,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming email jobs failed");
-                    Vec::new()
-                }
-            };
-            if jobs.is_empty() {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                continue;
-            }
-            for job in jobs {
-                let done = match self.process(&job).await {
-                    Ok(_) => self
-                        .store
-                        .complete(&[job.id], &worker, Utc::now())
-                        .await
-                        .map(|_| ()),
-                    Err(error) => {
-                        tracing::warn!(job = job.id.0, %error, "an email job failed; it is retried");
-                        self.store
-                            .fail(
-                                job.id,
-                                &worker,
-                                &error,
-                                nexus_core::ports::jobs::RetryPolicy::default(),
-                                Utc::now(),
-                            )
-                            .await
-                            .map(|_| ())
-                    }
-                };
-                if let Err(e) = done {
-                    tracing::warn!(error = %e, "recording an email job's outcome failed");
-                }
-            }
-        }
+        let runner = JobRunner {
+            kind: JobKind::Email,
+            worker,
+            lease: LEASE,
+            batch: 16,
+            idle: Duration::from_millis(250),
+            retry: nexus_core::ports::jobs::RetryPolicy::default(),
+        };
+        runner.run(Arc::clone(&self.store), &self, None).await;
+    }
+}
+
+#[async_trait]
+impl JobHandler for EmailDelivery {
+    async fn handle(&self, job: &Job) -> Result<(), String> {
+        self.process(job).await.map(|_| ())
     }
 }

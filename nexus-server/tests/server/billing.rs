@@ -9,9 +9,7 @@ use chrono::Utc;
 use nexus_core::UserId;
 use nexus_core::billing::Plans;
 use nexus_core::ports::accounts::Role;
-use nexus_core::ports::sessions::{NewSession, SessionId};
 use nexus_server::api::{ApiState, AuthSettings};
-use nexus_server::auth::tokens;
 use nexus_server::billing::jobs::BillingJobs;
 use nexus_server::billing::webhook::signature_header;
 use nexus_server::billing::{Billing, BillingSettings};
@@ -20,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::stripe::StripeMock;
-use crate::support::{Backend, Http, Outbox, Served, TestDb, code, on_each};
+use crate::support::{Backend, Http, Outbox, Served, TestDb, code, on_each, signed_in};
 
 const SECRET_KEY: &str = "sk_test_nexus_billing";
 const WEBHOOK_SECRET: &str = "whsec_nexus_billing_test";
@@ -120,26 +118,7 @@ async fn world(backend: Backend) -> World {
 /// A signed-in user with `id` and `email`; returns their session token.
 async fn user(store: &Arc<dyn Store>, id: &str, email: &str) -> (UserId, String) {
     let id = UserId::new(uuid::Uuid::parse_str(id).unwrap());
-    store
-        .create_user(id, email, None, Role::User, Utc::now())
-        .await
-        .unwrap();
-    let (token, hash) = tokens::generate();
-    let now = Utc::now();
-    store
-        .create_session(&NewSession {
-            id: SessionId(uuid::Uuid::new_v4()),
-            user: id,
-            token: hash,
-            created_at: now,
-            started_at: now,
-            expires_at: now + chrono::Duration::days(1),
-            user_agent: None,
-            ip: None,
-        })
-        .await
-        .unwrap();
-    (id, token)
+    (id, signed_in(store, id, email, Role::User).await)
 }
 
 /// Every Unix time in `value` moved by `shift` seconds (the documented life happens now).

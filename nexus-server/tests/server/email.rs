@@ -9,9 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use nexus_core::UserId;
 use nexus_core::ports::accounts::Role;
-use nexus_core::ports::sessions::{NewSession, SessionId};
 use nexus_server::api::{ApiState, AuthSettings};
-use nexus_server::auth::tokens;
 use nexus_server::email::delivery::{EmailDelivery, QueuedSender, transport};
 use nexus_server::email::settings::{EmailSettings, ResendSettings};
 use nexus_server::email::svix;
@@ -20,7 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::resend::{Failure, ResendMock, errors};
-use crate::support::{Backend, Http, Outbox, Served, TestDb, code, on_each};
+use crate::support::{Backend, Http, Outbox, Served, TestDb, code, on_each, signed_in};
 
 const KEY: &str = "re_nexus_test_key";
 /// A Svix secret: `whsec_` and base64 (of 24 bytes).
@@ -86,25 +84,7 @@ async fn world_allowing(backend: Backend, allow: Option<&str>) -> World {
         .run("email-test".to_owned()),
     );
     let admin = UserId::new(uuid::Uuid::new_v4());
-    store
-        .create_user(admin, "ops@nexus.example", None, Role::Admin, Utc::now())
-        .await
-        .unwrap();
-    let (token, hash) = tokens::generate();
-    let now = Utc::now();
-    store
-        .create_session(&NewSession {
-            id: SessionId(uuid::Uuid::new_v4()),
-            user: admin,
-            token: hash,
-            created_at: now,
-            started_at: now,
-            expires_at: now + chrono::Duration::days(1),
-            user_agent: None,
-            ip: None,
-        })
-        .await
-        .unwrap();
+    let token = signed_in(&store, admin, "ops@nexus.example", Role::Admin).await;
     World {
         api: Http::new(served.url.clone()),
         _served: served,

@@ -90,3 +90,30 @@ pub fn code(body: &serde_json::Value) -> &str {
         .as_str()
         .unwrap_or_else(|| panic!("no code in {body}"))
 }
+
+/// A user created straight in `store` with a session: the session token. For tests whose
+/// subject is not signing up (no password hashing, no email).
+pub async fn signed_in(
+    store: &std::sync::Arc<dyn nexus_store::Store>,
+    id: nexus_core::UserId,
+    email: &str,
+    role: nexus_core::ports::accounts::Role,
+) -> String {
+    let now = chrono::Utc::now();
+    store.create_user(id, email, None, role, now).await.unwrap();
+    let (token, hash) = nexus_server::auth::tokens::generate();
+    store
+        .create_session(&nexus_core::ports::sessions::NewSession {
+            id: nexus_core::ports::sessions::SessionId(uuid::Uuid::new_v4()),
+            user: id,
+            token: hash,
+            created_at: now,
+            started_at: now,
+            expires_at: now + chrono::Duration::days(1),
+            user_agent: None,
+            ip: None,
+        })
+        .await
+        .unwrap();
+    token
+}
