@@ -139,6 +139,7 @@ pub trait Store:
     + nexus_core::ports::SeenSignatures
     + nexus_core::ports::BillingStore
     + nexus_core::ports::EmailStore
+    + nexus_core::ports::AdvisorStore
     + nexus_core::ports::AlertStore
 {
     /// `sqlite` or `postgres`.

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod advisor;
 pub mod alerts;
 pub mod audit;
 pub mod billing;
@@ -21,6 +22,7 @@ pub mod signatures;
 
 pub use accounts::{BotStore, PositionStore, UserStore};
 pub use activity::{ActivityStore, OutOfSyncLog};
+pub use advisor::AdvisorStore;
 pub use alerts::AlertStore;
 pub use audit::AuditLog;
 pub use billing::BillingStore;

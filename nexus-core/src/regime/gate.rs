@@ -58,6 +58,20 @@ pub struct GatePolicy {
     /// Whether an advisor error or timeout blocks (fail closed) instead of counting as no
     /// opinion. Default false.
     pub advisor_error_blocks: bool,
+    /// Whether this policy follows the advisor (`follow`, the default) or ignores its
+    /// opinions and errors altogether (`ignore`).
+    pub advisor: AdvisorUse,
+}
+
+/// Whether a gate policy listens to the advisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdvisorUse {
+    /// Its block blocks (and its error, with `advisor_error_blocks`).
+    #[default]
+    Follow,
+    /// Its opinion is neither asked for this bot's sake nor followed.
+    Ignore,
 }
 
 /// The smallest `max_data_age_secs`: one second.
@@ -101,6 +115,7 @@ impl Default for GatePolicy {
             add_regimes: vec![Regime::Bull],
             max_data_age_secs: 60,
             advisor_error_blocks: false,
+            advisor: AdvisorUse::Follow,
         }
     }
 }
@@ -269,6 +284,9 @@ impl GatePolicy {
             }
             Some(_) => {}
         }
+        if self.advisor == AdvisorUse::Ignore {
+            return None;
+        }
         match &inputs.advisor {
             AdvisorInput::Opinion { opinion } if opinion.verdict == AdvisorVerdict::Block => {
                 Some(GateBlock::AdvisorBlocked)
@@ -389,7 +407,11 @@ impl Gatekeeper {
             }
             Some(regime) => GateReason::RegimeBlocks { regime },
         });
-        match &inputs.advisor {
+        let advisor = match self.policy.advisor {
+            AdvisorUse::Follow => &inputs.advisor,
+            AdvisorUse::Ignore => &AdvisorInput::NotAsked,
+        };
+        match advisor {
             AdvisorInput::NotAsked => {}
             AdvisorInput::Opinion { opinion } => reasons.push(match opinion.verdict {
                 AdvisorVerdict::Block => GateReason::AdvisorBlocked {

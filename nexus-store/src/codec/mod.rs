@@ -9,6 +9,7 @@
 //! in the record decoders of `records`. A value that does not read back is a
 //! [`ColumnError`] naming its table and column.
 
+mod advisor;
 mod alerts;
 mod billing;
 mod emails;
@@ -29,6 +30,7 @@ use uuid::Uuid;
 
 use crate::error::corrupt;
 
+pub(crate) use advisor::{action_name, llm_call, verdict_name};
 pub(crate) use alerts::{
     DayFill, alert_preferences, day_bot, day_fill, day_order, day_skips, sealed_webhook,
     summary_recipient,

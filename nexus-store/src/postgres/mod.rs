@@ -3,6 +3,7 @@
 //! the market-data cache and rate-limit counters are `UNLOGGED`.
 
 mod activity;
+mod advisor;
 mod alerts;
 mod billing;
 mod bots;

@@ -2,6 +2,7 @@
 //! deployments. Time is stored as Unix milliseconds, money as canonical decimal text.
 
 mod activity;
+mod advisor;
 mod alerts;
 mod billing;
 mod bots;

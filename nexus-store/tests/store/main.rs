@@ -6,6 +6,7 @@
 #![allow(missing_docs)] // A test harness, not an API.
 
 mod activity;
+mod advisor;
 mod alerts;
 mod billing;
 mod bots;

@@ -138,6 +138,26 @@ fn the_advisor_can_only_make_the_gate_stricter() {
 }
 
 #[test]
+fn a_policy_that_ignores_the_advisor_is_neither_blocked_nor_told() {
+    let at = DateTime::UNIX_EPOCH;
+    let ignoring = Gatekeeper::new(GatePolicy {
+        advisor: AdvisorUse::Ignore,
+        advisor_error_blocks: true,
+        ..GatePolicy::default()
+    });
+    let mut i = inputs(GateAction::Entry, Some(Regime::Bull), FRESH);
+    i.advisor = opinion(AdvisorVerdict::Block);
+    let d = ignoring.decide(i.clone(), at);
+    assert!(d.allowed);
+    assert_eq!(codes(&d), ["regime_allows"]);
+    i.advisor = Err(AdvisorError::Timeout { after_ms: 1 }).into();
+    assert!(ignoring.decide(i, at).allowed, "its errors too");
+    let policy: GatePolicy = serde_json::from_str(r#"{"advisor": "ignore"}"#).unwrap();
+    assert_eq!(policy.advisor, AdvisorUse::Ignore);
+    assert!(serde_json::from_str::<GatePolicy>(r#"{"advisor": "maybe"}"#).is_err());
+}
+
+#[test]
 fn an_advisor_error_is_no_opinion_and_is_noted_unless_the_policy_fails_closed() {
     let at = DateTime::UNIX_EPOCH;
     let mut i = inputs(GateAction::Entry, Some(Regime::Bull), FRESH);
