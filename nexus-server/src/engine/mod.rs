@@ -8,6 +8,7 @@
 //! With no configuration it runs the Paper venue with a simulated market feed, so a fresh
 //! install trades without accounts or keys.
 
+pub mod advice;
 pub mod alerts;
 pub mod dispatch;
 pub mod panics;

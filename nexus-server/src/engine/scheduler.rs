@@ -28,7 +28,7 @@ use nexus_core::ports::jobs::{JobKind, RetryPolicy};
 use nexus_core::regime::gate::{AdvisorInput, GateAction, GateInputs, GatePolicy, Gatekeeper};
 use nexus_core::regime::indicators::Bar;
 use nexus_core::regime::{Classification, RegimeClassifier, RegimeConfig};
-use nexus_core::{Candle, ExchangeId, Interval, StoreError, Symbol};
+use nexus_core::{Candle, ExchangeId, Interval, StoreError, Symbol, Timestamp};
 use nexus_exchanges::{MarketDataHub, Venues};
 use nexus_store::Store;
 use tokio::sync::watch;
@@ -126,6 +126,8 @@ pub struct Round {
 
 /// The scheduler of one instance.
 pub struct Scheduler {
+    /// Asked once per market before an entry or add goes out; `None`: not asked.
+    advisor: Option<Arc<dyn super::advice::MarketAdvisor>>,
     store: Arc<dyn Store>,
     hub: Arc<MarketDataHub>,
     venues: Arc<Venues>,
@@ -158,6 +160,7 @@ impl Scheduler {
         worker: String,
     ) -> Self {
         Self {
+            advisor: None,
             store,
             hub,
             venues,
@@ -167,6 +170,13 @@ impl Scheduler {
             worker,
             registry: Registry::default(),
         }
+    }
+
+    /// The same scheduler, asking `advisor` before each entry and add.
+    #[must_use]
+    pub fn with_advisor(mut self, advisor: Option<Arc<dyn super::advice::MarketAdvisor>>) -> Self {
+        self.advisor = advisor;
+        self
     }
 
     /// The same scheduler, also running `factory`'s strategy for bots whose strategy is
@@ -408,6 +418,65 @@ impl Scheduler {
         Ok(recorded)
     }
 
+    /// The advisor's opinion on `market`'s entry or add at `candle` (exits are never asked),
+    /// recorded as a gate decision that names it.
+    async fn advise(
+        &self,
+        market: &StrategyMarket,
+        action: GateAction,
+        candle: Timestamp,
+        slot: &SeriesState,
+        now: Timestamp,
+    ) -> Result<AdvisorInput, StoreError> {
+        let Some(advisor) = &self.advisor else {
+            return Ok(AdvisorInput::NotAsked);
+        };
+        if action == GateAction::Exit {
+            return Ok(AdvisorInput::NotAsked);
+        }
+        let request = super::advice::AdviceRequest {
+            key: nexus_core::ports::advisor::VerdictKey {
+                exchange: market.exchange,
+                symbol: market.symbol,
+                interval: market.interval,
+                candle,
+                action,
+            },
+            candles: &slot.candles,
+            classification: slot.regime,
+            now,
+        };
+        let opinion = advisor.advise(&request).await;
+        let age = self
+            .hub
+            .tickers(market.exchange, &[market.symbol])
+            .await
+            .ok()
+            .filter(|(t, _)| !t.is_empty())
+            .map(|(_, age)| u64::try_from(age.as_millis()).unwrap_or(u64::MAX));
+        let inputs = GateInputs {
+            exchange: market.exchange,
+            symbol: market.symbol,
+            action,
+            regime: slot.regime.map(|c| c.regime),
+            confidence: slot.regime.map(|c| c.confidence),
+            data_age_ms: age,
+            advisor: opinion.clone(),
+        };
+        let decision = Gatekeeper::new(GatePolicy::default())
+            .decide_and_record(inputs, now, self.store.as_ref())
+            .await
+            .map_err(|e| StoreError::Unavailable {
+                message: e.to_string(),
+                source: None,
+            })?;
+        tracing::info!(
+            exchange = %market.exchange, symbol = %market.symbol, action = ?action,
+            advisor = ?decision.reasons.last(), "the advisor was asked"
+        );
+        Ok(opinion)
+    }
+
     /// Runs each market's strategy over its new candles; each signal becomes a job.
     async fn decide(&self, state: &mut Leading) -> Result<u64, StoreError> {
         let mut decided = 0;
@@ -441,6 +510,7 @@ impl Scheduler {
                 GateAction::Add => "add",
                 GateAction::Exit => "exit",
             };
+            let advisor = self.advise(market, d.signal.kind, d.candle, slot, now).await?;
             let job = SignalJob {
                 signal: Signal {
                     id: strategy_signal_id(market, d.candle, kind),
@@ -450,7 +520,7 @@ impl Scheduler {
                     at: now,
                     atr: d.signal.atr,
                     regime: slot.regime.map(|c| c.regime),
-                    advisor: AdvisorInput::NotAsked,
+                    advisor,
                 },
                 strategy: market.strategy.clone(),
                 strategy_config: Some(market.strategy_config.clone()),
