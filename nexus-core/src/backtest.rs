@@ -184,6 +184,12 @@ pub struct BacktestSummary {
     pub win_rate_pct: f64,
     /// Entry and add signals the regime gate blocked.
     pub gate_blocked: usize,
+    /// Entry and add signals a replayed advisor verdict blocked (see [`run_advised`]).
+    #[serde(default)]
+    pub advisor_blocked: usize,
+    /// Entry and add signals without a replayed verdict: counted as no opinion.
+    #[serde(default)]
+    pub advisor_missing: usize,
     /// Fills (entries, adds, exits).
     pub fills: usize,
     /// Equity at the end.
@@ -225,6 +231,27 @@ pub fn run(
     regime: RegimeConfig,
     config: &BacktestConfig,
 ) -> Result<BacktestReport, BacktestError> {
+    run_advised(candles, strategy, bot, regime, config, None)
+}
+
+/// Recorded advisor verdicts: the opinion on an entry or add at a candle's open time, or
+/// `None` when none was recorded.
+pub type AdvisorReplay<'a> = &'a dyn Fn(Timestamp, GateAction) -> Option<AdvisorInput>;
+
+/// [`run`], with each entry's and add's advisor opinion taken from `replay` (recorded
+/// verdicts: nothing is asked); a signal without one counts as no opinion, and the summary
+/// says how many.
+///
+/// # Errors
+/// [`BacktestError`] for no candles or an invalid configuration.
+pub fn run_advised(
+    candles: &[Candle],
+    strategy: &mut dyn Strategy,
+    bot: &BotConfig,
+    regime: RegimeConfig,
+    config: &BacktestConfig,
+    replay: Option<AdvisorReplay<'_>>,
+) -> Result<BacktestReport, BacktestError> {
     let (Some(first), Some(last)) = (candles.first(), candles.last()) else {
         return Err(BacktestError::NoCandles);
     };
@@ -251,6 +278,7 @@ pub fn run(
     };
     let (mut fills, mut equity) = (Vec::new(), Vec::with_capacity(candles.len()));
     let (mut wins, mut trades, mut gate_blocked, mut exposed) = (0usize, 0usize, 0usize, 0usize);
+    let (mut advisor_blocked, mut advisor_missing) = (0usize, 0usize);
     let mut out = FanOut::default();
     let mut peak = f64::MIN;
     let mut max_drawdown = 0.0f64;
@@ -280,6 +308,24 @@ pub fn run(
                 atr: decision.atr,
                 regime,
                 advisor: AdvisorInput::NotAsked,
+            };
+            let signal = match replay {
+                Some(replay) if decision.kind != GateAction::Exit => {
+                    match replay(at, decision.kind) {
+                        Some(advisor) => {
+                            if matches!(&advisor, AdvisorInput::Opinion { opinion } if opinion.verdict == crate::regime::advisor::AdvisorVerdict::Block)
+                            {
+                                advisor_blocked += 1;
+                            }
+                            Signal { advisor, ..signal }
+                        }
+                        None => {
+                            advisor_missing += 1;
+                            signal
+                        }
+                    }
+                }
+                _ => signal,
             };
             let close_value = close.value();
             let subscription = Subscription {
@@ -357,6 +403,8 @@ pub fn run(
         exposure_pct: pct(exposed as f64, candles.len() as f64),
         win_rate_pct: pct(wins as f64, trades as f64),
         gate_blocked,
+        advisor_blocked,
+        advisor_missing,
         fills: fills.len(),
         final_equity,
         buy_and_hold_return_pct: pct(last_close - first_close, first_close),

@@ -65,6 +65,12 @@ pub enum Command {
         #[command(subcommand)]
         command: BillingCommand,
     },
+    /// The LLM advisor's records.
+    Llm {
+        /// What to do.
+        #[command(subcommand)]
+        command: LlmCommand,
+    },
     /// Print the OpenAPI document (the same as GET /openapi.json) and exit, for SDK
     /// generators.
     Openapi,
@@ -88,6 +94,21 @@ pub enum BillingCommand {
     /// Re-read every customer's subscriptions from Stripe and repair the stored state
     /// (for missed webhooks), printing what changed.
     Sync,
+}
+
+/// `nexus llm` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LlmCommand {
+    /// Print the advisor's verdicts answered in a period as JSON lines (for
+    /// `nexus backtest --advisor-replay`).
+    Export {
+        /// From this date (2026-12-01) or time (RFC 3339), included.
+        #[arg(long)]
+        from: String,
+        /// To this date or time, excluded.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// Output formats of the data commands.
@@ -114,6 +135,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             command: KeysCommand::Rotate { batch },
         } => commands::admin::rotate(batch.max(1)).await,
         Command::Exchange { command } => commands::exchange::run(command).await,
+        Command::Llm {
+            command: LlmCommand::Export { from, to },
+        } => commands::llm::export(&from, &to).await,
         Command::Billing {
             command: BillingCommand::Sync,
         } => commands::billing::sync().await,

@@ -88,6 +88,38 @@ pub struct EmailLabels {
     pub state: String,
 }
 
+/// Labels of LLM calls.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LlmLabels {
+    /// `openai` or `anthropic`.
+    pub provider: String,
+    /// The model.
+    pub model: String,
+}
+
+/// Labels of LLM calls by outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LlmOutcomeLabels {
+    /// `openai` or `anthropic`.
+    pub provider: String,
+    /// The model.
+    pub model: String,
+    /// `answered`, `timeout`, `rate_limited`, `overloaded`, `server_error`, `rejected`,
+    /// `unreadable`, `refused` or `transport`.
+    pub outcome: String,
+}
+
+/// Labels of LLM tokens.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LlmTokenLabels {
+    /// `openai` or `anthropic`.
+    pub provider: String,
+    /// The model.
+    pub model: String,
+    /// `input` or `output`.
+    pub direction: String,
+}
+
 /// Every metric of the process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -115,6 +147,13 @@ pub struct Metrics {
     pub task_panics: Family<TaskLabels, Counter>,
     /// `nexus_emails_total{template,state}`: each message as it enters a state.
     pub emails: Family<EmailLabels, Counter>,
+    /// `nexus_llm_calls_total{provider,model,outcome}`.
+    pub llm_calls: Family<LlmOutcomeLabels, Counter>,
+    /// `nexus_llm_tokens_total{provider,model,direction}`.
+    pub llm_tokens: Family<LlmTokenLabels, Counter>,
+    /// `nexus_llm_cost_usd_total{provider,model}` (a float for Prometheus; the exact
+    /// decimal cost of each call is in the store).
+    pub llm_cost: Family<LlmLabels, Counter<f64, std::sync::atomic::AtomicU64>>,
     hub: std::sync::OnceLock<Arc<nexus_exchanges::MarketDataHub>>,
 }
 
@@ -188,8 +227,29 @@ impl Default for Metrics {
             "Emails by template, as each enters a state (queued, sent, retrying, failed, suppressed, bounced, complained)",
             emails.clone(),
         );
+        let llm_calls = Family::<LlmOutcomeLabels, Counter>::default();
+        registry.register(
+            "llm_calls",
+            "Calls to language models by the advisor, by outcome",
+            llm_calls.clone(),
+        );
+        let llm_tokens = Family::<LlmTokenLabels, Counter>::default();
+        registry.register(
+            "llm_tokens",
+            "Tokens the advisor's calls used, as the providers counted them",
+            llm_tokens.clone(),
+        );
+        let llm_cost = Family::<LlmLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "llm_cost_usd",
+            "What the advisor's calls cost, in USD",
+            llm_cost.clone(),
+        );
         Self {
             emails,
+            llm_calls,
+            llm_tokens,
+            llm_cost,
             registry,
             http_requests,
             http_latency,
@@ -222,6 +282,41 @@ impl Metrics {
             })
             .inc();
         self.http_latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one LLM call: its outcome, tokens and cost.
+    pub fn llm_call(
+        &self,
+        provider: &str,
+        model: &str,
+        outcome: &str,
+        usage: crate::advisor::provider::TokenUsage,
+        cost: Option<rust_decimal::Decimal>,
+    ) {
+        self.llm_calls
+            .get_or_create(&LlmOutcomeLabels {
+                provider: provider.to_owned(),
+                model: model.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        for (direction, tokens) in [("input", usage.input), ("output", usage.output)] {
+            self.llm_tokens
+                .get_or_create(&LlmTokenLabels {
+                    provider: provider.to_owned(),
+                    model: model.to_owned(),
+                    direction: direction.to_owned(),
+                })
+                .inc_by(tokens);
+        }
+        if let Some(cost) = cost.and_then(|c| rust_decimal::prelude::ToPrimitive::to_f64(&c)) {
+            self.llm_cost
+                .get_or_create(&LlmLabels {
+                    provider: provider.to_owned(),
+                    model: model.to_owned(),
+                })
+                .inc_by(cost);
+        }
     }
 
     /// Counts an email of `template` entering `state`.

@@ -215,6 +215,88 @@ pub struct EmailPage {
     pub next_before: Option<i64>,
 }
 
+/// One provider's and model's use of the LLM advisor over a period.
+#[derive(Debug, Object)]
+pub struct LlmUsageEntry {
+    /// `openai` or `anthropic`.
+    pub provider: String,
+    /// The model.
+    pub model: String,
+    /// Calls made.
+    pub calls: u64,
+    /// Calls without an answer.
+    pub failures: u64,
+    /// Input tokens.
+    pub tokens_in: u64,
+    /// Output tokens.
+    pub tokens_out: u64,
+    /// Cost in USD, a decimal string (calls of a model without a price count 0).
+    pub cost_usd: String,
+}
+
+/// The LLM advisor's use over a period.
+#[derive(Debug, Object)]
+pub struct LlmUsageReport {
+    /// The period's start (included).
+    pub from: DateTime<Utc>,
+    /// The period's end (excluded).
+    pub to: DateTime<Utc>,
+    /// Per provider and model.
+    pub items: Vec<LlmUsageEntry>,
+}
+
+/// One call of the LLM advisor.
+#[derive(Debug, Object)]
+pub struct LlmCallEntry {
+    /// Its id (page with `before`).
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `openai` or `anthropic`.
+    pub provider: String,
+    /// The model.
+    pub model: String,
+    /// The venue.
+    pub exchange: String,
+    /// The pair.
+    pub symbol: String,
+    /// The candle interval.
+    pub interval: String,
+    /// The open time of the candle decided on.
+    pub candle: DateTime<Utc>,
+    /// `entry` or `add`.
+    pub action: String,
+    /// SHA-256 of the prompt.
+    pub prompt_hash: String,
+    /// The request as sent (JSON; never the key).
+    pub request: String,
+    /// The answer as received.
+    pub response: Option<String>,
+    /// Input tokens.
+    pub tokens_in: u64,
+    /// Output tokens.
+    pub tokens_out: u64,
+    /// Cost in USD, a decimal string (absent: a model without a price).
+    pub cost_usd: Option<String>,
+    /// How long it took.
+    pub latency_ms: u64,
+    /// `answered`, or why not.
+    pub outcome: String,
+    /// `allow` or `block`, when answered.
+    pub verdict: Option<String>,
+    /// The verdict's reason, or the error.
+    pub reason: Option<String>,
+}
+
+/// A page of LLM calls, newest first.
+#[derive(Debug, Object)]
+pub struct LlmCallPage {
+    /// The calls.
+    pub items: Vec<LlmCallEntry>,
+    /// Pass as `before` for the next page; absent on the last.
+    pub next_before: Option<i64>,
+}
+
 /// A Stripe event as received, and what became of it.
 #[derive(Debug, Object)]
 pub struct BillingEventEntry {
@@ -353,6 +435,114 @@ impl AdminApi {
                 AdminListResponse::Ok(Json(UserPage {
                     items: users.iter().map(admin_user).collect(),
                     next_after,
+                }))
+            }
+            Err(e) => AdminListResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// The LLM advisor's use per provider and model in `[from, to)` (default: the last
+    /// 30 days): calls, failures, tokens and cost.
+    #[oai(path = "/llm/usage", method = "get", operation_id = "admin_llm_usage")]
+    async fn llm_usage(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        /// The period's start (RFC 3339).
+        from: Query<Option<DateTime<Utc>>>,
+        /// The period's end (RFC 3339; default now).
+        to: Query<Option<DateTime<Utc>>>,
+    ) -> AdminListResponse<LlmUsageReport> {
+        if auth.caller().user.role != Role::Admin {
+            return AdminListResponse::Forbidden(not_admin());
+        }
+        let to = to.0.unwrap_or_else(Utc::now);
+        let from = from.0.unwrap_or(to - chrono::Duration::days(30));
+        if from >= to {
+            return AdminListResponse::Invalid(err("invalid_field", "from: must be before to"));
+        }
+        match state.store.llm_calls_between(from, to).await {
+            Ok(calls) => AdminListResponse::Ok(Json(LlmUsageReport {
+                from,
+                to,
+                items: nexus_core::ports::advisor::usage(&calls)
+                    .into_iter()
+                    .map(|u| LlmUsageEntry {
+                        provider: u.provider,
+                        model: u.model,
+                        calls: u.calls,
+                        failures: u.failures,
+                        tokens_in: u.tokens_in,
+                        tokens_out: u.tokens_out,
+                        cost_usd: u.cost_usd.to_string(),
+                    })
+                    .collect(),
+            })),
+            Err(e) => AdminListResponse::Unavailable(unavailable(&e)),
+        }
+    }
+
+    /// The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
+    /// latency and outcome.
+    #[oai(path = "/llm/calls", method = "get", operation_id = "admin_llm_calls")]
+    async fn llm_calls(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        /// `next_before` of the previous page.
+        before: Query<Option<i64>>,
+        /// Page size, 1–200 (default 50).
+        limit: Query<Option<u32>>,
+    ) -> AdminListResponse<LlmCallPage> {
+        if auth.caller().user.role != Role::Admin {
+            return AdminListResponse::Forbidden(not_admin());
+        }
+        let limit = match page_size(limit.0) {
+            Ok(limit) => limit,
+            Err(e) => return AdminListResponse::Invalid(e),
+        };
+        match state.store.llm_calls(before.0, limit).await {
+            Ok(calls) => {
+                let next_before = (calls.len() == limit as usize)
+                    .then(|| calls.last().map(|c| c.id))
+                    .flatten();
+                AdminListResponse::Ok(Json(LlmCallPage {
+                    items: calls
+                        .into_iter()
+                        .map(|c| LlmCallEntry {
+                            id: c.id,
+                            at: c.at,
+                            provider: c.provider,
+                            model: c.model,
+                            exchange: c.key.exchange.as_str().to_owned(),
+                            symbol: c.key.symbol.to_string(),
+                            interval: c.key.interval.as_str().to_owned(),
+                            candle: c.key.candle,
+                            action: match c.key.action {
+                                nexus_core::regime::gate::GateAction::Entry => "entry",
+                                nexus_core::regime::gate::GateAction::Add => "add",
+                                nexus_core::regime::gate::GateAction::Exit => "exit",
+                            }
+                            .to_owned(),
+                            prompt_hash: c.prompt_hash,
+                            request: c.request,
+                            response: c.response,
+                            tokens_in: c.tokens_in,
+                            tokens_out: c.tokens_out,
+                            cost_usd: c.cost_usd.map(|d| d.to_string()),
+                            latency_ms: c.latency_ms,
+                            outcome: c.outcome,
+                            verdict: c.verdict.map(|v| {
+                                match v {
+                                    nexus_core::regime::advisor::AdvisorVerdict::Allow => "allow",
+                                    nexus_core::regime::advisor::AdvisorVerdict::Block => "block",
+                                }
+                                .to_owned()
+                            }),
+                            reason: c.reason,
+                        })
+                        .collect(),
+                    next_before,
                 }))
             }
             Err(e) => AdminListResponse::Unavailable(unavailable(&e)),

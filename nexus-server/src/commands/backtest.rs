@@ -51,6 +51,10 @@ pub struct Args {
     /// Draw the equity curve and drawdown as an SVG file.
     #[arg(long, value_name = "equity.svg")]
     pub plot: Option<PathBuf>,
+    /// Take the advisor's verdicts from this file (written by `nexus llm export`) instead
+    /// of asking anyone; a signal without one counts as no opinion.
+    #[arg(long, value_name = "verdicts.jsonl")]
+    pub advisor_replay: Option<PathBuf>,
 }
 
 /// The built-in strategies.
@@ -88,7 +92,7 @@ pub fn run(args: &Args) -> ExitCode {
     let text = if args.json {
         summary_json(&report)
     } else {
-        summary_text(&report)
+        summary_text(&report, args.advisor_replay.is_some())
     };
     match io::stdout().lock().write_all(text.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -103,6 +107,9 @@ pub fn run(args: &Args) -> ExitCode {
 /// The inputs could not be read or are invalid, or an output could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestFileError {
+    /// The advisor replay file could not be used.
+    #[error(transparent)]
+    Replay(#[from] crate::advisor::replay::ReplayError),
     /// A file could not be read.
     #[error("{}: cannot read: {source}", path.display())]
     Read {
@@ -227,12 +234,24 @@ pub fn backtest_file(args: &Args) -> Result<BacktestReport, BacktestFileError> {
                 .map_err(BacktestFileError::Strategy)?,
         ),
     };
-    backtest::run(
+    let replay = args
+        .advisor_replay
+        .as_deref()
+        .map(crate::advisor::replay::load)
+        .transpose()?;
+    let symbol = config.symbol;
+    let lookup = |at, action| {
+        replay
+            .as_ref()
+            .and_then(|r| r.get(&(symbol, at, action)).cloned())
+    };
+    backtest::run_advised(
         &candles,
         strategy.as_mut(),
         &bot,
         file.regime.unwrap_or_default(),
         &config,
+        replay.is_some().then_some(&lookup as backtest::AdvisorReplay<'_>),
     )
     .map_err(BacktestFileError::Run)
 }
@@ -380,6 +399,8 @@ fn summary_json(report: &BacktestReport) -> String {
         "exposure_pct": s.exposure_pct,
         "win_rate_pct": s.win_rate_pct,
         "gate_blocked": s.gate_blocked,
+        "advisor_blocked": s.advisor_blocked,
+        "advisor_missing": s.advisor_missing,
         "fills": s.fills,
         "final_equity": s.final_equity,
         "buy_and_hold_return_pct": s.buy_and_hold_return_pct,
@@ -390,9 +411,17 @@ fn summary_json(report: &BacktestReport) -> String {
     format!("{json}\n")
 }
 
-fn summary_text(report: &BacktestReport) -> String {
+fn summary_text(report: &BacktestReport, replayed: bool) -> String {
     let s = &report.summary;
-    format!(
+    let advisor = if replayed {
+        format!(
+            "advisor blocked {}\nno verdict      {} (counted as no opinion)\n",
+            s.advisor_blocked, s.advisor_missing
+        )
+    } else {
+        String::new()
+    };
+    advisor_after(format!(
         "backtest {} .. {} ({} candles)\n\
          trades          {}\n\
          total return    {:+.2} %\n\
@@ -415,5 +444,13 @@ fn summary_text(report: &BacktestReport) -> String {
         s.fills,
         s.final_equity,
         s.buy_and_hold_return_pct,
-    )
+    ), &advisor)
+}
+
+/// The summary with the advisor's lines after the gate's.
+fn advisor_after(summary: String, advisor: &str) -> String {
+    match summary.find("fills ") {
+        Some(at) if !advisor.is_empty() => format!("{}{advisor}{}", &summary[..at], &summary[at..]),
+        _ => summary,
+    }
 }

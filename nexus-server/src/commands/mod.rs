@@ -5,6 +5,7 @@ pub mod backtest;
 pub mod billing;
 pub mod demo;
 pub mod exchange;
+pub mod llm;
 mod plot;
 pub mod regime;
 pub mod serve;
