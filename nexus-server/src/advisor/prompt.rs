@@ -75,9 +75,7 @@ impl CandleSummary {
             part.iter().map(|c| c.volume().value()).sum::<Decimal>() / n
         };
         let (earlier, later) = candles.split_at(half);
-        let (volume_trend, volume_ratio) = if half == 0 {
-            ("flat", "n/a".to_owned())
-        } else if mean(earlier).is_zero() {
+        let (volume_trend, volume_ratio) = if half == 0 || mean(earlier).is_zero() {
             ("flat", "n/a".to_owned())
         } else {
             let ratio = mean(later) / mean(earlier);
