@@ -6,6 +6,7 @@
 //! [`server::run`] takes an already bound listener and a shutdown future, so tests start
 //! the real server on port 0 and stop it cleanly.
 
+pub mod advisor;
 pub mod alerts;
 pub mod api;
 pub mod auth;

@@ -19,6 +19,7 @@ mod engine;
 mod exchange_cli;
 mod fuzz_corpus;
 mod hostile;
+mod llm_providers;
 mod oauth;
 mod regime_cli;
 mod resend_client;

@@ -5,6 +5,7 @@
 
 mod db;
 mod http;
+pub mod llm;
 mod outbox;
 pub mod resend;
 mod served;

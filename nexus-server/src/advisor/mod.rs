@@ -1,0 +1,13 @@
+//! The LLM advisor's providers (issue 20): OpenAI's Chat Completions and Anthropic's
+//! Messages clients behind one [`provider::LlmProvider`] trait, the prompt they are asked
+//! ([`prompt`]), what a call costs ([`prices`]) and the settings ([`settings`]).
+//!
+//! The advisor may only block an entry the rules allow (see
+//! `nexus_core::regime::advisor`); a provider's failure is "no opinion".
+
+pub mod anthropic;
+pub mod openai;
+pub mod prices;
+pub mod prompt;
+pub mod provider;
+pub mod settings;
