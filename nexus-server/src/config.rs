@@ -334,6 +334,7 @@ impl Config {
         };
         engine.alert_webhooks = alert_webhooks;
         engine.public_url = public_url.trim_end_matches('/').to_owned();
+        engine.advisor = crate::advisor::settings::LlmSettings::read(optional)?;
         let auth_rate_limits = match get(AUTH_RATE_LIMITS_VAR, "on")?.trim() {
             "on" => true,
             "off" => false,

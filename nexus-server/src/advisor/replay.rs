@@ -97,7 +97,11 @@ pub fn load(path: &Path) -> Result<Replay, ReplayError> {
         source,
     })?;
     let mut replay = Replay::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let v: RecordedVerdict = serde_json::from_str(line).map_err(|e| ReplayError::Line {
             path: name.clone(),
             line: n + 1,
@@ -109,7 +113,9 @@ pub fn load(path: &Path) -> Result<Replay, ReplayError> {
                 reason: format!("replayed ({} {}): {}", v.provider, v.model, v.reason),
             },
         };
-        replay.entry((v.symbol, v.candle, v.action)).or_insert(opinion);
+        replay
+            .entry((v.symbol, v.candle, v.action))
+            .or_insert(opinion);
     }
     Ok(replay)
 }

@@ -15,9 +15,12 @@ use nexus_core::regime::gate::AdvisorInput;
 use nexus_store::Store;
 use rust_decimal::Decimal;
 
+use super::anthropic::AnthropicClient;
+use super::openai::OpenAiClient;
 use super::prices::PriceTable;
 use super::prompt::MarketBrief;
-use super::provider::{LlmProvider, ProviderFailure, TokenUsage};
+use super::provider::{LlmProvider, ProviderFailure, ProviderSetupError, TokenUsage};
+use super::settings::{LlmSettings, ProviderKind};
 use crate::engine::advice::{AdviceRequest, MarketAdvisor};
 use crate::metrics::Metrics;
 
@@ -83,6 +86,50 @@ impl LlmAdvisor {
         }
     }
 
+    /// The advisor `settings` describe, or `None` when it is off.
+    ///
+    /// # Errors
+    /// [`ProviderSetupError`] when a client cannot be built (a bad base URL).
+    pub fn from_settings(
+        settings: &LlmSettings,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Option<Self>, ProviderSetupError> {
+        let Some(primary) = settings.provider else {
+            return Ok(None);
+        };
+        let mut providers: Vec<Arc<dyn LlmProvider>> = Vec::new();
+        for kind in std::iter::once(primary).chain(settings.fallback) {
+            // `LlmSettings::read` refuses a provider without its settings.
+            let Some(p) = settings.provider_settings(kind) else {
+                continue;
+            };
+            let key = p.api_key.clone();
+            providers.push(match kind {
+                ProviderKind::OpenAi => Arc::new(OpenAiClient::new(
+                    &p.base_url,
+                    key,
+                    &p.model,
+                    settings.timeout,
+                )?),
+                ProviderKind::Anthropic => Arc::new(AnthropicClient::new(
+                    &p.base_url,
+                    key,
+                    &p.model,
+                    settings.timeout,
+                )?),
+            });
+        }
+        Ok(Some(Self::new(
+            providers,
+            store,
+            settings.prices.clone(),
+            settings.daily_budget_usd,
+            settings.timeout,
+            metrics,
+        )))
+    }
+
     fn health(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, Health>> {
         self.health.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -126,7 +173,12 @@ impl LlmAdvisor {
     }
 
     /// The opinion on `key` about `brief` at `now`.
-    pub async fn opinion(&self, brief: &MarketBrief, key: VerdictKey, now: Timestamp) -> AdvisorInput {
+    pub async fn opinion(
+        &self,
+        brief: &MarketBrief,
+        key: VerdictKey,
+        now: Timestamp,
+    ) -> AdvisorInput {
         let failed = |message: String| AdvisorInput::Error {
             error: AdvisorError::Failed { message },
         };
@@ -154,13 +206,18 @@ impl LlmAdvisor {
         for provider in &self.providers {
             let name = provider.name();
             if let Some(rest) = self.resting(name) {
-                notes.push(format!("{name} skipped: resting {} s after failures", rest.as_secs()));
+                notes.push(format!(
+                    "{name} skipped: resting {} s after failures",
+                    rest.as_secs()
+                ));
                 continue;
             }
             let started = Instant::now();
             let asked = tokio::time::timeout(self.timeout, provider.ask(&prompt))
                 .await
-                .unwrap_or(Err(ProviderFailure::Timeout { after: self.timeout }));
+                .unwrap_or(Err(ProviderFailure::Timeout {
+                    after: self.timeout,
+                }));
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let base = LlmCall {
                 id: 0,
@@ -188,7 +245,12 @@ impl LlmAdvisor {
                         response: Some(answer.response_json.clone()),
                         tokens_in: answer.usage.input,
                         tokens_out: answer.usage.output,
-                        cost_usd: self.prices.cost(&answer.model, answer.usage),
+                        // Priced as the model answered; failing that, as the model asked
+                        // (an answer may name a version the table does not list).
+                        cost_usd: self
+                            .prices
+                            .cost(&answer.model, answer.usage)
+                            .or_else(|| self.prices.cost(provider.model(), answer.usage)),
                         outcome: "answered".to_owned(),
                         verdict: Some(answer.verdict),
                         reason: Some(reason.clone()),
@@ -202,7 +264,9 @@ impl LlmAdvisor {
                     let usage = failure.usage().unwrap_or_default();
                     let response = match &failure {
                         ProviderFailure::Unreadable { response_json, .. }
-                        | ProviderFailure::Refused { response_json, .. } => Some(response_json.clone()),
+                        | ProviderFailure::Refused { response_json, .. } => {
+                            Some(response_json.clone())
+                        }
                         _ => None,
                     };
                     let call = LlmCall {
@@ -233,7 +297,12 @@ impl LlmAdvisor {
 }
 
 /// An opinion naming its source.
-fn opinion(provider: &str, model: &str, verdict: AdvisorVerdict, reason: Option<&str>) -> AdvisorInput {
+fn opinion(
+    provider: &str,
+    model: &str,
+    verdict: AdvisorVerdict,
+    reason: Option<&str>,
+) -> AdvisorInput {
     AdvisorInput::Opinion {
         opinion: AdvisorOpinion {
             verdict,

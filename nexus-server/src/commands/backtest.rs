@@ -251,7 +251,9 @@ pub fn backtest_file(args: &Args) -> Result<BacktestReport, BacktestFileError> {
         &bot,
         file.regime.unwrap_or_default(),
         &config,
-        replay.is_some().then_some(&lookup as backtest::AdvisorReplay<'_>),
+        replay
+            .is_some()
+            .then_some(&lookup as backtest::AdvisorReplay<'_>),
     )
     .map_err(BacktestFileError::Run)
 }
@@ -421,8 +423,9 @@ fn summary_text(report: &BacktestReport, replayed: bool) -> String {
     } else {
         String::new()
     };
-    advisor_after(format!(
-        "backtest {} .. {} ({} candles)\n\
+    advisor_after(
+        format!(
+            "backtest {} .. {} ({} candles)\n\
          trades          {}\n\
          total return    {:+.2} %\n\
          max drawdown    {:.2} %\n\
@@ -432,19 +435,21 @@ fn summary_text(report: &BacktestReport, replayed: bool) -> String {
          fills           {}\n\
          final equity    {:.2}\n\
          buy and hold    {:+.2} %\n",
-        s.start.format("%Y-%m-%d"),
-        s.end.format("%Y-%m-%d"),
-        report.equity.len(),
-        s.trades,
-        s.total_return_pct,
-        s.max_drawdown_pct,
-        s.exposure_pct,
-        s.win_rate_pct,
-        s.gate_blocked,
-        s.fills,
-        s.final_equity,
-        s.buy_and_hold_return_pct,
-    ), &advisor)
+            s.start.format("%Y-%m-%d"),
+            s.end.format("%Y-%m-%d"),
+            report.equity.len(),
+            s.trades,
+            s.total_return_pct,
+            s.max_drawdown_pct,
+            s.exposure_pct,
+            s.win_rate_pct,
+            s.gate_blocked,
+            s.fills,
+            s.final_equity,
+            s.buy_and_hold_return_pct,
+        ),
+        &advisor,
+    )
 }
 
 /// The summary with the advisor's lines after the gate's.

@@ -107,6 +107,8 @@ pub struct EngineConfig {
     pub alert_webhooks: crate::alerts::WebhookPolicy,
     /// Where users reach the product: alert emails link to their preferences there.
     pub public_url: String,
+    /// The LLM advisor the scheduler asks before entries and adds (off by default).
+    pub advisor: crate::advisor::settings::LlmSettings,
 }
 
 impl Default for EngineConfig {
@@ -120,6 +122,7 @@ impl Default for EngineConfig {
             alerts: true,
             alert_webhooks: crate::alerts::WebhookPolicy::default(),
             public_url: String::new(),
+            advisor: crate::advisor::settings::LlmSettings::default(),
         }
     }
 }
@@ -212,6 +215,15 @@ pub fn start(
         return Ok(engine);
     }
     engine.feeds = start_feeds(&config.paper, &paper)?;
+    let advisor = crate::advisor::service::LlmAdvisor::from_settings(
+        &config.advisor,
+        Arc::clone(&store),
+        Arc::clone(&metrics),
+    )
+    .map_err(|e| format!("the LLM advisor cannot start: {e}"))?;
+    if let Some(advisor) = &advisor {
+        tracing::info!(advisor = ?advisor, "the LLM advisor is asked before entries and adds");
+    }
     let scheduler = Scheduler::new(
         Arc::clone(&store),
         Arc::clone(&hub),
@@ -220,7 +232,8 @@ pub fn start(
         Arc::clone(&metrics),
         config.scheduler.clone(),
         worker.to_owned(),
-    );
+    )
+    .with_advisor(advisor.map(|a| Arc::new(a) as Arc<dyn advice::MarketAdvisor>));
     engine
         .tasks
         .push(tokio::spawn(scheduler.run(stopped.clone())));

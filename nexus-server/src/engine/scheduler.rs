@@ -510,7 +510,9 @@ impl Scheduler {
                 GateAction::Add => "add",
                 GateAction::Exit => "exit",
             };
-            let advisor = self.advise(market, d.signal.kind, d.candle, slot, now).await?;
+            let advisor = self
+                .advise(market, d.signal.kind, d.candle, slot, now)
+                .await?;
             let job = SignalJob {
                 signal: Signal {
                     id: strategy_signal_id(market, d.candle, kind),

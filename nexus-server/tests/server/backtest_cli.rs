@@ -216,3 +216,72 @@ fn bad_candles_fail_like_nexus_regime() {
     assert!(out.stdout.is_empty());
     assert!(!svg.exists(), "no output files for bad input");
 }
+
+#[test]
+fn replayed_advisor_verdicts_change_the_backtest_without_asking_anyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let trades = dir.path().join("trades.csv");
+    let baseline = json(&backtest(&[
+        "--candles",
+        &real_candles(),
+        "--json",
+        "--trades-out",
+        trades.to_str().unwrap(),
+    ]));
+    assert_eq!(baseline["advisor_blocked"], 0);
+    // Block every entry the baseline made, as `nexus llm export` would have recorded it.
+    let csv = std::fs::read_to_string(&trades).unwrap();
+    let lines: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("entry"))
+        .map(|l| {
+            let at = l.split(',').next().unwrap();
+            serde_json::json!({"exchange": "binance", "symbol": "BTC/USDT", "interval": "1d",
+                "candle": at, "action": "entry", "verdict": "block",
+                "reason": "replayed block", "provider": "openai", "model": "gpt-test"})
+            .to_string()
+        })
+        .collect();
+    assert!(!lines.is_empty());
+    let replay = dir.path().join("verdicts.jsonl");
+    std::fs::write(&replay, lines.join("\n")).unwrap();
+    let advised = json(&backtest(&[
+        "--candles",
+        &real_candles(),
+        "--json",
+        "--advisor-replay",
+        replay.to_str().unwrap(),
+    ]));
+    assert!(
+        advised["advisor_blocked"].as_u64().unwrap() >= 1,
+        "{advised}"
+    );
+    assert!(
+        advised["advisor_missing"].as_u64().unwrap() >= 1,
+        "adds and later entries had no record: {advised}"
+    );
+    assert_ne!(advised["trades"], baseline["trades"]);
+    // The text summary says how many had no verdict.
+    let text = backtest(&[
+        "--candles",
+        &real_candles(),
+        "--advisor-replay",
+        replay.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("advisor blocked") && text.contains("no verdict"),
+        "{text}"
+    );
+    // A file that is not a replay names its line.
+    std::fs::write(&replay, "{\"nope\": 1}\n").unwrap();
+    let bad = backtest(&[
+        "--candles",
+        &real_candles(),
+        "--advisor-replay",
+        replay.to_str().unwrap(),
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("verdicts.jsonl:1"));
+}

@@ -9,6 +9,7 @@ mod support;
 
 mod accounts;
 mod admin_cli;
+mod advisor;
 mod alerts;
 mod api;
 mod backtest_cli;
