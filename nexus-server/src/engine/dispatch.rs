@@ -17,7 +17,7 @@ use nexus_core::fanout::{
 use nexus_core::ports::accounts::SubscribedBot;
 use nexus_core::ports::activity::{OutOfSyncRecord, SkipRecord};
 use nexus_core::ports::credentials::CredentialId;
-use nexus_core::regime::gate::{GateInputs, GatePolicy, Gatekeeper};
+use nexus_core::regime::gate::{AdvisorInput, GateBlock, GateInputs, GatePolicy, Gatekeeper};
 use nexus_core::sizing::AccountSnapshot;
 use nexus_core::{
     ClientOrderId, ExchangeError, ExchangeId, Instrument, MarketSnapshot, Notional, Price,
@@ -742,6 +742,26 @@ fn describe(reason: &SkipReason, signal: &Signal) -> String {
         SkipReason::PlanInactive => "your plan does not allow trading".into(),
         SkipReason::OtherExchange { exchange } => format!("the bot trades on {exchange}"),
         SkipReason::NoMarketData => format!("no price or filters for {symbol} on {exchange}"),
+        // The advisor's own words name it and say why.
+        SkipReason::Gate {
+            block: GateBlock::AdvisorBlocked,
+        } => match &signal.advisor {
+            AdvisorInput::Opinion { opinion } => {
+                format!(
+                    "the advisor blocked the {:?}: {}",
+                    signal.kind, opinion.reason
+                )
+            }
+            _ => format!("the advisor blocked the {:?}", signal.kind),
+        },
+        SkipReason::Gate {
+            block: GateBlock::AdvisorUnavailable,
+        } => match &signal.advisor {
+            AdvisorInput::Error { error } => {
+                format!("the advisor could not answer and the bot's gate fails closed: {error}")
+            }
+            _ => "the advisor could not answer and the bot's gate fails closed".into(),
+        },
         SkipReason::Gate { block } => format!(
             "the market-regime gate blocked the {:?} ({})",
             signal.kind,
@@ -794,6 +814,36 @@ mod tests {
             "bot 2's planning"
         );
         plan_into(signal, snapshot, subscriptions, out);
+    }
+
+    #[test]
+    fn a_skip_the_advisor_caused_names_it_and_its_reason() {
+        let signal = Signal {
+            id: SignalId::new(Uuid::from_u128(9)),
+            exchange: ExchangeId::Paper,
+            symbol: "BTC/USDT".parse().unwrap(),
+            kind: GateAction::Entry,
+            at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            atr: None,
+            regime: None,
+            advisor: AdvisorInput::Opinion {
+                opinion: nexus_core::regime::advisor::AdvisorOpinion {
+                    verdict: nexus_core::regime::advisor::AdvisorVerdict::Block,
+                    reason: "LLM advisor (openai m): funding spike".into(),
+                },
+            },
+        };
+        let blocked = SkipReason::Gate {
+            block: GateBlock::AdvisorBlocked,
+        };
+        assert_eq!(
+            describe(&blocked, &signal),
+            "the advisor blocked the Entry: LLM advisor (openai m): funding spike"
+        );
+        let unavailable = SkipReason::Gate {
+            block: GateBlock::AdvisorUnavailable,
+        };
+        assert!(describe(&unavailable, &signal).contains("fails closed"));
     }
 
     #[test]
