@@ -800,6 +800,107 @@ async fn a_breakout_is_decided_once_and_planned_for_every_bot() {
     assert!(store.recent_decisions(10).await.unwrap().len() >= 2);
 }
 
+/// An advisor that blocks every entry, counting the questions.
+struct Blocking(std::sync::atomic::AtomicU32);
+
+#[async_trait::async_trait]
+impl nexus_server::engine::advice::MarketAdvisor for Blocking {
+    async fn advise(
+        &self,
+        request: &nexus_server::engine::advice::AdviceRequest<'_>,
+    ) -> nexus_core::regime::gate::AdvisorInput {
+        assert!(
+            !request.candles.is_empty(),
+            "asked with the market's candles"
+        );
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        nexus_core::regime::gate::AdvisorInput::Opinion {
+            opinion: nexus_core::regime::advisor::AdvisorOpinion {
+                verdict: nexus_core::regime::advisor::AdvisorVerdict::Block,
+                reason: "LLM advisor (stub m): a crash in progress".into(),
+            },
+        }
+    }
+}
+
+/// The advisor is asked once for the market's entry, whatever the bots; its block reaches
+/// the recorded gate decision and each following bot's skip, and a bot that ignores the
+/// advisor trades.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_advisor_is_asked_once_per_market_and_its_block_reaches_every_bot() {
+    use nexus_core::ports::activity::Page;
+    use nexus_core::regime::gate::{AdvisorUse, GateReason};
+
+    let m = Market::new().await;
+    let advisor = Arc::new(Blocking(std::sync::atomic::AtomicU32::new(0)));
+    let scheduler = m.scheduler(m.dispatcher()).with_advisor(Some(
+        Arc::clone(&advisor) as Arc<dyn nexus_server::engine::advice::MarketAdvisor>
+    ));
+    let following = m.bot(0, "trend_breakout", r#"{"entry_period":5}"#).await;
+    let also_following = m.bot(1, "trend_breakout", r#"{"entry_period":5}"#).await;
+    let ignoring = m.bot(2, "trend_breakout", r#"{"entry_period":5}"#).await;
+    let mut record = m.store.bot(ignoring).await.unwrap().unwrap();
+    record.config.gate.advisor = AdvisorUse::Ignore;
+    assert!(
+        m.store
+            .update_bot(&record, chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+
+    let mut state = nexus_server::engine::scheduler::Leading::default();
+    scheduler.round(&mut state).await.unwrap();
+    assert_eq!(
+        advisor.0.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "warm-up asks nothing"
+    );
+    m.close(150, 140);
+    let round = scheduler.round(&mut state).await.unwrap();
+    assert_eq!(round.decided, 1);
+    assert_eq!(
+        advisor.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "once for three bots"
+    );
+    let queued = m.trade_jobs().await;
+    let planned: Vec<_> = queued
+        .iter()
+        .flat_map(|j| j.plans.iter().map(|p| p.bot))
+        .collect();
+    assert_eq!(
+        planned,
+        [ignoring],
+        "only the bot that ignores the advisor trades"
+    );
+    for bot in [following, also_following] {
+        let skips = m
+            .store
+            .bot_skips(
+                bot,
+                Page {
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(skips.len(), 1, "{skips:?}");
+        assert_eq!(
+            skips[0].1.detail,
+            "the advisor blocked the Entry: LLM advisor (stub m): a crash in progress"
+        );
+    }
+    let decisions = m.store.recent_decisions(10).await.unwrap();
+    assert!(
+        decisions.iter().any(|d| !d.allowed
+            && d.reasons.iter().any(
+                |r| matches!(r, GateReason::AdvisorBlocked { reason } if reason.contains("crash"))
+            )),
+        "the scheduler's decision names the advisor: {decisions:?}"
+    );
+}
+
 /// A strategy whose code has a bug: it panics on a close of 140.
 struct Fragile;
 
