@@ -127,6 +127,11 @@ pub enum DeliveryReport {
     },
     /// Marked as spam: the address is suppressed.
     Complained,
+    /// The provider could not send it after accepting it (Resend's `email.failed`).
+    Failed,
+    /// The provider did not send it: the address is on its own suppression list
+    /// (Resend's `email.suppressed`).
+    Suppressed,
 }
 
 /// The admins' filter of the log.

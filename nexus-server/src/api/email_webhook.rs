@@ -104,6 +104,8 @@ impl EmailApi {
             DeliveryKind::Delivered => DeliveryReport::Delivered,
             DeliveryKind::Bounced { permanent } => DeliveryReport::Bounced { permanent },
             DeliveryKind::Complained => DeliveryReport::Complained,
+            DeliveryKind::Failed => DeliveryReport::Failed,
+            DeliveryKind::Suppressed => DeliveryReport::Suppressed,
             _ => return answer("ignored"),
         };
         match state

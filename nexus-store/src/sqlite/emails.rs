@@ -95,11 +95,15 @@ impl EmailStore for SqliteStore {
             ))
             .bind(ms(now))
             .bind(provider_id),
-            DeliveryReport::Bounced { .. } | DeliveryReport::Complained => {
-                let state = if report == DeliveryReport::Complained {
-                    EmailState::Complained
-                } else {
-                    EmailState::Bounced
+            DeliveryReport::Bounced { .. }
+            | DeliveryReport::Complained
+            | DeliveryReport::Failed
+            | DeliveryReport::Suppressed => {
+                let state = match report {
+                    DeliveryReport::Complained => EmailState::Complained,
+                    DeliveryReport::Failed => EmailState::Failed,
+                    DeliveryReport::Suppressed => EmailState::Suppressed,
+                    _ => EmailState::Bounced,
                 };
                 sqlx::query(concat!(
                     "UPDATE email_log SET state = ?1, last_error = COALESCE(?2, last_error),

@@ -193,3 +193,50 @@ both!(
         assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
     }
 );
+
+both!(
+    the_provider_s_own_failure_and_suppression_mark_the_row,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let json =
+            r#"{"template":"trade_alert","to":"cid@x.io","subject":"s","text":"t","html":"h"}"#;
+        let id = store
+            .queue_email(&queued("cid@x.io", json), t(1))
+            .await
+            .unwrap();
+        store
+            .record_attempt(id, &EmailAttempt::Sent(Some("re_9".into())), t(1))
+            .await
+            .unwrap();
+        let failed = store
+            .record_delivery(
+                "re_9",
+                DeliveryReport::Failed,
+                Some("rejected by the recipient's server"),
+                t(2),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (failed.state, failed.last_error.as_deref()),
+            (
+                EmailState::Failed,
+                Some("rejected by the recipient's server")
+            )
+        );
+        store
+            .record_delivery("re_9", DeliveryReport::Suppressed, None, t(3))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.email(id).await.unwrap().unwrap().state,
+            EmailState::Suppressed
+        );
+        assert_eq!(
+            store.suppression("cid@x.io").await.unwrap(),
+            None,
+            "Resend keeps its own list; Nexus' is for bounces and complaints"
+        );
+    }
+);
