@@ -83,6 +83,9 @@ pub const ALERT_WEBHOOK_ALLOW_HTTP_VAR: &str = "NEXUS_ALERT_WEBHOOK_ALLOW_HTTP";
 /// probe the internal network.
 pub const ALERT_WEBHOOK_ALLOW_PRIVATE_VAR: &str = "NEXUS_ALERT_WEBHOOK_ALLOW_PRIVATE";
 
+/// A bearer token `/metrics` then requires (`NEXUS_METRICS_TOKEN`).
+pub const METRICS_TOKEN_VAR: &str = "NEXUS_METRICS_TOKEN";
+
 /// `on` (default) or `off`: the sign-up and sign-in rate limits. Off only for load tests.
 pub const AUTH_RATE_LIMITS_VAR: &str = "NEXUS_AUTH_RATE_LIMITS";
 
@@ -157,6 +160,8 @@ pub struct Config {
     pub billing: Option<crate::billing::BillingSettings>,
     /// Email delivery: the provider, the sender, retries.
     pub email: crate::email::settings::EmailSettings,
+    /// The bearer token `/metrics` requires; `None`: open.
+    pub metrics_token: Option<nexus_core::Secret>,
     /// Which alert webhook URLs are allowed (`NEXUS_ALERT_WEBHOOK_ALLOW_HTTP`,
     /// `NEXUS_ALERT_WEBHOOK_ALLOW_PRIVATE`).
     pub alert_webhooks: crate::alerts::WebhookPolicy,
@@ -315,6 +320,7 @@ impl Config {
 
         let billing = crate::billing::BillingSettings::read(optional, &plans)?;
         let email = crate::email::settings::EmailSettings::read(optional)?;
+        let metrics_token = optional(METRICS_TOKEN_VAR)?.map(nexus_core::Secret::new);
 
         let (mut engine, signal_sources) = engine_settings(&get)?;
         let flag = |var: &'static str| -> Result<bool, ConfigError> {
@@ -363,6 +369,7 @@ impl Config {
             alert_webhooks,
             billing,
             email,
+            metrics_token,
             engine,
             signal_sources,
             signals_legacy_signature,

@@ -105,6 +105,7 @@ pub async fn launch(
     ));
     state.email = Arc::clone(&email);
     state.resend_webhook_secret = config.email.webhook_secret.clone();
+    state.metrics_token = config.metrics_token.clone();
     let email_delivery = tokio::spawn(
         crate::email::delivery::EmailDelivery {
             store: Arc::clone(&store),

@@ -120,6 +120,15 @@ pub struct LlmTokenLabels {
     pub direction: String,
 }
 
+/// Labels of the build.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    /// The crate version.
+    pub version: String,
+    /// The git commit it was built from (`unknown` outside a checkout).
+    pub commit: String,
+}
+
 /// Every metric of the process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -145,6 +154,8 @@ pub struct Metrics {
     pub gate_decisions: Family<GateLabels, Counter>,
     /// `nexus_task_panics_total{task}`.
     pub task_panics: Family<TaskLabels, Counter>,
+    /// `nexus_build_info{version,commit}`: 1.
+    pub build: Family<BuildLabels, Gauge>,
     /// `nexus_emails_total{template,state}`: each message as it enters a state.
     pub emails: Family<EmailLabels, Counter>,
     /// `nexus_llm_calls_total{provider,model,outcome}`.
@@ -245,7 +256,48 @@ impl Default for Metrics {
             "What the advisor's calls cost, in USD",
             llm_cost.clone(),
         );
+        let build = Family::<BuildLabels, Gauge>::default();
+        registry.register(
+            "build_info",
+            "The version and commit running",
+            build.clone(),
+        );
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                commit: env!("NEXUS_BUILD_COMMIT").to_owned(),
+            })
+            .set(1);
+        // Series whose label values are known up front exist from the first scrape, at 0:
+        // a dashboard or an alert rule sees 0 rather than no data.
+        for strategy in crate::api::STRATEGIES {
+            signals
+                .get_or_create(&StrategyLabels {
+                    strategy: strategy.to_owned(),
+                })
+                .inc_by(0);
+        }
+        for allowed in ["true", "false"] {
+            gate_decisions
+                .get_or_create(&GateLabels {
+                    allowed: allowed.to_owned(),
+                })
+                .inc_by(0);
+        }
+        for task in ["scheduler", "fanout", "worker"] {
+            task_panics
+                .get_or_create(&TaskLabels {
+                    task: task.to_owned(),
+                })
+                .inc_by(0);
+        }
+        plans
+            .get_or_create(&OutcomeLabels {
+                outcome: "planned".to_owned(),
+            })
+            .inc_by(0);
         Self {
+            build,
             emails,
             llm_calls,
             llm_tokens,
@@ -394,7 +446,14 @@ impl Metrics {
         if let Some(store) = store {
             match store.depth().await {
                 Ok(depth) => {
-                    self.jobs_queued.clear();
+                    // Every kind is shown, at 0 when none is queued.
+                    for kind in nexus_core::ports::jobs::JobKind::ALL {
+                        self.jobs_queued
+                            .get_or_create(&JobLabels {
+                                r#type: kind.as_str().to_owned(),
+                            })
+                            .set(0);
+                    }
                     for d in depth.iter().filter(|d| d.state == JobState::Queued) {
                         self.jobs_queued
                             .get_or_create(&JobLabels {

@@ -27,7 +27,7 @@ pub use admin::AdminApi;
 pub use alerts::AlertsApi;
 pub use auth::AuthApi;
 pub use billing::BillingApi;
-pub use bots::BotsApi;
+pub use bots::{BotsApi, STRATEGIES};
 pub use email_webhook::EmailApi;
 pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
@@ -143,6 +143,8 @@ pub struct ApiState {
     pub resend_webhook_secret: Option<nexus_core::Secret>,
     /// Which alert webhook URLs users may set.
     pub alert_webhooks: crate::alerts::WebhookPolicy,
+    /// The bearer token `/metrics` requires (`NEXUS_METRICS_TOKEN`); `None`: open.
+    pub metrics_token: Option<nexus_core::Secret>,
 }
 
 impl ApiState {
@@ -178,6 +180,7 @@ impl ApiState {
             legacy_signatures: false,
             billing: None,
             resend_webhook_secret: None,
+            metrics_token: None,
             alert_webhooks: crate::alerts::WebhookPolicy::default(),
         }
     }
@@ -296,9 +299,23 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
     let https = state.settings.public_url.starts_with("https://");
     let scrape = {
         let state = Arc::clone(&state);
-        poem::endpoint::make(move |_req: Request| {
+        poem::endpoint::make(move |req: Request| {
             let state = Arc::clone(&state);
             async move {
+                if let Some(token) = &state.metrics_token {
+                    let given = req
+                        .header("authorization")
+                        .and_then(|a| a.strip_prefix("Bearer "))
+                        .unwrap_or_default();
+                    if !same_secret(given.as_bytes(), token.expose().as_bytes()) {
+                        return poem::web::Json(ErrorBody::new(
+                            "unauthorized",
+                            "/metrics needs Authorization: Bearer <NEXUS_METRICS_TOKEN>",
+                        ))
+                        .with_status(StatusCode::UNAUTHORIZED)
+                        .into_response();
+                    }
+                }
                 Response::builder()
                     .content_type("text/plain; version=0.0.4; charset=utf-8")
                     .body(state.metrics.render(Some(&state.store)).await)
@@ -317,6 +334,16 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
         .catch_all_error(error::into_response)
         .around(move |next, req| headers::security_headers(next, req, https))
         .around(move |next, req| trace_request(next, req, Arc::clone(&metrics)))
+}
+
+/// Whether `given` is `expected`, in time that does not depend on where they differ.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 /// Refuses bodies over [`MAX_BODY_BYTES`] ([`MAX_WEBHOOK_BYTES`] for Stripe's events) with 413, whether announced by

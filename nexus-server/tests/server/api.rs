@@ -199,6 +199,63 @@ async fn metrics_are_served_in_prometheus_text_format() {
         text.contains("# TYPE nexus_job_duration_seconds histogram"),
         "{text}"
     );
+    // Series with known labels exist from the first scrape, at 0.
+    for line in [
+        "nexus_jobs_queued{type=\"email\"} 0",
+        "nexus_gate_decisions_total{allowed=\"true\"} 0",
+        "nexus_gate_decisions_total{allowed=\"false\"} 0",
+        "nexus_task_panics_total{task=\"worker\"} 0",
+        "nexus_signals_total{strategy=\"webhook\"} 0",
+        "nexus_plans_total{outcome=\"planned\"} 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+    let build = text
+        .lines()
+        .find(|l| l.starts_with("nexus_build_info{"))
+        .unwrap_or_else(|| panic!("no build info in {text}"));
+    assert!(
+        build.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION")))
+            && build.contains("commit=\"")
+            && build.ends_with(" 1"),
+        "{build}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_bearer_token() {
+    let db = TestDb::open(Backend::Sqlite).await;
+    let mut state = api::ApiState::new(
+        Arc::clone(&db.store),
+        Arc::new(nexus_server::email::LogSender::default()),
+        api::AuthSettings::new("http://127.0.0.1:8080"),
+    );
+    state.metrics_token = Some(nexus_core::Secret::new("scrape-me-0123456789"));
+    let client = TestClient::new(api::app(Arc::new(state)));
+    let resp = client.get("/metrics").send().await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+    let body = resp.0.into_body().into_string().await.unwrap();
+    assert!(body.contains("\"code\":\"unauthorized\""), "{body}");
+    client
+        .get("/metrics")
+        .header("authorization", "Bearer scrape-me-012345678X")
+        .send()
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    let resp = client
+        .get("/metrics")
+        .header("authorization", "Bearer scrape-me-0123456789")
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    assert!(
+        resp.0
+            .into_body()
+            .into_string()
+            .await
+            .unwrap()
+            .contains("nexus_build_info")
+    );
 }
 
 /// Every kind of response carries the security headers; `/api/` answers are not cached;
