@@ -143,6 +143,10 @@ pub struct Metrics {
     pub job_duration: Histogram,
     /// `nexus_jobs_queued{type}`.
     pub jobs_queued: Family<JobLabels, Gauge>,
+    /// `nexus_jobs_dead{type}`: dead-lettered jobs kept.
+    pub jobs_dead: Family<JobLabels, Gauge>,
+    /// `nexus_jobs_oldest_age_seconds{type}`: how late the oldest due queued job is.
+    pub jobs_oldest_age: Family<JobLabels, Gauge>,
     /// `nexus_market_data_upstream_calls_total{exchange}`: synchronised from the hub's own
     /// counts at scrape time.
     pub upstream_calls: Family<ExchangeLabels, Counter>,
@@ -201,6 +205,18 @@ impl Default for Metrics {
             "jobs_queued",
             "Jobs waiting for a worker",
             jobs_queued.clone(),
+        );
+        let jobs_dead = Family::<JobLabels, Gauge>::default();
+        registry.register(
+            "jobs_dead",
+            "Dead-lettered jobs kept (their retries ran out)",
+            jobs_dead.clone(),
+        );
+        let jobs_oldest_age = Family::<JobLabels, Gauge>::default();
+        registry.register(
+            "jobs_oldest_age_seconds",
+            "How long the oldest due queued job has waited (0: none waiting)",
+            jobs_oldest_age.clone(),
         );
         let upstream_calls = Family::<ExchangeLabels, Counter>::default();
         registry.register(
@@ -308,6 +324,8 @@ impl Default for Metrics {
             orders,
             job_duration,
             jobs_queued,
+            jobs_dead,
+            jobs_oldest_age,
             upstream_calls,
             signals,
             plans,
@@ -446,20 +464,31 @@ impl Metrics {
         if let Some(store) = store {
             match store.depth().await {
                 Ok(depth) => {
+                    let now = chrono::Utc::now();
+                    let label = |kind: nexus_core::ports::jobs::JobKind| JobLabels {
+                        r#type: kind.as_str().to_owned(),
+                    };
                     // Every kind is shown, at 0 when none is queued.
                     for kind in nexus_core::ports::jobs::JobKind::ALL {
-                        self.jobs_queued
-                            .get_or_create(&JobLabels {
-                                r#type: kind.as_str().to_owned(),
-                            })
-                            .set(0);
+                        for family in [&self.jobs_queued, &self.jobs_dead, &self.jobs_oldest_age] {
+                            family.get_or_create(&label(kind)).set(0);
+                        }
                     }
-                    for d in depth.iter().filter(|d| d.state == JobState::Queued) {
-                        self.jobs_queued
-                            .get_or_create(&JobLabels {
-                                r#type: d.kind.as_str().to_owned(),
-                            })
-                            .set(i64::try_from(d.count).unwrap_or(i64::MAX));
+                    for d in &depth {
+                        let count = i64::try_from(d.count).unwrap_or(i64::MAX);
+                        match d.state {
+                            JobState::Queued => {
+                                self.jobs_queued.get_or_create(&label(d.kind)).set(count);
+                                let late = d
+                                    .oldest_due
+                                    .map_or(0, |due| (now - due).num_seconds().max(0));
+                                self.jobs_oldest_age.get_or_create(&label(d.kind)).set(late);
+                            }
+                            JobState::Dead => {
+                                self.jobs_dead.get_or_create(&label(d.kind)).set(count);
+                            }
+                            _ => {}
+                        }
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "queue depth unavailable for /metrics"),

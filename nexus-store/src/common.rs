@@ -107,14 +107,15 @@ pub(crate) fn decisions(rows: &[String]) -> Result<Vec<GateDecision>, DecisionLo
 
 /// `(kind, state, count)` rows as queue depths.
 pub(crate) fn queue_depths(
-    rows: Vec<(String, String, i64)>,
+    rows: Vec<(String, String, i64, Option<nexus_core::Timestamp>)>,
 ) -> Result<Vec<QueueDepth>, StoreError> {
     rows.into_iter()
-        .map(|(kind, state, count)| {
+        .map(|(kind, state, count, oldest_due)| {
             Ok(QueueDepth {
                 kind: parse("job kind", &kind)?,
                 state: parse::<JobState>("job state", &state)?,
                 count: u64::try_from(count).unwrap_or(0),
+                oldest_due,
             })
         })
         .collect()

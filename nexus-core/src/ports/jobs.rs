@@ -279,6 +279,9 @@ pub struct QueueDepth {
     pub state: JobState,
     /// How many.
     pub count: u64,
+    /// For queued jobs: the earliest time one of them is due (its `run_at`); a job due
+    /// later than now is not late.
+    pub oldest_due: Option<Timestamp>,
 }
 
 /// A durable queue of jobs with leases, retries and dead letters.

@@ -160,7 +160,8 @@ async fn metrics_are_served_in_prometheus_text_format() {
                 payload: "{}".into(),
                 unique_key: None,
                 priority: 0,
-                run_at: None,
+                // Due two minutes ago: it has waited that long.
+                run_at: Some(chrono::Utc::now() - chrono::Duration::minutes(2)),
                 max_attempts: 3,
             },
             chrono::Utc::now(),
@@ -202,6 +203,8 @@ async fn metrics_are_served_in_prometheus_text_format() {
     // Series with known labels exist from the first scrape, at 0.
     for line in [
         "nexus_jobs_queued{type=\"email\"} 0",
+        "nexus_jobs_dead{type=\"email\"} 0",
+        "nexus_jobs_oldest_age_seconds{type=\"email\"} 0",
         "nexus_gate_decisions_total{allowed=\"true\"} 0",
         "nexus_gate_decisions_total{allowed=\"false\"} 0",
         "nexus_task_panics_total{task=\"worker\"} 0",
@@ -210,6 +213,13 @@ async fn metrics_are_served_in_prometheus_text_format() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in {text}");
     }
+    let waited: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("nexus_jobs_oldest_age_seconds{type=\"cleanup\"} "))
+        .unwrap_or_else(|| panic!("no age for cleanup in {text}"))
+        .parse()
+        .unwrap();
+    assert!((120.0..600.0).contains(&waited), "{waited}");
     let build = text
         .lines()
         .find(|l| l.starts_with("nexus_build_info{"))

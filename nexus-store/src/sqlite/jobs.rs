@@ -285,18 +285,24 @@ impl JobQueue for SqliteStore {
     }
 
     async fn depth(&self) -> Result<Vec<QueueDepth>, StoreError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
             // Finished jobs are history (kept for days): not counted. One count per state,
             // so each reads its own partial index rather than the whole retained queue.
-            "SELECT kind, 'queued', COUNT(*) FROM jobs WHERE state = 'queued' GROUP BY kind
+            "SELECT kind, 'queued', COUNT(*), MIN(run_at) FROM jobs WHERE state = 'queued' GROUP BY kind
              UNION ALL
-             SELECT kind, 'running', COUNT(*) FROM jobs WHERE state = 'running' GROUP BY kind
+             SELECT kind, 'running', COUNT(*), NULL FROM jobs WHERE state = 'running' GROUP BY kind
              UNION ALL
-             SELECT kind, 'dead', COUNT(*) FROM jobs WHERE state = 'dead' GROUP BY kind",
+             SELECT kind, 'dead', COUNT(*), NULL FROM jobs WHERE state = 'dead' GROUP BY kind",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
+        let rows = rows
+            .into_iter()
+            .map(|(kind, state, count, due)| {
+                Ok((kind, state, count, due.map(super::from_ms).transpose()?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         queue_depths(rows)
     }
 

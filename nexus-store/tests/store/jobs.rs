@@ -75,6 +75,18 @@ both!(claims_by_priority_and_completes, |db: Db| async move {
     );
     assert_eq!(count(JobKind::TradeExecution, JobState::Done), 0);
     assert_eq!(count(JobKind::Cleanup, JobState::Queued), 1);
+    let due = |kind, state| {
+        depth
+            .iter()
+            .find(|d| d.kind == kind && d.state == state)
+            .and_then(|d| d.oldest_due)
+    };
+    assert_eq!(
+        due(JobKind::Cleanup, JobState::Queued),
+        Some(t(0)),
+        "the oldest queued job's due time"
+    );
+    assert_eq!(due(JobKind::Email, JobState::Running), None);
     let cleanup = store
         .claim(&[JobKind::Cleanup], "w1", LEASE, 10, t(3))
         .await
