@@ -158,6 +158,8 @@ pub struct Metrics {
     pub gate_decisions: Family<GateLabels, Counter>,
     /// `nexus_task_panics_total{task}`.
     pub task_panics: Family<TaskLabels, Counter>,
+    /// `nexus_scheduler_leader`: 1 while this instance runs the scheduler, else 0.
+    pub scheduler_leader: Gauge,
     /// `nexus_build_info{version,commit}`: 1.
     pub build: Family<BuildLabels, Gauge>,
     /// `nexus_emails_total{template,state}`: each message as it enters a state.
@@ -272,6 +274,12 @@ impl Default for Metrics {
             "What the advisor's calls cost, in USD",
             llm_cost.clone(),
         );
+        let scheduler_leader = Gauge::default();
+        registry.register(
+            "scheduler_leader",
+            "Whether this instance runs the deployment's scheduler (1) or not (0)",
+            scheduler_leader.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         registry.register(
             "build_info",
@@ -313,6 +321,7 @@ impl Default for Metrics {
             })
             .inc_by(0);
         Self {
+            scheduler_leader,
             build,
             emails,
             llm_calls,

@@ -197,7 +197,9 @@ impl Scheduler {
             match self.store.try_lead(LEADER_NAME).await {
                 Ok(Some(lease)) => {
                     tracing::info!(worker = %self.worker, "this instance runs the scheduler");
+                    self.metrics.scheduler_leader.set(1);
                     self.lead(lease, &mut stop).await;
+                    self.metrics.scheduler_leader.set(0);
                     if *stop.borrow() {
                         tracing::info!(worker = %self.worker, "scheduler stopped");
                         return;

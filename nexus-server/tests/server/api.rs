@@ -210,6 +210,7 @@ async fn metrics_are_served_in_prometheus_text_format() {
         "nexus_task_panics_total{task=\"worker\"} 0",
         "nexus_signals_total{strategy=\"webhook\"} 0",
         "nexus_plans_total{outcome=\"planned\"} 0",
+        "nexus_scheduler_leader 0",
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in {text}");
     }

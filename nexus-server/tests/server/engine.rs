@@ -231,6 +231,11 @@ async fn one_signal_trades_for_every_user(w: World) -> World {
 
     // The scheduler classifies the bots' market and records the gate's decision.
     w.regime_classified().await;
+    assert_eq!(
+        w.metric("nexus_scheduler_leader").await,
+        1.0,
+        "this instance leads"
+    );
 
     // Wrong credentials are refused before anything is queued.
     let entry = json!({"source": "tv", "token": SOURCE_SECRET, "action": "entry",
