@@ -408,7 +408,7 @@ impl PositionSizer {
         let free = req.account.free_quote.value();
         // Divide only when the balance binds: value × fee ≤ free is the common case.
         if value.checked_mul(fee_factor).is_none_or(|cost| cost > free) {
-            cap(&mut value, free / fee_factor, Cap::Balance);
+            cap(&mut value, affordable(free, fee_factor), Cap::Balance);
         }
 
         let instrument = req.instrument;
@@ -638,6 +638,24 @@ fn smallest_sale(instrument: &Instrument, price: Price) -> Quantity {
         .or_else(|_| Quantity::new(Quantity::MAX))
         .unwrap_or(Quantity::ZERO);
     filters.min_qty.max(filters.step_size).max(for_notional)
+}
+
+/// The most that can be spent out of `free` with `fee_factor` (≥ 1) on top:
+/// `free / fee_factor`, brought down to a value whose cost with the fee never exceeds
+/// `free`. A quotient rounded to 28 digits can be one unit in its last place too large.
+fn affordable(free: Decimal, fee_factor: Decimal) -> Decimal {
+    let mut value = free / fee_factor;
+    // Each step removes one unit in the last place: one or two always suffice.
+    for _ in 0..4 {
+        if value
+            .checked_mul(fee_factor)
+            .is_some_and(|cost| cost <= free)
+        {
+            return value;
+        }
+        value -= Decimal::new(1, value.scale());
+    }
+    value.max(Decimal::ZERO)
 }
 
 #[cfg(test)]

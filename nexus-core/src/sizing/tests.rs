@@ -56,6 +56,30 @@ fn pct(s: &str) -> Percent {
     Percent::new(d(s)).unwrap()
 }
 
+/// The balance cap's quotient, rounded to 28 digits, could exceed the free balance once
+/// the fee reserve was added back (found by `prop_extreme_configs_plan_or_skip_without_panicking`).
+#[test]
+fn what_the_balance_affords_never_costs_more_than_the_balance_with_fees() {
+    let cases = [
+        ("1000000000000000", "11.000000000001"),
+        ("100", "1.001"),
+        ("0.0000000000000000000000000007", "3"),
+        ("79228162514264337593543950335", "1.1"),
+        ("1", "1"),
+    ];
+    for (free, fee) in cases {
+        let (free, fee): (Decimal, Decimal) = (free.parse().unwrap(), fee.parse().unwrap());
+        let value = affordable(free, fee);
+        assert!(value >= Decimal::ZERO, "{free} / {fee}");
+        assert!(value * fee <= free, "{free} / {fee}: {value}");
+        // And not needlessly less: within a millionth of the exact quotient.
+        assert!(
+            free / fee - value <= free / fee / Decimal::from(1_000_000),
+            "{free} / {fee}: {value}"
+        );
+    }
+}
+
 #[test]
 fn the_documented_risk_example() {
     let btc = btc();
