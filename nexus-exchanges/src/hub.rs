@@ -92,6 +92,8 @@ struct Venue {
     /// the tickers nor other series.
     candles: std::sync::Mutex<HashMap<(Symbol, Interval), CandleSlot>>,
     calls: AtomicU64,
+    /// When tickers last arrived from the venue, in Unix seconds (0: never).
+    updated: AtomicU64,
 }
 
 /// Cached, coalesced market data for several exchanges.
@@ -134,6 +136,7 @@ impl MarketDataHub {
                     tickers: Mutex::default(),
                     candles: std::sync::Mutex::default(),
                     calls: AtomicU64::new(0),
+                    updated: AtomicU64::new(0),
                 };
                 (venue.source.exchange(), venue)
             })
@@ -147,6 +150,15 @@ impl MarketDataHub {
         self.venues
             .get(&exchange)
             .map_or(0, |v| v.calls.load(Ordering::Relaxed))
+    }
+
+    /// When tickers last arrived from `exchange`, in Unix seconds (0: never), for
+    /// monitoring: an exchange whose data stops arriving shows here first.
+    #[must_use]
+    pub fn last_update(&self, exchange: ExchangeId) -> u64 {
+        self.venues
+            .get(&exchange)
+            .map_or(0, |v| v.updated.load(Ordering::Relaxed))
     }
 
     /// Tickers of `symbols` on `exchange`, and how old they are.
@@ -173,6 +185,10 @@ impl MarketDataHub {
                 Ok(tickers) => {
                     cache.tickers = tickers.into_iter().map(|t| (t.symbol(), t)).collect();
                     cache.at = Some(Instant::now());
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    venue.updated.store(now, Ordering::Relaxed);
                 }
                 Err(err) => {
                     let young = cache

@@ -158,6 +158,9 @@ pub struct Metrics {
     pub gate_decisions: Family<GateLabels, Counter>,
     /// `nexus_task_panics_total{task}`.
     pub task_panics: Family<TaskLabels, Counter>,
+    /// `nexus_market_data_last_update_timestamp_seconds{exchange}`: when tickers last
+    /// arrived (0: never), read from the hub at scrape time.
+    pub market_data_updated: Family<ExchangeLabels, Gauge>,
     /// `nexus_scheduler_leader`: 1 while this instance runs the scheduler, else 0.
     pub scheduler_leader: Gauge,
     /// `nexus_build_info{version,commit}`: 1.
@@ -274,6 +277,12 @@ impl Default for Metrics {
             "What the advisor's calls cost, in USD",
             llm_cost.clone(),
         );
+        let market_data_updated = Family::<ExchangeLabels, Gauge>::default();
+        registry.register(
+            "market_data_last_update_timestamp_seconds",
+            "When tickers last arrived from each venue, in Unix seconds (0: never)",
+            market_data_updated.clone(),
+        );
         let scheduler_leader = Gauge::default();
         registry.register(
             "scheduler_leader",
@@ -321,6 +330,7 @@ impl Default for Metrics {
             })
             .inc_by(0);
         Self {
+            market_data_updated,
             scheduler_leader,
             build,
             emails,
@@ -468,6 +478,11 @@ impl Metrics {
                 });
                 let calls = hub.upstream_calls(exchange);
                 counter.inc_by(calls.saturating_sub(counter.get()));
+                self.market_data_updated
+                    .get_or_create(&ExchangeLabels {
+                        exchange: exchange.as_str().to_owned(),
+                    })
+                    .set(i64::try_from(hub.last_update(exchange)).unwrap_or(i64::MAX));
             }
         }
         if let Some(store) = store {

@@ -236,6 +236,20 @@ async fn one_signal_trades_for_every_user(w: World) -> World {
         1.0,
         "this instance leads"
     );
+    let updated = w
+        .metric("nexus_market_data_last_update_timestamp_seconds{exchange=\"paper\"}")
+        .await;
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        (now - 120.0..=now + 1.0).contains(&updated),
+        "{updated} vs {now}"
+    );
+    assert_eq!(
+        w.metric("nexus_market_data_last_update_timestamp_seconds{exchange=\"kraken\"}")
+            .await,
+        0.0,
+        "never asked"
+    );
 
     // Wrong credentials are refused before anything is queued.
     let entry = json!({"source": "tv", "token": SOURCE_SECRET, "action": "entry",
