@@ -120,6 +120,42 @@ pub struct LlmTokenLabels {
     pub direction: String,
 }
 
+/// Labels of venue errors.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExchangeErrorLabels {
+    /// The venue.
+    pub exchange: String,
+    /// `rate_limited`, `outcome_unknown`, `auth`, `rejected`, `insufficient_balance`,
+    /// `transient` or `decode`.
+    pub class: String,
+}
+
+/// The classes of venue errors, as counted.
+pub const EXCHANGE_ERROR_CLASSES: [&str; 7] = [
+    "rate_limited",
+    "outcome_unknown",
+    "auth",
+    "rejected",
+    "insufficient_balance",
+    "transient",
+    "decode",
+];
+
+/// The class `error` is counted under.
+#[must_use]
+pub const fn exchange_error_class(error: &nexus_core::ExchangeError) -> &'static str {
+    use nexus_core::ExchangeError as E;
+    match error {
+        E::RateLimited { .. } => "rate_limited",
+        E::OutcomeUnknown { .. } => "outcome_unknown",
+        E::Auth { .. } => "auth",
+        E::Rejected { .. } => "rejected",
+        E::InsufficientBalance { .. } => "insufficient_balance",
+        E::Transient { .. } => "transient",
+        E::Decode { .. } => "decode",
+    }
+}
+
 /// Labels of the build.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BuildLabels {
@@ -161,6 +197,9 @@ pub struct Metrics {
     /// `nexus_market_data_last_update_timestamp_seconds{exchange}`: when tickers last
     /// arrived (0: never), read from the hub at scrape time.
     pub market_data_updated: Family<ExchangeLabels, Gauge>,
+    /// `nexus_exchange_errors_total{exchange,class}`: orders the venues refused or left
+    /// unknown, by class (a 418 ban is a rate limit).
+    pub exchange_errors: Family<ExchangeErrorLabels, Counter>,
     /// `nexus_scheduler_leader`: 1 while this instance runs the scheduler, else 0.
     pub scheduler_leader: Gauge,
     /// `nexus_build_info{version,commit}`: 1.
@@ -283,6 +322,22 @@ impl Default for Metrics {
             "When tickers last arrived from each venue, in Unix seconds (0: never)",
             market_data_updated.clone(),
         );
+        let exchange_errors = Family::<ExchangeErrorLabels, Counter>::default();
+        registry.register(
+            "exchange_errors",
+            "Order calls the venues refused or left unknown, by class",
+            exchange_errors.clone(),
+        );
+        for exchange in nexus_core::ExchangeId::ALL {
+            for class in EXCHANGE_ERROR_CLASSES {
+                exchange_errors
+                    .get_or_create(&ExchangeErrorLabels {
+                        exchange: exchange.as_str().to_owned(),
+                        class: class.to_owned(),
+                    })
+                    .inc_by(0);
+            }
+        }
         let scheduler_leader = Gauge::default();
         registry.register(
             "scheduler_leader",
@@ -330,6 +385,7 @@ impl Default for Metrics {
             })
             .inc_by(0);
         Self {
+            exchange_errors,
             market_data_updated,
             scheduler_leader,
             build,
@@ -414,6 +470,16 @@ impl Metrics {
             .get_or_create(&EmailLabels {
                 template: template.to_owned(),
                 state: state.as_str().to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a venue's error on an order call.
+    pub fn exchange_error(&self, exchange: &str, error: &nexus_core::ExchangeError) {
+        self.exchange_errors
+            .get_or_create(&ExchangeErrorLabels {
+                exchange: exchange.to_owned(),
+                class: exchange_error_class(error).to_owned(),
             })
             .inc();
     }
@@ -523,5 +589,38 @@ impl Metrics {
             tracing::error!("metrics could not be encoded");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nexus_core::{ExchangeError, ExchangeId};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn venue_errors_are_counted_by_class_from_zero() {
+        let metrics = Metrics::default();
+        let line = |class: &str| {
+            format!("nexus_exchange_errors_total{{exchange=\"binance\",class=\"{class}\"}}")
+        };
+        let before = metrics.render(None).await;
+        assert!(
+            before.contains(&format!("{} 0", line("rate_limited"))),
+            "{before}"
+        );
+        let limited = ExchangeError::RateLimited {
+            exchange: ExchangeId::Binance,
+            retry_after: None,
+        };
+        metrics.exchange_error("binance", &limited);
+        metrics.exchange_error("binance", &limited);
+        let after = metrics.render(None).await;
+        assert!(
+            after.contains(&format!("{} 2", line("rate_limited"))),
+            "{after}"
+        );
+        assert!(after.contains(&format!("{} 0", line("outcome_unknown"))));
+        assert_eq!(EXCHANGE_ERROR_CLASSES.len(), 7);
     }
 }

@@ -452,6 +452,9 @@ impl TradeExecutor {
             let report = match result {
                 Ok(report) => report,
                 Err(e) => {
+                    if let Some(metrics) = &self.metrics {
+                        metrics.exchange_error(plan.exchange.as_str(), &e);
+                    }
                     let outcome = match execution::refusal(&e) {
                         Refusal::LookUp => {
                             executions.push(execution::refused(

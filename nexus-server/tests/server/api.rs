@@ -211,6 +211,8 @@ async fn metrics_are_served_in_prometheus_text_format() {
         "nexus_signals_total{strategy=\"webhook\"} 0",
         "nexus_plans_total{outcome=\"planned\"} 0",
         "nexus_scheduler_leader 0",
+        "nexus_exchange_errors_total{exchange=\"binance\",class=\"rate_limited\"} 0",
+        "nexus_exchange_errors_total{exchange=\"kraken\",class=\"outcome_unknown\"} 0",
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in {text}");
     }
