@@ -11,11 +11,36 @@ use nexus_core::ports::jobs::{Job, JobKind, RetryPolicy};
 use nexus_store::Store;
 use tokio::sync::watch;
 
+/// Why a job's work failed: the job is failed into its runner's retry policy, this as its
+/// recorded error.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The payload is not this kind's.
+    #[error("unreadable job payload: {0}")]
+    Payload(#[from] serde_json::Error),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] nexus_core::StoreError),
+    /// The work itself failed (an email not handed over, a webhook not delivered).
+    #[error(transparent)]
+    Work(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl JobError {
+    /// The work's own error.
+    pub fn work(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Work(Box::new(error))
+    }
+}
+
 /// Does one job's work.
 #[async_trait]
 pub trait JobHandler: Send + Sync {
-    /// Runs `job`; `Err` fails it into the runner's retry policy.
-    async fn handle(&self, job: &Job) -> Result<(), String>;
+    /// Runs `job`.
+    ///
+    /// # Errors
+    /// [`JobError`]; the job is failed into the runner's retry policy.
+    async fn handle(&self, job: &Job) -> Result<(), JobError>;
 }
 
 /// How a kind of job is claimed and retried.
@@ -70,6 +95,7 @@ impl JobRunner {
                         .await
                         .map(|_| ()),
                     Err(error) => {
+                        let error = error.to_string();
                         tracing::warn!(%kind, job = job.id.0, %error, "a job failed; it is retried");
                         store
                             .fail(job.id, &self.worker, &error, self.retry, Utc::now())

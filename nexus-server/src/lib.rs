@@ -20,5 +20,6 @@ pub mod instance;
 pub mod job_runner;
 pub mod maintenance;
 pub mod metrics;
+pub mod provider_http;
 pub mod server;
 pub mod store;

@@ -23,7 +23,7 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// The `User-Agent` of every request.
-pub const USER_AGENT: &str = concat!("nexus/", env!("CARGO_PKG_VERSION"));
+pub use crate::provider_http::USER_AGENT;
 
 /// The name of the answer's schema (OpenAI's `json_schema.name`).
 pub const SCHEMA_NAME: &str = "advisor_verdict";
@@ -263,12 +263,34 @@ struct VerdictJson {
     reason: String,
 }
 
+/// Why a model's text is not a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerdictError {
+    /// Not the verdict JSON (its start is kept).
+    #[error("not the verdict JSON ({message}): {start:?}")]
+    NotJson {
+        /// What did not parse.
+        message: String,
+        /// The first 120 characters of the text.
+        start: String,
+    },
+    /// A verdict other than allow or block.
+    #[error("verdict {0:?} is neither allow nor block")]
+    Verdict(String),
+    /// A confidence that is not a decimal.
+    #[error("confidence {0} is not a decimal")]
+    NotDecimal(String),
+    /// A confidence outside 0–1.
+    #[error("confidence {0} is outside 0–1")]
+    OutOfRange(String),
+}
+
 /// The verdict, confidence and reason in the model's `text` (JSON in the schema, maybe in
 /// a Markdown code fence, as compatible servers without structured output answer).
 ///
 /// # Errors
-/// What does not fit, in a few words.
-pub fn read_verdict(text: &str) -> Result<(AdvisorVerdict, Decimal, String), String> {
+/// [`VerdictError`], saying what does not fit.
+pub fn read_verdict(text: &str) -> Result<(AdvisorVerdict, Decimal, String), VerdictError> {
     let trimmed = text.trim();
     let unfenced = trimmed
         .strip_prefix("```json")
@@ -276,29 +298,23 @@ pub fn read_verdict(text: &str) -> Result<(AdvisorVerdict, Decimal, String), Str
         .and_then(|t| t.strip_suffix("```"))
         .unwrap_or(trimmed)
         .trim();
-    let parsed: VerdictJson = serde_json::from_str(unfenced).map_err(|e| {
-        format!(
-            "not the verdict JSON ({e}): {:?}",
-            unfenced.chars().take(120).collect::<String>()
-        )
-    })?;
+    let parsed: VerdictJson =
+        serde_json::from_str(unfenced).map_err(|e| VerdictError::NotJson {
+            message: e.to_string(),
+            start: unfenced.chars().take(120).collect(),
+        })?;
     let verdict = match parsed.verdict.trim().to_ascii_lowercase().as_str() {
         "allow" => AdvisorVerdict::Allow,
         "block" => AdvisorVerdict::Block,
-        other => {
-            return Err(format!(
-                "verdict {:?} is neither allow nor block",
-                other.chars().take(40).collect::<String>()
-            ));
-        }
+        other => return Err(VerdictError::Verdict(other.chars().take(40).collect())),
     };
     let number = parsed.confidence.to_string();
     let confidence = number
         .parse::<Decimal>()
         .or_else(|_| Decimal::from_scientific(&number))
-        .map_err(|_| format!("confidence {number} is not a decimal"))?;
+        .map_err(|_| VerdictError::NotDecimal(number.clone()))?;
     if confidence < Decimal::ZERO || confidence > Decimal::ONE {
-        return Err(format!("confidence {number} is outside 0–1"));
+        return Err(VerdictError::OutOfRange(number));
     }
     let reason: String = parsed
         .reason
@@ -421,31 +437,12 @@ pub(crate) fn client(
         base: base.chars().take(100).collect(),
         reason,
     };
-    let url = reqwest::Url::parse(base).map_err(|_| bad("not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("the scheme is not http or https"));
-    }
-    if url.cannot_be_a_base() || url.host().is_none() {
-        return Err(bad("it has no host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("it has a query or fragment"));
-    }
-    let endpoint = reqwest::Url::parse(&format!("{}{path}", url.as_str().trim_end_matches('/')))
-        .map_err(|_| bad("no path can be appended to it"))?;
-    let key_fits = !key.is_empty()
-        && key.bytes().all(|b| b.is_ascii_graphic())
-        && reqwest::header::HeaderValue::from_str(key).is_ok();
-    if !key_fits {
+    let url = crate::provider_http::api_base(base).map_err(bad)?;
+    let endpoint = crate::provider_http::endpoint(&url, path).map_err(bad)?;
+    if !crate::provider_http::header_safe(key) {
         return Err(ProviderSetupError::BadKey { provider });
     }
-    nexus_exchanges::http::install_tls_provider();
-    let http = reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .user_agent(USER_AGENT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    let http = crate::provider_http::client(timeout, timeout.min(Duration::from_secs(5)))
         .map_err(ProviderSetupError::Client)?;
     Ok((http, endpoint))
 }

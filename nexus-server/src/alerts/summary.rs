@@ -16,7 +16,7 @@ use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
 use nexus_core::{StoreError, Timestamp, UserId};
 use nexus_store::Store;
 
-use crate::job_runner::{JobHandler, JobRunner};
+use crate::job_runner::{JobError, JobHandler, JobRunner};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -154,7 +154,7 @@ struct Summaries {
 
 #[async_trait::async_trait]
 impl JobHandler for Summaries {
-    async fn handle(&self, job: &Job) -> Result<(), String> {
+    async fn handle(&self, job: &Job) -> Result<(), JobError> {
         run_job(
             self.store.as_ref(),
             self.email.as_ref(),
@@ -162,7 +162,7 @@ impl JobHandler for Summaries {
             job,
         )
         .await
-        .map_err(|e| e.to_string())
+        .map_err(JobError::work)
     }
 }
 

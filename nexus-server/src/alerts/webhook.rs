@@ -19,7 +19,7 @@ use nexus_core::ports::alerts::AlertEvent;
 use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
 use nexus_store::Store;
 
-use crate::job_runner::{JobHandler, JobRunner};
+use crate::job_runner::{JobError, JobHandler, JobRunner};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -277,10 +277,10 @@ struct Deliveries {
 
 #[async_trait::async_trait]
 impl JobHandler for Deliveries {
-    async fn handle(&self, job: &Job) -> Result<(), String> {
+    async fn handle(&self, job: &Job) -> Result<(), JobError> {
         deliver(self.store.as_ref(), self.policy, job)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(JobError::work)
     }
 }
 

@@ -12,7 +12,7 @@ use nexus_core::ports::jobs::{Job, JobKind, RetryPolicy};
 use nexus_store::Store;
 
 use crate::email::{self, EmailSender};
-use crate::job_runner::{JobHandler, JobRunner};
+use crate::job_runner::{JobError, JobHandler, JobRunner};
 
 /// How long a claimed billing job is held.
 const LEASE: Duration = Duration::from_secs(120);
@@ -33,27 +33,22 @@ pub struct BillingJobs {
 
 #[async_trait::async_trait]
 impl JobHandler for BillingJobs {
-    async fn handle(&self, job: &Job) -> Result<(), String> {
-        let payload: BillingJob = serde_json::from_str(&job.payload)
-            .map_err(|e| format!("unreadable billing job: {e}"))?;
+    async fn handle(&self, job: &Job) -> Result<(), JobError> {
+        let payload: BillingJob = serde_json::from_str(&job.payload)?;
         match payload {
             BillingJob::Notify { user, notice } => {
-                let Some(user) = self.store.user(user).await.map_err(|e| e.to_string())? else {
+                let Some(user) = self.store.user(user).await? else {
                     return Ok(()); // The account is gone: nobody to tell.
                 };
                 let message = email::billing_notice(&user.email, &self.public_url, &notice);
-                self.email.send(&message).await.map_err(|e| e.to_string())
+                self.email.send(&message).await.map_err(JobError::work)
             }
             BillingJob::CheckGrace { user, .. } => {
                 let rules = BillingRules {
                     plans: &self.plans,
                     grace: self.grace,
                 };
-                let applied = self
-                    .store
-                    .reconcile_plan(user, &rules, Utc::now())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let applied = self.store.reconcile_plan(user, &rules, Utc::now()).await?;
                 if applied.plan_before != applied.plan_after {
                     tracing::info!(%user, from = %applied.plan_before, to = %applied.plan_after, paused = applied.paused.len(), "grace period ended");
                 }

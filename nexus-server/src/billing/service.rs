@@ -135,12 +135,6 @@ impl Billing {
         })
     }
 
-    /// The settings.
-    #[must_use]
-    pub fn settings(&self) -> &BillingSettings {
-        &self.settings
-    }
-
     /// The rules changes are applied under.
     #[must_use]
     pub fn rules(&self) -> BillingRules<'_> {
@@ -330,6 +324,8 @@ impl Billing {
             id: event.id.clone(),
             source,
         };
+        // A cheap early answer to a redelivery, before any Stripe call; the transaction
+        // that applies an event checks again, so a race still processes it once.
         match self.store.billing_event(&event.id).await {
             Ok(Some(seen)) if seen.outcome != EventOutcome::Failed => {
                 return Ok(Delivery::Duplicate);

@@ -19,7 +19,7 @@ use std::time::Duration;
 use nexus_core::{Secret, UserId};
 use nexus_exchanges::{HttpConfig, RetryPolicy};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::{RequestBuilder, StatusCode, Url};
+use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -406,26 +406,9 @@ impl StripeClient {
             base: base.chars().take(100).collect(),
             reason,
         };
-        let url = Url::parse(base).map_err(|_| bad("not a URL"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad("the scheme is not http or https"));
-        }
-        if url.cannot_be_a_base() || url.host().is_none() {
-            return Err(bad("it has no host"));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(bad("it has a query or fragment"));
-        }
-        nexus_exchanges::http::install_tls_provider();
+        let url = crate::provider_http::api_base(base).map_err(bad)?;
         let config = HttpConfig::default();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(concat!("nexus/", env!("CARGO_PKG_VERSION")))
-            // Stripe's API does not redirect; following one would resend the request
-            // elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let http = crate::provider_http::client(config.timeout, config.connect_timeout)
             .map_err(StripeError::Client)?;
         Ok(Self {
             http,
@@ -932,7 +915,7 @@ mod tests {
         // The wire body decodes to the documented fields, brackets and braces included.
         let body = std::str::from_utf8(built.body().unwrap().as_bytes().unwrap()).unwrap();
         assert!(body.contains("line_items%5B0%5D%5Bprice%5D="), "{body}");
-        let decoded: Vec<(String, String)> = Url::parse(&format!("http://x/?{body}"))
+        let decoded: Vec<(String, String)> = reqwest::Url::parse(&format!("http://x/?{body}"))
             .unwrap()
             .query_pairs()
             .into_owned()

@@ -14,7 +14,7 @@ use nexus_store::Store;
 use serde::{Deserialize, Serialize};
 
 use super::{Email, EmailError, EmailSender};
-use crate::job_runner::{JobHandler, JobRunner};
+use crate::job_runner::{JobError, JobHandler, JobRunner};
 use crate::metrics::Metrics;
 
 /// Templates sent to an address the user has just typed (signing up, resetting a
@@ -125,15 +125,14 @@ impl EmailTransport for SenderTransport {
 /// development outbox, or the log), so nothing leaves a development machine or a test.
 ///
 /// # Errors
-/// A message when the Resend client cannot be built.
+/// [`super::resend::ResendError`] when the Resend client cannot be built.
 pub fn transport(
     settings: &super::settings::EmailSettings,
     fallback: Arc<dyn EmailSender>,
-) -> Result<Arc<dyn EmailTransport>, String> {
+) -> Result<Arc<dyn EmailTransport>, super::resend::ResendError> {
     match &settings.resend {
         Some(resend) => {
-            let client = super::resend::ResendClient::new(&resend.api_base, resend.key.clone())
-                .map_err(|e| e.to_string())?;
+            let client = super::resend::ResendClient::new(&resend.api_base, resend.key.clone())?;
             tracing::info!(api = %resend.api_base, from = %settings.from, "emails go out through Resend");
             Ok(Arc::new(ResendTransport {
                 client,
@@ -199,23 +198,21 @@ pub enum Outcome {
 }
 
 impl EmailDelivery {
-    /// Sends one job's message and records what happened; `Err` only when the store
-    /// failed (the job is then retried as it is).
+    /// Sends one job's message and records what happened; `Err` only when the job cannot
+    /// be read or the store failed (the job is then retried as it is).
     ///
     /// # Errors
-    /// A message naming what failed.
-    pub async fn process(&self, job: &Job) -> Result<Outcome, String> {
-        let queued: EmailJob =
-            serde_json::from_str(&job.payload).map_err(|e| format!("unreadable email job: {e}"))?;
+    /// [`JobError`]: an unreadable payload, or the store failing.
+    pub async fn process(&self, job: &Job) -> Result<Outcome, JobError> {
+        let queued: EmailJob = serde_json::from_str(&job.payload)?;
         let email = &queued.email;
         let now = Utc::now();
         let record = |attempt: EmailAttempt, state: EmailState| async move {
             self.store
                 .record_attempt(queued.log, &attempt, Utc::now())
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             self.metrics.email(&email.template, state);
-            Ok::<(), String>(())
+            Ok::<(), JobError>(())
         };
         if !self.settings.allows(&email.to) {
             record(
@@ -229,11 +226,7 @@ impl EmailDelivery {
             return Ok(Outcome::Suppressed);
         }
         if !SECURITY_TEMPLATES.contains(&email.template.as_str())
-            && let Some(reason) = self
-                .store
-                .suppression(&email.to)
-                .await
-                .map_err(|e| e.to_string())?
+            && let Some(reason) = self.store.suppression(&email.to).await?
         {
             record(
                 EmailAttempt::Suppressed(format!("the address is suppressed ({reason})")),
@@ -257,7 +250,7 @@ impl EmailDelivery {
                     attempt: queued.attempt + 1,
                     ..queued.clone()
                 };
-                let payload = serde_json::to_string(&retry).map_err(|e| e.to_string())?;
+                let payload = serde_json::to_string(&retry)?;
                 let at = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
                 let job = NewJob {
                     run_at: Some(at),
@@ -266,10 +259,7 @@ impl EmailDelivery {
                 };
                 // Queued before this job completes: a crash in between sends again with
                 // the same idempotency key, which the provider answers once.
-                self.store
-                    .enqueue(&job, now)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                self.store.enqueue(&job, now).await?;
                 tracing::warn!(log = queued.log, attempt = retry.attempt, error = %e, retry_in_secs = delay.as_secs(), "email not sent; retrying");
                 record(EmailAttempt::Retrying(e.message), EmailState::Retrying).await?;
                 Ok(Outcome::Retrying)
@@ -298,7 +288,7 @@ impl EmailDelivery {
 
 #[async_trait]
 impl JobHandler for EmailDelivery {
-    async fn handle(&self, job: &Job) -> Result<(), String> {
+    async fn handle(&self, job: &Job) -> Result<(), JobError> {
         self.process(job).await.map(|_| ())
     }
 }

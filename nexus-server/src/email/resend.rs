@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use nexus_core::Secret;
 use nexus_exchanges::HttpConfig;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
@@ -40,7 +40,7 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 256;
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The `User-Agent` of every request (Resend refuses requests without one).
-pub const USER_AGENT: &str = concat!("nexus/", env!("CARGO_PKG_VERSION"));
+pub use crate::provider_http::USER_AGENT;
 
 /// Why sending an email through Resend failed.
 #[derive(Debug, thiserror::Error)]
@@ -270,32 +270,13 @@ impl ResendClient {
             base: base.chars().take(100).collect(),
             reason,
         };
-        let url = Url::parse(base).map_err(|_| bad("not a URL"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(bad("the scheme is not http or https"));
-        }
-        if url.cannot_be_a_base() || url.host().is_none() {
-            return Err(bad("it has no host"));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(bad("it has a query or fragment"));
-        }
-        let endpoint = Url::parse(&format!("{}/emails", url.as_str().trim_end_matches('/')))
-            .map_err(|_| bad("no path can be appended to it"))?;
-        let key_fits = !key.expose().is_empty()
-            && key.expose().bytes().all(|b| b.is_ascii_graphic())
-            && HeaderValue::from_str(key.expose()).is_ok();
-        if !key_fits {
+        let url = crate::provider_http::api_base(base).map_err(bad)?;
+        let endpoint = crate::provider_http::endpoint(&url, "/emails").map_err(bad)?;
+        if !crate::provider_http::header_safe(key.expose()) {
             return Err(ResendError::BadKey);
         }
-        nexus_exchanges::http::install_tls_provider();
         let config = HttpConfig::default();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        let http = crate::provider_http::client(config.timeout, config.connect_timeout)
             .map_err(ResendError::Client)?;
         Ok(Self {
             http,

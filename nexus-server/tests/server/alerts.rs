@@ -31,7 +31,7 @@ use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-use crate::support::{Backend, Http, Outbox, TestDb, on_each};
+use crate::support::{Backend, Http, Outbox, TestDb, eventually, on_each};
 
 const SOURCE_SECRET: &str = "tv-secret-0123456789";
 
@@ -144,20 +144,6 @@ impl World {
             .map(|m| m["subject"].as_str().unwrap().to_owned())
             .collect()
     }
-}
-
-async fn eventually<F, Fut>(what: &str, check: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

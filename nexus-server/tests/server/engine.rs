@@ -131,19 +131,13 @@ impl World {
         self.api.metric(line_start).await
     }
 
-    /// Polls `what` until it holds, for up to 20 s.
+    /// Polls `what` until it holds.
     async fn eventually<F, Fut>(&self, what: &str, check: F)
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for _ in 0..200 {
-            if check().await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("timed out waiting for {what}");
+        crate::support::eventually(what, check).await;
     }
 
     /// Waits until the scheduler has classified the bots' market.

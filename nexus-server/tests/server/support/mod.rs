@@ -118,3 +118,18 @@ pub async fn signed_in(
         .unwrap();
     token
 }
+
+/// Polls `check` until it holds, for up to 30 s, then fails naming `what`.
+pub async fn eventually<F, Fut>(what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
