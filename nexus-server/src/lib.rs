@@ -23,3 +23,4 @@ pub mod metrics;
 pub mod provider_http;
 pub mod server;
 pub mod store;
+pub mod web;

@@ -127,6 +127,12 @@ impl Plans {
         Ok(Self { plans })
     }
 
+    /// Every plan, in the order configured.
+    #[must_use]
+    pub fn all(&self) -> &[Plan] {
+        &self.plans
+    }
+
     /// The plan named `name`, or `free` for no (or an unknown) subscription.
     #[must_use]
     pub fn get(&self, name: Option<&str>) -> &Plan {

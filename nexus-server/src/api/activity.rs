@@ -240,7 +240,7 @@ pub struct ActivityApi;
 impl ActivityApi {
     /// The bot's orders, newest first.
     #[oai(path = "/:id/orders", method = "get", operation_id = "bot_orders")]
-    async fn orders(
+    pub(crate) async fn orders(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -271,7 +271,7 @@ impl ActivityApi {
 
     /// The bot's fills, newest first.
     #[oai(path = "/:id/fills", method = "get", operation_id = "bot_fills")]
-    async fn fills(
+    pub(crate) async fn fills(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -303,7 +303,7 @@ impl ActivityApi {
     /// The plans skipped for the bot and why (balance too low, below the venue's minimum,
     /// blocked by the gate, …), newest first.
     #[oai(path = "/:id/skips", method = "get", operation_id = "bot_skips")]
-    async fn skips(
+    pub(crate) async fn skips(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -338,7 +338,7 @@ impl ActivityApi {
         method = "get",
         operation_id = "bot_positions"
     )]
-    async fn positions(
+    pub(crate) async fn positions(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,

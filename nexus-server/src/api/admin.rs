@@ -407,7 +407,7 @@ pub struct AdminApi;
 impl AdminApi {
     /// Every user, a page at a time.
     #[oai(path = "/users", method = "get", operation_id = "admin_list_users")]
-    async fn users(
+    pub(crate) async fn users(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -444,7 +444,7 @@ impl AdminApi {
     /// The LLM advisor's use per provider and model in `[from, to)` (default: the last
     /// 30 days): calls, failures, tokens and cost.
     #[oai(path = "/llm/usage", method = "get", operation_id = "admin_llm_usage")]
-    async fn llm_usage(
+    pub(crate) async fn llm_usage(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -485,7 +485,7 @@ impl AdminApi {
     /// The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
     /// latency and outcome.
     #[oai(path = "/llm/calls", method = "get", operation_id = "admin_llm_calls")]
-    async fn llm_calls(
+    pub(crate) async fn llm_calls(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -551,7 +551,7 @@ impl AdminApi {
 
     /// The email log, newest first: each message's state, attempts and last error.
     #[oai(path = "/emails", method = "get", operation_id = "admin_emails")]
-    async fn emails(
+    pub(crate) async fn emails(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -613,7 +613,7 @@ impl AdminApi {
         method = "get",
         operation_id = "admin_billing_events"
     )]
-    async fn billing_events(
+    pub(crate) async fn billing_events(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -675,7 +675,7 @@ impl AdminApi {
         method = "patch",
         operation_id = "admin_set_role"
     )]
-    async fn set_role(
+    pub(crate) async fn set_role(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -717,7 +717,7 @@ impl AdminApi {
 
     /// The audit log, newest first.
     #[oai(path = "/audit", method = "get", operation_id = "admin_audit_log")]
-    async fn audit(
+    pub(crate) async fn audit(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -772,7 +772,7 @@ impl AdminApi {
         method = "get",
         operation_id = "admin_gate_decisions"
     )]
-    async fn gate_decisions(
+    pub(crate) async fn gate_decisions(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -809,7 +809,7 @@ impl AdminApi {
         method = "get",
         operation_id = "admin_out_of_sync"
     )]
-    async fn out_of_sync(
+    pub(crate) async fn out_of_sync(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,

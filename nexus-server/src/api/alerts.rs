@@ -221,7 +221,7 @@ pub struct AlertsApi;
 impl AlertsApi {
     /// Your alert preferences. A webhook's secret is never shown here.
     #[oai(path = "/me/alerts", method = "get", operation_id = "get_alerts")]
-    async fn get(&self, state: Data<&Arc<ApiState>>, auth: Session) -> AlertsResponse {
+    pub(crate) async fn get(&self, state: Data<&Arc<ApiState>>, auth: Session) -> AlertsResponse {
         match state.store.alert_preferences(auth.caller().user.id).await {
             Ok(prefs) => AlertsResponse::Ok(Json(view(&prefs, None))),
             Err(e) => AlertsResponse::Unavailable(unavailable(&e)),
@@ -233,7 +233,7 @@ impl AlertsApi {
     /// new one). The URL must be `https://` and must not reach a private, loopback or
     /// link-local address.
     #[oai(path = "/me/alerts", method = "put", operation_id = "set_alerts")]
-    async fn put(
+    pub(crate) async fn put(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,

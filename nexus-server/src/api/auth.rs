@@ -511,7 +511,7 @@ impl AuthApi {
     /// password. The answer is the same whether or not the address already has an account:
     /// its owner gets an email instead (a fresh confirmation link while it is unverified).
     #[oai(path = "/auth/signup", method = "post", operation_id = "sign_up")]
-    async fn signup(
+    pub(crate) async fn signup(
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<SignUp>,
@@ -573,7 +573,7 @@ impl AuthApi {
     /// did not prove the address, so the password they chose does not survive its owner's
     /// verification. Every session of the account ends.
     #[oai(path = "/auth/verify", method = "post", operation_id = "verify_email")]
-    async fn verify(
+    pub(crate) async fn verify(
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<Verify>,
@@ -664,7 +664,7 @@ impl AuthApi {
     /// account. Only failures count against a client or an account, and a success clears
     /// the account's count.
     #[oai(path = "/auth/login", method = "post", operation_id = "log_in")]
-    async fn login(
+    pub(crate) async fn login(
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<Credentials>,
@@ -744,7 +744,7 @@ impl AuthApi {
         method = "post",
         operation_id = "refresh_session"
     )]
-    async fn refresh(
+    pub(crate) async fn refresh(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -778,7 +778,7 @@ impl AuthApi {
     /// Signs out: the session token stops working, and the browser's session and CSRF
     /// cookies are removed.
     #[oai(path = "/auth/logout", method = "post", operation_id = "log_out")]
-    async fn logout(
+    pub(crate) async fn logout(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -812,7 +812,7 @@ impl AuthApi {
         method = "post",
         operation_id = "forgot_password"
     )]
-    async fn forgot(
+    pub(crate) async fn forgot(
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<Forgot>,
@@ -865,7 +865,7 @@ impl AuthApi {
         method = "post",
         operation_id = "reset_password"
     )]
-    async fn reset(
+    pub(crate) async fn reset(
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<Reset>,
@@ -926,7 +926,7 @@ impl AuthApi {
 
     /// The signed-in user.
     #[oai(path = "/me", method = "get", operation_id = "me")]
-    async fn me(&self, auth: Session) -> MeResponse {
+    pub(crate) async fn me(&self, auth: Session) -> MeResponse {
         MeResponse::Ok(Json(me(&auth.caller().user)))
     }
 }

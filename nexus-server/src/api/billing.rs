@@ -310,7 +310,11 @@ impl BillingApi {
 impl BillingApi {
     /// Your plan: its status, its limits and your usage of them.
     #[oai(path = "/", method = "get", operation_id = "get_billing")]
-    async fn view(&self, state: Data<&Arc<ApiState>>, auth: Session) -> BillingViewResponse {
+    pub(crate) async fn view(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+    ) -> BillingViewResponse {
         let user = auth.caller().user.id;
         let now = Utc::now();
         let (stored, usage) =
@@ -344,7 +348,7 @@ impl BillingApi {
     /// Starts buying a plan: a Stripe Checkout page (with the Pro trial when you are
     /// entitled to it). Your plan changes when Stripe confirms the payment.
     #[oai(path = "/checkout", method = "post", operation_id = "create_checkout")]
-    async fn checkout(
+    pub(crate) async fn checkout(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -374,7 +378,11 @@ impl BillingApi {
 
     /// Opens Stripe's billing portal: change your card or plan, or cancel.
     #[oai(path = "/portal", method = "post", operation_id = "create_portal")]
-    async fn portal(&self, state: Data<&Arc<ApiState>>, auth: Session) -> RedirectResponse {
+    pub(crate) async fn portal(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+    ) -> RedirectResponse {
         let Some(billing) = Self::billing(&state) else {
             return RedirectResponse::NotFound(disabled());
         };
@@ -387,7 +395,7 @@ impl BillingApi {
 
     /// Your invoices, newest first.
     #[oai(path = "/invoices", method = "get", operation_id = "list_invoices")]
-    async fn invoices(
+    pub(crate) async fn invoices(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -430,7 +438,7 @@ impl BillingApi {
     /// each event is processed once, and an event older than what is stored never
     /// overwrites it.
     #[oai(path = "/webhook", method = "post", operation_id = "stripe_webhook")]
-    async fn webhook(
+    pub(crate) async fn webhook(
         &self,
         state: Data<&Arc<ApiState>>,
         /// `t=<unix seconds>,v1=<hex HMAC-SHA256>` (several `v1` while a secret rolls).

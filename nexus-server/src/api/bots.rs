@@ -374,7 +374,7 @@ impl BotsApi {
     /// Creates a bot. `{"exchange":"paper","symbol":"BTC/USDT","strategy":"trend_breakout"}`
     /// is enough: sizing, pyramiding and gate have documented defaults.
     #[oai(path = "/bots", method = "post", operation_id = "create_bot")]
-    async fn create(
+    pub(crate) async fn create(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -413,7 +413,7 @@ impl BotsApi {
 
     /// Your bots, a page at a time.
     #[oai(path = "/bots", method = "get", operation_id = "list_bots")]
-    async fn list(
+    pub(crate) async fn list(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -447,7 +447,12 @@ impl BotsApi {
 
     /// One of your bots.
     #[oai(path = "/bots/:id", method = "get", operation_id = "get_bot")]
-    async fn get(&self, state: Data<&Arc<ApiState>>, auth: Session, id: Path<Uuid>) -> BotResponse {
+    pub(crate) async fn get(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        id: Path<Uuid>,
+    ) -> BotResponse {
         match owned(&state, auth.caller().user.id, id.0).await {
             Ok(bot) => match view(&bot) {
                 Ok(bot) => BotResponse::Ok(Json(bot)),
@@ -459,7 +464,7 @@ impl BotsApi {
 
     /// Changes one of your bots: only the fields sent change.
     #[oai(path = "/bots/:id", method = "patch", operation_id = "update_bot")]
-    async fn update(
+    pub(crate) async fn update(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -509,7 +514,7 @@ impl BotsApi {
 
     /// Deletes one of your bots.
     #[oai(path = "/bots/:id", method = "delete", operation_id = "delete_bot")]
-    async fn delete(
+    pub(crate) async fn delete(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,

@@ -59,7 +59,7 @@ impl EmailApi {
     /// goes in `NEXUS_RESEND_WEBHOOK_SECRET`). The Svix headers are checked on the raw
     /// body, 5 minutes' tolerance.
     #[oai(path = "/webhook", method = "post", operation_id = "resend_webhook")]
-    async fn webhook(
+    pub(crate) async fn webhook(
         &self,
         state: Data<&Arc<ApiState>>,
         /// The message id Svix gives each delivery.

@@ -7,8 +7,9 @@
 //!   referrer, so none is ever sent, not even the origin.
 //! - `X-Frame-Options: DENY` and CSP `frame-ancestors 'none'`: no page is framed
 //!   (clickjacking); the old header for browsers that predate the CSP one.
-//! - `Content-Security-Policy`: `default-src 'none'` too on everything but the docs, since
-//!   JSON loads nothing; the Swagger UI at `/docs` runs inline scripts and styles, so it
+//! - `Content-Security-Policy`: `default-src 'none'` on the API, since JSON loads nothing;
+//!   the web app's pages load only this site's scripts, styles and images, never inline
+//!   scripts or styles; the Swagger UI at `/docs` runs inline scripts and styles, so it
 //!   gets only what does not restrict them (`object-src 'none'; base-uri 'none'`).
 //! - `Cache-Control: no-store` on `/api/` answers (they carry tokens or personal data),
 //!   unless the operation set its own.
@@ -27,6 +28,10 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 
 /// The policy of every response but the docs page.
 pub const CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+/// The web app's policy: its own scripts, styles and images only (no inline scripts or
+/// styles), forms and htmx requests to this site.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 /// The docs page's policy: Swagger UI's inline scripts and styles keep working.
 pub const DOCS_CSP: &str = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 /// HSTS for two years, subdomains included.
@@ -42,6 +47,7 @@ pub(super) async fn security_headers<E: Endpoint>(
     let path = req.uri().path();
     let docs = path == "/docs" || path.starts_with("/docs/");
     let api = path.starts_with("/api/");
+    let page = !crate::web::is_api_path(path);
     let mut response = match next.call(req).await {
         Ok(response) => response.into_response(),
         Err(e) => e.into_response(),
@@ -53,7 +59,13 @@ pub(super) async fn security_headers<E: Endpoint>(
     headers.insert(X_FRAME_OPTIONS, set("DENY"));
     headers.insert(
         CONTENT_SECURITY_POLICY,
-        set(if docs { DOCS_CSP } else { CSP }),
+        set(if docs {
+            DOCS_CSP
+        } else if page {
+            PAGE_CSP
+        } else {
+            CSP
+        }),
     );
     if api && !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, set("no-store"));

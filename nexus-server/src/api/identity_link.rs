@@ -226,7 +226,7 @@ impl IdentityLinkApi {
         method = "post",
         operation_id = "google_link_confirm"
     )]
-    async fn link(
+    pub(crate) async fn link(
         &self,
         state: Data<&Arc<ApiState>>,
         body: Json<LinkConfirmation>,

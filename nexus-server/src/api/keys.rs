@@ -273,7 +273,7 @@ impl KeysApi {
         method = "post",
         operation_id = "add_exchange_key"
     )]
-    async fn add(
+    pub(crate) async fn add(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
@@ -369,7 +369,11 @@ impl KeysApi {
         method = "get",
         operation_id = "list_exchange_keys"
     )]
-    async fn list(&self, state: Data<&Arc<ApiState>>, auth: Session) -> ListKeysResponse {
+    pub(crate) async fn list(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+    ) -> ListKeysResponse {
         match state.store.list_credentials(auth.caller().user.id).await {
             Ok(keys) => ListKeysResponse::Ok(Json(keys.into_iter().map(info).collect())),
             Err(e) => ListKeysResponse::Unavailable(unavailable(&e)),
@@ -382,7 +386,7 @@ impl KeysApi {
         method = "delete",
         operation_id = "delete_exchange_key"
     )]
-    async fn delete(
+    pub(crate) async fn delete(
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,

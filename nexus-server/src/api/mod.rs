@@ -42,7 +42,7 @@ use std::time::Duration;
 use nexus_store::Store;
 use poem::http::StatusCode;
 use poem::middleware::CookieJarManager;
-use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem::{Body, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
 
 use nexus_core::ports::NonceSource;
@@ -322,13 +322,20 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
             }
         })
     };
-    Route::new()
-        .nest("/", api)
+    // The operations live under /api/ but for the probes; the rest of the paths are the
+    // web app's (a nest at "/" would take "/" itself from the landing page).
+    let operations = Arc::new(api.into_endpoint());
+    let routes = Route::new()
+        .nest_no_strip("/api", Arc::clone(&operations))
+        .at("/healthz", Arc::clone(&operations))
+        .at("/readyz", operations)
         .at("/openapi.json", spec)
         .at("/metrics", scrape)
-        .nest("/docs", docs)
+        .nest("/docs", docs);
+    crate::web::mount(routes)
         .around(signature::verify_signature)
         .around(limit_body)
+        .around(crate::web::friendly_errors)
         .with(CookieJarManager::new())
         .data(state)
         .catch_all_error(error::into_response)

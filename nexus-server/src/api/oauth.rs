@@ -343,7 +343,7 @@ impl OAuthApi {
         method = "get",
         operation_id = "google_sign_in_start"
     )]
-    async fn start(
+    pub(crate) async fn start(
         &self,
         state: Data<&Arc<ApiState>>,
         ip: ClientIp,

@@ -62,6 +62,12 @@ pub enum Session {
 }
 
 impl Session {
+    /// A browser's session, already checked by the web app (its CSRF check included).
+    #[must_use]
+    pub fn browser(caller: Authenticated) -> Self {
+        Self::Cookie(SessionCookie(caller))
+    }
+
     /// The caller.
     #[must_use]
     pub fn caller(&self) -> &Authenticated {
@@ -75,10 +81,16 @@ fn unauthorized(message: &str) -> poem::Error {
     poem::Error::from_string(message, StatusCode::UNAUTHORIZED)
 }
 
-async fn lookup(req: &Request, token: &str) -> poem::Result<Authenticated> {
+/// The active session whose token is `token`.
+pub(crate) async fn lookup(req: &Request, token: &str) -> poem::Result<Authenticated> {
     let state = req
         .data::<Arc<ApiState>>()
         .ok_or_else(|| poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))?;
+    find(state, token).await
+}
+
+/// The active session whose token is `token`, in `state`'s store.
+pub(crate) async fn find(state: &ApiState, token: &str) -> poem::Result<Authenticated> {
     let hash = tokens::hash(token.trim());
     let session = state
         .store

@@ -1,0 +1,114 @@
+//! The web app: server-rendered pages at `/`, `/app` and `/admin`, served by the same
+//! binary as the API. Templates are askama's (checked at compile time, no Node.js at build
+//! or run time); htmx, vendored and served from the binary, improves forms that work
+//! without it. Pages act through the API's own operations in the process
+//! ([`call`]), so a form answers exactly what `/api/v1` would, shown beside its field.
+//!
+//! docs/web.md describes the layout of templates and components and how to add a page.
+
+pub mod assets;
+mod auth_pages;
+pub mod call;
+mod chart;
+pub mod format;
+mod gallery;
+mod guard;
+mod landing;
+pub mod render;
+mod theme;
+pub mod viewer;
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::http::header::{ACCEPT, CONTENT_TYPE};
+use poem::middleware::Compression;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, post};
+
+use crate::api::ApiState;
+use viewer::Viewer;
+
+/// The pages, mounted on `route` (the API's routes).
+pub fn mount(route: Route) -> Route {
+    route
+        .at("/", get(landing::show))
+        .at("/assets/:file", get(assets::serve).with(Compression::new()))
+        .at("/theme", post(theme::choose))
+        .at(
+            "/signup",
+            get(auth_pages::signup_form).post(auth_pages::signup),
+        )
+        .at(
+            "/login",
+            get(auth_pages::login_form).post(auth_pages::login),
+        )
+        .at("/logout", post(auth_pages::logout))
+        .at(
+            "/verify",
+            get(auth_pages::verify_form).post(auth_pages::verify),
+        )
+        .at(
+            "/verify-email",
+            get(auth_pages::verify_form).post(auth_pages::verify),
+        )
+        .at(
+            "/forgot",
+            get(auth_pages::forgot_form).post(auth_pages::forgot),
+        )
+        .at(
+            "/reset",
+            get(auth_pages::reset_form).post(auth_pages::reset),
+        )
+        .at(
+            "/reset-password",
+            get(auth_pages::reset_form).post(auth_pages::reset),
+        )
+        .at("/ui/components", get(gallery::show))
+        .at("/app", get(auth_pages::dashboard_placeholder))
+}
+
+/// Whether `path` belongs to the API (JSON answers) rather than to the pages.
+#[must_use]
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/")
+        || path == "/openapi.json"
+        || path == "/metrics"
+        || path == "/docs"
+        || path.starts_with("/docs/")
+        || path.starts_with("/health")
+}
+
+/// Turns the error of a page request that a browser made (404 for an unknown path, 405,
+/// 500) into the friendly page in the app's layout; API paths keep their JSON errors and
+/// pages' own HTML answers pass untouched.
+pub async fn friendly_errors<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
+    let wants_html = req.header(ACCEPT).is_some_and(|a| a.contains("text/html"));
+    let page = (!is_api_path(&path) && wants_html)
+        .then(|| Some((req.data::<Arc<ApiState>>().cloned()?, req.cookie().clone())))
+        .flatten();
+    let Some((state, jar)) = page else {
+        // API answers and errors go on untouched (errors become JSON further out).
+        return next.call(req).await.map(IntoResponse::into_response);
+    };
+    let response = match next.call(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    };
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html || !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let viewer = Viewer::load(&state, &jar, &path).await;
+    let status = if status == StatusCode::METHOD_NOT_ALLOWED {
+        StatusCode::NOT_FOUND
+    } else {
+        status
+    };
+    Ok(render::error_page(&viewer, status, None))
+}
