@@ -47,11 +47,7 @@ pub fn plan_cards(plans: &nexus_core::billing::Plans) -> Vec<PlanCard> {
             PlanCard {
                 id: plan.name.clone(),
                 name: title_case(&plan.name),
-                price: if free {
-                    "Free"
-                } else {
-                    "Monthly, through Stripe"
-                },
+                price: if free { "Free" } else { "Monthly subscription" },
                 features: vec![
                     limit(plan.max_bots, "running bot"),
                     limit(plan.max_pairs, "trading pair"),
