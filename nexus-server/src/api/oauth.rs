@@ -90,6 +90,10 @@ pub enum CallbackResponse {
     /// The database or Google is unreachable (`unavailable`).
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
+    /// A browser (a request accepting `text/html`) goes on to the web app: `/app`
+    /// signed in (the same cookies), or `/login`, which says what went wrong.
+    #[oai(status = 303)]
+    SeeOther(#[oai(header = "Location")] String),
 }
 
 pub(super) fn not_configured() -> Json<ErrorBody> {
@@ -388,7 +392,7 @@ impl OAuthApi {
         operation_id = "google_sign_in_callback"
     )]
     #[allow(clippy::too_many_arguments)] // Every one is an extractor of the request.
-    async fn callback(
+    pub(crate) async fn callback(
         &self,
         state: Data<&Arc<ApiState>>,
         /// The authorization code from Google.
@@ -397,6 +401,42 @@ impl OAuthApi {
         #[oai(name = "state")]
         oauth_state: Query<Option<String>>,
         /// Google's error code when it did not sign the user in (`access_denied`).
+        error: Query<Option<String>>,
+        ip: ClientIp,
+        req: &Request,
+        jar: &CookieJar,
+    ) -> CallbackResponse {
+        let browser = req
+            .header("accept")
+            .is_some_and(|a| a.contains("text/html"));
+        let answer = Self::complete(state, code, oauth_state, error, ip, req, jar).await;
+        if !browser {
+            return answer;
+        }
+        // A person in a browser goes on to the app, or back to sign-in with what happened.
+        let problem = match &answer {
+            CallbackResponse::Ok(_) => return CallbackResponse::SeeOther("/app".into()),
+            CallbackResponse::Conflict(Json(body)) => body.message.clone(),
+            CallbackResponse::BadRequest(Json(e))
+            | CallbackResponse::Unauthorized(Json(e))
+            | CallbackResponse::Forbidden(Json(e))
+            | CallbackResponse::NotConfigured(Json(e))
+            | CallbackResponse::TooMany(Json(e), _)
+            | CallbackResponse::Unavailable(Json(e)) => e.message.clone(),
+            CallbackResponse::SeeOther(_) => return answer,
+        };
+        crate::web::viewer::flash(jar, "danger", &format!("Sign-in with Google: {problem}"));
+        CallbackResponse::SeeOther("/login".into())
+    }
+}
+
+impl OAuthApi {
+    /// The callback's work, answered as the API answers it.
+    #[allow(clippy::too_many_arguments)] // Every one is an extractor of the request.
+    async fn complete(
+        state: Data<&Arc<ApiState>>,
+        code: Query<Option<String>>,
+        oauth_state: Query<Option<String>>,
         error: Query<Option<String>>,
         ip: ClientIp,
         req: &Request,

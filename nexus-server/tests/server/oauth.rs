@@ -284,6 +284,7 @@ struct Answer {
     status: StatusCode,
     body: Value,
     set_cookies: Vec<String>,
+    location: Option<String>,
 }
 
 impl Running {
@@ -325,15 +326,31 @@ impl Running {
     /// The browser coming back from Google with `query`, carrying `cookie` (the state
     /// cookie's value) if any.
     async fn callback(&self, query: &[(&str, &str)], cookie: Option<&str>) -> Answer {
+        self.callback_accepting(query, cookie, "application/json")
+            .await
+    }
+
+    /// The same, from a client accepting `accept` (a browser: `text/html`).
+    async fn callback_accepting(
+        &self,
+        query: &[(&str, &str)],
+        cookie: Option<&str>,
+        accept: &str,
+    ) -> Answer {
         let mut req = self
             .http
             .get(format!("{}/api/v1/auth/oauth/google/callback", self.url))
+            .header("accept", accept)
             .query(query);
         if let Some(cookie) = cookie {
             req = req.header("cookie", format!("nexus_oauth_state={cookie}"));
         }
         let resp = req.send().await.unwrap();
         let status = resp.status();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
         let set_cookies = resp
             .headers()
             .get_all("set-cookie")
@@ -345,6 +362,7 @@ impl Running {
             status,
             body,
             set_cookies,
+            location,
         }
     }
 
@@ -414,6 +432,60 @@ impl Running {
 
 fn message(body: &Value) -> &str {
     body["message"].as_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_goes_on_to_the_app_or_back_to_sign_in_with_what_happened() {
+    on_both(
+        "a_browser_goes_on_to_the_app_or_back_to_sign_in_with_what_happened",
+        |s| async move {
+            let begun = s.begin().await;
+            let code = s.provider.grant(
+                &begun,
+                s.provider.claims(&begun, "4242", "browser@example.com"),
+                false,
+            );
+            let state = begun.params["state"].clone();
+            let query = [("code", code.as_str()), ("state", state.as_str())];
+            let html = "text/html,application/xhtml+xml";
+            let answer = s
+                .callback_accepting(&query, Some(&begun.cookie), html)
+                .await;
+            assert_eq!(answer.status, StatusCode::SEE_OTHER);
+            assert_eq!(answer.location.as_deref(), Some("/app"));
+            assert!(
+                answer
+                    .set_cookies
+                    .iter()
+                    .any(|c| c.starts_with("nexus_session=") && c.contains("HttpOnly")),
+                "{:?}",
+                answer.set_cookies
+            );
+            // The same state again: refused, and the browser is told so on the sign-in page.
+            let again = s
+                .callback_accepting(&query, Some(&begun.cookie), html)
+                .await;
+            assert_eq!(again.status, StatusCode::SEE_OTHER);
+            assert_eq!(again.location.as_deref(), Some("/login"));
+            assert!(
+                again
+                    .set_cookies
+                    .iter()
+                    .any(|c| c.starts_with("nexus_flash=")),
+                "{:?}",
+                again.set_cookies
+            );
+            assert!(
+                !again
+                    .set_cookies
+                    .iter()
+                    .any(|c| c.starts_with("nexus_session=")),
+                "no session for a refused sign-in"
+            );
+            s
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
