@@ -20,6 +20,17 @@ use tokio::sync::{Mutex, Semaphore};
 /// Attempts of one request that the server answers 429 with `Retry-After`.
 const MAX_ATTEMPTS: u32 = 5;
 
+/// A duration with a unit (`30s`, `10m`, `2h`, `3d`), or a bare number of seconds.
+///
+/// # Errors
+/// [`nexus_core::durations::DurationError`] naming the text.
+pub fn parse_duration(text: &str) -> Result<Duration, nexus_core::durations::DurationError> {
+    match text.trim().parse::<u64>() {
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(_) => nexus_core::durations::parse(text),
+    }
+}
+
 /// `nexus-loadtest` options.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct Args {
@@ -32,9 +43,10 @@ pub struct Args {
     /// Symbols the bots spread over (BTC/USDT, then simulated ones).
     #[arg(long, default_value_t = 1)]
     pub symbols: usize,
-    /// How long to push signals, in seconds.
-    #[arg(long, default_value_t = 60)]
-    pub duration: u64,
+    /// How long to push signals: `90s`, `10m`, `2h` (units as everywhere in Nexus; a bare
+    /// number is seconds).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub duration: Duration,
     /// A running server; without it one is started in process (SQLite in a temporary
     /// folder, or NEXUS_DATABASE_URL).
     #[arg(long)]
@@ -637,7 +649,7 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
     let mut round = 0u64;
     let mut fanout_secs = 0.0;
     let mut missing = 0u64;
-    while run_started.elapsed() < Duration::from_secs(args.duration) || round == 0 {
+    while run_started.elapsed() < args.duration || round == 0 {
         let action = if round.is_multiple_of(2) {
             "entry"
         } else {
@@ -810,5 +822,19 @@ mod tests {
         assert_eq!((p.p50, p.p95, p.p99), (50.0, 95.0, 99.0));
         assert_eq!(Percentiles::of(vec![]), Percentiles::default());
         assert_eq!(Percentiles::of(vec![7.0]).p99, 7.0);
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units_or_bare_seconds() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("ten minutes").is_err());
     }
 }

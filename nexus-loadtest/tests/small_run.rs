@@ -10,7 +10,7 @@ async fn the_load_tool_measures_a_small_run() {
         users: 3,
         bots_per_user: 2,
         symbols: 2,
-        duration: 1,
+        duration: std::time::Duration::from_secs(1),
         target: None,
         outbox: None,
         source: None,

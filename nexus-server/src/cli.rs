@@ -71,9 +71,47 @@ pub enum Command {
         #[command(subcommand)]
         command: LlmCommand,
     },
+    /// Accounts: list them, make an administrator, give a plan without Stripe (audited).
+    Users {
+        /// What to do.
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Print the OpenAPI document (the same as GET /openapi.json) and exit, for SDK
     /// generators.
     Openapi,
+}
+
+/// `nexus users` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Print every account: email, role, verified, the plan in force, created.
+    List,
+    /// Make an account an administrator (`admin`) or a plain user (`user`).
+    SetRole {
+        /// The account's email address.
+        email: String,
+        /// `admin` or `user`.
+        #[arg(value_enum)]
+        role: RoleArg,
+    },
+    /// Give an account a plan (one of NEXUS_PLANS) without Stripe; running bots beyond the
+    /// plan's limits are paused. A later event of a Stripe subscription replaces it.
+    SetPlan {
+        /// The account's email address.
+        email: String,
+        /// The plan's name (`free`, `pro`, `enterprise` by default).
+        plan: String,
+    },
+}
+
+/// A role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    /// An operator.
+    Admin,
+    /// A customer.
+    User,
 }
 
 /// `nexus keys` subcommands.
@@ -141,6 +179,17 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Billing {
             command: BillingCommand::Sync,
         } => commands::billing::sync().await,
+        Command::Users { command } => match command {
+            UsersCommand::List => commands::users::list().await,
+            UsersCommand::SetRole { email, role } => {
+                let role = match role {
+                    RoleArg::Admin => nexus_core::ports::accounts::Role::Admin,
+                    RoleArg::User => nexus_core::ports::accounts::Role::User,
+                };
+                commands::users::set_role(&email, role).await
+            }
+            UsersCommand::SetPlan { email, plan } => commands::users::set_plan(&email, &plan).await,
+        },
         Command::Openapi => {
             println!("{}", api::spec_json());
             ExitCode::SUCCESS

@@ -199,6 +199,15 @@ pub enum Change {
         /// When Stripe created the event.
         at: Timestamp,
     },
+    /// An operator gives the user `plan` (`nexus users set-plan`): active, without Stripe.
+    /// It replaces whatever is stored; a later event of a Stripe subscription replaces it
+    /// in turn.
+    Grant {
+        /// The plan given.
+        plan: String,
+        /// When.
+        at: Timestamp,
+    },
 }
 
 impl Change {
@@ -222,14 +231,15 @@ impl Change {
         }
     }
 
-    /// The Stripe subscription it is about.
+    /// The Stripe subscription it is about (`None` for a grant).
     #[must_use]
-    pub fn subscription(&self) -> &str {
+    pub fn subscription(&self) -> Option<&str> {
         match self {
-            Self::Snapshot { snapshot, .. } => &snapshot.subscription,
+            Self::Snapshot { snapshot, .. } => Some(&snapshot.subscription),
             Self::PaymentFailed { subscription, .. } | Self::Paid { subscription, .. } => {
-                subscription
+                Some(subscription)
             }
+            Self::Grant { .. } => None,
         }
     }
 }
@@ -274,9 +284,13 @@ pub fn apply(
 ) -> Result<Subscription, Stale> {
     let grace = chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
     let deadline = |first: Timestamp| first.checked_add_signed(grace);
-    let subject = change.subscription().to_owned();
-    let same = |sub: &Subscription| sub.stripe_subscription.as_deref() == Some(subject.as_str());
+    let subject = change.subscription().map(str::to_owned);
+    let same = |sub: &Subscription| subject.is_some() && sub.stripe_subscription == subject;
     match change {
+        Change::Grant { plan, at } => Ok(Subscription {
+            stamp: Some(at),
+            ..Subscription::admin(&plan)
+        }),
         Change::Snapshot {
             snapshot,
             at,

@@ -9,3 +9,4 @@ pub mod llm;
 mod plot;
 pub mod regime;
 pub mod serve;
+pub mod users;

@@ -26,4 +26,5 @@ mod regime_cli;
 mod resend_client;
 mod stripe_client;
 mod trades;
+mod users_cli;
 mod web_pages;

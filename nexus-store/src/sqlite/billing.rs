@@ -309,14 +309,14 @@ impl BillingStore for SqliteStore {
         {
             return Ok(None);
         }
-        let subscription = change.subscription().to_owned();
+        let subscription = change.subscription().map(str::to_owned);
         let sub = stored(&mut tx, user).await?;
         let bots = running(&mut tx, user, None).await?;
         let decision = decide(user, sub.as_ref(), Some(change), notice, &bots, rules, now)?;
         write(&mut tx, user, &decision, now).await?;
         if let Some(event) = event {
             let (outcome, detail) = &decision.outcome;
-            let about = (Some(user), Some(subscription.as_str()));
+            let about = (Some(user), subscription.as_deref());
             record(&mut tx, event, *outcome, about, detail.as_deref(), now).await?;
         }
         tx.commit().await.map_err(classify)?;

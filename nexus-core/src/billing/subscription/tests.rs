@@ -198,6 +198,19 @@ fn statuses_that_give_nothing_and_other_subscriptions() {
     assert_eq!(entitlement(None, t(0)), None);
     let admin = Subscription::admin("enterprise");
     assert_eq!(entitlement(Some(&admin), t(0)), Some("enterprise"));
+    // An operator's grant replaces a Stripe subscription, and the next event of that
+    // subscription replaces the grant.
+    let paying = apply(None, snapshot(Active, 100), grace()).unwrap();
+    let granted = Change::Grant {
+        plan: "enterprise".to_owned(),
+        at: t(150),
+    };
+    assert_eq!(granted.subscription(), None);
+    let granted = apply(Some(&paying), granted, grace()).unwrap();
+    assert_eq!(entitlement(Some(&granted), t(151)), Some("enterprise"));
+    assert_eq!(granted.stripe_subscription, None);
+    let back = apply(Some(&granted), snapshot(Canceled, 200), grace()).unwrap();
+    assert_eq!(entitlement(Some(&back), t(201)), None);
     // An invoice of a subscription not stored waits for its snapshot.
     assert_eq!(apply(None, paid(5), grace()), Err(Stale::Unknown));
     let current = apply(None, snapshot(Active, 100), grace()).unwrap();
