@@ -5,10 +5,11 @@
 //! latency, API latency, errors and duplicate orders.
 
 use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -366,32 +367,79 @@ pub async fn run(args: Args) -> ExitCode {
     }
 }
 
+/// Sign-ups done so far, for the progress line.
+#[derive(Debug, Default)]
+struct Progress {
+    users: AtomicUsize,
+    bots: AtomicUsize,
+}
+
+impl Progress {
+    /// Rewrites the progress line on stderr.
+    fn show(&self, users: usize, started: Instant) {
+        let done = self.users.load(Ordering::Relaxed);
+        eprint!(
+            "\rsetting up: {} of {} users signed up, {} bots created, {:.1} s",
+            group(done as u64),
+            group(users as u64),
+            group(self.bots.load(Ordering::Relaxed) as u64),
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// `12345` as `12,345`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The report as a table for people.
+#[must_use]
+pub fn report_table(r: &Report) -> String {
+    let ms = |x: f64| format!("{x:.0} ms");
+    let p = |x: &Percentiles| format!("p50 {}  p95 {}  p99 {}", ms(x.p50), ms(x.p95), ms(x.p99));
+    let rows = [
+        ("users", group(r.users as u64)),
+        ("bots", group(r.bots as u64)),
+        ("signals", group(r.signals as u64)),
+        ("orders", group(r.orders as u64)),
+        ("signal to order", p(&r.signal_to_order_ms)),
+        ("slowest signal, last order", ms(r.slowest_signal_ms)),
+        ("plans per second", group(r.plans_per_sec.round() as u64)),
+        (
+            "API latency",
+            format!(
+                "{}  ({} requests)",
+                p(&r.api_latency_ms),
+                group(r.api_requests)
+            ),
+        ),
+        (
+            "market-data calls per minute",
+            format!("{:.1}", r.upstream_calls_per_min),
+        ),
+        ("errors", group(r.errors)),
+        ("duplicate orders", group(r.duplicate_orders)),
+        ("setup", format!("{:.1} s", r.setup_secs)),
+    ];
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (k, v) in rows {
+        out.push_str(&format!("{k:<width$}  {v}\n"));
+    }
+    out
+}
+
 fn print_report(r: &Report) {
-    println!(
-        "users {}  bots {}  signals {}  orders {}",
-        r.users, r.bots, r.signals, r.orders
-    );
-    println!(
-        "upstream market-data calls/min  {:.1}",
-        r.upstream_calls_per_min
-    );
-    println!("plans/s                         {:.0}", r.plans_per_sec);
-    let p = |x: &Percentiles| format!("p50 {} ms  p95 {} ms  p99 {} ms", x.p50, x.p95, x.p99);
-    println!(
-        "signal to order                 {}",
-        p(&r.signal_to_order_ms)
-    );
-    println!("slowest signal, last order      {} ms", r.slowest_signal_ms);
-    println!(
-        "API latency ({} requests)  {}",
-        r.api_requests,
-        p(&r.api_latency_ms)
-    );
-    println!(
-        "errors {}  duplicate orders {}",
-        r.errors, r.duplicate_orders
-    );
-    println!("setup {:.1} s", r.setup_secs);
+    print!("{}", report_table(r));
 }
 
 /// A server started in process for the run, and what the run needs from it.
@@ -507,12 +555,25 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
     let bots: Arc<Mutex<Vec<Bot>>> = Arc::default();
     let mut tasks = tokio::task::JoinSet::new();
     let gate = Arc::new(gate);
+    let progress = Arc::new(Progress::default());
+    // On a terminal, sign-ups show their progress (5,000 of them take minutes).
+    let ticker = (!args.json && std::io::stderr().is_terminal()).then(|| {
+        let progress = Arc::clone(&progress);
+        let users = args.users;
+        tokio::spawn(async move {
+            loop {
+                progress.show(users, started);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    });
     for n in 0..args.users {
-        let (client, outbox, bots, gate) = (
+        let (client, outbox, bots, gate, progress) = (
             Arc::clone(&client),
             Arc::clone(&outbox),
             Arc::clone(&bots),
             Arc::clone(&gate),
+            Arc::clone(&progress),
         );
         let email = format!("lt-{run}-{n}@example.com");
         let (per_user, symbol_count) = (args.bots_per_user, symbols.len());
@@ -548,6 +609,7 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
                 )
                 .await?;
             let token = Arc::new(session["token"].as_str().unwrap_or_default().to_owned());
+            progress.users.fetch_add(1, Ordering::Relaxed);
             for b in 0..per_user {
                 let symbol = (n * per_user + b) % symbol_count;
                 let body = json!({
@@ -569,6 +631,7 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
                     token: Arc::clone(&token),
                     symbol,
                 });
+                progress.bots.fetch_add(1, Ordering::Relaxed);
             }
             Ok::<(), LoadTestError>(())
         });
@@ -578,6 +641,11 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
         if let Err(e) = done.map_err(LoadTestError::from).and_then(|r| r) {
             setup_errors.push(e);
         }
+    }
+    if let Some(ticker) = ticker {
+        ticker.abort();
+        progress.show(args.users, started);
+        eprintln!();
     }
     let failed = setup_errors.len();
     if let Some(first) = setup_errors.into_iter().next() {
