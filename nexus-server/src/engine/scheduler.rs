@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::Utc;
 use nexus_core::fanout::Signal;
 use nexus_core::ports::accounts::StrategyMarket;
-use nexus_core::ports::jobs::{JobKind, RetryPolicy};
+use nexus_core::ports::jobs::{JobId, JobKind, RetryPolicy};
 use nexus_core::regime::gate::{AdvisorInput, GateAction, GateInputs, GatePolicy, Gatekeeper};
 use nexus_core::regime::indicators::Bar;
 use nexus_core::regime::{Classification, RegimeClassifier, RegimeConfig};
@@ -49,8 +49,13 @@ const LEASE_CHECK: Duration = Duration::from_secs(2);
 /// How often the markets active bots run are read again (a new bot starts trading within
 /// this).
 const MARKETS_EVERY: Duration = Duration::from_secs(2);
-/// How long a fan-out may hold its job.
-const SIGNAL_LEASE: Duration = Duration::from_secs(120);
+/// How long a fan-out holds its job without renewing the lease: when the leader dies in
+/// the middle of one, the next leader takes the signal up again this long after the last
+/// renewal at most.
+pub const SIGNAL_LEASE: Duration = Duration::from_secs(15);
+/// How often a running fan-out renews its job's lease (a third of it: two renewals may be
+/// late before it lapses).
+const SIGNAL_HEARTBEAT: Duration = Duration::from_secs(5);
 /// Bots paused per page after their market's strategy panicked.
 const PAUSE_PAGE: u32 = 1_000;
 
@@ -565,7 +570,18 @@ impl Scheduler {
                         signal.signal.regime = state.regime_for(&signal);
                     }
                     // Each bot's planning is isolated inside; a panic here is the signal's.
-                    match panics::catch_async(self.dispatcher.dispatch(&signal, Utc::now())).await {
+                    // The lease is renewed while it runs, so that it can be short: a fan-out
+                    // of many bots outlasts it, and one cut short by a crash is not left
+                    // waiting for it.
+                    let renewing = tokio::spawn(renew_lease(
+                        Arc::clone(&self.store),
+                        job.id,
+                        self.worker.clone(),
+                    ));
+                    let fanned =
+                        panics::catch_async(self.dispatcher.dispatch(&signal, Utc::now())).await;
+                    renewing.abort();
+                    match fanned {
                         Ok(dispatched) => dispatched.map_err(|e| e.to_string()),
                         Err(panic) => {
                             tracing::error!(job = job.id.0, signal = %signal.signal.id, %panic, "a fan-out panicked");
@@ -649,6 +665,31 @@ impl Leading {
         self.series
             .get(&(exchange, symbol, interval))
             .is_some_and(|s| s.classified_at.is_some())
+    }
+}
+
+/// Renews `worker`'s lease on the signal job `job` now and every [`SIGNAL_HEARTBEAT`]
+/// until aborted (its fan-out ended) or the lease is found lost.
+async fn renew_lease(store: Arc<dyn Store>, job: JobId, worker: String) {
+    // The first tick is immediate: a job claimed with others has waited for their
+    // fan-outs, its lease running.
+    let mut beats = tokio::time::interval(SIGNAL_HEARTBEAT);
+    beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        beats.tick().await;
+        match store
+            .heartbeat(job, &worker, SIGNAL_LEASE, Utc::now())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                // Another instance may fan it out too: safe (batches are unique, orders
+                // recorded and looked up before they are placed), only wasted work.
+                tracing::warn!(job = job.0, "a fan-out lost its job's lease");
+                return;
+            }
+            Err(e) => tracing::warn!(job = job.0, error = %e, "renewing a fan-out's lease failed"),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ mod cli;
 mod email;
 mod engine;
 mod exchange_cli;
+mod failover;
 mod fuzz_corpus;
 mod hostile;
 mod llm_providers;
