@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use nexus_core::ports::activity::OrderState;
+use nexus_core::ports::emails::EmailState;
 use nexus_core::ports::jobs::JobState;
 use nexus_store::Store;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -155,6 +157,20 @@ pub const fn exchange_error_class(error: &nexus_core::ExchangeError) -> &'static
         E::Decode { .. } => "decode",
     }
 }
+
+/// Every order state, as `nexus_orders_total{status}` names it: each venue's series
+/// exists from the first scrape, so `increase()` sees an order's first failure.
+const ORDER_STATES: [OrderState; 9] = [
+    OrderState::Pending,
+    OrderState::Unknown,
+    OrderState::New,
+    OrderState::PartiallyFilled,
+    OrderState::Filled,
+    OrderState::Canceled,
+    OrderState::Rejected,
+    OrderState::Expired,
+    OrderState::Failed,
+];
 
 /// Labels of the build.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -384,6 +400,26 @@ impl Default for Metrics {
                 outcome: "planned".to_owned(),
             })
             .inc_by(0);
+        for exchange in nexus_core::ExchangeId::ALL {
+            for status in ORDER_STATES {
+                orders
+                    .get_or_create(&OrderLabels {
+                        exchange: exchange.as_str().to_owned(),
+                        status: status.as_str().to_owned(),
+                    })
+                    .inc_by(0);
+            }
+        }
+        for template in crate::email::templates::TEMPLATES {
+            for state in EmailState::ALL {
+                emails
+                    .get_or_create(&EmailLabels {
+                        template: template.to_owned(),
+                        state: state.as_str().to_owned(),
+                    })
+                    .inc_by(0);
+            }
+        }
         Self {
             exchange_errors,
             market_data_updated,
@@ -427,6 +463,35 @@ impl Metrics {
             })
             .inc();
         self.http_latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// Shows `provider`'s `model` in the LLM series from now on, at 0 for every outcome,
+    /// so a dashboard or an alert rule sees the advisor before its first call.
+    pub fn llm_model(&self, provider: &str, model: &str) {
+        for outcome in crate::advisor::provider::OUTCOMES {
+            self.llm_calls
+                .get_or_create(&LlmOutcomeLabels {
+                    provider: provider.to_owned(),
+                    model: model.to_owned(),
+                    outcome: outcome.to_owned(),
+                })
+                .inc_by(0);
+        }
+        for direction in ["input", "output"] {
+            self.llm_tokens
+                .get_or_create(&LlmTokenLabels {
+                    provider: provider.to_owned(),
+                    model: model.to_owned(),
+                    direction: direction.to_owned(),
+                })
+                .inc_by(0);
+        }
+        self.llm_cost
+            .get_or_create(&LlmLabels {
+                provider: provider.to_owned(),
+                model: model.to_owned(),
+            })
+            .inc_by(0.0);
     }
 
     /// Counts one LLM call: its outcome, tokens and cost.
@@ -622,5 +687,42 @@ mod tests {
         );
         assert!(after.contains(&format!("{} 0", line("outcome_unknown"))));
         assert_eq!(EXCHANGE_ERROR_CLASSES.len(), 7);
+    }
+
+    #[tokio::test]
+    async fn orders_and_emails_are_shown_at_zero_from_the_start() {
+        let fresh = Metrics::default().render(None).await;
+        for line in [
+            "nexus_orders_total{exchange=\"binance\",status=\"failed\"} 0",
+            "nexus_orders_total{exchange=\"paper\",status=\"filled\"} 0",
+            "nexus_emails_total{template=\"verification\",state=\"failed\"} 0",
+            "nexus_emails_total{template=\"trade_alert\",state=\"sent\"} 0",
+        ] {
+            assert!(fresh.contains(line), "{line} in\n{fresh}");
+        }
+        assert!(!fresh.contains("nexus_llm_"), "no advisor, no LLM series");
+        for status in ORDER_STATES {
+            assert_eq!(
+                status.as_str().parse::<OrderState>().ok(),
+                Some(status),
+                "{}",
+                status.as_str()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_advisors_model_is_shown_at_zero_once_known() {
+        let metrics = Metrics::default();
+        metrics.llm_model("openai", "gpt-5.6-luna");
+        let text = metrics.render(None).await;
+        for line in [
+            "nexus_llm_calls_total{provider=\"openai\",model=\"gpt-5.6-luna\",outcome=\"answered\"} 0",
+            "nexus_llm_calls_total{provider=\"openai\",model=\"gpt-5.6-luna\",outcome=\"timeout\"} 0",
+            "nexus_llm_tokens_total{provider=\"openai\",model=\"gpt-5.6-luna\",direction=\"input\"} 0",
+            "nexus_llm_cost_usd_total{provider=\"openai\",model=\"gpt-5.6-luna\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
     }
 }

@@ -138,6 +138,20 @@ fn wait(retry_after: Option<Duration>) -> String {
     retry_after.map_or_else(String::new, |d| format!(", retry after {} s", d.as_secs()))
 }
 
+/// Every outcome of a call as records and metrics name it: `answered`, then each
+/// [`ProviderFailure::kind`].
+pub const OUTCOMES: [&str; 9] = [
+    "answered",
+    "timeout",
+    "rate_limited",
+    "overloaded",
+    "server_error",
+    "rejected",
+    "unreadable",
+    "refused",
+    "transport",
+];
+
 impl ProviderFailure {
     /// Whether the fallback provider should be asked: everything but a refusal (see the
     /// type's documentation).
@@ -502,6 +516,47 @@ mod tests {
         assert_eq!(retry_after(&headers, now), Some(MAX_RETRY_AFTER));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers, now), None);
+    }
+
+    #[test]
+    fn every_failure_kind_is_a_listed_outcome() {
+        let text = String::new;
+        let failures = [
+            ProviderFailure::Timeout {
+                after: Duration::from_secs(1),
+            },
+            ProviderFailure::RateLimited { retry_after: None },
+            ProviderFailure::Overloaded {
+                status: 529,
+                retry_after: None,
+            },
+            ProviderFailure::Server {
+                status: 500,
+                message: text(),
+            },
+            ProviderFailure::Rejected {
+                status: 400,
+                message: text(),
+            },
+            ProviderFailure::Unreadable {
+                message: text(),
+                usage: None,
+                response_json: text(),
+            },
+            ProviderFailure::Refused {
+                reason: text(),
+                usage: None,
+                response_json: text(),
+            },
+            ProviderFailure::Transport { message: text() },
+        ];
+        let kinds: Vec<&str> = failures.iter().map(ProviderFailure::kind).collect();
+        assert_eq!(OUTCOMES[0], "answered");
+        assert_eq!(
+            kinds,
+            OUTCOMES[1..],
+            "OUTCOMES lists each kind once, in order"
+        );
     }
 
     #[test]

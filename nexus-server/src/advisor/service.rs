@@ -75,6 +75,9 @@ impl LlmAdvisor {
         timeout: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
+        for provider in &providers {
+            metrics.llm_model(provider.name(), provider.model());
+        }
         Self {
             providers,
             store,

@@ -30,6 +30,27 @@ impl Reason {
     }
 }
 
+/// The name of every template (an email's `template`), for counting each from the first
+/// scrape of `/metrics`; a test keeps it equal to the templates that exist.
+pub const TEMPLATES: [&str; 16] = [
+    "already_registered",
+    "bot_paused_alert",
+    "bots_paused",
+    "confirm_link",
+    "daily_summary",
+    "gate_block_alert",
+    "identity_linked",
+    "order_error_alert",
+    "out_of_sync",
+    "password_reset",
+    "payment_failed",
+    "plan_changed",
+    "plan_ended",
+    "trade_alert",
+    "trial_ending",
+    "verification",
+];
+
 /// The parts every email shares: the product's name, a lead, one action as a link, a
 /// note, and a footer saying why the user gets it (plus, for alerts, where to change
 /// them). HTML and text come from the same values; the HTML escapes each.
@@ -414,6 +435,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), samples.len(), "one sample per template");
+        assert_eq!(names, TEMPLATES, "TEMPLATES lists every template, sorted");
         for email in &samples {
             assert!(
                 email.text.contains("You get this email because"),

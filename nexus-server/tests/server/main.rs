@@ -23,6 +23,7 @@ mod fuzz_corpus;
 mod hostile;
 mod llm_providers;
 mod oauth;
+mod ops_files;
 mod regime_cli;
 mod resend_client;
 mod stripe_client;
