@@ -23,7 +23,7 @@ pub mod signals;
 pub mod signature;
 
 pub use activity::ActivityApi;
-pub use admin::AdminApi;
+pub use admin::{AdminApi, RoleChange, RoleName};
 pub use alerts::AlertsApi;
 pub use auth::AuthApi;
 pub use billing::BillingApi;

@@ -6,6 +6,7 @@
 //!
 //! docs/web.md describes the layout of templates and components and how to add a page.
 
+mod admin;
 pub mod assets;
 mod auth_pages;
 pub mod call;
@@ -65,6 +66,16 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/ui/components", get(gallery::show))
         .at("/app", get(auth_pages::dashboard_placeholder))
+        // The administrators' pages.
+        .at("/admin", get(admin::show_overview))
+        .at("/admin/users", get(admin::show_users))
+        .at("/admin/users/:id/role", post(admin::post_role))
+        .at("/admin/audit", get(admin::show_audit))
+        .at("/admin/gate", get(admin::show_gate))
+        .at("/admin/emails", get(admin::show_emails))
+        .at("/admin/queue", get(admin::show_queue))
+        .at("/admin/billing", get(admin::show_billing))
+        .at("/admin/llm", get(admin::show_llm))
 }
 
 /// Whether `path` belongs to the API (JSON answers) rather than to the pages.

@@ -30,3 +30,4 @@ mod stripe_client;
 mod trades;
 mod users_cli;
 mod web_pages;
+mod web_admin;
