@@ -72,7 +72,12 @@ where
 
 /// The stored name of a decision's action.
 pub(crate) fn action_name(decision: &GateDecision) -> &'static str {
-    match decision.inputs.action {
+    action_str(decision.inputs.action)
+}
+
+/// The stored name of an action.
+pub(crate) fn action_str(action: GateAction) -> &'static str {
+    match action {
         GateAction::Entry => "entry",
         GateAction::Add => "add",
         GateAction::Exit => "exit",

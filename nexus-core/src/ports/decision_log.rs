@@ -7,7 +7,8 @@ use std::sync::{Mutex, PoisonError};
 use async_trait::async_trait;
 
 use crate::error::DecisionLogError;
-use crate::regime::gate::GateDecision;
+use crate::instrument::{ExchangeId, Symbol};
+use crate::regime::gate::{GateAction, GateDecision};
 
 /// A sink for gate decisions.
 #[async_trait]
@@ -23,6 +24,18 @@ pub trait DecisionLog: Send + Sync {
     /// # Errors
     /// [`DecisionLogError`] when they could not be read.
     async fn recent_decisions(&self, limit: u32) -> Result<Vec<GateDecision>, DecisionLogError>;
+
+    /// The newest decision on `action` in the market (`exchange`, `symbol`), if there is
+    /// one: the market's current regime and why, as its users are shown it.
+    ///
+    /// # Errors
+    /// [`DecisionLogError`] when it could not be read.
+    async fn market_decision(
+        &self,
+        exchange: ExchangeId,
+        symbol: Symbol,
+        action: GateAction,
+    ) -> Result<Option<GateDecision>, DecisionLogError>;
 }
 
 /// A [`DecisionLog`] that keeps decisions in memory.
@@ -69,5 +82,26 @@ impl DecisionLog for MemoryDecisionLog {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn market_decision(
+        &self,
+        exchange: ExchangeId,
+        symbol: Symbol,
+        action: GateAction,
+    ) -> Result<Option<GateDecision>, DecisionLogError> {
+        let decisions = self
+            .decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(decisions
+            .iter()
+            .rev()
+            .find(|d| {
+                d.inputs.exchange == exchange
+                    && d.inputs.symbol == symbol
+                    && d.inputs.action == action
+            })
+            .cloned())
     }
 }

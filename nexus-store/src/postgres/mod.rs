@@ -23,12 +23,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use nexus_core::ports::DecisionLog;
 use nexus_core::ports::audit::{AuditEvent, AuditLog, AuditRecord};
-use nexus_core::regime::gate::GateDecision;
-use nexus_core::{DecisionLogError, StoreError, Timestamp, UserId};
+use nexus_core::regime::gate::{GateAction, GateDecision};
+use nexus_core::{DecisionLogError, ExchangeId, StoreError, Symbol, Timestamp, UserId};
 use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use crate::common::{action_name, audit_action, decision_log_error, decisions};
+use crate::common::{action_name, action_str, audit_action, decision_log_error, decisions};
 use crate::error::{classify, corrupt};
 use crate::vault::Keyring;
 use crate::{CleanupReport, Maintenance, OpenError, Retention, Store, chrono_duration};
@@ -177,6 +177,26 @@ impl DecisionLog for PostgresStore {
         .await
         .map_err(decision_log_error)?;
         decisions(&rows)
+    }
+
+    async fn market_decision(
+        &self,
+        exchange: ExchangeId,
+        symbol: Symbol,
+        action: GateAction,
+    ) -> Result<Option<GateDecision>, DecisionLogError> {
+        // gate_decisions_market (exchange, symbol, decided_at) finds it without a scan.
+        let row: Option<String> = sqlx::query_scalar(
+            "SELECT decision::text FROM gate_decisions WHERE exchange = $1 AND symbol = $2 AND action = $3
+             ORDER BY decided_at DESC, id DESC LIMIT 1",
+        )
+        .bind(exchange.as_str())
+        .bind(symbol.to_string())
+        .bind(action_str(action))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(decision_log_error)?;
+        Ok(decisions(row.as_slice())?.pop())
     }
 }
 

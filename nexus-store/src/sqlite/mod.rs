@@ -23,15 +23,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use nexus_core::ports::DecisionLog;
 use nexus_core::ports::audit::{AuditEvent, AuditLog, AuditRecord};
-use nexus_core::regime::gate::GateDecision;
-use nexus_core::{DecisionLogError, StoreError, Timestamp};
+use nexus_core::regime::gate::{GateAction, GateDecision};
+use nexus_core::{DecisionLogError, ExchangeId, StoreError, Symbol, Timestamp};
 use rust_decimal::Decimal;
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::common::{action_name, audit_action, decision_log_error, decisions};
+use crate::common::{action_name, action_str, audit_action, decision_log_error, decisions};
 use crate::error::{classify, corrupt};
 use crate::vault::Keyring;
 use crate::{CleanupReport, Maintenance, OpenError, Retention, Store, chrono_duration};
@@ -248,6 +248,26 @@ impl DecisionLog for SqliteStore {
                 .await
                 .map_err(decision_log_error)?;
         decisions(&rows)
+    }
+
+    async fn market_decision(
+        &self,
+        exchange: ExchangeId,
+        symbol: Symbol,
+        action: GateAction,
+    ) -> Result<Option<GateDecision>, DecisionLogError> {
+        // gate_decisions_market (exchange, symbol, decided_at) finds it without a scan.
+        let row: Option<String> = sqlx::query_scalar(
+            "SELECT decision FROM gate_decisions WHERE exchange = ? AND symbol = ? AND action = ?
+             ORDER BY decided_at DESC, id DESC LIMIT 1",
+        )
+        .bind(exchange.as_str())
+        .bind(symbol.to_string())
+        .bind(action_str(action))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(decision_log_error)?;
+        Ok(decisions(row.as_slice())?.pop())
     }
 }
 

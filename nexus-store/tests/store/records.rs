@@ -77,6 +77,81 @@ both!(gate_decisions_are_recorded_whole, |db: Db| async move {
 });
 
 both!(
+    a_markets_newest_decision_on_an_action_is_found,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let btc: nexus_core::Symbol = "BTC/USDT".parse().unwrap();
+        let inputs = |exchange, symbol, action, regime| GateInputs {
+            exchange,
+            symbol,
+            action,
+            regime,
+            confidence: Some(0.7),
+            data_age_ms: Some(1_000),
+            advisor: AdvisorInput::NotAsked,
+        };
+        let gate = Gatekeeper::default();
+        let older = gate
+            .decide_and_record(
+                inputs(
+                    ExchangeId::Paper,
+                    btc,
+                    GateAction::Entry,
+                    Some(Regime::Bear),
+                ),
+                t(0),
+                store.as_ref(),
+            )
+            .await
+            .unwrap();
+        let newest = gate
+            .decide_and_record(
+                inputs(
+                    ExchangeId::Paper,
+                    btc,
+                    GateAction::Entry,
+                    Some(Regime::Bull),
+                ),
+                t(10),
+                store.as_ref(),
+            )
+            .await
+            .unwrap();
+        // Newer, but another action, venue or pair.
+        for (exchange, symbol, action) in [
+            (ExchangeId::Paper, btc, GateAction::Exit),
+            (ExchangeId::Binance, btc, GateAction::Entry),
+            (
+                ExchangeId::Paper,
+                "ETH/USDT".parse().unwrap(),
+                GateAction::Entry,
+            ),
+        ] {
+            gate.decide_and_record(
+                inputs(exchange, symbol, action, Some(Regime::Sideways)),
+                t(20),
+                store.as_ref(),
+            )
+            .await
+            .unwrap();
+        }
+        let found = store
+            .market_decision(ExchangeId::Paper, btc, GateAction::Entry)
+            .await
+            .unwrap();
+        assert_eq!(found, Some(newest));
+        assert_ne!(found, Some(older));
+        assert_eq!(
+            store
+                .market_decision(ExchangeId::Kraken, btc, GateAction::Entry)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+);
+
+both!(
     cleanup_keeps_seven_days_and_bounds_decisions,
     |db: Db| async move {
         let store = db.open(keys()).await;
