@@ -164,7 +164,11 @@ pub async fn launch(
     } else {
         tracing::info!("engine off (NEXUS_ENGINE=off): this instance only serves the API");
     }
-    let state = Arc::new(state.with_venues(Arc::clone(&engine.venues)));
+    let state = Arc::new(
+        state
+            .with_venues(Arc::clone(&engine.venues))
+            .with_hub(Arc::clone(&engine.hub)),
+    );
     let upkeep = crate::maintenance::spawn(Arc::clone(&store), worker);
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(server::run(acceptor, Arc::clone(&state), async move {

@@ -27,12 +27,14 @@ pub use admin::{AdminApi, RoleChange, RoleName};
 pub use alerts::AlertsApi;
 pub use auth::AuthApi;
 pub use billing::BillingApi;
-pub use bots::{BotsApi, STRATEGIES};
+pub use bots::{
+    Bot, BotChanges, BotListResponse, BotResponse, BotsApi, DeleteBotResponse, NewBot, STRATEGIES,
+};
 pub use email_webhook::EmailApi;
 pub use error::ErrorBody;
 pub use health::{Health, HealthApi};
 pub use identity_link::IdentityLinkApi;
-pub use keys::KeysApi;
+pub use keys::{Exchange, KeysApi};
 pub use oauth::OAuthApi;
 pub use signals::SignalsApi;
 
@@ -46,7 +48,7 @@ use poem::{Body, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Res
 use poem_openapi::OpenApiService;
 
 use nexus_core::ports::NonceSource;
-use nexus_exchanges::{PaperConfig, PaperVenue, Venues, VenuesConfig};
+use nexus_exchanges::{MarketDataHub, PaperConfig, PaperVenue, Venues, VenuesConfig};
 
 use crate::auth::limits::AuthLimits;
 use crate::email::EmailSender;
@@ -124,6 +126,9 @@ pub struct ApiState {
     pub devices: crate::auth::device::DeviceCookies,
     /// The exchange adapters (checking keys); `None` if they could not be built.
     pub venues: Option<Arc<Venues>>,
+    /// The engine's market-data hub (cached prices and candles the pages show); `None`
+    /// without an engine: pages then show no prices.
+    pub hub: Option<Arc<MarketDataHub>>,
     /// Plans and their limits.
     pub plans: nexus_core::billing::Plans,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
@@ -172,6 +177,7 @@ impl ApiState {
             hashing: Arc::new(crate::auth::hashing::HashingSlots::per_core()),
             devices,
             venues,
+            hub: None,
             plans: nexus_core::billing::Plans::default(),
             trusted_proxies: client_ip::TrustedProxies::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
@@ -232,6 +238,13 @@ impl ApiState {
     #[must_use]
     pub fn with_venues(mut self, venues: Arc<Venues>) -> Self {
         self.venues = Some(venues);
+        self
+    }
+
+    /// The same state reading prices and candles through `hub` (the engine's).
+    #[must_use]
+    pub fn with_hub(mut self, hub: Arc<MarketDataHub>) -> Self {
+        self.hub = Some(hub);
         self
     }
 }

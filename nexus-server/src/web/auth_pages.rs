@@ -409,16 +409,3 @@ pub async fn reset(
         Err(failure) => reset_page(&viewer, &form.token).failed(&failure),
     }
 }
-
-/// `GET /app` until the dashboard lands: who is signed in.
-#[handler]
-pub fn dashboard_placeholder(req: &Request, viewer: Viewer) -> Response {
-    match guard::signed_in(&viewer, req) {
-        Ok(_) => {
-            let mut form = AuthForm::new(&viewer, "Dashboard", "/app");
-            form.show_form = false;
-            page(&form)
-        }
-        Err(answer) => *answer,
-    }
-}

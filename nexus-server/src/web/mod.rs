@@ -9,8 +9,10 @@
 mod admin;
 pub mod assets;
 mod auth_pages;
+mod bots;
 pub mod call;
 mod chart;
+mod dashboard;
 pub mod format;
 mod gallery;
 mod guard;
@@ -65,7 +67,6 @@ pub fn mount(route: Route) -> Route {
             get(auth_pages::reset_form).post(auth_pages::reset),
         )
         .at("/ui/components", get(gallery::show))
-        .at("/app", get(auth_pages::dashboard_placeholder))
         // The administrators' pages.
         .at("/admin", get(admin::show_overview))
         .at("/admin/users", get(admin::show_users))
@@ -76,6 +77,22 @@ pub fn mount(route: Route) -> Route {
         .at("/admin/queue", get(admin::show_queue))
         .at("/admin/billing", get(admin::show_billing))
         .at("/admin/llm", get(admin::show_llm))
+        // The dashboard and the bot pages.
+        .at("/app", get(dashboard::show))
+        .at("/app/dashboard/live", get(dashboard::live))
+        .at("/app/bots", get(bots::list))
+        .at("/app/bots/new", get(bots::new_form).post(bots::create))
+        .at("/app/bots/:id", get(bots::show))
+        .at(
+            "/app/bots/:id/edit",
+            get(bots::edit_form).post(bots::update),
+        )
+        .at("/app/bots/:id/pause", post(bots::pause))
+        .at("/app/bots/:id/resume", post(bots::resume))
+        .at(
+            "/app/bots/:id/delete",
+            get(bots::delete_form).post(bots::delete),
+        )
 }
 
 /// Whether `path` belongs to the API (JSON answers) rather than to the pages.

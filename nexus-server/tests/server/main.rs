@@ -31,3 +31,4 @@ mod trades;
 mod users_cli;
 mod web_pages;
 mod web_admin;
+mod web_bots;
