@@ -60,8 +60,8 @@ const EXCHANGES: [(&str, &str); 4] = [
 
 /// The strategies as the form offers them.
 const STRATEGY_OPTIONS: [(&str, &str); 2] = [
-    ("trend_breakout", "Trend breakout (trend_breakout)"),
-    ("webhook", "Webhook signals (webhook)"),
+    ("trend_breakout", "Trend breakout"),
+    ("webhook", "Webhook signals"),
 ];
 
 /// The candle intervals as the form offers them.
@@ -216,7 +216,7 @@ impl FormField {
 }
 
 /// Where an API error belongs on the bot form: the field it names and the message shown
-/// beside it (`sizing.method.percent: above 0` → Sizing, "Method.percent: above 0"), or
+/// beside it (`sizing.method.percent: above 0` → Sizing, "method.percent: above 0"), or
 /// `None` for errors about the whole bot (`plan_limit`), shown above the form.
 #[must_use]
 pub fn place(failure: &Failure) -> Option<(FormField, String)> {
@@ -239,12 +239,13 @@ pub fn place(failure: &Failure) -> Option<(FormField, String)> {
     let head = path.split(['.', '[']).next().unwrap_or(path);
     let field = FormField::ALL.into_iter().find(|f| f.name() == head)?;
     let inner = path[head.len()..].trim_start_matches('.');
+    // A nested field keeps its path as written in the JSON (`method.percent: …`).
     let text = if inner.is_empty() {
-        problem.to_owned()
+        capitalised(problem)
     } else {
         format!("{inner}: {problem}")
     };
-    Some((field, capitalised(&text)))
+    Some((field, text))
 }
 
 fn capitalised(text: &str) -> String {
@@ -1588,6 +1589,29 @@ async fn candles(
     }
 }
 
+/// The index of the candle `at` fell in: each candle spans from the previous one's close
+/// to its own (its open for a venue's regular candles; the simulated Paper market
+/// publishes a day's candle every few seconds, each closing at its publication), the
+/// first and last as long as their neighbours. `None` outside them all.
+fn candle_of(candles: &[Candle], interval: Interval, at: nexus_core::Timestamp) -> Option<usize> {
+    let length = chrono::Duration::from_std(interval.duration()).unwrap_or_default();
+    let closes: Vec<_> = candles.iter().map(|c| c.open_time() + length).collect();
+    let spacing = |i: usize| match (closes.get(i.wrapping_sub(1)), closes.get(i)) {
+        (Some(before), Some(close)) => *close - *before,
+        _ => length,
+    };
+    let first = closes.first()?;
+    let last = closes.last()?;
+    if at < *first - spacing(1) || at >= *last + spacing(closes.len() - 1) {
+        return None;
+    }
+    Some(
+        closes
+            .partition_point(|close| *close <= at)
+            .min(closes.len() - 1),
+    )
+}
+
 /// The closes of `candles` with a marker at the candle of each fill.
 fn price_chart(
     exchange: ExchangeId,
@@ -1615,7 +1639,7 @@ fn price_chart(
         .iter()
         .filter_map(|(_, f)| {
             let side = sides.get(&f.order)?;
-            let index = candles.iter().rposition(|c| c.open_time() <= f.filled_at)?;
+            let index = candle_of(candles, interval, f.filled_at)?;
             let (mark, verb) = match side {
                 Side::Buy => (Mark::Entry, "Bought"),
                 Side::Sell => (Mark::Exit, "Sold"),
@@ -1666,7 +1690,7 @@ mod tests {
         assert_eq!(field, FormField::Sizing);
         assert_eq!(
             text,
-            "Method.percent: must be above 0 and at most 100, got 150"
+            "method.percent: must be above 0 and at most 100, got 150"
         );
 
         let (field, text) = place(&failure(
@@ -1808,6 +1832,20 @@ mod tests {
             "a fill before the first candle or of an unknown order is not marked"
         );
         assert!(chart.svg().contains("<circle"));
+        let at = |minutes: i64| {
+            candle_of(
+                &candles,
+                Interval::H1,
+                t0 + chrono::Duration::minutes(minutes),
+            )
+        };
+        assert_eq!(at(0), Some(0), "the first candle from its open");
+        assert_eq!(at(59), Some(0));
+        assert_eq!(at(60), Some(1), "the next from the first's close");
+        assert_eq!(at(179), Some(2));
+        assert_eq!(at(200), Some(2), "up to one interval past the last close");
+        assert_eq!(at(-1), None);
+        assert_eq!(at(240), None);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::bots::{
 };
 use super::format::{self, When, when};
 use super::guard;
-use super::render::{Chrome, html, page};
+use super::render::{Chrome, html, page, redirect};
 use super::viewer::Viewer;
 use crate::api::ApiState;
 
@@ -107,8 +107,8 @@ pub struct Live {
     pub skips: Vec<SkipRow>,
     /// The first bots.
     pub bots: Vec<BotSummary>,
-    /// How many bots there are in all (when more than listed).
-    pub more_bots: String,
+    /// Whether there are more bots than listed.
+    pub more_bots: bool,
 }
 
 #[derive(Template)]
@@ -140,9 +140,10 @@ pub async fn show(req: &Request, viewer: Viewer, state: Data<&Arc<ApiState>>) ->
 /// `GET /app/dashboard/live`: the live part alone, for htmx to swap in.
 #[handler]
 pub async fn live(req: &Request, viewer: Viewer, state: Data<&Arc<ApiState>>) -> Response {
-    let user = match guard::signed_in(&viewer, req) {
-        Ok(user) => user.user.id,
-        Err(answer) => return *answer,
+    let Some(user) = viewer.user.as_ref().map(|u| u.user.id) else {
+        // A session that ended while the page polled: sign in again and come back to the
+        // dashboard (not to this fragment).
+        return redirect(req, "/login?next=%2Fapp");
     };
     html(
         StatusCode::OK,
@@ -315,11 +316,7 @@ async fn gather(state: &ApiState, user: UserId) -> Result<Live, StoreError> {
                 reason: paused_reason(b.paused_reason.as_deref()),
             })
             .collect(),
-        more_bots: if total > LISTED_BOTS {
-            format::count(total as u64)
-        } else {
-            String::new()
-        },
+        more_bots: total > LISTED_BOTS,
     })
 }
 

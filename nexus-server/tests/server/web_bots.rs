@@ -493,6 +493,18 @@ async fn another_users_bot_is_not_found_and_plan_limits_show_above_the_form() {
             "/login?next=%2Fapp%2Fbots"
         );
 
+        // A dashboard left polling after its session ended goes to sign in, then back to
+        // the dashboard rather than to its fragment.
+        let polled = w
+            .api
+            .client
+            .get(w.api.url("/app/dashboard/live"))
+            .header("hx-request", "true")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(polled.headers()["hx-redirect"], "/login?next=%2Fapp");
+
         // The free plan's three bots: the fourth is refused above the form.
         for n in 0..3 {
             let name = format!("Bot {n}");
