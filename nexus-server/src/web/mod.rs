@@ -8,13 +8,16 @@
 
 pub mod assets;
 mod auth_pages;
+mod billing;
 pub mod call;
 mod chart;
 pub mod format;
 mod gallery;
 mod guard;
+mod keys;
 mod landing;
 pub mod render;
+mod settings;
 mod theme;
 pub mod viewer;
 
@@ -65,6 +68,25 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/ui/components", get(gallery::show))
         .at("/app", get(auth_pages::dashboard_placeholder))
+        // Account: exchange keys, billing, settings.
+        .at("/app/keys", get(keys::list).post(keys::add))
+        .at(
+            "/app/keys/:id/delete",
+            get(keys::confirm_delete).post(keys::delete),
+        )
+        .at("/app/billing", get(billing::show))
+        .at("/app/billing/checkout", post(billing::checkout))
+        .at("/app/billing/portal", post(billing::portal))
+        .at("/app/settings", get(settings::show))
+        .at(
+            "/app/settings/alerts",
+            get(settings::alerts_section).post(settings::save_alerts),
+        )
+        .at("/app/settings/password", post(settings::password))
+        .at(
+            "/app/settings/sessions/others",
+            post(settings::sign_out_others),
+        )
 }
 
 /// Whether `path` belongs to the API (JSON answers) rather than to the pages.

@@ -26,3 +26,4 @@ mod regime_cli;
 mod resend_client;
 mod stripe_client;
 mod trades;
+mod web_account;
