@@ -61,6 +61,23 @@ pub struct ActiveSession {
     pub user: UserRecord,
 }
 
+/// A live session as its user sees it in their list of sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// The session.
+    pub id: SessionId,
+    /// When the sign-in it continues happened.
+    pub started_at: Timestamp,
+    /// When this token was issued: the sign-in, or the latest refresh.
+    pub issued_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// The client's `User-Agent` when the token was issued.
+    pub user_agent: Option<String>,
+    /// The client's address when the token was issued.
+    pub ip: Option<String>,
+}
+
 /// What a one-time token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,6 +146,29 @@ pub trait SessionStore: Send + Sync {
     /// # Errors
     /// [`StoreError`].
     async fn revoke_user_sessions(&self, user: UserId, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// The live (unrevoked, unexpired at `now`) sessions of `user`, newest first, at most
+    /// `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn user_sessions(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<SessionSummary>, StoreError>;
+
+    /// Revokes every live session of `user` but `keep`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn revoke_other_sessions(
+        &self,
+        user: UserId,
+        keep: SessionId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
 
     /// Stores a one-time token.
     ///

@@ -383,7 +383,7 @@ pub struct AuthApi;
 impl ApiState {
     /// Appends a security event to the audit log (a failure is logged, not returned: the
     /// user's action stands).
-    pub(super) async fn audit(
+    pub(crate) async fn audit(
         &self,
         actor: Option<UserId>,
         action: AuditAction,

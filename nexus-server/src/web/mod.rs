@@ -9,6 +9,7 @@
 mod admin;
 pub mod assets;
 mod auth_pages;
+mod billing;
 mod bots;
 pub mod call;
 mod chart;
@@ -16,8 +17,10 @@ mod dashboard;
 pub mod format;
 mod gallery;
 mod guard;
+mod keys;
 mod landing;
 pub mod render;
+mod settings;
 mod theme;
 pub mod viewer;
 
@@ -92,6 +95,25 @@ pub fn mount(route: Route) -> Route {
         .at(
             "/app/bots/:id/delete",
             get(bots::delete_form).post(bots::delete),
+        )
+        // Account: exchange keys, billing, settings.
+        .at("/app/keys", get(keys::list).post(keys::add))
+        .at(
+            "/app/keys/:id/delete",
+            get(keys::confirm_delete).post(keys::delete),
+        )
+        .at("/app/billing", get(billing::show))
+        .at("/app/billing/checkout", post(billing::checkout))
+        .at("/app/billing/portal", post(billing::portal))
+        .at("/app/settings", get(settings::show))
+        .at(
+            "/app/settings/alerts",
+            get(settings::alerts_section).post(settings::save_alerts),
+        )
+        .at("/app/settings/password", post(settings::password))
+        .at(
+            "/app/settings/sessions/others",
+            post(settings::sign_out_others),
         )
 }
 

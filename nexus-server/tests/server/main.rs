@@ -29,6 +29,7 @@ mod resend_client;
 mod stripe_client;
 mod trades;
 mod users_cli;
-mod web_pages;
+mod web_account;
 mod web_admin;
 mod web_bots;
+mod web_pages;

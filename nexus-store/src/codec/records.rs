@@ -6,7 +6,7 @@ use nexus_core::ports::activity::{FillRecord, OrderRecord, PositionRecord, SkipR
 use nexus_core::ports::credentials::{CredentialId, CredentialInfo};
 use nexus_core::ports::jobs::{Job, JobId};
 use nexus_core::ports::oauth::PendingLogin;
-use nexus_core::ports::sessions::{ActiveSession, SessionId};
+use nexus_core::ports::sessions::{ActiveSession, SessionId, SessionSummary};
 use nexus_core::{BotId, KeyPermissions, Position, Secret, SignalId, StoreError, UserId};
 
 use super::{Columns, TableRow};
@@ -34,6 +34,20 @@ pub(crate) fn active_session(row: &impl Columns) -> Result<ActiveSession, StoreE
         started_at: r.time("session_started")?,
         expires_at: r.time("session_expires")?,
         user: user(row)?,
+    })
+}
+
+/// A session of a user's list from `sessions`' `id, started_at, created_at, expires_at,
+/// user_agent, ip`.
+pub(crate) fn session_summary(row: &impl Columns) -> Result<SessionSummary, StoreError> {
+    let r = TableRow::new(row, "sessions");
+    Ok(SessionSummary {
+        id: SessionId(r.uuid("id")?),
+        started_at: r.time("started_at")?,
+        issued_at: r.time("created_at")?,
+        expires_at: r.time("expires_at")?,
+        user_agent: r.opt_string("user_agent")?,
+        ip: r.opt_string("ip")?,
     })
 }
 

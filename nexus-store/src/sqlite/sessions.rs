@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use nexus_core::ports::sessions::{
-    ActiveSession, NewSession, SessionStore, TokenHash, TokenPurpose,
+    ActiveSession, NewSession, SessionId, SessionStore, SessionSummary, TokenHash, TokenPurpose,
 };
 use nexus_core::{StoreError, Timestamp, UserId};
 
@@ -105,6 +105,49 @@ impl SessionStore for SqliteStore {
         )
         .bind(ms(now))
         .bind(user.to_string())
+        .execute(&self.writer)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn user_sessions(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, COALESCE(started_at, created_at) AS started_at, created_at, expires_at,
+                    user_agent, ip
+             FROM sessions
+             WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+             ORDER BY created_at DESC, id DESC
+             LIMIT ?",
+        )
+        .bind(user.to_string())
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(codec::session_summary).collect()
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        user: UserId,
+        keep: SessionId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ?
+             WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(ms(now))
+        .bind(user.to_string())
+        .bind(keep.0.to_string())
+        .bind(ms(now))
         .execute(&self.writer)
         .await
         .map_err(classify)?;

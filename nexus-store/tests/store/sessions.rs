@@ -403,3 +403,75 @@ both!(
         );
     }
 );
+
+both!(
+    a_user_lists_their_live_sessions_and_signs_out_the_others,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let alice = UserId::new(Uuid::from_u128(1));
+        let bob = UserId::new(Uuid::from_u128(2));
+        for (id, email) in [(alice, "alice@example.com"), (bob, "bob@example.com")] {
+            store
+                .create_user(id, email, None, Role::User, t(0))
+                .await
+                .unwrap();
+        }
+        store
+            .create_session(&session(1, alice, 0, 100))
+            .await
+            .unwrap();
+        store
+            .create_session(&session(2, alice, 10, 100))
+            .await
+            .unwrap();
+        store
+            .create_session(&session(3, alice, 20, 100))
+            .await
+            .unwrap();
+        store
+            .create_session(&session(4, alice, 0, 5))
+            .await
+            .unwrap();
+        store
+            .create_session(&session(5, bob, 0, 100))
+            .await
+            .unwrap();
+        store
+            .revoke_session(&TokenHash([3; 32]), t(25))
+            .await
+            .unwrap();
+
+        let live = store.user_sessions(alice, t(30), 10).await.unwrap();
+        let ids: Vec<SessionId> = live.iter().map(|s| s.id).collect();
+        assert_eq!(
+            ids,
+            vec![SessionId(Uuid::from_u128(2)), SessionId(Uuid::from_u128(1))],
+            "newest first; neither revoked, expired nor another user's"
+        );
+        assert_eq!(live[0].issued_at, t(10));
+        assert_eq!(live[0].expires_at, t(110));
+        assert_eq!(live[0].user_agent.as_deref(), Some("test"));
+        assert_eq!(live[0].ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(store.user_sessions(alice, t(30), 1).await.unwrap().len(), 1);
+
+        assert_eq!(
+            store
+                .revoke_other_sessions(alice, SessionId(Uuid::from_u128(2)), t(40))
+                .await
+                .unwrap(),
+            1,
+            "only the other live one (not the expired one)"
+        );
+        let live = store.user_sessions(alice, t(41), 10).await.unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].id, SessionId(Uuid::from_u128(2)));
+        assert!(
+            store
+                .active_session(&TokenHash([5; 32]), t(41))
+                .await
+                .unwrap()
+                .is_some(),
+            "another user's session is untouched"
+        );
+    }
+);
