@@ -31,6 +31,8 @@ enum Answer {
     Found,
     /// 404, the friendly page.
     NotFound,
+    /// 403, the friendly page.
+    Forbidden,
     /// 200 once the page has landed; skipped, with a note, while it answers 404.
     Coming,
 }
@@ -54,7 +56,7 @@ const fn page(path: &'static str, who: Who, answer: Answer, shot: Option<&'stati
     }
 }
 
-use Answer::{Coming, Found, NotFound};
+use Answer::{Coming, Forbidden, Found, NotFound};
 use Who::{Admin, User, Visitor};
 
 /// Every page of the web app. Add yours here.
@@ -75,14 +77,15 @@ const PAGES: &[Page] = &[
     page("/app/keys", User, Coming, None),
     page("/app/billing", User, Coming, None),
     page("/app/settings", User, Coming, Some("settings")),
-    page("/admin", Admin, Coming, None),
-    page("/admin/users", Admin, Coming, None),
-    page("/admin/audit", Admin, Coming, None),
-    page("/admin/gate", Admin, Coming, None),
-    page("/admin/emails", Admin, Coming, None),
-    page("/admin/queue", Admin, Coming, None),
-    page("/admin/billing", Admin, Coming, None),
-    page("/admin/llm", Admin, Coming, None),
+    page("/admin", User, Forbidden, None),
+    page("/admin", Admin, Found, None),
+    page("/admin/users", Admin, Found, None),
+    page("/admin/audit", Admin, Found, None),
+    page("/admin/gate", Admin, Found, None),
+    page("/admin/emails", Admin, Found, None),
+    page("/admin/queue", Admin, Found, None),
+    page("/admin/billing", Admin, Found, None),
+    page("/admin/llm", Admin, Found, None),
 ];
 
 /// Set to `1`, [`every_page_fits_and_passes_axe`] writes the main pages' screenshots.
@@ -131,6 +134,7 @@ fn every_page_fits_and_passes_axe() {
             let expected = match page.answer {
                 Found | Coming => StatusCode::OK,
                 NotFound => StatusCode::NOT_FOUND,
+                Forbidden => StatusCode::FORBIDDEN,
             };
             if page.answer == Coming && status == StatusCode::NOT_FOUND {
                 crate::note(&format!("{what} answers 404: not checked until it lands"));

@@ -29,5 +29,5 @@ mod resend_client;
 mod stripe_client;
 mod trades;
 mod users_cli;
-mod web_pages;
 mod web_admin;
+mod web_pages;
