@@ -33,8 +33,6 @@ enum Answer {
     NotFound,
     /// 403, the friendly page.
     Forbidden,
-    /// 200 once the page has landed; skipped, with a note, while it answers 404.
-    Coming,
 }
 
 /// A page to check.
@@ -56,7 +54,7 @@ const fn page(path: &'static str, who: Who, answer: Answer, shot: Option<&'stati
     }
 }
 
-use Answer::{Coming, Forbidden, Found, NotFound};
+use Answer::{Forbidden, Found, NotFound};
 use Who::{Admin, User, Visitor};
 
 /// Every page of the web app. Add yours here.
@@ -71,12 +69,12 @@ const PAGES: &[Page] = &[
     page("/no-such-page", Visitor, NotFound, None),
     page("/app", User, Found, Some("dashboard")),
     page("/no-such-page", User, NotFound, None),
-    page("/app/bots", User, Coming, Some("bots")),
-    page("/app/bots/new", User, Coming, None),
-    page("/app/bots/{bot}", User, Coming, Some("bot")),
-    page("/app/keys", User, Coming, None),
-    page("/app/billing", User, Coming, None),
-    page("/app/settings", User, Coming, Some("settings")),
+    page("/app/bots", User, Found, Some("bots")),
+    page("/app/bots/new", User, Found, None),
+    page("/app/bots/{bot}", User, Found, Some("bot")),
+    page("/app/keys", User, Found, None),
+    page("/app/billing", User, Found, None),
+    page("/app/settings", User, Found, Some("settings")),
     page("/admin", User, Forbidden, None),
     page("/admin", Admin, Found, None),
     page("/admin/users", Admin, Found, None),
@@ -132,14 +130,10 @@ fn every_page_fits_and_passes_axe() {
             let what = format!("{path} ({:?})", page.who);
             let status = app.status(&path, token).await;
             let expected = match page.answer {
-                Found | Coming => StatusCode::OK,
+                Found => StatusCode::OK,
                 NotFound => StatusCode::NOT_FOUND,
                 Forbidden => StatusCode::FORBIDDEN,
             };
-            if page.answer == Coming && status == StatusCode::NOT_FOUND {
-                crate::note(&format!("{what} answers 404: not checked until it lands"));
-                continue;
-            }
             if status != expected {
                 problems.push(format!("{what}: answers {status}, not {expected}"));
                 continue;
