@@ -17,6 +17,10 @@ use crate::support::{Backend, Outbox, TestDb};
 
 /// The session cookie (the API's own).
 pub const SESSION_COOKIE: &str = "nexus_session";
+/// The outside signal source the server accepts, and its secret.
+pub const SIGNAL_SOURCE: &str = "browser";
+const SIGNAL_SECRET: &str = "a secret only the test knows";
+
 /// The theme cookie the "Dark mode" button sets.
 pub const THEME_COOKIE: &str = "nexus_theme";
 
@@ -39,6 +43,7 @@ impl App {
                 "NEXUS_BIND" => Some("127.0.0.1:0".to_owned()),
                 "NEXUS_MARKET_TTL_SECS" => Some("30".to_owned()),
                 "NEXUS_PAPER_CANDLE_SECS" => Some("3600".to_owned()),
+                "NEXUS_SIGNAL_SOURCES" => Some(format!("{SIGNAL_SOURCE}={SIGNAL_SECRET}")),
                 _ => None,
             })
         })
@@ -79,6 +84,27 @@ impl App {
             request = request.header(COOKIE, format!("{SESSION_COOKIE}={token}"));
         }
         request.send().await.unwrap().status()
+    }
+
+    /// Pushes the outside signal `action` (`entry`, `exit`) for Paper BTC/USDT, as a
+    /// strategy service would.
+    pub async fn signal(&self, action: &str, key: &str) {
+        let answer = self
+            .http
+            .post(self.at("/api/v1/signals"))
+            .json(
+                &json!({"source": SIGNAL_SOURCE, "token": SIGNAL_SECRET, "action": action,
+                "exchange": "paper", "symbol": "BTC/USDT", "idempotency_key": key}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        assert!(
+            status.is_success(),
+            "{status}: {}",
+            answer.text().await.unwrap()
+        );
     }
 
     /// A Paper bot of the user of session `token`, made through the API: its id.

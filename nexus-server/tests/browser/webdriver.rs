@@ -110,6 +110,11 @@ impl Element {
     fn id(&self) -> &str {
         self.0[ELEMENT].as_str().unwrap()
     }
+
+    /// The reference a script's arguments take.
+    pub fn reference(&self) -> Value {
+        self.0.clone()
+    }
 }
 
 /// chromedriver on a loopback port, killed when dropped.
@@ -383,6 +388,16 @@ impl Browser {
             Method::POST,
             &format!("/element/{id}/value"),
             Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// Chooses `value` in the select `element`, as picking it from the list does.
+    pub async fn choose(&self, element: &Element, value: &str) {
+        self.script(
+            "arguments[0].value = arguments[1];
+             arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+            json!([element.reference(), value]),
         )
         .await;
     }
