@@ -103,7 +103,12 @@ impl PostgresStore {
             .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
-        MIGRATOR.run(&pool).await.map_err(OpenError::Migrate)?;
+        // A database holding a newer release's migrations too is accepted: migrations
+        // are additive (expand, then contract in a later release), so during a rolling
+        // upgrade an older instance keeps working, and can restart, beside newer ones.
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await.map_err(OpenError::Migrate)?;
         Ok(Self {
             pool,
             keys,

@@ -144,7 +144,12 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
-        MIGRATOR.run(&writer).await.map_err(OpenError::Migrate)?;
+        // A database holding a newer release's migrations too is accepted: migrations
+        // are additive (expand, then contract in a later release), so during a rolling
+        // upgrade an older instance keeps working, and can restart, beside newer ones.
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        migrator.set_ignore_missing(true);
+        migrator.run(&writer).await.map_err(OpenError::Migrate)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)

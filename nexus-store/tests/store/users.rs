@@ -98,3 +98,29 @@ both!(plans_and_roles_change, |db: Db| async move {
     assert_eq!(next.len(), 1);
     assert_ne!(page[0].id, next[0].id);
 });
+
+// A rolling upgrade: a newer release migrated the database; this build still opens it
+// (and a newer migration it does not know is no reason to refuse).
+both!(
+    a_database_a_newer_release_migrated_still_opens,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        drop(store);
+        db.execute(match db {
+        Db::Sqlite(_) => {
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'a newer release', TRUE, X'00', 1)"
+        }
+        Db::Postgres { .. } => {
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'a newer release', TRUE, '\\x00'::bytea, 1)"
+        }
+    })
+    .await;
+        let store = db.open(keys()).await;
+        store
+            .ping()
+            .await
+            .expect("an older build is ready on a newer schema");
+    }
+);
