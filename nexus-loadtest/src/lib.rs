@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use clap::Args as ClapArgs;
+use nexus_server::web::format::count;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Semaphore};
@@ -380,25 +381,12 @@ impl Progress {
         let done = self.users.load(Ordering::Relaxed);
         eprint!(
             "\rsetting up: {} of {} users signed up, {} bots created, {:.1} s",
-            group(done as u64),
-            group(users as u64),
-            group(self.bots.load(Ordering::Relaxed) as u64),
+            count(done as u64),
+            count(users as u64),
+            count(self.bots.load(Ordering::Relaxed) as u64),
             started.elapsed().as_secs_f64()
         );
     }
-}
-
-/// `12345` as `12,345`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The report as a table for people.
@@ -407,27 +395,27 @@ pub fn report_table(r: &Report) -> String {
     let ms = |x: f64| format!("{x:.0} ms");
     let p = |x: &Percentiles| format!("p50 {}  p95 {}  p99 {}", ms(x.p50), ms(x.p95), ms(x.p99));
     let rows = [
-        ("users", group(r.users as u64)),
-        ("bots", group(r.bots as u64)),
-        ("signals", group(r.signals as u64)),
-        ("orders", group(r.orders as u64)),
+        ("users", count(r.users as u64)),
+        ("bots", count(r.bots as u64)),
+        ("signals", count(r.signals as u64)),
+        ("orders", count(r.orders as u64)),
         ("signal to order", p(&r.signal_to_order_ms)),
         ("slowest signal, last order", ms(r.slowest_signal_ms)),
-        ("plans per second", group(r.plans_per_sec.round() as u64)),
+        ("plans per second", count(r.plans_per_sec.round() as u64)),
         (
             "API latency",
             format!(
                 "{}  ({} requests)",
                 p(&r.api_latency_ms),
-                group(r.api_requests)
+                count(r.api_requests)
             ),
         ),
         (
             "market-data calls per minute",
             format!("{:.1}", r.upstream_calls_per_min),
         ),
-        ("errors", group(r.errors)),
-        ("duplicate orders", group(r.duplicate_orders)),
+        ("errors", count(r.errors)),
+        ("duplicate orders", count(r.duplicate_orders)),
         ("setup", format!("{:.1} s", r.setup_secs)),
     ];
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);

@@ -320,7 +320,7 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
                         .header("authorization")
                         .and_then(|a| a.strip_prefix("Bearer "))
                         .unwrap_or_default();
-                    if !same_secret(given.as_bytes(), token.expose().as_bytes()) {
+                    if !session::constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
                         return poem::web::Json(ErrorBody::new(
                             "unauthorized",
                             "/metrics needs Authorization: Bearer <NEXUS_METRICS_TOKEN>",
@@ -354,16 +354,6 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
         .catch_all_error(error::into_response)
         .around(move |next, req| headers::security_headers(next, req, https))
         .around(move |next, req| trace_request(next, req, Arc::clone(&metrics)))
-}
-
-/// Whether `given` is `expected`, in time that does not depend on where they differ.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
 }
 
 /// Refuses bodies over [`MAX_BODY_BYTES`] ([`MAX_WEBHOOK_BYTES`] for Stripe's events) with 413, whether announced by

@@ -136,6 +136,7 @@ async fn from_cookie(req: &Request, key: ApiKey) -> poem::Result<Authenticated> 
     lookup(req, &key.key).await
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether `a` is `b`, in time that does not depend on where they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

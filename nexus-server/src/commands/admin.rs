@@ -8,7 +8,8 @@ use nexus_core::ports::audit::{AuditAction, AuditEvent};
 use crate::config::Config;
 use crate::store::open_store;
 
-fn config() -> Result<Config, ExitCode> {
+/// The configuration from the environment, with logging set up; exit code 2 when invalid.
+pub(super) fn config() -> Result<Config, ExitCode> {
     let config = Config::from_env().map_err(|err| {
         eprintln!("nexus: invalid configuration: {err}");
         ExitCode::from(2)

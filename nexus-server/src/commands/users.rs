@@ -21,11 +21,7 @@ use crate::web::format;
 const PAGE: u32 = 500;
 
 async fn open(what: &str) -> Result<(Config, Arc<dyn Store>), ExitCode> {
-    let config = Config::from_env().map_err(|err| {
-        eprintln!("nexus: invalid configuration: {err}");
-        ExitCode::from(2)
-    })?;
-    crate::config::init_logging(&config);
+    let config = super::admin::config()?;
     let store = open_store(&config).await.map_err(|err| {
         eprintln!("nexus users {what}: {err}");
         ExitCode::FAILURE

@@ -103,11 +103,7 @@ impl Viewer {
     pub fn csrf_matches(&self, given: Option<&str>) -> bool {
         self.csrf_known
             && given.is_some_and(|g| {
-                g.len() == self.csrf.len()
-                    && g.bytes()
-                        .zip(self.csrf.bytes())
-                        .fold(0u8, |d, (a, b)| d | (a ^ b))
-                        == 0
+                crate::api::session::constant_time_eq(g.as_bytes(), self.csrf.as_bytes())
             })
     }
 
