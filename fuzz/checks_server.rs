@@ -128,6 +128,13 @@ pub fn auth_bodies(data: &[u8]) {
         }
         Err(error) => refused(&error),
     }
+    match bodies::password_change(data) {
+        Ok(body) => {
+            reads_back(&body);
+            assert!((8..=256).contains(&body.new_password.chars().count()));
+        }
+        Err(error) => refused(&error),
+    }
 }
 
 /// `POST /exchange-keys`.

@@ -486,6 +486,16 @@ pub enum ExchangeError {
         /// How long the venue asked us to wait, when it said.
         retry_after: Option<Duration>,
     },
+    /// The venue banned our IP for calling too often (Binance answers HTTP 418): every
+    /// call to it waits until the ban ends. Bans grow when calls go on, so it is counted
+    /// apart from [`ExchangeError::RateLimited`] and wakes an operator.
+    #[error("{exchange}: banned our IP{}", retry_after.map(|d| format!(" for {} s more", d.as_secs())).unwrap_or_default())]
+    Banned {
+        /// The venue.
+        exchange: ExchangeId,
+        /// How long the ban lasts, when the venue said.
+        retry_after: Option<Duration>,
+    },
     /// The venue refused the request for a reason retrying will not change
     /// (invalid order, unknown symbol, market closed).
     #[error("{exchange}: rejected{}: {reason}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
@@ -531,7 +541,7 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
-    /// Whether trying again later can succeed: rate limits and transient failures.
+    /// Whether trying again later can succeed: rate limits, bans and transient failures.
     /// [`ExchangeError::OutcomeUnknown`] is not: the order must be looked up first.
     ///
     /// ```
@@ -544,14 +554,19 @@ impl ExchangeError {
     /// ```
     #[must_use]
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Transient { .. })
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Banned { .. } | Self::Transient { .. }
+        )
     }
 
     /// How long the venue asked us to wait, if it said.
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::RateLimited { retry_after, .. } | Self::Banned { retry_after, .. } => {
+                *retry_after
+            }
             _ => None,
         }
     }
@@ -563,6 +578,7 @@ impl ExchangeError {
             Self::Auth { exchange, .. }
             | Self::InsufficientBalance { exchange, .. }
             | Self::RateLimited { exchange, .. }
+            | Self::Banned { exchange, .. }
             | Self::Rejected { exchange, .. }
             | Self::Transient { exchange, .. }
             | Self::OutcomeUnknown { exchange, .. }
@@ -570,15 +586,27 @@ impl ExchangeError {
         }
     }
 
-    /// A stable machine-readable name of the class (`auth`, `insufficient_balance`,
-    /// `rate_limited`, `rejected`, `transient`, `outcome_unknown`, `decode`), for metrics
-    /// and API errors.
+    /// Every class's name, as [`ExchangeError::kind`] gives them.
+    pub const KINDS: [&'static str; 8] = [
+        "auth",
+        "insufficient_balance",
+        "rate_limited",
+        "banned",
+        "rejected",
+        "transient",
+        "outcome_unknown",
+        "decode",
+    ];
+
+    /// A stable machine-readable name of the class (one of [`ExchangeError::KINDS`]), for
+    /// metrics and API errors.
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Auth { .. } => "auth",
             Self::InsufficientBalance { .. } => "insufficient_balance",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Banned { .. } => "banned",
             Self::Rejected { .. } => "rejected",
             Self::Transient { .. } => "transient",
             Self::OutcomeUnknown { .. } => "outcome_unknown",
@@ -617,6 +645,13 @@ mod tests {
                 true,
             ),
             (
+                ExchangeError::Banned {
+                    exchange: ex,
+                    retry_after: Some(Duration::from_secs(120)),
+                },
+                true,
+            ),
+            (
                 ExchangeError::Rejected {
                     exchange: ex,
                     code: None,
@@ -647,10 +682,17 @@ mod tests {
                 false,
             ),
         ];
+        let mut kinds = Vec::new();
         for (err, retryable) in cases {
             assert_eq!(err.is_retryable(), retryable, "{err}");
             assert_eq!(err.exchange(), ex);
+            kinds.push(err.kind());
         }
+        // Each class has its own name, and KINDS lists them all.
+        kinds.sort_unstable();
+        let mut all = ExchangeError::KINDS.to_vec();
+        all.sort_unstable();
+        assert_eq!(kinds, all);
     }
 
     #[test]
@@ -663,6 +705,12 @@ mod tests {
             err.to_string(),
             "binance: rate limited, retry after 2000 ms"
         );
+        let banned = ExchangeError::Banned {
+            exchange: ExchangeId::Binance,
+            retry_after: Some(Duration::from_secs(120)),
+        };
+        assert_eq!(banned.to_string(), "binance: banned our IP for 120 s more");
+        assert_eq!(banned.retry_after(), Some(Duration::from_secs(120)));
         assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
         let err = ExchangeError::Rejected {
             exchange: ExchangeId::Binance,

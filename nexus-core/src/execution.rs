@@ -91,7 +91,8 @@ pub enum Refusal {
 pub fn refusal(error: &ExchangeError) -> Refusal {
     match error {
         ExchangeError::OutcomeUnknown { .. } => Refusal::LookUp,
-        ExchangeError::RateLimited { retry_after, .. } => Refusal::Retry {
+        ExchangeError::RateLimited { retry_after, .. }
+        | ExchangeError::Banned { retry_after, .. } => Refusal::Retry {
             retry_after: *retry_after,
         },
         ExchangeError::Transient { .. } => Refusal::Retry { retry_after: None },

@@ -92,8 +92,19 @@ struct Venue {
     /// the tickers nor other series.
     candles: std::sync::Mutex<HashMap<(Symbol, Interval), CandleSlot>>,
     calls: AtomicU64,
+    /// Failed upstream calls, by class (in [`ExchangeError::KINDS`]'s order).
+    errors: [AtomicU64; ExchangeError::KINDS.len()],
     /// When tickers last arrived from the venue, in Unix seconds (0: never).
     updated: AtomicU64,
+}
+
+impl Venue {
+    /// Counts a failed upstream call by its class.
+    fn failed(&self, error: &ExchangeError) {
+        if let Some(i) = ExchangeError::KINDS.iter().position(|k| *k == error.kind()) {
+            self.errors[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Cached, coalesced market data for several exchanges.
@@ -136,6 +147,7 @@ impl MarketDataHub {
                     tickers: Mutex::default(),
                     candles: std::sync::Mutex::default(),
                     calls: AtomicU64::new(0),
+                    errors: std::array::from_fn(|_| AtomicU64::new(0)),
                     updated: AtomicU64::new(0),
                 };
                 (venue.source.exchange(), venue)
@@ -150,6 +162,18 @@ impl MarketDataHub {
         self.venues
             .get(&exchange)
             .map_or(0, |v| v.calls.load(Ordering::Relaxed))
+    }
+
+    /// Upstream calls to `exchange` that failed with an error of class `kind` (one of
+    /// [`ExchangeError::KINDS`]) so far, whether or not cached data was served instead.
+    #[must_use]
+    pub fn upstream_errors(&self, exchange: ExchangeId, kind: &str) -> u64 {
+        let Some(i) = ExchangeError::KINDS.iter().position(|k| *k == kind) else {
+            return 0;
+        };
+        self.venues
+            .get(&exchange)
+            .map_or(0, |v| v.errors[i].load(Ordering::Relaxed))
     }
 
     /// When tickers last arrived from `exchange`, in Unix seconds (0: never), for
@@ -191,6 +215,7 @@ impl MarketDataHub {
                     venue.updated.store(now, Ordering::Relaxed);
                 }
                 Err(err) => {
+                    venue.failed(&err);
                     let young = cache
                         .at
                         .is_some_and(|at| at.elapsed() <= self.config.max_stale);
@@ -240,6 +265,7 @@ impl MarketDataHub {
             match venue.source.candles(symbol, interval, limit).await {
                 Ok(candles) => *cached = Some((candles, Instant::now())),
                 Err(err) => {
+                    venue.failed(&err);
                     let young = cached
                         .as_ref()
                         .is_some_and(|(_, at)| at.elapsed() <= self.config.max_stale);

@@ -243,11 +243,11 @@ impl BanGate {
     /// Refuses the call while a ban lasts, saying how long is left.
     ///
     /// # Errors
-    /// [`ExchangeError::RateLimited`] with the time left on the ban.
+    /// [`ExchangeError::Banned`] with the time left on the ban.
     pub fn check(&self) -> Result<(), ExchangeError> {
         let until = *self.until.lock().unwrap_or_else(PoisonError::into_inner);
         match until {
-            Some(until) if until > Instant::now() => Err(ExchangeError::RateLimited {
+            Some(until) if until > Instant::now() => Err(ExchangeError::Banned {
                 exchange: self.exchange,
                 retry_after: Some(until - Instant::now()),
             }),
@@ -318,7 +318,7 @@ mod tests {
         gate.ban(Duration::from_secs(120));
         gate.ban(Duration::from_secs(10));
         match gate.check() {
-            Err(ExchangeError::RateLimited {
+            Err(ExchangeError::Banned {
                 retry_after: Some(left),
                 ..
             }) => assert_eq!(left, Duration::from_secs(120), "the longer ban stays"),

@@ -74,12 +74,12 @@ async fn a_ban_stops_every_call_until_it_ends() {
     });
     let banned = venue.tickers(&[btc()]).await.unwrap_err();
     assert!(
-        matches!(banned, ExchangeError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(120)),
+        matches!(banned, ExchangeError::Banned { retry_after: Some(d), .. } if d == Duration::from_secs(120)),
         "{banned}"
     );
     let stopped = client.balances().await.unwrap_err();
     assert!(
-        matches!(stopped, ExchangeError::RateLimited { retry_after: Some(d), .. } if d > Duration::from_secs(100)),
+        matches!(stopped, ExchangeError::Banned { retry_after: Some(d), .. } if d > Duration::from_secs(100)),
         "{stopped}"
     );
     assert_eq!(

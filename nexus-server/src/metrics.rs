@@ -127,35 +127,10 @@ pub struct LlmTokenLabels {
 pub struct ExchangeErrorLabels {
     /// The venue.
     pub exchange: String,
-    /// `rate_limited`, `outcome_unknown`, `auth`, `rejected`, `insufficient_balance`,
+    /// One of [`nexus_core::ExchangeError::KINDS`]: `rate_limited`, `banned` (an IP ban,
+    /// Binance's HTTP 418), `outcome_unknown`, `auth`, `rejected`, `insufficient_balance`,
     /// `transient` or `decode`.
     pub class: String,
-}
-
-/// The classes of venue errors, as counted.
-pub const EXCHANGE_ERROR_CLASSES: [&str; 7] = [
-    "rate_limited",
-    "outcome_unknown",
-    "auth",
-    "rejected",
-    "insufficient_balance",
-    "transient",
-    "decode",
-];
-
-/// The class `error` is counted under.
-#[must_use]
-pub const fn exchange_error_class(error: &nexus_core::ExchangeError) -> &'static str {
-    use nexus_core::ExchangeError as E;
-    match error {
-        E::RateLimited { .. } => "rate_limited",
-        E::OutcomeUnknown { .. } => "outcome_unknown",
-        E::Auth { .. } => "auth",
-        E::Rejected { .. } => "rejected",
-        E::InsufficientBalance { .. } => "insufficient_balance",
-        E::Transient { .. } => "transient",
-        E::Decode { .. } => "decode",
-    }
 }
 
 /// Every order state, as `nexus_orders_total{status}` names it: each venue's series
@@ -213,9 +188,20 @@ pub struct Metrics {
     /// `nexus_market_data_last_update_timestamp_seconds{exchange}`: when tickers last
     /// arrived (0: never), read from the hub at scrape time.
     pub market_data_updated: Family<ExchangeLabels, Gauge>,
-    /// `nexus_exchange_errors_total{exchange,class}`: orders the venues refused or left
-    /// unknown, by class (a 418 ban is a rate limit).
+    /// `nexus_exchange_errors_total{exchange,class}`: order calls the venues refused or
+    /// left unknown, by class.
     pub exchange_errors: Family<ExchangeErrorLabels, Counter>,
+    /// `nexus_market_data_errors_total{exchange,class}`: market-data calls that failed,
+    /// by class, synchronised from the hub's own counts at scrape time.
+    pub market_data_errors: Family<ExchangeErrorLabels, Counter>,
+    /// `nexus_signal_to_order_seconds`: from a signal's decision to its venue's answer
+    /// placing each of its orders.
+    pub signal_to_order: Histogram,
+    /// `nexus_llm_budget_usd`: the advisor's daily budget (0 without an advisor).
+    pub llm_budget: Gauge<f64, std::sync::atomic::AtomicU64>,
+    /// `nexus_llm_spent_today_usd`: what the advisor spent since 00:00 UTC, across the
+    /// deployment, read from the store at scrape time.
+    pub llm_spent_today: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// `nexus_scheduler_leader`: 1 while this instance runs the scheduler, else 0.
     pub scheduler_leader: Gauge,
     /// `nexus_build_info{version,commit}`: 1.
@@ -230,6 +216,8 @@ pub struct Metrics {
     /// decimal cost of each call is in the store).
     pub llm_cost: Family<LlmLabels, Counter<f64, std::sync::atomic::AtomicU64>>,
     hub: std::sync::OnceLock<Arc<nexus_exchanges::MarketDataHub>>,
+    /// Whether an advisor runs (then its spending is read at scrape time).
+    advisor: std::sync::OnceLock<()>,
 }
 
 fn latency_buckets() -> Histogram {
@@ -332,6 +320,18 @@ impl Default for Metrics {
             "What the advisor's calls cost, in USD",
             llm_cost.clone(),
         );
+        let llm_budget = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "llm_budget_usd",
+            "The LLM advisor's daily budget in USD (0: no advisor)",
+            llm_budget.clone(),
+        );
+        let llm_spent_today = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "llm_spent_today_usd",
+            "What the LLM advisor spent since 00:00 UTC across the deployment, in USD",
+            llm_spent_today.clone(),
+        );
         let market_data_updated = Family::<ExchangeLabels, Gauge>::default();
         registry.register(
             "market_data_last_update_timestamp_seconds",
@@ -344,16 +344,29 @@ impl Default for Metrics {
             "Order calls the venues refused or left unknown, by class",
             exchange_errors.clone(),
         );
+        let market_data_errors = Family::<ExchangeErrorLabels, Counter>::default();
+        registry.register(
+            "market_data_errors",
+            "Market-data calls to the venues that failed, by class (cached data may have been served)",
+            market_data_errors.clone(),
+        );
         for exchange in nexus_core::ExchangeId::ALL {
-            for class in EXCHANGE_ERROR_CLASSES {
-                exchange_errors
-                    .get_or_create(&ExchangeErrorLabels {
-                        exchange: exchange.as_str().to_owned(),
-                        class: class.to_owned(),
-                    })
-                    .inc_by(0);
+            for class in nexus_core::ExchangeError::KINDS {
+                let labels = ExchangeErrorLabels {
+                    exchange: exchange.as_str().to_owned(),
+                    class: class.to_owned(),
+                };
+                exchange_errors.get_or_create(&labels).inc_by(0);
+                market_data_errors.get_or_create(&labels).inc_by(0);
             }
         }
+        // 10 ms to ~160 s: a signal's orders wait for the fan-out and a worker.
+        let signal_to_order = Histogram::new(exponential_buckets(0.01, 2.0, 15));
+        registry.register(
+            "signal_to_order_seconds",
+            "Time from a signal's decision to its venue's answer placing each of its orders",
+            signal_to_order.clone(),
+        );
         let scheduler_leader = Gauge::default();
         registry.register(
             "scheduler_leader",
@@ -422,6 +435,11 @@ impl Default for Metrics {
         }
         Self {
             exchange_errors,
+            market_data_errors,
+            signal_to_order,
+            llm_budget,
+            llm_spent_today,
+            advisor: std::sync::OnceLock::new(),
             market_data_updated,
             scheduler_leader,
             build,
@@ -494,6 +512,14 @@ impl Metrics {
             .inc_by(0.0);
     }
 
+    /// Shows the advisor's daily `budget` (USD), and from now on what it spent today,
+    /// read from the store at each scrape.
+    pub fn llm_budget(&self, budget: rust_decimal::Decimal) {
+        let _ = self.advisor.set(());
+        self.llm_budget
+            .set(rust_decimal::prelude::ToPrimitive::to_f64(&budget).unwrap_or(0.0));
+    }
+
     /// Counts one LLM call: its outcome, tokens and cost.
     pub fn llm_call(
         &self,
@@ -544,7 +570,7 @@ impl Metrics {
         self.exchange_errors
             .get_or_create(&ExchangeErrorLabels {
                 exchange: exchange.to_owned(),
-                class: exchange_error_class(error).to_owned(),
+                class: error.kind().to_owned(),
             })
             .inc();
     }
@@ -614,9 +640,28 @@ impl Metrics {
                         exchange: exchange.as_str().to_owned(),
                     })
                     .set(i64::try_from(hub.last_update(exchange)).unwrap_or(i64::MAX));
+                for class in nexus_core::ExchangeError::KINDS {
+                    let counter = self.market_data_errors.get_or_create(&ExchangeErrorLabels {
+                        exchange: exchange.as_str().to_owned(),
+                        class: class.to_owned(),
+                    });
+                    let errors = hub.upstream_errors(exchange, class);
+                    counter.inc_by(errors.saturating_sub(counter.get()));
+                }
             }
         }
         if let Some(store) = store {
+            if self.advisor.get().is_some() {
+                let now = chrono::Utc::now();
+                let today = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+                match store.llm_spend(today).await {
+                    Ok(spent) => {
+                        let spent = rust_decimal::prelude::ToPrimitive::to_f64(&spent);
+                        self.llm_spent_today.set(spent.unwrap_or(0.0));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "LLM spending unavailable for /metrics"),
+                }
+            }
             match store.depth().await {
                 Ok(depth) => {
                     let now = chrono::Utc::now();
@@ -686,7 +731,21 @@ mod tests {
             "{after}"
         );
         assert!(after.contains(&format!("{} 0", line("outcome_unknown"))));
-        assert_eq!(EXCHANGE_ERROR_CLASSES.len(), 7);
+        // A ban is its own class, from zero.
+        assert!(after.contains(&format!("{} 0", line("banned"))), "{after}");
+        metrics.exchange_error(
+            "binance",
+            &ExchangeError::Banned {
+                exchange: ExchangeId::Binance,
+                retry_after: None,
+            },
+        );
+        let banned = metrics.render(None).await;
+        assert!(
+            banned.contains(&format!("{} 1", line("banned"))),
+            "{banned}"
+        );
+        assert!(banned.contains(&format!("{} 2", line("rate_limited"))));
     }
 
     #[tokio::test]
@@ -700,7 +759,11 @@ mod tests {
         ] {
             assert!(fresh.contains(line), "{line} in\n{fresh}");
         }
-        assert!(!fresh.contains("nexus_llm_"), "no advisor, no LLM series");
+        assert!(
+            !fresh.contains("nexus_llm_calls_total{"),
+            "no advisor, no calls"
+        );
+        assert!(fresh.contains("nexus_llm_budget_usd 0"), "{fresh}");
         for status in ORDER_STATES {
             assert_eq!(
                 status.as_str().parse::<OrderState>().ok(),

@@ -315,6 +315,28 @@ pub trait ActivityStore: Send + Sync {
         page: Page<i64>,
     ) -> Result<Vec<(i64, SkipRecord)>, StoreError>;
 
+    /// The latest orders across all of `user`'s bots, newest first, at most `limit`: one
+    /// read however many bots (each bot's newest through its own index).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn user_recent_orders(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, StoreError>;
+
+    /// The latest skipped plans across all of `user`'s bots, newest first, at most
+    /// `limit`, in one read.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn user_recent_skips(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<SkipRecord>, StoreError>;
+
     /// A bot's positions, newest first.
     ///
     /// # Errors

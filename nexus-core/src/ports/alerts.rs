@@ -210,8 +210,14 @@ pub struct BotDay {
     pub bought: Notional,
     /// Sold, in the quote asset.
     pub sold: Notional,
-    /// Fees paid in the quote asset (fees in other assets are not counted).
+    /// Fees paid in the quote asset.
     pub fees: Notional,
+    /// Bought, in the base asset.
+    pub bought_quantity: Quantity,
+    /// Sold, in the base asset.
+    pub sold_quantity: Quantity,
+    /// Fees paid in the base asset (fees in other assets are not counted).
+    pub base_fees: Quantity,
     /// Plans skipped, per reason code, by reason.
     pub skips: Vec<(String, u64)>,
 }
@@ -231,6 +237,9 @@ impl BotDay {
             bought: Notional::ZERO,
             sold: Notional::ZERO,
             fees: Notional::ZERO,
+            bought_quantity: Quantity::ZERO,
+            sold_quantity: Quantity::ZERO,
+            base_fees: Quantity::ZERO,
             skips: Vec::new(),
         }
     }
@@ -257,10 +266,17 @@ impl BotDay {
             Side::Sell => &mut self.sold,
         };
         *total = total.checked_add(value).unwrap_or(*total);
+        let held = match side {
+            Side::Buy => &mut self.bought_quantity,
+            Side::Sell => &mut self.sold_quantity,
+        };
+        *held = held.checked_add(quantity).unwrap_or(*held);
         if fee_asset == Some(self.symbol.quote())
             && let Ok(fee) = Notional::new(fee.value())
         {
             self.fees = self.fees.checked_add(fee).unwrap_or(self.fees);
+        } else if fee_asset == Some(self.symbol.base()) {
+            self.base_fees = self.base_fees.checked_add(fee).unwrap_or(self.base_fees);
         }
     }
 
@@ -269,6 +285,17 @@ impl BotDay {
     #[must_use]
     pub fn cash_pnl(&self) -> Decimal {
         self.sold.value() - self.bought.value() - self.fees.value()
+    }
+
+    /// The day's result marked to `mark`, the pair's price now: the cash result plus what
+    /// the day's fills left held (bought − sold − fees in the base asset) valued at `mark`.
+    /// Without a mark it is the cash result. A round trip's result does not depend on the
+    /// mark; a day that only bought shows the price's move since, less the fees.
+    #[must_use]
+    pub fn marked_pnl(&self, mark: Option<Price>) -> Decimal {
+        let held =
+            self.bought_quantity.value() - self.sold_quantity.value() - self.base_fees.value();
+        self.cash_pnl() + mark.map_or(Decimal::ZERO, |m| held * m.value())
     }
 
     /// Skips in all.
@@ -389,5 +416,63 @@ mod tests {
         assert_eq!(day.bought.value(), Decimal::from(600));
         assert_eq!(day.fees.value(), "0.61".parse::<Decimal>().unwrap());
         assert_eq!(day.cash_pnl(), "9.39".parse::<Decimal>().unwrap());
+        // The base-asset fee is what the round trip left short: valued at the mark.
+        assert_eq!(day.base_fees, q("0.00001"));
+        assert_eq!(
+            day.marked_pnl(Some(p("50000"))),
+            "8.89".parse::<Decimal>().unwrap()
+        );
+    }
+
+    fn btc_day() -> BotDay {
+        BotDay::new(
+            BotId::new(uuid::Uuid::nil()),
+            "b",
+            ExchangeId::Paper,
+            "BTC/USDT".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn what_a_day_bought_is_marked_to_the_price_now() {
+        let q = |s: &str| s.parse::<Quantity>().unwrap();
+        let p = |s: &str| s.parse::<Price>().unwrap();
+        let usdt = Asset::new("USDT").ok();
+        // Bought 1 at 100 (fee 0.1 USDT), now at 110: up 9.90.
+        let mut day = btc_day();
+        day.add_fill(Side::Buy, q("1"), p("100"), q("0.1"), usdt);
+        assert_eq!(
+            day.marked_pnl(Some(p("110"))),
+            "9.9".parse::<Decimal>().unwrap()
+        );
+        // Without a price, what it spent.
+        assert_eq!(day.marked_pnl(None), "-100.1".parse::<Decimal>().unwrap());
+        // A fee in another asset is not counted.
+        let mut other = btc_day();
+        other.add_fill(Side::Buy, q("1"), p("100"), q("1"), Asset::new("BNB").ok());
+        assert_eq!(other.marked_pnl(Some(p("100"))), Decimal::ZERO);
+    }
+
+    proptest::proptest! {
+        /// A round trip (bought, then all of it sold) made what it made, whatever the
+        /// price now.
+        #[test]
+        fn a_round_trip_does_not_depend_on_the_mark(
+            quantity in 1u32..1_000_000,
+            buy in 1u32..10_000_000,
+            sell in 1u32..10_000_000,
+            fee in 0u32..1_000,
+            mark in 1u32..10_000_000,
+        ) {
+            let quantity = Quantity::new(Decimal::new(i64::from(quantity), 4)).unwrap();
+            let price = |cents: u32| Price::new(Decimal::new(i64::from(cents), 2)).unwrap();
+            let fee = Quantity::new(Decimal::new(i64::from(fee), 2)).unwrap();
+            let usdt = Asset::new("USDT").ok();
+            let mut day = btc_day();
+            day.add_fill(Side::Buy, quantity, price(buy), fee, usdt);
+            day.add_fill(Side::Sell, quantity, price(sell), fee, usdt);
+            proptest::prop_assert_eq!(day.marked_pnl(Some(price(mark))), day.cash_pnl());
+            proptest::prop_assert_eq!(day.marked_pnl(None), day.cash_pnl());
+        }
     }
 }

@@ -23,6 +23,10 @@ pub enum AuditAction {
     PasswordResetRequested,
     /// A password was reset.
     PasswordReset,
+    /// A signed-in user changed their password.
+    PasswordChanged,
+    /// A password change was refused: the current password given was wrong.
+    PasswordChangeFailed,
     /// An email address was verified.
     EmailVerified,
     /// An exchange key was added.
@@ -50,6 +54,8 @@ impl AuditAction {
             Self::SignOut => "sign_out",
             Self::PasswordResetRequested => "password_reset_requested",
             Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordChangeFailed => "password_change_failed",
             Self::EmailVerified => "email_verified",
             Self::KeyAdded => "key_added",
             Self::KeyRemoved => "key_removed",

@@ -179,7 +179,7 @@ impl BinanceVenue {
             // Binance's documented default ban starts at 2 minutes.
             self.ban
                 .ban(retry_after.unwrap_or(Duration::from_secs(120)));
-            return Err(Failure::Final(ExchangeError::RateLimited {
+            return Err(Failure::Final(ExchangeError::Banned {
                 exchange: BINANCE,
                 retry_after,
             }));

@@ -416,7 +416,13 @@ pub(crate) fn failure(status: u16, body: &[u8], retry_after: Option<Duration>) -
             .take(300)
             .collect::<String>()
     };
-    if status == 418 || status == 429 {
+    if status == 418 {
+        return Failure::NotApplied(ExchangeError::Banned {
+            exchange: BINANCE,
+            retry_after,
+        });
+    }
+    if status == 429 {
         return Failure::NotApplied(ExchangeError::RateLimited {
             exchange: BINANCE,
             retry_after,

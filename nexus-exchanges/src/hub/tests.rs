@@ -166,6 +166,10 @@ async fn stale_data_is_served_only_up_to_its_limit() {
     tokio::time::advance(Duration::from_secs(31)).await;
     let err = hub.tickers(ExchangeId::Binance, &[btc]).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
+    // Both failures are counted by class, the one hidden by cached data too.
+    assert_eq!(hub.upstream_errors(ExchangeId::Binance, "transient"), 2);
+    assert_eq!(hub.upstream_errors(ExchangeId::Binance, "banned"), 0);
+    assert_eq!(hub.upstream_errors(ExchangeId::Binance, "no such class"), 0);
     assert!(
         hub.tickers(ExchangeId::Coinbase, &[btc]).await.is_err(),
         "no source for coinbase"

@@ -78,6 +78,7 @@ impl LlmAdvisor {
         for provider in &providers {
             metrics.llm_model(provider.name(), provider.model());
         }
+        metrics.llm_budget(budget);
         Self {
             providers,
             store,

@@ -98,6 +98,65 @@ pub struct Reset {
     pub password: String,
 }
 
+/// `POST /auth/password`.
+#[derive(Object)]
+pub struct PasswordChange {
+    /// The password the account signs in with now.
+    pub current_password: String,
+    /// The new password, at least 8 characters.
+    pub new_password: String,
+}
+
+impl PasswordChange {
+    /// The new password's length.
+    ///
+    /// # Errors
+    /// [`Invalid`]: `weak_password`.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        check_password(&self.new_password)
+    }
+}
+
+/// Answers of `change_password`.
+#[derive(ApiResponse)]
+pub enum PasswordChangeResponse {
+    /// Changed; every other session of the account is signed out.
+    #[oai(status = 200)]
+    Ok(Json<Done>),
+    /// Malformed JSON.
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// Not signed in, or the session ended (`unauthorized`).
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// The current password is wrong (`wrong_password`), or the account has none: it
+    /// signs in with Google (`no_password`; the reset email sets one).
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// The new password is missing or too short (`weak_password`).
+    #[oai(status = 422)]
+    Invalid(Json<ErrorBody>),
+    /// Too many wrong passwords (`rate_limited`), or every password-hashing slot busy
+    /// (`busy`).
+    #[oai(status = 429)]
+    TooMany(Json<ErrorBody>, #[oai(header = "Retry-After")] u64),
+    /// The database is unreachable (`unavailable`).
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+impl From<TokenResponse> for PasswordChangeResponse {
+    fn from(answer: TokenResponse) -> Self {
+        match answer {
+            TokenResponse::Ok(done) => Self::Ok(done),
+            TokenResponse::BadRequest(e) => Self::BadRequest(e),
+            TokenResponse::Invalid(e) => Self::Invalid(e),
+            TokenResponse::TooMany(e, secs) => Self::TooMany(e, secs),
+            TokenResponse::Unavailable(e) => Self::Unavailable(e),
+        }
+    }
+}
+
 /// A user, as they see themselves.
 #[derive(Debug, Object)]
 pub struct Me {
@@ -922,6 +981,102 @@ impl AuthApi {
         TokenResponse::Ok(Json(Done {
             message: "password changed; every session was signed out".into(),
         }))
+    }
+
+    /// Changes the signed-in user's password, given the current one, and signs out every
+    /// other session of the account (this one stays). Wrong current passwords count
+    /// against the account as failed sign-ins do.
+    #[oai(
+        path = "/auth/password",
+        method = "post",
+        operation_id = "change_password"
+    )]
+    pub(crate) async fn change_password(
+        &self,
+        state: Data<&Arc<ApiState>>,
+        auth: Session,
+        body: Json<PasswordChange>,
+        ip: ClientIp,
+    ) -> PasswordChangeResponse {
+        let caller = auth.caller();
+        let ip = ip.0.clone();
+        let email = caller.user.email.clone();
+        let attempt = Attempt {
+            ip: &ip,
+            account: &email,
+            device: None,
+        };
+        if let Err(wait) = state.failures.check(&attempt, Instant::now()) {
+            let (body, secs) = rate_limited(wait);
+            return PasswordChangeResponse::TooMany(body, secs);
+        }
+        if let Err(e) = body.validate() {
+            return PasswordChangeResponse::Invalid(e.body());
+        }
+        let hash = match state.store.user_by_email(&email).await {
+            Ok(Some((_, Some(hash)))) => hash,
+            Ok(_) => {
+                return PasswordChangeResponse::Forbidden(err(
+                    "no_password",
+                    "this account signs in with Google and has no password: ask for a reset email to set one",
+                ));
+            }
+            Err(e) => return PasswordChangeResponse::Unavailable(unavailable(&e)),
+        };
+        let current = Secret::new(body.current_password.clone());
+        match state.hashing.verify(current, hash).await {
+            Ok(true) => {}
+            Ok(false) => {
+                state.failures.failed(&attempt, Instant::now());
+                state
+                    .audit(
+                        Some(caller.user.id),
+                        AuditAction::PasswordChangeFailed,
+                        &email,
+                        &ip,
+                    )
+                    .await;
+                return PasswordChangeResponse::Forbidden(err(
+                    "wrong_password",
+                    "current_password: that is not the account's password",
+                ));
+            }
+            Err(_) => {
+                let (body, secs) = busy();
+                return PasswordChangeResponse::TooMany(body, secs);
+            }
+        }
+        state.failures.succeeded(&attempt);
+        let hash = match state.new_password_hash(&body.new_password).await {
+            Ok(hash) => hash,
+            Err(answer) => return answer.into(),
+        };
+        let now = Utc::now();
+        if let Err(e) = state.store.set_password(caller.user.id, &hash, now).await {
+            return PasswordChangeResponse::Unavailable(unavailable(&e));
+        }
+        let revoked = match state
+            .store
+            .revoke_other_sessions(caller.user.id, caller.session, now)
+            .await
+        {
+            Ok(n) => n,
+            Err(e) => return PasswordChangeResponse::Unavailable(unavailable(&e)),
+        };
+        state
+            .audit(
+                Some(caller.user.id),
+                AuditAction::PasswordChanged,
+                &format!("{email}: {revoked} other sessions signed out"),
+                &ip,
+            )
+            .await;
+        let message = match revoked {
+            0 => "password changed".to_owned(),
+            1 => "password changed; 1 other session was signed out".to_owned(),
+            n => format!("password changed; {n} other sessions were signed out"),
+        };
+        PasswordChangeResponse::Ok(Json(Done { message }))
     }
 
     /// The signed-in user.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::ErrorBody;
 pub use super::admin::{RoleChange, RoleName};
-pub use super::auth::{Credentials, Forgot, Reset, SignUp, Verify};
+pub use super::auth::{Credentials, Forgot, PasswordChange, Reset, SignUp, Verify};
 pub use super::bots::{BotChanges, NewBot};
 pub use super::identity_link::{LinkConfirmation, LinkTarget};
 pub use super::keys::{Exchange, KeyToAdd, NewKey};
@@ -122,6 +122,16 @@ pub fn forgot(bytes: &[u8]) -> Result<Forgot, BodyError> {
 /// [`BodyError`]: malformed, or `weak_password`.
 pub fn reset(bytes: &[u8]) -> Result<Reset, BodyError> {
     let body: Reset = json(bytes)?;
+    body.validate()?;
+    Ok(body)
+}
+
+/// `POST /auth/password`.
+///
+/// # Errors
+/// [`BodyError`]: malformed, or `weak_password`.
+pub fn password_change(bytes: &[u8]) -> Result<PasswordChange, BodyError> {
+    let body: PasswordChange = json(bytes)?;
     body.validate()?;
     Ok(body)
 }

@@ -314,6 +314,7 @@ impl KeysApi {
                 Err(
                     e @ (ExchangeError::Transient { .. }
                     | ExchangeError::RateLimited { .. }
+                    | ExchangeError::Banned { .. }
                     | ExchangeError::OutcomeUnknown { .. }),
                 ) => {
                     return AddKeyResponse::Unavailable(err(

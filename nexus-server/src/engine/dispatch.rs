@@ -289,7 +289,10 @@ impl Dispatcher {
             }
 
             for batch in out.batches(self.batch) {
-                let (job, orders) = (TradeJob::new_job(batch.to_vec())?, batch.len() as u64);
+                let (job, orders) = (
+                    TradeJob::new_job(batch.to_vec(), signal.at)?,
+                    batch.len() as u64,
+                );
                 // A few in flight at once: enough to overlap, not to crowd out the
                 // workers' own writes.
                 while enqueues.len() >= IN_FLIGHT {

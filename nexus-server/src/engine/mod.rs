@@ -11,6 +11,7 @@
 pub mod advice;
 pub mod alerts;
 pub mod dispatch;
+mod lease;
 pub mod panics;
 pub mod scheduler;
 pub mod signals;

@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::Utc;
 use nexus_core::fanout::Signal;
 use nexus_core::ports::accounts::StrategyMarket;
-use nexus_core::ports::jobs::{JobId, JobKind, RetryPolicy};
+use nexus_core::ports::jobs::{JobKind, RetryPolicy};
 use nexus_core::regime::gate::{AdvisorInput, GateAction, GateInputs, GatePolicy, Gatekeeper};
 use nexus_core::regime::indicators::Bar;
 use nexus_core::regime::{Classification, RegimeClassifier, RegimeConfig};
@@ -573,10 +573,13 @@ impl Scheduler {
                     // The lease is renewed while it runs, so that it can be short: a fan-out
                     // of many bots outlasts it, and one cut short by a crash is not left
                     // waiting for it.
-                    let renewing = tokio::spawn(renew_lease(
+                    let renewing = tokio::spawn(super::lease::renew(
                         Arc::clone(&self.store),
                         job.id,
                         self.worker.clone(),
+                        SIGNAL_LEASE,
+                        SIGNAL_HEARTBEAT,
+                        "fan-out",
                     ));
                     let fanned =
                         panics::catch_async(self.dispatcher.dispatch(&signal, Utc::now())).await;
@@ -665,31 +668,6 @@ impl Leading {
         self.series
             .get(&(exchange, symbol, interval))
             .is_some_and(|s| s.classified_at.is_some())
-    }
-}
-
-/// Renews `worker`'s lease on the signal job `job` now and every [`SIGNAL_HEARTBEAT`]
-/// until aborted (its fan-out ended) or the lease is found lost.
-async fn renew_lease(store: Arc<dyn Store>, job: JobId, worker: String) {
-    // The first tick is immediate: a job claimed with others has waited for their
-    // fan-outs, its lease running.
-    let mut beats = tokio::time::interval(SIGNAL_HEARTBEAT);
-    beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        beats.tick().await;
-        match store
-            .heartbeat(job, &worker, SIGNAL_LEASE, Utc::now())
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
-                // Another instance may fan it out too: safe (batches are unique, orders
-                // recorded and looked up before they are placed), only wasted work.
-                tracing::warn!(job = job.0, "a fan-out lost its job's lease");
-                return;
-            }
-            Err(e) => tracing::warn!(job = job.0, error = %e, "renewing a fan-out's lease failed"),
-        }
     }
 }
 

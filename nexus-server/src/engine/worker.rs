@@ -40,6 +40,10 @@ const BOT_DELETED: &str = "the bot was deleted";
 pub struct TradeJob {
     /// The orders to place, in plan order.
     pub plans: Vec<ExecutionPlan>,
+    /// When their signal was decided (`None` in jobs of earlier versions): the start of
+    /// the signal-to-order latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal_at: Option<Timestamp>,
 }
 
 #[derive(Deserialize)]
@@ -48,25 +52,34 @@ struct TradeJobWire {
     plans: Vec<ExecutionPlan>,
     #[serde(default)]
     plan: Option<ExecutionPlan>,
+    #[serde(default)]
+    signal_at: Option<Timestamp>,
 }
 
 impl From<TradeJobWire> for TradeJob {
     fn from(wire: TradeJobWire) -> Self {
         let mut plans = wire.plans;
         plans.extend(wire.plan);
-        Self { plans }
+        Self {
+            plans,
+            signal_at: wire.signal_at,
+        }
     }
 }
 
 impl TradeJob {
-    /// The job for a batch of plans, unique per its client order ids (in order), so a
+    /// The job for a batch of plans of a signal decided at `signal_at`, unique per its
+    /// client order ids (in order), so a
     /// replayed fan-out that plans the same batch enqueues it once. A batch that differs
     /// but shares an order is safe too: the order's row is already recorded, so that
     /// order is looked up at its venue rather than placed again.
     ///
     /// # Errors
     /// The plans do not serialise (they always do).
-    pub fn new_job(plans: Vec<ExecutionPlan>) -> Result<NewJob, serde_json::Error> {
+    pub fn new_job(
+        plans: Vec<ExecutionPlan>,
+        signal_at: Timestamp,
+    ) -> Result<NewJob, serde_json::Error> {
         let unique_key = match plans.as_slice() {
             [one] => format!("trade:{}", one.client_order_id),
             _ => {
@@ -77,7 +90,10 @@ impl TradeJob {
         };
         Ok(NewJob {
             kind: JobKind::TradeExecution,
-            payload: serde_json::to_string(&Self { plans })?,
+            payload: serde_json::to_string(&Self {
+                plans,
+                signal_at: Some(signal_at),
+            })?,
             unique_key: Some(unique_key),
             priority: 10,
             run_at: None,
@@ -260,7 +276,22 @@ impl TradeExecutor {
     ) -> Result<Vec<(ExecutionPlan, Outcome)>, ExecuteError> {
         let trade: TradeJob =
             serde_json::from_str(&job.payload).map_err(|e| ExecuteError::Payload(Arc::new(e)))?;
-        Ok(self.run_plans(trade.plans).await)
+        let results = self.run_plans(trade.plans).await;
+        self.observe_latency(trade.signal_at, &results);
+        Ok(results)
+    }
+
+    /// Observes each order placed now in the signal-to-order latency.
+    fn observe_latency(&self, signal_at: Option<Timestamp>, results: &[(ExecutionPlan, Outcome)]) {
+        let (Some(metrics), Some(signal_at)) = (&self.metrics, signal_at) else {
+            return;
+        };
+        let elapsed = (Utc::now() - signal_at).to_std().unwrap_or_default();
+        for (_, outcome) in results {
+            if matches!(outcome, Ok(Executed::Placed(_))) {
+                metrics.signal_to_order.observe(elapsed.as_secs_f64());
+            }
+        }
     }
 
     /// Runs plans as one batch: their bots read in one query, their orders recorded in
@@ -322,6 +353,7 @@ impl TradeExecutor {
             };
             results.push((plan, outcome));
         }
+        self.observe_latency(trade.signal_at, &results);
         Ok(results)
     }
 
@@ -668,6 +700,9 @@ where
 
 /// How long a claimed trade job is ours before another worker may take it over.
 pub const LEASE: Duration = Duration::from_secs(30);
+/// How often a running batch's lease is renewed: a third of it, so two renewals can fail
+/// before it runs out.
+const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// How often an idle worker looks for jobs it was not woken for.
 const IDLE_POLL: Duration = Duration::from_millis(200);
@@ -709,6 +744,17 @@ pub async fn run_worker(
             }
         };
         let started = std::time::Instant::now();
+        // The lease is renewed while the batch runs: a venue slow to answer its orders
+        // must not let another worker claim the batch (it would look the orders up, not
+        // double them, but only after this one's calls).
+        let renewing = tokio::spawn(super::lease::renew(
+            Arc::clone(&store),
+            job.id,
+            worker.clone(),
+            LEASE,
+            HEARTBEAT,
+            "trade batch",
+        ));
         let outcome = match panics::catch_async(executor.run(&job)).await {
             Ok(outcome) => outcome,
             Err(panic) => {
@@ -719,6 +765,7 @@ pub async fn run_worker(
                 executor.run_isolated(&job).await
             }
         };
+        renewing.abort();
         if let Some(metrics) = executor.metrics() {
             metrics
                 .job_duration
@@ -786,7 +833,14 @@ async fn settle(
     let failed = if left.len() == total {
         store.fail(job.id, worker, &error, policy, now).await
     } else {
-        match serde_json::to_string(&TradeJob { plans: left }) {
+        // The rest keeps its signal's time, so its retries measure from the signal too.
+        let signal_at = serde_json::from_str::<TradeJob>(&job.payload)
+            .ok()
+            .and_then(|t| t.signal_at);
+        match serde_json::to_string(&TradeJob {
+            plans: left,
+            signal_at,
+        }) {
             Ok(rest) => {
                 store
                     .fail_with_rest(job.id, worker, &error, &rest, policy, now)
@@ -851,7 +905,11 @@ mod tests {
 
     #[test]
     fn a_batch_job_is_unique_per_its_orders_in_order() {
-        let key = |plans: Vec<ExecutionPlan>| TradeJob::new_job(plans).expect("a job").unique_key;
+        let key = |plans: Vec<ExecutionPlan>| {
+            TradeJob::new_job(plans, Utc::now())
+                .expect("a job")
+                .unique_key
+        };
         let (a, b) = (plan(1), plan(2));
         assert_eq!(
             key(vec![a.clone(), b.clone()]),
@@ -908,9 +966,15 @@ mod tests {
         let old = serde_json::json!({ "plan": a }).to_string();
         let parsed: TradeJob = serde_json::from_str(&old).expect("an old job");
         assert_eq!(parsed.plans, vec![a.clone()]);
-        let job = TradeJob::new_job(vec![a.clone(), b.clone()]).expect("a job");
+        assert_eq!(
+            parsed.signal_at, None,
+            "an old job does not know its signal's time"
+        );
+        let at = Utc::now();
+        let job = TradeJob::new_job(vec![a.clone(), b.clone()], at).expect("a job");
         let parsed: TradeJob = serde_json::from_str(&job.payload).expect("a new job");
         assert_eq!(parsed.plans, vec![a, b]);
+        assert_eq!(parsed.signal_at, Some(at));
         assert!(serde_json::from_str::<TradeJob>("{\"plans\": 3}").is_err());
     }
 }

@@ -13,18 +13,16 @@ use std::sync::Arc;
 use askama::Template;
 use chrono::{NaiveTime, Utc};
 use nexus_core::ports::accounts::BotRecord;
-use nexus_core::ports::activity::{OrderRecord, Page, SkipRecord};
+use nexus_core::ports::alerts::BotDay;
 use nexus_core::regime::Regime;
 use nexus_core::regime::gate::{GateAction, GateDecision, GateReason};
-use nexus_core::{BotId, ExchangeId, Side, StoreError, Symbol, UserId};
+use nexus_core::{BotId, ExchangeId, Price, StoreError, Symbol, UserId};
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Request, Response, handler};
 use rust_decimal::Decimal;
 
-use super::bots::{
-    MARKET_WAIT, OrderRow, SkipRow, exchange_label, order_row, paused_reason, sides_of,
-};
+use super::bots::{MARKET_WAIT, OrderRow, SkipRow, exchange_label, order_row, paused_reason};
 use super::format::{self, When, when};
 use super::guard;
 use super::render::{Chrome, html, page, redirect};
@@ -37,8 +35,6 @@ const MAX_BOTS: usize = 200;
 const RECENT: usize = 10;
 /// Bots listed under "Your bots".
 const LISTED_BOTS: usize = 10;
-/// Fills of one bot read for today's P&L.
-const DAY_FILLS: u32 = 200;
 
 /// A market the user's bots follow.
 #[derive(Debug, Clone)]
@@ -252,32 +248,8 @@ async fn gather(state: &ApiState, user: UserId) -> Result<Live, StoreError> {
         });
     }
 
-    let mut orders: Vec<OrderRecord> = Vec::new();
-    let mut skips: Vec<SkipRecord> = Vec::new();
-    let latest = Page {
-        before: None,
-        limit: RECENT as u32,
-    };
-    for bot in &bots {
-        orders.extend(store.bot_orders(bot.id, latest).await?);
-        skips.extend(
-            store
-                .bot_skips(
-                    bot.id,
-                    Page {
-                        before: None,
-                        limit: RECENT as u32,
-                    },
-                )
-                .await?
-                .into_iter()
-                .map(|(_, s)| s),
-        );
-    }
-    orders.sort_by_key(|o| std::cmp::Reverse(o.created_at));
-    orders.truncate(RECENT);
-    skips.sort_by_key(|s| std::cmp::Reverse(s.at));
-    skips.truncate(RECENT);
+    let orders = store.user_recent_orders(user, RECENT as u32).await?;
+    let skips = store.user_recent_skips(user, RECENT as u32).await?;
 
     Ok(Live {
         unavailable: false,
@@ -427,9 +399,10 @@ async fn equity(
     )
 }
 
-/// Today's P&L (since 00:00 UTC) per quote asset: today's fills marked to the current
-/// price (what was sold, minus what was bought and the fees, plus what was bought today
-/// and is still held at today's price). Its sign's kind and what it counts.
+/// Today's P&L (since 00:00 UTC) per quote asset: each bot's day (one read across the
+/// user's bots) marked to the current price (what was sold, minus what was bought and the
+/// fees, plus what the day left held at today's price, or at the day's average buying
+/// price when the market has no price now). Its sign's kind and what it counts.
 async fn today(
     state: &ApiState,
     user: UserId,
@@ -438,51 +411,22 @@ async fn today(
 ) -> Result<(String, &'static str, String), StoreError> {
     let now = Utc::now();
     let start = now.date_naive().and_time(NaiveTime::MIN).and_utc();
-    let active = state
+    let days = state
         .store
         .day_activity(user, start, now + chrono::Duration::minutes(1))
         .await?;
     let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut fills_today = 0u64;
-    for day in active.iter().filter(|d| d.fills > 0) {
-        let Some(bot) = bots.iter().find(|b| b.id == day.bot) else {
-            continue;
-        };
-        let fills: Vec<_> = state
-            .store
-            .bot_fills(
-                bot.id,
-                Page {
-                    before: None,
-                    limit: DAY_FILLS,
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|(_, f)| f)
-            .take_while(|f| f.filled_at >= start)
-            .collect();
-        let sides = sides_of(state, fills.iter()).await?;
-        let trades: Vec<Trade> = fills
-            .iter()
-            .filter_map(|f| {
-                Some(Trade {
-                    side: *sides.get(&f.order)?,
-                    quantity: f.quantity.value(),
-                    price: f.price.value(),
-                    fee: f.fee.value(),
-                    fee_asset: f.fee_asset.map(|a| a.as_str().to_owned()),
-                })
-            })
-            .collect();
-        fills_today += trades.len() as u64;
+    for day in days.iter().filter(|d| d.fills > 0) {
+        fills_today += day.fills;
         let mark = prices
-            .get(&(bot.exchange, bot.symbol))
+            .get(&(day.exchange, day.symbol))
             .copied()
-            .or_else(|| trades.first().map(|t| t.price));
+            .or_else(|| average_buy(day))
+            .and_then(|p| Price::new(p).ok());
         *totals
-            .entry(bot.symbol.quote().as_str().to_owned())
-            .or_default() += marked_pnl(&trades, bot.symbol, mark);
+            .entry(day.symbol.quote().as_str().to_owned())
+            .or_default() += day.marked_pnl(mark);
     }
     let note = match fills_today {
         0 => "No fills today".to_owned(),
@@ -507,41 +451,10 @@ async fn today(
     Ok((amounts(&totals, format::signed_money), kind, note))
 }
 
-/// One fill with its order's side.
-#[derive(Debug, Clone, PartialEq)]
-struct Trade {
-    side: Side,
-    quantity: Decimal,
-    price: Decimal,
-    fee: Decimal,
-    fee_asset: Option<String>,
-}
-
-/// What `trades` in `symbol` made, in its quote asset, with what they left held valued
-/// at `mark` (unvalued without one): cash in minus cash out and fees.
-fn marked_pnl(trades: &[Trade], symbol: Symbol, mark: Option<Decimal>) -> Decimal {
-    let (quote, base) = (symbol.quote(), symbol.base());
-    let mut cash = Decimal::ZERO;
-    let mut held = Decimal::ZERO;
-    for t in trades {
-        let value = t.quantity * t.price;
-        match t.side {
-            Side::Buy => {
-                cash -= value;
-                held += t.quantity;
-            }
-            Side::Sell => {
-                cash += value;
-                held -= t.quantity;
-            }
-        }
-        match t.fee_asset.as_deref() {
-            Some(a) if a == quote.as_str() => cash -= t.fee,
-            Some(a) if a == base.as_str() => held -= t.fee,
-            _ => {}
-        }
-    }
-    cash + mark.map_or(Decimal::ZERO, |m| held * m)
+/// The day's average buying price, when it bought.
+fn average_buy(day: &BotDay) -> Option<Decimal> {
+    let quantity = day.bought_quantity.value();
+    (!quantity.is_zero()).then(|| day.bought.value() / quantity)
 }
 
 /// A regime for people: its name, badge kind and the gate's reasons.
@@ -605,43 +518,9 @@ fn reason_text(reason: &GateReason) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::str::FromStr;
-
     use nexus_core::regime::gate::{AdvisorInput, GateInputs, Gatekeeper};
 
     use super::*;
-
-    fn d(s: &str) -> Decimal {
-        Decimal::from_str(s).expect("decimal")
-    }
-
-    fn trade(side: Side, quantity: &str, price: &str, fee: &str, asset: &str) -> Trade {
-        Trade {
-            side,
-            quantity: d(quantity),
-            price: d(price),
-            fee: d(fee),
-            fee_asset: Some(asset.to_owned()),
-        }
-    }
-
-    #[test]
-    fn todays_trades_are_marked_to_the_current_price() {
-        let btc: Symbol = "BTC/USDT".parse().expect("symbol");
-        // Bought 1 at 100 (fee 0.1 USDT), now at 110: up 9.90.
-        let bought = [trade(Side::Buy, "1", "100", "0.1", "USDT")];
-        assert_eq!(marked_pnl(&bought, btc, Some(d("110"))), d("9.9"));
-        // A fee in the base asset leaves less held.
-        let base_fee = [trade(Side::Buy, "1", "100", "0.01", "BTC")];
-        assert_eq!(marked_pnl(&base_fee, btc, Some(d("100"))), d("-1"));
-        // A round trip is what it made, whatever the price now.
-        let round = [
-            trade(Side::Sell, "1", "120", "0", "USDT"),
-            trade(Side::Buy, "1", "100", "0", "USDT"),
-        ];
-        assert_eq!(marked_pnl(&round, btc, Some(d("5"))), d("20"));
-        assert_eq!(marked_pnl(&round, btc, None), d("20"));
-    }
 
     #[test]
     fn a_regime_says_why() {

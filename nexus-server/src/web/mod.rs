@@ -112,6 +112,10 @@ pub fn mount(route: Route) -> Route {
         )
         .at("/app/settings/password", post(settings::password))
         .at(
+            "/app/settings/password/change",
+            post(settings::change_password),
+        )
+        .at(
             "/app/settings/sessions/others",
             post(settings::sign_out_others),
         )

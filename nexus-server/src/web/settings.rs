@@ -1,7 +1,8 @@
-//! `/app/settings`: the profile, a password change (by the reset link the API emails:
-//! the API has no change-password operation, and the link proves the mailbox too), alert
-//! preferences over the API's `/me/alerts` operations, and the active sessions with a
-//! button signing out all but this one.
+//! `/app/settings`: the profile, a password change (with the current password, through
+//! the API's `change_password`; or by the reset link the API emails, for an account that
+//! signs in with Google or a forgotten password), alert preferences over the API's
+//! `/me/alerts` operations, and the active sessions with a button signing out all but this
+//! one.
 
 use std::sync::Arc;
 
@@ -161,6 +162,30 @@ impl AlertsForm {
     }
 }
 
+/// The password change form: what went wrong, beside the field it concerns.
+#[derive(Debug, Default)]
+struct PasswordForm {
+    /// Whether the account has a password (else it signs in with Google only).
+    has_password: bool,
+    current_error: String,
+    new_error: String,
+    confirm_error: String,
+    error: Option<String>,
+}
+
+impl PasswordForm {
+    /// Shows the API's refusal beside the field it names, or above the form.
+    fn refused(&mut self, failure: &Failure) {
+        match failure.code.as_str() {
+            "wrong_password" => {
+                "That is not your current password.".clone_into(&mut self.current_error);
+            }
+            "weak_password" => self.new_error = sentence(failure.problem()),
+            _ => self.error = Some(sentence(&failure.message)),
+        }
+    }
+}
+
 /// The profile section.
 struct Profile {
     email: String,
@@ -229,6 +254,7 @@ fn device(agent: Option<&str>) -> String {
 struct SettingsPage {
     chrome: Chrome,
     profile: Profile,
+    password: PasswordForm,
     /// `None`: the preferences could not be read.
     alerts: Option<AlertsForm>,
     /// `None`: the sessions could not be read.
@@ -239,9 +265,16 @@ async fn settings_page(
     state: &Arc<ApiState>,
     viewer: &Viewer,
     alerts: Option<AlertsForm>,
+    password_form: Option<PasswordForm>,
 ) -> Option<SettingsPage> {
     let me = viewer.user.as_ref()?;
     let now = Utc::now();
+    let mut password_form = password_form.unwrap_or_default();
+    password_form.has_password = match state.store.user_by_email(&me.user.email).await {
+        Ok(found) => found.is_some_and(|(_, hash)| hash.is_some()),
+        // Unknown: the form is offered, and the API says if there is no password.
+        Err(_) => true,
+    };
     let alerts = match alerts {
         Some(form) => Some(form),
         None => {
@@ -294,6 +327,7 @@ async fn settings_page(
                 Role::User => "User",
             },
         },
+        password: password_form,
         alerts,
         sessions,
     })
@@ -305,7 +339,7 @@ pub async fn show(req: &Request, viewer: Viewer, state: Data<&Arc<ApiState>>) ->
     if let Err(answer) = guard::signed_in(&viewer, req) {
         return *answer;
     }
-    match settings_page(&state, &viewer, None).await {
+    match settings_page(&state, &viewer, None, None).await {
         Some(settings) => page(&settings),
         None => redirect(req, "/login?next=%2Fapp%2Fsettings"),
     }
@@ -381,7 +415,7 @@ pub async fn save_alerts(
                 let mut form = AlertsForm::stored(&prefs);
                 form.saved = true;
                 form.secret = Some(secret);
-                match settings_page(&state, &viewer, Some(form)).await {
+                match settings_page(&state, &viewer, Some(form), None).await {
                     Some(settings) => page(&settings),
                     None => redirect(req, "/app/settings#alerts"),
                 }
@@ -398,7 +432,7 @@ pub async fn save_alerts(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            match settings_page(&state, &viewer, Some(form)).await {
+            match settings_page(&state, &viewer, Some(form), None).await {
                 Some(settings) => html(status, &settings),
                 None => redirect(req, "/app/settings#alerts"),
             }
@@ -448,6 +482,87 @@ pub async fn password(
         Err(failure) => flash(jar, "danger", &sentence(&failure.message)),
     }
     redirect(req, "/app/settings#password")
+}
+
+/// The password change form as posted.
+#[derive(Deserialize)]
+pub struct PasswordChangeForm {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+/// `POST /app/settings/password/change`: the API's `change_password`, its refusals shown
+/// beside the fields; the two new passwords must match first.
+#[handler]
+pub async fn change_password(
+    req: &Request,
+    viewer: Viewer,
+    client: ClientIp,
+    state: Data<&Arc<ApiState>>,
+    jar: &CookieJar,
+    Form(form): Form<PasswordChangeForm>,
+) -> Response {
+    let session = match session_of(&viewer, req) {
+        Ok(session) => session,
+        Err(answer) => return *answer,
+    };
+    if let Err(answer) = guard::csrf(&viewer, req, form.csrf.as_deref()) {
+        return *answer;
+    }
+    let mut refused = PasswordForm::default();
+    if form.current_password.is_empty() {
+        "Enter your current password.".clone_into(&mut refused.current_error);
+    }
+    if form.new_password.is_empty() {
+        "Choose a new password.".clone_into(&mut refused.new_error);
+    } else if form.new_password != form.confirm_password {
+        "The two new passwords differ.".clone_into(&mut refused.confirm_error);
+    }
+    let status = if refused.current_error.is_empty()
+        && refused.new_error.is_empty()
+        && refused.confirm_error.is_empty()
+    {
+        let body = bodies::PasswordChange {
+            current_password: form.current_password,
+            new_password: form.new_password,
+        };
+        let answer = AuthApi
+            .change_password(Data(&state), session, Json(body), client)
+            .await;
+        match outcome(answer).await {
+            Ok(response) => {
+                let message = json::<serde_json::Value>(response)
+                    .await
+                    .ok()
+                    .and_then(|v| v["message"].as_str().map(|m| format!("{}.", sentence(m))))
+                    .unwrap_or_else(|| "Password changed.".to_owned());
+                flash(jar, "success", &message);
+                return redirect(req, "/app/settings#password");
+            }
+            Err(failure) => {
+                refused.refused(&failure);
+                if failure.status.is_server_error()
+                    || failure.status == StatusCode::TOO_MANY_REQUESTS
+                {
+                    failure.status
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+            }
+        }
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    match settings_page(&state, &viewer, None, Some(refused)).await {
+        Some(settings) => html(status, &settings),
+        None => redirect(req, "/app/settings#password"),
+    }
 }
 
 /// `POST /app/settings/sessions/others`: signs out every session of the user but this one,

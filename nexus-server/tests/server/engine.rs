@@ -319,6 +319,8 @@ async fn one_signal_trades_for_every_user(w: World) -> World {
         w.metric("nexus_plans_total{outcome=\"planned\"}").await,
         2.0
     );
+    // Both orders' latency from the signal was measured.
+    assert_eq!(w.metric("nexus_signal_to_order_seconds_count").await, 2.0);
     // The signal's own gate decision, recorded before it was acted on.
     let decisions = w.store.recent_decisions(50).await.unwrap();
     assert!(

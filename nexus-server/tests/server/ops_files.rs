@@ -23,7 +23,7 @@ use crate::support::{Http, NEXUS, Schema, postgres};
 const RUNBOOK_BASE: &str = "https://github.com/nexus-trading/nexus/blob/main/";
 
 /// The alerts issue 22 asks for, by rule name.
-const ALERTS: [&str; 11] = [
+const ALERTS: [&str; 13] = [
     "NexusHighErrorRate",
     "NexusHighApiLatency",
     "NexusQueueBacklog",
@@ -31,7 +31,9 @@ const ALERTS: [&str; 11] = [
     "NexusDeadLettersGrowing",
     "NexusNoSchedulerLeader",
     "NexusMarketDataStale",
-    "NexusExchangeRateLimitedOrBanned",
+    "NexusExchangeBanned",
+    "NexusExchangeRateLimited",
+    "NexusSlowOrders",
     "NexusEmailsFailing",
     "NexusLlmBudgetSpent",
     "NexusInstanceDown",
@@ -450,8 +452,11 @@ fn the_alerts_and_the_dashboard_query_what_an_operator_needs() {
         "nexus_market_data_last_update_timestamp_seconds",
         "nexus_market_data_upstream_calls_total",
         "nexus_exchange_errors_total",
+        "nexus_market_data_errors_total",
+        "nexus_signal_to_order_seconds_bucket",
         "nexus_emails_total",
-        "nexus_llm_cost_usd_total",
+        "nexus_llm_budget_usd",
+        "nexus_llm_spent_today_usd",
     ] {
         assert!(by_alerts.contains(metric), "no alert queries {metric}");
         assert!(
@@ -466,6 +471,7 @@ fn the_alerts_and_the_dashboard_query_what_an_operator_needs() {
         "nexus_job_duration_seconds_bucket",
         "nexus_llm_calls_total",
         "nexus_llm_tokens_total",
+        "nexus_llm_cost_usd_total",
         "nexus_build_info",
     ] {
         assert!(

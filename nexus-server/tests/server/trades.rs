@@ -238,12 +238,12 @@ async fn a_worker_that_dies_mid_job_leaves_exactly_one_order() {
             let plan = w.plan(bot, ExchangeId::Binance);
             let t0 = Utc::now();
             w.store
-                .enqueue(&TradeJob::new_job(vec![plan.clone()]).unwrap(), t0)
+                .enqueue(&TradeJob::new_job(vec![plan.clone()], t0).unwrap(), t0)
                 .await
                 .unwrap();
             // Enqueued twice (a replayed fan-out): still one job.
             w.store
-                .enqueue(&TradeJob::new_job(vec![plan.clone()]).unwrap(), t0)
+                .enqueue(&TradeJob::new_job(vec![plan.clone()], t0).unwrap(), t0)
                 .await
                 .unwrap();
 
@@ -320,8 +320,8 @@ async fn a_worker_that_dies_mid_batch_leaves_exactly_one_order_per_plan() {
                 let bot = w.bot(ExchangeId::Binance).await;
                 plans.push(w.plan(bot, ExchangeId::Binance));
             }
-            let job = TradeJob::new_job(plans.clone()).unwrap();
             let t0 = Utc::now();
+            let job = TradeJob::new_job(plans.clone(), t0).unwrap();
             assert!(w.store.enqueue(&job, t0).await.unwrap().is_some());
             assert!(
                 w.store.enqueue(&job, t0).await.unwrap().is_none(),
@@ -402,7 +402,7 @@ async fn a_partly_failed_batch_is_retried_holding_only_what_failed() {
             }
             let t0 = Utc::now();
             w.store
-                .enqueue(&TradeJob::new_job(plans.clone()).unwrap(), t0)
+                .enqueue(&TradeJob::new_job(plans.clone(), t0).unwrap(), t0)
                 .await
                 .unwrap();
             // Refused before the venue acted on it: not placed, but the client cannot know.
@@ -503,7 +503,7 @@ async fn a_batch_places_each_plan_once_and_records_it() {
             assert!(w.store.delete_bot(w.user, gone).await.unwrap());
             let now = Utc::now();
             w.store
-                .enqueue(&TradeJob::new_job(plans.clone()).unwrap(), now)
+                .enqueue(&TradeJob::new_job(plans.clone(), now).unwrap(), now)
                 .await
                 .unwrap();
             let claimed = w
@@ -593,7 +593,7 @@ async fn workers_drain_the_queue() {
         let bot = w.bot(ExchangeId::Paper).await;
         w.store
             .enqueue(
-                &TradeJob::new_job(vec![w.plan(bot, ExchangeId::Paper)]).unwrap(),
+                &TradeJob::new_job(vec![w.plan(bot, ExchangeId::Paper)], Utc::now()).unwrap(),
                 Utc::now(),
             )
             .await
@@ -664,6 +664,10 @@ async fn workers_drain_the_queue() {
     assert!(
         text.contains("nexus_job_duration_seconds_count 5"),
         "{text}"
+    );
+    assert!(
+        text.contains("nexus_signal_to_order_seconds_count 5"),
+        "each placed order's latency from its signal: {text}"
     );
 }
 
@@ -765,7 +769,7 @@ async fn a_partial_fill_then_the_rest_after_a_retry_is_counted_once() {
             });
             let t0 = Utc::now();
             w.store
-                .enqueue(&TradeJob::new_job(vec![plan.clone()]).unwrap(), t0)
+                .enqueue(&TradeJob::new_job(vec![plan.clone()], t0).unwrap(), t0)
                 .await
                 .unwrap();
             let claimed = w

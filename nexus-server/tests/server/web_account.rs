@@ -742,3 +742,172 @@ async fn the_password_is_changed_through_an_emailed_link() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_is_changed_with_the_current_one() {
+    on_each("web password change in place", plain, |w| async move {
+        let (id, token, mut b) = user(&w, EMAIL).await;
+        // Made with Google: no password, so no form to change it; the link sets one.
+        let page = b.get("/app/settings").await;
+        assert!(page.body.contains("You sign in with Google"), "{}", page.body);
+        assert!(!page.body.contains("id=\"f-current_password\""));
+        let (status, body) = w
+            .api
+            .post(
+                "/api/v1/auth/password",
+                &json!({"current_password": "anything at all", "new_password": "a brand new password"}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["code"], "no_password");
+
+        let old = "the old password";
+        let hash = nexus_server::auth::passwords::hash(nexus_core::Secret::new(old.to_owned()))
+            .await
+            .unwrap();
+        w.store.set_password(id, &hash, Utc::now()).await.unwrap();
+        w.store.mark_email_verified(id, Utc::now()).await.unwrap();
+        let other = another_session(&w.store, id, "curl/8.5.0").await;
+        let page = b.get("/app/settings").await;
+        assert!(page.body.contains("id=\"f-current_password\""), "{}", page.body);
+
+        // Each mistake beside its field, the page answered 422, nothing changed.
+        let wrong = b
+            .post(
+                "/app/settings/password/change",
+                &[
+                    ("current_password", "not the old one"),
+                    ("new_password", "a brand new password"),
+                    ("confirm_password", "a brand new password"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(invalid(&wrong.body, "f-current_password"), "{}", wrong.body);
+        assert!(wrong.body.contains("That is not your current password."));
+        let differ = b
+            .post(
+                "/app/settings/password/change",
+                &[
+                    ("current_password", old),
+                    ("new_password", "a brand new password"),
+                    ("confirm_password", "a brand new passwort"),
+                ],
+            )
+            .await;
+        assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(invalid(&differ.body, "f-confirm_password"));
+        assert!(differ.body.contains("The two new passwords differ."));
+        let weak = b
+            .post(
+                "/app/settings/password/change",
+                &[
+                    ("current_password", old),
+                    ("new_password", "short"),
+                    ("confirm_password", "short"),
+                ],
+            )
+            .await;
+        assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(invalid(&weak.body, "f-new_password"), "{}", weak.body);
+        assert_eq!(
+            w.api.get("/api/v1/me", Some(&other)).await.0,
+            StatusCode::OK,
+            "nothing changed yet"
+        );
+        assert_eq!(
+            b.post_forged(
+                "/app/settings/password/change",
+                &[("current_password", old), ("new_password", "x"), ("confirm_password", "x")],
+            )
+            .await
+            .status,
+            StatusCode::FORBIDDEN
+        );
+
+        let done = b
+            .post_and_follow(
+                "/app/settings/password/change",
+                &[
+                    ("current_password", old),
+                    ("new_password", "a brand new password"),
+                    ("confirm_password", "a brand new password"),
+                ],
+                "/app/settings#password",
+            )
+            .await;
+        assert!(
+            done.body
+                .contains("Password changed; 1 other session was signed out."),
+            "{}",
+            done.body
+        );
+        assert_eq!(
+            w.api.get("/api/v1/me", Some(&other)).await.0,
+            StatusCode::UNAUTHORIZED,
+            "the other session is signed out"
+        );
+        assert_eq!(
+            w.api.get("/api/v1/me", Some(&token)).await.0,
+            StatusCode::OK,
+            "this one stays"
+        );
+        let login = |password: &'static str| {
+            let api = w.api.clone();
+            async move {
+                api.post(
+                    "/api/v1/auth/login",
+                    &json!({"email": EMAIL, "password": password}),
+                    None,
+                )
+                .await
+                .0
+            }
+        };
+        assert_eq!(login(old).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(login("a brand new password").await, StatusCode::OK);
+        let audit = w.store.recent(50, None).await.unwrap();
+        let actions: Vec<&str> = audit.iter().map(|r| r.event.action.as_str()).collect();
+        assert!(actions.contains(&"password_changed"), "{actions:?}");
+        assert!(actions.contains(&"password_change_failed"), "{actions:?}");
+
+        // Through the API: the same checks, as JSON.
+        let (status, body) = w
+            .api
+            .post(
+                "/api/v1/auth/password",
+                &json!({"current_password": "a brand new password", "new_password": "short"}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["code"], "weak_password");
+        let (status, body) = w
+            .api
+            .post(
+                "/api/v1/auth/password",
+                &json!({"current_password": "a brand new password", "new_password": "yet another password"}),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        let (status, body) = w
+            .api
+            .post(
+                "/api/v1/auth/password",
+                &json!({"current_password": "a brand new password", "new_password": "yet another password"}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // The session the sign-in above opened is the other one now.
+        assert_eq!(
+            body["message"],
+            "password changed; 1 other session was signed out"
+        );
+        assert_eq!(login("yet another password").await, StatusCode::OK);
+        w
+    })
+    .await;
+}

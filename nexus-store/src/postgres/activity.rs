@@ -5,7 +5,7 @@ use nexus_core::ports::activity::{
     ActivityStore, Execution, FillRecord, OrderRecord, Page, PositionChange, PositionRecord,
     SkipRecord,
 };
-use nexus_core::{BotId, Position, Price, Quantity, StoreError, Timestamp};
+use nexus_core::{BotId, Position, Price, Quantity, StoreError, Timestamp, UserId};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -402,6 +402,49 @@ impl ActivityStore for PostgresStore {
         .await
         .map_err(classify)?;
         rows.iter().map(codec::skip).collect()
+    }
+
+    async fn user_recent_orders(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        // Each bot's newest `limit` through its own index, then the newest of those.
+        let rows = sqlx::query(
+            "SELECT o.* FROM bots b CROSS JOIN LATERAL (
+                 SELECT * FROM orders x WHERE x.bot_id = b.id
+                 ORDER BY x.created_at DESC, x.id DESC LIMIT $2) o
+             WHERE b.user_id = $1
+             ORDER BY o.created_at DESC, o.id DESC LIMIT $2",
+        )
+        .bind(user.as_uuid())
+        .bind(i64::from(limit.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(codec::order).collect()
+    }
+
+    async fn user_recent_skips(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<SkipRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.bot_id, s.signal_id, s.reason, s.detail, s.at
+             FROM bots b CROSS JOIN LATERAL (
+                 SELECT * FROM skips x WHERE x.bot_id = b.id ORDER BY x.id DESC LIMIT $2) s
+             WHERE b.user_id = $1
+             ORDER BY s.at DESC, s.id DESC LIMIT $2",
+        )
+        .bind(user.as_uuid())
+        .bind(i64::from(limit.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|r| codec::skip(r).map(|(_, s)| s))
+            .collect()
     }
 
     async fn bot_positions(

@@ -5,7 +5,7 @@ use nexus_core::ports::activity::{
     ActivityStore, Execution, FillRecord, OrderRecord, Page, PositionChange, PositionRecord,
     SkipRecord,
 };
-use nexus_core::{BotId, StoreError, Timestamp};
+use nexus_core::{BotId, StoreError, Timestamp, UserId};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -393,6 +393,51 @@ impl ActivityStore for SqliteStore {
         .await
         .map_err(classify)?;
         rows.iter().map(codec::skip).collect()
+    }
+
+    async fn user_recent_orders(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        // SQLite has no LATERAL: each bot's `limit`-th newest order (through orders_bot) is
+        // the oldest of its rows read, so no more than `limit` rows a bot are sorted.
+        let rows = sqlx::query(
+            "SELECT o.* FROM bots b JOIN orders o ON o.bot_id = b.id
+             WHERE b.user_id = ?1 AND o.created_at >= COALESCE(
+                 (SELECT x.created_at FROM orders x WHERE x.bot_id = b.id
+                  ORDER BY x.created_at DESC LIMIT 1 OFFSET ?2 - 1), 0)
+             ORDER BY o.created_at DESC, o.id DESC LIMIT ?2",
+        )
+        .bind(user.to_string())
+        .bind(i64::from(limit.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter().map(codec::order).collect()
+    }
+
+    async fn user_recent_skips(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<SkipRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.bot_id, s.signal_id, s.reason, s.detail, s.at
+             FROM bots b JOIN skips s ON s.bot_id = b.id
+             WHERE b.user_id = ?1 AND s.id >= COALESCE(
+                 (SELECT x.id FROM skips x WHERE x.bot_id = b.id
+                  ORDER BY x.id DESC LIMIT 1 OFFSET ?2 - 1), 0)
+             ORDER BY s.at DESC, s.id DESC LIMIT ?2",
+        )
+        .bind(user.to_string())
+        .bind(i64::from(limit.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|r| codec::skip(r).map(|(_, s)| s))
+            .collect()
     }
 
     async fn bot_positions(

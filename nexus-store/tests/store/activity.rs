@@ -333,3 +333,93 @@ both!(
         assert_eq!(read[0].filled_quantity, q("0.5"));
     }
 );
+
+both!(
+    a_users_latest_orders_and_skips_come_across_their_bots_in_one_read,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let (user, other) = (
+            UserId::new(Uuid::from_u128(1)),
+            UserId::new(Uuid::from_u128(2)),
+        );
+        for (u, email) in [(user, "a@example.com"), (other, "b@example.com")] {
+            store
+                .create_user(u, email, None, Role::User, t(0))
+                .await
+                .unwrap();
+        }
+        let bot = |n: u128, owner: UserId| BotRecord {
+            id: BotId::new(Uuid::from_u128(n)),
+            user: owner,
+            name: format!("bot {n}"),
+            exchange: ExchangeId::Paper,
+            symbol: "BTC/USDT".parse().unwrap(),
+            interval: nexus_core::Interval::H1,
+            strategy: "trend_breakout".into(),
+            strategy_config: "{}".into(),
+            config: nexus_core::fanout::BotConfig::default(),
+            credential: None,
+            paused: false,
+            paused_reason: None,
+        };
+        // Bot 10 is busy, bot 11 has one old order, bot 12 none; bot 20 is another user's
+        // with the newest orders of all.
+        let bots = [bot(10, user), bot(11, user), bot(12, user), bot(20, other)];
+        for b in &bots {
+            store.create_bot(b, t(0)).await.unwrap();
+        }
+        let mut orders = Vec::new();
+        for n in 0..30u128 {
+            orders.push(order(100 + n, bots[0].id, user, 100 + n as i64 * 2));
+        }
+        orders.push(order(200, bots[1].id, user, 1));
+        orders.push(order(201, bots[1].id, user, 161));
+        for n in 0..5u128 {
+            orders.push(order(300 + n, bots[3].id, other, 1_000 + n as i64));
+        }
+        store.record_orders(&orders).await.unwrap();
+
+        let latest = store.user_recent_orders(user, 4).await.unwrap();
+        let ids: Vec<u128> = latest.iter().map(|o| o.id.as_u128()).collect();
+        // Bot 11's order at 161 is newer than bot 10's newest (at 158).
+        assert_eq!(ids, [201, 129, 128, 127], "{ids:?}");
+        assert!(latest.iter().all(|o| o.user == user));
+        let all = store.user_recent_orders(user, 1_000).await.unwrap();
+        assert_eq!(
+            all.len(),
+            32,
+            "every order of a user with fewer than the limit"
+        );
+        assert_eq!(all.last().map(|o| o.id.as_u128()), Some(200));
+        assert!(
+            store
+                .user_recent_orders(UserId::new(Uuid::from_u128(3)), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        let skip = |b: &BotRecord, i: i64| SkipRecord {
+            bot: b.id,
+            signal: SignalId::new(Uuid::from_u128(500 + i as u128)),
+            reason: "gate_blocked".into(),
+            detail: format!("detail {i}"),
+            at: t(i),
+        };
+        let mut skips: Vec<SkipRecord> = (0..20).map(|i| skip(&bots[0], i)).collect();
+        skips.push(skip(&bots[2], 15));
+        skips.push(skip(&bots[3], 50));
+        store.record_skips(&skips).await.unwrap();
+        let latest = store.user_recent_skips(user, 3).await.unwrap();
+        let details: Vec<&str> = latest.iter().map(|s| s.detail.as_str()).collect();
+        assert_eq!(details, ["detail 19", "detail 18", "detail 17"]);
+        let six = store.user_recent_skips(user, 6).await.unwrap();
+        assert_eq!(
+            six.iter()
+                .map(|s| (s.bot, s.detail.as_str()))
+                .collect::<Vec<_>>()[4..],
+            [(bots[2].id, "detail 15"), (bots[0].id, "detail 15")][..],
+            "bot 12's one skip among bot 10's, the later recorded first: {six:?}"
+        );
+    }
+);
