@@ -23,6 +23,14 @@ use crate::vault::{Keyring, Sealed};
 /// The prefix of webhook secrets (as Stripe's and Svix's `whsec_`).
 pub(crate) const SECRET_PREFIX: &str = "whsec_";
 
+/// How far a venue's fill time may run ahead of our clock. A day's fills are read only
+/// from orders updated since the day began, less this: recording a fill updates its order
+/// in the same transaction (`record_executions`, the only writer of fills), its
+/// `updated_at` our time of the venue's answer, so such an order cannot be older. The
+/// bound spares reading every order the user ever placed (25 bots and 10,000 orders:
+/// 18 ms, 6 with it, on SQLite).
+pub(crate) const FILL_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// The associated data binding a sealed webhook secret to its user.
 pub(crate) fn webhook_context(user: UserId) -> Vec<u8> {
     format!("alert_preferences:{user}").into_bytes()
@@ -56,7 +64,7 @@ pub(crate) fn open_secret(
 /// Bots with nothing that day are left out; the rest are in name order.
 pub(crate) fn assemble_days(
     bots: Vec<(BotId, String, ExchangeId, Symbol)>,
-    orders: Vec<(BotId, String)>,
+    orders: Vec<(BotId, String, u64)>,
     fills: Vec<DayFill>,
     skips: Vec<(BotId, String, u64)>,
 ) -> Vec<BotDay> {
@@ -64,11 +72,11 @@ pub(crate) fn assemble_days(
         .into_iter()
         .map(|(id, name, exchange, symbol)| (id, BotDay::new(id, name, exchange, symbol)))
         .collect();
-    for (bot, state) in orders {
+    for (bot, state, n) in orders {
         if let Some(day) = days.get_mut(&bot) {
-            day.orders += 1;
+            day.orders += n;
             if matches!(state.as_str(), "rejected" | "failed" | "expired") {
-                day.failed += 1;
+                day.failed += n;
             }
         }
     }

@@ -1410,15 +1410,31 @@ async fn bot_page(
         "orders",
         q.orders_before.is_some(),
     );
-    let fills = store
+    // The chart marks the latest fills, whichever page of fills is shown: on the first
+    // page one read serves both.
+    let recent_fills = store
         .bot_fills(
             id,
             Page {
-                before: q.fills_before,
-                limit: more,
+                before: None,
+                limit: CHART_FILLS.max(more),
             },
         )
         .await?;
+    let fills = match q.fills_before {
+        None => recent_fills.iter().take(more as usize).cloned().collect(),
+        Some(before) => {
+            store
+                .bot_fills(
+                    id,
+                    Page {
+                        before: Some(before),
+                        limit: more,
+                    },
+                )
+                .await?
+        }
+    };
     let (fills, fills_pager) = paged(
         fills,
         |(n, _)| *n,
@@ -1444,16 +1460,6 @@ async fn bot_page(
         "skips",
         q.skips_before.is_some(),
     );
-    // The chart marks the latest fills, whichever page of fills is shown.
-    let recent_fills = store
-        .bot_fills(
-            id,
-            Page {
-                before: None,
-                limit: CHART_FILLS,
-            },
-        )
-        .await?;
     let sides = sides_of(
         state,
         fills.iter().chain(recent_fills.iter()).map(|(_, f)| f),

@@ -59,10 +59,14 @@ pub(crate) fn day_bot(
     ))
 }
 
-/// A day's order: `bot_id, status`.
-pub(crate) fn day_order(row: &impl Columns) -> Result<(BotId, String), StoreError> {
+/// A day's orders of one state: `bot_id, status, n`.
+pub(crate) fn day_order(row: &impl Columns) -> Result<(BotId, String, u64), StoreError> {
     let r = TableRow::new(row, "orders");
-    Ok((BotId::new(r.uuid("bot_id")?), r.string("status")?))
+    Ok((
+        BotId::new(r.uuid("bot_id")?),
+        r.string("status")?,
+        r.integer("n")?,
+    ))
 }
 
 /// A day's fill: `bot_id, side, quantity, price, fee, fee_asset`.

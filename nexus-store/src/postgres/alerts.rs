@@ -9,7 +9,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::PostgresStore;
-use crate::alerts::{assemble_days, new_secret, open_secret, webhook_context};
+use crate::alerts::{FILL_CLOCK_SKEW, assemble_days, new_secret, open_secret, webhook_context};
 use crate::codec;
 use crate::error::{classify, corrupt};
 
@@ -184,8 +184,9 @@ impl AlertStore for PostgresStore {
             .await
             .map_err(classify)?;
         let orders = sqlx::query(
-            "SELECT o.bot_id, o.status FROM bots b JOIN orders o ON o.bot_id = b.id
-             WHERE b.user_id = $1 AND o.created_at >= $2 AND o.created_at < $3",
+            "SELECT o.bot_id, o.status, COUNT(*) AS n FROM bots b JOIN orders o ON o.bot_id = b.id
+             WHERE b.user_id = $1 AND o.created_at >= $2 AND o.created_at < $3
+             GROUP BY o.bot_id, o.status",
         )
         .bind(user)
         .bind(from)
@@ -196,11 +197,13 @@ impl AlertStore for PostgresStore {
         let fills = sqlx::query(
             "SELECT o.bot_id, o.side, f.quantity, f.price, f.fee, f.fee_asset
              FROM bots b JOIN orders o ON o.bot_id = b.id JOIN fills f ON f.order_id = o.id
-             WHERE b.user_id = $1 AND f.filled_at >= $2 AND f.filled_at < $3",
+             WHERE b.user_id = $1 AND f.filled_at >= $2 AND f.filled_at < $3
+               AND o.updated_at >= $4",
         )
         .bind(user)
         .bind(from)
         .bind(to)
+        .bind(from - FILL_CLOCK_SKEW)
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;

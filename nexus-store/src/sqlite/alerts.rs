@@ -8,7 +8,7 @@ use nexus_core::{Secret, StoreError, Timestamp, UserId};
 use sqlx::Row;
 
 use super::{SqliteStore, ms};
-use crate::alerts::{assemble_days, new_secret, open_secret};
+use crate::alerts::{FILL_CLOCK_SKEW, assemble_days, new_secret, open_secret};
 use crate::codec;
 use crate::error::{classify, corrupt};
 
@@ -177,6 +177,7 @@ impl AlertStore for SqliteStore {
         to: Timestamp,
     ) -> Result<Vec<BotDay>, StoreError> {
         let user = user.to_string();
+        let updated_since = ms(from - FILL_CLOCK_SKEW);
         let (from, to) = (ms(from), ms(to));
         let bots = sqlx::query("SELECT id, name, exchange, symbol FROM bots WHERE user_id = ?")
             .bind(&user)
@@ -184,8 +185,9 @@ impl AlertStore for SqliteStore {
             .await
             .map_err(classify)?;
         let orders = sqlx::query(
-            "SELECT o.bot_id, o.status FROM bots b JOIN orders o ON o.bot_id = b.id
-             WHERE b.user_id = ?1 AND o.created_at >= ?2 AND o.created_at < ?3",
+            "SELECT o.bot_id, o.status, COUNT(*) AS n FROM bots b JOIN orders o ON o.bot_id = b.id
+             WHERE b.user_id = ?1 AND o.created_at >= ?2 AND o.created_at < ?3
+             GROUP BY o.bot_id, o.status",
         )
         .bind(&user)
         .bind(from)
@@ -196,11 +198,13 @@ impl AlertStore for SqliteStore {
         let fills = sqlx::query(
             "SELECT o.bot_id, o.side, f.quantity, f.price, f.fee, f.fee_asset
              FROM bots b JOIN orders o ON o.bot_id = b.id JOIN fills f ON f.order_id = o.id
-             WHERE b.user_id = ?1 AND f.filled_at >= ?2 AND f.filled_at < ?3",
+             WHERE b.user_id = ?1 AND f.filled_at >= ?2 AND f.filled_at < ?3
+               AND o.updated_at >= ?4",
         )
         .bind(&user)
         .bind(from)
         .bind(to)
+        .bind(updated_since)
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;

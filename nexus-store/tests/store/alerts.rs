@@ -286,11 +286,28 @@ both!(a_users_day_per_bot, |db: Db| async move {
         .await
         .unwrap();
 
+    // A limit order placed late on the first day fills on the second: recording its fill
+    // updates the order, as record_executions does.
+    let mut resting = order(6, a1.id, alice, Side::Sell, OrderState::New, DAY - 1_000);
+    assert!(store.record_order(&resting).await.unwrap());
+    resting.state = OrderState::Filled;
+    resting.updated_at = t(DAY + 500);
+    assert!(store.update_order(&resting).await.unwrap());
+    assert!(
+        store
+            .record_fill(&fill(6, "63000", "0.63", "USDT", DAY + 500))
+            .await
+            .unwrap()
+    );
+
     let day = store.day_activity(alice, t(0), t(DAY)).await.unwrap();
     assert_eq!(day.len(), 2, "the idle bot and bob's are left out: {day:?}");
     let (first, second) = (&day[0], &day[1]);
     assert_eq!((first.bot, first.name.as_str()), (a1.id, "bot 10"));
-    assert_eq!((first.orders, first.failed, first.fills), (3, 1, 2));
+    assert_eq!((first.orders, first.failed, first.fills), (4, 1, 2));
+    assert_eq!(first.bought_quantity, "0.01".parse().unwrap());
+    assert_eq!(first.sold_quantity, "0.01".parse().unwrap());
+    assert_eq!(first.base_fees, "0.00001".parse().unwrap());
     assert_eq!(first.bought.value(), rust_decimal::Decimal::from(600));
     assert_eq!(first.sold.value(), rust_decimal::Decimal::from(610));
     assert_eq!(first.fees.value(), "0.61".parse().unwrap());
@@ -309,6 +326,7 @@ both!(a_users_day_per_bot, |db: Db| async move {
         next.iter()
             .map(|d| (d.orders, d.fills, d.skipped()))
             .collect::<Vec<_>>(),
-        [(1, 1, 0), (0, 0, 1)]
+        [(1, 2, 0), (0, 0, 1)],
+        "the second day: one order placed, two filled (the one resting overnight too)"
     );
 });
