@@ -377,6 +377,10 @@ impl ActivityStore for PostgresStore {
             "SELECT f.* FROM fills f JOIN orders o ON o.id = f.order_id
              WHERE o.bot_id = $1 AND f.id < $2 ORDER BY f.id DESC LIMIT $3",
         )
+        // Planned for each call: a cached statement turns generic after five runs, and
+        // the generic plan of this join (for any bot, cursor and limit) took 15-20 ms
+        // where the planned one takes 1-2 ms (25 bots, 10,000 fills).
+        .persistent(false)
         .bind(bot.as_uuid())
         .bind(page.before.unwrap_or(i64::MAX))
         .bind(limit(&page))
