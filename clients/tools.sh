@@ -20,7 +20,7 @@ ensure_node_tools() {
     }
     if ! cmp -s "$ts/package-lock.json" "$ts/node_modules/.nexus-installed-lock" 2>/dev/null; then
         echo "installing clients/typescript's packages (npm ci)"
-        (cd "$ts" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error) &&
+        (cd "$ts" && npm ci --no-audit --no-fund --no-update-notifier --prefer-offline --loglevel=error) &&
             cp "$ts/package-lock.json" "$ts/node_modules/.nexus-installed-lock"
     fi
 }
