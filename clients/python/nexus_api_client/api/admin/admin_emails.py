@@ -1,0 +1,229 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.email_page import EmailPage
+from ...models.email_state_name import EmailStateName
+from ...models.error_body import ErrorBody
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    state: EmailStateName | Unset = UNSET,
+    to: str | Unset = UNSET,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    json_state: str | Unset = UNSET
+    if not isinstance(state, Unset):
+        json_state = state.value
+
+    params["state"] = json_state
+
+    params["to"] = to
+
+    params["before"] = before
+
+    params["limit"] = limit
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/admin/emails",
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> EmailPage | ErrorBody | None:
+    if response.status_code == 200:
+        response_200 = EmailPage.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[EmailPage | ErrorBody]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    state: EmailStateName | Unset = UNSET,
+    to: str | Unset = UNSET,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> Response[EmailPage | ErrorBody]:
+    """The email log, newest first: each message's state, attempts and last error.
+
+    Args:
+        state (EmailStateName | Unset): An email's state.
+        to (str | Unset):
+        before (int | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[EmailPage | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        state=state,
+        to=to,
+        before=before,
+        limit=limit,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    state: EmailStateName | Unset = UNSET,
+    to: str | Unset = UNSET,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> EmailPage | ErrorBody | None:
+    """The email log, newest first: each message's state, attempts and last error.
+
+    Args:
+        state (EmailStateName | Unset): An email's state.
+        to (str | Unset):
+        before (int | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        EmailPage | ErrorBody
+    """
+
+    return sync_detailed(
+        client=client,
+        state=state,
+        to=to,
+        before=before,
+        limit=limit,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    state: EmailStateName | Unset = UNSET,
+    to: str | Unset = UNSET,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> Response[EmailPage | ErrorBody]:
+    """The email log, newest first: each message's state, attempts and last error.
+
+    Args:
+        state (EmailStateName | Unset): An email's state.
+        to (str | Unset):
+        before (int | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[EmailPage | ErrorBody]
+    """
+
+    kwargs = _get_kwargs(
+        state=state,
+        to=to,
+        before=before,
+        limit=limit,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    state: EmailStateName | Unset = UNSET,
+    to: str | Unset = UNSET,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> EmailPage | ErrorBody | None:
+    """The email log, newest first: each message's state, attempts and last error.
+
+    Args:
+        state (EmailStateName | Unset): An email's state.
+        to (str | Unset):
+        before (int | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        EmailPage | ErrorBody
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            state=state,
+            to=to,
+            before=before,
+            limit=limit,
+        )
+    ).parsed

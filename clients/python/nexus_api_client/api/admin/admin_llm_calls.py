@@ -1,0 +1,200 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_body import ErrorBody
+from ...models.llm_call_page import LlmCallPage
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["before"] = before
+
+    params["limit"] = limit
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/admin/llm/calls",
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorBody | LlmCallPage | None:
+    if response.status_code == 200:
+        response_200 = LlmCallPage.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorBody | LlmCallPage]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> Response[ErrorBody | LlmCallPage]:
+    """The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
+    latency and outcome.
+
+    Args:
+        before (int | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | LlmCallPage]
+    """
+
+    kwargs = _get_kwargs(
+        before=before,
+        limit=limit,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> ErrorBody | LlmCallPage | None:
+    """The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
+    latency and outcome.
+
+    Args:
+        before (int | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | LlmCallPage
+    """
+
+    return sync_detailed(
+        client=client,
+        before=before,
+        limit=limit,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> Response[ErrorBody | LlmCallPage]:
+    """The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
+    latency and outcome.
+
+    Args:
+        before (int | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorBody | LlmCallPage]
+    """
+
+    kwargs = _get_kwargs(
+        before=before,
+        limit=limit,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    before: int | Unset = UNSET,
+    limit: int | Unset = UNSET,
+) -> ErrorBody | LlmCallPage | None:
+    """The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
+    latency and outcome.
+
+    Args:
+        before (int | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorBody | LlmCallPage
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            before=before,
+            limit=limit,
+        )
+    ).parsed
