@@ -202,6 +202,21 @@ struct Client {
 }
 
 impl Client {
+    /// The generated API client (`nexus-client`) signed in as `token`, over this client's
+    /// connection pool.
+    fn sdk(&self, token: &str) -> nexus_client::Client {
+        nexus_client::Client::new_with_client(
+            &self.base,
+            self.http.clone(),
+            nexus_client::Credentials::token(token),
+        )
+    }
+
+    /// Counts a failed read of the generated client.
+    fn failed(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
@@ -325,7 +340,7 @@ impl Outbox {
 }
 
 struct Bot {
-    id: String,
+    uuid: uuid::Uuid,
     token: Arc<String>,
     symbol: usize,
 }
@@ -615,7 +630,10 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
                     )
                     .await?;
                 bots.lock().await.push(Bot {
-                    id: bot["id"].as_str().unwrap_or_default().to_owned(),
+                    uuid: bot["id"]
+                        .as_str()
+                        .and_then(|id| id.parse().ok())
+                        .unwrap_or_default(),
                     token: Arc::clone(&token),
                     symbol,
                 });
@@ -673,21 +691,19 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
             let mut n = r;
             while reading.load(Ordering::Relaxed) && !bots.is_empty() {
                 let bot = &bots[(n * 7919) % bots.len()];
-                let path = if n % 2 == 0 {
-                    "/api/v1/bots".to_owned()
-                } else {
-                    format!("/api/v1/bots/{}/orders", bot.id)
-                };
+                let sdk = client.sdk(&bot.token);
                 let t = Instant::now();
-                if client
-                    .call(reqwest::Method::GET, &path, None, Some(&bot.token))
-                    .await
-                    .is_ok()
-                {
-                    latencies
+                let read = if n % 2 == 0 {
+                    sdk.list_bots().send().await.map(|_| ())
+                } else {
+                    sdk.bot_orders().id(bot.uuid).send().await.map(|_| ())
+                };
+                match read {
+                    Ok(()) => latencies
                         .lock()
                         .await
-                        .push(t.elapsed().as_secs_f64() * 1000.0);
+                        .push(t.elapsed().as_secs_f64() * 1000.0),
+                    Err(_) => client.failed(),
                 }
                 n += readers_count;
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -769,15 +785,19 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
             Arc::clone(&gate),
             Arc::clone(&collected),
         );
-        let (id, token) = (bot.id.clone(), Arc::clone(&bot.token));
+        let (id, token) = (bot.uuid, Arc::clone(&bot.token));
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            let path = format!("/api/v1/bots/{id}/orders?limit=200");
-            if let Ok((_, list)) = client
-                .call(reqwest::Method::GET, &path, None, Some(&token))
-                .await
-            {
-                collected.lock().await.push(list);
+            let read = client
+                .sdk(&token)
+                .bot_orders()
+                .id(id)
+                .limit(200)
+                .send()
+                .await;
+            match read.map(|orders| serde_json::to_value(orders.into_inner())) {
+                Ok(Ok(list)) => collected.lock().await.push(list),
+                _ => client.failed(),
             }
         });
     }

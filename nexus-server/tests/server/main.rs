@@ -26,6 +26,7 @@ mod oauth;
 mod ops_files;
 mod regime_cli;
 mod resend_client;
+mod rust_client;
 mod stripe_client;
 mod trades;
 mod users_cli;

@@ -1,0 +1,118 @@
+//! The generated Rust client (`nexus-client`) against the real server on a port: sign up,
+//! confirm the address through the outbox, sign in, create a Paper bot, list it, read its
+//! orders; and the API's error answers as typed errors.
+
+use std::sync::Arc;
+
+use nexus_client::{Client, Credentials, Error, types};
+use nexus_server::api::{ApiState, AuthSettings};
+use reqwest::StatusCode;
+
+use crate::support::{Backend, Outbox, Served, TestDb};
+
+const EMAIL: &str = "sdk@example.com";
+const PASSWORD: &str = "a password for the sdk";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_client_signs_up_creates_a_bot_and_reads_it() {
+    let db = TestDb::open(Backend::Sqlite).await;
+    let outbox = Outbox::new(&db.path().join("outbox"));
+    let (_binance, venues) = crate::support::local_venues().await;
+    let store = Arc::clone(&db.store);
+    let sender = outbox.sender();
+    let served = Served::start(|url| {
+        ApiState::new(store, sender, AuthSettings::new(url)).with_venues(Arc::new(venues))
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let anonymous = Client::new_with_client(&served.url, http.clone(), Credentials::none());
+
+    anonymous
+        .sign_up()
+        .body(types::SignUp {
+            email: EMAIL.into(),
+            password: PASSWORD.into(),
+        })
+        .send()
+        .await
+        .expect("signed up");
+    // Not verified yet: the API's refusal, typed, with its stable code.
+    let refused = anonymous
+        .log_in()
+        .body(types::Credentials {
+            email: EMAIL.into(),
+            password: PASSWORD.into(),
+        })
+        .send()
+        .await
+        .expect_err("not verified");
+    match refused {
+        Error::ErrorResponse(answer) => {
+            assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+            assert_eq!(answer.code, "email_not_verified");
+        }
+        other => panic!("{other:?}"),
+    }
+    let token = outbox.token(EMAIL, "Confirm");
+    anonymous
+        .verify_email()
+        .body(types::Verify {
+            token,
+            password: Some(PASSWORD.into()),
+        })
+        .send()
+        .await
+        .expect("verified");
+    let session = anonymous
+        .log_in()
+        .body(types::Credentials {
+            email: EMAIL.into(),
+            password: PASSWORD.into(),
+        })
+        .send()
+        .await
+        .expect("signed in")
+        .into_inner();
+
+    let me = Client::new_with_client(&served.url, http, Credentials::token(&session.token));
+    assert_eq!(me.me().send().await.expect("me").into_inner().email, EMAIL);
+    let bot = me
+        .create_bot()
+        .body(types::NewBot {
+            exchange: types::Exchange::Paper,
+            symbol: "BTC/USDT".into(),
+            strategy: "trend_breakout".into(),
+            name: Some("From the Rust client".into()),
+            paused: Some(true),
+            exchange_key_id: None,
+            gate: None,
+            interval: None,
+            pyramid: None,
+            sizing: None,
+            strategy_config: None,
+        })
+        .send()
+        .await
+        .expect("a bot")
+        .into_inner();
+    assert_eq!(bot.name, "From the Rust client");
+    assert!(bot.paused);
+    let listed = me.list_bots().send().await.expect("bots").into_inner();
+    assert_eq!(
+        listed.items.iter().map(|b| b.id).collect::<Vec<_>>(),
+        [bot.id]
+    );
+    let orders = me
+        .bot_orders()
+        .id(bot.id)
+        .limit(50)
+        .send()
+        .await
+        .expect("orders")
+        .into_inner();
+    assert!(orders.is_empty(), "a paused bot has placed nothing");
+
+    // Another user's credentials (none here) are refused, typed.
+    let nobody = anonymous.list_bots().send().await.expect_err("no session");
+    assert_eq!(nobody.status(), Some(StatusCode::UNAUTHORIZED));
+}
