@@ -56,6 +56,12 @@ use crate::email::EmailSender;
 /// The API's title in the OpenAPI document.
 pub const TITLE: &str = "Nexus API";
 
+/// The contract's semantic version, the OpenAPI document's `info.version` (not the
+/// crate's): a new minor version adds, a new major version may break
+/// (docs/clients.md#versioning). A test compares the document with the last released one
+/// (docs/api-releases/) and fails on a breaking change this version does not announce.
+pub const API_VERSION: &str = "1.0.0";
+
 /// The largest request body accepted (64 KiB: every request of this API is small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -285,7 +291,7 @@ pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<Apis, ()> {
             AdminApi,
         ),
         TITLE,
-        env!("CARGO_PKG_VERSION"),
+        API_VERSION,
     )
     .description(
         "The Nexus reference server: a multi-user trading engine. Errors are JSON \

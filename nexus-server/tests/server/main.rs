@@ -12,6 +12,7 @@ mod admin_cli;
 mod advisor;
 mod alerts;
 mod api;
+mod api_versions;
 mod backtest_cli;
 mod billing;
 mod cli;
