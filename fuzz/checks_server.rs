@@ -149,7 +149,9 @@ pub fn key_body(data: &[u8]) {
                 assert_eq!(api_key.trim(), api_key);
             }
             let secret = key.credentials.secret.expose();
-            assert!(!secret.is_empty() && secret.chars().count() <= 8192 && secret.trim() == secret);
+            assert!(
+                !secret.is_empty() && secret.chars().count() <= 8192 && secret.trim() == secret
+            );
             assert!((1..=100).contains(&key.label.chars().count()));
             // The secret never shows in what may be logged.
             assert!(secret.len() < 4 || !format!("{:?}", key.credentials).contains(secret));

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use super::auth::{err, unavailable};
 use super::bodies::Invalid;
+use super::config_schema::{Config, Gate, Pyramid, Sizing, StrategyParameters};
 use super::keys::Exchange;
 use super::schema::{BotName, Limit, OneOf, PairSymbol, Text};
 use super::session::Session;
@@ -121,25 +122,25 @@ pub struct NewBot {
     /// `trailing_stop_atr` 2, each above 0 and at most 100; `max_adds` 3, at most 20); see
     /// docs/backtest.md.
     #[oai(nullable)]
-    pub strategy_config: Option<serde_json::Value>,
+    pub strategy_config: Option<Config<StrategyParameters>>,
     /// How orders are sized (default: 10 % of equity per entry); see docs/sizing.md.
     /// Ranges: `method.amount` above 0 and at most 10^12; `method.percent`,
     /// `method.risk_percent` and `max_position_pct` above 0 and at most 100;
     /// `method.stop.atr_multiple` above 0 and at most 100; `fee_reserve_pct` 0 to 10.
     #[oai(nullable)]
-    pub sizing: Option<serde_json::Value>,
+    pub sizing: Option<Config<Sizing>>,
     /// How the bot adds to a position (default: no adds); see docs/pyramiding.md.
     /// Ranges: `max_adds` 0–20; a level's `size_multiplier` above 0 and at most 100, its
     /// `trigger` non-zero, `percent` above -100 and at most 1000, `atr` -100 to 100;
     /// `cooldown_secs` at most 31536000 (365 days); `max_exposure.quote` above 0 and at
     /// most 10^12, `max_exposure.percent_of_equity` above 0 and at most 100.
     #[oai(nullable)]
-    pub pyramid: Option<serde_json::Value>,
+    pub pyramid: Option<Config<Pyramid>>,
     /// When the regime gate lets it trade (default: entries in bull and sideways markets,
     /// adds in bull markets, exits always); see docs/regime.md. Ranges:
     /// `max_data_age_secs` 1–86400; each regime listed at most once.
     #[oai(nullable)]
-    pub gate: Option<serde_json::Value>,
+    pub gate: Option<Config<Gate>>,
     /// The exchange key it trades with; the newest of your keys for the exchange when
     /// omitted. Paper bots need none.
     #[oai(nullable)]
@@ -157,10 +158,12 @@ impl poem_openapi::types::Example for NewBot {
             symbol: Text::new("BTC/USDT"),
             strategy: OneOf::new("trend_breakout"),
             interval: Some(OneOf::new("1h")),
-            strategy_config: Some(serde_json::json!({"entry_period": 20, "exit_period": 10})),
-            sizing: Some(
+            strategy_config: Some(Config::new(
+                serde_json::json!({"entry_period": 20, "exit_period": 10}),
+            )),
+            sizing: Some(Config::new(
                 serde_json::json!({"method": {"type": "percent_of_equity", "percent": "10"}}),
-            ),
+            )),
             pyramid: None,
             gate: None,
             exchange_key_id: None,
@@ -184,16 +187,16 @@ pub struct BotChanges {
     pub interval: Option<OneOf<IntervalName>>,
     /// New strategy parameters (replacing the old ones), in the ranges of `NewBot`'s.
     #[oai(nullable)]
-    pub strategy_config: Option<serde_json::Value>,
+    pub strategy_config: Option<Config<StrategyParameters>>,
     /// New sizing rules, in the ranges of `NewBot`'s.
     #[oai(nullable)]
-    pub sizing: Option<serde_json::Value>,
+    pub sizing: Option<Config<Sizing>>,
     /// New pyramiding rules, in the ranges of `NewBot`'s.
     #[oai(nullable)]
-    pub pyramid: Option<serde_json::Value>,
+    pub pyramid: Option<Config<Pyramid>>,
     /// A new gate policy, in the ranges of `NewBot`'s.
     #[oai(nullable)]
-    pub gate: Option<serde_json::Value>,
+    pub gate: Option<Config<Gate>>,
     /// Another of your keys for the bot's exchange.
     #[oai(nullable)]
     pub exchange_key_id: Option<Uuid>,
@@ -234,13 +237,13 @@ pub struct Bot {
     /// The candle interval.
     pub interval: OneOf<IntervalName>,
     /// The strategy's parameters.
-    pub strategy_config: serde_json::Value,
+    pub strategy_config: Config<StrategyParameters>,
     /// Sizing rules.
-    pub sizing: serde_json::Value,
+    pub sizing: Config<Sizing>,
     /// Pyramiding rules.
-    pub pyramid: serde_json::Value,
+    pub pyramid: Config<Pyramid>,
     /// Gate policy.
-    pub gate: serde_json::Value,
+    pub gate: Config<Gate>,
     /// The exchange key it trades with.
     #[oai(nullable)]
     pub exchange_key_id: Option<Uuid>,
@@ -282,13 +285,13 @@ fn view(bot: &BotRecord) -> Result<Bot, StoreError> {
         symbol: bot.symbol.to_string(),
         strategy: OneOf::new(bot.strategy.clone()),
         interval: OneOf::new(bot.interval.as_str()),
-        strategy_config: json(
+        strategy_config: Config::new(json(
             "strategy_config",
             serde_json::from_str(&bot.strategy_config),
-        )?,
-        sizing: json("sizing", serde_json::to_value(bot.config.sizing))?,
-        pyramid: json("pyramid", serde_json::to_value(&bot.config.pyramid))?,
-        gate: json("gate", serde_json::to_value(&bot.config.gate))?,
+        )?),
+        sizing: Config::new(json("sizing", serde_json::to_value(bot.config.sizing))?),
+        pyramid: Config::new(json("pyramid", serde_json::to_value(&bot.config.pyramid))?),
+        gate: Config::new(json("gate", serde_json::to_value(&bot.config.gate))?),
         exchange_key_id: bot.credential.map(|c| c.0),
         paused: bot.paused,
         paused_reason: bot.paused_reason.clone(),
@@ -300,7 +303,7 @@ fn view(bot: &BotRecord) -> Result<Bot, StoreError> {
 pub enum CreateBotResponse {
     /// Created.
     #[oai(status = 201)]
-    Created(Json<Bot>),
+    Created(Json<Box<Bot>>),
     /// Not signed in.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
@@ -327,7 +330,7 @@ pub enum CreateBotResponse {
 pub enum GetBotResponse {
     /// The bot.
     #[oai(status = 200)]
-    Ok(Json<Bot>),
+    Ok(Json<Box<Bot>>),
     /// Not signed in.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
@@ -344,7 +347,7 @@ pub enum GetBotResponse {
 pub enum BotResponse {
     /// The bot as changed.
     #[oai(status = 200)]
-    Ok(Json<Bot>),
+    Ok(Json<Box<Bot>>),
     /// Not signed in.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
@@ -378,7 +381,7 @@ pub trait BotAnswer: poem::IntoResponse + Sized {
 impl BotAnswer for CreateBotResponse {
     fn bot(self) -> Result<Bot, Self> {
         match self {
-            Self::Created(Json(bot)) => Ok(bot),
+            Self::Created(Json(bot)) => Ok(*bot),
             other => Err(other),
         }
     }
@@ -387,7 +390,7 @@ impl BotAnswer for CreateBotResponse {
 impl BotAnswer for GetBotResponse {
     fn bot(self) -> Result<Bot, Self> {
         match self {
-            Self::Ok(Json(bot)) => Ok(bot),
+            Self::Ok(Json(bot)) => Ok(*bot),
             other => Err(other),
         }
     }
@@ -396,7 +399,7 @@ impl BotAnswer for GetBotResponse {
 impl BotAnswer for BotResponse {
     fn bot(self) -> Result<Bot, Self> {
         match self {
-            Self::Ok(Json(bot)) => Ok(bot),
+            Self::Ok(Json(bot)) => Ok(*bot),
             other => Err(other),
         }
     }
@@ -532,7 +535,11 @@ fn interval(text: &OneOf<IntervalName>) -> Result<Interval, Invalid> {
     text.parse("interval").map(Interval::from)
 }
 
-fn strategy_config(strategy: &str, value: Option<serde_json::Value>) -> Result<String, Invalid> {
+fn strategy_config(
+    strategy: &str,
+    value: Option<Config<StrategyParameters>>,
+) -> Result<String, Invalid> {
+    let value = value.map(|v| v.value);
     if strategy == crate::engine::signals::WEBHOOK_STRATEGY {
         let Some(value) = value else {
             return Err(invalid(
@@ -655,7 +662,7 @@ impl BotsApi {
             .await
         {
             Ok(Ok(())) => match view(&record) {
-                Ok(bot) => CreateBotResponse::Created(Json(bot)),
+                Ok(bot) => CreateBotResponse::Created(Json(Box::new(bot))),
                 Err(e) => CreateBotResponse::Unavailable(unavailable(&e)),
             },
             Ok(Err(limit)) => CreateBotResponse::Forbidden(err("plan_limit", limit.to_string())),
@@ -707,7 +714,7 @@ impl BotsApi {
     ) -> GetBotResponse {
         match owned(&state, auth.caller().user.id, id.0).await {
             Ok(bot) => match view(&bot) {
-                Ok(bot) => GetBotResponse::Ok(Json(bot)),
+                Ok(bot) => GetBotResponse::Ok(Json(Box::new(bot))),
                 Err(e) => GetBotResponse::Unavailable(unavailable(&e)),
             },
             Err(missing) => missing.into(),
@@ -754,7 +761,7 @@ impl BotsApi {
             .await
         {
             Ok(Ok(true)) => match view(&changed) {
-                Ok(bot) => BotResponse::Ok(Json(bot)),
+                Ok(bot) => BotResponse::Ok(Json(Box::new(bot))),
                 Err(e) => BotResponse::Unavailable(unavailable(&e)),
             },
             Ok(Ok(false)) => BotResponse::NotFound(no_such_bot()),
@@ -812,15 +819,15 @@ pub(super) fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Optio
     };
     let config = BotConfig {
         sizing: match body.sizing {
-            Some(v) => sizing(v)?,
+            Some(v) => sizing(v.value)?,
             None => SizingConfig::default(),
         },
         pyramid: match body.pyramid {
-            Some(v) => pyramid(v)?,
+            Some(v) => pyramid(v.value)?,
             None => PyramidConfig::default(),
         },
         gate: match body.gate {
-            Some(v) => gate(v)?,
+            Some(v) => gate(v.value)?,
             None => GatePolicy::default(),
         },
     };
@@ -869,13 +876,13 @@ pub(super) fn apply(mut bot: BotRecord, changes: BotChanges) -> Result<BotRecord
         bot.strategy_config = strategy_config(&bot.strategy, Some(v))?;
     }
     if let Some(v) = changes.sizing {
-        bot.config.sizing = sizing(v)?;
+        bot.config.sizing = sizing(v.value)?;
     }
     if let Some(v) = changes.pyramid {
-        bot.config.pyramid = pyramid(v)?;
+        bot.config.pyramid = pyramid(v.value)?;
     }
     if let Some(v) = changes.gate {
-        bot.config.gate = gate(v)?;
+        bot.config.gate = gate(v.value)?;
     }
     if let Some(paused) = changes.paused {
         // The owner has seen why the engine paused it, and decides now.
@@ -909,8 +916,8 @@ mod tests {
     #[test]
     fn a_bot_whose_parameters_do_not_read_back_is_an_error_not_null() {
         let shown = view(&bot(r#"{"entry_period":10}"#)).unwrap();
-        assert_eq!(shown.strategy_config["entry_period"], 10);
-        assert!(shown.sizing.is_object());
+        assert_eq!(shown.strategy_config.value["entry_period"], 10);
+        assert!(shown.sizing.value.is_object());
         let error = view(&bot("{not json")).unwrap_err();
         assert!(
             matches!(&error, StoreError::Corrupt { message }

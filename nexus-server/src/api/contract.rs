@@ -26,6 +26,7 @@ use poem_openapi::registry::{
 use poem_openapi::types::Type;
 
 use super::ErrorBody;
+use super::config_schema::CLOSED;
 
 /// The security scheme of the session cookie (the name poem-openapi gives
 /// [`super::session::SessionCookie`]).
@@ -147,19 +148,50 @@ fn add(operation: &mut MetaOperation, status: u16, description: &'static str) {
 /// The document `spec` (as poem-openapi prints it) with every security requirement that
 /// names the session cookie and the CSRF header naming the cookie first: poem-openapi
 /// keeps a requirement in a `HashMap`, which would print the two in either order.
+///
+/// Also prints `additionalProperties` pointing at [`CLOSED`] as `additionalProperties:
+/// false` (no other properties), which poem-openapi's registry cannot hold.
 pub(crate) fn canonical(spec: &str) -> String {
     let csrf = format!("\"{CSRF_SCHEME}\": [],");
     let cookie = format!("\"{COOKIE_SCHEME}\": []");
-    let mut lines: Vec<String> = spec.lines().map(str::to_owned).collect();
-    for i in 1..lines.len() {
-        if lines[i - 1].trim() == csrf && lines[i].trim() == cookie {
-            let indent = |line: &str| line[..line.len() - line.trim_start().len()].to_owned();
-            let (first, second) = (indent(&lines[i - 1]), indent(&lines[i]));
-            lines[i - 1] = format!("{first}{cookie},");
-            lines[i] = format!("{second}\"{CSRF_SCHEME}\": []");
+    let closed = format!("\"$ref\": \"#/components/schemas/{CLOSED}\"");
+    let indent = |line: &str| line[..line.len() - line.trim_start().len()].to_owned();
+    let lines: Vec<&str> = spec.lines().collect();
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let next = |n: usize| lines.get(i + n).map_or("", |l| l.trim());
+        if line.trim() == csrf && next(1) == cookie {
+            out.push(format!("{}{cookie},", indent(line)));
+            out.push(format!("{}\"{CSRF_SCHEME}\": []", indent(lines[i + 1])));
+            i += 2;
+        } else if line.trim() == format!("\"{CLOSED}\": {{") {
+            // The placeholder schema itself: up to its closing brace.
+            let depth = indent(line).len();
+            i += 1;
+            while i < lines.len()
+                && !(indent(lines[i]).len() == depth && lines[i].trim().starts_with('}'))
+            {
+                i += 1;
+            }
+            i += 1;
+        } else if line.trim() == "\"additionalProperties\": {"
+            && next(1) == closed
+            && next(2).starts_with('}')
+        {
+            let comma = if next(2).ends_with(',') { "," } else { "" };
+            out.push(format!(
+                "{}\"additionalProperties\": false{comma}",
+                indent(line)
+            ));
+            i += 3;
+        } else {
+            out.push(line.to_owned());
+            i += 1;
         }
     }
-    lines.join("\n")
+    out.join("\n")
 }
 
 /// Each path of the API (poem's syntax, `/api/v1/bots/:id`) and the methods it answers:
@@ -221,5 +253,116 @@ pub(crate) async fn allow_methods<E: Endpoint>(
             Ok(response)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// The document as served, read as JSON.
+    fn document() -> Value {
+        serde_json::from_str(&super::super::spec_json()).expect("the document is JSON")
+    }
+
+    /// Each operation: `METHOD /path` and its object.
+    fn operations(doc: &Value) -> Vec<(String, Value)> {
+        let mut all = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("a path item") {
+                all.push((
+                    format!("{} {path}", method.to_uppercase()),
+                    operation.clone(),
+                ));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_operation_documents_what_answers_it_before_its_handler() {
+        let doc = document();
+        let error_body = serde_json::json!({"$ref": "#/components/schemas/ErrorBody"});
+        for (name, op) in operations(&doc) {
+            for field in ["operationId", "summary"] {
+                assert!(op[field].is_string(), "{name}: {field}");
+            }
+            assert!(!op["tags"].as_array().expect("tags").is_empty(), "{name}");
+            let responses = op["responses"].as_object().expect("responses");
+            let has = |status: &str| responses.contains_key(status);
+            let has_body = op.get("requestBody").is_some();
+            let has_params = op.get("parameters").is_some();
+            if has_body || has_params {
+                assert!(has("400"), "{name}: 400");
+                let text = responses["400"]["description"].as_str().unwrap_or_default();
+                assert!(text.contains("bad_request"), "{name}: 400 says bad_request");
+            }
+            if has_body {
+                assert!(has("413") && has("415"), "{name}: 413 and 415");
+            }
+            let security = op["security"].as_array().cloned().unwrap_or_default();
+            if !security.is_empty() {
+                assert!(has("401") && has("503"), "{name}: 401 and 503");
+                let cookie = security
+                    .iter()
+                    .find(|r| r.get(super::COOKIE_SCHEME).is_some())
+                    .expect("the cookie is one way in");
+                let writes = !name.starts_with("GET ");
+                assert_eq!(
+                    cookie.get(super::CSRF_SCHEME).is_some(),
+                    writes,
+                    "{name}: the cookie needs the CSRF header exactly on writes"
+                );
+                if writes {
+                    assert!(has("403"), "{name}: 403");
+                }
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = &response["content"]["application/json; charset=utf-8"]["schema"];
+                    assert!(
+                        *schema == error_body || status == "409",
+                        "{name}: {status} answers the shared error body"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_request_body_has_an_example() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        for (name, op) in operations(&doc) {
+            let Some(body) = op.get("requestBody") else {
+                continue;
+            };
+            for media in body["content"].as_object().expect("content").values() {
+                let schema = &media["schema"];
+                let named = schema["$ref"]
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    .map(|n| &schemas[n]);
+                let example = named.unwrap_or(schema).get("example");
+                assert!(example.is_some_and(Value::is_object), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_printed_document_closes_configuration_objects_and_hides_the_placeholder() {
+        let text = super::super::spec_json();
+        assert!(
+            !text.contains(super::CLOSED),
+            "the placeholder is not printed"
+        );
+        let doc: Value = serde_json::from_str(&text).expect("JSON");
+        let sizing = &doc["components"]["schemas"]["Sizing"];
+        assert_eq!(sizing["additionalProperties"], Value::Bool(false));
+        assert_eq!(
+            text,
+            super::super::spec_json(),
+            "printed the same way every time"
+        );
     }
 }

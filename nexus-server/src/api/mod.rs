@@ -10,6 +10,7 @@ mod billing;
 pub mod bodies;
 mod bots;
 pub mod client_ip;
+pub mod config_schema;
 mod contract;
 mod email_webhook;
 mod error;
@@ -311,15 +312,21 @@ pub fn spec_json() -> String {
 /// The whole HTTP application over `state`.
 pub fn app(state: Arc<ApiState>) -> impl Endpoint {
     let api = service(Some(Arc::clone(&state.store)));
-    let spec = {
-        let document = contract::canonical(&api.spec());
-        poem::endpoint::make_sync(move |_| {
-            Response::builder()
-                .content_type("application/json")
-                .body(document.clone())
-        })
+    // The document as printed (spec_json), served and shown by Swagger UI.
+    let raw = api.spec();
+    let document = contract::canonical(&raw);
+    let docs = {
+        let html = api.swagger_ui_html().replace(&raw, &document);
+        Route::new().at(
+            "/",
+            poem::endpoint::make_sync(move |_| poem::web::Html(html.clone())),
+        )
     };
-    let docs = api.swagger_ui();
+    let spec = poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json")
+            .body(document.clone())
+    });
     let metrics = Arc::clone(&state.metrics);
     let https = state.settings.public_url.starts_with("https://");
     let scrape = {

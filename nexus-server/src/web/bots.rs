@@ -33,6 +33,7 @@ use super::format::{self, When, when};
 use super::guard;
 use super::render::{Chrome, error_page, html, local_path, page, redirect};
 use super::viewer::{Viewer, flash};
+use crate::api::config_schema::Config;
 use crate::api::session::Session;
 use crate::api::{
     ApiState, Bot, BotAnswer, BotChanges, BotListResponse, BotsApi, DeleteBotResponse, Exchange,
@@ -324,10 +325,10 @@ impl BotFormData {
                 .map(|k| k.to_string())
                 .unwrap_or_default(),
             paused: bot.paused.then(|| "on".to_owned()),
-            strategy_config: pretty(&bot.strategy_config),
-            sizing: pretty(&bot.sizing),
-            pyramid: pretty(&bot.pyramid),
-            gate: pretty(&bot.gate),
+            strategy_config: pretty(&bot.strategy_config.value),
+            sizing: pretty(&bot.sizing.value),
+            pyramid: pretty(&bot.pyramid.value),
+            gate: pretty(&bot.gate.value),
             ..Self::default()
         }
     }
@@ -415,10 +416,10 @@ impl BotFormData {
                 symbol: self.symbol.clone().into(),
                 strategy: self.strategy.clone().into(),
                 interval: Some(self.interval.clone().into()),
-                strategy_config,
-                sizing,
-                pyramid,
-                gate,
+                strategy_config: strategy_config.map(Config::new),
+                sizing: sizing.map(Config::new),
+                pyramid: pyramid.map(Config::new),
+                gate: gate.map(Config::new),
                 exchange_key_id: key,
                 paused: Some(self.paused.is_some()),
             }),
@@ -442,10 +443,10 @@ impl BotFormData {
             name: Some(self.name.clone().into()),
             symbol: Some(self.symbol.clone().into()),
             interval: Some(self.interval.clone().into()),
-            strategy_config,
-            sizing,
-            pyramid,
-            gate,
+            strategy_config: strategy_config.map(Config::new),
+            sizing: sizing.map(Config::new),
+            pyramid: pyramid.map(Config::new),
+            gate: gate.map(Config::new),
             exchange_key_id: key.or(newest),
             paused: None,
         })
@@ -1764,7 +1765,7 @@ mod tests {
         assert!(body.name.is_none(), "an empty name is the API's default");
         assert_eq!(body.paused, Some(false));
         assert_eq!(
-            body.sizing,
+            body.sizing.map(|s| s.value),
             Some(serde_json::to_value(SizingConfig::default()).expect("json"))
         );
     }
