@@ -66,7 +66,7 @@ pub enum CallbackResponse {
     #[oai(status = 200)]
     Ok(Json<SessionBody>),
     /// The `state` is missing, unknown, used, expired, or not this browser's
-    /// (`invalid_oauth_state`): start again; or a parameter is not a string
+    /// (`invalid_oauth_state`): start again; or the query does not parse
     /// (`bad_request`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
