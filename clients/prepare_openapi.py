@@ -25,7 +25,8 @@ rewrites that scripts/generate-clients asks for:
    non-object" and drops the schema and every operation that uses it (POST /api/v1/bots
    among them). This replaces each such wrapper, an `allOf` of exactly one `$ref` plus
    annotations, by the bare `$ref` (the referenced schema's own description then
-   documents the field), and fails on any other `allOf`, so that a new construct is
+   documents the field; a nullable one by a `oneOf` of that `$ref` alone, nullable), and
+   fails on any other `allOf`, so that a new construct is
    looked at rather than silently rewritten.
 
 Usage: prepare_openapi.py IN OUT [--flatten-described-refs]
@@ -34,7 +35,7 @@ Usage: prepare_openapi.py IN OUT [--flatten-described-refs]
 import json
 import sys
 
-ANNOTATIONS = {"description", "title"}
+ANNOTATIONS = {"description", "title", "nullable"}
 
 
 def nullable_optional(document):
@@ -60,6 +61,9 @@ def flatten_described_refs(node, path="#"):
             and all(set(m) <= ANNOTATIONS for m in others)
             and set(node) - {"allOf"} <= ANNOTATIONS
         ):
+            if node.get("nullable") or any(m.get("nullable") for m in others):
+                # A nullable reference: a union of the one schema and null.
+                return {"oneOf": [{"$ref": refs[0]["$ref"]}], "nullable": True}
             return {"$ref": refs[0]["$ref"]}
         sys.exit(f"prepare_openapi.py: {path}: an allOf other than a described $ref; see {__file__}")
     return {k: flatten_described_refs(v, f"{path}/{k}") for k, v in node.items()}

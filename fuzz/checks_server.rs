@@ -85,7 +85,7 @@ pub fn auth_bodies(data: &[u8]) {
         Ok(body) => {
             reads_back(&body);
             let email = body.email.trim();
-            assert!(email.len() <= 254 && !email.contains(char::is_whitespace));
+            assert!(email.chars().count() <= 254 && !email.contains(char::is_whitespace));
             let (local, domain) = email.split_once('@').expect("an address has an @");
             assert!(!local.is_empty() && domain.contains('.') && !domain.contains('@'));
             assert!((8..=256).contains(&body.password.chars().count()));
@@ -142,14 +142,16 @@ pub fn key_body(data: &[u8]) {
     match bodies::new_key(data, user()) {
         Ok(key) => {
             let api_key = &key.credentials.api_key;
-            assert!((1..=512).contains(&api_key.len()));
+            assert!((1..=512).contains(&api_key.chars().count()));
             if key.exchange == ExchangeId::Paper {
                 assert_eq!(*api_key, nexus_exchanges::paper::account_name(user()));
             } else {
                 assert_eq!(api_key.trim(), api_key);
             }
             let secret = key.credentials.secret.expose();
-            assert!(!secret.is_empty() && secret.len() <= 8192 && secret.trim() == secret);
+            assert!(
+                !secret.is_empty() && secret.chars().count() <= 8192 && secret.trim() == secret
+            );
             assert!((1..=100).contains(&key.label.chars().count()));
             // The secret never shows in what may be logged.
             assert!(secret.len() < 4 || !format!("{:?}", key.credentials).contains(secret));

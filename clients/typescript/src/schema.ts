@@ -786,8 +786,8 @@ export interface components {
             id: string;
             /** @description Their email address. */
             email: string;
-            /** @description `user` or `admin`. */
-            role: string;
+            /** @description Their role. */
+            role: components["schemas"]["RoleName"] & unknown;
             /**
              * Format: date-time
              * @description When they verified their address.
@@ -802,13 +802,33 @@ export interface components {
         /**
          * AlertChanges
          * @description `PUT /me/alerts`: what to change; fields left out keep their value.
+         * @example {
+         *       "email": {
+         *         "daily_summary": null,
+         *         "errors": null,
+         *         "fills": null,
+         *         "gate_blocks": true
+         *       },
+         *       "webhook": {
+         *         "events": [
+         *           "fills",
+         *           "errors"
+         *         ],
+         *         "url": "https://example.com/nexus-alerts"
+         *       }
+         *     }
          */
         AlertChanges: {
             /** @description Email preferences to change. */
-            email?: components["schemas"]["EmailChanges"] & unknown;
+            email?: (components["schemas"]["EmailChanges"] & unknown) | null;
             /** @description Webhook settings to change. */
-            webhook?: components["schemas"]["WebhookChanges"] & unknown;
+            webhook?: (components["schemas"]["WebhookChanges"] & unknown) | null;
         };
+        /**
+         * @description An event a webhook can be sent.
+         * @enum {string}
+         */
+        AlertEventName: "fills" | "gate_blocks" | "errors";
         /**
          * AlertSettings
          * @description Your alert preferences.
@@ -865,11 +885,8 @@ export interface components {
              * @description When it was (last) received.
              */
             received_at: string;
-            /**
-             * @description `applied`, `ignored`, `stale` (older than what was stored) or `failed` (Stripe
-             *     delivers it again).
-             */
-            outcome: string;
+            /** @description What became of it. */
+            outcome: components["schemas"]["BillingEventOutcome"] & unknown;
             /**
              * Format: uuid
              * @description The user it was about.
@@ -881,13 +898,18 @@ export interface components {
             detail?: string | null;
         };
         /**
+         * @description What became of a Stripe event.
+         * @enum {string}
+         */
+        BillingEventOutcome: "applied" | "ignored" | "stale" | "failed";
+        /**
          * BillingEventPage
          * @description A page of Stripe events, newest first.
          */
         BillingEventPage: {
             /** @description The events. */
             items: components["schemas"]["BillingEventEntry"][];
-            /** @description Pass as `before` for the next page; absent on the last. */
+            /** @description Pass as `before` for the next page; null on the last. */
             next_before?: string | null;
         };
         /**
@@ -922,7 +944,7 @@ export interface components {
              * @description While `past_due`: until when the plan is kept unless a payment succeeds.
              */
             grace_until?: string | null;
-            /** @description The plan's limits (absent: unlimited). */
+            /** @description The plan's limits (null: unlimited). */
             limits: components["schemas"]["BotCounts"] & unknown;
             /** @description What you use of them. */
             usage: components["schemas"]["BotCounts"] & unknown;
@@ -946,17 +968,17 @@ export interface components {
             /** @description The pair. */
             symbol: string;
             /** @description The strategy. */
-            strategy: string;
+            strategy: components["schemas"]["StrategyName"] & unknown;
             /** @description The candle interval. */
-            interval: string;
+            interval: components["schemas"]["IntervalName"] & unknown;
             /** @description The strategy's parameters. */
-            strategy_config: unknown;
+            strategy_config: components["schemas"]["StrategyParameters"] & unknown;
             /** @description Sizing rules. */
-            sizing: unknown;
+            sizing: components["schemas"]["Sizing"] & unknown;
             /** @description Pyramiding rules. */
-            pyramid: unknown;
+            pyramid: components["schemas"]["Pyramid"] & unknown;
             /** @description Gate policy. */
-            gate: unknown;
+            gate: components["schemas"]["GatePolicy"] & unknown;
             /**
              * Format: uuid
              * @description The exchange key it trades with.
@@ -967,7 +989,7 @@ export interface components {
             /**
              * @description Why Nexus paused the bot: `plan_limit` (your plan became smaller than your
              *     running bots; resume it within your plan's limits) or `internal_error: …` (its work
-             *     failed in a way retrying would not fix); absent when you paused it or it runs.
+             *     failed in a way retrying would not fix); null when you paused it or it runs.
              *     Resuming it clears this.
              */
             paused_reason?: string | null;
@@ -975,22 +997,36 @@ export interface components {
         /**
          * BotChanges
          * @description `PATCH /bots/{id}`: the fields to change.
+         * @example {
+         *       "exchange_key_id": null,
+         *       "gate": null,
+         *       "interval": "4h",
+         *       "name": "BTC trend, 4-hourly",
+         *       "paused": null,
+         *       "pyramid": null,
+         *       "sizing": null,
+         *       "strategy_config": null,
+         *       "symbol": null
+         *     }
          */
         BotChanges: {
-            /** @description A new name. */
+            /** @description A new name, up to 100 characters. */
             name?: string | null;
-            /** @description A new pair. */
+            /**
+             * @description A new pair.
+             * @example BTC/USDT
+             */
             symbol?: string | null;
             /** @description A new interval. */
-            interval?: string | null;
+            interval?: (components["schemas"]["IntervalName"] & unknown) | null;
             /** @description New strategy parameters (replacing the old ones), in the ranges of `NewBot`'s. */
-            strategy_config?: unknown;
+            strategy_config?: (components["schemas"]["StrategyParameters"] & unknown) | null;
             /** @description New sizing rules, in the ranges of `NewBot`'s. */
-            sizing?: unknown;
+            sizing?: (components["schemas"]["Sizing"] & unknown) | null;
             /** @description New pyramiding rules, in the ranges of `NewBot`'s. */
-            pyramid?: unknown;
+            pyramid?: (components["schemas"]["Pyramid"] & unknown) | null;
             /** @description A new gate policy, in the ranges of `NewBot`'s. */
-            gate?: unknown;
+            gate?: (components["schemas"]["GatePolicy"] & unknown) | null;
             /**
              * Format: uuid
              * @description Another of your keys for the bot's exchange.
@@ -1001,7 +1037,7 @@ export interface components {
         };
         /**
          * BotCounts
-         * @description Counts of running bots and their pairs (limits: absent means unlimited).
+         * @description Counts of running bots and their pairs (limits: null means unlimited).
          */
         BotCounts: {
             /**
@@ -1024,7 +1060,7 @@ export interface components {
             items: components["schemas"]["Bot"][];
             /**
              * Format: uuid
-             * @description Pass as `after` for the next page; absent on the last.
+             * @description Pass as `after` for the next page; null on the last.
              */
             next_after?: string | null;
         };
@@ -1042,6 +1078,10 @@ export interface components {
         /**
          * Credentials
          * @description `POST /auth/login`.
+         * @example {
+         *       "email": "ann@example.com",
+         *       "password": "correct horse battery staple"
+         *     }
          */
         Credentials: {
             /** @description The email address. */
@@ -1128,7 +1168,7 @@ export interface components {
             items: components["schemas"]["EmailEntry"][];
             /**
              * Format: int64
-             * @description Pass as `before` for the next page; absent on the last.
+             * @description Pass as `before` for the next page; null on the last.
              */
             next_before?: number | null;
         };
@@ -1182,6 +1222,14 @@ export interface components {
          * @enum {string}
          */
         Exchange: "binance" | "kraken" | "coinbase" | "paper";
+        /** @description A cap on the whole position's value. */
+        ExposureCap: {
+            /** @description The amount. */
+            quote: number | string;
+        } | {
+            /** @description Percent. */
+            percent_of_equity: number | string;
+        };
         /**
          * Fill
          * @description A fill.
@@ -1213,13 +1261,65 @@ export interface components {
              */
             filled_at: string;
         };
+        /** @description Spend a fixed amount of the quote currency. */
+        FixedQuoteSizing: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "fixed_quote";
+            /** @description The amount. */
+            amount: number | string;
+        };
         /**
          * Forgot
          * @description `POST /auth/password/forgot`.
+         * @example {
+         *       "email": "ann@example.com"
+         *     }
          */
         Forgot: {
             /** @description The account's email address. */
             email: string;
+        };
+        /**
+         * @description What the market-regime gate was asked about.
+         * @enum {string}
+         */
+        GateActionName: "entry" | "add" | "exit";
+        /** @description When the market-regime gate lets the bot trade (docs/regime.md); each field left out takes its default. Exits are always allowed. */
+        GatePolicy: {
+            /**
+             * @description Regimes in which entries are allowed.
+             * @default [
+             *       "bull",
+             *       "sideways"
+             *     ]
+             */
+            entry_regimes: components["schemas"]["Regime"][] | null;
+            /**
+             * @description Regimes in which pyramid adds are allowed.
+             * @default [
+             *       "bull"
+             *     ]
+             */
+            add_regimes: components["schemas"]["Regime"][] | null;
+            /**
+             * @description Market data older than this, in seconds, blocks entries and adds.
+             * @default 60
+             */
+            max_data_age_secs: number | null;
+            /**
+             * @description Whether an advisor error or timeout blocks (fail closed) instead of counting as no opinion.
+             * @default false
+             */
+            advisor_error_blocks: boolean | null;
+            /**
+             * @description Whether the policy follows the LLM advisor's opinions (`follow`) or ignores them and its errors (`ignore`).
+             * @default follow
+             * @enum {string|null}
+             */
+            advisor: "follow" | "ignore" | null;
         };
         /**
          * Health
@@ -1231,6 +1331,11 @@ export interface components {
             /** @description The server's version. */
             version: string;
         };
+        /**
+         * @description A candle interval.
+         * @enum {string}
+         */
+        IntervalName: "1m" | "5m" | "15m" | "1h" | "4h" | "1d";
         /**
          * InvoiceList
          * @description A page of invoices.
@@ -1246,7 +1351,7 @@ export interface components {
         InvoiceView: {
             /** @description Stripe's id (`in_…`). */
             id: string;
-            /** @description Its number as printed (absent on drafts). */
+            /** @description Its number as printed (null on drafts). */
             number?: string | null;
             /** @description The amount due, in the currency's units as a decimal string (`29.00`). */
             amount_due: string;
@@ -1303,6 +1408,10 @@ export interface components {
         /**
          * LinkConfirmation
          * @description `POST /auth/oauth/google/link`.
+         * @example {
+         *       "password": "correct horse battery staple",
+         *       "token": "Lk3jH5gF7dS9aP1oI3uY5tR7eW9qZ1xC3vB5nM7kJ9h"
+         *     }
          */
         LinkConfirmation: {
             /**
@@ -1352,18 +1461,18 @@ export interface components {
             /** @description The model. */
             model: string;
             /** @description The venue. */
-            exchange: string;
+            exchange: components["schemas"]["Exchange"] & unknown;
             /** @description The pair. */
             symbol: string;
             /** @description The candle interval. */
-            interval: string;
+            interval: components["schemas"]["IntervalName"] & unknown;
             /**
              * Format: date-time
              * @description The open time of the candle decided on.
              */
             candle: string;
-            /** @description `entry` or `add`. */
-            action: string;
+            /** @description What the gate was asked about. */
+            action: components["schemas"]["GateActionName"] & unknown;
             /** @description SHA-256 of the prompt. */
             prompt_hash: string;
             /** @description The request as sent (JSON; never the key). */
@@ -1380,7 +1489,7 @@ export interface components {
              * @description Output tokens.
              */
             tokens_out: number;
-            /** @description Cost in USD, a decimal string (absent: a model without a price). */
+            /** @description Cost in USD, a decimal string (null: a model without a price). */
             cost_usd?: string | null;
             /**
              * Format: uint64
@@ -1389,8 +1498,8 @@ export interface components {
             latency_ms: number;
             /** @description `answered`, or why not. */
             outcome: string;
-            /** @description `allow` or `block`, when answered. */
-            verdict?: string | null;
+            /** @description The verdict, when answered. */
+            verdict?: (components["schemas"]["Verdict"] & unknown) | null;
             /** @description The verdict's reason, or the error. */
             reason?: string | null;
         };
@@ -1403,7 +1512,7 @@ export interface components {
             items: components["schemas"]["LlmCallEntry"][];
             /**
              * Format: int64
-             * @description Pass as `before` for the next page; absent on the last.
+             * @description Pass as `before` for the next page; null on the last.
              */
             next_before?: number | null;
         };
@@ -1469,8 +1578,8 @@ export interface components {
             id: string;
             /** @description Their email address. */
             email: string;
-            /** @description `user` or `admin`. */
-            role: string;
+            /** @description Their role. */
+            role: components["schemas"]["RoleName"] & unknown;
             /** @description Whether the email address is verified. */
             email_verified: boolean;
             /**
@@ -1482,32 +1591,56 @@ export interface components {
         /**
          * NewBot
          * @description `POST /bots`. Only `exchange`, `symbol` and `strategy` are required.
+         * @example {
+         *       "exchange": "paper",
+         *       "exchange_key_id": null,
+         *       "gate": null,
+         *       "interval": "1h",
+         *       "name": "BTC trend, hourly",
+         *       "paused": false,
+         *       "pyramid": null,
+         *       "sizing": {
+         *         "method": {
+         *           "percent": "10",
+         *           "type": "percent_of_equity"
+         *         }
+         *       },
+         *       "strategy": "trend_breakout",
+         *       "strategy_config": {
+         *         "entry_period": 20,
+         *         "exit_period": 10
+         *       },
+         *       "symbol": "BTC/USDT"
+         *     }
          */
         NewBot: {
-            /** @description Your name for the bot; `<strategy> <symbol>` by default. */
+            /** @description Your name for the bot, up to 100 characters; `<strategy> <symbol>` by default. */
             name?: string | null;
             /** @description The venue. */
             exchange: components["schemas"]["Exchange"] & unknown;
-            /** @description The pair, `BASE/QUOTE` (`BTC/USDT`). */
+            /**
+             * @description The pair, `BASE/QUOTE` (`BTC/USDT`): two different asset codes.
+             * @example BTC/USDT
+             */
             symbol: string;
-            /** @description The strategy: `trend_breakout`. */
-            strategy: string;
-            /** @description The candle interval: `1m`, `5m`, `15m`, `1h` (default), `4h` or `1d`. */
-            interval?: string | null;
+            /** @description The strategy (`webhook` needs `strategy_config: {"source": "name"}`). */
+            strategy: components["schemas"]["StrategyName"] & unknown;
+            /** @description The candle interval: `1h` by default. */
+            interval?: (components["schemas"]["IntervalName"] & unknown) | null;
             /**
              * @description The strategy's parameters (`trend_breakout`: `entry_period` 20, `exit_period` 10,
              *     `atr_period` 20 by default, each 1–1000 candles; `add_every_atr` 0.5 and
              *     `trailing_stop_atr` 2, each above 0 and at most 100; `max_adds` 3, at most 20); see
              *     docs/backtest.md.
              */
-            strategy_config?: unknown;
+            strategy_config?: (components["schemas"]["StrategyParameters"] & unknown) | null;
             /**
              * @description How orders are sized (default: 10 % of equity per entry); see docs/sizing.md.
              *     Ranges: `method.amount` above 0 and at most 10^12; `method.percent`,
              *     `method.risk_percent` and `max_position_pct` above 0 and at most 100;
              *     `method.stop.atr_multiple` above 0 and at most 100; `fee_reserve_pct` 0 to 10.
              */
-            sizing?: unknown;
+            sizing?: (components["schemas"]["Sizing"] & unknown) | null;
             /**
              * @description How the bot adds to a position (default: no adds); see docs/pyramiding.md.
              *     Ranges: `max_adds` 0–20; a level's `size_multiplier` above 0 and at most 100, its
@@ -1515,13 +1648,13 @@ export interface components {
              *     `cooldown_secs` at most 31536000 (365 days); `max_exposure.quote` above 0 and at
              *     most 10^12, `max_exposure.percent_of_equity` above 0 and at most 100.
              */
-            pyramid?: unknown;
+            pyramid?: (components["schemas"]["Pyramid"] & unknown) | null;
             /**
              * @description When the regime gate lets it trade (default: entries in bull and sideways markets,
              *     adds in bull markets, exits always); see docs/regime.md. Ranges:
              *     `max_data_age_secs` 1–86400; each regime listed at most once.
              */
-            gate?: unknown;
+            gate?: (components["schemas"]["GatePolicy"] & unknown) | null;
             /**
              * Format: uuid
              * @description The exchange key it trades with; the newest of your keys for the exchange when
@@ -1534,22 +1667,43 @@ export interface components {
         /**
          * NewKey
          * @description `POST /exchange-keys`.
+         * @example {
+         *       "exchange": "paper",
+         *       "key": "paper",
+         *       "label": "Practice",
+         *       "passphrase": null,
+         *       "secret": "paper"
+         *     }
          */
         NewKey: {
             /** @description The venue. */
             exchange: components["schemas"]["Exchange"] & unknown;
-            /** @description The API key (Coinbase: the CDP key name `organizations/…/apiKeys/…`). */
+            /**
+             * @description The API key (Coinbase: the CDP key name `organizations/…/apiKeys/…`); up to 512
+             *     characters. Paper ignores it: a Paper account is named after its owner.
+             */
             key: string;
-            /** @description The API secret (Coinbase: the EC private key in PEM). Never returned. */
+            /**
+             * @description The API secret (Coinbase: the EC private key in PEM), up to 8192 characters. Never
+             *     returned.
+             */
             secret: string;
             /** @description A passphrase, on venues that use one. Never returned. */
             passphrase?: string | null;
-            /** @description Your name for the key. */
+            /** @description Your name for the key (its first 100 characters); the venue's name by default. */
             label?: string | null;
         };
         /**
          * NewSignal
          * @description `POST /signals`.
+         * @example {
+         *       "action": "entry",
+         *       "exchange": "paper",
+         *       "idempotency_key": "alert-42",
+         *       "source": "tv",
+         *       "symbol": "BTC/USDT",
+         *       "token": null
+         *     }
          */
         NewSignal: {
             /** @description The source's name, as configured by the operator. */
@@ -1565,7 +1719,10 @@ export interface components {
             action: components["schemas"]["SignalAction"] & unknown;
             /** @description The venue. */
             exchange: components["schemas"]["Exchange"] & unknown;
-            /** @description The pair, like `BTC/USDT`. */
+            /**
+             * @description The pair, like `BTC/USDT`.
+             * @example BTC/USDT
+             */
             symbol: string;
             /**
              * @description The sender's id for this signal: a repeated delivery with the same key is ignored.
@@ -1590,10 +1747,10 @@ export interface components {
             signal_id: string;
             /** @description The id the venue knows it by. */
             client_order_id: string;
-            /** @description `buy` or `sell`. */
-            side: string;
-            /** @description `market` or `limit`. */
-            order_type: string;
+            /** @description Buy or sell. */
+            side: components["schemas"]["OrderSide"] & unknown;
+            /** @description Market or limit. */
+            order_type: components["schemas"]["OrderKind"] & unknown;
             /** @description The quantity ordered (decimal string). */
             quantity: string;
             /** @description The limit price. */
@@ -1603,11 +1760,8 @@ export interface components {
              * @description The pyramid level (0: the entry).
              */
             level: number;
-            /**
-             * @description `pending`, `unknown`, `new`, `partially_filled`, `filled`, `canceled`, `rejected`,
-             *     `expired` or `failed`.
-             */
-            state: string;
+            /** @description Where it is. */
+            state: components["schemas"]["OrderStateName"] & unknown;
             /** @description The venue's id. */
             venue_order_id?: string | null;
             /** @description How much filled. */
@@ -1627,6 +1781,21 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * @description How an order is priced.
+         * @enum {string}
+         */
+        OrderKind: "market" | "limit";
+        /**
+         * @description Which way an order trades.
+         * @enum {string}
+         */
+        OrderSide: "buy" | "sell";
+        /**
+         * @description Where an order is.
+         * @enum {string}
+         */
+        OrderStateName: "pending" | "unknown" | "new" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired" | "failed";
         /**
          * OutOfSyncEntry
          * @description A position found out of sync with its venue account at an exit: the account held less
@@ -1654,8 +1823,8 @@ export interface components {
              * @description The exit signal that found it.
              */
             signal_id: string;
-            /** @description The venue (`binance`, `kraken`, `coinbase`, `paper`). */
-            exchange: string;
+            /** @description The venue. */
+            exchange: components["schemas"]["Exchange"] & unknown;
             /** @description The pair, e.g. `BTC/USDT`. */
             symbol: string;
             /** @description What the position said the bot held (decimal string). */
@@ -1678,12 +1847,26 @@ export interface components {
         /**
          * PasswordChange
          * @description `POST /auth/password`.
+         * @example {
+         *       "current_password": "correct horse battery staple",
+         *       "new_password": "a new passphrase, long enough"
+         *     }
          */
         PasswordChange: {
             /** @description The password the account signs in with now. */
             current_password: string;
-            /** @description The new password, at least 8 characters. */
+            /** @description The new password, 8 to 256 characters. */
             new_password: string;
+        };
+        /** @description Spend a share of the account's equity. */
+        PercentOfEquitySizing: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "percent_of_equity";
+            /** @description The share, in percent. */
+            percent: number | string;
         };
         /**
          * Permissions
@@ -1731,6 +1914,38 @@ export interface components {
              */
             closed_at?: string | null;
         };
+        /** @description How a bot adds to a position (docs/pyramiding.md); each field left out takes its default (no adds). With the anchor `average_entry` there is one level per add; with `last_fill` the last level repeats. */
+        Pyramid: {
+            /**
+             * @description Add-on levels after the initial entry.
+             * @default 0
+             */
+            max_adds: number | null;
+            /**
+             * @description What triggers are measured from: the position's average entry price, or its last buy fill.
+             * @default average_entry
+             * @enum {string|null}
+             */
+            anchor: "average_entry" | "last_fill" | null;
+            /**
+             * @description The levels, in order: at most `max_adds`.
+             * @default []
+             */
+            levels: components["schemas"]["PyramidLevel"][] | null;
+            /**
+             * @description The least time between two buys of the position, in seconds (at most 365 days).
+             * @default 0
+             */
+            cooldown_secs: number | null;
+            /** @description A cap on the position's value; null: none. */
+            max_exposure?: components["schemas"]["ExposureCap"] | null;
+        };
+        /** @description An add-on level. */
+        PyramidLevel: {
+            trigger: components["schemas"]["Trigger"];
+            /** @description Its size relative to the initial entry (0.5: half of it). */
+            size_multiplier: number | string;
+        };
         /**
          * RedirectUrl
          * @description Where to send the user.
@@ -1740,18 +1955,41 @@ export interface components {
             url: string;
         };
         /**
+         * @description A market regime: a strong uptrend, a downtrend, no strong trend, or swings too wild for trend rules.
+         * @enum {string}
+         */
+        Regime: "bull" | "bear" | "sideways" | "volatile";
+        /**
          * Reset
          * @description `POST /auth/password/reset`.
+         * @example {
+         *       "password": "a new passphrase, long enough",
+         *       "token": "Zx8cV6bN4mQ2wE0rT9yU7iO5pA3sD1fG8hJ6kL4zX2c"
+         *     }
          */
         Reset: {
             /** @description The token from the reset email. */
             token: string;
-            /** @description The new password, at least 8 characters. */
+            /** @description The new password, 8 to 256 characters. */
             password: string;
+        };
+        /** @description Lose at most `risk_percent` of equity if the stop is hit. */
+        RiskSizing: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "risk";
+            /** @description Equity at risk, in percent. */
+            risk_percent: number | string;
+            stop: components["schemas"]["StopDistance"];
         };
         /**
          * RoleChange
          * @description `PATCH /admin/users/{id}/role`.
+         * @example {
+         *       "role": "admin"
+         *     }
          */
         RoleChange: {
             /** @description The new role. */
@@ -1786,11 +2024,18 @@ export interface components {
         /**
          * SignUp
          * @description `POST /auth/signup`.
+         * @example {
+         *       "email": "ann@example.com",
+         *       "password": "correct horse battery staple"
+         *     }
          */
         SignUp: {
-            /** @description The email address; a verification link is sent to it. */
+            /**
+             * @description The email address; a verification link is sent to it (surrounding whitespace is
+             *     ignored).
+             */
             email: string;
-            /** @description At least 8 characters. */
+            /** @description 8 to 256 characters. */
             password: string;
         };
         /**
@@ -1811,6 +2056,19 @@ export interface components {
          * @enum {string}
          */
         SignalAction: "entry" | "add" | "exit";
+        /** @description How orders are sized (docs/sizing.md). */
+        Sizing: {
+            method: components["schemas"]["SizingMethod"];
+            /** @description The position may be worth at most this share of equity, in percent; null: no cap. */
+            max_position_pct?: (number | string) | null;
+            /**
+             * @description The share of an order kept back from the free balance for fees, in percent.
+             * @default 0.1
+             */
+            fee_reserve_pct: number | string;
+        };
+        /** @description How the initial entry is sized. */
+        SizingMethod: components["schemas"]["FixedQuoteSizing"] | components["schemas"]["PercentOfEquitySizing"] | components["schemas"]["RiskSizing"];
         /**
          * Skip
          * @description A plan skipped for the bot.
@@ -1826,7 +2084,12 @@ export interface components {
              * @description The signal.
              */
             signal_id: string;
-            /** @description A stable reason code (`insufficient_balance`, `below_min_notional`, …). */
+            /**
+             * @description A stable reason code: `paused`, `plan_inactive`, `other_exchange`,
+             *     `no_market_data`, `gate` (the market-regime gate blocked it), `already_in_position`,
+             *     `no_position`, `no_add` (no pyramid level due), `sizing` (no valid order size),
+             *     `dust`, `account_unavailable` or `internal_error`.
+             */
             reason: string;
             /** @description The details. */
             detail: string;
@@ -1835,6 +2098,62 @@ export interface components {
              * @description When.
              */
             at: string;
+        };
+        /** @description Where the stop is. */
+        StopDistance: {
+            /** @description The stop price. */
+            price: number | string;
+        } | {
+            /** @description ATRs. */
+            atr_multiple: number | string;
+        };
+        /**
+         * @description A strategy a bot can run.
+         * @enum {string}
+         */
+        StrategyName: "trend_breakout" | "webhook";
+        /** @description The strategy's parameters: `TrendBreakoutParameters` for `trend_breakout`, `WebhookParameters` for `webhook`. */
+        StrategyParameters: components["schemas"]["TrendBreakoutParameters"] | components["schemas"]["WebhookParameters"];
+        /** @description The `trend_breakout` strategy's parameters (docs/backtest.md); each left out takes its default. */
+        TrendBreakoutParameters: {
+            /**
+             * @description Enter when the close breaks above the highest high of this many previous candles.
+             * @default 20
+             */
+            entry_period: number | null;
+            /**
+             * @description Exit when the close breaks below the lowest low of this many previous candles.
+             * @default 10
+             */
+            exit_period: number | null;
+            /**
+             * @description The ATR's period, in candles.
+             * @default 20
+             */
+            atr_period: number | null;
+            /**
+             * @description Signal an add each time the close rises this many ATRs above the last entry or add.
+             * @default 0.5
+             */
+            add_every_atr: number | null;
+            /**
+             * @description At most this many add signals per position.
+             * @default 3
+             */
+            max_adds: number | null;
+            /**
+             * @description Exit when the close falls this many ATRs below the highest close since entry.
+             * @default 2
+             */
+            trailing_stop_atr: number | null;
+        };
+        /** @description How far the price must move from the anchor: up (positive, adding to a winner) or down (negative, averaging down); never zero. */
+        Trigger: {
+            /** @description Percent. */
+            percent: number | string;
+        } | {
+            /** @description ATRs. */
+            atr: number | string;
         };
         /**
          * UserPage
@@ -1845,19 +2164,28 @@ export interface components {
             items: components["schemas"]["AdminUser"][];
             /**
              * Format: uuid
-             * @description Pass as `after` for the next page; absent on the last.
+             * @description Pass as `after` for the next page; null on the last.
              */
             next_after?: string | null;
         };
         /**
+         * @description The LLM advisor's verdict.
+         * @enum {string}
+         */
+        Verdict: "allow" | "block";
+        /**
          * Verify
          * @description `POST /auth/verify`.
+         * @example {
+         *       "password": "correct horse battery staple",
+         *       "token": "q9J0dYbN6cS2p4mT8xW1zA3eR5uV7iK0lO2nH4gF6jB"
+         *     }
          */
         Verify: {
             /** @description The token from the verification link (`…?token=<token>`). */
             token: string;
             /**
-             * @description The account's password, at least 8 characters: required for an account signed up
+             * @description The account's password, 8 to 256 characters: required for an account signed up
              *     with one. Whoever signed up did not prove the address, so the password chosen then
              *     is not kept; the person verifying sets it (again).
              */
@@ -1879,12 +2207,19 @@ export interface components {
          */
         WebhookChanges: {
             /**
-             * @description A new URL (a new secret is made and answered once), or null to remove the webhook.
-             *     Left out: unchanged.
+             * @description A new URL (a new secret is made and answered once), or null or empty to remove the
+             *     webhook. Left out: unchanged. It must not reach a private, loopback, link-local or
+             *     unspecified address.
+             * @example https://example.com/nexus-alerts
              */
             url?: string | null;
-            /** @description The events to post. */
-            events?: string[] | null;
+            /** @description The events to post, each listed once or more. */
+            events?: components["schemas"]["AlertEventName"][] | null;
+        };
+        /** @description A `webhook` bot's parameters: the outside signal source it follows. */
+        WebhookParameters: {
+            /** @description The source's name, as the operator configured it. */
+            source: string;
         };
         /**
          * WebhookPreferences
@@ -1893,8 +2228,8 @@ export interface components {
         WebhookPreferences: {
             /** @description Where alerts are posted (`https://`); null for none. */
             url?: string | null;
-            /** @description Which events are posted: `fills`, `gate_blocks`, `errors` (default fills, errors). */
-            events: string[];
+            /** @description Which events are posted (default fills, errors). */
+            events: components["schemas"]["AlertEventName"][];
             /**
              * @description The signing secret: only in the answer that set a new URL, never again. Alerts
              *     carry `X-Nexus-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
@@ -1988,8 +2323,30 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Done"];
                 };
             };
-            /** @description Malformed JSON. */
+            /**
+             * @description The request does not parse: the body is not JSON of the documented shape, or a
+             *     parameter is not of its documented type or range (`bad_request`; the message says
+             *     what).
+             */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2052,8 +2409,29 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Done"];
                 };
             };
-            /** @description Malformed JSON, or the token is unknown, used or expired (`invalid_token`). */
+            /**
+             * @description The token is unknown, used or expired (`invalid_token`), or the body is not JSON of
+             *     the documented shape (`bad_request`).
+             */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2113,7 +2491,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SessionBody"];
                 };
             };
-            /** @description Malformed JSON. */
+            /**
+             * @description The request does not parse: the body is not JSON of the documented shape, or a
+             *     parameter is not of its documented type or range (`bad_request`; the message says
+             *     what).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2139,6 +2521,24 @@ export interface operations {
              *     without its CSRF header.
              */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2189,7 +2589,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SessionBody"];
                 };
             };
-            /** @description Malformed JSON. */
+            /**
+             * @description The request does not parse: the body is not JSON of the documented shape, or a
+             *     parameter is not of its documented type or range (`bad_request`; the message says
+             *     what).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2317,8 +2721,30 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Done"];
                 };
             };
-            /** @description Malformed JSON. */
+            /**
+             * @description The request does not parse: the body is not JSON of the documented shape, or a
+             *     parameter is not of its documented type or range (`bad_request`; the message says
+             *     what).
+             */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2369,8 +2795,29 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Done"];
                 };
             };
-            /** @description Malformed JSON, or the token is unknown, used or expired (`invalid_token`). */
+            /**
+             * @description The token is unknown, used or expired (`invalid_token`), or the body is not JSON of
+             *     the documented shape (`bad_request`).
+             */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2430,7 +2877,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Done"];
                 };
             };
-            /** @description Malformed JSON. */
+            /**
+             * @description The request does not parse: the body is not JSON of the documented shape, or a
+             *     parameter is not of its documented type or range (`bad_request`; the message says
+             *     what).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2453,6 +2904,24 @@ export interface operations {
              *     signs in with Google (`no_password`; the reset email sets one).
              */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2513,6 +2982,15 @@ export interface operations {
             };
             /** @description An unknown, expired or revoked session (`unauthorized`). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is unreachable (`unavailable`). */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2610,7 +3088,8 @@ export interface operations {
             };
             /**
              * @description The `state` is missing, unknown, used, expired, or not this browser's
-             *     (`invalid_oauth_state`): start again.
+             *     (`invalid_oauth_state`): start again; or the query does not parse
+             *     (`bad_request`).
              */
             400: {
                 headers: {
@@ -2706,7 +3185,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SessionBody"];
                 };
             };
-            /** @description Malformed JSON, or the token is unknown, used or expired (`invalid_token`). */
+            /**
+             * @description The token is unknown, used or expired (`invalid_token`), or the body is not JSON of
+             *     the documented shape (`bad_request`).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2729,6 +3211,24 @@ export interface operations {
             };
             /** @description Sign-in with Google is not configured on this server (`oauth_not_configured`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2817,7 +3317,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["KeyInfo"];
                 };
             };
-            /** @description Malformed JSON. */
+            /**
+             * @description The request does not parse: the body is not JSON of the documented shape, or a
+             *     parameter is not of its documented type or range (`bad_request`; the message says
+             *     what).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2837,6 +3341,24 @@ export interface operations {
             };
             /** @description A cookie request without its CSRF header. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2904,6 +3426,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -2965,6 +3496,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BotPage"];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -2974,7 +3514,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `limit` out of range (`invalid_field`). */
+            /** @description `limit` outside 1–200 (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3007,15 +3547,6 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The bot. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["Bot"];
-                };
-            };
             /** @description Created. */
             201: {
                 headers: {
@@ -3025,7 +3556,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Bot"];
                 };
             };
-            /** @description Malformed JSON. */
+            /** @description The request does not parse: the body is not JSON of the documented shape, or a parameter is not of its documented type or range (`bad_request`; the message says what). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3055,8 +3586,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No such bot (or exchange key) among yours (`not_found`). */
+            /** @description `exchange_key_id` names no key of yours (`not_found`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3067,8 +3616,8 @@ export interface operations {
             /**
              * @description A value is invalid or outside its documented range (`invalid_field`, the message
              *     starting with the field's path: `sizing.method.risk_percent: must be above 0 and at
-             *     most 100, got 150`), or a real exchange without your key for it
-             *     (`exchange_key_required`).
+             *     most 100, got 150`), the key named is not for the bot's exchange (`invalid_field`),
+             *     or a real exchange without your key for it (`exchange_key_required`).
              */
             422: {
                 headers: {
@@ -3109,16 +3658,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Bot"];
                 };
             };
-            /** @description Created. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["Bot"];
-                };
-            };
-            /** @description Malformed JSON. */
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3136,34 +3676,8 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /**
-             * @description Beyond the plan's limits (`plan_limit`, saying which), or a cookie request without
-             *     its CSRF header.
-             */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description No such bot (or exchange key) among yours (`not_found`). */
+            /** @description No such bot among yours (`not_found`). */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /**
-             * @description A value is invalid or outside its documented range (`invalid_field`, the message
-             *     starting with the field's path: `sizing.method.risk_percent: must be above 0 and at
-             *     most 100, got 150`), or a real exchange without your key for it
-             *     (`exchange_key_required`).
-             */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3199,6 +3713,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description Not signed in. */
             401: {
@@ -3253,7 +3776,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The bot. */
+            /** @description The bot as changed. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3262,16 +3785,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Bot"];
                 };
             };
-            /** @description Created. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["Bot"];
-                };
-            };
-            /** @description Malformed JSON. */
+            /** @description The request does not parse: the body is not JSON of the documented shape, or a parameter is not of its documented type or range (`bad_request`; the message says what). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3290,8 +3804,8 @@ export interface operations {
                 };
             };
             /**
-             * @description Beyond the plan's limits (`plan_limit`, saying which), or a cookie request without
-             *     its CSRF header.
+             * @description Resuming it or moving it to another pair would go beyond the plan's limits
+             *     (`plan_limit`, saying which), or a cookie request without its CSRF header.
              */
             403: {
                 headers: {
@@ -3301,8 +3815,26 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No such bot (or exchange key) among yours (`not_found`). */
+            /** @description No such bot among yours, or `exchange_key_id` names no key of yours (`not_found`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3312,9 +3844,8 @@ export interface operations {
             };
             /**
              * @description A value is invalid or outside its documented range (`invalid_field`, the message
-             *     starting with the field's path: `sizing.method.risk_percent: must be above 0 and at
-             *     most 100, got 150`), or a real exchange without your key for it
-             *     (`exchange_key_required`).
+             *     starting with the field's path), or the key named is not for the bot's exchange
+             *     (`invalid_field`).
              */
             422: {
                 headers: {
@@ -3360,6 +3891,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Order"][];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -3378,7 +3918,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `limit` or `before` invalid (`invalid_field`). */
+            /** @description `limit` outside 1–200 (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3423,6 +3963,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Fill"][];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -3441,7 +3990,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `limit` or `before` invalid (`invalid_field`). */
+            /** @description `limit` outside 1–200 (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3486,6 +4035,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["Skip"][];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -3504,7 +4062,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `limit` or `before` invalid (`invalid_field`). */
+            /** @description `limit` outside 1–200 (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3549,6 +4107,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["PositionView"][];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -3567,7 +4134,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `limit` or `before` invalid (`invalid_field`). */
+            /** @description `limit` outside 1–200 (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3616,7 +4183,10 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SignalAccepted"];
                 };
             };
-            /** @description The request is malformed (`invalid_signal`). */
+            /**
+             * @description A value is invalid (`invalid_signal`, the message starting with the field:
+             *     `symbol: …`), or the body is not JSON of the documented shape (`bad_request`).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3646,6 +4216,24 @@ export interface operations {
              *     new timestamp.
              */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3724,7 +4312,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["RedirectUrl"];
                 };
             };
-            /** @description Malformed JSON. */
+            /**
+             * @description The request does not parse: the body is not JSON of the documented shape, or a
+             *     parameter is not of its documented type or range (`bad_request`; the message says
+             *     what).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3765,6 +4357,24 @@ export interface operations {
              *     (`subscription_exists`: change plans in the portal).
              */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3819,15 +4429,6 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["RedirectUrl"];
                 };
             };
-            /** @description Malformed JSON. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -3848,27 +4449,6 @@ export interface operations {
             };
             /** @description Billing is off on this server (`billing_disabled`). */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /**
-             * @description You already have that plan (`already_subscribed`), or another subscription runs
-             *     (`subscription_exists`: change plans in the portal).
-             */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description A plan without a price on this server (`invalid_field`). */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3917,6 +4497,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["InvoiceList"];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -3935,7 +4524,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `limit` out of range (`invalid_field`). */
+            /** @description `limit` outside 1–100 (`invalid_field`). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3991,7 +4580,8 @@ export interface operations {
             };
             /**
              * @description A missing, malformed, stale or wrong `Stripe-Signature` (`invalid_signature`), or a
-             *     signed body that is not an event (`invalid_event`): nothing changed.
+             *     signed body that is not an event (`invalid_event`): nothing changed; or a header
+             *     that is not text (`bad_request`).
              */
             400: {
                 headers: {
@@ -4003,6 +4593,24 @@ export interface operations {
             };
             /** @description Billing is off on this server (`billing_disabled`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4055,7 +4663,8 @@ export interface operations {
             };
             /**
              * @description Missing, malformed, stale or wrong Svix headers (`invalid_signature`), or a signed
-             *     body that is not a Resend event (`invalid_event`): nothing changed.
+             *     body that is not a Resend event (`invalid_event`): nothing changed; or a header that
+             *     is not text (`bad_request`).
              */
             400: {
                 headers: {
@@ -4067,6 +4676,24 @@ export interface operations {
             };
             /** @description No `NEXUS_RESEND_WEBHOOK_SECRET` on this server (`email_webhook_disabled`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4145,7 +4772,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AlertSettings"];
                 };
             };
-            /** @description Malformed JSON. */
+            /**
+             * @description The request does not parse: the body is not JSON of the documented shape, or a
+             *     parameter is not of its documented type or range (`bad_request`; the message says
+             *     what).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4165,6 +4796,24 @@ export interface operations {
             };
             /** @description A cookie request without its CSRF header. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4219,6 +4868,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["UserPage"];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -4237,7 +4895,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A parameter out of range (`invalid_field`). */
+            /**
+             * @description A parameter outside its range, or parameters that do not go together
+             *     (`invalid_field`, naming the parameter): `limit` outside 1–200, `from` not before
+             *     `to`, a `before` that is not the `next_before` of a page.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4280,6 +4942,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["LlmUsageReport"];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -4298,7 +4969,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A parameter out of range (`invalid_field`). */
+            /**
+             * @description A parameter outside its range, or parameters that do not go together
+             *     (`invalid_field`, naming the parameter): `limit` outside 1–200, `from` not before
+             *     `to`, a `before` that is not the `next_before` of a page.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4341,6 +5016,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["LlmCallPage"];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -4359,7 +5043,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A parameter out of range (`invalid_field`). */
+            /**
+             * @description A parameter outside its range, or parameters that do not go together
+             *     (`invalid_field`, naming the parameter): `limit` outside 1–200, `from` not before
+             *     `to`, a `before` that is not the `next_before` of a page.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4406,6 +5094,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["EmailPage"];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -4424,7 +5121,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A parameter out of range (`invalid_field`). */
+            /**
+             * @description A parameter outside its range, or parameters that do not go together
+             *     (`invalid_field`, naming the parameter): `limit` outside 1–200, `from` not before
+             *     `to`, a `before` that is not the `next_before` of a page.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4467,6 +5168,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["BillingEventPage"];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -4485,7 +5195,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A parameter out of range (`invalid_field`). */
+            /**
+             * @description A parameter outside its range, or parameters that do not go together
+             *     (`invalid_field`, naming the parameter): `limit` outside 1–200, `from` not before
+             *     `to`, a `before` that is not the `next_before` of a page.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4529,7 +5243,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AdminUser"];
                 };
             };
-            /** @description Malformed JSON. */
+            /**
+             * @description The request does not parse: the body is not JSON of the documented shape, or a
+             *     parameter is not of its documented type or range (`bad_request`; the message says
+             *     what).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4558,6 +5276,24 @@ export interface operations {
             };
             /** @description No such user (`not_found`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than the server accepts: 64 KiB, 1 MiB for Stripe's events (`payload_too_large`). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not sent as JSON: `Content-Type` is missing or not `application/json` (`unsupported_media_type`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4611,6 +5347,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AuditEntry"][];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -4629,7 +5374,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A parameter out of range (`invalid_field`). */
+            /**
+             * @description A parameter outside its range, or parameters that do not go together
+             *     (`invalid_field`, naming the parameter): `limit` outside 1–200, `from` not before
+             *     `to`, a `before` that is not the `next_before` of a page.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4670,6 +5419,15 @@ export interface operations {
                     "application/json; charset=utf-8": unknown[];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -4688,7 +5446,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A parameter out of range (`invalid_field`). */
+            /**
+             * @description A parameter outside its range, or parameters that do not go together
+             *     (`invalid_field`, naming the parameter): `limit` outside 1–200, `from` not before
+             *     `to`, a `before` that is not the `next_before` of a page.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4731,6 +5493,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["OutOfSyncEntry"][];
                 };
             };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not signed in. */
             401: {
                 headers: {
@@ -4749,7 +5520,11 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description A parameter out of range (`invalid_field`). */
+            /**
+             * @description A parameter outside its range, or parameters that do not go together
+             *     (`invalid_field`, naming the parameter): `limit` outside 1–200, `from` not before
+             *     `to`, a `before` that is not the `next_before` of a page.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -4,15 +4,18 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use nexus_core::ports::activity::{FillRecord, OrderRecord, Page, PositionRecord, SkipRecord};
+use nexus_core::ports::activity::{
+    FillRecord, OrderRecord, OrderState, Page, PositionRecord, SkipRecord,
+};
 use nexus_core::{BotId, OrderType, Side};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 
 use super::auth::{err, unavailable};
+use super::schema::Limit;
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 
@@ -20,6 +23,66 @@ use super::{ApiState, ErrorBody};
 enum ActivityTag {
     /// What bots did.
     Activity,
+}
+
+/// Which way an order trades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum OrderSide {
+    /// Buys the base asset.
+    Buy,
+    /// Sells the base asset.
+    Sell,
+}
+
+/// How an order is priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum OrderKind {
+    /// At the market.
+    Market,
+    /// At `limit_price` or better.
+    Limit,
+}
+
+/// Where an order is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum OrderStateName {
+    /// Planned and queued, not sent yet.
+    Pending,
+    /// Sent; the venue's outcome was lost (being looked up).
+    Unknown,
+    /// Accepted, nothing filled yet.
+    New,
+    /// Part filled, still working.
+    PartiallyFilled,
+    /// Completely filled.
+    Filled,
+    /// Cancelled.
+    Canceled,
+    /// Refused by the venue.
+    Rejected,
+    /// Expired.
+    Expired,
+    /// Could not be placed after every retry (`error` says why).
+    Failed,
+}
+
+impl From<OrderState> for OrderStateName {
+    fn from(s: OrderState) -> Self {
+        match s {
+            OrderState::Pending => Self::Pending,
+            OrderState::Unknown => Self::Unknown,
+            OrderState::New => Self::New,
+            OrderState::PartiallyFilled => Self::PartiallyFilled,
+            OrderState::Filled => Self::Filled,
+            OrderState::Canceled => Self::Canceled,
+            OrderState::Rejected => Self::Rejected,
+            OrderState::Expired => Self::Expired,
+            OrderState::Failed => Self::Failed,
+        }
+    }
 }
 
 /// An order.
@@ -31,26 +94,29 @@ pub struct Order {
     pub signal_id: Uuid,
     /// The id the venue knows it by.
     pub client_order_id: String,
-    /// `buy` or `sell`.
-    pub side: String,
-    /// `market` or `limit`.
-    pub order_type: String,
+    /// Buy or sell.
+    pub side: OrderSide,
+    /// Market or limit.
+    pub order_type: OrderKind,
     /// The quantity ordered (decimal string).
     pub quantity: String,
     /// The limit price.
+    #[oai(nullable)]
     pub limit_price: Option<String>,
     /// The pyramid level (0: the entry).
     pub level: u32,
-    /// `pending`, `unknown`, `new`, `partially_filled`, `filled`, `canceled`, `rejected`,
-    /// `expired` or `failed`.
-    pub state: String,
+    /// Where it is.
+    pub state: OrderStateName,
     /// The venue's id.
+    #[oai(nullable)]
     pub venue_order_id: Option<String>,
     /// How much filled.
     pub filled_quantity: String,
     /// The average fill price.
+    #[oai(nullable)]
     pub average_price: Option<String>,
     /// Why it failed.
+    #[oai(nullable)]
     pub error: Option<String>,
     /// When it was planned.
     pub created_at: DateTime<Utc>,
@@ -64,19 +130,17 @@ fn order(o: OrderRecord) -> Order {
         signal_id: *o.signal.as_uuid(),
         client_order_id: o.client_order_id.to_string(),
         side: match o.side {
-            Side::Buy => "buy",
-            Side::Sell => "sell",
-        }
-        .to_owned(),
+            Side::Buy => OrderSide::Buy,
+            Side::Sell => OrderSide::Sell,
+        },
         order_type: match o.order_type {
-            OrderType::Market => "market",
-            OrderType::Limit => "limit",
-        }
-        .to_owned(),
+            OrderType::Market => OrderKind::Market,
+            OrderType::Limit => OrderKind::Limit,
+        },
         quantity: o.quantity.to_string(),
         limit_price: o.limit_price.map(|p| p.to_string()),
         level: o.level,
-        state: o.state.as_str().to_owned(),
+        state: o.state.into(),
         venue_order_id: o.venue_order_id,
         filled_quantity: o.filled_quantity.to_string(),
         average_price: o.average_price.map(|p| p.to_string()),
@@ -102,6 +166,7 @@ pub struct Fill {
     /// The fee.
     pub fee: String,
     /// The fee's asset.
+    #[oai(nullable)]
     pub fee_asset: Option<String>,
     /// When.
     pub filled_at: DateTime<Utc>,
@@ -127,7 +192,10 @@ pub struct Skip {
     pub id: i64,
     /// The signal.
     pub signal_id: Uuid,
-    /// A stable reason code (`insufficient_balance`, `below_min_notional`, …).
+    /// A stable reason code: `paused`, `plan_inactive`, `other_exchange`,
+    /// `no_market_data`, `gate` (the market-regime gate blocked it), `already_in_position`,
+    /// `no_position`, `no_add` (no pyramid level due), `sizing` (no valid order size),
+    /// `dust`, `account_unavailable` or `internal_error`.
     pub reason: String,
     /// The details.
     pub detail: String,
@@ -163,6 +231,7 @@ pub struct PositionView {
     /// When it opened.
     pub opened_at: DateTime<Utc>,
     /// When it closed.
+    #[oai(nullable)]
     pub closed_at: Option<DateTime<Utc>>,
 }
 
@@ -191,7 +260,7 @@ pub enum ActivityResponse<T: poem_openapi::types::ParseFromJSON + poem_openapi::
     /// No such bot among yours (`not_found`).
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// `limit` or `before` invalid (`invalid_field`).
+    /// `limit` outside 1–200 (`invalid_field`).
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),
     /// The database is down.
@@ -199,20 +268,14 @@ pub enum ActivityResponse<T: poem_openapi::types::ParseFromJSON + poem_openapi::
     Unavailable(Json<ErrorBody>),
 }
 
-/// Checks the bot is the caller's and the page size is sane.
+/// Checks the bot is the caller's and the page size is within its range.
 async fn prepare<T: poem_openapi::types::ParseFromJSON + poem_openapi::types::ToJSON>(
     state: &ApiState,
     auth: &Session,
     bot: Uuid,
-    limit: Option<u32>,
+    limit: Option<Limit<200, 50>>,
 ) -> Result<(BotId, u32), ActivityResponse<T>> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ActivityResponse::Invalid(err(
-            "invalid_field",
-            "limit: between 1 and 200",
-        )));
-    }
+    let limit = Limit::get(limit).map_err(|e| ActivityResponse::Invalid(e.body()))?;
     match state.store.bot(BotId::new(bot)).await {
         Ok(Some(b)) if b.user == auth.caller().user.id => Ok((b.id, limit)),
         Ok(_) => Err(ActivityResponse::NotFound(err("not_found", "no such bot"))),
@@ -248,7 +311,7 @@ impl ActivityApi {
         /// The `id` of the last order of the previous page.
         before: Query<Option<Uuid>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit<200, 50>>>,
     ) -> ActivityResponse<Order> {
         let (bot, limit) = match prepare(&state, &auth, id.0, limit.0).await {
             Ok(ok) => ok,
@@ -279,7 +342,7 @@ impl ActivityApi {
         /// The `id` of the last fill of the previous page.
         before: Query<Option<i64>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit<200, 50>>>,
     ) -> ActivityResponse<Fill> {
         let (bot, limit) = match prepare(&state, &auth, id.0, limit.0).await {
             Ok(ok) => ok,
@@ -311,7 +374,7 @@ impl ActivityApi {
         /// The `id` of the last skip of the previous page.
         before: Query<Option<i64>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit<200, 50>>>,
     ) -> ActivityResponse<Skip> {
         let (bot, limit) = match prepare(&state, &auth, id.0, limit.0).await {
             Ok(ok) => ok,
@@ -346,7 +409,7 @@ impl ActivityApi {
         /// The `id` of the last position of the previous page.
         before: Query<Option<Uuid>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit<200, 50>>>,
     ) -> ActivityResponse<PositionView> {
         let (bot, limit) = match prepare(&state, &auth, id.0, limit.0).await {
             Ok(ok) => ok,

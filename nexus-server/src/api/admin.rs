@@ -6,16 +6,23 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use nexus_core::ports::accounts::{Role, UserRecord};
 use nexus_core::ports::audit::AuditAction;
+use nexus_core::ports::billing::EventOutcome;
 use nexus_core::ports::emails::{EmailFilter, EmailState};
+use nexus_core::regime::advisor::AdvisorVerdict;
+use nexus_core::regime::gate::GateAction;
 use nexus_core::{StoreError, UserId};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::registry::MetaSchema;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use uuid::Uuid;
 
 use super::auth::{err, unavailable};
+use super::bots::IntervalName;
 use super::client_ip::ClientIp;
+use super::keys::Exchange;
+use super::schema::{Limit, Text, TextSchema};
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 
@@ -35,6 +42,15 @@ pub enum RoleName {
     Admin,
 }
 
+impl From<Role> for RoleName {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::User => Self::User,
+            Role::Admin => Self::Admin,
+        }
+    }
+}
+
 impl From<RoleName> for Role {
     fn from(r: RoleName) -> Self {
         match r {
@@ -51,9 +67,10 @@ pub struct AdminUser {
     pub id: Uuid,
     /// Their email address.
     pub email: String,
-    /// `user` or `admin`.
-    pub role: String,
+    /// Their role.
+    pub role: RoleName,
     /// When they verified their address.
+    #[oai(nullable)]
     pub email_verified_at: Option<DateTime<Utc>>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
@@ -63,7 +80,7 @@ fn admin_user(u: &UserRecord) -> AdminUser {
     AdminUser {
         id: *u.id.as_uuid(),
         email: u.email.clone(),
-        role: u.role.as_str().to_owned(),
+        role: u.role.into(),
         email_verified_at: u.email_verified_at,
         created_at: u.created_at,
     }
@@ -74,15 +91,25 @@ fn admin_user(u: &UserRecord) -> AdminUser {
 pub struct UserPage {
     /// The users, in id order.
     pub items: Vec<AdminUser>,
-    /// Pass as `after` for the next page; absent on the last.
+    /// Pass as `after` for the next page; null on the last.
+    #[oai(nullable)]
     pub next_after: Option<Uuid>,
 }
 
 /// `PATCH /admin/users/{id}/role`.
 #[derive(Debug, Object)]
+#[oai(example = true)]
 pub struct RoleChange {
     /// The new role.
     pub role: RoleName,
+}
+
+impl poem_openapi::types::Example for RoleChange {
+    fn example() -> Self {
+        Self {
+            role: RoleName::Admin,
+        }
+    }
 }
 
 /// One audit-log entry.
@@ -91,10 +118,12 @@ pub struct AuditEntry {
     /// Its sequence number (page with `before`).
     pub id: i64,
     /// Who did it.
+    #[oai(nullable)]
     pub actor: Option<Uuid>,
     /// What happened (`sign_in`, `key_added`, …).
     pub action: String,
     /// What it was done to.
+    #[oai(nullable)]
     pub subject: Option<String>,
     /// Details (JSON object).
     pub details: serde_json::Value,
@@ -115,8 +144,8 @@ pub struct OutOfSyncEntry {
     pub user_id: Uuid,
     /// The exit signal that found it.
     pub signal_id: Uuid,
-    /// The venue (`binance`, `kraken`, `coinbase`, `paper`).
-    pub exchange: String,
+    /// The venue.
+    pub exchange: Exchange,
     /// The pair, e.g. `BTC/USDT`.
     pub symbol: String,
     /// What the position said the bot held (decimal string).
@@ -145,16 +174,20 @@ pub struct EmailEntry {
     /// Attempts made.
     pub attempts: u32,
     /// The provider's message id, once sent.
+    #[oai(nullable)]
     pub provider_id: Option<String>,
     /// The last error, or why it was suppressed or bounced.
+    #[oai(nullable)]
     pub last_error: Option<String>,
     /// When it was queued.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
     /// When it was handed over.
+    #[oai(nullable)]
     pub sent_at: Option<DateTime<Utc>>,
     /// When the provider reported it delivered.
+    #[oai(nullable)]
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
@@ -211,8 +244,56 @@ impl From<EmailStateName> for EmailState {
 pub struct EmailPage {
     /// The emails.
     pub items: Vec<EmailEntry>,
-    /// Pass as `before` for the next page; absent on the last.
+    /// Pass as `before` for the next page; null on the last.
+    #[oai(nullable)]
     pub next_before: Option<i64>,
+}
+
+/// What the market-regime gate was asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum GateActionName {
+    /// Opening a position.
+    Entry,
+    /// A pyramid add.
+    Add,
+    /// Closing a position.
+    Exit,
+}
+
+/// The LLM advisor's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum Verdict {
+    /// No objection.
+    Allow,
+    /// Block the action.
+    Block,
+}
+
+/// What became of a Stripe event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum BillingEventOutcome {
+    /// It changed the stored subscription.
+    Applied,
+    /// A type Nexus does not act on, or about nothing Nexus holds.
+    Ignored,
+    /// Older than what was stored: nothing changed.
+    Stale,
+    /// Processing failed; Stripe delivers it again.
+    Failed,
+}
+
+impl From<EventOutcome> for BillingEventOutcome {
+    fn from(o: EventOutcome) -> Self {
+        match o {
+            EventOutcome::Applied => Self::Applied,
+            EventOutcome::Ignored => Self::Ignored,
+            EventOutcome::Stale => Self::Stale,
+            EventOutcome::Failed => Self::Failed,
+        }
+    }
 }
 
 /// One provider's and model's use of the LLM advisor over a period.
@@ -257,34 +338,38 @@ pub struct LlmCallEntry {
     /// The model.
     pub model: String,
     /// The venue.
-    pub exchange: String,
+    pub exchange: Exchange,
     /// The pair.
     pub symbol: String,
     /// The candle interval.
-    pub interval: String,
+    pub interval: IntervalName,
     /// The open time of the candle decided on.
     pub candle: DateTime<Utc>,
-    /// `entry` or `add`.
-    pub action: String,
+    /// What the gate was asked about.
+    pub action: GateActionName,
     /// SHA-256 of the prompt.
     pub prompt_hash: String,
     /// The request as sent (JSON; never the key).
     pub request: String,
     /// The answer as received.
+    #[oai(nullable)]
     pub response: Option<String>,
     /// Input tokens.
     pub tokens_in: u64,
     /// Output tokens.
     pub tokens_out: u64,
-    /// Cost in USD, a decimal string (absent: a model without a price).
+    /// Cost in USD, a decimal string (null: a model without a price).
+    #[oai(nullable)]
     pub cost_usd: Option<String>,
     /// How long it took.
     pub latency_ms: u64,
     /// `answered`, or why not.
     pub outcome: String,
-    /// `allow` or `block`, when answered.
-    pub verdict: Option<String>,
+    /// The verdict, when answered.
+    #[oai(nullable)]
+    pub verdict: Option<Verdict>,
     /// The verdict's reason, or the error.
+    #[oai(nullable)]
     pub reason: Option<String>,
 }
 
@@ -293,7 +378,8 @@ pub struct LlmCallEntry {
 pub struct LlmCallPage {
     /// The calls.
     pub items: Vec<LlmCallEntry>,
-    /// Pass as `before` for the next page; absent on the last.
+    /// Pass as `before` for the next page; null on the last.
+    #[oai(nullable)]
     pub next_before: Option<i64>,
 }
 
@@ -309,14 +395,16 @@ pub struct BillingEventEntry {
     pub created: DateTime<Utc>,
     /// When it was (last) received.
     pub received_at: DateTime<Utc>,
-    /// `applied`, `ignored`, `stale` (older than what was stored) or `failed` (Stripe
-    /// delivers it again).
-    pub outcome: String,
+    /// What became of it.
+    pub outcome: BillingEventOutcome,
     /// The user it was about.
+    #[oai(nullable)]
     pub user_id: Option<Uuid>,
     /// The subscription it was about.
+    #[oai(nullable)]
     pub subscription_id: Option<String>,
     /// Why it was ignored, stale or failed.
+    #[oai(nullable)]
     pub detail: Option<String>,
 }
 
@@ -325,7 +413,8 @@ pub struct BillingEventEntry {
 pub struct BillingEventPage {
     /// The events.
     pub items: Vec<BillingEventEntry>,
-    /// Pass as `before` for the next page; absent on the last.
+    /// Pass as `before` for the next page; null on the last.
+    #[oai(nullable)]
     pub next_before: Option<String>,
 }
 
@@ -334,8 +423,26 @@ fn event_cursor(at: DateTime<Utc>, id: &str) -> String {
     format!("{}.{id}", at.timestamp_millis())
 }
 
+/// The shape of an event cursor, as the document states it: up to 15 digits of
+/// milliseconds (any such time is one `chrono` holds), a dot, and an event id.
+pub struct EventCursor;
+
+impl TextSchema for EventCursor {
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            pattern: Some(r"^-?[0-9]{1,15}\.[\s\S]+$".to_owned()),
+            ..MetaSchema::ANY
+        }
+    }
+}
+
+/// An event cursor: exactly the texts [`EventCursor`]'s pattern matches.
 fn read_event_cursor(text: &str) -> Option<(DateTime<Utc>, String)> {
     let (ms, id) = text.split_once('.')?;
+    let digits = ms.strip_prefix('-').unwrap_or(ms);
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let at = DateTime::from_timestamp_millis(ms.parse().ok()?)?;
     Some((at, id.to_owned())).filter(|(_, id)| !id.is_empty())
 }
@@ -352,7 +459,9 @@ pub enum AdminListResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
     /// Not an admin (`forbidden`).
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
-    /// A parameter out of range (`invalid_field`).
+    /// A parameter outside its range, or parameters that do not go together
+    /// (`invalid_field`, naming the parameter): `limit` outside 1–200, `from` not before
+    /// `to`, a `before` that is not the `next_before` of a page.
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),
     /// The database is down.
@@ -366,7 +475,9 @@ pub enum RoleResponse {
     /// The user with their new role.
     #[oai(status = 200)]
     Ok(Json<AdminUser>),
-    /// Malformed JSON.
+    /// The request does not parse: the body is not JSON of the documented shape, or a
+    /// parameter is not of its documented type or range (`bad_request`; the message says
+    /// what).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Not signed in.
@@ -391,14 +502,8 @@ fn not_admin() -> Json<ErrorBody> {
     err("forbidden", "this needs the admin role")
 }
 
-fn page_size(limit: Option<u32>) -> Result<u32, Json<ErrorBody>> {
-    let limit = limit.unwrap_or(50);
-    if (1..=200).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(err("invalid_field", "limit: between 1 and 200"))
-    }
-}
+/// A page size: 1–200, 50 unless given.
+type PageSize = Limit<200, 50>;
 
 /// The admin endpoints.
 pub struct AdminApi;
@@ -414,14 +519,14 @@ impl AdminApi {
         /// The last id of the previous page.
         after: Query<Option<Uuid>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageSize>>,
     ) -> AdminListResponse<UserPage> {
         if auth.caller().user.role != Role::Admin {
             return AdminListResponse::Forbidden(not_admin());
         }
-        let limit = match page_size(limit.0) {
+        let limit = match PageSize::get(limit.0) {
             Ok(limit) => limit,
-            Err(e) => return AdminListResponse::Invalid(e),
+            Err(e) => return AdminListResponse::Invalid(e.body()),
         };
         match state
             .store
@@ -492,14 +597,14 @@ impl AdminApi {
         /// `next_before` of the previous page.
         before: Query<Option<i64>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageSize>>,
     ) -> AdminListResponse<LlmCallPage> {
         if auth.caller().user.role != Role::Admin {
             return AdminListResponse::Forbidden(not_admin());
         }
-        let limit = match page_size(limit.0) {
+        let limit = match PageSize::get(limit.0) {
             Ok(limit) => limit,
-            Err(e) => return AdminListResponse::Invalid(e),
+            Err(e) => return AdminListResponse::Invalid(e.body()),
         };
         match state.store.llm_calls(before.0, limit).await {
             Ok(calls) => {
@@ -514,16 +619,15 @@ impl AdminApi {
                             at: c.at,
                             provider: c.provider,
                             model: c.model,
-                            exchange: c.key.exchange.as_str().to_owned(),
+                            exchange: c.key.exchange.into(),
                             symbol: c.key.symbol.to_string(),
-                            interval: c.key.interval.as_str().to_owned(),
+                            interval: c.key.interval.into(),
                             candle: c.key.candle,
                             action: match c.key.action {
-                                nexus_core::regime::gate::GateAction::Entry => "entry",
-                                nexus_core::regime::gate::GateAction::Add => "add",
-                                nexus_core::regime::gate::GateAction::Exit => "exit",
-                            }
-                            .to_owned(),
+                                GateAction::Entry => GateActionName::Entry,
+                                GateAction::Add => GateActionName::Add,
+                                GateAction::Exit => GateActionName::Exit,
+                            },
                             prompt_hash: c.prompt_hash,
                             request: c.request,
                             response: c.response,
@@ -532,12 +636,9 @@ impl AdminApi {
                             cost_usd: c.cost_usd.map(|d| d.to_string()),
                             latency_ms: c.latency_ms,
                             outcome: c.outcome,
-                            verdict: c.verdict.map(|v| {
-                                match v {
-                                    nexus_core::regime::advisor::AdvisorVerdict::Allow => "allow",
-                                    nexus_core::regime::advisor::AdvisorVerdict::Block => "block",
-                                }
-                                .to_owned()
+                            verdict: c.verdict.map(|v| match v {
+                                AdvisorVerdict::Allow => Verdict::Allow,
+                                AdvisorVerdict::Block => Verdict::Block,
                             }),
                             reason: c.reason,
                         })
@@ -563,14 +664,14 @@ impl AdminApi {
         /// `next_before` of the previous page.
         before: Query<Option<i64>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageSize>>,
     ) -> AdminListResponse<EmailPage> {
         if auth.caller().user.role != Role::Admin {
             return AdminListResponse::Forbidden(not_admin());
         }
-        let limit = match page_size(limit.0) {
+        let limit = match PageSize::get(limit.0) {
             Ok(limit) => limit,
-            Err(e) => return AdminListResponse::Invalid(e),
+            Err(e) => return AdminListResponse::Invalid(e.body()),
         };
         let filter = EmailFilter {
             state: email_state.0.map(EmailState::from),
@@ -618,16 +719,16 @@ impl AdminApi {
         state: Data<&Arc<ApiState>>,
         auth: Session,
         /// `next_before` of the previous page.
-        before: Query<Option<String>>,
+        before: Query<Option<Text<EventCursor>>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageSize>>,
     ) -> AdminListResponse<BillingEventPage> {
         if auth.caller().user.role != Role::Admin {
             return AdminListResponse::Forbidden(not_admin());
         }
-        let limit = match page_size(limit.0) {
+        let limit = match PageSize::get(limit.0) {
             Ok(limit) => limit,
-            Err(e) => return AdminListResponse::Invalid(e),
+            Err(e) => return AdminListResponse::Invalid(e.body()),
         };
         let before = match before.0.as_deref().map(read_event_cursor) {
             None => None,
@@ -656,7 +757,7 @@ impl AdminApi {
                             kind: e.event.kind,
                             created: e.event.created,
                             received_at: e.received_at,
-                            outcome: e.outcome.as_str().to_owned(),
+                            outcome: e.outcome.into(),
                             user_id: e.user.map(|u| *u.as_uuid()),
                             subscription_id: e.subscription,
                             detail: e.detail,
@@ -724,14 +825,14 @@ impl AdminApi {
         /// Only entries before this id (the next page).
         before: Query<Option<i64>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageSize>>,
     ) -> AdminListResponse<Vec<AuditEntry>> {
         if auth.caller().user.role != Role::Admin {
             return AdminListResponse::Forbidden(not_admin());
         }
-        let limit = match page_size(limit.0) {
+        let limit = match PageSize::get(limit.0) {
             Ok(limit) => limit,
-            Err(e) => return AdminListResponse::Invalid(e),
+            Err(e) => return AdminListResponse::Invalid(e.body()),
         };
         let entries = state
             .store
@@ -777,14 +878,14 @@ impl AdminApi {
         state: Data<&Arc<ApiState>>,
         auth: Session,
         /// How many, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageSize>>,
     ) -> AdminListResponse<Vec<serde_json::Value>> {
         if auth.caller().user.role != Role::Admin {
             return AdminListResponse::Forbidden(not_admin());
         }
-        let limit = match page_size(limit.0) {
+        let limit = match PageSize::get(limit.0) {
             Ok(limit) => limit,
-            Err(e) => return AdminListResponse::Invalid(e),
+            Err(e) => return AdminListResponse::Invalid(e.body()),
         };
         let unavailable = |error: &dyn std::fmt::Display| {
             tracing::error!(%error, "gate decisions unavailable");
@@ -816,14 +917,14 @@ impl AdminApi {
         /// Only entries before this id (the next page).
         before: Query<Option<i64>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageSize>>,
     ) -> AdminListResponse<Vec<OutOfSyncEntry>> {
         if auth.caller().user.role != Role::Admin {
             return AdminListResponse::Forbidden(not_admin());
         }
-        let limit = match page_size(limit.0) {
+        let limit = match PageSize::get(limit.0) {
             Ok(limit) => limit,
-            Err(e) => return AdminListResponse::Invalid(e),
+            Err(e) => return AdminListResponse::Invalid(e.body()),
         };
         let page = nexus_core::ports::activity::Page {
             before: before.0,
@@ -838,7 +939,7 @@ impl AdminApi {
                         bot_id: *r.bot.as_uuid(),
                         user_id: *r.user.as_uuid(),
                         signal_id: *r.signal.as_uuid(),
-                        exchange: r.exchange.as_str().to_owned(),
+                        exchange: r.exchange.into(),
                         symbol: r.symbol.to_string(),
                         expected: r.expected.to_string(),
                         available: r.available.to_string(),

@@ -7,11 +7,13 @@ use chrono::Utc;
 use nexus_core::ports::alerts::{AlertEvent, AlertPreferences, EmailAlerts};
 use poem::web::Data;
 use poem_openapi::payload::Json;
+use poem_openapi::registry::MetaSchema;
 use poem_openapi::types::MaybeUndefined;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use super::auth::unavailable;
 use super::bodies::Invalid;
+use super::schema::{OneOf, Text, TextSchema, WHITESPACE};
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 use crate::alerts::{UrlError, WebhookPolicy};
@@ -20,6 +22,43 @@ use crate::alerts::{UrlError, WebhookPolicy};
 enum AlertsTag {
     /// Alert preferences: emails and a webhook.
     Alerts,
+}
+
+/// An event a webhook can be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum AlertEventName {
+    /// An order of one of your bots filled, wholly or partly.
+    Fills,
+    /// The market-regime gate blocked an entry of one of your bots.
+    GateBlocks,
+    /// An order refused or failed, a position out of sync, a bot paused by Nexus.
+    Errors,
+}
+
+impl From<AlertEvent> for AlertEventName {
+    fn from(e: AlertEvent) -> Self {
+        match e {
+            AlertEvent::Fills => Self::Fills,
+            AlertEvent::GateBlocks => Self::GateBlocks,
+            AlertEvent::Errors => Self::Errors,
+        }
+    }
+}
+
+/// A webhook URL as it may be set: `https://` (`http://` too where the operator allows
+/// it), or empty to remove the webhook.
+pub struct WebhookUrl;
+
+impl TextSchema for WebhookUrl {
+    fn schema() -> MetaSchema {
+        let w = WHITESPACE;
+        MetaSchema {
+            pattern: Some(format!("^[{w}]*(?:https://[^{w}]+[{w}]*)?$")),
+            example: Some(serde_json::Value::from("https://example.com/nexus-alerts")),
+            ..MetaSchema::ANY
+        }
+    }
 }
 
 /// Which alerts are emailed.
@@ -40,9 +79,10 @@ pub struct EmailPreferences {
 #[derive(Debug, Clone, Object)]
 pub struct WebhookPreferences {
     /// Where alerts are posted (`https://`); null for none.
+    #[oai(nullable)]
     pub url: Option<String>,
-    /// Which events are posted: `fills`, `gate_blocks`, `errors` (default fills, errors).
-    pub events: Vec<String>,
+    /// Which events are posted (default fills, errors).
+    pub events: Vec<AlertEventName>,
     /// The signing secret: only in the answer that set a new URL, never again. Alerts
     /// carry `X-Nexus-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
     #[oai(skip_serializing_if_is_none)]
@@ -60,34 +100,61 @@ pub struct AlertSettings {
 
 /// `PUT /me/alerts`: what to change; fields left out keep their value.
 #[derive(Debug, Clone, Object)]
+#[oai(example = true)]
 pub struct AlertChanges {
     /// Email preferences to change.
+    #[oai(nullable)]
     pub email: Option<EmailChanges>,
     /// Webhook settings to change.
+    #[oai(nullable)]
     pub webhook: Option<WebhookChanges>,
+}
+
+impl poem_openapi::types::Example for AlertChanges {
+    fn example() -> Self {
+        Self {
+            email: Some(EmailChanges {
+                fills: None,
+                gate_blocks: Some(true),
+                errors: None,
+                daily_summary: None,
+            }),
+            webhook: Some(WebhookChanges {
+                url: MaybeUndefined::Value(Text::new("https://example.com/nexus-alerts")),
+                events: Some(vec![OneOf::new("fills"), OneOf::new("errors")]),
+            }),
+        }
+    }
 }
 
 /// Email preferences to change.
 #[derive(Debug, Clone, Object)]
 pub struct EmailChanges {
     /// Fills.
+    #[oai(nullable)]
     pub fills: Option<bool>,
     /// Entries the gate blocked.
+    #[oai(nullable)]
     pub gate_blocks: Option<bool>,
     /// Refused or failed orders, bots paused by Nexus.
+    #[oai(nullable)]
     pub errors: Option<bool>,
     /// The daily summary.
+    #[oai(nullable)]
     pub daily_summary: Option<bool>,
 }
 
 /// Webhook settings to change.
 #[derive(Debug, Clone, Object)]
 pub struct WebhookChanges {
-    /// A new URL (a new secret is made and answered once), or null to remove the webhook.
-    /// Left out: unchanged.
-    pub url: MaybeUndefined<String>,
-    /// The events to post.
-    pub events: Option<Vec<String>>,
+    /// A new URL (a new secret is made and answered once), or null or empty to remove the
+    /// webhook. Left out: unchanged. It must not reach a private, loopback, link-local or
+    /// unspecified address.
+    #[oai(nullable)]
+    pub url: MaybeUndefined<Text<WebhookUrl>>,
+    /// The events to post, each listed once or more.
+    #[oai(nullable)]
+    pub events: Option<Vec<OneOf<AlertEventName>>>,
 }
 
 /// Answers of `GET /me/alerts`.
@@ -110,7 +177,9 @@ pub enum SetAlertsResponse {
     /// Saved; `webhook.secret` is there when a new URL was set.
     #[oai(status = 200)]
     Ok(Json<AlertSettings>),
-    /// Malformed JSON.
+    /// The request does not parse: the body is not JSON of the documented shape, or a
+    /// parameter is not of its documented type or range (`bad_request`; the message says
+    /// what).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Not signed in.
@@ -139,11 +208,7 @@ fn view(prefs: &AlertPreferences, secret: Option<String>) -> AlertSettings {
         },
         webhook: WebhookPreferences {
             url: prefs.webhook_url.clone(),
-            events: prefs
-                .webhook_events
-                .iter()
-                .map(|e| e.as_str().to_owned())
-                .collect(),
+            events: prefs.webhook_events.iter().map(|&e| e.into()).collect(),
             secret,
         },
     }
@@ -178,6 +243,7 @@ pub fn apply(
             let mut parsed = Vec::with_capacity(events.len());
             for (n, event) in events.iter().enumerate() {
                 let event: AlertEvent = event
+                    .as_str()
                     .trim()
                     .parse()
                     .map_err(|e| Invalid::field(&format!("webhook.events[{n}]"), e))?;
@@ -244,7 +310,11 @@ impl AlertsApi {
             Ok(prefs) => prefs,
             Err(e) => return SetAlertsResponse::Unavailable(unavailable(&e)),
         };
-        let changed_url = body.0.webhook.as_ref().and_then(|w| w.url.value().cloned());
+        let changed_url = body
+            .0
+            .webhook
+            .as_ref()
+            .and_then(|w| w.url.value().map(|u| u.to_string()));
         let next = match apply(current.clone(), body.0, state.alert_webhooks) {
             Ok(next) => next,
             Err(e) => return SetAlertsResponse::Invalid(e.body()),
@@ -282,9 +352,9 @@ mod tests {
                 url: match url {
                     None => MaybeUndefined::Undefined,
                     Some(None) => MaybeUndefined::Null,
-                    Some(Some(u)) => MaybeUndefined::Value(u.to_owned()),
+                    Some(Some(u)) => MaybeUndefined::Value(Text::new(u)),
                 },
-                events: events.map(|e| e.into_iter().map(str::to_owned).collect()),
+                events: events.map(|e| e.into_iter().map(OneOf::new).collect()),
             }),
         }
     }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::bodies::Invalid;
 use super::client_ip::ClientIp;
+use super::schema::{AnyText, EmailAddress, NewPassword, SecretText, Text};
 use super::session::{CSRF_COOKIE, SESSION_COOKIE, Session};
 use super::{ApiState, ErrorBody};
 use crate::auth::device::{DEVICE_COOKIE, DEVICE_TTL};
@@ -55,56 +56,117 @@ pub(super) enum AuthTag {
 
 /// `POST /auth/signup`.
 #[derive(Object)]
+#[oai(example = true)]
 pub struct SignUp {
-    /// The email address; a verification link is sent to it.
-    pub email: String,
-    /// At least 8 characters.
-    pub password: String,
+    /// The email address; a verification link is sent to it (surrounding whitespace is
+    /// ignored).
+    pub email: Text<EmailAddress>,
+    /// 8 to 256 characters.
+    pub password: Text<NewPassword>,
+}
+
+impl poem_openapi::types::Example for SignUp {
+    fn example() -> Self {
+        Self {
+            email: Text::new("ann@example.com"),
+            password: Text::new("correct horse battery staple"),
+        }
+    }
 }
 
 /// `POST /auth/login`.
 #[derive(Object)]
+#[oai(example = true)]
 pub struct Credentials {
     /// The email address.
-    pub email: String,
+    pub email: Text<AnyText>,
     /// The password.
-    pub password: String,
+    pub password: Text<SecretText>,
+}
+
+impl poem_openapi::types::Example for Credentials {
+    fn example() -> Self {
+        Self {
+            email: Text::new("ann@example.com"),
+            password: Text::new("correct horse battery staple"),
+        }
+    }
 }
 
 /// `POST /auth/verify`.
 #[derive(Object)]
+#[oai(example = true)]
 pub struct Verify {
     /// The token from the verification link (`…?token=<token>`).
-    pub token: String,
-    /// The account's password, at least 8 characters: required for an account signed up
+    pub token: Text<SecretText>,
+    /// The account's password, 8 to 256 characters: required for an account signed up
     /// with one. Whoever signed up did not prove the address, so the password chosen then
     /// is not kept; the person verifying sets it (again).
-    pub password: Option<String>,
+    #[oai(nullable)]
+    pub password: Option<Text<NewPassword>>,
+}
+
+impl poem_openapi::types::Example for Verify {
+    fn example() -> Self {
+        Self {
+            token: Text::new("q9J0dYbN6cS2p4mT8xW1zA3eR5uV7iK0lO2nH4gF6jB"),
+            password: Some(Text::new("correct horse battery staple")),
+        }
+    }
 }
 
 /// `POST /auth/password/forgot`.
 #[derive(Debug, Object)]
+#[oai(example = true)]
 pub struct Forgot {
     /// The account's email address.
-    pub email: String,
+    pub email: Text<AnyText>,
+}
+
+impl poem_openapi::types::Example for Forgot {
+    fn example() -> Self {
+        Self {
+            email: Text::new("ann@example.com"),
+        }
+    }
 }
 
 /// `POST /auth/password/reset`.
 #[derive(Object)]
+#[oai(example = true)]
 pub struct Reset {
     /// The token from the reset email.
-    pub token: String,
-    /// The new password, at least 8 characters.
-    pub password: String,
+    pub token: Text<SecretText>,
+    /// The new password, 8 to 256 characters.
+    pub password: Text<NewPassword>,
+}
+
+impl poem_openapi::types::Example for Reset {
+    fn example() -> Self {
+        Self {
+            token: Text::new("Zx8cV6bN4mQ2wE0rT9yU7iO5pA3sD1fG8hJ6kL4zX2c"),
+            password: Text::new("a new passphrase, long enough"),
+        }
+    }
 }
 
 /// `POST /auth/password`.
 #[derive(Object)]
+#[oai(example = true)]
 pub struct PasswordChange {
     /// The password the account signs in with now.
-    pub current_password: String,
-    /// The new password, at least 8 characters.
-    pub new_password: String,
+    pub current_password: Text<SecretText>,
+    /// The new password, 8 to 256 characters.
+    pub new_password: Text<NewPassword>,
+}
+
+impl poem_openapi::types::Example for PasswordChange {
+    fn example() -> Self {
+        Self {
+            current_password: Text::new("correct horse battery staple"),
+            new_password: Text::new("a new passphrase, long enough"),
+        }
+    }
 }
 
 impl PasswordChange {
@@ -123,7 +185,9 @@ pub enum PasswordChangeResponse {
     /// Changed; every other session of the account is signed out.
     #[oai(status = 200)]
     Ok(Json<Done>),
-    /// Malformed JSON.
+    /// The request does not parse: the body is not JSON of the documented shape, or a
+    /// parameter is not of its documented type or range (`bad_request`; the message says
+    /// what).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Not signed in, or the session ended (`unauthorized`).
@@ -164,8 +228,8 @@ pub struct Me {
     pub id: Uuid,
     /// Their email address.
     pub email: String,
-    /// `user` or `admin`.
-    pub role: String,
+    /// Their role.
+    pub role: super::admin::RoleName,
     /// Whether the email address is verified.
     pub email_verified: bool,
     /// When the account was created.
@@ -200,7 +264,9 @@ pub enum SignUpResponse {
     /// it tells no one which addresses are registered.
     #[oai(status = 202)]
     Accepted(Json<Done>),
-    /// Malformed JSON.
+    /// The request does not parse: the body is not JSON of the documented shape, or a
+    /// parameter is not of its documented type or range (`bad_request`; the message says
+    /// what).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Invalid email address or a password too short (`invalid_email`, `weak_password`).
@@ -221,7 +287,8 @@ pub enum TokenResponse {
     /// Done.
     #[oai(status = 200)]
     Ok(Json<Done>),
-    /// Malformed JSON, or the token is unknown, used or expired (`invalid_token`).
+    /// The token is unknown, used or expired (`invalid_token`), or the body is not JSON of
+    /// the documented shape (`bad_request`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// The new password is missing or too short (`password_required`, `weak_password`).
@@ -241,7 +308,9 @@ pub enum SessionResponse {
     /// Signed in.
     #[oai(status = 200)]
     Ok(Json<SessionBody>),
-    /// Malformed JSON.
+    /// The request does not parse: the body is not JSON of the documented shape, or a
+    /// parameter is not of its documented type or range (`bad_request`; the message says
+    /// what).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Wrong email or password, or an unknown, expired or revoked session
@@ -269,7 +338,9 @@ pub enum ForgotResponse {
     /// the same either way, so it tells no one which addresses have accounts.
     #[oai(status = 202)]
     Accepted(Json<Done>),
-    /// Malformed JSON.
+    /// The request does not parse: the body is not JSON of the documented shape, or a
+    /// parameter is not of its documented type or range (`bad_request`; the message says
+    /// what).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Too many attempts (`rate_limited`).
@@ -312,7 +383,7 @@ fn me(user: &nexus_core::ports::accounts::UserRecord) -> Me {
     Me {
         id: *user.id.as_uuid(),
         email: user.email.clone(),
-        role: user.role.as_str().to_owned(),
+        role: user.role.into(),
         email_verified: user.email_verified_at.is_some(),
         created_at: user.created_at,
     }
@@ -369,7 +440,7 @@ fn valid_email(email: &str) -> bool {
         && !domain.ends_with('.')
         && !email.contains(char::is_whitespace)
         && !domain.contains('@')
-        && email.len() <= 254
+        && email.chars().count() <= 254
 }
 
 fn password_problem(password: &str) -> Option<String> {

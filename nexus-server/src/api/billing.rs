@@ -12,7 +12,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use super::auth::{err, unavailable};
-use super::raw_body::RawJsonBody;
+use super::raw_body::{RawJsonBody, Stripe};
+use super::schema::Limit;
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 use crate::billing::{Billing, BillingError, Delivery, WebhookError};
@@ -62,12 +63,14 @@ impl From<SubscriptionStatus> for BillingStatus {
     }
 }
 
-/// Counts of running bots and their pairs (limits: absent means unlimited).
+/// Counts of running bots and their pairs (limits: null means unlimited).
 #[derive(Debug, Object)]
 pub struct BotCounts {
     /// Running bots.
+    #[oai(nullable)]
     pub bots: Option<u32>,
     /// Distinct (exchange, symbol) pairs of running bots.
+    #[oai(nullable)]
     pub pairs: Option<u32>,
 }
 
@@ -79,15 +82,18 @@ pub struct BillingView {
     /// The subscription's status.
     pub status: BillingStatus,
     /// When the trial ends (or ended).
+    #[oai(nullable)]
     pub trial_ends_at: Option<DateTime<Utc>>,
     /// When the current period ends: the next renewal, or the end when
     /// `cancel_at_period_end`.
+    #[oai(nullable)]
     pub current_period_end: Option<DateTime<Utc>>,
     /// Whether the subscription ends at the period's end instead of renewing.
     pub cancel_at_period_end: bool,
     /// While `past_due`: until when the plan is kept unless a payment succeeds.
+    #[oai(nullable)]
     pub grace_until: Option<DateTime<Utc>>,
-    /// The plan's limits (absent: unlimited).
+    /// The plan's limits (null: unlimited).
     pub limits: BotCounts,
     /// What you use of them.
     pub usage: BotCounts,
@@ -142,7 +148,8 @@ pub struct RedirectUrl {
 pub struct InvoiceView {
     /// Stripe's id (`in_…`).
     pub id: String,
-    /// Its number as printed (absent on drafts).
+    /// Its number as printed (null on drafts).
+    #[oai(nullable)]
     pub number: Option<String>,
     /// The amount due, in the currency's units as a decimal string (`29.00`).
     pub amount_due: String,
@@ -151,12 +158,16 @@ pub struct InvoiceView {
     /// ISO currency code, lower case (`usd`).
     pub currency: String,
     /// `draft`, `open`, `paid`, `uncollectible` or `void`.
+    #[oai(nullable)]
     pub status: Option<String>,
     /// The start of the period it bills.
+    #[oai(nullable)]
     pub period_start: Option<DateTime<Utc>>,
     /// The end of the period it bills.
+    #[oai(nullable)]
     pub period_end: Option<DateTime<Utc>>,
     /// Stripe's page for it (pay, download).
+    #[oai(nullable)]
     pub hosted_invoice_url: Option<String>,
     /// When it was created.
     pub created: DateTime<Utc>,
@@ -192,13 +203,15 @@ pub enum BillingViewResponse {
     Unavailable(Json<ErrorBody>),
 }
 
-/// Answers of checkout and portal.
+/// Answers of `checkout`.
 #[derive(ApiResponse)]
 pub enum RedirectResponse {
     /// Where to send the user.
     #[oai(status = 200)]
     Ok(Json<RedirectUrl>),
-    /// Malformed JSON.
+    /// The request does not parse: the body is not JSON of the documented shape, or a
+    /// parameter is not of its documented type or range (`bad_request`; the message says
+    /// what).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Not signed in.
@@ -225,6 +238,29 @@ pub enum RedirectResponse {
     Unavailable(Json<ErrorBody>),
 }
 
+/// Answers of `portal`.
+#[derive(ApiResponse)]
+pub enum PortalResponse {
+    /// Where to send the user.
+    #[oai(status = 200)]
+    Ok(Json<RedirectUrl>),
+    /// Not signed in.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// A cookie request without its CSRF header.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// Billing is off on this server (`billing_disabled`).
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// Stripe failed (`stripe_error`); try again.
+    #[oai(status = 502)]
+    BadGateway(Json<ErrorBody>),
+    /// The database is down.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
 /// Answers of `GET /billing/invoices`.
 #[derive(ApiResponse)]
 pub enum InvoicesResponse {
@@ -237,7 +273,7 @@ pub enum InvoicesResponse {
     /// Billing is off on this server (`billing_disabled`).
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// `limit` out of range (`invalid_field`).
+    /// `limit` outside 1–100 (`invalid_field`).
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),
     /// Stripe failed (`stripe_error`).
@@ -255,7 +291,8 @@ pub enum WebhookResponse {
     #[oai(status = 200)]
     Ok(Json<WebhookAnswer>),
     /// A missing, malformed, stale or wrong `Stripe-Signature` (`invalid_signature`), or a
-    /// signed body that is not an event (`invalid_event`): nothing changed.
+    /// signed body that is not an event (`invalid_event`): nothing changed; or a header
+    /// that is not text (`bad_request`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Billing is off on this server (`billing_disabled`).
@@ -382,14 +419,14 @@ impl BillingApi {
         &self,
         state: Data<&Arc<ApiState>>,
         auth: Session,
-    ) -> RedirectResponse {
+    ) -> PortalResponse {
         let Some(billing) = Self::billing(&state) else {
-            return RedirectResponse::NotFound(disabled());
+            return PortalResponse::NotFound(disabled());
         };
         match billing.portal(&auth.caller().user, Utc::now()).await {
-            Ok(url) => RedirectResponse::Ok(Json(RedirectUrl { url })),
-            Err(BillingError::Store(e)) => RedirectResponse::Unavailable(unavailable(&e)),
-            Err(e) => RedirectResponse::BadGateway(stripe_failed(&e)),
+            Ok(url) => PortalResponse::Ok(Json(RedirectUrl { url })),
+            Err(BillingError::Store(e)) => PortalResponse::Unavailable(unavailable(&e)),
+            Err(e) => PortalResponse::BadGateway(stripe_failed(&e)),
         }
     }
 
@@ -400,15 +437,16 @@ impl BillingApi {
         state: Data<&Arc<ApiState>>,
         auth: Session,
         /// How many, 1–100 (default 24).
-        limit: Query<Option<u8>>,
+        limit: Query<Option<Limit<100, 24>>>,
     ) -> InvoicesResponse {
         let Some(billing) = Self::billing(&state) else {
             return InvoicesResponse::NotFound(disabled());
         };
-        let limit = limit.0.unwrap_or(24);
-        if !(1..=100).contains(&limit) {
-            return InvoicesResponse::Invalid(err("invalid_field", "limit: between 1 and 100"));
-        }
+        let limit = match Limit::get(limit.0) {
+            // At most 100.
+            Ok(limit) => u8::try_from(limit).unwrap_or(u8::MAX),
+            Err(e) => return InvoicesResponse::Invalid(e.body()),
+        };
         match billing.invoices(auth.caller().user.id, limit).await {
             Ok(invoices) => InvoicesResponse::Ok(Json(InvoiceList {
                 items: invoices
@@ -444,7 +482,7 @@ impl BillingApi {
         /// `t=<unix seconds>,v1=<hex HMAC-SHA256>` (several `v1` while a secret rolls).
         #[oai(name = "Stripe-Signature")]
         signature: Header<Option<String>>,
-        body: RawJsonBody,
+        body: RawJsonBody<Stripe>,
     ) -> WebhookResponse {
         let Some(billing) = Self::billing(&state) else {
             return WebhookResponse::NotFound(disabled());

@@ -66,8 +66,9 @@ pub enum BodyError {
 
 /// A JSON body read as poem-openapi's `Json<T>` payload reads it (poem-openapi 5,
 /// `payload/json.rs`): an empty body is `null`, anything else is parsed to a JSON value
-/// (UTF-8, at most 128 levels deep), then into `T` by its schema (which reads a number or
-/// a boolean in a string field as its text).
+/// (UTF-8, at most 128 levels deep), then into `T` by its schema (a string field takes
+/// only a JSON string: [`super::schema`]; what the schema narrows further, the checks
+/// after it refuse).
 ///
 /// # Errors
 /// [`BodyError::Malformed`] with poem-openapi's reason.

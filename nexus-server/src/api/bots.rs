@@ -17,13 +17,15 @@ use nexus_core::{BotConfigError, BotId, ExchangeId, Interval, StoreError, Symbol
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::auth::{err, unavailable};
 use super::bodies::Invalid;
+use super::config_schema::{Config, Gate, Pyramid, Sizing, StrategyParameters};
 use super::keys::Exchange;
+use super::schema::{BotName, Limit, OneOf, PairSymbol, Text};
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 
@@ -40,67 +42,183 @@ pub const STRATEGIES: [&str; 2] = ["trend_breakout", "webhook"];
 /// The candle interval a bot runs on unless it says otherwise.
 pub const DEFAULT_INTERVAL: Interval = Interval::H1;
 
+/// A strategy a bot can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum StrategyName {
+    /// The built-in trend follower (docs/backtest.md).
+    TrendBreakout,
+    /// The signals of an outside source, named by `strategy_config: {"source": "name"}`.
+    Webhook,
+}
+
+/// A candle interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum IntervalName {
+    /// One minute.
+    #[oai(rename = "1m")]
+    M1,
+    /// Five minutes.
+    #[oai(rename = "5m")]
+    M5,
+    /// Fifteen minutes.
+    #[oai(rename = "15m")]
+    M15,
+    /// One hour.
+    #[oai(rename = "1h")]
+    H1,
+    /// Four hours.
+    #[oai(rename = "4h")]
+    H4,
+    /// One day.
+    #[oai(rename = "1d")]
+    D1,
+}
+
+impl From<Interval> for IntervalName {
+    fn from(i: Interval) -> Self {
+        match i {
+            Interval::M1 => Self::M1,
+            Interval::M5 => Self::M5,
+            Interval::M15 => Self::M15,
+            Interval::H1 => Self::H1,
+            Interval::H4 => Self::H4,
+            Interval::D1 => Self::D1,
+        }
+    }
+}
+
+impl From<IntervalName> for Interval {
+    fn from(i: IntervalName) -> Self {
+        match i {
+            IntervalName::M1 => Self::M1,
+            IntervalName::M5 => Self::M5,
+            IntervalName::M15 => Self::M15,
+            IntervalName::H1 => Self::H1,
+            IntervalName::H4 => Self::H4,
+            IntervalName::D1 => Self::D1,
+        }
+    }
+}
+
 /// `POST /bots`. Only `exchange`, `symbol` and `strategy` are required.
 #[derive(Debug, Object)]
+#[oai(example = true)]
 pub struct NewBot {
-    /// Your name for the bot; `<strategy> <symbol>` by default.
-    pub name: Option<String>,
+    /// Your name for the bot, up to 100 characters; `<strategy> <symbol>` by default.
+    #[oai(nullable)]
+    pub name: Option<Text<BotName>>,
     /// The venue.
     pub exchange: Exchange,
-    /// The pair, `BASE/QUOTE` (`BTC/USDT`).
-    pub symbol: String,
-    /// The strategy: `trend_breakout`.
-    pub strategy: String,
-    /// The candle interval: `1m`, `5m`, `15m`, `1h` (default), `4h` or `1d`.
-    pub interval: Option<String>,
+    /// The pair, `BASE/QUOTE` (`BTC/USDT`): two different asset codes.
+    pub symbol: Text<PairSymbol>,
+    /// The strategy (`webhook` needs `strategy_config: {"source": "name"}`).
+    pub strategy: OneOf<StrategyName>,
+    /// The candle interval: `1h` by default.
+    #[oai(nullable)]
+    pub interval: Option<OneOf<IntervalName>>,
     /// The strategy's parameters (`trend_breakout`: `entry_period` 20, `exit_period` 10,
     /// `atr_period` 20 by default, each 1–1000 candles; `add_every_atr` 0.5 and
     /// `trailing_stop_atr` 2, each above 0 and at most 100; `max_adds` 3, at most 20); see
     /// docs/backtest.md.
-    pub strategy_config: Option<serde_json::Value>,
+    #[oai(nullable)]
+    pub strategy_config: Option<Config<StrategyParameters>>,
     /// How orders are sized (default: 10 % of equity per entry); see docs/sizing.md.
     /// Ranges: `method.amount` above 0 and at most 10^12; `method.percent`,
     /// `method.risk_percent` and `max_position_pct` above 0 and at most 100;
     /// `method.stop.atr_multiple` above 0 and at most 100; `fee_reserve_pct` 0 to 10.
-    pub sizing: Option<serde_json::Value>,
+    #[oai(nullable)]
+    pub sizing: Option<Config<Sizing>>,
     /// How the bot adds to a position (default: no adds); see docs/pyramiding.md.
     /// Ranges: `max_adds` 0–20; a level's `size_multiplier` above 0 and at most 100, its
     /// `trigger` non-zero, `percent` above -100 and at most 1000, `atr` -100 to 100;
     /// `cooldown_secs` at most 31536000 (365 days); `max_exposure.quote` above 0 and at
     /// most 10^12, `max_exposure.percent_of_equity` above 0 and at most 100.
-    pub pyramid: Option<serde_json::Value>,
+    #[oai(nullable)]
+    pub pyramid: Option<Config<Pyramid>>,
     /// When the regime gate lets it trade (default: entries in bull and sideways markets,
     /// adds in bull markets, exits always); see docs/regime.md. Ranges:
     /// `max_data_age_secs` 1–86400; each regime listed at most once.
-    pub gate: Option<serde_json::Value>,
+    #[oai(nullable)]
+    pub gate: Option<Config<Gate>>,
     /// The exchange key it trades with; the newest of your keys for the exchange when
     /// omitted. Paper bots need none.
+    #[oai(nullable)]
     pub exchange_key_id: Option<Uuid>,
     /// Start paused.
+    #[oai(nullable)]
     pub paused: Option<bool>,
+}
+
+impl poem_openapi::types::Example for NewBot {
+    fn example() -> Self {
+        Self {
+            name: Some(Text::new("BTC trend, hourly")),
+            exchange: Exchange::Paper,
+            symbol: Text::new("BTC/USDT"),
+            strategy: OneOf::new("trend_breakout"),
+            interval: Some(OneOf::new("1h")),
+            strategy_config: Some(Config::new(
+                serde_json::json!({"entry_period": 20, "exit_period": 10}),
+            )),
+            sizing: Some(Config::new(
+                serde_json::json!({"method": {"type": "percent_of_equity", "percent": "10"}}),
+            )),
+            pyramid: None,
+            gate: None,
+            exchange_key_id: None,
+            paused: Some(false),
+        }
+    }
 }
 
 /// `PATCH /bots/{id}`: the fields to change.
 #[derive(Debug, Object)]
+#[oai(example = true)]
 pub struct BotChanges {
-    /// A new name.
-    pub name: Option<String>,
+    /// A new name, up to 100 characters.
+    #[oai(nullable)]
+    pub name: Option<Text<BotName>>,
     /// A new pair.
-    pub symbol: Option<String>,
+    #[oai(nullable)]
+    pub symbol: Option<Text<PairSymbol>>,
     /// A new interval.
-    pub interval: Option<String>,
+    #[oai(nullable)]
+    pub interval: Option<OneOf<IntervalName>>,
     /// New strategy parameters (replacing the old ones), in the ranges of `NewBot`'s.
-    pub strategy_config: Option<serde_json::Value>,
+    #[oai(nullable)]
+    pub strategy_config: Option<Config<StrategyParameters>>,
     /// New sizing rules, in the ranges of `NewBot`'s.
-    pub sizing: Option<serde_json::Value>,
+    #[oai(nullable)]
+    pub sizing: Option<Config<Sizing>>,
     /// New pyramiding rules, in the ranges of `NewBot`'s.
-    pub pyramid: Option<serde_json::Value>,
+    #[oai(nullable)]
+    pub pyramid: Option<Config<Pyramid>>,
     /// A new gate policy, in the ranges of `NewBot`'s.
-    pub gate: Option<serde_json::Value>,
+    #[oai(nullable)]
+    pub gate: Option<Config<Gate>>,
     /// Another of your keys for the bot's exchange.
+    #[oai(nullable)]
     pub exchange_key_id: Option<Uuid>,
     /// Pause (`true`) or resume (`false`); either clears `paused_reason`.
+    #[oai(nullable)]
     pub paused: Option<bool>,
+}
+
+impl poem_openapi::types::Example for BotChanges {
+    fn example() -> Self {
+        Self {
+            name: Some(Text::new("BTC trend, 4-hourly")),
+            symbol: None,
+            interval: Some(OneOf::new("4h")),
+            strategy_config: None,
+            sizing: None,
+            pyramid: None,
+            gate: None,
+            exchange_key_id: None,
+            paused: None,
+        }
+    }
 }
 
 /// A bot.
@@ -115,25 +233,27 @@ pub struct Bot {
     /// The pair.
     pub symbol: String,
     /// The strategy.
-    pub strategy: String,
+    pub strategy: OneOf<StrategyName>,
     /// The candle interval.
-    pub interval: String,
+    pub interval: OneOf<IntervalName>,
     /// The strategy's parameters.
-    pub strategy_config: serde_json::Value,
+    pub strategy_config: Config<StrategyParameters>,
     /// Sizing rules.
-    pub sizing: serde_json::Value,
+    pub sizing: Config<Sizing>,
     /// Pyramiding rules.
-    pub pyramid: serde_json::Value,
+    pub pyramid: Config<Pyramid>,
     /// Gate policy.
-    pub gate: serde_json::Value,
+    pub gate: Config<Gate>,
     /// The exchange key it trades with.
+    #[oai(nullable)]
     pub exchange_key_id: Option<Uuid>,
     /// Paused, by you or by the engine.
     pub paused: bool,
     /// Why Nexus paused the bot: `plan_limit` (your plan became smaller than your
     /// running bots; resume it within your plan's limits) or `internal_error: …` (its work
-    /// failed in a way retrying would not fix); absent when you paused it or it runs.
+    /// failed in a way retrying would not fix); null when you paused it or it runs.
     /// Resuming it clears this.
+    #[oai(nullable)]
     pub paused_reason: Option<String>,
 }
 
@@ -142,7 +262,8 @@ pub struct Bot {
 pub struct BotPage {
     /// The bots, in id order.
     pub items: Vec<Bot>,
-    /// Pass as `after` for the next page; absent on the last.
+    /// Pass as `after` for the next page; null on the last.
+    #[oai(nullable)]
     pub next_after: Option<Uuid>,
 }
 
@@ -162,33 +283,27 @@ fn view(bot: &BotRecord) -> Result<Bot, StoreError> {
         name: bot.name.clone(),
         exchange: bot.exchange.into(),
         symbol: bot.symbol.to_string(),
-        strategy: bot.strategy.clone(),
-        interval: bot.interval.as_str().to_owned(),
-        strategy_config: json(
+        strategy: OneOf::new(bot.strategy.clone()),
+        interval: OneOf::new(bot.interval.as_str()),
+        strategy_config: Config::new(json(
             "strategy_config",
             serde_json::from_str(&bot.strategy_config),
-        )?,
-        sizing: json("sizing", serde_json::to_value(bot.config.sizing))?,
-        pyramid: json("pyramid", serde_json::to_value(&bot.config.pyramid))?,
-        gate: json("gate", serde_json::to_value(&bot.config.gate))?,
+        )?),
+        sizing: Config::new(json("sizing", serde_json::to_value(bot.config.sizing))?),
+        pyramid: Config::new(json("pyramid", serde_json::to_value(&bot.config.pyramid))?),
+        gate: Config::new(json("gate", serde_json::to_value(&bot.config.gate))?),
         exchange_key_id: bot.credential.map(|c| c.0),
         paused: bot.paused,
         paused_reason: bot.paused_reason.clone(),
     })
 }
 
-/// Answers that create or change a bot.
+/// Answers of `create`.
 #[derive(ApiResponse)]
-pub enum BotResponse {
-    /// The bot.
-    #[oai(status = 200)]
-    Ok(Json<Bot>),
+pub enum CreateBotResponse {
     /// Created.
     #[oai(status = 201)]
-    Created(Json<Bot>),
-    /// Malformed JSON.
-    #[oai(status = 400)]
-    BadRequest(Json<ErrorBody>),
+    Created(Json<Box<Bot>>),
     /// Not signed in.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
@@ -196,18 +311,164 @@ pub enum BotResponse {
     /// its CSRF header.
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
-    /// No such bot (or exchange key) among yours (`not_found`).
+    /// `exchange_key_id` names no key of yours (`not_found`).
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
     /// A value is invalid or outside its documented range (`invalid_field`, the message
     /// starting with the field's path: `sizing.method.risk_percent: must be above 0 and at
-    /// most 100, got 150`), or a real exchange without your key for it
-    /// (`exchange_key_required`).
+    /// most 100, got 150`), the key named is not for the bot's exchange (`invalid_field`),
+    /// or a real exchange without your key for it (`exchange_key_required`).
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),
     /// The database is down.
     #[oai(status = 503)]
     Unavailable(Json<ErrorBody>),
+}
+
+/// Answers of `get`.
+#[derive(ApiResponse)]
+pub enum GetBotResponse {
+    /// The bot.
+    #[oai(status = 200)]
+    Ok(Json<Box<Bot>>),
+    /// Not signed in.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// No such bot among yours (`not_found`).
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The database is down.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// Answers of `update`.
+#[derive(ApiResponse)]
+pub enum BotResponse {
+    /// The bot as changed.
+    #[oai(status = 200)]
+    Ok(Json<Box<Bot>>),
+    /// Not signed in.
+    #[oai(status = 401)]
+    Unauthorized(Json<ErrorBody>),
+    /// Resuming it or moving it to another pair would go beyond the plan's limits
+    /// (`plan_limit`, saying which), or a cookie request without its CSRF header.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such bot among yours, or `exchange_key_id` names no key of yours (`not_found`).
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// A value is invalid or outside its documented range (`invalid_field`, the message
+    /// starting with the field's path), or the key named is not for the bot's exchange
+    /// (`invalid_field`).
+    #[oai(status = 422)]
+    Invalid(Json<ErrorBody>),
+    /// The database is down.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+/// An answer carrying a bot (the web app's forms call the operations and show the bot
+/// they answer).
+pub trait BotAnswer: poem::IntoResponse + Sized {
+    /// The bot, or the answer itself when it carries none.
+    ///
+    /// # Errors
+    /// The answer, when it is not a bot.
+    fn bot(self) -> Result<Bot, Self>;
+}
+
+impl BotAnswer for CreateBotResponse {
+    fn bot(self) -> Result<Bot, Self> {
+        match self {
+            Self::Created(Json(bot)) => Ok(*bot),
+            other => Err(other),
+        }
+    }
+}
+
+impl BotAnswer for GetBotResponse {
+    fn bot(self) -> Result<Bot, Self> {
+        match self {
+            Self::Ok(Json(bot)) => Ok(*bot),
+            other => Err(other),
+        }
+    }
+}
+
+impl BotAnswer for BotResponse {
+    fn bot(self) -> Result<Bot, Self> {
+        match self {
+            Self::Ok(Json(bot)) => Ok(*bot),
+            other => Err(other),
+        }
+    }
+}
+
+/// Why a bot or the key it names cannot be used.
+enum Refusal {
+    /// `not_found`.
+    NotFound(Json<ErrorBody>),
+    /// `invalid_field` or `exchange_key_required`.
+    Invalid(Json<ErrorBody>),
+    /// The store failed.
+    Unavailable(Json<ErrorBody>),
+}
+
+/// Why the caller's bot could not be read.
+enum Missing {
+    /// No such bot among the caller's.
+    NotFound,
+    /// The store failed.
+    Unavailable(Json<ErrorBody>),
+}
+
+fn no_such_bot() -> Json<ErrorBody> {
+    err("not_found", "no such bot")
+}
+
+impl From<Missing> for GetBotResponse {
+    fn from(m: Missing) -> Self {
+        match m {
+            Missing::NotFound => Self::NotFound(no_such_bot()),
+            Missing::Unavailable(e) => Self::Unavailable(e),
+        }
+    }
+}
+
+impl From<Missing> for BotResponse {
+    fn from(m: Missing) -> Self {
+        match m {
+            Missing::NotFound => Self::NotFound(no_such_bot()),
+            Missing::Unavailable(e) => Self::Unavailable(e),
+        }
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(unavailable(&e))
+    }
+}
+
+impl From<Refusal> for CreateBotResponse {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NotFound(e) => Self::NotFound(e),
+            Refusal::Invalid(e) => Self::Invalid(e),
+            Refusal::Unavailable(e) => Self::Unavailable(e),
+        }
+    }
+}
+
+impl From<Refusal> for BotResponse {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NotFound(e) => Self::NotFound(e),
+            Refusal::Invalid(e) => Self::Invalid(e),
+            Refusal::Unavailable(e) => Self::Unavailable(e),
+        }
+    }
 }
 
 /// Answers of `list`.
@@ -219,7 +480,7 @@ pub enum BotListResponse {
     /// Not signed in.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
-    /// `limit` out of range (`invalid_field`).
+    /// `limit` outside 1–200 (`invalid_field`).
     #[oai(status = 422)]
     Invalid(Json<ErrorBody>),
     /// The database is down.
@@ -270,16 +531,15 @@ fn symbol(text: &str) -> Result<Symbol, Invalid> {
     text.trim().parse().map_err(|e| invalid("symbol", e))
 }
 
-fn interval(text: &str) -> Result<Interval, Invalid> {
-    serde_json::from_value(serde_json::Value::String(text.trim().to_owned())).map_err(|_| {
-        invalid(
-            "interval",
-            format!("{text:?} is not one of 1m, 5m, 15m, 1h, 4h, 1d"),
-        )
-    })
+fn interval(text: &OneOf<IntervalName>) -> Result<Interval, Invalid> {
+    text.parse("interval").map(Interval::from)
 }
 
-fn strategy_config(strategy: &str, value: Option<serde_json::Value>) -> Result<String, Invalid> {
+fn strategy_config(
+    strategy: &str,
+    value: Option<Config<StrategyParameters>>,
+) -> Result<String, Invalid> {
+    let value = value.map(|v| v.value);
     if strategy == crate::engine::signals::WEBHOOK_STRATEGY {
         let Some(value) = value else {
             return Err(invalid(
@@ -336,34 +596,34 @@ async fn credential_for(
     user: UserId,
     exchange: ExchangeId,
     requested: Option<Uuid>,
-) -> Result<Result<Option<CredentialId>, BotResponse>, nexus_core::StoreError> {
+) -> Result<Option<CredentialId>, Refusal> {
     let keys = state.store.list_credentials(user).await?;
     let mine = keys.iter().filter(|k| k.exchange == exchange);
     if let Some(id) = requested {
-        return Ok(match keys.iter().find(|k| k.id.0 == id) {
+        return match keys.iter().find(|k| k.id.0 == id) {
             Some(k) if k.exchange == exchange => Ok(Some(k.id)),
-            Some(_) => Err(BotResponse::Invalid(err(
+            Some(_) => Err(Refusal::Invalid(err(
                 "invalid_field",
                 format!("exchange_key_id: that key is not a {exchange} key"),
             ))),
-            None => Err(BotResponse::NotFound(err(
+            None => Err(Refusal::NotFound(err(
                 "not_found",
                 "exchange_key_id: no such exchange key",
             ))),
-        });
+        };
     }
     if exchange == ExchangeId::Paper {
-        return Ok(Ok(None));
+        return Ok(None);
     }
-    Ok(match mine.max_by_key(|k| k.created_at) {
+    match mine.max_by_key(|k| k.created_at) {
         Some(k) => Ok(Some(k.id)),
-        None => Err(BotResponse::Invalid(err(
+        None => Err(Refusal::Invalid(err(
             "exchange_key_required",
             format!(
                 "a bot on {exchange} needs your {exchange} API key: add one at POST /api/v1/exchange-keys first"
             ),
         ))),
-    })
+    }
 }
 
 /// The bot endpoints.
@@ -379,18 +639,17 @@ impl BotsApi {
         state: Data<&Arc<ApiState>>,
         auth: Session,
         body: Json<NewBot>,
-    ) -> BotResponse {
+    ) -> CreateBotResponse {
         let user = auth.caller().user.id;
         let body = body.0;
         let record = match new_record(user, body) {
             Ok(record) => record,
-            Err(e) => return BotResponse::Invalid(e.body()),
+            Err(e) => return CreateBotResponse::Invalid(e.body()),
         };
         let (record, requested_key) = record;
         let credential = match credential_for(&state, user, record.exchange, requested_key).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(answer)) => return answer,
-            Err(e) => return BotResponse::Unavailable(unavailable(&e)),
+            Ok(c) => c,
+            Err(refusal) => return refusal.into(),
         };
         let record = BotRecord {
             credential,
@@ -403,11 +662,11 @@ impl BotsApi {
             .await
         {
             Ok(Ok(())) => match view(&record) {
-                Ok(bot) => BotResponse::Created(Json(bot)),
-                Err(e) => BotResponse::Unavailable(unavailable(&e)),
+                Ok(bot) => CreateBotResponse::Created(Json(Box::new(bot))),
+                Err(e) => CreateBotResponse::Unavailable(unavailable(&e)),
             },
-            Ok(Err(limit)) => BotResponse::Forbidden(err("plan_limit", limit.to_string())),
-            Err(e) => BotResponse::Unavailable(unavailable(&e)),
+            Ok(Err(limit)) => CreateBotResponse::Forbidden(err("plan_limit", limit.to_string())),
+            Err(e) => CreateBotResponse::Unavailable(unavailable(&e)),
         }
     }
 
@@ -420,12 +679,12 @@ impl BotsApi {
         /// The last id of the previous page.
         after: Query<Option<Uuid>>,
         /// Page size, 1–200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<Limit<200, 50>>>,
     ) -> BotListResponse {
-        let limit = limit.0.unwrap_or(50);
-        if !(1..=200).contains(&limit) {
-            return BotListResponse::Invalid(err("invalid_field", "limit: between 1 and 200"));
-        }
+        let limit = match Limit::get(limit.0) {
+            Ok(limit) => limit,
+            Err(e) => return BotListResponse::Invalid(e.body()),
+        };
         let user = auth.caller().user.id;
         match state
             .store
@@ -452,13 +711,13 @@ impl BotsApi {
         state: Data<&Arc<ApiState>>,
         auth: Session,
         id: Path<Uuid>,
-    ) -> BotResponse {
+    ) -> GetBotResponse {
         match owned(&state, auth.caller().user.id, id.0).await {
             Ok(bot) => match view(&bot) {
-                Ok(bot) => BotResponse::Ok(Json(bot)),
-                Err(e) => BotResponse::Unavailable(unavailable(&e)),
+                Ok(bot) => GetBotResponse::Ok(Json(Box::new(bot))),
+                Err(e) => GetBotResponse::Unavailable(unavailable(&e)),
             },
-            Err(answer) => answer,
+            Err(missing) => missing.into(),
         }
     }
 
@@ -474,7 +733,7 @@ impl BotsApi {
         let user = auth.caller().user.id;
         let bot = match owned(&state, user, id.0).await {
             Ok(bot) => bot,
-            Err(answer) => return answer,
+            Err(missing) => return missing.into(),
         };
         let changes = body.0;
         let requested_key = changes.exchange_key_id;
@@ -484,9 +743,8 @@ impl BotsApi {
         };
         let credential = if requested_key.is_some() {
             match credential_for(&state, user, changed.exchange, requested_key).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(answer)) => return answer,
-                Err(e) => return BotResponse::Unavailable(unavailable(&e)),
+                Ok(c) => c,
+                Err(refusal) => return refusal.into(),
             }
         } else {
             changed.credential
@@ -503,10 +761,10 @@ impl BotsApi {
             .await
         {
             Ok(Ok(true)) => match view(&changed) {
-                Ok(bot) => BotResponse::Ok(Json(bot)),
+                Ok(bot) => BotResponse::Ok(Json(Box::new(bot))),
                 Err(e) => BotResponse::Unavailable(unavailable(&e)),
             },
-            Ok(Ok(false)) => BotResponse::NotFound(err("not_found", "no such bot")),
+            Ok(Ok(false)) => BotResponse::NotFound(no_such_bot()),
             Ok(Err(limit)) => BotResponse::Forbidden(err("plan_limit", limit.to_string())),
             Err(e) => BotResponse::Unavailable(unavailable(&e)),
         }
@@ -526,18 +784,18 @@ impl BotsApi {
             .await
         {
             Ok(true) => DeleteBotResponse::Deleted,
-            Ok(false) => DeleteBotResponse::NotFound(err("not_found", "no such bot")),
+            Ok(false) => DeleteBotResponse::NotFound(no_such_bot()),
             Err(e) => DeleteBotResponse::Unavailable(unavailable(&e)),
         }
     }
 }
 
 /// The caller's bot `id`; another user's bot is "not found" like a missing one.
-async fn owned(state: &ApiState, user: UserId, id: Uuid) -> Result<BotRecord, BotResponse> {
+async fn owned(state: &ApiState, user: UserId, id: Uuid) -> Result<BotRecord, Missing> {
     match state.store.bot(BotId::new(id)).await {
         Ok(Some(bot)) if bot.user == user => Ok(bot),
-        Ok(_) => Err(BotResponse::NotFound(err("not_found", "no such bot"))),
-        Err(e) => Err(BotResponse::Unavailable(unavailable(&e))),
+        Ok(_) => Err(Missing::NotFound),
+        Err(e) => Err(Missing::Unavailable(unavailable(&e))),
     }
 }
 
@@ -545,7 +803,7 @@ async fn owned(state: &ApiState, user: UserId, id: Uuid) -> Result<BotRecord, Bo
 pub(super) fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Option<Uuid>), Invalid> {
     let exchange = ExchangeId::from(body.exchange);
     let symbol = symbol(&body.symbol)?;
-    let strategy = body.strategy.trim().to_owned();
+    let strategy = body.strategy.as_str().trim().to_owned();
     if !STRATEGIES.contains(&strategy.as_str()) {
         return Err(invalid(
             "strategy",
@@ -561,15 +819,15 @@ pub(super) fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Optio
     };
     let config = BotConfig {
         sizing: match body.sizing {
-            Some(v) => sizing(v)?,
+            Some(v) => sizing(v.value)?,
             None => SizingConfig::default(),
         },
         pyramid: match body.pyramid {
-            Some(v) => pyramid(v)?,
+            Some(v) => pyramid(v.value)?,
             None => PyramidConfig::default(),
         },
         gate: match body.gate {
-            Some(v) => gate(v)?,
+            Some(v) => gate(v.value)?,
             None => GatePolicy::default(),
         },
     };
@@ -618,13 +876,13 @@ pub(super) fn apply(mut bot: BotRecord, changes: BotChanges) -> Result<BotRecord
         bot.strategy_config = strategy_config(&bot.strategy, Some(v))?;
     }
     if let Some(v) = changes.sizing {
-        bot.config.sizing = sizing(v)?;
+        bot.config.sizing = sizing(v.value)?;
     }
     if let Some(v) = changes.pyramid {
-        bot.config.pyramid = pyramid(v)?;
+        bot.config.pyramid = pyramid(v.value)?;
     }
     if let Some(v) = changes.gate {
-        bot.config.gate = gate(v)?;
+        bot.config.gate = gate(v.value)?;
     }
     if let Some(paused) = changes.paused {
         // The owner has seen why the engine paused it, and decides now.
@@ -658,8 +916,8 @@ mod tests {
     #[test]
     fn a_bot_whose_parameters_do_not_read_back_is_an_error_not_null() {
         let shown = view(&bot(r#"{"entry_period":10}"#)).unwrap();
-        assert_eq!(shown.strategy_config["entry_period"], 10);
-        assert!(shown.sizing.is_object());
+        assert_eq!(shown.strategy_config.value["entry_period"], 10);
+        assert!(shown.sizing.value.is_object());
         let error = view(&bot("{not json")).unwrap_err();
         assert!(
             matches!(&error, StoreError::Corrupt { message }

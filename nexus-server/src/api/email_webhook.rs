@@ -12,7 +12,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use super::auth::{err, unavailable};
-use super::raw_body::RawJsonBody;
+use super::raw_body::{RawJsonBody, Resend};
 use super::{ApiState, ErrorBody};
 use crate::email::svix::{self, DeliveryKind};
 
@@ -39,7 +39,8 @@ pub enum EmailWebhookResponse {
     #[oai(status = 200)]
     Ok(Json<EmailWebhookAnswer>),
     /// Missing, malformed, stale or wrong Svix headers (`invalid_signature`), or a signed
-    /// body that is not a Resend event (`invalid_event`): nothing changed.
+    /// body that is not a Resend event (`invalid_event`): nothing changed; or a header that
+    /// is not text (`bad_request`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// No `NEXUS_RESEND_WEBHOOK_SECRET` on this server (`email_webhook_disabled`).
@@ -71,7 +72,7 @@ impl EmailApi {
         /// `v1,<base64>` signatures, space-separated.
         #[oai(name = "svix-signature")]
         signature: Header<Option<String>>,
-        body: RawJsonBody,
+        body: RawJsonBody<Resend>,
     ) -> EmailWebhookResponse {
         let Some(secret) = &state.resend_webhook_secret else {
             return EmailWebhookResponse::NotFound(err(

@@ -37,10 +37,15 @@ pub(crate) async fn into_response(err: poem::Error) -> Response {
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        // The database did not answer (a session could not be looked up): the code and
+        // message every operation gives when its store fails.
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         s if s.is_server_error() => "internal",
         _ => "error",
     };
-    let message = if status.is_server_error() {
+    let message = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "the service is temporarily unavailable, try again shortly".to_owned()
+    } else if status.is_server_error() {
         // Internal details stay in the logs.
         tracing::error!(error = %err, "request failed");
         "internal server error".to_owned()

@@ -29,6 +29,7 @@ use super::auth::{AuthTag, SessionBody, busy, err, rate_limited, unavailable};
 use super::bodies::Invalid;
 use super::client_ip::ClientIp;
 use super::oauth::not_configured;
+use super::schema::{SecretText, Text};
 use super::{ApiState, ErrorBody};
 use crate::auth::failures::Attempt;
 use crate::auth::oidc::PROVIDER;
@@ -50,13 +51,24 @@ pub struct LinkRequired {
 
 /// `POST /auth/oauth/google/link`.
 #[derive(Object)]
+#[oai(example = true)]
 pub struct LinkConfirmation {
     /// The token from the email (`…/link-google?token=<token>`), or the `link_token` of
     /// the `409 link_required` answer.
-    pub token: String,
+    pub token: Text<SecretText>,
     /// The account's password: required with the `link_token`, ignored with the emailed
     /// token.
-    pub password: Option<String>,
+    #[oai(nullable)]
+    pub password: Option<Text<SecretText>>,
+}
+
+impl poem_openapi::types::Example for LinkConfirmation {
+    fn example() -> Self {
+        Self {
+            token: Text::new("Lk3jH5gF7dS9aP1oI3uY5tR7eW9qZ1xC3vB5nM7kJ9h"),
+            password: Some(Text::new("correct horse battery staple")),
+        }
+    }
 }
 
 /// What a link token names (not whether it is valid: the store says that).
@@ -96,7 +108,8 @@ pub enum LinkResponse {
     /// Linked, and signed in (the same answer and cookies as a password sign-in).
     #[oai(status = 200)]
     Ok(Json<SessionBody>),
-    /// Malformed JSON, or the token is unknown, used or expired (`invalid_token`).
+    /// The token is unknown, used or expired (`invalid_token`), or the body is not JSON of
+    /// the documented shape (`bad_request`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// The `link_token` came without the account's password, or with a wrong one

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::auth::{err, rate_limited, unavailable};
 use super::bodies::Invalid;
 use super::client_ip::ClientIp;
+use super::schema::{AnyText, ApiKeyText, ApiSecretText, SecretText, Text};
 use super::session::Session;
 use super::{ApiState, ErrorBody};
 
@@ -63,19 +64,34 @@ impl From<ExchangeId> for Exchange {
 
 /// `POST /exchange-keys`.
 #[derive(Object)]
+#[oai(example = true)]
 pub struct NewKey {
     /// The venue.
     pub exchange: Exchange,
-    /// The API key (Coinbase: the CDP key name `organizations/…/apiKeys/…`).
-    pub key: String,
-    /// The API secret (Coinbase: the EC private key in PEM). Never returned.
-    #[oai(write_only)]
-    pub secret: String,
+    /// The API key (Coinbase: the CDP key name `organizations/…/apiKeys/…`); up to 512
+    /// characters. Paper ignores it: a Paper account is named after its owner.
+    pub key: Text<ApiKeyText>,
+    /// The API secret (Coinbase: the EC private key in PEM), up to 8192 characters. Never
+    /// returned.
+    pub secret: Text<ApiSecretText>,
     /// A passphrase, on venues that use one. Never returned.
-    #[oai(write_only)]
-    pub passphrase: Option<String>,
-    /// Your name for the key.
-    pub label: Option<String>,
+    #[oai(nullable)]
+    pub passphrase: Option<Text<SecretText>>,
+    /// Your name for the key (its first 100 characters); the venue's name by default.
+    #[oai(nullable)]
+    pub label: Option<Text<AnyText>>,
+}
+
+impl poem_openapi::types::Example for NewKey {
+    fn example() -> Self {
+        Self {
+            exchange: Exchange::Paper,
+            key: Text::new("paper"),
+            secret: Text::new("paper"),
+            passphrase: None,
+            label: Some(Text::new("Practice")),
+        }
+    }
 }
 
 impl std::fmt::Debug for NewKey {
@@ -105,6 +121,12 @@ impl NewKey {
     /// [`Invalid`]: `invalid_field` naming the key or the secret.
     pub fn checked(&self, user: UserId) -> Result<KeyToAdd, Invalid> {
         let exchange = ExchangeId::from(self.exchange);
+        if self.key.trim().is_empty() || self.key.chars().count() > 512 {
+            return Err(Invalid::field("key", "1 to 512 characters"));
+        }
+        if self.secret.trim().is_empty() || self.secret.chars().count() > 8192 {
+            return Err(Invalid::field("secret", "1 to 8192 characters"));
+        }
         // A Paper account is named after its owner, never after what they typed, so two
         // users can never share one.
         let key = if nexus_exchanges::Venues::needs_key(exchange) {
@@ -112,12 +134,6 @@ impl NewKey {
         } else {
             nexus_exchanges::paper::account_name(user)
         };
-        if key.is_empty() || key.len() > 512 {
-            return Err(Invalid::field("key", "1 to 512 characters"));
-        }
-        if self.secret.trim().is_empty() || self.secret.len() > 8192 {
-            return Err(Invalid::field("secret", "1 to 8192 characters"));
-        }
         let label = self
             .label
             .as_deref()
@@ -202,7 +218,9 @@ pub enum AddKeyResponse {
     /// Checked and stored.
     #[oai(status = 201)]
     Created(Json<KeyInfo>),
-    /// Malformed JSON.
+    /// The request does not parse: the body is not JSON of the documented shape, or a
+    /// parameter is not of its documented type or range (`bad_request`; the message says
+    /// what).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Not signed in.

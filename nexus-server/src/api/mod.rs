@@ -10,6 +10,8 @@ mod billing;
 pub mod bodies;
 mod bots;
 pub mod client_ip;
+pub mod config_schema;
+mod contract;
 mod email_webhook;
 mod error;
 mod headers;
@@ -18,6 +20,7 @@ mod identity_link;
 mod keys;
 mod oauth;
 mod raw_body;
+pub mod schema;
 pub mod session;
 pub mod signals;
 pub mod signature;
@@ -28,7 +31,8 @@ pub use alerts::AlertsApi;
 pub use auth::AuthApi;
 pub use billing::BillingApi;
 pub use bots::{
-    Bot, BotChanges, BotListResponse, BotResponse, BotsApi, DeleteBotResponse, NewBot, STRATEGIES,
+    Bot, BotAnswer, BotChanges, BotListResponse, BotResponse, BotsApi, CreateBotResponse,
+    DeleteBotResponse, GetBotResponse, NewBot, STRATEGIES,
 };
 pub use email_webhook::EmailApi;
 pub use error::ErrorBody;
@@ -255,8 +259,9 @@ impl ApiState {
     }
 }
 
-/// Every API of the server, by tag.
-pub type Apis = (
+/// Every API of the server, by tag, with what every operation answers besides its
+/// handler's answers ([`contract`]).
+pub type Apis = contract::Documented<(
     HealthApi,
     AuthApi,
     OAuthApi,
@@ -269,51 +274,65 @@ pub type Apis = (
     EmailApi,
     AlertsApi,
     AdminApi,
-);
+)>;
+
+/// Every API of the server; `store` is `None` only to print the document.
+fn apis(store: Option<Arc<dyn Store>>) -> Apis {
+    contract::Documented((
+        HealthApi::new(store),
+        AuthApi,
+        OAuthApi,
+        IdentityLinkApi,
+        KeysApi,
+        BotsApi,
+        ActivityApi,
+        SignalsApi,
+        BillingApi,
+        EmailApi,
+        AlertsApi,
+        AdminApi,
+    ))
+}
 
 /// The OpenAPI service holding every operation. `store` is `None` only to print the
 /// document (readiness then reports no database).
 #[must_use]
 pub fn service(store: Option<Arc<dyn Store>>) -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            HealthApi::new(store),
-            AuthApi,
-            OAuthApi,
-            IdentityLinkApi,
-            KeysApi,
-            BotsApi,
-            ActivityApi,
-            SignalsApi,
-            BillingApi,
-            EmailApi,
-            AlertsApi,
-            AdminApi,
-        ),
-        TITLE,
-        API_VERSION,
-    )
-    .description(
-        "The Nexus reference server: a multi-user trading engine. Errors are JSON \
+    OpenApiService::new(apis(store), TITLE, API_VERSION)
+        .description(
+            "The Nexus reference server: a multi-user trading engine. Errors are JSON \
          objects with a stable `code` and a human-readable `message`. Sign in with \
          `POST /api/v1/auth/login` and send the token as `Authorization: Bearer <token>`; \
          browsers get it as an HttpOnly cookie and repeat the `nexus_csrf` cookie in an \
          `X-CSRF-Token` header on requests that change something.",
-    )
-    .server("/")
+        )
+        .server("/")
 }
 
 /// The OpenAPI document as pretty JSON (what `/openapi.json` serves).
 #[must_use]
 pub fn spec_json() -> String {
-    service(None).spec()
+    contract::canonical(&service(None).spec())
 }
 
 /// The whole HTTP application over `state`.
 pub fn app(state: Arc<ApiState>) -> impl Endpoint {
     let api = service(Some(Arc::clone(&state.store)));
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    // The document as printed (spec_json), served and shown by Swagger UI.
+    let raw = api.spec();
+    let document = contract::canonical(&raw);
+    let docs = {
+        let html = api.swagger_ui_html().replace(&raw, &document);
+        Route::new().at(
+            "/",
+            poem::endpoint::make_sync(move |_| poem::web::Html(html.clone())),
+        )
+    };
+    let spec = poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type("application/json")
+            .body(document.clone())
+    });
     let metrics = Arc::clone(&state.metrics);
     let https = state.settings.public_url.starts_with("https://");
     let scrape = {
@@ -343,7 +362,7 @@ pub fn app(state: Arc<ApiState>) -> impl Endpoint {
     };
     // The operations live under /api/ but for the probes; the rest of the paths are the
     // web app's (a nest at "/" would take "/" itself from the landing page).
-    let operations = Arc::new(api.into_endpoint());
+    let operations = Arc::new(api.into_endpoint().around(contract::allow_methods));
     let routes = Route::new()
         .nest_no_strip("/api", Arc::clone(&operations))
         .at("/healthz", Arc::clone(&operations))

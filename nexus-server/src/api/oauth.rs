@@ -66,7 +66,8 @@ pub enum CallbackResponse {
     #[oai(status = 200)]
     Ok(Json<SessionBody>),
     /// The `state` is missing, unknown, used, expired, or not this browser's
-    /// (`invalid_oauth_state`): start again.
+    /// (`invalid_oauth_state`): start again; or the query does not parse
+    /// (`bad_request`).
     #[oai(status = 400)]
     BadRequest(Json<ErrorBody>),
     /// Google did not sign the user in, refused the code, or sent an ID token that failed

@@ -25,6 +25,7 @@ use uuid::Uuid;
 use super::auth::{err, unavailable};
 use super::bodies::Invalid;
 use super::keys::Exchange as ExchangeName;
+use super::schema::{AnyText, IdempotencyKey, PairSymbol, SecretText, Text};
 use super::signature::SignedBy;
 use super::{ApiState, ErrorBody};
 use crate::engine::signals::{SignalJob, WEBHOOK_STRATEGY, webhook_signal_id};
@@ -156,24 +157,39 @@ pub enum SignalAction {
 
 /// `POST /signals`.
 #[derive(Debug, Object)]
+#[oai(example = true)]
 pub struct NewSignal {
     /// The source's name, as configured by the operator.
-    pub source: String,
+    pub source: Text<AnyText>,
     /// The source's secret, when the request is not signed (TradingView alerts, which can
     /// only send a body). Weaker than a signature: the secret itself travels with every
     /// request, and a captured request can be sent again (only its `idempotency_key` keeps
     /// a repeat from trading twice).
-    pub token: Option<String>,
+    #[oai(nullable)]
+    pub token: Option<Text<SecretText>>,
     /// Entry, add or exit.
     pub action: SignalAction,
     /// The venue.
     pub exchange: ExchangeName,
     /// The pair, like `BTC/USDT`.
-    pub symbol: String,
+    pub symbol: Text<PairSymbol>,
     /// The sender's id for this signal: a repeated delivery with the same key is ignored.
     /// Without one, every delivery is a new signal.
-    #[oai(validator(max_length = 200))]
-    pub idempotency_key: Option<String>,
+    #[oai(nullable)]
+    pub idempotency_key: Option<Text<IdempotencyKey>>,
+}
+
+impl poem_openapi::types::Example for NewSignal {
+    fn example() -> Self {
+        Self {
+            source: Text::new("tv"),
+            token: None,
+            action: SignalAction::Entry,
+            exchange: ExchangeName::Paper,
+            symbol: Text::new("BTC/USDT"),
+            idempotency_key: Some(Text::new("alert-42")),
+        }
+    }
 }
 
 impl NewSignal {
@@ -188,6 +204,16 @@ impl NewSignal {
             .trim()
             .parse()
             .map_err(|e| Invalid::new("invalid_signal", format!("symbol: {e}")))?;
+        if self
+            .idempotency_key
+            .as_deref()
+            .is_some_and(|key| key.chars().count() > 200)
+        {
+            return Err(Invalid::new(
+                "invalid_signal",
+                "idempotency_key: at most 200 characters",
+            ));
+        }
         let id = match self.idempotency_key.as_deref().map(str::trim) {
             Some("") => {
                 return Err(Invalid::new(
@@ -217,7 +243,7 @@ impl NewSignal {
             strategy: WEBHOOK_STRATEGY.to_owned(),
             strategy_config: Some(WebhookConfig::canonical(&self.source)),
             interval: None,
-            reason: format!("webhook:{}", self.source),
+            reason: format!("webhook:{}", self.source.as_str()),
         })
     }
 }
@@ -236,7 +262,8 @@ pub(super) enum SignalResponse {
     /// Accepted: it is fanned out to the source's bots within moments.
     #[oai(status = 202)]
     Accepted(Json<SignalAccepted>),
-    /// The request is malformed (`invalid_signal`).
+    /// A value is invalid (`invalid_signal`, the message starting with the field:
+    /// `symbol: …`), or the body is not JSON of the documented shape (`bad_request`).
     #[oai(status = 400)]
     Invalid(Json<ErrorBody>),
     /// Not proved: `invalid_signal_credentials` (unknown source, wrong token or wrong
@@ -293,7 +320,7 @@ impl SignalsApi {
         let signed = req
             .extensions()
             .get::<SignedBy>()
-            .is_some_and(|s| s.0 == body.source);
+            .is_some_and(|s| s.0 == *body.source);
         let token_ok = body
             .token
             .as_deref()
@@ -312,7 +339,7 @@ impl SignalsApi {
         };
         match state.store.enqueue(&new, Utc::now()).await {
             Ok(queued) => {
-                tracing::info!(signal = %id, source = %body.source, duplicate = queued.is_none(), "outside signal");
+                tracing::info!(signal = %id, source = %body.source.as_str(), duplicate = queued.is_none(), "outside signal");
                 SignalResponse::Accepted(Json(SignalAccepted {
                     signal_id: *id.as_uuid(),
                     duplicate: queued.is_none(),

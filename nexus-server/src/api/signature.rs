@@ -293,7 +293,7 @@ pub(crate) async fn verify_signature<E: Endpoint>(
     let Some(header) = req
         .header(SIGNATURE_HEADER)
         .map(str::to_owned)
-        .filter(|_| req.uri().path() == SIGNALS_PATH)
+        .filter(|_| req.uri().path() == SIGNALS_PATH && req.method() == poem::http::Method::POST)
     else {
         return Ok(next.call(req).await?.into_response());
     };

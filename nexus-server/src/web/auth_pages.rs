@@ -175,8 +175,8 @@ pub async fn signup(
         return *answer;
     }
     let body = bodies::SignUp {
-        email: form.email.clone(),
-        password: form.password,
+        email: form.email.clone().into(),
+        password: form.password.into(),
     };
     let answer = AuthApi.signup(Data(&state), Json(body), client).await;
     let mut page_ = signup_page(&viewer, &form.email);
@@ -235,8 +235,8 @@ pub async fn login(
         return *answer;
     }
     let body = bodies::Credentials {
-        email: form.email.clone(),
-        password: form.password,
+        email: form.email.clone().into(),
+        password: form.password.into(),
     };
     let answer = AuthApi
         .login(Data(&state), Json(body), client, req, jar)
@@ -304,8 +304,8 @@ pub async fn verify(
         return *answer;
     }
     let body = bodies::Verify {
-        token: form.token.clone(),
-        password: Some(form.password),
+        token: form.token.clone().into(),
+        password: Some(form.password.into()),
     };
     let answer = AuthApi.verify(Data(&state), Json(body), client).await;
     match outcome(answer).await {
@@ -349,7 +349,7 @@ pub async fn forgot(
         return *answer;
     }
     let body = bodies::Forgot {
-        email: form.email.clone(),
+        email: form.email.clone().into(),
     };
     let answer = AuthApi.forgot(Data(&state), Json(body), client).await;
     let mut page_ = forgot_page(&viewer, &form.email);
@@ -397,8 +397,8 @@ pub async fn reset(
         return *answer;
     }
     let body = bodies::Reset {
-        token: form.token.clone(),
-        password: form.password,
+        token: form.token.clone().into(),
+        password: form.password.into(),
     };
     let answer = AuthApi.reset(Data(&state), Json(body), client).await;
     match outcome(answer).await {

@@ -28,7 +28,7 @@ use super::viewer::{Viewer, flash};
 use crate::api::{ApiState, BillingApi};
 
 /// How many invoices the page lists (the portal has them all).
-const INVOICES: u8 = 12;
+const INVOICES: u32 = 12;
 
 /// `GET /api/v1/billing`'s answer, as a client reads it.
 #[derive(Debug, Deserialize)]
@@ -308,7 +308,7 @@ pub async fn show(
                 .invoices(
                     Data(&state),
                     session,
-                    poem_openapi::param::Query(Some(INVOICES)),
+                    poem_openapi::param::Query(Some(crate::api::schema::Limit(INVOICES))),
                 )
                 .await;
             invoice_rows(outcome(answer).await, now).await

@@ -33,9 +33,10 @@ use super::format::{self, When, when};
 use super::guard;
 use super::render::{Chrome, error_page, html, local_path, page, redirect};
 use super::viewer::{Viewer, flash};
+use crate::api::config_schema::Config;
 use crate::api::session::Session;
 use crate::api::{
-    ApiState, Bot, BotChanges, BotListResponse, BotResponse, BotsApi, DeleteBotResponse, Exchange,
+    ApiState, Bot, BotAnswer, BotChanges, BotListResponse, BotsApi, DeleteBotResponse, Exchange,
     NewBot,
 };
 
@@ -317,17 +318,17 @@ impl BotFormData {
             name: bot.name.clone(),
             exchange: ExchangeId::from(bot.exchange).as_str().to_owned(),
             symbol: bot.symbol.clone(),
-            strategy: bot.strategy.clone(),
-            interval: bot.interval.clone(),
+            strategy: bot.strategy.to_string(),
+            interval: bot.interval.to_string(),
             exchange_key_id: bot
                 .exchange_key_id
                 .map(|k| k.to_string())
                 .unwrap_or_default(),
             paused: bot.paused.then(|| "on".to_owned()),
-            strategy_config: pretty(&bot.strategy_config),
-            sizing: pretty(&bot.sizing),
-            pyramid: pretty(&bot.pyramid),
-            gate: pretty(&bot.gate),
+            strategy_config: pretty(&bot.strategy_config.value),
+            sizing: pretty(&bot.sizing.value),
+            pyramid: pretty(&bot.pyramid.value),
+            gate: pretty(&bot.gate.value),
             ..Self::default()
         }
     }
@@ -408,15 +409,17 @@ impl BotFormData {
         let [strategy_config, sizing, pyramid, gate] = self.sections(&mut errors);
         match exchange {
             Some(exchange) if errors.is_empty() => Ok(NewBot {
-                name: Some(self.name.trim().to_owned()).filter(|n| !n.is_empty()),
+                name: Some(self.name.trim().to_owned())
+                    .filter(|n| !n.is_empty())
+                    .map(Into::into),
                 exchange,
-                symbol: self.symbol.clone(),
-                strategy: self.strategy.clone(),
-                interval: Some(self.interval.clone()),
-                strategy_config,
-                sizing,
-                pyramid,
-                gate,
+                symbol: self.symbol.clone().into(),
+                strategy: self.strategy.clone().into(),
+                interval: Some(self.interval.clone().into()),
+                strategy_config: strategy_config.map(Config::new),
+                sizing: sizing.map(Config::new),
+                pyramid: pyramid.map(Config::new),
+                gate: gate.map(Config::new),
                 exchange_key_id: key,
                 paused: Some(self.paused.is_some()),
             }),
@@ -437,13 +440,13 @@ impl BotFormData {
             return Err(errors);
         }
         Ok(BotChanges {
-            name: Some(self.name.clone()),
-            symbol: Some(self.symbol.clone()),
-            interval: Some(self.interval.clone()),
-            strategy_config,
-            sizing,
-            pyramid,
-            gate,
+            name: Some(self.name.clone().into()),
+            symbol: Some(self.symbol.clone().into()),
+            interval: Some(self.interval.clone().into()),
+            strategy_config: strategy_config.map(Config::new),
+            sizing: sizing.map(Config::new),
+            pyramid: pyramid.map(Config::new),
+            gate: gate.map(Config::new),
             exchange_key_id: key.or(newest),
             paused: None,
         })
@@ -623,10 +626,10 @@ fn caller(viewer: &Viewer, req: &Request) -> Result<(UserId, Session), Box<Respo
 }
 
 /// The bot an operation answered with, or its failure.
-async fn answered(answer: BotResponse) -> Result<Bot, Failure> {
-    match answer {
-        BotResponse::Ok(Json(bot)) | BotResponse::Created(Json(bot)) => Ok(bot),
-        other => match outcome(other).await {
+async fn answered(answer: impl BotAnswer) -> Result<Bot, Failure> {
+    match answer.bot() {
+        Ok(bot) => Ok(bot),
+        Err(other) => match outcome(other).await {
             Err(failure) => Err(failure),
             Ok(_) => Err(Failure {
                 status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -729,7 +732,7 @@ pub async fn list(
             Data(&state),
             session,
             poem_openapi::param::Query(after),
-            poem_openapi::param::Query(Some(LIST_PAGE)),
+            poem_openapi::param::Query(Some(crate::api::schema::Limit(LIST_PAGE))),
         )
         .await;
     let page_ = match answer {
@@ -756,7 +759,7 @@ pub async fn list(
             name: b.name.clone(),
             exchange: exchange_label(b.exchange.into()),
             symbol: b.symbol.clone(),
-            strategy: b.strategy.clone(),
+            strategy: b.strategy.to_string(),
             interval: interval_label(&b.interval),
             state: StateView::of(b, &back),
         })
@@ -855,8 +858,8 @@ fn edit_page(
     form.fixed_exchange = exchange_label(exchange).to_owned();
     form.fixed_strategy = STRATEGY_OPTIONS
         .iter()
-        .find(|(v, _)| *v == bot.strategy)
-        .map_or_else(|| bot.strategy.clone(), |(_, l)| (*l).to_owned());
+        .find(|(v, _)| *v == bot.strategy.as_str())
+        .map_or_else(|| bot.strategy.to_string(), |(_, l)| (*l).to_owned());
     form
 }
 
@@ -1481,7 +1484,7 @@ async fn bot_page(
         Some(symbol) => {
             let interval = Interval::ALL
                 .into_iter()
-                .find(|i| i.as_str() == bot.interval)
+                .find(|i| i.as_str() == bot.interval.as_str())
                 .unwrap_or(Interval::H1);
             let candles = candles(state, exchange, symbol, interval).await;
             price_chart(exchange, symbol, interval, &candles, &recent_fills, &sides).svg()
@@ -1518,7 +1521,7 @@ async fn bot_page(
         name: bot.name.clone(),
         exchange: exchange_label(exchange),
         symbol: bot.symbol.clone(),
-        strategy: bot.strategy.clone(),
+        strategy: bot.strategy.to_string(),
         interval: interval_label(&bot.interval),
         key,
         state: StateView::of(bot, &here),
@@ -1765,10 +1768,10 @@ mod tests {
             .new_bot()
             .expect("the defaults are valid");
         assert_eq!(body.exchange, Exchange::Paper);
-        assert_eq!(body.name, None, "an empty name is the API's default");
+        assert!(body.name.is_none(), "an empty name is the API's default");
         assert_eq!(body.paused, Some(false));
         assert_eq!(
-            body.sizing,
+            body.sizing.map(|s| s.value),
             Some(serde_json::to_value(SizingConfig::default()).expect("json"))
         );
     }

@@ -468,7 +468,7 @@ pub async fn password(
         return redirect(req, "/login");
     };
     let body = bodies::Forgot {
-        email: me.user.email.clone(),
+        email: me.user.email.clone().into(),
     };
     match outcome(AuthApi.forgot(Data(&state), Json(body), client).await).await {
         Ok(_) => flash(
@@ -529,8 +529,8 @@ pub async fn change_password(
         && refused.confirm_error.is_empty()
     {
         let body = bodies::PasswordChange {
-            current_password: form.current_password,
-            new_password: form.new_password,
+            current_password: form.current_password.into(),
+            new_password: form.new_password.into(),
         };
         let answer = AuthApi
             .change_password(Data(&state), session, Json(body), client)

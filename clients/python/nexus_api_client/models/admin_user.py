@@ -8,6 +8,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.role_name import RoleName
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="AdminUser")
@@ -21,8 +22,8 @@ class AdminUser:
     """ Their id. """
     email: str
     """ Their email address. """
-    role: str
-    """ `user` or `admin`. """
+    role: RoleName
+    """ A role. """
     created_at: datetime.datetime
     """ When the account was created. """
     email_verified_at: datetime.datetime | None | Unset = UNSET
@@ -34,7 +35,7 @@ class AdminUser:
 
         email = self.email
 
-        role = self.role
+        role = self.role.value
 
         created_at = self.created_at.isoformat()
 
@@ -68,7 +69,7 @@ class AdminUser:
 
         email = d.pop("email")
 
-        role = d.pop("role")
+        role = RoleName(d.pop("role"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -18,22 +18,37 @@ T = TypeVar("T", bound="AlertChanges")
 
 @_attrs_define
 class AlertChanges:
-    """`PUT /me/alerts`: what to change; fields left out keep their value."""
+    """`PUT /me/alerts`: what to change; fields left out keep their value.
 
-    email: EmailChanges | Unset = UNSET
-    """ Email preferences to change. """
-    webhook: WebhookChanges | Unset = UNSET
-    """ Webhook settings to change. """
+    Example:
+        {'email': {'daily_summary': None, 'errors': None, 'fills': None, 'gate_blocks': True}, 'webhook': {'events':
+            ['fills', 'errors'], 'url': 'https://example.com/nexus-alerts'}}
+
+    """
+
+    email: EmailChanges | None | Unset = UNSET
+    webhook: None | Unset | WebhookChanges = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        email: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.email, Unset):
-            email = self.email.to_dict()
+        from ..models.email_changes import EmailChanges  # noqa: PLC0415
+        from ..models.webhook_changes import WebhookChanges  # noqa: PLC0415
 
-        webhook: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.webhook, Unset):
+        email: dict[str, Any] | None | Unset
+        if isinstance(self.email, Unset):
+            email = UNSET
+        elif isinstance(self.email, EmailChanges):
+            email = self.email.to_dict()
+        else:
+            email = self.email
+
+        webhook: dict[str, Any] | None | Unset
+        if isinstance(self.webhook, Unset):
+            webhook = UNSET
+        elif isinstance(self.webhook, WebhookChanges):
             webhook = self.webhook.to_dict()
+        else:
+            webhook = self.webhook
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -51,19 +66,40 @@ class AlertChanges:
         from ..models.webhook_changes import WebhookChanges  # noqa: PLC0415
 
         d = dict(src_dict)
-        _email = d.pop("email", UNSET)
-        email: EmailChanges | Unset
-        if isinstance(_email, Unset):
-            email = UNSET
-        else:
-            email = EmailChanges.from_dict(_email)
 
-        _webhook = d.pop("webhook", UNSET)
-        webhook: WebhookChanges | Unset
-        if isinstance(_webhook, Unset):
-            webhook = UNSET
-        else:
-            webhook = WebhookChanges.from_dict(_webhook)
+        def _parse_email(data: object) -> EmailChanges | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                email_type_0 = EmailChanges.from_dict(data)
+
+                return email_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(EmailChanges | None | Unset, data)
+
+        email = _parse_email(d.pop("email", UNSET))
+
+        def _parse_webhook(data: object) -> None | Unset | WebhookChanges:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                webhook_type_0 = WebhookChanges.from_dict(data)
+
+                return webhook_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | WebhookChanges, data)
+
+        webhook = _parse_webhook(d.pop("webhook", UNSET))
 
         alert_changes = cls(
             email=email,

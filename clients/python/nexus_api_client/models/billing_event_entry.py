@@ -8,6 +8,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.billing_event_outcome import BillingEventOutcome
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="BillingEventEntry")
@@ -25,9 +26,8 @@ class BillingEventEntry:
     """ When Stripe created it. """
     received_at: datetime.datetime
     """ When it was (last) received. """
-    outcome: str
-    """ `applied`, `ignored`, `stale` (older than what was stored) or `failed` (Stripe
-    delivers it again). """
+    outcome: BillingEventOutcome
+    """ What became of a Stripe event. """
     user_id: None | Unset | UUID = UNSET
     """ The user it was about. """
     subscription_id: None | str | Unset = UNSET
@@ -45,7 +45,7 @@ class BillingEventEntry:
 
         received_at = self.received_at.isoformat()
 
-        outcome = self.outcome
+        outcome = self.outcome.value
 
         user_id: None | str | Unset
         if isinstance(self.user_id, Unset):
@@ -98,7 +98,7 @@ class BillingEventEntry:
 
         received_at = datetime.datetime.fromisoformat(d.pop("received_at"))
 
-        outcome = d.pop("outcome")
+        outcome = BillingEventOutcome(d.pop("outcome"))
 
         def _parse_user_id(data: object) -> None | Unset | UUID:
             if data is None:

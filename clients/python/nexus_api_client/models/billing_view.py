@@ -28,9 +28,9 @@ class BillingView:
     cancel_at_period_end: bool
     """ Whether the subscription ends at the period's end instead of renewing. """
     limits: BotCounts
-    """ Counts of running bots and their pairs (limits: absent means unlimited). """
+    """ Counts of running bots and their pairs (limits: null means unlimited). """
     usage: BotCounts
-    """ Counts of running bots and their pairs (limits: absent means unlimited). """
+    """ Counts of running bots and their pairs (limits: null means unlimited). """
     billing_enabled: bool
     """ Whether billing is on (plans can be bought); off, an admin sets plans. """
     trial_ends_at: datetime.datetime | None | Unset = UNSET

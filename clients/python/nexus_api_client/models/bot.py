@@ -1,14 +1,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.exchange import Exchange
+from ..models.interval_name import IntervalName
+from ..models.strategy_name import StrategyName
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.gate_policy import GatePolicy
+    from ..models.pyramid import Pyramid
+    from ..models.sizing import Sizing
+    from ..models.trend_breakout_parameters import TrendBreakoutParameters
+    from ..models.webhook_parameters import WebhookParameters
+
 
 T = TypeVar("T", bound="Bot")
 
@@ -25,18 +35,21 @@ class Bot:
     """ A venue. """
     symbol: str
     """ The pair. """
-    strategy: str
-    """ The strategy. """
-    interval: str
-    """ The candle interval. """
-    strategy_config: Any
-    """ The strategy's parameters. """
-    sizing: Any
-    """ Sizing rules. """
-    pyramid: Any
-    """ Pyramiding rules. """
-    gate: Any
-    """ Gate policy. """
+    strategy: StrategyName
+    """ A strategy a bot can run. """
+    interval: IntervalName
+    """ A candle interval. """
+    strategy_config: TrendBreakoutParameters | WebhookParameters
+    """ The strategy's parameters: `TrendBreakoutParameters` for `trend_breakout`, `WebhookParameters` for
+    `webhook`. """
+    sizing: Sizing
+    """ How orders are sized (docs/sizing.md). """
+    pyramid: Pyramid
+    """ How a bot adds to a position (docs/pyramiding.md); each field left out takes its default (no adds). With the
+    anchor `average_entry` there is one level per add; with `last_fill` the last level repeats. """
+    gate: GatePolicy
+    """ When the market-regime gate lets the bot trade (docs/regime.md); each field left out takes its default.
+    Exits are always allowed. """
     paused: bool
     """ Paused, by you or by the engine. """
     exchange_key_id: None | Unset | UUID = UNSET
@@ -44,11 +57,13 @@ class Bot:
     paused_reason: None | str | Unset = UNSET
     """ Why Nexus paused the bot: `plan_limit` (your plan became smaller than your
     running bots; resume it within your plan's limits) or `internal_error: …` (its work
-    failed in a way retrying would not fix); absent when you paused it or it runs.
+    failed in a way retrying would not fix); null when you paused it or it runs.
     Resuming it clears this. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.trend_breakout_parameters import TrendBreakoutParameters  # noqa: PLC0415
+
         id = str(self.id)
 
         name = self.name
@@ -57,17 +72,21 @@ class Bot:
 
         symbol = self.symbol
 
-        strategy = self.strategy
+        strategy = self.strategy.value
 
-        interval = self.interval
+        interval = self.interval.value
 
-        strategy_config = self.strategy_config
+        strategy_config: dict[str, Any]
+        if isinstance(self.strategy_config, TrendBreakoutParameters):
+            strategy_config = self.strategy_config.to_dict()
+        else:
+            strategy_config = self.strategy_config.to_dict()
 
-        sizing = self.sizing
+        sizing = self.sizing.to_dict()
 
-        pyramid = self.pyramid
+        pyramid = self.pyramid.to_dict()
 
-        gate = self.gate
+        gate = self.gate.to_dict()
 
         paused = self.paused
 
@@ -111,6 +130,12 @@ class Bot:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.gate_policy import GatePolicy  # noqa: PLC0415
+        from ..models.pyramid import Pyramid  # noqa: PLC0415
+        from ..models.sizing import Sizing  # noqa: PLC0415
+        from ..models.trend_breakout_parameters import TrendBreakoutParameters  # noqa: PLC0415
+        from ..models.webhook_parameters import WebhookParameters  # noqa: PLC0415
+
         d = dict(src_dict)
         id = UUID(d.pop("id"))
 
@@ -120,17 +145,32 @@ class Bot:
 
         symbol = d.pop("symbol")
 
-        strategy = d.pop("strategy")
+        strategy = StrategyName(d.pop("strategy"))
 
-        interval = d.pop("interval")
+        interval = IntervalName(d.pop("interval"))
 
-        strategy_config = d.pop("strategy_config")
+        def _parse_strategy_config(data: object) -> TrendBreakoutParameters | WebhookParameters:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_strategy_parameters_type_0 = TrendBreakoutParameters.from_dict(data)
 
-        sizing = d.pop("sizing")
+                return componentsschemas_strategy_parameters_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            componentsschemas_strategy_parameters_type_1 = WebhookParameters.from_dict(data)
 
-        pyramid = d.pop("pyramid")
+            return componentsschemas_strategy_parameters_type_1
 
-        gate = d.pop("gate")
+        strategy_config = _parse_strategy_config(d.pop("strategy_config"))
+
+        sizing = Sizing.from_dict(d.pop("sizing"))
+
+        pyramid = Pyramid.from_dict(d.pop("pyramid"))
+
+        gate = GatePolicy.from_dict(d.pop("gate"))
 
         paused = d.pop("paused")
 

@@ -1,35 +1,45 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.interval_name import IntervalName
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.gate_policy import GatePolicy
+    from ..models.pyramid import Pyramid
+    from ..models.sizing import Sizing
+    from ..models.trend_breakout_parameters import TrendBreakoutParameters
+    from ..models.webhook_parameters import WebhookParameters
+
 
 T = TypeVar("T", bound="BotChanges")
 
 
 @_attrs_define
 class BotChanges:
-    """`PATCH /bots/{id}`: the fields to change."""
+    """`PATCH /bots/{id}`: the fields to change.
+
+    Example:
+        {'exchange_key_id': None, 'gate': None, 'interval': '4h', 'name': 'BTC trend, 4-hourly', 'paused': None,
+            'pyramid': None, 'sizing': None, 'strategy_config': None, 'symbol': None}
+
+    """
 
     name: None | str | Unset = UNSET
-    """ A new name. """
+    """ A new name, up to 100 characters. """
     symbol: None | str | Unset = UNSET
     """ A new pair. """
-    interval: None | str | Unset = UNSET
-    """ A new interval. """
-    strategy_config: Any | Unset = UNSET
-    """ New strategy parameters (replacing the old ones), in the ranges of `NewBot`'s. """
-    sizing: Any | Unset = UNSET
-    """ New sizing rules, in the ranges of `NewBot`'s. """
-    pyramid: Any | Unset = UNSET
-    """ New pyramiding rules, in the ranges of `NewBot`'s. """
-    gate: Any | Unset = UNSET
-    """ A new gate policy, in the ranges of `NewBot`'s. """
+    interval: IntervalName | None | Unset = UNSET
+    strategy_config: None | TrendBreakoutParameters | Unset | WebhookParameters = UNSET
+    sizing: None | Sizing | Unset = UNSET
+    pyramid: None | Pyramid | Unset = UNSET
+    gate: GatePolicy | None | Unset = UNSET
     exchange_key_id: None | Unset | UUID = UNSET
     """ Another of your keys for the bot's exchange. """
     paused: bool | None | Unset = UNSET
@@ -37,6 +47,12 @@ class BotChanges:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.gate_policy import GatePolicy  # noqa: PLC0415
+        from ..models.pyramid import Pyramid  # noqa: PLC0415
+        from ..models.sizing import Sizing  # noqa: PLC0415
+        from ..models.trend_breakout_parameters import TrendBreakoutParameters  # noqa: PLC0415
+        from ..models.webhook_parameters import WebhookParameters  # noqa: PLC0415
+
         name: None | str | Unset
         if isinstance(self.name, Unset):
             name = UNSET
@@ -52,16 +68,44 @@ class BotChanges:
         interval: None | str | Unset
         if isinstance(self.interval, Unset):
             interval = UNSET
+        elif isinstance(self.interval, IntervalName):
+            interval = self.interval.value
         else:
             interval = self.interval
 
-        strategy_config = self.strategy_config
+        strategy_config: dict[str, Any] | None | Unset
+        if isinstance(self.strategy_config, Unset):
+            strategy_config = UNSET
+        elif isinstance(self.strategy_config, TrendBreakoutParameters):
+            strategy_config = self.strategy_config.to_dict()
+        elif isinstance(self.strategy_config, WebhookParameters):
+            strategy_config = self.strategy_config.to_dict()
+        else:
+            strategy_config = self.strategy_config
 
-        sizing = self.sizing
+        sizing: dict[str, Any] | None | Unset
+        if isinstance(self.sizing, Unset):
+            sizing = UNSET
+        elif isinstance(self.sizing, Sizing):
+            sizing = self.sizing.to_dict()
+        else:
+            sizing = self.sizing
 
-        pyramid = self.pyramid
+        pyramid: dict[str, Any] | None | Unset
+        if isinstance(self.pyramid, Unset):
+            pyramid = UNSET
+        elif isinstance(self.pyramid, Pyramid):
+            pyramid = self.pyramid.to_dict()
+        else:
+            pyramid = self.pyramid
 
-        gate = self.gate
+        gate: dict[str, Any] | None | Unset
+        if isinstance(self.gate, Unset):
+            gate = UNSET
+        elif isinstance(self.gate, GatePolicy):
+            gate = self.gate.to_dict()
+        else:
+            gate = self.gate
 
         exchange_key_id: None | str | Unset
         if isinstance(self.exchange_key_id, Unset):
@@ -103,6 +147,12 @@ class BotChanges:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.gate_policy import GatePolicy  # noqa: PLC0415
+        from ..models.pyramid import Pyramid  # noqa: PLC0415
+        from ..models.sizing import Sizing  # noqa: PLC0415
+        from ..models.trend_breakout_parameters import TrendBreakoutParameters  # noqa: PLC0415
+        from ..models.webhook_parameters import WebhookParameters  # noqa: PLC0415
+
         d = dict(src_dict)
 
         def _parse_name(data: object) -> None | str | Unset:
@@ -123,22 +173,98 @@ class BotChanges:
 
         symbol = _parse_symbol(d.pop("symbol", UNSET))
 
-        def _parse_interval(data: object) -> None | str | Unset:
+        def _parse_interval(data: object) -> IntervalName | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                interval_type_0 = IntervalName(data)
+
+                return interval_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(IntervalName | None | Unset, data)
 
         interval = _parse_interval(d.pop("interval", UNSET))
 
-        strategy_config = d.pop("strategy_config", UNSET)
+        def _parse_strategy_config(data: object) -> None | TrendBreakoutParameters | Unset | WebhookParameters:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_strategy_parameters_type_0 = TrendBreakoutParameters.from_dict(data)
 
-        sizing = d.pop("sizing", UNSET)
+                return componentsschemas_strategy_parameters_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_strategy_parameters_type_1 = WebhookParameters.from_dict(data)
 
-        pyramid = d.pop("pyramid", UNSET)
+                return componentsschemas_strategy_parameters_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | TrendBreakoutParameters | Unset | WebhookParameters, data)
 
-        gate = d.pop("gate", UNSET)
+        strategy_config = _parse_strategy_config(d.pop("strategy_config", UNSET))
+
+        def _parse_sizing(data: object) -> None | Sizing | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                sizing_type_0 = Sizing.from_dict(data)
+
+                return sizing_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Sizing | Unset, data)
+
+        sizing = _parse_sizing(d.pop("sizing", UNSET))
+
+        def _parse_pyramid(data: object) -> None | Pyramid | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                pyramid_type_0 = Pyramid.from_dict(data)
+
+                return pyramid_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Pyramid | Unset, data)
+
+        pyramid = _parse_pyramid(d.pop("pyramid", UNSET))
+
+        def _parse_gate(data: object) -> GatePolicy | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                gate_type_0 = GatePolicy.from_dict(data)
+
+                return gate_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(GatePolicy | None | Unset, data)
+
+        gate = _parse_gate(d.pop("gate", UNSET))
 
         def _parse_exchange_key_id(data: object) -> None | Unset | UUID:
             if data is None:

@@ -13,7 +13,7 @@ T = TypeVar("T", bound="BotCounts")
 
 @_attrs_define
 class BotCounts:
-    """Counts of running bots and their pairs (limits: absent means unlimited)."""
+    """Counts of running bots and their pairs (limits: null means unlimited)."""
 
     bots: int | None | Unset = UNSET
     """ Running bots. """

@@ -11,7 +11,12 @@ T = TypeVar("T", bound="Credentials")
 
 @_attrs_define
 class Credentials:
-    """`POST /auth/login`."""
+    """`POST /auth/login`.
+
+    Example:
+        {'email': 'ann@example.com', 'password': 'correct horse battery staple'}
+
+    """
 
     email: str
     """ The email address. """

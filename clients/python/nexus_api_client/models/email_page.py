@@ -22,7 +22,7 @@ class EmailPage:
     items: list[EmailEntry]
     """ The emails. """
     next_before: int | None | Unset = UNSET
-    """ Pass as `before` for the next page; absent on the last. """
+    """ Pass as `before` for the next page; null on the last. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

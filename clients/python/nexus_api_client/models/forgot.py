@@ -11,7 +11,12 @@ T = TypeVar("T", bound="Forgot")
 
 @_attrs_define
 class Forgot:
-    """`POST /auth/password/forgot`."""
+    """`POST /auth/password/forgot`.
+
+    Example:
+        {'email': 'ann@example.com'}
+
+    """
 
     email: str
     """ The account's email address. """

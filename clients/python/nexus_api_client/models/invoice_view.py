@@ -27,7 +27,7 @@ class InvoiceView:
     created: datetime.datetime
     """ When it was created. """
     number: None | str | Unset = UNSET
-    """ Its number as printed (absent on drafts). """
+    """ Its number as printed (null on drafts). """
     status: None | str | Unset = UNSET
     """ `draft`, `open`, `paid`, `uncollectible` or `void`. """
     period_start: datetime.datetime | None | Unset = UNSET

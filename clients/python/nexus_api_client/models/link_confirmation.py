@@ -13,7 +13,12 @@ T = TypeVar("T", bound="LinkConfirmation")
 
 @_attrs_define
 class LinkConfirmation:
-    """`POST /auth/oauth/google/link`."""
+    """`POST /auth/oauth/google/link`.
+
+    Example:
+        {'password': 'correct horse battery staple', 'token': 'Lk3jH5gF7dS9aP1oI3uY5tR7eW9qZ1xC3vB5nM7kJ9h'}
+
+    """
 
     token: str
     """ The token from the email (`…/link-google?token=<token>`), or the `link_token` of

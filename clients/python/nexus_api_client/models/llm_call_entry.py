@@ -7,6 +7,10 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.exchange import Exchange
+from ..models.gate_action_name import GateActionName
+from ..models.interval_name import IntervalName
+from ..models.verdict import Verdict
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="LlmCallEntry")
@@ -24,16 +28,16 @@ class LlmCallEntry:
     """ `openai` or `anthropic`. """
     model: str
     """ The model. """
-    exchange: str
-    """ The venue. """
+    exchange: Exchange
+    """ A venue. """
     symbol: str
     """ The pair. """
-    interval: str
-    """ The candle interval. """
+    interval: IntervalName
+    """ A candle interval. """
     candle: datetime.datetime
     """ The open time of the candle decided on. """
-    action: str
-    """ `entry` or `add`. """
+    action: GateActionName
+    """ What the market-regime gate was asked about. """
     prompt_hash: str
     """ SHA-256 of the prompt. """
     request: str
@@ -49,9 +53,8 @@ class LlmCallEntry:
     response: None | str | Unset = UNSET
     """ The answer as received. """
     cost_usd: None | str | Unset = UNSET
-    """ Cost in USD, a decimal string (absent: a model without a price). """
-    verdict: None | str | Unset = UNSET
-    """ `allow` or `block`, when answered. """
+    """ Cost in USD, a decimal string (null: a model without a price). """
+    verdict: None | Unset | Verdict = UNSET
     reason: None | str | Unset = UNSET
     """ The verdict's reason, or the error. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -65,15 +68,15 @@ class LlmCallEntry:
 
         model = self.model
 
-        exchange = self.exchange
+        exchange = self.exchange.value
 
         symbol = self.symbol
 
-        interval = self.interval
+        interval = self.interval.value
 
         candle = self.candle.isoformat()
 
-        action = self.action
+        action = self.action.value
 
         prompt_hash = self.prompt_hash
 
@@ -102,6 +105,8 @@ class LlmCallEntry:
         verdict: None | str | Unset
         if isinstance(self.verdict, Unset):
             verdict = UNSET
+        elif isinstance(self.verdict, Verdict):
+            verdict = self.verdict.value
         else:
             verdict = self.verdict
 
@@ -154,15 +159,15 @@ class LlmCallEntry:
 
         model = d.pop("model")
 
-        exchange = d.pop("exchange")
+        exchange = Exchange(d.pop("exchange"))
 
         symbol = d.pop("symbol")
 
-        interval = d.pop("interval")
+        interval = IntervalName(d.pop("interval"))
 
         candle = datetime.datetime.fromisoformat(d.pop("candle"))
 
-        action = d.pop("action")
+        action = GateActionName(d.pop("action"))
 
         prompt_hash = d.pop("prompt_hash")
 
@@ -194,12 +199,20 @@ class LlmCallEntry:
 
         cost_usd = _parse_cost_usd(d.pop("cost_usd", UNSET))
 
-        def _parse_verdict(data: object) -> None | str | Unset:
+        def _parse_verdict(data: object) -> None | Unset | Verdict:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                verdict_type_0 = Verdict(data)
+
+                return verdict_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Unset | Verdict, data)
 
         verdict = _parse_verdict(d.pop("verdict", UNSET))
 

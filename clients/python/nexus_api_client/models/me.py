@@ -8,6 +8,8 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.role_name import RoleName
+
 T = TypeVar("T", bound="Me")
 
 
@@ -19,8 +21,8 @@ class Me:
     """ Their id. """
     email: str
     """ Their email address. """
-    role: str
-    """ `user` or `admin`. """
+    role: RoleName
+    """ A role. """
     email_verified: bool
     """ Whether the email address is verified. """
     created_at: datetime.datetime
@@ -32,7 +34,7 @@ class Me:
 
         email = self.email
 
-        role = self.role
+        role = self.role.value
 
         email_verified = self.email_verified
 
@@ -59,7 +61,7 @@ class Me:
 
         email = d.pop("email")
 
-        role = d.pop("role")
+        role = RoleName(d.pop("role"))
 
         email_verified = d.pop("email_verified")
 

@@ -1,52 +1,52 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.exchange import Exchange
+from ..models.interval_name import IntervalName
+from ..models.strategy_name import StrategyName
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.gate_policy import GatePolicy
+    from ..models.pyramid import Pyramid
+    from ..models.sizing import Sizing
+    from ..models.trend_breakout_parameters import TrendBreakoutParameters
+    from ..models.webhook_parameters import WebhookParameters
+
 
 T = TypeVar("T", bound="NewBot")
 
 
 @_attrs_define
 class NewBot:
-    """`POST /bots`. Only `exchange`, `symbol` and `strategy` are required."""
+    """`POST /bots`. Only `exchange`, `symbol` and `strategy` are required.
+
+    Example:
+        {'exchange': 'paper', 'exchange_key_id': None, 'gate': None, 'interval': '1h', 'name': 'BTC trend, hourly',
+            'paused': False, 'pyramid': None, 'sizing': {'method': {'percent': '10', 'type': 'percent_of_equity'}},
+            'strategy': 'trend_breakout', 'strategy_config': {'entry_period': 20, 'exit_period': 10}, 'symbol': 'BTC/USDT'}
+
+    """
 
     exchange: Exchange
     """ A venue. """
     symbol: str
-    """ The pair, `BASE/QUOTE` (`BTC/USDT`). """
-    strategy: str
-    """ The strategy: `trend_breakout`. """
+    """ The pair, `BASE/QUOTE` (`BTC/USDT`): two different asset codes. """
+    strategy: StrategyName
+    """ A strategy a bot can run. """
     name: None | str | Unset = UNSET
-    """ Your name for the bot; `<strategy> <symbol>` by default. """
-    interval: None | str | Unset = UNSET
-    """ The candle interval: `1m`, `5m`, `15m`, `1h` (default), `4h` or `1d`. """
-    strategy_config: Any | Unset = UNSET
-    """ The strategy's parameters (`trend_breakout`: `entry_period` 20, `exit_period` 10,
-    `atr_period` 20 by default, each 1–1000 candles; `add_every_atr` 0.5 and
-    `trailing_stop_atr` 2, each above 0 and at most 100; `max_adds` 3, at most 20); see
-    docs/backtest.md. """
-    sizing: Any | Unset = UNSET
-    """ How orders are sized (default: 10 % of equity per entry); see docs/sizing.md.
-    Ranges: `method.amount` above 0 and at most 10^12; `method.percent`,
-    `method.risk_percent` and `max_position_pct` above 0 and at most 100;
-    `method.stop.atr_multiple` above 0 and at most 100; `fee_reserve_pct` 0 to 10. """
-    pyramid: Any | Unset = UNSET
-    """ How the bot adds to a position (default: no adds); see docs/pyramiding.md.
-    Ranges: `max_adds` 0–20; a level's `size_multiplier` above 0 and at most 100, its
-    `trigger` non-zero, `percent` above -100 and at most 1000, `atr` -100 to 100;
-    `cooldown_secs` at most 31536000 (365 days); `max_exposure.quote` above 0 and at
-    most 10^12, `max_exposure.percent_of_equity` above 0 and at most 100. """
-    gate: Any | Unset = UNSET
-    """ When the regime gate lets it trade (default: entries in bull and sideways markets,
-    adds in bull markets, exits always); see docs/regime.md. Ranges:
-    `max_data_age_secs` 1–86400; each regime listed at most once. """
+    """ Your name for the bot, up to 100 characters; `<strategy> <symbol>` by default. """
+    interval: IntervalName | None | Unset = UNSET
+    strategy_config: None | TrendBreakoutParameters | Unset | WebhookParameters = UNSET
+    sizing: None | Sizing | Unset = UNSET
+    pyramid: None | Pyramid | Unset = UNSET
+    gate: GatePolicy | None | Unset = UNSET
     exchange_key_id: None | Unset | UUID = UNSET
     """ The exchange key it trades with; the newest of your keys for the exchange when
     omitted. Paper bots need none. """
@@ -55,11 +55,17 @@ class NewBot:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.gate_policy import GatePolicy  # noqa: PLC0415
+        from ..models.pyramid import Pyramid  # noqa: PLC0415
+        from ..models.sizing import Sizing  # noqa: PLC0415
+        from ..models.trend_breakout_parameters import TrendBreakoutParameters  # noqa: PLC0415
+        from ..models.webhook_parameters import WebhookParameters  # noqa: PLC0415
+
         exchange = self.exchange.value
 
         symbol = self.symbol
 
-        strategy = self.strategy
+        strategy = self.strategy.value
 
         name: None | str | Unset
         if isinstance(self.name, Unset):
@@ -70,16 +76,44 @@ class NewBot:
         interval: None | str | Unset
         if isinstance(self.interval, Unset):
             interval = UNSET
+        elif isinstance(self.interval, IntervalName):
+            interval = self.interval.value
         else:
             interval = self.interval
 
-        strategy_config = self.strategy_config
+        strategy_config: dict[str, Any] | None | Unset
+        if isinstance(self.strategy_config, Unset):
+            strategy_config = UNSET
+        elif isinstance(self.strategy_config, TrendBreakoutParameters):
+            strategy_config = self.strategy_config.to_dict()
+        elif isinstance(self.strategy_config, WebhookParameters):
+            strategy_config = self.strategy_config.to_dict()
+        else:
+            strategy_config = self.strategy_config
 
-        sizing = self.sizing
+        sizing: dict[str, Any] | None | Unset
+        if isinstance(self.sizing, Unset):
+            sizing = UNSET
+        elif isinstance(self.sizing, Sizing):
+            sizing = self.sizing.to_dict()
+        else:
+            sizing = self.sizing
 
-        pyramid = self.pyramid
+        pyramid: dict[str, Any] | None | Unset
+        if isinstance(self.pyramid, Unset):
+            pyramid = UNSET
+        elif isinstance(self.pyramid, Pyramid):
+            pyramid = self.pyramid.to_dict()
+        else:
+            pyramid = self.pyramid
 
-        gate = self.gate
+        gate: dict[str, Any] | None | Unset
+        if isinstance(self.gate, Unset):
+            gate = UNSET
+        elif isinstance(self.gate, GatePolicy):
+            gate = self.gate.to_dict()
+        else:
+            gate = self.gate
 
         exchange_key_id: None | str | Unset
         if isinstance(self.exchange_key_id, Unset):
@@ -125,12 +159,18 @@ class NewBot:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.gate_policy import GatePolicy  # noqa: PLC0415
+        from ..models.pyramid import Pyramid  # noqa: PLC0415
+        from ..models.sizing import Sizing  # noqa: PLC0415
+        from ..models.trend_breakout_parameters import TrendBreakoutParameters  # noqa: PLC0415
+        from ..models.webhook_parameters import WebhookParameters  # noqa: PLC0415
+
         d = dict(src_dict)
         exchange = Exchange(d.pop("exchange"))
 
         symbol = d.pop("symbol")
 
-        strategy = d.pop("strategy")
+        strategy = StrategyName(d.pop("strategy"))
 
         def _parse_name(data: object) -> None | str | Unset:
             if data is None:
@@ -141,22 +181,98 @@ class NewBot:
 
         name = _parse_name(d.pop("name", UNSET))
 
-        def _parse_interval(data: object) -> None | str | Unset:
+        def _parse_interval(data: object) -> IntervalName | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                interval_type_0 = IntervalName(data)
+
+                return interval_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(IntervalName | None | Unset, data)
 
         interval = _parse_interval(d.pop("interval", UNSET))
 
-        strategy_config = d.pop("strategy_config", UNSET)
+        def _parse_strategy_config(data: object) -> None | TrendBreakoutParameters | Unset | WebhookParameters:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_strategy_parameters_type_0 = TrendBreakoutParameters.from_dict(data)
 
-        sizing = d.pop("sizing", UNSET)
+                return componentsschemas_strategy_parameters_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                componentsschemas_strategy_parameters_type_1 = WebhookParameters.from_dict(data)
 
-        pyramid = d.pop("pyramid", UNSET)
+                return componentsschemas_strategy_parameters_type_1
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | TrendBreakoutParameters | Unset | WebhookParameters, data)
 
-        gate = d.pop("gate", UNSET)
+        strategy_config = _parse_strategy_config(d.pop("strategy_config", UNSET))
+
+        def _parse_sizing(data: object) -> None | Sizing | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                sizing_type_0 = Sizing.from_dict(data)
+
+                return sizing_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Sizing | Unset, data)
+
+        sizing = _parse_sizing(d.pop("sizing", UNSET))
+
+        def _parse_pyramid(data: object) -> None | Pyramid | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                pyramid_type_0 = Pyramid.from_dict(data)
+
+                return pyramid_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Pyramid | Unset, data)
+
+        pyramid = _parse_pyramid(d.pop("pyramid", UNSET))
+
+        def _parse_gate(data: object) -> GatePolicy | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                gate_type_0 = GatePolicy.from_dict(data)
+
+                return gate_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(GatePolicy | None | Unset, data)
+
+        gate = _parse_gate(d.pop("gate", UNSET))
 
         def _parse_exchange_key_id(data: object) -> None | Unset | UUID:
             if data is None:

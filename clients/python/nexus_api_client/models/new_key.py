@@ -14,18 +14,25 @@ T = TypeVar("T", bound="NewKey")
 
 @_attrs_define
 class NewKey:
-    """`POST /exchange-keys`."""
+    """`POST /exchange-keys`.
+
+    Example:
+        {'exchange': 'paper', 'key': 'paper', 'label': 'Practice', 'passphrase': None, 'secret': 'paper'}
+
+    """
 
     exchange: Exchange
     """ A venue. """
     key: str
-    """ The API key (Coinbase: the CDP key name `organizations/…/apiKeys/…`). """
+    """ The API key (Coinbase: the CDP key name `organizations/…/apiKeys/…`); up to 512
+    characters. Paper ignores it: a Paper account is named after its owner. """
     secret: str
-    """ The API secret (Coinbase: the EC private key in PEM). Never returned. """
+    """ The API secret (Coinbase: the EC private key in PEM), up to 8192 characters. Never
+    returned. """
     passphrase: None | str | Unset = UNSET
     """ A passphrase, on venues that use one. Never returned. """
     label: None | str | Unset = UNSET
-    """ Your name for the key. """
+    """ Your name for the key (its first 100 characters); the venue's name by default. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,7 +15,13 @@ T = TypeVar("T", bound="NewSignal")
 
 @_attrs_define
 class NewSignal:
-    """`POST /signals`."""
+    """`POST /signals`.
+
+    Example:
+        {'action': 'entry', 'exchange': 'paper', 'idempotency_key': 'alert-42', 'source': 'tv', 'symbol': 'BTC/USDT',
+            'token': None}
+
+    """
 
     source: str
     """ The source's name, as configured by the operator. """

@@ -8,6 +8,9 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.order_kind import OrderKind
+from ..models.order_side import OrderSide
+from ..models.order_state_name import OrderStateName
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Order")
@@ -23,17 +26,16 @@ class Order:
     """ The signal it came from. """
     client_order_id: str
     """ The id the venue knows it by. """
-    side: str
-    """ `buy` or `sell`. """
-    order_type: str
-    """ `market` or `limit`. """
+    side: OrderSide
+    """ Which way an order trades. """
+    order_type: OrderKind
+    """ How an order is priced. """
     quantity: str
     """ The quantity ordered (decimal string). """
     level: int
     """ The pyramid level (0: the entry). """
-    state: str
-    """ `pending`, `unknown`, `new`, `partially_filled`, `filled`, `canceled`, `rejected`,
-    `expired` or `failed`. """
+    state: OrderStateName
+    """ Where an order is. """
     filled_quantity: str
     """ How much filled. """
     created_at: datetime.datetime
@@ -57,15 +59,15 @@ class Order:
 
         client_order_id = self.client_order_id
 
-        side = self.side
+        side = self.side.value
 
-        order_type = self.order_type
+        order_type = self.order_type.value
 
         quantity = self.quantity
 
         level = self.level
 
-        state = self.state
+        state = self.state.value
 
         filled_quantity = self.filled_quantity
 
@@ -134,15 +136,15 @@ class Order:
 
         client_order_id = d.pop("client_order_id")
 
-        side = d.pop("side")
+        side = OrderSide(d.pop("side"))
 
-        order_type = d.pop("order_type")
+        order_type = OrderKind(d.pop("order_type"))
 
         quantity = d.pop("quantity")
 
         level = d.pop("level")
 
-        state = d.pop("state")
+        state = OrderStateName(d.pop("state"))
 
         filled_quantity = d.pop("filled_quantity")
 

@@ -8,6 +8,8 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.exchange import Exchange
+
 T = TypeVar("T", bound="OutOfSyncEntry")
 
 
@@ -27,8 +29,8 @@ class OutOfSyncEntry:
     """ Its owner. """
     signal_id: UUID
     """ The exit signal that found it. """
-    exchange: str
-    """ The venue (`binance`, `kraken`, `coinbase`, `paper`). """
+    exchange: Exchange
+    """ A venue. """
     symbol: str
     """ The pair, e.g. `BTC/USDT`. """
     expected: str
@@ -50,7 +52,7 @@ class OutOfSyncEntry:
 
         signal_id = str(self.signal_id)
 
-        exchange = self.exchange
+        exchange = self.exchange.value
 
         symbol = self.symbol
 
@@ -92,7 +94,7 @@ class OutOfSyncEntry:
 
         signal_id = UUID(d.pop("signal_id"))
 
-        exchange = d.pop("exchange")
+        exchange = Exchange(d.pop("exchange"))
 
         symbol = d.pop("symbol")
 

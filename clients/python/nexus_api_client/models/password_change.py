@@ -11,12 +11,17 @@ T = TypeVar("T", bound="PasswordChange")
 
 @_attrs_define
 class PasswordChange:
-    """`POST /auth/password`."""
+    """`POST /auth/password`.
+
+    Example:
+        {'current_password': 'correct horse battery staple', 'new_password': 'a new passphrase, long enough'}
+
+    """
 
     current_password: str
     """ The password the account signs in with now. """
     new_password: str
-    """ The new password, at least 8 characters. """
+    """ The new password, 8 to 256 characters. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

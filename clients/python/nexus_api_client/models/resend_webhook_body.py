@@ -11,7 +11,13 @@ T = TypeVar("T", bound="ResendWebhookBody")
 
 @_attrs_define
 class ResendWebhookBody:
-    """The provider's event object, exactly as it sends it."""
+    """A Resend webhook event object, exactly as Resend (through Svix) sends it.
+
+    Example:
+        {'created_at': '2026-01-01T00:00:00.000Z', 'data': {'email_id': '4ef9a417-02e9-4d39-ad75-9611e0fcc33c',
+            'subject': 'Nexus: confirm your address', 'to': ['ann@example.com']}, 'type': 'email.delivered'}
+
+    """
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

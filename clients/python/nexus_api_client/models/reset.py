@@ -11,12 +11,17 @@ T = TypeVar("T", bound="Reset")
 
 @_attrs_define
 class Reset:
-    """`POST /auth/password/reset`."""
+    """`POST /auth/password/reset`.
+
+    Example:
+        {'password': 'a new passphrase, long enough', 'token': 'Zx8cV6bN4mQ2wE0rT9yU7iO5pA3sD1fG8hJ6kL4zX2c'}
+
+    """
 
     token: str
     """ The token from the reset email. """
     password: str
-    """ The new password, at least 8 characters. """
+    """ The new password, 8 to 256 characters. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,7 +13,12 @@ T = TypeVar("T", bound="RoleChange")
 
 @_attrs_define
 class RoleChange:
-    """`PATCH /admin/users/{id}/role`."""
+    """`PATCH /admin/users/{id}/role`.
+
+    Example:
+        {'role': 'admin'}
+
+    """
 
     role: RoleName
     """ A role. """

@@ -11,12 +11,18 @@ T = TypeVar("T", bound="SignUp")
 
 @_attrs_define
 class SignUp:
-    """`POST /auth/signup`."""
+    """`POST /auth/signup`.
+
+    Example:
+        {'email': 'ann@example.com', 'password': 'correct horse battery staple'}
+
+    """
 
     email: str
-    """ The email address; a verification link is sent to it. """
+    """ The email address; a verification link is sent to it (surrounding whitespace is
+    ignored). """
     password: str
-    """ At least 8 characters. """
+    """ 8 to 256 characters. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,7 +20,10 @@ class Skip:
     signal_id: UUID
     """ The signal. """
     reason: str
-    """ A stable reason code (`insufficient_balance`, `below_min_notional`, …). """
+    """ A stable reason code: `paused`, `plan_inactive`, `other_exchange`,
+    `no_market_data`, `gate` (the market-regime gate blocked it), `already_in_position`,
+    `no_position`, `no_add` (no pyramid level due), `sizing` (no valid order size),
+    `dust`, `account_unavailable` or `internal_error`. """
     detail: str
     """ The details. """
     at: datetime.datetime

@@ -11,7 +11,14 @@ T = TypeVar("T", bound="StripeWebhookBody")
 
 @_attrs_define
 class StripeWebhookBody:
-    """The provider's event object, exactly as it sends it."""
+    """A Stripe event object, exactly as Stripe sends it.
+
+    Example:
+        {'created': 1767225600, 'data': {'object': {'customer': 'cus_RbCdEfGhIjKl', 'id': 'in_1QdZ8bA1b2C3d4E5',
+            'object': 'invoice', 'subscription': 'sub_1QdZ7aA1b2C3d4E5'}}, 'id': 'evt_1QdZ8cA1b2C3d4E5', 'object': 'event',
+            'type': 'invoice.paid'}
+
+    """
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 

@@ -23,7 +23,7 @@ class UserPage:
     items: list[AdminUser]
     """ The users, in id order. """
     next_after: None | Unset | UUID = UNSET
-    """ Pass as `after` for the next page; absent on the last. """
+    """ Pass as `after` for the next page; null on the last. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,12 +13,17 @@ T = TypeVar("T", bound="Verify")
 
 @_attrs_define
 class Verify:
-    """`POST /auth/verify`."""
+    """`POST /auth/verify`.
+
+    Example:
+        {'password': 'correct horse battery staple', 'token': 'q9J0dYbN6cS2p4mT8xW1zA3eR5uV7iK0lO2nH4gF6jB'}
+
+    """
 
     token: str
     """ The token from the verification link (`…?token=<token>`). """
     password: None | str | Unset = UNSET
-    """ The account's password, at least 8 characters: required for an account signed up
+    """ The account's password, 8 to 256 characters: required for an account signed up
     with one. Whoever signed up did not prove the address, so the password chosen then
     is not kept; the person verifying sets it (again). """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.alert_event_name import AlertEventName
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WebhookChanges")
@@ -16,10 +17,11 @@ class WebhookChanges:
     """Webhook settings to change."""
 
     url: None | str | Unset = UNSET
-    """ A new URL (a new secret is made and answered once), or null to remove the webhook.
-    Left out: unchanged. """
-    events: list[str] | None | Unset = UNSET
-    """ The events to post. """
+    """ A new URL (a new secret is made and answered once), or null or empty to remove the
+    webhook. Left out: unchanged. It must not reach a private, loopback, link-local or
+    unspecified address. """
+    events: list[AlertEventName] | None | Unset = UNSET
+    """ The events to post, each listed once or more. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -33,7 +35,10 @@ class WebhookChanges:
         if isinstance(self.events, Unset):
             events = UNSET
         elif isinstance(self.events, list):
-            events = self.events
+            events = []
+            for events_type_0_item_data in self.events:
+                events_type_0_item = events_type_0_item_data.value
+                events.append(events_type_0_item)
 
         else:
             events = self.events
@@ -61,7 +66,7 @@ class WebhookChanges:
 
         url = _parse_url(d.pop("url", UNSET))
 
-        def _parse_events(data: object) -> list[str] | None | Unset:
+        def _parse_events(data: object) -> list[AlertEventName] | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -69,12 +74,17 @@ class WebhookChanges:
             try:
                 if not isinstance(data, list):
                     raise TypeError()
-                events_type_0 = cast(list[str], data)
+                events_type_0 = []
+                _events_type_0 = data
+                for events_type_0_item_data in _events_type_0:
+                    events_type_0_item = AlertEventName(events_type_0_item_data)
+
+                    events_type_0.append(events_type_0_item)
 
                 return events_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(list[str] | None | Unset, data)
+            return cast(list[AlertEventName] | None | Unset, data)
 
         events = _parse_events(d.pop("events", UNSET))
 

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.alert_event_name import AlertEventName
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WebhookPreferences")
@@ -15,8 +16,8 @@ T = TypeVar("T", bound="WebhookPreferences")
 class WebhookPreferences:
     """Your webhook."""
 
-    events: list[str]
-    """ Which events are posted: `fills`, `gate_blocks`, `errors` (default fills, errors). """
+    events: list[AlertEventName]
+    """ Which events are posted (default fills, errors). """
     url: None | str | Unset = UNSET
     """ Where alerts are posted (`https://`); null for none. """
     secret: None | str | Unset = UNSET
@@ -25,7 +26,10 @@ class WebhookPreferences:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        events = self.events
+        events = []
+        for events_item_data in self.events:
+            events_item = events_item_data.value
+            events.append(events_item)
 
         url: None | str | Unset
         if isinstance(self.url, Unset):
@@ -56,7 +60,12 @@ class WebhookPreferences:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        events = cast(list[str], d.pop("events"))
+        events = []
+        _events = d.pop("events")
+        for events_item_data in _events:
+            events_item = AlertEventName(events_item_data)
+
+            events.append(events_item)
 
         def _parse_url(data: object) -> None | str | Unset:
             if data is None:

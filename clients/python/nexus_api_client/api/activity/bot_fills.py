@@ -16,7 +16,7 @@ def _get_kwargs(
     id: UUID,
     *,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -48,6 +48,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
             response_200.append(response_200_item)
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
@@ -91,14 +96,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | list[Fill]]:
     """The bot's fills, newest first.
 
     Args:
         id (UUID):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -126,14 +131,14 @@ def sync(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | list[Fill] | None:
     """The bot's fills, newest first.
 
     Args:
         id (UUID):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,14 +161,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | list[Fill]]:
     """The bot's fills, newest first.
 
     Args:
         id (UUID):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -189,14 +194,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | list[Fill] | None:
     """The bot's fills, newest first.
 
     Args:
         id (UUID):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -16,7 +16,7 @@ def _get_kwargs(
     id: UUID,
     *,
     before: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -53,6 +53,11 @@ def _parse_response(
             response_200.append(response_200_item)
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
@@ -96,14 +101,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     before: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | list[Order]]:
     """The bot's orders, newest first.
 
     Args:
         id (UUID):
         before (UUID | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,14 +136,14 @@ def sync(
     *,
     client: AuthenticatedClient,
     before: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | list[Order] | None:
     """The bot's orders, newest first.
 
     Args:
         id (UUID):
         before (UUID | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,14 +166,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     before: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | list[Order]]:
     """The bot's orders, newest first.
 
     Args:
         id (UUID):
         before (UUID | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -194,14 +199,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     before: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | list[Order] | None:
     """The bot's orders, newest first.
 
     Args:
         id (UUID):
         before (UUID | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -16,7 +16,7 @@ def _get_kwargs(
     id: UUID,
     *,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -48,6 +48,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
             response_200.append(response_200_item)
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
@@ -91,7 +96,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | list[Skip]]:
     """The plans skipped for the bot and why (balance too low, below the venue's minimum,
     blocked by the gate, …), newest first.
@@ -99,7 +104,7 @@ def sync_detailed(
     Args:
         id (UUID):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +132,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | list[Skip] | None:
     """The plans skipped for the bot and why (balance too low, below the venue's minimum,
     blocked by the gate, …), newest first.
@@ -135,7 +140,7 @@ def sync(
     Args:
         id (UUID):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,7 +163,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | list[Skip]]:
     """The plans skipped for the bot and why (balance too low, below the venue's minimum,
     blocked by the gate, …), newest first.
@@ -166,7 +171,7 @@ async def asyncio_detailed(
     Args:
         id (UUID):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -192,7 +197,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | list[Skip] | None:
     """The plans skipped for the bot and why (balance too low, below the venue's minimum,
     blocked by the gate, …), newest first.
@@ -200,7 +205,7 @@ async def asyncio(
     Args:
         id (UUID):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

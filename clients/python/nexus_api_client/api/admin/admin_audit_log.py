@@ -13,7 +13,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -45,6 +45,11 @@ def _parse_response(
             response_200.append(response_200_item)
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
@@ -87,13 +92,13 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | list[AuditEntry]]:
     """The audit log, newest first.
 
     Args:
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -119,13 +124,13 @@ def sync(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | list[AuditEntry] | None:
     """The audit log, newest first.
 
     Args:
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -146,13 +151,13 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | list[AuditEntry]]:
     """The audit log, newest first.
 
     Args:
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -176,13 +181,13 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | list[AuditEntry] | None:
     """The audit log, newest first.
 
     Args:
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -13,7 +13,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     before: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -40,6 +40,11 @@ def _parse_response(
         response_200 = BillingEventPage.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
@@ -82,13 +87,13 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     before: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[BillingEventPage | ErrorBody]:
     """Stripe's events as received, newest first, with what became of each.
 
     Args:
         before (str | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -114,13 +119,13 @@ def sync(
     *,
     client: AuthenticatedClient,
     before: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> BillingEventPage | ErrorBody | None:
     """Stripe's events as received, newest first, with what became of each.
 
     Args:
         before (str | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,13 +146,13 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     before: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[BillingEventPage | ErrorBody]:
     """Stripe's events as received, newest first, with what became of each.
 
     Args:
         before (str | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,13 +176,13 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     before: str | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> BillingEventPage | ErrorBody | None:
     """Stripe's events as received, newest first, with what became of each.
 
     Args:
         before (str | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -16,7 +16,7 @@ def _get_kwargs(
     state: EmailStateName | Unset = UNSET,
     to: str | Unset = UNSET,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -49,6 +49,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_200 = EmailPage.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
@@ -93,7 +98,7 @@ def sync_detailed(
     state: EmailStateName | Unset = UNSET,
     to: str | Unset = UNSET,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[EmailPage | ErrorBody]:
     """The email log, newest first: each message's state, attempts and last error.
 
@@ -101,7 +106,7 @@ def sync_detailed(
         state (EmailStateName | Unset): An email's state.
         to (str | Unset):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,7 +136,7 @@ def sync(
     state: EmailStateName | Unset = UNSET,
     to: str | Unset = UNSET,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> EmailPage | ErrorBody | None:
     """The email log, newest first: each message's state, attempts and last error.
 
@@ -139,7 +144,7 @@ def sync(
         state (EmailStateName | Unset): An email's state.
         to (str | Unset):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -164,7 +169,7 @@ async def asyncio_detailed(
     state: EmailStateName | Unset = UNSET,
     to: str | Unset = UNSET,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[EmailPage | ErrorBody]:
     """The email log, newest first: each message's state, attempts and last error.
 
@@ -172,7 +177,7 @@ async def asyncio_detailed(
         state (EmailStateName | Unset): An email's state.
         to (str | Unset):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -200,7 +205,7 @@ async def asyncio(
     state: EmailStateName | Unset = UNSET,
     to: str | Unset = UNSET,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> EmailPage | ErrorBody | None:
     """The email log, newest first: each message's state, attempts and last error.
 
@@ -208,7 +213,7 @@ async def asyncio(
         state (EmailStateName | Unset): An email's state.
         to (str | Unset):
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -14,7 +14,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     after: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -42,6 +42,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_200 = UserPage.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
@@ -84,13 +89,13 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     after: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | UserPage]:
     """Every user, a page at a time.
 
     Args:
         after (UUID | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -116,13 +121,13 @@ def sync(
     *,
     client: AuthenticatedClient,
     after: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | UserPage | None:
     """Every user, a page at a time.
 
     Args:
         after (UUID | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -143,13 +148,13 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     after: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | UserPage]:
     """Every user, a page at a time.
 
     Args:
         after (UUID | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -173,13 +178,13 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     after: UUID | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | UserPage | None:
     """Every user, a page at a time.
 
     Args:
         after (UUID | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -13,7 +13,7 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -40,6 +40,11 @@ def _parse_response(
         response_200 = LlmCallPage.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
@@ -82,14 +87,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | LlmCallPage]:
     """The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
     latency and outcome.
 
     Args:
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -115,14 +120,14 @@ def sync(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | LlmCallPage | None:
     """The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
     latency and outcome.
 
     Args:
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -143,14 +148,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> Response[ErrorBody | LlmCallPage]:
     """The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
     latency and outcome.
 
     Args:
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -174,14 +179,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     before: int | Unset = UNSET,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 50,
 ) -> ErrorBody | LlmCallPage | None:
     """The LLM advisor's calls, newest first: each one's request, answer, tokens, cost,
     latency and outcome.
 
     Args:
         before (int | Unset):
-        limit (int | Unset):
+        limit (int | Unset):  Default: 50.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

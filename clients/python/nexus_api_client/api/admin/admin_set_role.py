@@ -61,6 +61,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -98,7 +108,7 @@ def sync_detailed(
 
     Args:
         id (UUID):
-        body (RoleChange): `PATCH /admin/users/{id}/role`.
+        body (RoleChange): `PATCH /admin/users/{id}/role`. Example: {'role': 'admin'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,7 +140,7 @@ def sync(
 
     Args:
         id (UUID):
-        body (RoleChange): `PATCH /admin/users/{id}/role`.
+        body (RoleChange): `PATCH /admin/users/{id}/role`. Example: {'role': 'admin'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,7 +167,7 @@ async def asyncio_detailed(
 
     Args:
         id (UUID):
-        body (RoleChange): `PATCH /admin/users/{id}/role`.
+        body (RoleChange): `PATCH /admin/users/{id}/role`. Example: {'role': 'admin'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -187,7 +197,7 @@ async def asyncio(
 
     Args:
         id (UUID):
-        body (RoleChange): `PATCH /admin/users/{id}/role`.
+        body (RoleChange): `PATCH /admin/users/{id}/role`. Example: {'role': 'admin'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -53,6 +53,16 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -92,6 +102,9 @@ def sync_detailed(
 
     Args:
         body (AlertChanges): `PUT /me/alerts`: what to change; fields left out keep their value.
+            Example: {'email': {'daily_summary': None, 'errors': None, 'fills': None, 'gate_blocks':
+            True}, 'webhook': {'events': ['fills', 'errors'], 'url': 'https://example.com/nexus-
+            alerts'}}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,6 +137,9 @@ def sync(
 
     Args:
         body (AlertChanges): `PUT /me/alerts`: what to change; fields left out keep their value.
+            Example: {'email': {'daily_summary': None, 'errors': None, 'fills': None, 'gate_blocks':
+            True}, 'webhook': {'events': ['fills', 'errors'], 'url': 'https://example.com/nexus-
+            alerts'}}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,6 +167,9 @@ async def asyncio_detailed(
 
     Args:
         body (AlertChanges): `PUT /me/alerts`: what to change; fields left out keep their value.
+            Example: {'email': {'daily_summary': None, 'errors': None, 'fills': None, 'gate_blocks':
+            True}, 'webhook': {'events': ['fills', 'errors'], 'url': 'https://example.com/nexus-
+            alerts'}}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -181,6 +200,9 @@ async def asyncio(
 
     Args:
         body (AlertChanges): `PUT /me/alerts`: what to change; fields left out keep their value.
+            Example: {'email': {'daily_summary': None, 'errors': None, 'fills': None, 'gate_blocks':
+            True}, 'webhook': {'events': ['fills', 'errors'], 'url': 'https://example.com/nexus-
+            alerts'}}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -51,6 +51,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_403
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -91,7 +101,8 @@ def sync_detailed(
     against the account as failed sign-ins do.
 
     Args:
-        body (PasswordChange): `POST /auth/password`.
+        body (PasswordChange): `POST /auth/password`. Example: {'current_password': 'correct horse
+            battery staple', 'new_password': 'a new passphrase, long enough'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,7 +133,8 @@ def sync(
     against the account as failed sign-ins do.
 
     Args:
-        body (PasswordChange): `POST /auth/password`.
+        body (PasswordChange): `POST /auth/password`. Example: {'current_password': 'correct horse
+            battery staple', 'new_password': 'a new passphrase, long enough'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -148,7 +160,8 @@ async def asyncio_detailed(
     against the account as failed sign-ins do.
 
     Args:
-        body (PasswordChange): `POST /auth/password`.
+        body (PasswordChange): `POST /auth/password`. Example: {'current_password': 'correct horse
+            battery staple', 'new_password': 'a new passphrase, long enough'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -177,7 +190,8 @@ async def asyncio(
     against the account as failed sign-ins do.
 
     Args:
-        body (PasswordChange): `POST /auth/password`.
+        body (PasswordChange): `POST /auth/password`. Example: {'current_password': 'correct horse
+            battery staple', 'new_password': 'a new passphrase, long enough'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -41,6 +41,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 429:
         response_429 = ErrorBody.from_dict(response.json())
 
@@ -77,7 +87,7 @@ def sync_detailed(
     the links already sent keep working).
 
     Args:
-        body (Forgot): `POST /auth/password/forgot`.
+        body (Forgot): `POST /auth/password/forgot`. Example: {'email': 'ann@example.com'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -109,7 +119,7 @@ def sync(
     the links already sent keep working).
 
     Args:
-        body (Forgot): `POST /auth/password/forgot`.
+        body (Forgot): `POST /auth/password/forgot`. Example: {'email': 'ann@example.com'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,7 +146,7 @@ async def asyncio_detailed(
     the links already sent keep working).
 
     Args:
-        body (Forgot): `POST /auth/password/forgot`.
+        body (Forgot): `POST /auth/password/forgot`. Example: {'email': 'ann@example.com'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -166,7 +176,7 @@ async def asyncio(
     the links already sent keep working).
 
     Args:
-        body (Forgot): `POST /auth/password/forgot`.
+        body (Forgot): `POST /auth/password/forgot`. Example: {'email': 'ann@example.com'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -53,6 +53,16 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 429:
         response_429 = ErrorBody.from_dict(response.json())
 
@@ -91,7 +101,8 @@ def sync_detailed(
     happened.
 
     Args:
-        body (LinkConfirmation): `POST /auth/oauth/google/link`.
+        body (LinkConfirmation): `POST /auth/oauth/google/link`. Example: {'password': 'correct
+            horse battery staple', 'token': 'Lk3jH5gF7dS9aP1oI3uY5tR7eW9qZ1xC3vB5nM7kJ9h'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -123,7 +134,8 @@ def sync(
     happened.
 
     Args:
-        body (LinkConfirmation): `POST /auth/oauth/google/link`.
+        body (LinkConfirmation): `POST /auth/oauth/google/link`. Example: {'password': 'correct
+            horse battery staple', 'token': 'Lk3jH5gF7dS9aP1oI3uY5tR7eW9qZ1xC3vB5nM7kJ9h'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,7 +162,8 @@ async def asyncio_detailed(
     happened.
 
     Args:
-        body (LinkConfirmation): `POST /auth/oauth/google/link`.
+        body (LinkConfirmation): `POST /auth/oauth/google/link`. Example: {'password': 'correct
+            horse battery staple', 'token': 'Lk3jH5gF7dS9aP1oI3uY5tR7eW9qZ1xC3vB5nM7kJ9h'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -180,7 +193,8 @@ async def asyncio(
     happened.
 
     Args:
-        body (LinkConfirmation): `POST /auth/oauth/google/link`.
+        body (LinkConfirmation): `POST /auth/oauth/google/link`. Example: {'password': 'correct
+            horse battery staple', 'token': 'Lk3jH5gF7dS9aP1oI3uY5tR7eW9qZ1xC3vB5nM7kJ9h'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

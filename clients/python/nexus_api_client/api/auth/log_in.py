@@ -53,6 +53,16 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 429:
         response_429 = ErrorBody.from_dict(response.json())
 
@@ -93,7 +103,8 @@ def sync_detailed(
     the account's count.
 
     Args:
-        body (Credentials): `POST /auth/login`.
+        body (Credentials): `POST /auth/login`. Example: {'email': 'ann@example.com', 'password':
+            'correct horse battery staple'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +138,8 @@ def sync(
     the account's count.
 
     Args:
-        body (Credentials): `POST /auth/login`.
+        body (Credentials): `POST /auth/login`. Example: {'email': 'ann@example.com', 'password':
+            'correct horse battery staple'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,7 +168,8 @@ async def asyncio_detailed(
     the account's count.
 
     Args:
-        body (Credentials): `POST /auth/login`.
+        body (Credentials): `POST /auth/login`. Example: {'email': 'ann@example.com', 'password':
+            'correct horse battery staple'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,7 +201,8 @@ async def asyncio(
     the account's count.
 
     Args:
-        body (Credentials): `POST /auth/login`.
+        body (Credentials): `POST /auth/login`. Example: {'email': 'ann@example.com', 'password':
+            'correct horse battery staple'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

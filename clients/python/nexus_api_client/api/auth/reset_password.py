@@ -41,6 +41,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -80,7 +90,8 @@ def sync_detailed(
     session of the account. Every other reset link of the account stops working.
 
     Args:
-        body (Reset): `POST /auth/password/reset`.
+        body (Reset): `POST /auth/password/reset`. Example: {'password': 'a new passphrase, long
+            enough', 'token': 'Zx8cV6bN4mQ2wE0rT9yU7iO5pA3sD1fG8hJ6kL4zX2c'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -110,7 +121,8 @@ def sync(
     session of the account. Every other reset link of the account stops working.
 
     Args:
-        body (Reset): `POST /auth/password/reset`.
+        body (Reset): `POST /auth/password/reset`. Example: {'password': 'a new passphrase, long
+            enough', 'token': 'Zx8cV6bN4mQ2wE0rT9yU7iO5pA3sD1fG8hJ6kL4zX2c'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,7 +147,8 @@ async def asyncio_detailed(
     session of the account. Every other reset link of the account stops working.
 
     Args:
-        body (Reset): `POST /auth/password/reset`.
+        body (Reset): `POST /auth/password/reset`. Example: {'password': 'a new passphrase, long
+            enough', 'token': 'Zx8cV6bN4mQ2wE0rT9yU7iO5pA3sD1fG8hJ6kL4zX2c'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -163,7 +176,8 @@ async def asyncio(
     session of the account. Every other reset link of the account stops working.
 
     Args:
-        body (Reset): `POST /auth/password/reset`.
+        body (Reset): `POST /auth/password/reset`. Example: {'password': 'a new passphrase, long
+            enough', 'token': 'Zx8cV6bN4mQ2wE0rT9yU7iO5pA3sD1fG8hJ6kL4zX2c'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -41,6 +41,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -82,7 +92,8 @@ def sync_detailed(
     its owner gets an email instead (a fresh confirmation link while it is unverified).
 
     Args:
-        body (SignUp): `POST /auth/signup`.
+        body (SignUp): `POST /auth/signup`. Example: {'email': 'ann@example.com', 'password':
+            'correct horse battery staple'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -114,7 +125,8 @@ def sync(
     its owner gets an email instead (a fresh confirmation link while it is unverified).
 
     Args:
-        body (SignUp): `POST /auth/signup`.
+        body (SignUp): `POST /auth/signup`. Example: {'email': 'ann@example.com', 'password':
+            'correct horse battery staple'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,7 +153,8 @@ async def asyncio_detailed(
     its owner gets an email instead (a fresh confirmation link while it is unverified).
 
     Args:
-        body (SignUp): `POST /auth/signup`.
+        body (SignUp): `POST /auth/signup`. Example: {'email': 'ann@example.com', 'password':
+            'correct horse battery staple'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,7 +184,8 @@ async def asyncio(
     its owner gets an email instead (a fresh confirmation link while it is unverified).
 
     Args:
-        body (SignUp): `POST /auth/signup`.
+        body (SignUp): `POST /auth/signup`. Example: {'email': 'ann@example.com', 'password':
+            'correct horse battery staple'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

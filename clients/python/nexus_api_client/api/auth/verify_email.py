@@ -41,6 +41,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -82,7 +92,8 @@ def sync_detailed(
     verification. Every session of the account ends.
 
     Args:
-        body (Verify): `POST /auth/verify`.
+        body (Verify): `POST /auth/verify`. Example: {'password': 'correct horse battery staple',
+            'token': 'q9J0dYbN6cS2p4mT8xW1zA3eR5uV7iK0lO2nH4gF6jB'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -114,7 +125,8 @@ def sync(
     verification. Every session of the account ends.
 
     Args:
-        body (Verify): `POST /auth/verify`.
+        body (Verify): `POST /auth/verify`. Example: {'password': 'correct horse battery staple',
+            'token': 'q9J0dYbN6cS2p4mT8xW1zA3eR5uV7iK0lO2nH4gF6jB'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -141,7 +153,8 @@ async def asyncio_detailed(
     verification. Every session of the account ends.
 
     Args:
-        body (Verify): `POST /auth/verify`.
+        body (Verify): `POST /auth/verify`. Example: {'password': 'correct horse battery staple',
+            'token': 'q9J0dYbN6cS2p4mT8xW1zA3eR5uV7iK0lO2nH4gF6jB'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,7 +184,8 @@ async def asyncio(
     verification. Every session of the account ends.
 
     Args:
-        body (Verify): `POST /auth/verify`.
+        body (Verify): `POST /auth/verify`. Example: {'password': 'correct horse battery staple',
+            'token': 'q9J0dYbN6cS2p4mT8xW1zA3eR5uV7iK0lO2nH4gF6jB'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

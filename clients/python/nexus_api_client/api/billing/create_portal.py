@@ -28,11 +28,6 @@ def _parse_response(
 
         return response_200
 
-    if response.status_code == 400:
-        response_400 = ErrorBody.from_dict(response.json())
-
-        return response_400
-
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
 
@@ -47,16 +42,6 @@ def _parse_response(
         response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
-
-    if response.status_code == 409:
-        response_409 = ErrorBody.from_dict(response.json())
-
-        return response_409
-
-    if response.status_code == 422:
-        response_422 = ErrorBody.from_dict(response.json())
-
-        return response_422
 
     if response.status_code == 502:
         response_502 = ErrorBody.from_dict(response.json())

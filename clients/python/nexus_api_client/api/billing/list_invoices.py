@@ -12,7 +12,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 24,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -37,6 +37,11 @@ def _parse_response(
         response_200 = InvoiceList.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+        return response_400
 
     if response.status_code == 401:
         response_401 = ErrorBody.from_dict(response.json())
@@ -83,12 +88,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 24,
 ) -> Response[ErrorBody | InvoiceList]:
     """Your invoices, newest first.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 24.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -112,12 +117,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 24,
 ) -> ErrorBody | InvoiceList | None:
     """Your invoices, newest first.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 24.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,12 +141,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 24,
 ) -> Response[ErrorBody | InvoiceList]:
     """Your invoices, newest first.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 24.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -163,12 +168,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    limit: int | Unset = UNSET,
+    limit: int | Unset = 24,
 ) -> ErrorBody | InvoiceList | None:
     """Your invoices, newest first.
 
     Args:
-        limit (int | Unset):
+        limit (int | Unset):  Default: 24.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -51,6 +51,16 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 503:
         response_503 = ErrorBody.from_dict(response.json())
 
@@ -86,7 +96,10 @@ def sync_detailed(
 
     Args:
         stripe_signature (str | Unset):
-        body (StripeWebhookBody): The provider's event object, exactly as it sends it.
+        body (StripeWebhookBody): A Stripe event object, exactly as Stripe sends it. Example:
+            {'created': 1767225600, 'data': {'object': {'customer': 'cus_RbCdEfGhIjKl', 'id':
+            'in_1QdZ8bA1b2C3d4E5', 'object': 'invoice', 'subscription': 'sub_1QdZ7aA1b2C3d4E5'}},
+            'id': 'evt_1QdZ8cA1b2C3d4E5', 'object': 'event', 'type': 'invoice.paid'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -121,7 +134,10 @@ def sync(
 
     Args:
         stripe_signature (str | Unset):
-        body (StripeWebhookBody): The provider's event object, exactly as it sends it.
+        body (StripeWebhookBody): A Stripe event object, exactly as Stripe sends it. Example:
+            {'created': 1767225600, 'data': {'object': {'customer': 'cus_RbCdEfGhIjKl', 'id':
+            'in_1QdZ8bA1b2C3d4E5', 'object': 'invoice', 'subscription': 'sub_1QdZ7aA1b2C3d4E5'}},
+            'id': 'evt_1QdZ8cA1b2C3d4E5', 'object': 'event', 'type': 'invoice.paid'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,7 +167,10 @@ async def asyncio_detailed(
 
     Args:
         stripe_signature (str | Unset):
-        body (StripeWebhookBody): The provider's event object, exactly as it sends it.
+        body (StripeWebhookBody): A Stripe event object, exactly as Stripe sends it. Example:
+            {'created': 1767225600, 'data': {'object': {'customer': 'cus_RbCdEfGhIjKl', 'id':
+            'in_1QdZ8bA1b2C3d4E5', 'object': 'invoice', 'subscription': 'sub_1QdZ7aA1b2C3d4E5'}},
+            'id': 'evt_1QdZ8cA1b2C3d4E5', 'object': 'event', 'type': 'invoice.paid'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -184,7 +203,10 @@ async def asyncio(
 
     Args:
         stripe_signature (str | Unset):
-        body (StripeWebhookBody): The provider's event object, exactly as it sends it.
+        body (StripeWebhookBody): A Stripe event object, exactly as Stripe sends it. Example:
+            {'created': 1767225600, 'data': {'object': {'customer': 'cus_RbCdEfGhIjKl', 'id':
+            'in_1QdZ8bA1b2C3d4E5', 'object': 'invoice', 'subscription': 'sub_1QdZ7aA1b2C3d4E5'}},
+            'id': 'evt_1QdZ8cA1b2C3d4E5', 'object': 'event', 'type': 'invoice.paid'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -31,11 +31,6 @@ def _get_kwargs(
 
 
 def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Bot | ErrorBody | None:
-    if response.status_code == 200:
-        response_200 = Bot.from_dict(response.json())
-
-        return response_200
-
     if response.status_code == 201:
         response_201 = Bot.from_dict(response.json())
 
@@ -60,6 +55,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
 
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
@@ -96,6 +101,10 @@ def sync_detailed(
 
     Args:
         body (NewBot): `POST /bots`. Only `exchange`, `symbol` and `strategy` are required.
+            Example: {'exchange': 'paper', 'exchange_key_id': None, 'gate': None, 'interval': '1h',
+            'name': 'BTC trend, hourly', 'paused': False, 'pyramid': None, 'sizing': {'method':
+            {'percent': '10', 'type': 'percent_of_equity'}}, 'strategy': 'trend_breakout',
+            'strategy_config': {'entry_period': 20, 'exit_period': 10}, 'symbol': 'BTC/USDT'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -126,6 +135,10 @@ def sync(
 
     Args:
         body (NewBot): `POST /bots`. Only `exchange`, `symbol` and `strategy` are required.
+            Example: {'exchange': 'paper', 'exchange_key_id': None, 'gate': None, 'interval': '1h',
+            'name': 'BTC trend, hourly', 'paused': False, 'pyramid': None, 'sizing': {'method':
+            {'percent': '10', 'type': 'percent_of_equity'}}, 'strategy': 'trend_breakout',
+            'strategy_config': {'entry_period': 20, 'exit_period': 10}, 'symbol': 'BTC/USDT'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -151,6 +164,10 @@ async def asyncio_detailed(
 
     Args:
         body (NewBot): `POST /bots`. Only `exchange`, `symbol` and `strategy` are required.
+            Example: {'exchange': 'paper', 'exchange_key_id': None, 'gate': None, 'interval': '1h',
+            'name': 'BTC trend, hourly', 'paused': False, 'pyramid': None, 'sizing': {'method':
+            {'percent': '10', 'type': 'percent_of_equity'}}, 'strategy': 'trend_breakout',
+            'strategy_config': {'entry_period': 20, 'exit_period': 10}, 'symbol': 'BTC/USDT'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -179,6 +196,10 @@ async def asyncio(
 
     Args:
         body (NewBot): `POST /bots`. Only `exchange`, `symbol` and `strategy` are required.
+            Example: {'exchange': 'paper', 'exchange_key_id': None, 'gate': None, 'interval': '1h',
+            'name': 'BTC trend, hourly', 'paused': False, 'pyramid': None, 'sizing': {'method':
+            {'percent': '10', 'type': 'percent_of_equity'}}, 'strategy': 'trend_breakout',
+            'strategy_config': {'entry_period': 20, 'exit_period': 10}, 'symbol': 'BTC/USDT'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -32,11 +32,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
-    if response.status_code == 201:
-        response_201 = Bot.from_dict(response.json())
-
-        return response_201
-
     if response.status_code == 400:
         response_400 = ErrorBody.from_dict(response.json())
 
@@ -47,20 +42,10 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
-    if response.status_code == 403:
-        response_403 = ErrorBody.from_dict(response.json())
-
-        return response_403
-
     if response.status_code == 404:
         response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
-
-    if response.status_code == 422:
-        response_422 = ErrorBody.from_dict(response.json())
-
-        return response_422
 
     if response.status_code == 503:
         response_503 = ErrorBody.from_dict(response.json())

@@ -41,11 +41,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
-    if response.status_code == 201:
-        response_201 = Bot.from_dict(response.json())
-
-        return response_201
-
     if response.status_code == 400:
         response_400 = ErrorBody.from_dict(response.json())
 
@@ -65,6 +60,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_404 = ErrorBody.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
 
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
@@ -101,7 +106,9 @@ def sync_detailed(
 
     Args:
         id (UUID):
-        body (BotChanges): `PATCH /bots/{id}`: the fields to change.
+        body (BotChanges): `PATCH /bots/{id}`: the fields to change. Example: {'exchange_key_id':
+            None, 'gate': None, 'interval': '4h', 'name': 'BTC trend, 4-hourly', 'paused': None,
+            'pyramid': None, 'sizing': None, 'strategy_config': None, 'symbol': None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -133,7 +140,9 @@ def sync(
 
     Args:
         id (UUID):
-        body (BotChanges): `PATCH /bots/{id}`: the fields to change.
+        body (BotChanges): `PATCH /bots/{id}`: the fields to change. Example: {'exchange_key_id':
+            None, 'gate': None, 'interval': '4h', 'name': 'BTC trend, 4-hourly', 'paused': None,
+            'pyramid': None, 'sizing': None, 'strategy_config': None, 'symbol': None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,7 +169,9 @@ async def asyncio_detailed(
 
     Args:
         id (UUID):
-        body (BotChanges): `PATCH /bots/{id}`: the fields to change.
+        body (BotChanges): `PATCH /bots/{id}`: the fields to change. Example: {'exchange_key_id':
+            None, 'gate': None, 'interval': '4h', 'name': 'BTC trend, 4-hourly', 'paused': None,
+            'pyramid': None, 'sizing': None, 'strategy_config': None, 'symbol': None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -190,7 +201,9 @@ async def asyncio(
 
     Args:
         id (UUID):
-        body (BotChanges): `PATCH /bots/{id}`: the fields to change.
+        body (BotChanges): `PATCH /bots/{id}`: the fields to change. Example: {'exchange_key_id':
+            None, 'gate': None, 'interval': '4h', 'name': 'BTC trend, 4-hourly', 'paused': None,
+            'pyramid': None, 'sizing': None, 'strategy_config': None, 'symbol': None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -59,6 +59,16 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 503:
         response_503 = ErrorBody.from_dict(response.json())
 
@@ -97,7 +107,10 @@ def sync_detailed(
         svix_id (str | Unset):
         svix_timestamp (str | Unset):
         svix_signature (str | Unset):
-        body (ResendWebhookBody): The provider's event object, exactly as it sends it.
+        body (ResendWebhookBody): A Resend webhook event object, exactly as Resend (through Svix)
+            sends it. Example: {'created_at': '2026-01-01T00:00:00.000Z', 'data': {'email_id':
+            '4ef9a417-02e9-4d39-ad75-9611e0fcc33c', 'subject': 'Nexus: confirm your address', 'to':
+            ['ann@example.com']}, 'type': 'email.delivered'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -137,7 +150,10 @@ def sync(
         svix_id (str | Unset):
         svix_timestamp (str | Unset):
         svix_signature (str | Unset):
-        body (ResendWebhookBody): The provider's event object, exactly as it sends it.
+        body (ResendWebhookBody): A Resend webhook event object, exactly as Resend (through Svix)
+            sends it. Example: {'created_at': '2026-01-01T00:00:00.000Z', 'data': {'email_id':
+            '4ef9a417-02e9-4d39-ad75-9611e0fcc33c', 'subject': 'Nexus: confirm your address', 'to':
+            ['ann@example.com']}, 'type': 'email.delivered'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +188,10 @@ async def asyncio_detailed(
         svix_id (str | Unset):
         svix_timestamp (str | Unset):
         svix_signature (str | Unset):
-        body (ResendWebhookBody): The provider's event object, exactly as it sends it.
+        body (ResendWebhookBody): A Resend webhook event object, exactly as Resend (through Svix)
+            sends it. Example: {'created_at': '2026-01-01T00:00:00.000Z', 'data': {'email_id':
+            '4ef9a417-02e9-4d39-ad75-9611e0fcc33c', 'subject': 'Nexus: confirm your address', 'to':
+            ['ann@example.com']}, 'type': 'email.delivered'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -210,7 +229,10 @@ async def asyncio(
         svix_id (str | Unset):
         svix_timestamp (str | Unset):
         svix_signature (str | Unset):
-        body (ResendWebhookBody): The provider's event object, exactly as it sends it.
+        body (ResendWebhookBody): A Resend webhook event object, exactly as Resend (through Svix)
+            sends it. Example: {'created_at': '2026-01-01T00:00:00.000Z', 'data': {'email_id':
+            '4ef9a417-02e9-4d39-ad75-9611e0fcc33c', 'subject': 'Nexus: confirm your address', 'to':
+            ['ann@example.com']}, 'type': 'email.delivered'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -51,6 +51,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_403
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
@@ -91,7 +101,8 @@ def sync_detailed(
     refused with the venue's reason. The secret is stored encrypted and never returned.
 
     Args:
-        body (NewKey): `POST /exchange-keys`.
+        body (NewKey): `POST /exchange-keys`. Example: {'exchange': 'paper', 'key': 'paper',
+            'label': 'Practice', 'passphrase': None, 'secret': 'paper'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,7 +133,8 @@ def sync(
     refused with the venue's reason. The secret is stored encrypted and never returned.
 
     Args:
-        body (NewKey): `POST /exchange-keys`.
+        body (NewKey): `POST /exchange-keys`. Example: {'exchange': 'paper', 'key': 'paper',
+            'label': 'Practice', 'passphrase': None, 'secret': 'paper'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -148,7 +160,8 @@ async def asyncio_detailed(
     refused with the venue's reason. The secret is stored encrypted and never returned.
 
     Args:
-        body (NewKey): `POST /exchange-keys`.
+        body (NewKey): `POST /exchange-keys`. Example: {'exchange': 'paper', 'key': 'paper',
+            'label': 'Practice', 'passphrase': None, 'secret': 'paper'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -177,7 +190,8 @@ async def asyncio(
     refused with the venue's reason. The secret is stored encrypted and never returned.
 
     Args:
-        body (NewKey): `POST /exchange-keys`.
+        body (NewKey): `POST /exchange-keys`. Example: {'exchange': 'paper', 'key': 'paper',
+            'label': 'Practice', 'passphrase': None, 'secret': 'paper'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

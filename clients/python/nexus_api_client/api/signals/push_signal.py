@@ -56,6 +56,16 @@ def _parse_response(
 
         return response_409
 
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 503:
         response_503 = ErrorBody.from_dict(response.json())
 
@@ -94,7 +104,8 @@ def sync_detailed(
 
     Args:
         x_nexus_signature (str | Unset):
-        body (NewSignal): `POST /signals`.
+        body (NewSignal): `POST /signals`. Example: {'action': 'entry', 'exchange': 'paper',
+            'idempotency_key': 'alert-42', 'source': 'tv', 'symbol': 'BTC/USDT', 'token': None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -132,7 +143,8 @@ def sync(
 
     Args:
         x_nexus_signature (str | Unset):
-        body (NewSignal): `POST /signals`.
+        body (NewSignal): `POST /signals`. Example: {'action': 'entry', 'exchange': 'paper',
+            'idempotency_key': 'alert-42', 'source': 'tv', 'symbol': 'BTC/USDT', 'token': None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -165,7 +177,8 @@ async def asyncio_detailed(
 
     Args:
         x_nexus_signature (str | Unset):
-        body (NewSignal): `POST /signals`.
+        body (NewSignal): `POST /signals`. Example: {'action': 'entry', 'exchange': 'paper',
+            'idempotency_key': 'alert-42', 'source': 'tv', 'symbol': 'BTC/USDT', 'token': None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,7 +214,8 @@ async def asyncio(
 
     Args:
         x_nexus_signature (str | Unset):
-        body (NewSignal): `POST /signals`.
+        body (NewSignal): `POST /signals`. Example: {'action': 'entry', 'exchange': 'paper',
+            'idempotency_key': 'alert-42', 'source': 'tv', 'symbol': 'BTC/USDT', 'token': None}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class PyramidAnchor(StrEnum):
+    AVERAGE_ENTRY = "average_entry"
+    LAST_FILL = "last_fill"
+
+    def __str__(self) -> str:
+        return str(self.value)
