@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(Error::ErrorResponse(answer)) if answer.code == "invalid_credentials" => {
             anonymous
                 .sign_up()
-                .body(types::SignUp { email, password })
+                .body(types::SignUp::builder().email(email).password(password))
                 .send()
                 .await?;
             println!("Signed up: follow the link in the email we sent, then run this again.");
@@ -45,19 +45,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let me = Client::new_with_client(&url, http, Credentials::token(&session.token));
     let bot = me
         .create_bot()
-        .body(types::NewBot {
-            exchange: types::Exchange::Paper,
-            symbol: "BTC/USDT".into(),
-            strategy: "trend_breakout".into(),
-            name: Some("Quickstart".into()),
-            paused: None,
-            exchange_key_id: None,
-            gate: None,
-            interval: None,
-            pyramid: None,
-            sizing: None,
-            strategy_config: None,
-        })
+        .body(
+            types::NewBot::builder()
+                .exchange(types::Exchange::Paper)
+                .symbol("BTC/USDT")
+                .strategy("trend_breakout")
+                .name(Some("Quickstart".parse::<types::NewBotName>()?)),
+        )
         .send()
         .await?
         .into_inner();

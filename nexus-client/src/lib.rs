@@ -37,6 +37,7 @@
 #[allow(
     missing_docs,
     unused_imports,
+    dead_code,
     clippy::all,
     clippy::pedantic,
     clippy::unwrap_used,

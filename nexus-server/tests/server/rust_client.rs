@@ -29,10 +29,7 @@ async fn the_generated_client_signs_up_creates_a_bot_and_reads_it() {
 
     anonymous
         .sign_up()
-        .body(types::SignUp {
-            email: EMAIL.into(),
-            password: PASSWORD.into(),
-        })
+        .body(types::SignUp::builder().email(EMAIL).password(PASSWORD))
         .send()
         .await
         .expect("signed up");
@@ -56,10 +53,13 @@ async fn the_generated_client_signs_up_creates_a_bot_and_reads_it() {
     let token = outbox.token(EMAIL, "Confirm");
     anonymous
         .verify_email()
-        .body(types::Verify {
-            token,
-            password: Some(PASSWORD.into()),
-        })
+        .body(
+            types::Verify::builder().token(token).password(Some(
+                PASSWORD
+                    .parse::<types::VerifyPassword>()
+                    .expect("a password"),
+            )),
+        )
         .send()
         .await
         .expect("verified");
@@ -78,19 +78,18 @@ async fn the_generated_client_signs_up_creates_a_bot_and_reads_it() {
     assert_eq!(me.me().send().await.expect("me").into_inner().email, EMAIL);
     let bot = me
         .create_bot()
-        .body(types::NewBot {
-            exchange: types::Exchange::Paper,
-            symbol: "BTC/USDT".into(),
-            strategy: "trend_breakout".into(),
-            name: Some("From the Rust client".into()),
-            paused: Some(true),
-            exchange_key_id: None,
-            gate: None,
-            interval: None,
-            pyramid: None,
-            sizing: None,
-            strategy_config: None,
-        })
+        .body(
+            types::NewBot::builder()
+                .exchange(types::Exchange::Paper)
+                .symbol("BTC/USDT")
+                .strategy("trend_breakout")
+                .name(Some(
+                    "From the Rust client"
+                        .parse::<types::NewBotName>()
+                        .expect("a name"),
+                ))
+                .paused(Some(true)),
+        )
         .send()
         .await
         .expect("a bot")
