@@ -483,6 +483,15 @@ impl Section for Pyramid {
         );
         create(
             registry,
+            "TriggerAnchor",
+            names(
+                "What a pyramid's triggers are measured from: the position's average entry \
+                 price, or its last buy fill.",
+                &["average_entry", "last_fill"],
+            ),
+        );
+        create(
+            registry,
             "ExposureCap",
             MetaSchema {
                 description: Some("A cap on the whole position's value."),
@@ -516,12 +525,10 @@ impl Section for Pyramid {
                     (
                         "anchor",
                         inline(MetaSchema {
+                            description: Some("What triggers are measured from."),
                             default: Some(Value::from("average_entry")),
-                            ..names(
-                                "What triggers are measured from: the position's average \
-                                 entry price, or its last buy fill.",
-                                &["average_entry", "last_fill"],
-                            )
+                            all_of: vec![reference("TriggerAnchor")],
+                            ..MetaSchema::ANY
                         }),
                     ),
                     (
@@ -579,6 +586,15 @@ impl Section for Gate {
                 &["bull", "bear", "sideways", "volatile"],
             ),
         );
+        create(
+            registry,
+            "AdvisorUse",
+            names(
+                "Whether a gate policy follows the LLM advisor's opinions (`follow`) or \
+                 ignores them and its errors (`ignore`).",
+                &["follow", "ignore"],
+            ),
+        );
         let regimes = |description, default: &[&str]| {
             inline(MetaSchema {
                 description: Some(description),
@@ -629,12 +645,10 @@ impl Section for Gate {
                     (
                         "advisor",
                         inline(MetaSchema {
+                            description: Some("Whether the policy listens to the LLM advisor."),
                             default: Some(Value::from("follow")),
-                            ..names(
-                                "Whether the policy follows the LLM advisor's opinions \
-                                 (`follow`) or ignores them and its errors (`ignore`).",
-                                &["follow", "ignore"],
-                            )
+                            all_of: vec![reference("AdvisorUse")],
+                            ..MetaSchema::ANY
                         }),
                     ),
                 ],
