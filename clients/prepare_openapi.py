@@ -35,7 +35,7 @@ Usage: prepare_openapi.py IN OUT [--flatten-described-refs]
 import json
 import sys
 
-ANNOTATIONS = {"description", "title", "nullable"}
+ANNOTATIONS = {"description", "title", "nullable", "default", "example"}
 
 
 def nullable_optional(document):

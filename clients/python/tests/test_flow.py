@@ -18,6 +18,7 @@ from nexus_api_client.models import (
     NewBot,
     SessionBody,
     SignUp,
+    StrategyName,
     Verify,
 )
 
@@ -66,7 +67,7 @@ def test_sign_up_through_the_outbox_sign_in_create_a_paper_bot_list_it(server):
                 name="Python client",
                 exchange=Exchange.PAPER,
                 symbol="BTC/USDT",
-                strategy="trend_breakout",
+                strategy=StrategyName.TREND_BREAKOUT,
                 paused=True,
             ),
         )

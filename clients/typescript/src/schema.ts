@@ -800,6 +800,11 @@ export interface components {
             created_at: string;
         };
         /**
+         * @description Whether a gate policy follows the LLM advisor's opinions (`follow`) or ignores them and its errors (`ignore`).
+         * @enum {string}
+         */
+        AdvisorUse: "follow" | "ignore";
+        /**
          * AlertChanges
          * @description `PUT /me/alerts`: what to change; fields left out keep their value.
          * @example {
@@ -1315,11 +1320,10 @@ export interface components {
              */
             advisor_error_blocks: boolean | null;
             /**
-             * @description Whether the policy follows the LLM advisor's opinions (`follow`) or ignores them and its errors (`ignore`).
+             * @description Whether the policy listens to the LLM advisor.
              * @default follow
-             * @enum {string|null}
              */
-            advisor: "follow" | "ignore" | null;
+            advisor: components["schemas"]["AdvisorUse"];
         };
         /**
          * Health
@@ -1922,11 +1926,10 @@ export interface components {
              */
             max_adds: number | null;
             /**
-             * @description What triggers are measured from: the position's average entry price, or its last buy fill.
+             * @description What triggers are measured from.
              * @default average_entry
-             * @enum {string|null}
              */
-            anchor: "average_entry" | "last_fill" | null;
+            anchor: components["schemas"]["TriggerAnchor"];
             /**
              * @description The levels, in order: at most `max_adds`.
              * @default []
@@ -2155,6 +2158,11 @@ export interface components {
             /** @description ATRs. */
             atr: number | string;
         };
+        /**
+         * @description What a pyramid's triggers are measured from: the position's average entry price, or its last buy fill.
+         * @enum {string}
+         */
+        TriggerAnchor: "average_entry" | "last_fill";
         /**
          * UserPage
          * @description A page of users.

@@ -1,6 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .admin_user import AdminUser
+from .advisor_use import AdvisorUse
 from .alert_changes import AlertChanges
 from .alert_event_name import AlertEventName
 from .alert_settings import AlertSettings
@@ -33,7 +34,6 @@ from .fixed_quote_sizing_type import FixedQuoteSizingType
 from .forgot import Forgot
 from .gate_action_name import GateActionName
 from .gate_policy import GatePolicy
-from .gate_policy_advisor import GatePolicyAdvisor
 from .health import Health
 from .interval_name import IntervalName
 from .invoice_list import InvoiceList
@@ -61,7 +61,6 @@ from .percent_of_equity_sizing_type import PercentOfEquitySizingType
 from .permissions import Permissions
 from .position_view import PositionView
 from .pyramid import Pyramid
-from .pyramid_anchor import PyramidAnchor
 from .pyramid_level import PyramidLevel
 from .redirect_url import RedirectUrl
 from .regime import Regime
@@ -82,6 +81,7 @@ from .stop_distance_type_1 import StopDistanceType1
 from .strategy_name import StrategyName
 from .stripe_webhook_body import StripeWebhookBody
 from .trend_breakout_parameters import TrendBreakoutParameters
+from .trigger_anchor import TriggerAnchor
 from .trigger_type_0 import TriggerType0
 from .trigger_type_1 import TriggerType1
 from .user_page import UserPage
@@ -94,6 +94,7 @@ from .webhook_preferences import WebhookPreferences
 
 __all__ = (
     "AdminUser",
+    "AdvisorUse",
     "AlertChanges",
     "AlertEventName",
     "AlertSettings",
@@ -126,7 +127,6 @@ __all__ = (
     "Forgot",
     "GateActionName",
     "GatePolicy",
-    "GatePolicyAdvisor",
     "Health",
     "IntervalName",
     "InvoiceList",
@@ -154,7 +154,6 @@ __all__ = (
     "Permissions",
     "PositionView",
     "Pyramid",
-    "PyramidAnchor",
     "PyramidLevel",
     "RedirectUrl",
     "Regime",
@@ -175,6 +174,7 @@ __all__ = (
     "StrategyName",
     "StripeWebhookBody",
     "TrendBreakoutParameters",
+    "TriggerAnchor",
     "TriggerType0",
     "TriggerType1",
     "UserPage",

@@ -5,7 +5,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
-from ..models.gate_policy_advisor import GatePolicyAdvisor
+from ..models.advisor_use import AdvisorUse
 from ..models.regime import Regime
 from ..types import UNSET, Unset
 
@@ -27,9 +27,9 @@ class GatePolicy:
     """ Market data older than this, in seconds, blocks entries and adds. """
     advisor_error_blocks: bool | None | Unset = False
     """ Whether an advisor error or timeout blocks (fail closed) instead of counting as no opinion. """
-    advisor: GatePolicyAdvisor | Unset = GatePolicyAdvisor.FOLLOW
-    """ Whether the policy follows the LLM advisor's opinions (`follow`) or ignores them and its errors (`ignore`).
-    """
+    advisor: AdvisorUse | Unset = UNSET
+    """ Whether a gate policy follows the LLM advisor's opinions (`follow`) or ignores them and its errors
+    (`ignore`). """
 
     def to_dict(self) -> dict[str, Any]:
         entry_regimes: list[str] | None | Unset
@@ -155,11 +155,11 @@ class GatePolicy:
         advisor_error_blocks = _parse_advisor_error_blocks(d.pop("advisor_error_blocks", UNSET))
 
         _advisor = d.pop("advisor", UNSET)
-        advisor: GatePolicyAdvisor | Unset
+        advisor: AdvisorUse | Unset
         if isinstance(_advisor, Unset):
             advisor = UNSET
         else:
-            advisor = GatePolicyAdvisor(_advisor)
+            advisor = AdvisorUse(_advisor)
 
         gate_policy = cls(
             entry_regimes=entry_regimes,

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
-from ..models.pyramid_anchor import PyramidAnchor
+from ..models.trigger_anchor import TriggerAnchor
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -26,8 +26,8 @@ class Pyramid:
 
     max_adds: int | None | Unset = 0
     """ Add-on levels after the initial entry. """
-    anchor: PyramidAnchor | Unset = PyramidAnchor.AVERAGE_ENTRY
-    """ What triggers are measured from: the position's average entry price, or its last buy fill. """
+    anchor: TriggerAnchor | Unset = UNSET
+    """ What a pyramid's triggers are measured from: the position's average entry price, or its last buy fill. """
     levels: list[PyramidLevel] | None | Unset = UNSET
     """ The levels, in order: at most `max_adds`. """
     cooldown_secs: int | None | Unset = 0
@@ -110,11 +110,11 @@ class Pyramid:
         max_adds = _parse_max_adds(d.pop("max_adds", UNSET))
 
         _anchor = d.pop("anchor", UNSET)
-        anchor: PyramidAnchor | Unset
+        anchor: TriggerAnchor | Unset
         if isinstance(_anchor, Unset):
             anchor = UNSET
         else:
-            anchor = PyramidAnchor(_anchor)
+            anchor = TriggerAnchor(_anchor)
 
         def _parse_levels(data: object) -> list[PyramidLevel] | None | Unset:
             if data is None:

@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class GatePolicyAdvisor(StrEnum):
+class AdvisorUse(StrEnum):
     FOLLOW = "follow"
     IGNORE = "ignore"
 

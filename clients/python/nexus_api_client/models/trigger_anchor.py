@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class PyramidAnchor(StrEnum):
+class TriggerAnchor(StrEnum):
     AVERAGE_ENTRY = "average_entry"
     LAST_FILL = "last_fill"
 
