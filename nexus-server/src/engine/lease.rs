@@ -38,3 +38,65 @@ pub(super) async fn renew(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use nexus_core::ports::jobs::{JobKind, NewJob};
+    use nexus_store::SqliteStore;
+    use nexus_store::vault::{Keyring, MasterKey};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_renewed_lease_keeps_the_job_until_the_renewal_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+        let keys = Keyring::new(MasterKey::generate(), Vec::new());
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, keys).await.unwrap());
+        let job = NewJob {
+            kind: JobKind::TradeExecution,
+            payload: "{}".into(),
+            unique_key: None,
+            priority: 0,
+            run_at: None,
+            max_attempts: 3,
+        };
+        store.enqueue(&job, Utc::now()).await.unwrap();
+        let kinds = [JobKind::TradeExecution];
+        let lease = Duration::from_millis(1_000);
+        let claimed = store
+            .claim(&kinds, "a", lease, 1, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        let renewing = tokio::spawn(renew(
+            Arc::clone(&store),
+            claimed[0].id,
+            "a".into(),
+            lease,
+            Duration::from_millis(100),
+            "test",
+        ));
+        // Well past the first lease: still held.
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert!(
+            store
+                .claim(&kinds, "b", lease, 1, Utc::now())
+                .await
+                .unwrap()
+                .is_empty(),
+            "a renewed lease is not taken over"
+        );
+        renewing.abort();
+        // Once renewals stop, the lease runs out and another worker takes the job.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let taken = store
+            .claim(&kinds, "b", lease, 1, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            taken.iter().map(|j| j.id).collect::<Vec<_>>(),
+            [claimed[0].id]
+        );
+    }
+}

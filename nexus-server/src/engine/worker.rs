@@ -69,10 +69,10 @@ impl From<TradeJobWire> for TradeJob {
 
 impl TradeJob {
     /// The job for a batch of plans of a signal decided at `signal_at`, unique per its
-    /// client order ids (in order), so a
-    /// replayed fan-out that plans the same batch enqueues it once. A batch that differs
-    /// but shares an order is safe too: the order's row is already recorded, so that
-    /// order is looked up at its venue rather than placed again.
+    /// client order ids (in order), so a replayed fan-out that plans the same batch
+    /// enqueues it once. A batch that differs but shares an order is safe too: the order's
+    /// row is already recorded, so that order is looked up at its venue rather than
+    /// placed again.
     ///
     /// # Errors
     /// The plans do not serialise (they always do).

@@ -1550,7 +1550,7 @@ async fn bot_page(
 }
 
 /// The side of each fill's order.
-pub(super) async fn sides_of(
+async fn sides_of(
     state: &ApiState,
     fills: impl Iterator<Item = &FillRecord>,
 ) -> Result<HashMap<Uuid, Side>, nexus_core::StoreError> {

@@ -238,9 +238,22 @@ async fn an_unreadable_answer_is_no_opinion_and_the_budget_stops_calls() {
         };
         assert!(error.to_string().contains("daily LLM budget"), "{error}");
         assert_eq!(w.openai.requests().len(), 1);
-        let rendered = w.metrics.render(None).await;
+        let rendered = w.metrics.render(Some(&w.db.store)).await;
         assert!(rendered.contains("nexus_llm_calls_total{provider=\"openai\",model=\"gpt-5.6-luna\",outcome=\"unreadable\"} 1"), "{rendered}");
         assert!(!rendered.contains(OPENAI_KEY));
+        // The budget and the day's spending, read from the store: what the alert compares.
+        let gauge = |name: &str| -> f64 {
+            rendered
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("no {name} in {rendered}"))
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(gauge("nexus_llm_budget_usd"), 0.0000001);
+        let cost = recorded.cost_usd.unwrap();
+        assert_eq!(gauge("nexus_llm_spent_today_usd"), rust_decimal::prelude::ToPrimitive::to_f64(&cost).unwrap());
+        assert!(gauge("nexus_llm_spent_today_usd") >= gauge("nexus_llm_budget_usd"), "spent: the alert's condition holds");
         w
     })
     .await;
