@@ -29,7 +29,13 @@ rewrites that scripts/generate-clients asks for:
    fails on any other `allOf`, so that a new construct is
    looked at rather than silently rewritten.
 
-Usage: prepare_openapi.py IN OUT [--flatten-described-refs]
+3. `--drop-streams` (Python). openapi-python-client has no streaming response: it would
+   read a `text/event-stream` answer to its end, which never comes (and it warns, which
+   fails the generation). The operations whose success is such a stream
+   (`stream_events`) are left out; their schemas stay, and the hand-written
+   `clients/python/events.py` (copied into the package) reads the stream with httpx.
+
+Usage: prepare_openapi.py IN OUT [--flatten-described-refs] [--drop-streams]
 """
 
 import json
@@ -69,11 +75,20 @@ def flatten_described_refs(node, path="#"):
     return {k: flatten_described_refs(v, f"{path}/{k}") for k, v in node.items()}
 
 
+def drop_streams(document):
+    for item in document.get("paths", {}).values():
+        for method in [m for m, op in item.items() if isinstance(op, dict)]:
+            success = item[method].get("responses", {}).get("200", {})
+            if set(success.get("content", {})) == {"text/event-stream"}:
+                del item[method]
+
+
 def main():
     args = sys.argv[1:]
     flatten = "--flatten-described-refs" in args
+    streams = "--drop-streams" in args
     paths = [a for a in args if not a.startswith("--")]
-    if len(paths) != 2 or len(args) != len(paths) + flatten:
+    if len(paths) != 2 or len(args) != len(paths) + flatten + streams:
         sys.exit(__doc__.rsplit("\n\n", 1)[-1].strip())
     src, dst = paths
     with open(src, encoding="utf-8") as f:
@@ -81,6 +96,8 @@ def main():
     nullable_optional(document)
     if flatten:
         document = flatten_described_refs(document)
+    if streams:
+        drop_streams(document)
     with open(dst, "w", encoding="utf-8") as f:
         json.dump(document, f, indent=2, ensure_ascii=False)
         f.write("\n")

@@ -11,7 +11,10 @@ const LEFT_OUT: [(&str, &str); 1] = [(
 )];
 
 fn main() {
-    let document = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    // Read when the script runs, not when it is compiled: one compiled script may serve
+    // several checkouts sharing a target directory.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let document = Path::new(&manifest).join("../docs/openapi.json");
     println!("cargo::rerun-if-changed={}", document.display());
     let text = std::fs::read_to_string(&document)
         .unwrap_or_else(|e| panic!("{}: {e}", document.display()));

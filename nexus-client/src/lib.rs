@@ -32,6 +32,8 @@
 //! # }
 //! ```
 //!
+//! The live event stream has its own reader, [`Client::events`] ([`events`]).
+//!
 //! Operations left out: the Google sign-in callback (a browser redirect).
 
 #[allow(
@@ -48,6 +50,8 @@ mod generated {
 }
 
 pub use generated::*;
+
+pub mod events;
 
 /// What a [`Client`] signs its requests with: a session token (sent as
 /// `Authorization: Bearer`), or nothing.

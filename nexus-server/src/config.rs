@@ -88,6 +88,8 @@ pub const METRICS_TOKEN_VAR: &str = "NEXUS_METRICS_TOKEN";
 
 /// `on` (default) or `off`: the sign-up and sign-in rate limits. Off only for load tests.
 pub const AUTH_RATE_LIMITS_VAR: &str = "NEXUS_AUTH_RATE_LIMITS";
+/// How many live events each instance keeps for streams that reconnect.
+pub const EVENT_BUFFER_VAR: &str = "NEXUS_EVENT_BUFFER";
 
 /// The default listen address: loopback only, so a fresh install is not exposed.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -165,6 +167,11 @@ pub struct Config {
     /// Which alert webhook URLs are allowed (`NEXUS_ALERT_WEBHOOK_ALLOW_HTTP`,
     /// `NEXUS_ALERT_WEBHOOK_ALLOW_PRIVATE`).
     pub alert_webhooks: crate::alerts::WebhookPolicy,
+    /// Live events kept per instance for streams that reconnect (`NEXUS_EVENT_BUFFER`).
+    pub event_buffer: usize,
+    /// Event streams' session checks (60 s) and keep-alives (15 s); not read from the
+    /// environment: tests shorten them.
+    pub event_timing: crate::api::events::StreamTiming,
 }
 
 impl Config {
@@ -365,8 +372,22 @@ impl Config {
             }
         };
 
+        let buffer_text = get(EVENT_BUFFER_VAR, "10000")?;
+        let event_buffer = buffer_text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (100..=1_000_000).contains(n))
+            .ok_or_else(|| ConfigError::Invalid {
+                var: EVENT_BUFFER_VAR,
+                expected: "a number of events from 100 to 1000000",
+                value: buffer_text.clone(),
+            })?;
+
         Ok(Self {
             alert_webhooks,
+            event_buffer,
+            event_timing: crate::api::events::StreamTiming::default(),
             billing,
             email,
             metrics_token,
@@ -628,6 +649,23 @@ mod tests {
         let default = config(&[]).unwrap();
         assert!(default.engine.enabled && default.auth_rate_limits);
         assert!(!default.signals_legacy_signature);
+        assert_eq!(default.event_buffer, crate::events::DEFAULT_BUFFER);
+        assert_eq!(
+            config(&[(EVENT_BUFFER_VAR, "500")]).unwrap().event_buffer,
+            500
+        );
+        for bad in ["0", "99", "lots", "2000000"] {
+            assert!(
+                matches!(
+                    config(&[(EVENT_BUFFER_VAR, bad)]),
+                    Err(ConfigError::Invalid {
+                        var: EVENT_BUFFER_VAR,
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
         assert!(
             config(&[(SIGNALS_LEGACY_SIGNATURE_VAR, "1")])
                 .unwrap()

@@ -106,6 +106,7 @@ pub async fn launch(
     state.email = Arc::clone(&email);
     state.resend_webhook_secret = config.email.webhook_secret.clone();
     state.metrics_token = config.metrics_token.clone();
+    state.event_timing = config.event_timing;
     let email_delivery = tokio::spawn(
         crate::email::delivery::EmailDelivery {
             store: Arc::clone(&store),
@@ -146,11 +147,17 @@ pub async fn launch(
         }
         .run_until(format!("{worker}-billing")),
     );
+    let events = crate::events::Events::start(
+        store.as_ref(),
+        config.event_buffer,
+        Arc::clone(&state.metrics),
+    );
     let engine = engine::start(
         &config.engine,
         Arc::clone(&store),
         Arc::clone(&state.metrics),
         email,
+        Arc::clone(&events),
         &worker,
     )
     .map_err(|e| format!("the engine cannot start: {e}"))?;
@@ -167,7 +174,8 @@ pub async fn launch(
     let state = Arc::new(
         state
             .with_venues(Arc::clone(&engine.venues))
-            .with_hub(Arc::clone(&engine.hub)),
+            .with_hub(Arc::clone(&engine.hub))
+            .with_events(events),
     );
     let upkeep = crate::maintenance::spawn(Arc::clone(&store), worker);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -202,6 +210,7 @@ impl Instance {
         match failed {
             None => self.stop().await,
             Some(outcome) => {
+                self.state.events.close();
                 self.engine.shutdown().await;
                 self.upkeep.abort();
                 self.billing_jobs.abort();
@@ -220,6 +229,8 @@ impl Instance {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // Open event streams would otherwise hold the graceful shutdown to its limit.
+        self.state.events.close();
         let outcome = (&mut self.server).await.map_err(std::io::Error::other);
         self.engine.shutdown().await;
         self.upkeep.abort();

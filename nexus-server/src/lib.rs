@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod email;
 pub mod engine;
+pub mod events;
 pub mod instance;
 pub mod job_runner;
 pub mod maintenance;

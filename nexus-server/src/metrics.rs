@@ -147,6 +147,13 @@ const ORDER_STATES: [OrderState; 9] = [
     OrderState::Failed,
 ];
 
+/// Labels of live events.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabels {
+    /// `order`, `fill`, `position`, `bot` or `regime`.
+    pub r#type: String,
+}
+
 /// Labels of the build.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BuildLabels {
@@ -215,6 +222,13 @@ pub struct Metrics {
     /// `nexus_llm_cost_usd_total{provider,model}` (a float for Prometheus; the exact
     /// decimal cost of each call is in the store).
     pub llm_cost: Family<LlmLabels, Counter<f64, std::sync::atomic::AtomicU64>>,
+    /// `nexus_events_total{type}`: live events published by this instance.
+    pub events: Family<EventLabels, Counter>,
+    /// `nexus_events_lost_total`: live events this instance could not publish (the
+    /// database refused them, or one was too large); streams then reset their clients.
+    pub events_lost: Counter,
+    /// `nexus_event_streams`: event streams open on this instance.
+    pub event_streams: Gauge,
     hub: std::sync::OnceLock<Arc<nexus_exchanges::MarketDataHub>>,
     /// Whether an advisor runs (then its spending is read at scrape time).
     advisor: std::sync::OnceLock<()>,
@@ -385,6 +399,27 @@ impl Default for Metrics {
                 commit: env!("NEXUS_BUILD_COMMIT").to_owned(),
             })
             .set(1);
+        let events = Family::<EventLabels, Counter>::default();
+        registry.register("events", "Live events published, by type", events.clone());
+        let events_lost = Counter::default();
+        registry.register(
+            "events_lost",
+            "Live events that could not be published",
+            events_lost.clone(),
+        );
+        let event_streams = Gauge::default();
+        registry.register(
+            "event_streams",
+            "Event streams open on this instance",
+            event_streams.clone(),
+        );
+        for kind in crate::events::KINDS {
+            events
+                .get_or_create(&EventLabels {
+                    r#type: kind.to_owned(),
+                })
+                .inc_by(0);
+        }
         // Series whose label values are known up front exist from the first scrape, at 0:
         // a dashboard or an alert rule sees 0 rather than no data.
         for strategy in crate::api::STRATEGIES {
@@ -434,6 +469,9 @@ impl Default for Metrics {
             }
         }
         Self {
+            events,
+            events_lost,
+            event_streams,
             exchange_errors,
             market_data_errors,
             signal_to_order,

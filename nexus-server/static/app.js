@@ -70,4 +70,30 @@
   }
   expireToasts(document);
   document.addEventListener("htmx:afterSwap", function (event) { expireToasts(event.target); });
+
+  // Live parts ([data-events]) are fetched again when the event stream says something
+  // changed (several events in a burst make one fetch), and every 30 s for prices. When
+  // the stream cannot be opened, they fall back to fetching every 5 s.
+  var live = document.querySelector("[data-events]");
+  if (live && window.EventSource && window.htmx) {
+    var id = live.id;
+    var pending = null;
+    var refresh = function () {
+      var el = document.getElementById(id);
+      if (el) window.htmx.trigger(el, "nexus:changed");
+    };
+    var changed = function () {
+      if (pending) return;
+      pending = window.setTimeout(function () { pending = null; refresh(); }, 250);
+    };
+    var stream = new EventSource(live.getAttribute("data-events"));
+    ["order", "fill", "position", "bot", "regime", "reset"].forEach(function (type) {
+      stream.addEventListener(type, changed);
+    });
+    stream.addEventListener("error", function () {
+      if (stream.readyState === EventSource.CLOSED) window.setInterval(refresh, 5000);
+    });
+    live.setAttribute("data-stream", "open");
+    window.addEventListener("pagehide", function () { stream.close(); });
+  }
 })();

@@ -27,6 +27,7 @@ mod common;
 mod error;
 pub mod files;
 pub mod leader;
+pub mod notify;
 pub mod postgres;
 pub mod sqlite;
 pub mod vault;
@@ -156,6 +157,12 @@ pub trait Store:
     /// [`StoreError`] when the database cannot be asked.
     async fn try_lead(&self, name: &str)
     -> Result<Option<Box<dyn leader::Leadership>>, StoreError>;
+
+    /// The channel between the deployment's instances (PostgreSQL's `NOTIFY`); `None` for
+    /// SQLite, whose deployment is one process.
+    fn notifications(&self) -> Option<std::sync::Arc<dyn notify::Notifications>> {
+        None
+    }
 }
 
 /// A store could not be opened.

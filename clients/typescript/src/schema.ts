@@ -447,6 +447,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your live events as server-sent events (`text/event-stream`): orders, fills,
+         *     positions and bots, and the regime of the markets your bots follow. Reconnect with
+         *     `Last-Event-ID` to get what you missed; a `reset` event means read the state again.
+         */
+        get: operations["stream_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/signals": {
         parameters: {
             query?: never;
@@ -1000,6 +1021,11 @@ export interface components {
             paused_reason?: string | null;
         };
         /**
+         * @description What happened to a bot.
+         * @enum {string}
+         */
+        BotChange: "created" | "updated" | "paused" | "deleted";
+        /**
          * BotChanges
          * @description `PATCH /bots/{id}`: the fields to change.
          * @example {
@@ -1222,6 +1248,123 @@ export interface components {
             /** @description What was wrong, for people. */
             message: string;
         };
+        /**
+         * Event
+         * @description One live event. `type` says which of the other members is set; the rest are null.
+         */
+        Event: {
+            /** @description What it is about. */
+            type: components["schemas"]["EventType"] & unknown;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            at: string;
+            /**
+             * Format: uuid
+             * @description The bot it concerns; null for `regime` and `reset`.
+             */
+            bot_id?: string | null;
+            /** @description The venue; null for `reset`. */
+            exchange?: (components["schemas"]["Exchange"] & unknown) | null;
+            /** @description The pair; null for `reset`. */
+            symbol?: string | null;
+            /** @description `order`: the order as it is now. */
+            order?: (components["schemas"]["Order"] & unknown) | null;
+            /** @description `fill`: the fill. */
+            fill?: (components["schemas"]["EventFill"] & unknown) | null;
+            /** @description `position`: the position after it. */
+            position?: (components["schemas"]["EventPosition"] & unknown) | null;
+            /** @description `bot`: what happened to the bot. */
+            bot?: (components["schemas"]["EventBot"] & unknown) | null;
+            /** @description `regime`: the market's new regime. */
+            regime?: (components["schemas"]["EventRegime"] & unknown) | null;
+            /** @description `reset`: why. */
+            detail?: string | null;
+        };
+        /**
+         * EventBot
+         * @description A bot's change.
+         */
+        EventBot: {
+            /** @description What happened to it. */
+            change: components["schemas"]["BotChange"] & unknown;
+            /** @description The bot as it is now; null when deleted. */
+            bot?: (components["schemas"]["Bot"] & unknown) | null;
+        };
+        /**
+         * EventFill
+         * @description A fill, as an event.
+         */
+        EventFill: {
+            /**
+             * Format: uuid
+             * @description The order.
+             */
+            order_id: string;
+            /** @description The venue's trade id. */
+            venue_trade_id: string;
+            /** @description Buy or sell. */
+            side: components["schemas"]["OrderSide"] & unknown;
+            /** @description How much filled (decimal string). */
+            quantity: string;
+            /** @description At what price. */
+            price: string;
+            /** @description The fee. */
+            fee: string;
+            /** @description The fee's asset. */
+            fee_asset?: string | null;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            filled_at: string;
+        };
+        /**
+         * EventPosition
+         * @description A bot's position after a fill.
+         */
+        EventPosition: {
+            /** @description Whether anything is still held (false: the position closed). */
+            open: boolean;
+            /** @description What is held (decimal string; "0" when closed). */
+            quantity: string;
+            /** @description What it cost in quote currency ("0" when closed). */
+            cost: string;
+            /** @description The average entry price; null when closed. */
+            average_entry_price?: string | null;
+            /**
+             * Format: uint32
+             * @description Pyramid adds.
+             */
+            adds: number;
+            /** @description Dust left unsold when it closed; null while open. */
+            dust?: string | null;
+        };
+        /**
+         * EventRegime
+         * @description A market's new regime.
+         */
+        EventRegime: {
+            /** @description The candle interval classified. */
+            interval: components["schemas"]["IntervalName"] & unknown;
+            /** @description The regime now; null when it could not be classified (entries are blocked). */
+            regime?: (components["schemas"]["RegimeName"] & unknown) | null;
+            /** @description The regime before; null when unknown. */
+            previous?: (components["schemas"]["RegimeName"] & unknown) | null;
+            /**
+             * Format: double
+             * @description 0–1: how clearly the indicators show the regime.
+             */
+            confidence?: number | null;
+            /** @description Whether the gate's default policy now allows entries. */
+            entries_allowed: boolean;
+        };
+        /**
+         * @description What an event is about; also its SSE `event` field.
+         * @enum {string}
+         */
+        EventType: "order" | "fill" | "position" | "bot" | "regime" | "reset";
         /**
          * @description A venue.
          * @enum {string}
@@ -1962,6 +2105,11 @@ export interface components {
          * @enum {string}
          */
         Regime: "bull" | "bear" | "sideways" | "volatile";
+        /**
+         * @description A market regime.
+         * @enum {string}
+         */
+        RegimeName: "bull" | "bear" | "sideways" | "volatile";
         /**
          * Reset
          * @description `POST /auth/password/reset`.
@@ -4144,6 +4292,69 @@ export interface operations {
             };
             /** @description `limit` outside 1–200 (`invalid_field`). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The database is down. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stream_events: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `id` of the last event received; what came after it is sent first. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description The stream: `retry`, then one event per change, and a comment every 15 s when
+             *     nothing happens. It ends when the session ends (sign-out, expiry) or the server
+             *     stops; reconnect with `Last-Event-ID`.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["Event"][];
+                };
+            };
+            /** @description A parameter is not of its documented type or outside its documented range (`bad_request`; the message names the parameter). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description You already have 8 streams open on this server (`too_many_streams`). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

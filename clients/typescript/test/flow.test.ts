@@ -1,9 +1,10 @@
 // The generated client against a real server: sign up, read the verification email from
-// the outbox, verify, sign in, create a Paper bot and find it in the list.
+// the outbox, verify, sign in, create a Paper bot and find it in the list and in the live
+// event stream, and resume that stream after its last event.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { createNexusClient, type Schemas } from "../src/index.js";
+import { createNexusClient, EventStreamError, streamEvents, type Schemas } from "../src/index.js";
 import { findNexus, startNexus, type Server } from "./server.js";
 
 const bin = findNexus();
@@ -56,6 +57,9 @@ test("sign up through the outbox, sign in, create a Paper bot, list it", { skip 
   assert.equal(me.data?.email, email);
   assert.equal(me.data?.email_verified, true);
 
+  // The live stream, open before the bot exists.
+  const events = streamEvents(nexus)[Symbol.asyncIterator]();
+
   const newBot: Schemas["NewBot"] = {
     name: "TypeScript client",
     exchange: "paper",
@@ -82,8 +86,34 @@ test("sign up through the outbox, sign in, create a Paper bot, list it", { skip 
   const one = await nexus.GET("/api/v1/bots/{id}", { params: { path: { id: bot.id } } });
   assert.equal(one.data?.id, bot.id);
 
+  // The stream told of the new bot.
+  const first = await events.next();
+  assert.equal(first.done, false);
+  const createdEvent = first.value!;
+  assert.ok(createdEvent.id, "every event has an id");
+  assert.equal(createdEvent.event.type, "bot");
+  assert.equal(createdEvent.event.bot?.change, "created");
+  assert.equal(createdEvent.event.bot_id, bot.id);
+  await events.return(undefined);
+
+  // Renamed while no stream is open: resuming after the last event brings it.
+  const renamed = await nexus.PATCH("/api/v1/bots/{id}", {
+    params: { path: { id: bot.id } },
+    body: { name: "Renamed" },
+  });
+  assert.equal(renamed.response.status, 200, JSON.stringify(renamed.error));
+  const resumed = streamEvents(nexus, { lastEventId: createdEvent.id })[Symbol.asyncIterator]();
+  const missed = await resumed.next();
+  assert.equal(missed.value?.event.bot?.change, "updated");
+  assert.equal(missed.value?.event.bot?.bot?.name, "Renamed");
+  await resumed.return(undefined);
+
   // Without the token the same call is refused.
   const denied = await anonymous.GET("/api/v1/bots");
   assert.equal(denied.response.status, 401);
   assert.equal(denied.error?.code, "unauthorized");
+  await assert.rejects(
+    streamEvents(anonymous).next(),
+    (e: unknown) => e instanceof EventStreamError && e.status === 401 && e.code === "unauthorized",
+  );
 });

@@ -124,7 +124,7 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
 }
 
-fn order(o: OrderRecord) -> Order {
+pub(crate) fn order(o: OrderRecord) -> Order {
     Order {
         id: o.id,
         signal_id: *o.signal.as_uuid(),

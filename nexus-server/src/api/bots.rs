@@ -28,6 +28,7 @@ use super::keys::Exchange;
 use super::schema::{BotName, Limit, OneOf, PairSymbol, Text};
 use super::session::Session;
 use super::{ApiState, ErrorBody};
+use crate::events::{BotChange, Happening};
 
 #[derive(Tags)]
 enum BotsTag {
@@ -272,7 +273,7 @@ pub struct BotPage {
 /// # Errors
 /// [`StoreError::Corrupt`] when its stored parameters do not read back as JSON or its
 /// configuration does not serialise: shown as `null`, they would look like no settings.
-fn view(bot: &BotRecord) -> Result<Bot, StoreError> {
+pub(crate) fn view(bot: &BotRecord) -> Result<Bot, StoreError> {
     let json = |field: &str, v: Result<serde_json::Value, serde_json::Error>| {
         v.map_err(|e| StoreError::Corrupt {
             message: format!("bot {}: {field}: {e}", bot.id.as_uuid()),
@@ -662,7 +663,10 @@ impl BotsApi {
             .await
         {
             Ok(Ok(())) => match view(&record) {
-                Ok(bot) => CreateBotResponse::Created(Json(Box::new(bot))),
+                Ok(bot) => {
+                    publish(&state, BotChange::Created, record).await;
+                    CreateBotResponse::Created(Json(Box::new(bot)))
+                }
                 Err(e) => CreateBotResponse::Unavailable(unavailable(&e)),
             },
             Ok(Err(limit)) => CreateBotResponse::Forbidden(err("plan_limit", limit.to_string())),
@@ -761,7 +765,10 @@ impl BotsApi {
             .await
         {
             Ok(Ok(true)) => match view(&changed) {
-                Ok(bot) => BotResponse::Ok(Json(Box::new(bot))),
+                Ok(bot) => {
+                    publish(&state, BotChange::Updated, changed).await;
+                    BotResponse::Ok(Json(Box::new(bot)))
+                }
                 Err(e) => BotResponse::Unavailable(unavailable(&e)),
             },
             Ok(Ok(false)) => BotResponse::NotFound(no_such_bot()),
@@ -778,16 +785,43 @@ impl BotsApi {
         auth: Session,
         id: Path<Uuid>,
     ) -> DeleteBotResponse {
-        match state
-            .store
-            .delete_bot(auth.caller().user.id, BotId::new(id.0))
-            .await
-        {
-            Ok(true) => DeleteBotResponse::Deleted,
+        let user = auth.caller().user.id;
+        // Read first: the event names the bot's market, which the delete takes away.
+        let bot = match owned(&state, user, id.0).await {
+            Ok(bot) => bot,
+            Err(Missing::NotFound) => return DeleteBotResponse::NotFound(no_such_bot()),
+            Err(Missing::Unavailable(e)) => return DeleteBotResponse::Unavailable(e),
+        };
+        match state.store.delete_bot(user, bot.id).await {
+            Ok(true) => {
+                state
+                    .events
+                    .publish(&[Happening::BotDeleted {
+                        user,
+                        bot: bot.id,
+                        exchange: bot.exchange,
+                        symbol: bot.symbol,
+                        at: Utc::now(),
+                    }])
+                    .await;
+                DeleteBotResponse::Deleted
+            }
             Ok(false) => DeleteBotResponse::NotFound(no_such_bot()),
             Err(e) => DeleteBotResponse::Unavailable(unavailable(&e)),
         }
     }
+}
+
+/// Tells the owner's streams live what happened to `bot`.
+async fn publish(state: &ApiState, change: BotChange, bot: BotRecord) {
+    state
+        .events
+        .publish(&[Happening::Bot {
+            change,
+            bot,
+            at: Utc::now(),
+        }])
+        .await;
 }
 
 /// The caller's bot `id`; another user's bot is "not found" like a missing one.

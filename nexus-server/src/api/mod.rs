@@ -2,7 +2,7 @@
 //! at `/openapi.json` with an interactive UI at `/docs`. Every error is a JSON
 //! [`ErrorBody`] with a stable `code`.
 
-mod activity;
+pub(crate) mod activity;
 mod admin;
 mod alerts;
 mod auth;
@@ -14,6 +14,7 @@ pub mod config_schema;
 mod contract;
 mod email_webhook;
 mod error;
+pub mod events;
 mod headers;
 mod health;
 mod identity_link;
@@ -64,7 +65,7 @@ pub const TITLE: &str = "Nexus API";
 /// crate's): a new minor version adds, a new major version may break
 /// (docs/clients.md#versioning). A test compares the document with the last released one
 /// (docs/api-releases/) and fails on a breaking change this version does not announce.
-pub const API_VERSION: &str = "1.0.0";
+pub const API_VERSION: &str = "1.1.0";
 
 /// The largest request body accepted (64 KiB: every request of this API is small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -160,6 +161,10 @@ pub struct ApiState {
     pub alert_webhooks: crate::alerts::WebhookPolicy,
     /// The bearer token `/metrics` requires (`NEXUS_METRICS_TOKEN`); `None`: open.
     pub metrics_token: Option<nexus_core::Secret>,
+    /// Live events: published by the API's own changes, streamed by `GET /events`.
+    pub events: Arc<crate::events::Events>,
+    /// Event streams' session checks and keep-alives.
+    pub event_timing: events::StreamTiming,
 }
 
 impl ApiState {
@@ -198,6 +203,8 @@ impl ApiState {
             resend_webhook_secret: None,
             metrics_token: None,
             alert_webhooks: crate::alerts::WebhookPolicy::default(),
+            events: crate::events::Events::local(crate::events::DEFAULT_BUFFER),
+            event_timing: events::StreamTiming::default(),
         }
     }
 
@@ -257,6 +264,13 @@ impl ApiState {
         self.hub = Some(hub);
         self
     }
+
+    /// The same state publishing and streaming live events through `events`.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<crate::events::Events>) -> Self {
+        self.events = events;
+        self
+    }
 }
 
 /// Every API of the server, by tag, with what every operation answers besides its
@@ -269,6 +283,7 @@ pub type Apis = contract::Documented<(
     KeysApi,
     BotsApi,
     ActivityApi,
+    events::EventsApi,
     SignalsApi,
     BillingApi,
     EmailApi,
@@ -286,6 +301,7 @@ fn apis(store: Option<Arc<dyn Store>>) -> Apis {
         KeysApi,
         BotsApi,
         ActivityApi,
+        events::EventsApi,
         SignalsApi,
         BillingApi,
         EmailApi,

@@ -131,6 +131,7 @@ pub struct Dispatcher {
     instruments: std::sync::Mutex<HashMap<(ExchangeId, Symbol), (Instrument, Instant)>>,
     wake: Option<Arc<tokio::sync::Notify>>,
     planner: Planner,
+    events: Option<Arc<crate::events::Events>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -161,6 +162,7 @@ impl Dispatcher {
             instruments: std::sync::Mutex::default(),
             wake: None,
             planner: plan_into,
+            events: None,
         }
     }
 
@@ -178,6 +180,13 @@ impl Dispatcher {
     #[must_use]
     pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
         self.wake = Some(wake);
+        self
+    }
+
+    /// The same dispatcher, telling users live of the bots it pauses.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<crate::events::Events>) -> Self {
+        self.events = Some(events);
         self
     }
 
@@ -271,6 +280,7 @@ impl Dispatcher {
                 panics::pause(
                     self.store.as_ref(),
                     metrics,
+                    self.events.as_deref(),
                     Task::Fanout,
                     bot,
                     &what,

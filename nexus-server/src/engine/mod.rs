@@ -159,6 +159,7 @@ pub fn start(
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     email: Arc<dyn EmailSender>,
+    events: Arc<crate::events::Events>,
     worker: &str,
 ) -> Result<Engine, String> {
     // Paper accounts live in the store: they survive restarts and every instance of the
@@ -201,7 +202,8 @@ pub fn start(
             config.batch,
             Arc::clone(&metrics),
         )
-        .with_wake(Arc::clone(&wake)),
+        .with_wake(Arc::clone(&wake))
+        .with_events(Arc::clone(&events)),
     );
     let (stop, stopped) = watch::channel(false);
     let mut engine = Engine {
@@ -234,14 +236,16 @@ pub fn start(
         config.scheduler.clone(),
         worker.to_owned(),
     )
-    .with_advisor(advisor.map(|a| Arc::new(a) as Arc<dyn advice::MarketAdvisor>));
+    .with_advisor(advisor.map(|a| Arc::new(a) as Arc<dyn advice::MarketAdvisor>))
+    .with_events(Arc::clone(&events));
     engine
         .tasks
         .push(tokio::spawn(scheduler.run(stopped.clone())));
     let executor = Arc::new(
         worker::TradeExecutor::new(Arc::clone(&store), venues)
             .with_metrics(Arc::clone(&metrics))
-            .with_wake(wake),
+            .with_wake(wake)
+            .with_events(events),
     );
     for n in 0..config.workers.max(1) {
         engine.tasks.push(tokio::spawn(worker::run_worker(

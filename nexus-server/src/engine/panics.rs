@@ -16,6 +16,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use chrono::Utc;
 use futures_util::FutureExt;
 use nexus_core::BotId;
+use nexus_core::ports::accounts::BotRecord;
 use nexus_store::Store;
 
 use crate::metrics::Metrics;
@@ -99,6 +100,7 @@ pub fn reason(what: &str, panic: &Panicked) -> String {
 pub async fn pause(
     store: &dyn Store,
     metrics: Option<&Metrics>,
+    events: Option<&crate::events::Events>,
     task: Task,
     bot: BotId,
     what: &str,
@@ -111,7 +113,19 @@ pub async fn pause(
     let reason = reason(what, panic);
     let now = Utc::now();
     match store.pause_bot(bot, &reason, now).await {
-        Ok(true) => alert_paused(store, bot, &reason, now).await,
+        Ok(true) => {
+            if let Some(record) = alert_paused(store, bot, &reason, now).await
+                && let Some(events) = events
+            {
+                events
+                    .publish(&[crate::events::Happening::Bot {
+                        change: crate::events::BotChange::Paused,
+                        bot: record,
+                        at: now,
+                    }])
+                    .await;
+            }
+        }
         Ok(false) => {}
         Err(e) => {
             tracing::error!(%bot, error = %e, "the bot whose work panicked could not be paused");
@@ -120,14 +134,20 @@ pub async fn pause(
 }
 
 /// Tells the owner of a bot the system paused (an `errors` alert), as their preferences
-/// say. A failure is logged: the pause stands either way.
-async fn alert_paused(store: &dyn Store, bot: BotId, reason: &str, now: nexus_core::Timestamp) {
+/// say; the bot as paused, when it could be read. A failure is logged: the pause stands
+/// either way.
+async fn alert_paused(
+    store: &dyn Store,
+    bot: BotId,
+    reason: &str,
+    now: nexus_core::Timestamp,
+) -> Option<BotRecord> {
     let record = match store.bot(bot).await {
         Ok(Some(record)) => record,
-        Ok(None) => return,
+        Ok(None) => return None,
         Err(e) => {
             tracing::warn!(%bot, error = %e, "the paused bot's owner could not be alerted");
-            return;
+            return None;
         }
     };
     let alerts = super::alerts::TradeAlerts {
@@ -144,6 +164,7 @@ async fn alert_paused(store: &dyn Store, bot: BotId, reason: &str, now: nexus_co
     if let Err(e) = enqueued {
         tracing::warn!(%bot, error = %e, "the paused bot's owner could not be alerted");
     }
+    Some(record)
 }
 
 #[cfg(test)]

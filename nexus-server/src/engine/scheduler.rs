@@ -141,6 +141,7 @@ pub struct Scheduler {
     config: SchedulerConfig,
     worker: String,
     registry: Registry,
+    events: Option<Arc<crate::events::Events>>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -174,7 +175,16 @@ impl Scheduler {
             config,
             worker,
             registry: Registry::default(),
+            events: None,
         }
+    }
+
+    /// The same scheduler, telling users live of regime changes and of the bots it
+    /// pauses.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<crate::events::Events>) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// The same scheduler, asking `advisor` before each entry and add.
@@ -377,6 +387,7 @@ impl Scheduler {
                 continue;
             };
             let candles = &slot.candles;
+            let before = slot.regime.map(|c| c.regime);
             let classified = panics::catch(|| {
                 candles
                     .iter()
@@ -420,6 +431,18 @@ impl Scheduler {
                 regime = ?decision.regime, allowed = decision.allowed,
                 "regime classified"
             );
+            if decision.regime != before
+                && let Some(events) = &self.events
+            {
+                events
+                    .publish(&[crate::events::Happening::Regime {
+                        confidence: slot.regime.map(|c| c.confidence),
+                        decision,
+                        interval,
+                        previous: before,
+                    }])
+                    .await;
+            }
             recorded += 1;
         }
         Ok(recorded)
@@ -629,11 +652,23 @@ impl Scheduler {
         let mut after = None;
         loop {
             let page = self.store.active_bots(&filter, after, PAUSE_PAGE).await?;
+            let mut paused = Vec::new();
             for sub in &page {
                 tracing::error!(bot = %sub.bot.id, ?market, %panic, "pausing a bot whose strategy panicked");
-                self.store
-                    .pause_bot(sub.bot.id, &reason, Utc::now())
-                    .await?;
+                let now = Utc::now();
+                if self.store.pause_bot(sub.bot.id, &reason, now).await? {
+                    let mut bot = sub.bot.clone();
+                    bot.paused = true;
+                    bot.paused_reason = Some(reason.clone());
+                    paused.push(crate::events::Happening::Bot {
+                        change: crate::events::BotChange::Paused,
+                        bot,
+                        at: now,
+                    });
+                }
+            }
+            if let Some(events) = &self.events {
+                events.publish(&paused).await;
             }
             match page.last() {
                 Some(last) if page.len() == PAUSE_PAGE as usize => after = Some(last.bot.id),

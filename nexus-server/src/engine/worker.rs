@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use super::alerts::{TradeAlert, TradeAlerts};
 use super::panics::{self, Panicked, Task};
+use crate::events::Happening;
 
 const BOT_DELETED: &str = "the bot was deleted";
 
@@ -210,6 +211,7 @@ pub struct TradeExecutor {
     venues: Arc<Venues>,
     metrics: Option<Arc<crate::metrics::Metrics>>,
     wake: Arc<tokio::sync::Notify>,
+    events: Option<Arc<crate::events::Events>>,
 }
 
 impl TradeExecutor {
@@ -221,7 +223,15 @@ impl TradeExecutor {
             venues,
             metrics: None,
             wake: Arc::default(),
+            events: None,
         }
+    }
+
+    /// The same executor, telling users live of their orders, fills and positions.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<crate::events::Events>) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// The same executor, its idle workers woken by `wake` (the fan-out notifies it when
@@ -252,6 +262,7 @@ impl TradeExecutor {
         panics::pause(
             self.store.as_ref(),
             metrics,
+            self.events.as_deref(),
             Task::Worker,
             bot,
             &what,
@@ -384,6 +395,8 @@ impl TradeExecutor {
         let mut accounts = Accounts::new();
         let mut to_send = Vec::new();
         let mut orders = Vec::new();
+        // Orders refused before sending (recorded as failed with the planned rows).
+        let mut refused_now = Vec::new();
         for (index, plan) in plans.iter().enumerate() {
             let Some(bot) = bots.get(&plan.bot) else {
                 // Nothing to record against: the bot's rows went with it.
@@ -397,7 +410,9 @@ impl TradeExecutor {
                     orders.push(order);
                 }
                 Err(reason) => {
-                    orders.push(execution::refused(&order, OrderState::Failed, &reason, now).order);
+                    let refused = execution::refused(&order, OrderState::Failed, &reason, now);
+                    orders.push(refused.order.clone());
+                    refused_now.push(refused);
                     self.count(plan, OrderState::Failed);
                     alerts.push(order_error(plan, OrderState::Failed, reason.to_string()));
                     results.push((index, Ok(Executed::Refused(reason.to_string()))));
@@ -548,6 +563,14 @@ impl TradeExecutor {
             .record_executions(&executions, now)
             .await
             .map_err(ExecuteError::store("recording the fills"))?;
+        if let Some(events) = &self.events {
+            let happened: Vec<Happening> = refused_now
+                .into_iter()
+                .chain(executions)
+                .map(Happening::Execution)
+                .collect();
+            events.publish(&happened).await;
+        }
         // One alert job for the batch, unique per its orders and states: a batch whose
         // reports are recorded twice alerts once.
         if !alerts.is_empty() {

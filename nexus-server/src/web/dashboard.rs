@@ -1,8 +1,9 @@
 //! `/app`: the dashboard. Figures across the user's bots (equity, today's P&L, open
 //! positions), each market they follow with its regime and why, their latest orders and
 //! skips, and the bots themselves. The live part is its own fragment
-//! (`/app/dashboard/live`) that the page asks htmx to fetch again every 5 s; without
-//! scripts the page is complete as served.
+//! (`/app/dashboard/live`) that the page fetches again when the user's event stream
+//! (`GET /api/v1/events`) reports a change, and every 30 s for prices (every 5 s when the
+//! stream cannot be opened); without scripts the page is complete as served.
 //!
 //! Everything here is read (from the store, the Paper ledger and the engine's market-data
 //! hub); nothing is written, so no API operation is called.

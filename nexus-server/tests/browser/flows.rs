@@ -1,6 +1,7 @@
 //! What a person does, in Chromium, finding fields by their visible labels and buttons by
 //! their text: sign up, confirm the address through the emailed link, sign in, add a Paper
-//! bot, find it on the dashboard, see its order after a signal, pause it, change the alert
+//! bot, find it on the dashboard, see its order arrive there live after a signal and on
+//! the bot's page, pause it, change the alert
 //! preferences, switch to dark mode and find it kept after a reload, sign out. The pages met on the way that only
 //! a form leads to (its answer, its errors, a message after a redirect) are checked as
 //! every page is (checks.rs).
@@ -130,8 +131,24 @@ fn a_person_signs_up_runs_a_paper_bot_and_signs_out() {
         }
         assert!(classified, "the market's regime shows: {}", b.text().await);
 
-        // A signal: its order shows on the bot's page.
+        // A signal, the dashboard left open: the event stream brings its order in without
+        // a reload, well before the 30 s refresh for prices could.
+        b.script("window.nexusNotReloaded = true; return true;", json!([]))
+            .await;
         app.signal("entry", "browser-entry-1").await;
+        b.wait_until(
+            "the signal's order on the open dashboard",
+            "return document.querySelectorAll(\"[aria-label='Recent orders'] tbody tr\").length > 0;",
+        )
+        .await;
+        assert_eq!(
+            b.script("return window.nexusNotReloaded === true;", json!([]))
+                .await,
+            json!(true),
+            "the dashboard updated in place"
+        );
+
+        // Its order shows on the bot's page too.
         let mut ordered = false;
         for _ in 0..60 {
             b.goto(&app.at(&bot_page)).await;

@@ -22,21 +22,26 @@ const SOURCE_SECRET: &str = "tv-secret-0123456789";
 
 /// A running instance over a test database. Fields drop in order: the instance's handle
 /// before the database is removed.
-struct World {
-    instance: Option<Instance>,
-    config: Config,
-    store: Arc<dyn Store>,
+pub(crate) struct World {
+    pub(crate) instance: Option<Instance>,
+    pub(crate) config: Config,
+    pub(crate) store: Arc<dyn Store>,
     outbox: Outbox,
-    api: Http,
-    http: reqwest::Client,
+    pub(crate) api: Http,
+    pub(crate) http: reqwest::Client,
     _db: TestDb,
 }
 
-async fn start(backend: Backend) -> World {
+pub(crate) async fn start(backend: Backend) -> World {
+    start_with(backend, |_| {}).await
+}
+
+/// [`start`], with `adjust` changing the configuration first.
+pub(crate) async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> World {
     let db = TestDb::open(backend).await;
     // The longest TTL and a feed that stays still after its warm-up: whatever the test's
     // pace, the market-data call it makes is the only one.
-    let config = Config::from_lookup(|var| {
+    let mut config = Config::from_lookup(|var| {
         Ok(match var {
             "NEXUS_BIND" => Some("127.0.0.1:0".to_owned()),
             "NEXUS_MARKET_TTL_SECS" => Some("30".to_owned()),
@@ -46,6 +51,7 @@ async fn start(backend: Backend) -> World {
         })
     })
     .unwrap();
+    adjust(&mut config);
     let outbox = Outbox::new(&db.path().join("outbox"));
     let instance = launch(&config, Arc::clone(&db.store), outbox.sender(), None)
         .await
@@ -64,7 +70,7 @@ async fn start(backend: Backend) -> World {
 
 /// Runs `test` on an instance over each database, and stops the instance gracefully when
 /// the test passed (a failed test's instance dies with its runtime).
-async fn on_both<F, Fut>(name: &str, test: F)
+pub(crate) async fn on_both<F, Fut>(name: &str, test: F)
 where
     F: Fn(World) -> Fut + Copy,
     Fut: std::future::Future<Output = World>,
@@ -78,15 +84,20 @@ where
 }
 
 impl World {
-    fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.instance.as_ref().unwrap().url
     }
 
-    async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> (StatusCode, Value) {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
         self.api.post(path, body, token).await
     }
 
-    async fn get(&self, path: &str, token: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Value {
         let (status, body) = self.api.get(path, Some(token)).await;
         assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
         body
@@ -97,7 +108,7 @@ impl World {
     }
 
     /// Signs up, verifies (the link from the outbox) and signs in.
-    async fn user(&self, email: &str) -> String {
+    pub(crate) async fn user(&self, email: &str) -> String {
         let password = "correct horse battery";
         let (status, _) = self
             .post(
@@ -141,7 +152,7 @@ impl World {
     }
 
     /// Waits until the scheduler has classified the bots' market.
-    async fn regime_classified(&self) {
+    pub(crate) async fn regime_classified(&self) {
         let store = Arc::clone(&self.store);
         self.eventually("the market's regime", || {
             let store = Arc::clone(&store);
@@ -176,7 +187,7 @@ impl World {
 
 /// A Paper bot following the `tv` source, whose entries any regime allows (so a test does
 /// not depend on where the replayed market stands).
-fn webhook_bot() -> Value {
+pub(crate) fn webhook_bot() -> Value {
     json!({
         "exchange": "paper", "symbol": "BTC/USDT", "interval": "1d",
         "strategy": "webhook", "strategy_config": {"source": "tv"},
@@ -185,7 +196,7 @@ fn webhook_bot() -> Value {
 }
 
 /// A `tv` signal for BTC/USDT on Paper, proved by its token.
-fn signal(action: &str, key: &str) -> Value {
+pub(crate) fn signal(action: &str, key: &str) -> Value {
     json!({"source": "tv", "token": SOURCE_SECRET, "action": action,
         "exchange": "paper", "symbol": "BTC/USDT", "idempotency_key": key})
 }

@@ -18,6 +18,7 @@ mod billing;
 mod cli;
 mod email;
 mod engine;
+mod events;
 mod exchange_cli;
 mod failover;
 mod fuzz_corpus;

@@ -147,6 +147,12 @@ impl Store for PostgresStore {
     ) -> Result<Option<Box<dyn crate::leader::Leadership>>, StoreError> {
         crate::leader::try_lead_pg(&self.options, name).await
     }
+
+    fn notifications(&self) -> Option<std::sync::Arc<dyn crate::notify::Notifications>> {
+        Some(std::sync::Arc::new(crate::notify::PgNotifications::new(
+            self.pool.clone(),
+        )))
+    }
 }
 
 #[async_trait]

@@ -16,6 +16,7 @@ mod emails;
 mod files;
 mod jobs;
 mod leader;
+mod notify;
 mod oauth;
 mod paper;
 mod positions;
@@ -75,7 +76,7 @@ impl Db {
         }
     }
 
-    async fn drop_schema(&self) {
+    pub async fn drop_schema(&self) {
         if let Self::Postgres { url, schema } = self {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
             let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");

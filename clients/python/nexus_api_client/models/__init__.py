@@ -12,6 +12,7 @@ from .billing_event_page import BillingEventPage
 from .billing_status import BillingStatus
 from .billing_view import BillingView
 from .bot import Bot
+from .bot_change import BotChange
 from .bot_changes import BotChanges
 from .bot_counts import BotCounts
 from .bot_page import BotPage
@@ -25,6 +26,12 @@ from .email_preferences import EmailPreferences
 from .email_state_name import EmailStateName
 from .email_webhook_answer import EmailWebhookAnswer
 from .error_body import ErrorBody
+from .event import Event
+from .event_bot import EventBot
+from .event_fill import EventFill
+from .event_position import EventPosition
+from .event_regime import EventRegime
+from .event_type import EventType
 from .exchange import Exchange
 from .exposure_cap_type_0 import ExposureCapType0
 from .exposure_cap_type_1 import ExposureCapType1
@@ -64,6 +71,7 @@ from .pyramid import Pyramid
 from .pyramid_level import PyramidLevel
 from .redirect_url import RedirectUrl
 from .regime import Regime
+from .regime_name import RegimeName
 from .resend_webhook_body import ResendWebhookBody
 from .reset import Reset
 from .risk_sizing import RiskSizing
@@ -105,6 +113,7 @@ __all__ = (
     "BillingStatus",
     "BillingView",
     "Bot",
+    "BotChange",
     "BotChanges",
     "BotCounts",
     "BotPage",
@@ -118,6 +127,12 @@ __all__ = (
     "EmailStateName",
     "EmailWebhookAnswer",
     "ErrorBody",
+    "Event",
+    "EventBot",
+    "EventFill",
+    "EventPosition",
+    "EventRegime",
+    "EventType",
     "Exchange",
     "ExposureCapType0",
     "ExposureCapType1",
@@ -157,6 +172,7 @@ __all__ = (
     "PyramidLevel",
     "RedirectUrl",
     "Regime",
+    "RegimeName",
     "ResendWebhookBody",
     "Reset",
     "RiskSizing",

@@ -58,6 +58,13 @@ impl TestDb {
         self.dir.path()
     }
 
+    /// The PostgreSQL server's URL and this test's schema (`None` on SQLite).
+    pub fn postgres_schema(&self) -> Option<(&str, &str)> {
+        self.schema
+            .as_ref()
+            .map(|s| (s.url.as_str(), s.name.as_str()))
+    }
+
     /// Another store on the same data (another instance of a deployment), with a master
     /// key of its own.
     pub async fn another_store(&self) -> Arc<dyn Store> {
