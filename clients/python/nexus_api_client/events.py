@@ -5,16 +5,17 @@ the operation out of the generated code and copies this module into the package 
 ``nexus_api_client.events``. The events are the generated ``Event`` model::
 
     from nexus_api_client import AuthenticatedClient
-    from nexus_api_client.events import stream_events
+    from nexus_api_client.events import open_events
     from nexus_api_client.models import EventType
 
     last = None
     with AuthenticatedClient(base_url="http://127.0.0.1:8080", token=token) as nexus:
         while True:
-            for received in stream_events(nexus, last_event_id=last):
-                last = received.id or last
-                if received.event.type_ == EventType.RESET:
-                    ...  # missed events: read the state again
+            with open_events(nexus, last_event_id=last) as events:
+                for received in events:
+                    if received.event.type_ == EventType.RESET:
+                        ...  # missed events: read the state again
+                last = events.last_event_id  # the stream ended: resume after it
 """
 
 import json
@@ -25,7 +26,7 @@ from typing import Optional, Union
 from .client import AuthenticatedClient, Client
 from .models.event import Event
 
-__all__ = ["EventStreamError", "ReceivedEvent", "stream_events"]
+__all__ = ["EventStream", "EventStreamError", "ReceivedEvent", "open_events"]
 
 
 @dataclass
@@ -46,28 +47,27 @@ class EventStreamError(Exception):
         self.message = message
 
 
-def stream_events(client: Union[AuthenticatedClient, Client], last_event_id: Optional[str] = None) -> Iterator[ReceivedEvent]:
-    """The session's events until the server ends the stream; after ``last_event_id`` when
-    given (what was missed comes first, or a ``reset`` event)."""
-    headers = {"Accept": "text/event-stream"}
-    if last_event_id is not None:
-        headers["Last-Event-ID"] = last_event_id
-    with client.get_httpx_client().stream("GET", "/api/v1/events", headers=headers, timeout=None) as response:
-        if response.status_code != 200:
-            response.read()
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            raise EventStreamError(
-                response.status_code, body.get("code", "unknown"), body.get("message", response.reason_phrase)
-            )
-        event_id = None
-        data = []
-        for line in response.iter_lines():
+class EventStream:
+    """An open stream: iterate it for its events until the server ends it; ``close()`` (or
+    leaving its ``with`` block) ends it."""
+
+    def __init__(self, context, response, last_event_id: Optional[str]):
+        self._context = context
+        self._response = response
+        self._lines = response.iter_lines()
+        self.last_event_id = last_event_id
+
+    def __iter__(self) -> Iterator[ReceivedEvent]:
+        return self
+
+    def __next__(self) -> ReceivedEvent:
+        event_id, data = None, []
+        for line in self._lines:
             if line == "":
+                if event_id is not None:
+                    self.last_event_id = event_id
                 if data:
-                    yield ReceivedEvent(id=event_id, event=Event.from_dict(json.loads("\n".join(data))))
+                    return ReceivedEvent(id=event_id, event=Event.from_dict(json.loads("\n".join(data))))
                 event_id, data = None, []
                 continue
             if line.startswith(":"):
@@ -78,4 +78,36 @@ def stream_events(client: Union[AuthenticatedClient, Client], last_event_id: Opt
                 event_id = value
             elif field == "data":
                 data.append(value)
+        raise StopIteration
 
+    def close(self) -> None:
+        self._context.__exit__(None, None, None)
+
+    def __enter__(self) -> "EventStream":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+
+def open_events(client: Union[AuthenticatedClient, Client], last_event_id: Optional[str] = None) -> EventStream:
+    """Opens the session's event stream, after ``last_event_id`` when given (what was
+    missed comes first, or a ``reset`` event); raises ``EventStreamError`` when the API
+    refuses."""
+    headers = {"Accept": "text/event-stream"}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    context = client.get_httpx_client().stream("GET", "/api/v1/events", headers=headers, timeout=None)
+    response = context.__enter__()
+    if response.status_code != 200:
+        try:
+            response.read()
+            body = response.json()
+        except ValueError:
+            body = {}
+        finally:
+            context.__exit__(None, None, None)
+        raise EventStreamError(
+            response.status_code, body.get("code", "unknown"), body.get("message", response.reason_phrase)
+        )
+    return EventStream(context, response, last_event_id)

@@ -8,7 +8,7 @@ from http import HTTPStatus
 from nexus_api_client import AuthenticatedClient, Client
 from nexus_api_client.api.auth import log_in, me, sign_up, verify_email
 from nexus_api_client.api.bots import create_bot, get_bot, list_bots, update_bot
-from nexus_api_client.events import EventStreamError, stream_events
+from nexus_api_client.events import EventStreamError, open_events
 from nexus_api_client.models import (
     Bot,
     BotChange,
@@ -90,20 +90,23 @@ def test_sign_up_through_the_outbox_sign_in_create_a_paper_bot_list_it(server):
 
         # The stream, asked to resume after an id it never gave: a reset, carrying the
         # newest event's id (the bot created above) to resume from.
-        reset = next(iter(stream_events(nexus, last_event_id="never-given")))
+        with open_events(nexus, last_event_id="never-given") as events:
+            reset = next(events)
         assert reset.event.type_ == EventType.RESET and reset.id
+        assert events.last_event_id == reset.id
 
         # Renamed while no stream is open: resuming after that id brings it.
         renamed = update_bot.sync_detailed(client=nexus, id=bot.id, body=BotChanges(name="Renamed"))
         assert renamed.status_code == HTTPStatus.OK, renamed.content
-        missed = next(iter(stream_events(nexus, last_event_id=reset.id)))
+        with open_events(nexus, last_event_id=reset.id) as events:
+            missed = next(events)
         assert missed.event.type_ == EventType.BOT
         assert missed.event.bot.change == BotChange.UPDATED
         assert missed.event.bot.bot.name == "Renamed"
 
     with Client(base_url=server.url) as stranger:
         try:
-            next(iter(stream_events(stranger)))
+            open_events(stranger)
             raise AssertionError("an anonymous stream is refused")
         except EventStreamError as refused:
             assert refused.status == HTTPStatus.UNAUTHORIZED and refused.code == "unauthorized"

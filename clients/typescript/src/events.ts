@@ -1,13 +1,14 @@
-// The live event stream (GET /api/v1/events) as an async iterator of typed events. The
+// The live event stream (GET /api/v1/events) as an async iterable of typed events. The
 // generated types describe each event (`Schemas["Event"]`); openapi-fetch gives the raw
 // body (`parseAs: "stream"`), which this reads as server-sent events.
 //
 //     let last: string | undefined;
 //     for (;;) {
-//       for await (const { id, event } of streamEvents(nexus, { lastEventId: last })) {
-//         last = id ?? last;
+//       const events = await openEvents(nexus, { lastEventId: last });
+//       for await (const { event } of events) {
 //         if (event.type === "reset") { /* missed events: read the state again */ }
 //       }
+//       last = events.lastEventId; // the stream ended (sign-out, a restart): resume
 //     }
 import type { NexusClient, Schemas } from "./index.js";
 
@@ -29,50 +30,71 @@ export class EventStreamError extends Error {
   }
 }
 
-export interface StreamEventsOptions {
+export interface OpenEventsOptions {
   /** Resume after this event: what was missed comes first, or a `reset`. */
   lastEventId?: string;
-  /** Ends the stream. */
-  signal?: AbortSignal;
 }
 
-/** The session's events until the server ends the stream (or `signal` aborts it). */
-export async function* streamEvents(
-  client: NexusClient,
-  options: StreamEventsOptions = {},
-): AsyncGenerator<ReceivedEvent> {
+/** An open stream: iterate it for its events until the server ends it; `close()` ends it. */
+export class EventStream implements AsyncIterable<ReceivedEvent> {
+  /** The id of the last event received: what to resume after. */
+  lastEventId: string | undefined;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly decoder = new TextDecoder();
+  private text = "";
+
+  constructor(body: ReadableStream<Uint8Array>, lastEventId: string | undefined) {
+    this.reader = body.getReader();
+    this.lastEventId = lastEventId;
+  }
+
+  /** The next event, or `undefined` when the server ended the stream. */
+  async next(): Promise<ReceivedEvent | undefined> {
+    for (;;) {
+      let end: number;
+      while ((end = this.text.indexOf("\n\n")) >= 0) {
+        const frame = this.text.slice(0, end);
+        this.text = this.text.slice(end + 2);
+        const received = parse(frame);
+        if (received?.id !== undefined) this.lastEventId = received.id;
+        if (received?.event !== undefined) return { id: received.id, event: received.event };
+      }
+      const { value, done } = await this.reader.read();
+      if (done) return undefined;
+      this.text += this.decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+    }
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    await this.reader.cancel();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedEvent> {
+    for (;;) {
+      const received = await this.next();
+      if (received === undefined) return;
+      yield received;
+    }
+  }
+}
+
+/** Opens the session's event stream; throws `EventStreamError` when the API refuses. */
+export async function openEvents(client: NexusClient, options: OpenEventsOptions = {}): Promise<EventStream> {
   const header = options.lastEventId === undefined ? undefined : { "Last-Event-ID": options.lastEventId };
   const { data, error, response } = await client.GET("/api/v1/events", {
     params: { header },
     parseAs: "stream",
-    signal: options.signal,
   });
   if (error !== undefined || data === undefined || data === null) {
     const body = (error ?? {}) as { code?: string; message?: string };
     throw new EventStreamError(response.status, body.code ?? "unknown", body.message ?? response.statusText);
   }
-  const reader = (data as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      text += value.replace(/\r\n/g, "\n");
-      let end: number;
-      while ((end = text.indexOf("\n\n")) >= 0) {
-        const frame = text.slice(0, end);
-        text = text.slice(end + 2);
-        const received = parse(frame);
-        if (received !== undefined) yield received;
-      }
-    }
-  } finally {
-    reader.releaseLock();
-  }
+  return new EventStream(data as ReadableStream<Uint8Array>, options.lastEventId);
 }
 
-/** One frame's event; `undefined` for a frame with no data (a comment, the retry delay). */
-function parse(frame: string): ReceivedEvent | undefined {
+/** One frame's id and event (no event for a frame without data: a comment, the retry delay). */
+function parse(frame: string): { id?: string; event?: Schemas["Event"] } | undefined {
   let id: string | undefined;
   const data: string[] = [];
   for (const line of frame.split("\n")) {
@@ -84,6 +106,6 @@ function parse(frame: string): ReceivedEvent | undefined {
     if (field === "id") id = value;
     else if (field === "data") data.push(value);
   }
-  if (data.length === 0) return undefined;
-  return { id, event: JSON.parse(data.join("\n")) as Schemas["Event"] };
+  if (id === undefined && data.length === 0) return undefined;
+  return { id, event: data.length === 0 ? undefined : (JSON.parse(data.join("\n")) as Schemas["Event"]) };
 }

@@ -11,7 +11,7 @@ import createClient, { type Client, type ClientOptions, type Middleware } from "
 import type { components, paths } from "./schema.js";
 
 export type { components, operations, paths } from "./schema.js";
-export { EventStreamError, streamEvents, type ReceivedEvent, type StreamEventsOptions } from "./events.js";
+export { EventStream, EventStreamError, openEvents, type OpenEventsOptions, type ReceivedEvent } from "./events.js";
 
 /** The document's named schemas: `Schemas["Bot"]`, `Schemas["ErrorBody"]`… */
 export type Schemas = components["schemas"];

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 
-import { createNexusClient, EventStreamError, streamEvents, type Schemas } from "../src/index.js";
+import { createNexusClient, EventStreamError, openEvents, type Schemas } from "../src/index.js";
 import { findNexus, startNexus, type Server } from "./server.js";
 
 const bin = findNexus();
@@ -24,7 +24,7 @@ after(async () => {
   await server?.stop();
 });
 
-test("sign up through the outbox, sign in, create a Paper bot, list it", { skip }, async () => {
+test("sign up through the outbox, sign in, create a Paper bot, list it, follow its events", { skip }, async () => {
   const anonymous = createNexusClient(server.url);
   const email = "ts-client@example.com";
   const password = "a long enough password";
@@ -58,7 +58,7 @@ test("sign up through the outbox, sign in, create a Paper bot, list it", { skip 
   assert.equal(me.data?.email_verified, true);
 
   // The live stream, open before the bot exists.
-  const events = streamEvents(nexus)[Symbol.asyncIterator]();
+  const events = await openEvents(nexus);
 
   const newBot: Schemas["NewBot"] = {
     name: "TypeScript client",
@@ -87,14 +87,14 @@ test("sign up through the outbox, sign in, create a Paper bot, list it", { skip 
   assert.equal(one.data?.id, bot.id);
 
   // The stream told of the new bot.
-  const first = await events.next();
-  assert.equal(first.done, false);
-  const createdEvent = first.value!;
+  const createdEvent = (await events.next())!;
+  assert.ok(createdEvent, "an event");
   assert.ok(createdEvent.id, "every event has an id");
   assert.equal(createdEvent.event.type, "bot");
   assert.equal(createdEvent.event.bot?.change, "created");
   assert.equal(createdEvent.event.bot_id, bot.id);
-  await events.return(undefined);
+  assert.equal(events.lastEventId, createdEvent.id);
+  await events.close();
 
   // Renamed while no stream is open: resuming after the last event brings it.
   const renamed = await nexus.PATCH("/api/v1/bots/{id}", {
@@ -102,18 +102,18 @@ test("sign up through the outbox, sign in, create a Paper bot, list it", { skip 
     body: { name: "Renamed" },
   });
   assert.equal(renamed.response.status, 200, JSON.stringify(renamed.error));
-  const resumed = streamEvents(nexus, { lastEventId: createdEvent.id })[Symbol.asyncIterator]();
+  const resumed = await openEvents(nexus, { lastEventId: createdEvent.id });
   const missed = await resumed.next();
-  assert.equal(missed.value?.event.bot?.change, "updated");
-  assert.equal(missed.value?.event.bot?.bot?.name, "Renamed");
-  await resumed.return(undefined);
+  assert.equal(missed?.event.bot?.change, "updated");
+  assert.equal(missed?.event.bot?.bot?.name, "Renamed");
+  await resumed.close();
 
   // Without the token the same call is refused.
   const denied = await anonymous.GET("/api/v1/bots");
   assert.equal(denied.response.status, 401);
   assert.equal(denied.error?.code, "unauthorized");
   await assert.rejects(
-    streamEvents(anonymous).next(),
+    openEvents(anonymous),
     (e: unknown) => e instanceof EventStreamError && e.status === 401 && e.code === "unauthorized",
   );
 });
