@@ -116,6 +116,11 @@ pub async fn launch(
         }
         .run(format!("{worker}-email")),
     );
+    let events = crate::events::Events::start(
+        store.as_ref(),
+        config.event_buffer,
+        Arc::clone(&state.metrics),
+    );
     if let Some(settings) = &config.billing {
         let billing = crate::billing::Billing::new(
             settings.clone(),
@@ -123,7 +128,8 @@ pub async fn launch(
             config.plans.clone(),
             &config.public_url,
         )
-        .map_err(|e| format!("billing cannot start: {e}"))?;
+        .map_err(|e| format!("billing cannot start: {e}"))?
+        .with_events(Arc::clone(&events));
         tracing::info!(
             api = %settings.api_base,
             trial_days = settings.trial_days,
@@ -144,13 +150,9 @@ pub async fn launch(
                 .billing
                 .as_ref()
                 .map_or(crate::billing::settings::DEFAULT_GRACE, |b| b.grace),
+            events: Some(Arc::clone(&events)),
         }
         .run_until(format!("{worker}-billing")),
-    );
-    let events = crate::events::Events::start(
-        store.as_ref(),
-        config.event_buffer,
-        Arc::clone(&state.metrics),
     );
     let engine = engine::start(
         &config.engine,

@@ -29,6 +29,8 @@ pub struct BillingJobs {
     pub plans: Plans,
     /// How long `past_due` keeps a plan.
     pub grace: Duration,
+    /// Where users are told live of the bots a smaller plan paused (`None`: not told).
+    pub events: Option<Arc<crate::events::Events>>,
 }
 
 #[async_trait::async_trait]
@@ -51,6 +53,13 @@ impl JobHandler for BillingJobs {
                 let applied = self.store.reconcile_plan(user, &rules, Utc::now()).await?;
                 if applied.plan_before != applied.plan_after {
                     tracing::info!(%user, from = %applied.plan_before, to = %applied.plan_after, paused = applied.paused.len(), "grace period ended");
+                }
+                if let Some(events) = &self.events
+                    && !applied.paused.is_empty()
+                {
+                    events
+                        .publish_paused(self.store.as_ref(), &applied.paused, Utc::now())
+                        .await;
                 }
                 Ok(())
             }

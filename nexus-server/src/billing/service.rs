@@ -99,6 +99,7 @@ pub struct Billing {
     store: Arc<dyn Store>,
     plans: Plans,
     public_url: String,
+    events: Option<Arc<crate::events::Events>>,
 }
 
 impl std::fmt::Debug for Billing {
@@ -132,7 +133,26 @@ impl Billing {
             store,
             plans,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            events: None,
         })
+    }
+
+    /// The same billing, telling users live of the bots a smaller plan paused.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<crate::events::Events>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Tells the owner's streams of the bots a change paused.
+    async fn tell_paused(&self, applied: &BillingApplied) {
+        if let Some(events) = &self.events
+            && !applied.paused.is_empty()
+        {
+            events
+                .publish_paused(self.store.as_ref(), &applied.paused, Utc::now())
+                .await;
+        }
     }
 
     /// The rules changes are applied under.
@@ -333,7 +353,11 @@ impl Billing {
             Ok(_) => {}
             Err(e) => return Err(fail(e.into())),
         }
-        match self.process(&event, &meta, now).await {
+        let processed = self.process(&event, &meta, now).await;
+        if let Ok(Some(applied)) = &processed {
+            self.tell_paused(applied).await;
+        }
+        match processed {
             Ok(Some(applied)) if applied.stale == Some(nexus_core::billing::Stale::Unknown) => {
                 Err(WebhookError::NotYet(event.id.clone()))
             }
@@ -516,6 +540,7 @@ impl Billing {
                                     plan_after: String::new(),
                                     paused: Vec::new(),
                                 });
+                            self.tell_paused(&applied).await;
                             let status_before = before
                                 .as_ref()
                                 .map_or("none".to_owned(), |(s, _)| s.status.to_string());

@@ -193,6 +193,27 @@ impl Events {
         }
     }
 
+    /// Publishes that Nexus paused `bots` (read back from `store`; one gone meanwhile is
+    /// left out).
+    pub async fn publish_paused(&self, store: &dyn Store, bots: &[BotId], at: Timestamp) {
+        let mut paused = Vec::with_capacity(bots.len());
+        for &id in bots {
+            match store.bot(id).await {
+                Ok(Some(bot)) => paused.push(Happening::Bot {
+                    change: BotChange::Paused,
+                    bot,
+                    at,
+                }),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(bot = %id, error = %e, "a paused bot could not be read for its event");
+                    self.lost(1);
+                }
+            }
+        }
+        self.publish(&paused).await;
+    }
+
     /// Counts `n` events lost, and resets this instance's streams.
     fn lost(&self, n: usize) {
         if let Some(metrics) = &self.metrics {

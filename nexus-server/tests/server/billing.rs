@@ -76,6 +76,7 @@ async fn world(backend: Backend) -> World {
     let plans = Plans::default();
     let grace = GRACE;
     let mut billing = None;
+    let events = nexus_server::events::Events::local(1_000);
     let served = Served::start(|url| {
         let made = Arc::new(
             Billing::new(
@@ -84,12 +85,14 @@ async fn world(backend: Backend) -> World {
                 plans.clone(),
                 &url,
             )
-            .unwrap(),
+            .unwrap()
+            .with_events(Arc::clone(&events)),
         );
         billing = Some(Arc::clone(&made));
         ApiState::new(Arc::clone(&store), outbox.sender(), AuthSettings::new(url))
             .with_plans(plans.clone())
             .with_billing(made)
+            .with_events(Arc::clone(&events))
     })
     .await;
     let jobs = tokio::spawn(
@@ -99,6 +102,7 @@ async fn world(backend: Backend) -> World {
             public_url: served.url.clone(),
             plans,
             grace,
+            events: Some(events),
         }
         .run_until("billing-test".to_owned()),
     );
@@ -428,6 +432,10 @@ async fn a_subscription_lives_through_signed_events_and_its_plan_follows() {
         );
         assert!(view["trial_ends_at"].is_string());
 
+        // The owner's live events, from here on.
+        let mut stream =
+            crate::events::Stream::open(&w.api.client, &w.api.base, &token, None).await;
+
         // Five running bots on Pro.
         for symbol in ["BTC/USDT", "BTC/USDT", "BTC/USDT", "BTC/USDT", "BTC/USDT"] {
             let (status, body) = paper_bot(&w, &token, symbol).await;
@@ -492,6 +500,19 @@ async fn a_subscription_lives_through_signed_events_and_its_plan_follows() {
             .collect();
         assert_eq!(paused.len(), 2);
         assert!(paused.iter().all(|b| b["paused_reason"] == "plan_limit"));
+        // Her stream told of each, as Nexus paused them.
+        let mut told = Vec::new();
+        while told.len() < 2 {
+            let event = stream.next_of("bot").await.json();
+            if event["bot"]["change"] == "paused" {
+                assert_eq!(event["bot"]["bot"]["paused_reason"], "plan_limit");
+                told.push(event["bot_id"].clone());
+            }
+        }
+        told.sort_by_key(ToString::to_string);
+        let mut expected: Vec<Value> = paused.iter().map(|b| b["id"].clone()).collect();
+        expected.sort_by_key(ToString::to_string);
+        assert_eq!(told, expected);
         let (status, body) = paper_bot(&w, &token, "BTC/USDT").await;
         assert_eq!(
             (status, code(&body)),

@@ -972,12 +972,19 @@ async fn a_panic_pauses_only_the_bots_whose_work_panicked() {
     use nexus_server::engine::scheduler::Leading;
 
     let m = Market::new().await;
+    let events = nexus_server::events::Events::local(100);
     let scheduler = m
-        .scheduler(m.dispatcher().with_planner(fails_for_bot_100))
+        .scheduler(
+            m.dispatcher()
+                .with_planner(fails_for_bot_100)
+                .with_events(Arc::clone(&events)),
+        )
         .with_strategy(
             "fragile",
             Arc::new(|_: &StrategyMarket| Some(Box::new(Fragile) as Box<dyn Strategy + Sync>)),
-        );
+        )
+        .with_events(Arc::clone(&events));
+    let mut live = events.hub().subscribe(None).live;
     let broken_planning = m.bot(0, "trend_breakout", r#"{"entry_period":5}"#).await;
     let healthy = m.bot(1, "trend_breakout", r#"{"entry_period":5}"#).await;
     let broken_strategy = m.bot(2, "fragile", "{}").await;
@@ -1017,6 +1024,25 @@ async fn a_panic_pauses_only_the_bots_whose_work_panicked() {
     );
     let running = bot(healthy).await;
     assert_eq!((running.paused, running.paused_reason), (false, None));
+    // Their owners' event streams were told, each of their own bot.
+    let mut told = std::collections::BTreeSet::new();
+    while let Ok(nexus_server::events::Item::Event(event)) = live.try_recv() {
+        let data: Value = serde_json::from_str(&event.data).unwrap();
+        if data["type"] == "bot" && data["bot"]["change"] == "paused" {
+            assert!(
+                data["bot"]["bot"]["paused_reason"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("internal_error: ")
+            );
+            told.insert(data["bot_id"].as_str().unwrap().to_owned());
+        }
+    }
+    let expected: std::collections::BTreeSet<String> = [broken_planning, broken_strategy]
+        .iter()
+        .map(|b| b.as_uuid().to_string())
+        .collect();
+    assert_eq!(told, expected);
     // The bot whose planning panicked is told why it got no order.
     let skips = m
         .store

@@ -25,27 +25,32 @@ const WITHIN: Duration = Duration::from_secs(20);
 
 /// One SSE message.
 #[derive(Debug, Clone, Default)]
-struct Message {
+pub(crate) struct Message {
     id: Option<String>,
     event: Option<String>,
     data: String,
 }
 
 impl Message {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {}", self.data))
     }
 }
 
 /// A client's open stream, read message by message.
-struct Stream {
+pub(crate) struct Stream {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl Stream {
     /// Opens the stream of the session `token` on `base`, after `last` when given.
-    async fn open(http: &reqwest::Client, base: &str, token: &str, last: Option<&str>) -> Self {
+    pub(crate) async fn open(
+        http: &reqwest::Client,
+        base: &str,
+        token: &str,
+        last: Option<&str>,
+    ) -> Self {
         let response = request(http, base, token, last).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(
@@ -114,7 +119,7 @@ impl Stream {
     }
 
     /// The next event of `kind`, skipping others; fails naming what it saw.
-    async fn next_of(&mut self, kind: &str) -> Message {
+    pub(crate) async fn next_of(&mut self, kind: &str) -> Message {
         let mut seen = Vec::new();
         loop {
             let message = self
