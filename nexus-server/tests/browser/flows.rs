@@ -1,10 +1,10 @@
 //! What a person does, in Chromium, finding fields by their visible labels and buttons by
 //! their text: sign up, confirm the address through the emailed link, sign in, add a Paper
 //! bot, find it on the dashboard, see its order arrive there live after a signal and on
-//! the bot's page, pause it, change the alert
-//! preferences, switch to dark mode and find it kept after a reload, sign out. The pages met on the way that only
-//! a form leads to (its answer, its errors, a message after a redirect) are checked as
-//! every page is (checks.rs).
+//! the bot's page, pause it, change the alert preferences, switch to dark mode and find it
+//! kept after a reload, sign out. The pages met on the way that only a form leads to (its
+//! answer, its errors, a message after a redirect) are checked as every page is
+//! (checks.rs).
 
 use serde_json::json;
 

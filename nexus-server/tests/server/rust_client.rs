@@ -1,6 +1,7 @@
 //! The generated Rust client (`nexus-client`) against the real server on a port: sign up,
 //! confirm the address through the outbox, sign in, create a Paper bot, list it, read its
-//! orders; and the API's error answers as typed errors.
+//! orders, follow it in the live event stream and resume that stream; and the API's error
+//! answers as typed errors.
 
 use std::sync::Arc;
 
@@ -76,6 +77,7 @@ async fn the_generated_client_signs_up_creates_a_bot_and_reads_it() {
 
     let me = Client::new_with_client(&served.url, http, Credentials::token(&session.token));
     assert_eq!(me.me().send().await.expect("me").into_inner().email, EMAIL);
+    let mut events = me.events(None).await.expect("the event stream");
     let bot = me
         .create_bot()
         .body(
@@ -111,7 +113,25 @@ async fn the_generated_client_signs_up_creates_a_bot_and_reads_it() {
         .into_inner();
     assert!(orders.is_empty(), "a paused bot has placed nothing");
 
+    // The stream, open before the bot existed, told of it.
+    let created = events.next().await.expect("an event").expect("readable");
+    assert_eq!(created.event.type_, types::EventType::Bot);
+    assert_eq!(created.event.bot_id, Some(bot.id));
+    let change = created.event.bot.as_ref().map(|b| b.change);
+    assert_eq!(change, Some(types::BotChange::Created));
+    assert_eq!(events.last_event_id(), created.id.as_deref());
+    drop(events);
+    // Deleted while no stream is open: resuming after the last event brings it.
+    me.delete_bot().id(bot.id).send().await.expect("deleted");
+    let mut resumed = me.events(created.id.as_deref()).await.expect("resumed");
+    let deleted = resumed.next().await.expect("an event").expect("readable");
+    let change = deleted.event.bot.as_ref().map(|b| b.change);
+    assert_eq!(change, Some(types::BotChange::Deleted));
+    assert!(deleted.event.bot.and_then(|b| b.bot).is_none());
+
     // Another user's credentials (none here) are refused, typed.
     let nobody = anonymous.list_bots().send().await.expect_err("no session");
     assert_eq!(nobody.status(), Some(StatusCode::UNAUTHORIZED));
+    let refused = anonymous.events(None).await.expect_err("no session");
+    assert_eq!(refused.status(), Some(StatusCode::UNAUTHORIZED));
 }
