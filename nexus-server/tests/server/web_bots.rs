@@ -193,7 +193,9 @@ async fn bots_are_created_seen_paused_edited_and_deleted_through_the_pages() {
         assert!(dashboard.contains("<h1>Dashboard</h1>"), "{dashboard}");
         assert!(dashboard.contains("Create your first bot"));
         assert!(dashboard.contains("href=\"/app/bots/new\""));
-        assert!(dashboard.contains("hx-trigger=\"every 5s\""));
+        // Its live part refreshes on the user's event stream, and every 30 s for prices.
+        assert!(dashboard.contains("hx-trigger=\"nexus:changed, every 30s\""));
+        assert!(dashboard.contains("data-events=\"/api/v1/events\""));
 
         // The form offers every option, with the API's defaults.
         let form = alice.page("/app/bots/new").await;
