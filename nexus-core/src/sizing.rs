@@ -420,10 +420,8 @@ impl PositionSizer {
             .map_or(Quantity::MAX, |q| q.clamp(Decimal::ZERO, Quantity::MAX));
         let raw = Quantity::new(raw).unwrap_or(Quantity::ZERO);
         let mut quantity = instrument.floor_quantity(raw);
-        if let Some(max) = filters.max_qty
-            && quantity > max
-        {
-            quantity = instrument.floor_quantity(max);
+        if let Some(max) = filters.max_qty {
+            quantity = quantity.min(instrument.floor_quantity(max));
         }
         let mut notional = req.price * quantity;
         // `Decimal` rounds a quotient's last digit, sometimes up: with a step finer than
@@ -599,10 +597,8 @@ pub fn size_exit(
 ) -> ExitSize {
     let sellable = |held: Quantity| -> Option<Quantity> {
         let mut quantity = instrument.floor_quantity(held);
-        if let Some(max) = instrument.filters().max_qty
-            && quantity > max
-        {
-            quantity = instrument.floor_quantity(max);
+        if let Some(max) = instrument.filters().max_qty {
+            quantity = quantity.min(instrument.floor_quantity(max));
         }
         let valid = instrument.check_quantity(quantity).is_ok()
             && instrument.check_notional(quantity, price).is_ok();

@@ -287,6 +287,17 @@ fn a_position_the_account_no_longer_holds_is_out_of_sync_not_dust() {
     old.as_object_mut().unwrap().remove("shortfall");
     let read: ExecutionPlan = serde_json::from_value(old).unwrap();
     assert_eq!(read.shortfall, Quantity::ZERO);
+    // A shortfall is kept through the queue; none is not written at all, so plans in sync
+    // stay readable by workers of the version before the field.
+    let kept: ExecutionPlan =
+        serde_json::from_str(&serde_json::to_string(&out.plans[0]).unwrap()).unwrap();
+    assert_eq!(kept.shortfall.value(), d("0.01"));
+    let in_sync = ExecutionPlan {
+        shortfall: Quantity::ZERO,
+        ..out.plans[0].clone()
+    };
+    let written = serde_json::to_value(&in_sync).unwrap();
+    assert!(written.get("shortfall").is_none(), "{written}");
 }
 
 #[test]
@@ -313,6 +324,7 @@ fn batches_are_bounded() {
     assert_eq!(BatchSize::default().get(), 250);
     assert!(BatchSize::new(99).is_err() && BatchSize::new(501).is_err());
     assert_eq!(BatchSize::new(500).unwrap().get(), 500);
+    assert_eq!(usize::from(BatchSize::new(321).unwrap()), 321);
     assert_eq!(
         BatchSize::new(7).unwrap_err().to_string(),
         "batch size 7 must be between 100 and 500"

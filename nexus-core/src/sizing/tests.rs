@@ -140,6 +140,57 @@ fn each_method_sizes_as_documented() {
     assert_eq!(atr_stop.size_entry(&req), Err(SizingRejection::NoAtr));
 }
 
+/// A stop exactly at the price risks nothing per unit: there is no size for it, and the
+/// owner is told the stop is not below the price (not sized as if the distance were tiny).
+#[test]
+fn a_stop_at_the_price_itself_is_refused() {
+    let btc = btc();
+    let req = request(&btc, "40000", account("20000", "20000"));
+    let at_price = sizer(SizingMethod::Risk {
+        risk_percent: pct("2"),
+        stop: StopDistance::Price("40000".parse().unwrap()),
+    });
+    assert_eq!(
+        at_price.size_entry(&req),
+        Err(SizingRejection::StopNotBelowPrice {
+            stop: "40000".parse().unwrap(),
+            price: "40000".parse().unwrap(),
+        })
+    );
+    // A cent below it is a (large) valid risk size, capped by the balance.
+    let just_below = sizer(SizingMethod::Risk {
+        risk_percent: pct("2"),
+        stop: StopDistance::Price("39999.99".parse().unwrap()),
+    });
+    assert_eq!(
+        just_below.size_entry(&req).unwrap().capped_by,
+        Some(Cap::Balance)
+    );
+}
+
+/// A cap that leaves the order exactly as asked did not lower it: the order is not
+/// reported as capped (the owner would look for a limit that changed nothing).
+#[test]
+fn a_cap_equal_to_the_order_does_not_name_itself() {
+    let btc = btc();
+    let method = SizingMethod::FixedQuote {
+        amount: "2000".parse().unwrap(),
+    };
+    let mut req = request(&btc, "50000", account("10000", "100000"));
+    req.max_order_notional = Some("2000".parse().unwrap());
+    let sized = sizer(method).size_entry(&req).unwrap();
+    assert_eq!(
+        (sized.intent.quantity().value(), sized.capped_by),
+        (d("0.04"), None)
+    );
+    req.max_order_notional = Some("1999.99".parse().unwrap());
+    let sized = sizer(method).size_entry(&req).unwrap();
+    assert_eq!(
+        (sized.intent.quantity().value(), sized.capped_by),
+        (d("0.0399"), Some(Cap::Plan))
+    );
+}
+
 #[test]
 fn caps_lower_the_order_and_name_themselves() {
     let btc = btc();
