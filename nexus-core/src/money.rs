@@ -411,6 +411,17 @@ mod tests {
     }
 
     #[test]
+    fn zero_is_told_apart_from_the_smallest_amount() {
+        assert!(Quantity::ZERO.is_zero() && Notional::ZERO.is_zero());
+        assert!(
+            Notional::new(d("0.000")).unwrap().is_zero(),
+            "a zero of any scale"
+        );
+        assert!(!Notional::new(d("0.00000001")).unwrap().is_zero());
+        assert!(!Quantity::new(d("0.00000001")).unwrap().is_zero());
+    }
+
+    #[test]
     fn errors_say_what_was_wrong() {
         let err = Price::from_str("0").unwrap_err();
         assert_eq!(err.to_string(), "price must be greater than zero, got 0");
@@ -495,6 +506,10 @@ mod tests {
         assert_eq!(pct.value(), d("1.5"));
         assert_eq!(pct.bps(), d("150"));
         assert_eq!(pct.fraction(), d("0.015"));
+        // With every decimal place in use, the point cannot move two places: divided
+        // instead, rounded to the places there are.
+        let fine = Percent::new(d("1.000000000000000000000000001")).unwrap();
+        assert_eq!(fine.fraction(), d("0.0100000000000000000000000000"));
         assert_eq!(Percent::from_bps(i32::MAX).value(), Percent::MAX);
         assert!(Percent::from_str("1000001").is_err());
     }

@@ -145,6 +145,65 @@ fn a_partial_fill_then_the_rest_adds_only_the_rest_at_its_own_price() {
     assert_eq!(position.cost().value(), Decimal::from(106));
 }
 
+/// The venue reports an order's average over all it filled: the new part's price is what
+/// makes that average, whatever the quantities (here neither is 1).
+#[test]
+fn a_fill_after_a_part_is_priced_by_the_averages_over_their_quantities() {
+    let plan = plan(GateAction::Entry, Side::Buy, "2");
+    let order = planned(&plan, t(0));
+    let part = report(&plan, OrderStatus::PartiallyFilled, "0.5", Some("100"));
+    let first = account(&plan, &order, &part, None, t(1)).unwrap();
+    // 2 at an average of 106 cost 212; the first 0.5 cost 50: the other 1.5 cost 162.
+    let rest = report(&plan, OrderStatus::Filled, "2", Some("106"));
+    let second = account(&plan, &first.execution.order, &rest, first.position, t(2)).unwrap();
+    let fill = second.execution.fill.unwrap();
+    assert_eq!((fill.quantity, fill.price), (q("1.5"), p("108")));
+    assert_eq!(second.position.unwrap().cost().value(), Decimal::from(212));
+}
+
+/// An exit the venue reports filled closes the position even when the sale left some of
+/// it: what is left is the plan's dust, too small to sell, recorded with the close.
+#[test]
+fn a_filled_exit_closes_the_position_with_its_dust() {
+    let entry = plan(GateAction::Entry, Side::Buy, "1");
+    let bought = account(
+        &entry,
+        &planned(&entry, t(0)),
+        &report(&entry, OrderStatus::Filled, "1", Some("100")),
+        None,
+        t(1),
+    )
+    .unwrap();
+    let mut exit = plan(GateAction::Exit, Side::Sell, "0.9999");
+    exit.client_order_id = ClientOrderId::derive(SignalId::new(Uuid::from_u128(9)), exit.bot, 0);
+    exit.dust = q("0.0001");
+    let sold = report(&exit, OrderStatus::Filled, "0.9999", Some("120"));
+    let closed = account(&exit, &planned(&exit, t(2)), &sold, bought.position, t(3)).unwrap();
+    assert_eq!(closed.position, None);
+    assert_eq!(
+        closed.execution.position,
+        Some(PositionChange::Close { dust: q("0.0001") })
+    );
+}
+
+/// An order's row id is derived from its client order id, the same in every version: a
+/// replayed plan finds the row an earlier attempt (or an earlier release) wrote.
+#[test]
+fn an_orders_row_id_is_its_client_order_ids_uuid_v5() {
+    let first = plan(GateAction::Entry, Side::Buy, "1").client_order_id;
+    let second = ClientOrderId::derive(
+        SignalId::new(Uuid::from_u128(9)),
+        BotId::new(Uuid::from_u128(2)),
+        0,
+    );
+    assert_eq!(
+        order_id(&first),
+        Uuid::new_v5(&Uuid::NAMESPACE_OID, first.as_str().as_bytes())
+    );
+    assert_eq!(order_id(&first), order_id(&first));
+    assert_ne!(order_id(&first), order_id(&second));
+}
+
 #[test]
 fn an_exit_reduces_then_closes_and_never_goes_negative() {
     let entry = plan(GateAction::Entry, Side::Buy, "1");

@@ -221,6 +221,18 @@ fn validation_names_the_level_and_field() {
     edge.validate().unwrap();
     edge.levels[0].trigger = Trigger::Atr(-MAX_TRIGGER_ATR);
     edge.validate().unwrap();
+    // A cap in quote currency: up to 10¹² exactly, and not nothing.
+    edge.max_exposure = Some(ExposureCap::Quote(
+        Notional::new(MAX_EXPOSURE_QUOTE).unwrap(),
+    ));
+    edge.validate().unwrap();
+    edge.max_exposure = Some(ExposureCap::Quote(Notional::new(d("0.01")).unwrap()));
+    edge.validate().unwrap();
+    edge.max_exposure = Some(ExposureCap::Quote(Notional::ZERO));
+    assert_eq!(
+        edge.validate().unwrap_err().to_string(),
+        "max_exposure: quote must be above 0 and at most 1000000000000"
+    );
     PyramidConfig::default().validate().unwrap();
 }
 
