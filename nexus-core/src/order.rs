@@ -292,6 +292,12 @@ mod tests {
     }
 
     #[test]
+    fn sides_read_as_the_venues_and_the_api_write_them() {
+        assert_eq!((Side::Buy.as_str(), Side::Sell.as_str()), ("buy", "sell"));
+        assert_eq!(format!("{} {}", Side::Buy, Side::Sell), "buy sell");
+    }
+
+    #[test]
     fn intents_keep_their_shape() {
         let symbol: Symbol = "ETH/USDT".parse().unwrap();
         let market = OrderIntent::market(symbol, Side::Sell, qty("1.5")).unwrap();

@@ -105,6 +105,19 @@ fn validation_names_the_field() {
         .validate()
         .unwrap_err();
     assert_eq!(err.to_string(), "max_adds (21) must be at most 20");
+    // The bounds themselves: an ATR multiple of 0 is refused, 100 is allowed and past it
+    // refused; 20 adds are allowed.
+    for (value, ok) in [(0.0, false), (0.01, true), (100.0, true), (100.5, false)] {
+        let config = TrendBreakoutConfig {
+            add_every_atr: value,
+            ..d
+        };
+        assert_eq!(config.validate().is_ok(), ok, "add_every_atr {value}");
+    }
+    TrendBreakoutConfig { max_adds: 20, ..d }
+        .validate()
+        .unwrap();
+    assert_eq!(TrendBreakout::new(d).unwrap().name(), "trend_breakout");
 }
 
 mod property_tests {
