@@ -1026,8 +1026,12 @@ async fn a_panic_pauses_only_the_bots_whose_work_panicked() {
     assert_eq!((running.paused, running.paused_reason), (false, None));
     // Their owners' event streams were told, each of their own bot.
     let mut told = std::collections::BTreeSet::new();
+    let mut regimes = Vec::new();
     while let Ok(nexus_server::events::Item::Event(event)) = live.try_recv() {
         let data: Value = serde_json::from_str(&event.data).unwrap();
+        if data["type"] == "regime" {
+            regimes.push(data.clone());
+        }
         if data["type"] == "bot" && data["bot"]["change"] == "paused" {
             assert!(
                 data["bot"]["bot"]["paused_reason"]
@@ -1043,6 +1047,15 @@ async fn a_panic_pauses_only_the_bots_whose_work_panicked() {
         .map(|b| b.as_uuid().to_string())
         .collect();
     assert_eq!(told, expected);
+    // The first classification of the market is a change from unknown, told once to
+    // whoever follows it; later rounds within the regime interval tell nothing.
+    assert_eq!(regimes.len(), 1, "{regimes:?}");
+    assert_eq!(
+        (&regimes[0]["exchange"], &regimes[0]["symbol"]),
+        (&Value::from("paper"), &Value::from("BTC/USDT"))
+    );
+    assert!(regimes[0]["regime"]["regime"].is_string());
+    assert_eq!(regimes[0]["regime"]["previous"], Value::Null);
     // The bot whose planning panicked is told why it got no order.
     let skips = m
         .store
