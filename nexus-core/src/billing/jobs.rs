@@ -76,3 +76,35 @@ impl BillingJob {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn a_grace_check_waits_for_its_deadline_once_per_user_and_deadline() {
+        let user = UserId::new(Uuid::from_u128(7));
+        let at = Utc.timestamp_opt(1_770_768_000, 0).unwrap();
+        let check = BillingJob::CheckGrace { user, at }.new_job("{}".to_owned());
+        assert_eq!(check.kind, JobKind::Billing);
+        assert_eq!(check.payload, "{}");
+        assert_eq!(check.run_at, Some(at), "not before the grace ends");
+        assert_eq!(
+            check.unique_key,
+            Some(format!("billing-grace:{user}:1770768000000"))
+        );
+        // An email goes now, and two of them are two emails.
+        let notify = BillingJob::Notify {
+            user,
+            notice: Notice::PlanChanged {
+                from: "pro".to_owned(),
+                to: "free".to_owned(),
+            },
+        }
+        .new_job("{}".to_owned());
+        assert_eq!((notify.run_at, notify.unique_key), (None, None));
+    }
+}

@@ -168,5 +168,20 @@ mod tests {
             Plans::parse("free 1=3/3"),
             Err(PlansError::BadName { .. })
         ));
+        // Names are letters, digits, `_` and `-`, each on its own.
+        let plans = Plans::parse("free=1/1, pro_2=5/5, team-b=unlimited").unwrap();
+        let names: Vec<&str> = plans.all().iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["free", "pro_2", "team-b"],
+            "in the order configured"
+        );
+        assert_eq!(plans.get(Some("team-b")).max_bots, None);
+        for bad in ["free=1/1,pro.2=5/5", "free=1/1,=5/5", "free=1/1,pró=5/5"] {
+            assert!(
+                matches!(Plans::parse(bad), Err(PlansError::BadName { .. })),
+                "{bad}"
+            );
+        }
     }
 }

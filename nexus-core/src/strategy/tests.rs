@@ -120,6 +120,117 @@ fn validation_names_the_field() {
     assert_eq!(TrendBreakout::new(d).unwrap().name(), "trend_breakout");
 }
 
+/// A candle closing at its high with a range of 4 (`high = close`, `low = close − 4`), and
+/// one closing at its low (`low = close`, `high = close + 4`): a rise of at most 4 on the
+/// first kind, or a fall of at most 4 on the second, has a true range of exactly 4, so
+/// the ATR stays exactly 4 and every level below is exact in `f64`.
+fn up(i: usize, close: f64) -> Candle {
+    candle(i as i64, close, close - 4.0, close)
+}
+
+fn down(i: usize, close: f64) -> Candle {
+    candle(i as i64, close + 4.0, close, close)
+}
+
+/// Candles from closes: `+` marks a candle closing at its high, `-` one closing at its low.
+fn path(closes: &[(char, f64)]) -> Vec<Candle> {
+    closes
+        .iter()
+        .enumerate()
+        .map(|(i, &(kind, close))| {
+            if kind == '+' {
+                up(i, close)
+            } else {
+                down(i, close)
+            }
+        })
+        .collect()
+}
+
+fn exact_config() -> TrendBreakoutConfig {
+    TrendBreakoutConfig {
+        entry_period: 2,
+        exit_period: 50,
+        atr_period: 2,
+        add_every_atr: 0.5,
+        max_adds: 0,
+        trailing_stop_atr: 2.0,
+    }
+}
+
+#[test]
+fn a_close_at_the_channel_high_is_no_breakout_and_one_above_it_is() {
+    // Flat closes at 100 are each exactly the previous candles' high (100): no breakout,
+    // however long the ATR has been warm. 100.5 is.
+    let mut closes = vec![('+', 100.0); 6];
+    closes.push(('+', 100.5));
+    assert_eq!(
+        run(exact_config(), &path(&closes)),
+        [(6, SignalKind::Entry, "breakout")]
+    );
+}
+
+#[test]
+fn the_trailing_stop_is_the_highest_close_less_its_atr_multiple_and_a_close_on_it_holds() {
+    // Entry at 101, a climb to 120; ATR 4, so the stop is 120 − 2 × 4 = 112. A fall to
+    // 112 holds (the stop is crossed only below it); 110 exits.
+    let mut closes = vec![('+', 100.0); 5];
+    closes.extend((101..=120).map(|c| ('+', f64::from(c))));
+    closes.extend([118.0, 116.0, 114.0, 112.0, 110.0].map(|c| ('-', c)));
+    let signals = run(exact_config(), &path(&closes));
+    assert_eq!(
+        signals,
+        [
+            (5, SignalKind::Entry, "breakout"),
+            (closes.len() - 1, SignalKind::Exit, "trailing_stop"),
+        ]
+    );
+}
+
+#[test]
+fn a_close_on_the_channel_low_holds_and_one_below_it_is_a_breakdown() {
+    // A stop too far to matter; the exit channel is the lowest low of the 2 previous
+    // candles. After the climb to 110, closes at their low of 108: the channel reaches
+    // 108 and a close of 108 holds; 107 breaks down.
+    let config = TrendBreakoutConfig {
+        exit_period: 2,
+        trailing_stop_atr: 100.0,
+        ..exact_config()
+    };
+    let mut closes = vec![('+', 100.0); 5];
+    closes.extend((101..=110).map(|c| ('+', f64::from(c))));
+    closes.extend([('-', 108.0), ('-', 108.0), ('-', 108.0), ('-', 107.0)]);
+    assert_eq!(
+        run(config, &path(&closes)),
+        [
+            (5, SignalKind::Entry, "breakout"),
+            (closes.len() - 1, SignalKind::Exit, "breakdown"),
+        ]
+    );
+}
+
+#[test]
+fn an_add_is_due_at_exactly_the_last_buy_plus_its_atr_multiple() {
+    // ATR 4 and an add every 0.5 ATR: entry at 101, adds at 103, 105 and 107 exactly,
+    // then no more (3 at most).
+    let config = TrendBreakoutConfig {
+        max_adds: 3,
+        ..exact_config()
+    };
+    let mut closes = vec![('+', 100.0); 5];
+    closes.extend((101..=112).map(|c| ('+', f64::from(c))));
+    let at = |close: usize| close - 101 + 5;
+    assert_eq!(
+        run(config, &path(&closes)),
+        [
+            (at(101), SignalKind::Entry, "breakout"),
+            (at(103), SignalKind::Add, "atr_add"),
+            (at(105), SignalKind::Add, "atr_add"),
+            (at(107), SignalKind::Add, "atr_add"),
+        ]
+    );
+}
+
 mod property_tests {
     use proptest::prelude::*;
 

@@ -232,6 +232,82 @@ fn statuses_that_give_nothing_and_other_subscriptions() {
     assert!("resting".parse::<SubscriptionStatus>().is_err());
 }
 
+#[test]
+fn invoice_events_meet_the_subscription_they_are_about() {
+    use SubscriptionStatus::*;
+    // A payment stamped in the same second as the snapshot (Stripe's `created` counts
+    // seconds) is not older than it: it ends the failed streak.
+    let past_due = apply(None, snapshot(PastDue, 1_000), grace()).unwrap();
+    let recovered = apply(Some(&past_due), paid(1_000), grace()).unwrap();
+    assert_eq!((recovered.status, recovered.grace_until), (Active, None));
+    assert_eq!(
+        apply(Some(&recovered), paid(999), grace()),
+        Err(Stale::Older)
+    );
+    // The $0 invoice that starts a trial leaves it a trial; an invoice paid on a paused
+    // or incomplete subscription leaves its status to the snapshot that follows.
+    let trial = apply(None, snapshot(Trialing, T0 + 1), grace()).unwrap();
+    let still = apply(Some(&trial), paid(T0 + 2), grace()).unwrap();
+    assert_eq!(still.status, Trialing);
+    assert_eq!(
+        apply(Some(&trial), paid(TRIAL_END), grace())
+            .unwrap()
+            .status,
+        Active,
+        "the trial's last second is over"
+    );
+    for status in [Paused, Incomplete] {
+        let sub = apply(None, snapshot(status, 100), grace()).unwrap();
+        assert_eq!(
+            apply(Some(&sub), paid(200), grace()).unwrap().status,
+            status
+        );
+    }
+    // Ended, another subscription, or none of Stripe's at all.
+    let canceled = apply(None, snapshot(Canceled, 100), grace()).unwrap();
+    for change in [paid(200), failed(200)] {
+        assert_eq!(
+            apply(Some(&canceled), change.clone(), grace()),
+            Err(Stale::Ended)
+        );
+    }
+    let other = Change::Paid {
+        subscription: "sub_2".to_owned(),
+        at: t(200),
+    };
+    assert_eq!(
+        apply(Some(&canceled), other.clone(), grace()),
+        Err(Stale::OtherSubscription),
+        "an invoice of sub_2 is not about the ended sub_1"
+    );
+    let active = apply(None, snapshot(Active, 100), grace()).unwrap();
+    assert_eq!(
+        apply(Some(&active), other.clone(), grace()),
+        Err(Stale::OtherSubscription)
+    );
+    let granted = apply(
+        None,
+        Change::Grant {
+            plan: "enterprise".to_owned(),
+            at: t(150),
+        },
+        grace(),
+    )
+    .unwrap();
+    assert_eq!(
+        granted.stamp,
+        Some(t(150)),
+        "a grant is stamped with its time"
+    );
+    assert_eq!(
+        apply(Some(&granted), other, grace()),
+        Err(Stale::Unknown),
+        "its own snapshot will follow"
+    );
+    assert_eq!(PastDue.to_string(), "past_due");
+    assert_eq!(IncompleteExpired.to_string(), "incomplete_expired");
+}
+
 proptest! {
     /// Whatever order Stripe delivers the life in, with any event twice, the stored state
     /// ends where the ordered delivery ends.

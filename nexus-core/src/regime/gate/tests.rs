@@ -247,6 +247,74 @@ fn policies_have_a_data_age_range_and_list_each_regime_once() {
     }
 }
 
+#[test]
+fn first_block_names_the_block_decide_would_give_first() {
+    let policy = GatePolicy::default();
+    let strict = GatePolicy {
+        advisor_error_blocks: true,
+        ..GatePolicy::default()
+    };
+    let ignoring = GatePolicy {
+        advisor: AdvisorUse::Ignore,
+        ..strict.clone()
+    };
+    let bull = |age: Option<u64>, advisor: AdvisorInput| {
+        let mut i = inputs(GateAction::Entry, Some(Regime::Bull), age);
+        i.advisor = advisor;
+        i
+    };
+    let error = || AdvisorInput::Error {
+        error: AdvisorError::Timeout { after_ms: 1 },
+    };
+    // Data exactly at the age limit is fresh; a millisecond older is stale.
+    assert_eq!(
+        policy.first_block(&bull(Some(60_000), AdvisorInput::NotAsked)),
+        None
+    );
+    assert_eq!(
+        policy.first_block(&bull(Some(60_001), AdvisorInput::NotAsked)),
+        Some(GateBlock::StaleData {
+            age_ms: 60_001,
+            max_age_ms: 60_000
+        })
+    );
+    assert_eq!(
+        policy.first_block(&bull(None, AdvisorInput::NotAsked)),
+        Some(GateBlock::MissingData)
+    );
+    assert_eq!(
+        policy.first_block(&inputs(GateAction::Add, Some(Regime::Sideways), FRESH)),
+        Some(GateBlock::RegimeBlocks {
+            regime: Regime::Sideways
+        })
+    );
+    assert_eq!(
+        policy.first_block(&inputs(GateAction::Entry, None, FRESH)),
+        Some(GateBlock::UnknownRegime)
+    );
+    // The advisor: its block blocks, its agreement does not; its error blocks only a strict
+    // policy; a policy that ignores it is blocked by neither.
+    let block = opinion(AdvisorVerdict::Block);
+    let allow = opinion(AdvisorVerdict::Allow);
+    assert_eq!(
+        policy.first_block(&bull(FRESH, block.clone())),
+        Some(GateBlock::AdvisorBlocked)
+    );
+    assert_eq!(policy.first_block(&bull(FRESH, allow.clone())), None);
+    assert_eq!(strict.first_block(&bull(FRESH, allow)), None);
+    assert_eq!(policy.first_block(&bull(FRESH, error())), None);
+    assert_eq!(
+        strict.first_block(&bull(FRESH, error())),
+        Some(GateBlock::AdvisorUnavailable)
+    );
+    assert_eq!(ignoring.first_block(&bull(FRESH, block.clone())), None);
+    assert_eq!(ignoring.first_block(&bull(FRESH, error())), None);
+    // Exits are never blocked, whatever else is wrong.
+    let mut exit = inputs(GateAction::Exit, None, None);
+    exit.advisor = block;
+    assert_eq!(strict.first_block(&exit), None);
+}
+
 mod property_tests {
     use proptest::prelude::*;
 
@@ -264,21 +332,34 @@ mod property_tests {
                 error: AdvisorError::Timeout { after_ms: 1 }
             }),
         ];
-        (action, regime, proptest::option::of(0u64..120_000), advisor).prop_map(
-            |(action, regime, age, advisor)| {
+        (
+            action,
+            regime,
+            proptest::option::of(prop_oneof![0u64..120_000, 59_998u64..60_003]),
+            advisor,
+        )
+            .prop_map(|(action, regime, age, advisor)| {
                 let mut i = inputs(action, regime, age);
                 i.advisor = advisor;
                 i
-            },
-        )
+            })
     }
 
     proptest! {
         #[test]
-        fn prop_first_block_agrees_with_decide(inputs in arb_inputs(), strict in any::<bool>()) {
-            let policy = GatePolicy { advisor_error_blocks: strict, ..GatePolicy::default() };
+        fn prop_first_block_agrees_with_decide(inputs in arb_inputs(), strict in any::<bool>(), ignore in any::<bool>()) {
+            let advisor = if ignore { AdvisorUse::Ignore } else { AdvisorUse::Follow };
+            let policy = GatePolicy { advisor_error_blocks: strict, advisor, ..GatePolicy::default() };
             let decision = Gatekeeper::new(policy.clone()).decide(inputs.clone(), DateTime::UNIX_EPOCH);
             prop_assert_eq!(decision.allowed, policy.first_block(&inputs).is_none());
+            // The first block is the first blocking reason decide gives, in the same terms.
+            let first = decision.reasons.iter().find(|r| r.blocks()).map(|r| {
+                serde_json::to_value(r).unwrap()["code"].as_str().unwrap().to_owned()
+            });
+            let block = policy.first_block(&inputs).map(|b| {
+                serde_json::to_value(b).unwrap()["code"].as_str().unwrap().to_owned()
+            });
+            prop_assert_eq!(first, block);
         }
     }
 }
