@@ -4,7 +4,7 @@
 //! real dust).
 //!
 //! Deterministic: the same candles and configuration give the same report; signal ids are
-//! numbered from the candle index, and time is the candles' own.
+//! numbered by candle from 1, and time is the candles' own.
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -283,7 +283,7 @@ pub fn run_advised(
     let mut peak = f64::MIN;
     let mut max_drawdown = 0.0f64;
 
-    for (index, candle) in candles.iter().enumerate() {
+    for (number, candle) in (1u128..).zip(candles) {
         let classification = classifier.update(&Bar::from(candle));
         let regime = match (classification, config.gate) {
             (Some(c), _) => Some(c.regime),
@@ -300,7 +300,7 @@ pub fn run_advised(
             }
             snapshot.insert_instrument(instrument);
             let signal = Signal {
-                id: SignalId::new(Uuid::from_u128(index as u128 + 1)),
+                id: SignalId::new(Uuid::from_u128(number)),
                 exchange: ExchangeId::Paper,
                 symbol: config.symbol,
                 kind: decision.kind,
