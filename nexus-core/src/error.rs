@@ -422,6 +422,19 @@ impl StoreError {
     }
 }
 
+/// A name, stored or given, that is none of its type's values (a regime, a job's kind or
+/// state, an order's state).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown {kind} {name:?}: expected {expected}")]
+pub struct UnknownName {
+    /// What it should have named (`regime`, `job kind`, …).
+    pub kind: &'static str,
+    /// The name as given.
+    pub name: String,
+    /// The names there are.
+    pub expected: &'static str,
+}
+
 /// A gate decision could not be recorded.
 #[derive(Debug, Error)]
 #[error("could not record the gate decision: {message}")]
@@ -618,6 +631,26 @@ impl ExchangeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_unavailable_database_is_worth_retrying() {
+        let unavailable = StoreError::Unavailable {
+            message: "connection refused".into(),
+            source: None,
+        };
+        assert!(unavailable.is_retryable());
+        for permanent in [
+            StoreError::Conflict {
+                constraint: "users_email_key".into(),
+            },
+            StoreError::NotFound { what: "bot".into() },
+            StoreError::Corrupt {
+                message: "bots.config".into(),
+            },
+        ] {
+            assert!(!permanent.is_retryable(), "{permanent}");
+        }
+    }
 
     #[test]
     fn only_rate_limits_and_transient_failures_are_retryable() {

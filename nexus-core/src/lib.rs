@@ -41,7 +41,7 @@ pub use error::StoreError;
 pub use error::{
     BotConfigError, DecisionLogError, ExchangeError, FilterViolation, GatePolicyError, IdError,
     InstrumentError, MarketError, MoneyError, OrderError, PyramidConfigError, RegimeConfigError,
-    SizingConfigError, SymbolError,
+    SizingConfigError, SymbolError, UnknownName,
 };
 pub use ids::{BotId, ClientOrderId, SignalId, UserId};
 pub use instrument::{Asset, ExchangeId, Instrument, InstrumentFilters, Symbol};

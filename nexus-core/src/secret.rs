@@ -43,3 +43,16 @@ impl fmt::Display for Secret {
         f.write_str("REDACTED")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_never_shows_in_text() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(secret.to_string(), "REDACTED");
+        assert_eq!(format!("key={secret}"), "key=REDACTED");
+        assert_eq!(format!("{secret:?}"), "Secret(REDACTED)");
+    }
+}

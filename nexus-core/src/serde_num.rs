@@ -67,3 +67,23 @@ where
     }
     Ok(<Option<Wrapper<T>> as serde::Deserialize>::deserialize(deserializer)?.map(|w| w.0))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::backtest::BacktestConfig;
+
+    #[test]
+    fn a_number_field_reads_numbers_and_decimal_strings_and_says_so_otherwise() {
+        let read = |json: &str| serde_json::from_str::<BacktestConfig>(json);
+        let config = read(r#"{"initial_quote": 2.5, "fee_pct": "0.1"}"#).unwrap();
+        assert_eq!(config.initial_quote.value().to_string(), "2.5");
+        assert_eq!(config.fee_pct.value().to_string(), "0.1");
+        let err = read(r#"{"initial_quote": true}"#).unwrap_err().to_string();
+        assert!(
+            err.contains("expected a number or a decimal string"),
+            "{err}"
+        );
+        let err = read(r#"{"initial_quote": "ten"}"#).unwrap_err().to_string();
+        assert!(err.contains(r#""ten" is not a number"#), "{err}");
+    }
+}

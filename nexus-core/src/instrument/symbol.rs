@@ -220,6 +220,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn assets_show_their_code_in_debug_output() {
+        let asset: Asset = "btc".parse().unwrap();
+        assert_eq!(format!("{asset:?}"), "Asset(BTC)");
+        assert_eq!(asset.to_string(), "BTC");
+    }
+
+    #[test]
     fn parses_canonical_and_lenient_forms() {
         for input in ["BTC/USDT", "btc/usdt", " BTC/USDT ", "Btc/uSdt"] {
             let symbol: Symbol = input.parse().unwrap();

@@ -408,6 +408,16 @@ mod tests {
     }
 
     #[test]
+    fn intervals_print_as_they_are_written_and_serialised() {
+        for interval in Interval::ALL {
+            let json = serde_json::to_string(&interval).unwrap();
+            assert_eq!(json, format!("\"{interval}\""));
+            assert_eq!(interval.to_string().parse::<Interval>().unwrap(), interval);
+        }
+        assert_eq!(Interval::D1.to_string(), "1d");
+    }
+
+    #[test]
     fn candles_must_be_consistent() {
         let v: Quantity = "1".parse().unwrap();
         assert!(Candle::new(at(0), p("10"), p("12"), p("9"), p("11"), v).is_ok());

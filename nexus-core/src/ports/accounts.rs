@@ -343,3 +343,17 @@ pub trait PositionStore: Send + Sync {
         now: Timestamp,
     ) -> Result<bool, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_stored_by_their_wire_names() {
+        for role in [Role::User, Role::Admin] {
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+        }
+        assert_eq!(Role::Admin.as_str(), "admin");
+    }
+}

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::Timestamp;
-use crate::error::StoreError;
+use crate::error::{StoreError, UnknownName};
 use crate::ids::{BotId, ClientOrderId, SignalId, UserId};
 use crate::instrument::{Asset, ExchangeId, Symbol};
 use crate::money::{Notional, Price, Quantity};
@@ -57,7 +57,7 @@ impl OrderState {
 }
 
 impl std::str::FromStr for OrderState {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         const ALL: [OrderState; 9] = [
@@ -73,7 +73,12 @@ impl std::str::FromStr for OrderState {
         ];
         ALL.into_iter()
             .find(|state| state.as_str() == s)
-            .ok_or_else(|| format!("unknown order state {s:?}"))
+            .ok_or_else(|| UnknownName {
+                kind: "order state",
+                name: s.to_owned(),
+                expected: "pending, unknown, new, partially_filled, filled, canceled, \
+                           rejected, expired or failed",
+            })
     }
 }
 
@@ -389,4 +394,35 @@ pub trait OutOfSyncLog: Send + Sync {
     /// [`StoreError`].
     async fn out_of_sync(&self, page: Page<i64>)
     -> Result<Vec<(i64, OutOfSyncRecord)>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_states_are_stored_by_their_wire_names_and_read_back() {
+        use OrderState::*;
+        let all = [
+            Pending,
+            Unknown,
+            New,
+            PartiallyFilled,
+            Filled,
+            Canceled,
+            Rejected,
+            Expired,
+            Failed,
+        ];
+        for state in all {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+            assert_eq!(state.as_str().parse::<OrderState>(), Ok(state));
+        }
+        assert_eq!(
+            "done".parse::<OrderState>().unwrap_err().to_string(),
+            "unknown order state \"done\": expected pending, unknown, new, partially_filled, \
+             filled, canceled, rejected, expired or failed"
+        );
+    }
 }

@@ -153,3 +153,109 @@ pub fn usage(calls: &[LlmCall]) -> Vec<LlmUsage> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+
+    fn call(
+        provider: &str,
+        model: &str,
+        outcome: &str,
+        tokens: (u64, u64),
+        cost: Option<&str>,
+    ) -> LlmCall {
+        LlmCall {
+            id: 0,
+            at: DateTime::UNIX_EPOCH,
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+            key: VerdictKey {
+                exchange: ExchangeId::Binance,
+                symbol: "BTC/USDT".parse().unwrap(),
+                interval: Interval::D1,
+                candle: DateTime::UNIX_EPOCH,
+                action: GateAction::Entry,
+            },
+            prompt_hash: String::new(),
+            request: String::new(),
+            response: None,
+            tokens_in: tokens.0,
+            tokens_out: tokens.1,
+            cost_usd: cost.map(|c| c.parse().unwrap()),
+            latency_ms: 0,
+            outcome: outcome.to_owned(),
+            verdict: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn usage_adds_up_per_provider_and_model_in_order_of_first_use() {
+        let calls = [
+            call(
+                "openai",
+                "gpt-5-mini",
+                "answered",
+                (1_000, 50),
+                Some("0.0012"),
+            ),
+            call("anthropic", "claude-haiku-4-5", "timeout", (0, 0), None),
+            call(
+                "openai",
+                "gpt-5-mini",
+                "answered",
+                (2_000, 70),
+                Some("0.0021"),
+            ),
+            call("openai", "gpt-5", "rate_limited", (10, 0), Some("0.0001")),
+            call(
+                "anthropic",
+                "claude-haiku-4-5",
+                "answered",
+                (900, 40),
+                Some("0.001"),
+            ),
+        ];
+        let usage = usage(&calls);
+        let rows: Vec<_> = usage
+            .iter()
+            .map(|u| {
+                let name = format!("{}/{}", u.provider, u.model);
+                (
+                    name,
+                    u.calls,
+                    u.failures,
+                    u.tokens_in,
+                    u.tokens_out,
+                    u.cost_usd.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "openai/gpt-5-mini".to_owned(),
+                    2,
+                    0,
+                    3_000,
+                    120,
+                    "0.0033".to_owned()
+                ),
+                (
+                    "anthropic/claude-haiku-4-5".to_owned(),
+                    2,
+                    1,
+                    900,
+                    40,
+                    "0.001".to_owned()
+                ),
+                ("openai/gpt-5".to_owned(), 1, 1, 10, 0, "0.0001".to_owned()),
+            ]
+        );
+        assert!(super::usage(&[]).is_empty());
+    }
+}

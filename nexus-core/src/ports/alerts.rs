@@ -386,6 +386,11 @@ mod tests {
             AlertPreferences::parse_events("fills,nope"),
             Err(UnknownEvent("nope".into()))
         );
+        for event in AlertEvent::ALL {
+            let json = serde_json::to_string(&event).unwrap();
+            assert_eq!(json, format!("\"{event}\""), "shown as stored and sent");
+            assert_eq!(event.to_string().parse::<AlertEvent>(), Ok(event));
+        }
     }
 
     #[test]

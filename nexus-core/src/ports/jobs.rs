@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
-use crate::error::StoreError;
+use crate::error::{StoreError, UnknownName};
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -76,13 +76,18 @@ impl fmt::Display for JobKind {
 }
 
 impl FromStr for JobKind {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown job kind {s:?}"))
+            .ok_or_else(|| UnknownName {
+                kind: "job kind",
+                name: s.to_owned(),
+                expected: "signal, trade_execution, trade_alert, email, regime_check, cleanup, \
+                           billing, daily_summary or alert_webhook",
+            })
     }
 }
 
@@ -114,13 +119,17 @@ impl JobState {
 }
 
 impl FromStr for JobState {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         [Self::Queued, Self::Running, Self::Done, Self::Dead]
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown job state {s:?}"))
+            .ok_or_else(|| UnknownName {
+                kind: "job state",
+                name: s.to_owned(),
+                expected: "queued, running, done or dead",
+            })
     }
 }
 
@@ -429,5 +438,14 @@ mod tests {
         }
         assert_eq!(JobKind::TradeExecution.to_string(), "trade_execution");
         assert_eq!("dead".parse::<JobState>(), Ok(JobState::Dead));
+        assert_eq!(
+            "gone".parse::<JobState>().unwrap_err().to_string(),
+            r#"unknown job state "gone": expected queued, running, done or dead"#
+        );
+        let err = "mail".parse::<JobKind>().unwrap_err();
+        assert_eq!((err.kind, err.name.as_str()), ("job kind", "mail"));
+        for kind in JobKind::ALL {
+            assert!(err.expected.contains(kind.as_str()), "{kind} is listed");
+        }
     }
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::RegimeConfig;
 use super::indicators::{Adx, Atr, Bar, Drawdown, Ema, Volatility};
-use crate::error::RegimeConfigError;
+use crate::error::{RegimeConfigError, UnknownName};
 
 /// The state of a market, as far as a strategy is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -64,14 +64,16 @@ impl fmt::Display for Regime {
 }
 
 impl FromStr for Regime {
-    type Err = String;
+    type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
             .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown regime {s:?}: expected bull, bear, sideways or volatile")
+            .ok_or_else(|| UnknownName {
+                kind: "regime",
+                name: s.to_owned(),
+                expected: "bull, bear, sideways or volatile",
             })
     }
 }

@@ -110,7 +110,10 @@ fn regimes_have_lowercase_names() {
     let names: Vec<String> = Regime::ALL.iter().map(ToString::to_string).collect();
     assert_eq!(names, ["bull", "bear", "sideways", "volatile"]);
     assert_eq!("Bear".parse::<Regime>(), Ok(Regime::Bear));
-    assert!("moon".parse::<Regime>().is_err());
+    assert_eq!(
+        "moon".parse::<Regime>().unwrap_err().to_string(),
+        r#"unknown regime "moon": expected bull, bear, sideways or volatile"#
+    );
     assert_eq!(
         serde_json::to_string(&Regime::Volatile).unwrap(),
         "\"volatile\""
