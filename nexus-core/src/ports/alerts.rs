@@ -429,6 +429,44 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_event_goes_by_email_by_webhook_or_nowhere() {
+        let prefs = AlertPreferences {
+            email: EmailAlerts {
+                fills: true,
+                gate_blocks: false,
+                errors: false,
+                daily_summary: false,
+            },
+            webhook_url: Some("https://hooks.example.com/nexus".to_owned()),
+            webhook_events: vec![AlertEvent::GateBlocks],
+        };
+        let routes = |e| (prefs.emails(e), prefs.posts(e), prefs.wants(e));
+        assert_eq!(routes(AlertEvent::Fills), (true, false, true));
+        assert_eq!(routes(AlertEvent::GateBlocks), (false, true, true));
+        assert_eq!(routes(AlertEvent::Errors), (false, false, false));
+        // Events chosen for a webhook that is not set go nowhere.
+        let unset = AlertPreferences {
+            webhook_url: None,
+            ..prefs.clone()
+        };
+        assert!(!unset.posts(AlertEvent::GateBlocks) && !unset.wants(AlertEvent::GateBlocks));
+    }
+
+    #[test]
+    fn a_day_is_empty_until_an_order_a_fill_or_a_skip() {
+        assert!(btc_day().is_empty());
+        let mut ordered = btc_day();
+        ordered.orders = 1;
+        let mut filled = btc_day();
+        filled.fills = 1;
+        let mut skipped = btc_day();
+        skipped.skips.push(("gate".to_owned(), 2));
+        for day in [ordered, filled, skipped] {
+            assert!(!day.is_empty(), "{day:?}");
+        }
+    }
+
     fn btc_day() -> BotDay {
         BotDay::new(
             BotId::new(uuid::Uuid::nil()),

@@ -107,3 +107,34 @@ pub trait AuditLog: Send + Sync {
     async fn recent(&self, limit: u32, before: Option<i64>)
     -> Result<Vec<AuditRecord>, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_stored_by_their_wire_names() {
+        use AuditAction::*;
+        let all = [
+            SignUp,
+            SignIn,
+            SignInFailed,
+            SignOut,
+            PasswordResetRequested,
+            PasswordReset,
+            PasswordChanged,
+            PasswordChangeFailed,
+            EmailVerified,
+            KeyAdded,
+            KeyRemoved,
+            KeysRotated,
+            RoleChanged,
+            PlanChanged,
+            IdentityLinked,
+        ];
+        for action in all {
+            let json = serde_json::to_string(&action).unwrap();
+            assert_eq!(json, format!("\"{}\"", action.as_str()));
+        }
+    }
+}

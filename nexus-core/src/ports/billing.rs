@@ -248,3 +248,24 @@ pub trait BillingStore: Send + Sync {
         now: Timestamp,
     ) -> Result<WithinPlan<bool>, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_read_back_from_their_stored_names() {
+        let all = [
+            EventOutcome::Applied,
+            EventOutcome::Ignored,
+            EventOutcome::Stale,
+            EventOutcome::Failed,
+        ];
+        let names: Vec<&str> = all.iter().map(|o| o.as_str()).collect();
+        assert_eq!(names, ["applied", "ignored", "stale", "failed"]);
+        for outcome in all {
+            assert_eq!(EventOutcome::parse(outcome.as_str()), Some(outcome));
+        }
+        assert_eq!(EventOutcome::parse("Applied"), None);
+    }
+}

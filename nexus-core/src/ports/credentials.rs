@@ -136,5 +136,8 @@ mod tests {
             "{debug}"
         );
         assert_eq!(mask("short"), "****");
+        // From 12 characters, 4 at each end show: 8 stay hidden.
+        assert_eq!(mask("abcdefghijk"), "****");
+        assert_eq!(mask("abcdefghijkl"), "abcd…ijkl");
     }
 }

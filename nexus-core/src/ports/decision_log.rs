@@ -105,3 +105,75 @@ impl DecisionLog for MemoryDecisionLog {
             .cloned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::regime::Regime;
+    use crate::regime::gate::{AdvisorInput, GateInputs, GatePolicy, Gatekeeper};
+
+    /// Polls a future that never waits to completion (core has no runtime).
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        }
+    }
+
+    fn decision(exchange: ExchangeId, symbol: &str, action: GateAction, age: u64) -> GateDecision {
+        let inputs = GateInputs {
+            exchange,
+            symbol: symbol.parse().unwrap(),
+            action,
+            regime: Some(Regime::Bull),
+            confidence: Some(0.7),
+            data_age_ms: Some(age),
+            advisor: AdvisorInput::NotAsked,
+        };
+        Gatekeeper::new(GatePolicy::default()).decide(inputs, DateTime::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn the_log_answers_newest_first_and_per_market_and_action() {
+        use GateAction::{Add, Entry};
+        let log = MemoryDecisionLog::new();
+        let decisions = [
+            decision(ExchangeId::Binance, "BTC/USDT", Entry, 1),
+            decision(ExchangeId::Binance, "BTC/USDT", Add, 2),
+            decision(ExchangeId::Kraken, "BTC/USDT", Entry, 3),
+            decision(ExchangeId::Binance, "ETH/USDT", Entry, 4),
+            decision(ExchangeId::Binance, "BTC/USDT", Entry, 5),
+        ];
+        for d in &decisions {
+            block_on(log.record(d)).unwrap();
+        }
+        let recent = block_on(log.recent_decisions(2)).unwrap();
+        assert_eq!(recent, [decisions[4].clone(), decisions[3].clone()]);
+        assert_eq!(block_on(log.recent_decisions(10)).unwrap().len(), 5);
+        let latest = |exchange, symbol: &str, action| {
+            block_on(log.market_decision(exchange, symbol.parse().unwrap(), action))
+                .unwrap()
+                .map(|d| d.inputs.data_age_ms)
+        };
+        assert_eq!(
+            latest(ExchangeId::Binance, "BTC/USDT", Entry),
+            Some(Some(5))
+        );
+        assert_eq!(latest(ExchangeId::Binance, "BTC/USDT", Add), Some(Some(2)));
+        assert_eq!(latest(ExchangeId::Kraken, "BTC/USDT", Entry), Some(Some(3)));
+        assert_eq!(
+            latest(ExchangeId::Binance, "ETH/USDT", Entry),
+            Some(Some(4))
+        );
+        assert_eq!(latest(ExchangeId::Kraken, "ETH/USDT", Entry), None);
+    }
+}

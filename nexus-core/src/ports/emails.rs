@@ -203,3 +203,29 @@ pub trait EmailStore: Send + Sync {
     /// [`StoreError`].
     async fn email(&self, id: i64) -> Result<Option<EmailRecord>, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_read_back_from_their_stored_names() {
+        let names: Vec<&str> = EmailState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "queued",
+                "sent",
+                "retrying",
+                "failed",
+                "suppressed",
+                "bounced",
+                "complained"
+            ]
+        );
+        for state in EmailState::ALL {
+            assert_eq!(EmailState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(EmailState::parse("delivered"), None);
+    }
+}

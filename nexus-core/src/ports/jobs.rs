@@ -416,6 +416,36 @@ mod tests {
     }
 
     #[test]
+    fn the_draw_is_splitmix64_of_the_job_and_attempt_as_documented() {
+        // Worked out apart from this code, by a script following the documented steps
+        // (SplitMix64's finaliser over id ^ attempt << 48 ^ its gamma).
+        let policy = RetryPolicy::default();
+        let cases = [
+            (0, 1, 904),
+            (7, 1, 542),
+            (7, 3, 2_225),
+            (12_345, 5, 13_823),
+            (1 << 62, 12, 290_305),
+        ];
+        for (id, attempt, ms) in cases {
+            assert_eq!(
+                policy.delay(JobId(id), attempt),
+                Duration::from_millis(ms),
+                "{id}/{attempt}"
+            );
+        }
+        // Both ends of the band can be drawn: with a 2 ms ceiling, 1 and 2 ms.
+        let tiny = RetryPolicy {
+            base: Duration::from_millis(2),
+            max: Duration::from_secs(1),
+        };
+        let drawn: std::collections::BTreeSet<_> = (0..64)
+            .map(|id| tiny.delay(JobId(id), 1).as_millis())
+            .collect();
+        assert_eq!(drawn.into_iter().collect::<Vec<_>>(), [1, 2]);
+    }
+
+    #[test]
     fn a_retry_after_is_never_cut_short() {
         let wait = Duration::from_secs(40);
         let policy = RetryPolicy::default().at_least(wait);
