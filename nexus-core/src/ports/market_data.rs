@@ -38,3 +38,36 @@ pub trait MarketData: Send + Sync {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source polled by the clock: it keeps the default.
+    struct Polled;
+
+    #[async_trait]
+    impl MarketData for Polled {
+        fn exchange(&self) -> ExchangeId {
+            ExchangeId::Paper
+        }
+
+        async fn tickers(&self, _: &[Symbol]) -> Result<Vec<Ticker>, ExchangeError> {
+            Ok(Vec::new())
+        }
+
+        async fn candles(
+            &self,
+            _: Symbol,
+            _: Interval,
+            _: usize,
+        ) -> Result<Vec<Candle>, ExchangeError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn a_polled_source_has_no_candle_version() {
+        assert_eq!(Polled.candles_version(), None);
+    }
+}

@@ -115,3 +115,89 @@ pub fn changes<'a>(before: &PaperBook, after: &'a PaperBook) -> PaperChanges<'a>
     orders.sort_by(|a, b| (a.0.0.as_str(), a.0.1.as_str()).cmp(&(b.0.0.as_str(), b.0.1.as_str())));
     PaperChanges { accounts, orders }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::order::{OrderStatus, Side};
+
+    fn funded(usdt: i64) -> PaperAccount {
+        PaperAccount {
+            funded: true,
+            balances: [(Asset::new("USDT").unwrap(), Decimal::from(usdt))].into(),
+        }
+    }
+
+    fn report(id: &str, status: OrderStatus) -> OrderReport {
+        OrderReport {
+            client_order_id: ClientOrderId::new(id).unwrap(),
+            venue_order_id: format!("paper-{id}"),
+            symbol: "BTC/USDT".parse().unwrap(),
+            side: Side::Buy,
+            status,
+            quantity: "1".parse().unwrap(),
+            filled_quantity: "0".parse().unwrap(),
+            average_price: None,
+            fee: "0".parse().unwrap(),
+            fee_asset: None,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_book_holds_every_named_account_found_or_new() {
+        let names = ["alice".to_owned(), "bob".to_owned()];
+        let found = HashMap::from([
+            ("alice".to_owned(), funded(100)),
+            ("carol".to_owned(), funded(7)),
+        ]);
+        let key = ("alice".to_owned(), ClientOrderId::new("o-1").unwrap());
+        let orders = HashMap::from([(key.clone(), report("o-1", OrderStatus::New))]);
+        let book = PaperBook::named(&names, found, orders);
+        assert_eq!(book.accounts.len(), 2, "carol was not named");
+        assert_eq!(book.accounts["alice"], funded(100));
+        assert_eq!(book.accounts["bob"], PaperAccount::default());
+        assert!(book.orders.contains_key(&key));
+    }
+
+    #[test]
+    fn changes_are_what_differs_in_key_order() {
+        let key = |account: &str, id: &str| (account.to_owned(), ClientOrderId::new(id).unwrap());
+        let mut before = PaperBook::default();
+        before.accounts.insert("a".to_owned(), funded(100));
+        before.accounts.insert("b".to_owned(), funded(100));
+        before
+            .orders
+            .insert(key("a", "o-1"), report("o-1", OrderStatus::New));
+        before
+            .orders
+            .insert(key("b", "o-2"), report("o-2", OrderStatus::New));
+        assert_eq!(
+            changes(&before, &before),
+            PaperChanges {
+                accounts: vec![],
+                orders: vec![]
+            }
+        );
+        let mut after = before.clone();
+        after.accounts.insert("c".to_owned(), funded(5));
+        after.accounts.insert("a".to_owned(), funded(90));
+        after
+            .orders
+            .insert(key("b", "o-2"), report("o-2", OrderStatus::Filled));
+        after
+            .orders
+            .insert(key("a", "o-3"), report("o-3", OrderStatus::New));
+        let changed = changes(&before, &after);
+        let accounts: Vec<&str> = changed.accounts.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(accounts, ["a", "c"]);
+        let orders: Vec<(&str, &str)> = changed
+            .orders
+            .iter()
+            .map(|((account, id), _)| (account.as_str(), id.as_str()))
+            .collect();
+        assert_eq!(orders, [("a", "o-3"), ("b", "o-2")]);
+    }
+}

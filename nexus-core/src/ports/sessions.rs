@@ -226,3 +226,21 @@ pub trait SessionStore: Send + Sync {
         now: Timestamp,
     ) -> Result<(), StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purposes_are_stored_by_their_wire_names_and_hashes_never_print() {
+        for purpose in [
+            TokenPurpose::VerifyEmail,
+            TokenPurpose::ResetPassword,
+            TokenPurpose::LinkIdentity,
+        ] {
+            let json = serde_json::to_string(&purpose).unwrap();
+            assert_eq!(json, format!("\"{}\"", purpose.as_str()));
+        }
+        assert_eq!(format!("{:?}", TokenHash([0xAB; 32])), "TokenHash(…)");
+    }
+}

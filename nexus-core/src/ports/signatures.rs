@@ -42,3 +42,16 @@ pub trait SeenSignatures: Send + Sync {
     /// [`StoreError`].
     async fn forget_signatures(&self, now: Timestamp) -> Result<u64, StoreError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_never_prints() {
+        assert_eq!(
+            format!("{:?}", SignatureDigest([0x5A; 32])),
+            "SignatureDigest(…)"
+        );
+    }
+}

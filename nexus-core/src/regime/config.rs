@@ -187,6 +187,28 @@ mod tests {
     fn defaults_are_valid() {
         RegimeConfig::default().validate().unwrap();
         assert_eq!(RegimeConfig::default().warmup_bars(), 55);
+        // The longest of: the slow EMA, the ADX (twice its period: DI, then its own
+        // smoothing) and the volatility (returns need one bar more).
+        let d = RegimeConfig::default();
+        let adx = RegimeConfig {
+            slow_period: 10,
+            ..d
+        };
+        assert_eq!(adx.warmup_bars(), 28);
+        let vol = RegimeConfig {
+            slow_period: 10,
+            volatility_period: 40,
+            ..d
+        };
+        assert_eq!(vol.warmup_bars(), 41);
+        // A ratio must be above its minimum: a volatility threshold of 0 is refused.
+        for (value, ok) in [(0.0, false), (0.01, true), (100.0, true), (100.1, false)] {
+            let config = RegimeConfig {
+                volatile_above: value,
+                ..d
+            };
+            assert_eq!(config.validate().is_ok(), ok, "volatile_above {value}");
+        }
     }
 
     #[test]

@@ -97,12 +97,109 @@ fn confidence_drops_while_a_challenger_builds_up() {
         "the flat stretch challenges the bull regime"
     );
     assert!(challenged.iter().all(|c| c.confidence < 0.5));
+    // Exactly: half of what the challenger still lacks, 0.5 × (1 − held ÷ needed), where
+    // held counts its bars in a row so far (this one included).
+    let config = RegimeConfig::default();
+    let mut run: Option<(Regime, usize)> = None;
+    for c in classes.iter().flatten() {
+        if c.raw == c.regime {
+            run = None;
+            continue;
+        }
+        let held = match run {
+            Some((raw, n)) if raw == c.raw => n + 1,
+            _ => 1,
+        };
+        run = Some((c.raw, held));
+        let needed = match c.raw {
+            Regime::Bear | Regime::Volatile => config.risk_off_confirm_bars,
+            Regime::Bull | Regime::Sideways => config.confirm_bars,
+        };
+        let expected = 0.5 * (1.0 - held as f64 / needed as f64);
+        assert!((c.confidence - expected).abs() < 1e-12, "{c:?}: {expected}");
+    }
     let settled = classes.iter().flatten().filter(|c| c.raw == c.regime);
     assert!(
         settled
             .into_iter()
             .all(|c| (0.5..=1.0).contains(&c.confidence))
     );
+}
+
+/// The raw regime and its strength for one bar's indicator values, with the default
+/// thresholds (trend 20, volatile 1.0, bear drawdown 20 %, exit band 20 %).
+fn raw(current: Option<Regime>, v: [f64; 5]) -> (Regime, f64) {
+    let [close, ema_fast, ema_slow, adx, drawdown] = v;
+    let mut classifier = RegimeClassifier::new(RegimeConfig::default()).unwrap();
+    classifier.current = current;
+    let values = IndicatorValues {
+        close,
+        ema_fast,
+        ema_slow,
+        adx,
+        atr: 1.0,
+        volatility: 0.5,
+        drawdown,
+    };
+    classifier.raw(&values)
+}
+
+fn volatile(current: Option<Regime>, volatility: f64) -> (Regime, f64) {
+    let mut classifier = RegimeClassifier::new(RegimeConfig::default()).unwrap();
+    classifier.current = current;
+    let values = IndicatorValues {
+        close: 110.0,
+        ema_fast: 110.0,
+        ema_slow: 100.0,
+        adx: 40.0,
+        atr: 1.0,
+        volatility,
+        drawdown: 0.0,
+    };
+    classifier.raw(&values)
+}
+
+fn assert_raw(got: (Regime, f64), regime: Regime, strength: f64) {
+    assert_eq!(got.0, regime, "{got:?}");
+    assert!((got.1 - strength).abs() < 1e-9, "{got:?}: {strength}");
+}
+
+#[test]
+fn each_regime_has_its_thresholds_and_its_strength() {
+    use Regime::*;
+    // Volatile from the threshold on, fully so at twice it; a held volatile regime stays
+    // until 20 % below it.
+    assert_raw(volatile(None, 1.5), Volatile, 0.5);
+    assert_raw(volatile(None, 1.0), Volatile, 0.0);
+    assert_eq!(volatile(None, 0.9).0, Bull);
+    assert_raw(volatile(Some(Volatile), 0.9), Volatile, 0.9 / 0.8 - 1.0);
+    // Bull: ADX 30 is half-way past 20 to full (0.5), EMAs 1 % apart a fifth of the way
+    // to 5 % (0.2): the mean, 0.35.
+    assert_raw(raw(None, [110.0, 101.0, 100.0, 30.0, 0.0]), Bull, 0.35);
+    // Held, a bull regime survives a close below the slow EMA and an ADX down to 16.
+    assert_raw(
+        raw(Some(Bull), [99.0, 101.0, 100.0, 17.0, 0.0]),
+        Bull,
+        0.5 * (1.0 / 16.0) + 0.5 * 0.2,
+    );
+    // Bear by trend, or by a drawdown past 20 %: here 30 %, half-way to full.
+    assert_raw(
+        raw(None, [90.0, 96.0, 100.0, 30.0, 0.0]),
+        Bear,
+        0.5 * 0.5 + 0.5 * 0.8,
+    );
+    assert_raw(raw(None, [95.0, 99.0, 100.0, 10.0, -0.3]), Bear, 0.5);
+    // Sideways: how far the ADX is below the trend threshold.
+    assert_raw(raw(None, [101.0, 101.0, 100.0, 5.0, 0.0]), Sideways, 0.75);
+    // The boundaries are strict: EMAs level, or a close on the slow EMA, enter no trend.
+    for v in [
+        [110.0, 100.0, 100.0, 30.0, 0.0],
+        [100.0, 104.0, 100.0, 30.0, 0.0],
+        [90.0, 100.0, 100.0, 30.0, -0.3],
+        [100.0, 96.0, 100.0, 30.0, -0.3],
+    ] {
+        assert_raw(raw(None, v), Sideways, 0.0);
+    }
 }
 
 #[test]

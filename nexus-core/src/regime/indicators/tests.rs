@@ -51,6 +51,19 @@ fn ema_is_seeded_with_the_sma_then_smoothed() {
 }
 
 #[test]
+fn streaming_averages_hold_their_last_value() {
+    let mut sma = Sma::new(2);
+    let mut ema = Ema::new(3);
+    assert_eq!((sma.value(), ema.value()), (None, None));
+    for close in [2.0, 4.0, 6.0, 8.0] {
+        assert_eq!(sma.update(close), sma.value());
+        assert_eq!(ema.update(close), ema.value());
+    }
+    // SMA(2) of 6 and 8; EMA(3): seed 4, then 4 + 0.5 × (8 − 4).
+    assert_eq!((sma.value(), ema.value()), (Some(7.0), Some(6.0)));
+}
+
+#[test]
 fn atr_uses_wilders_smoothing_of_the_true_range() {
     // TR from bar 1: 2, 2, 4, 5 and 10 (the gap up from 10 to 18–20 counts from the
     // previous close). Period 2: (2+2)/2 = 2; 2+(4−2)/2 = 3; 3+(5−3)/2 = 4; 4+(10−4)/2 = 7
