@@ -282,8 +282,9 @@ impl Adx {
         let prev = self.prev.replace(*bar)?;
         let up = bar.high - prev.high;
         let down = prev.low - bar.low;
-        let plus = if up > down && up > 0.0 { up } else { 0.0 };
-        let minus = if down > up && down > 0.0 { down } else { 0.0 };
+        // The larger move counts, when it is a move out of the previous range at all.
+        let plus = if up > down { up.max(0.0) } else { 0.0 };
+        let minus = if down > up { down.max(0.0) } else { 0.0 };
         let tr = self.tr.update(true_range(bar, prev.close));
         let (plus, minus) = (self.plus_dm.update(plus), self.minus_dm.update(minus));
         let (Some(tr), Some(plus), Some(minus)) = (tr, plus, minus) else {

@@ -64,6 +64,55 @@ fn streaming_averages_hold_their_last_value() {
 }
 
 #[test]
+fn a_gap_down_counts_from_the_previous_close_to_the_low() {
+    // Closed at 20, then a bar of 10–12: the true range is 20 − 10 = 10, not 2.
+    let mut atr = Atr::new(1);
+    let bar = |high, low, close| Bar { high, low, close };
+    assert_eq!(atr.update(&bar(21.0, 19.0, 20.0)), None);
+    assert_eq!(atr.update(&bar(12.0, 10.0, 11.0)), Some(10.0));
+    // And a gap up from the previous close to the high: 11 → 30–32 is 21.
+    assert_eq!(atr.update(&bar(32.0, 30.0, 31.0)), Some(21.0));
+}
+
+#[test]
+fn directional_movement_counts_only_the_larger_positive_move() {
+    // Period 1: each bar's own DI and DX.
+    let mut adx = Adx::new(1);
+    let mut atr = Atr::new(1);
+    let bar = |high, low, close| Bar { high, low, close };
+    let bars = [
+        bar(10.0, 8.0, 9.0),
+        // Up 2, down −1: +DM 2 over a true range of 3.
+        bar(12.0, 9.0, 11.0),
+        // Up 1, down 1: a tie counts neither way, so the DX is 0 (not 0 ÷ 0).
+        bar(13.0, 8.0, 10.0),
+        // Up 2, down 1: only the larger, +DM 2 over 8.
+        bar(15.0, 7.0, 12.0),
+        // Up 1, down 2: −DM 2 over 11.
+        bar(16.0, 5.0, 6.0),
+        // No range at all: no DI (not 0 ÷ 0).
+        bar(6.0, 6.0, 6.0),
+    ];
+    let mut seen = Vec::new();
+    for b in &bars {
+        let value = adx.update(b);
+        assert_eq!(value, adx.value());
+        let tr = atr.update(b);
+        assert_eq!(tr, atr.value());
+        seen.push((value, adx.directional(), tr));
+    }
+    let expected = [
+        (None, None, None),
+        (Some(100.0), Some((200.0 / 3.0, 0.0)), Some(3.0)),
+        (Some(0.0), Some((0.0, 0.0)), Some(5.0)),
+        (Some(100.0), Some((25.0, 0.0)), Some(8.0)),
+        (Some(100.0), Some((0.0, 200.0 / 11.0)), Some(11.0)),
+        (Some(0.0), Some((0.0, 0.0)), Some(0.0)),
+    ];
+    assert_eq!(seen, expected);
+}
+
+#[test]
 fn atr_uses_wilders_smoothing_of_the_true_range() {
     // TR from bar 1: 2, 2, 4, 5 and 10 (the gap up from 10 to 18–20 counts from the
     // previous close). Period 2: (2+2)/2 = 2; 2+(4−2)/2 = 3; 3+(5−3)/2 = 4; 4+(10−4)/2 = 7
