@@ -54,11 +54,20 @@ fn ema_is_seeded_with_the_sma_then_smoothed() {
 fn streaming_averages_hold_their_last_value() {
     let mut sma = Sma::new(2);
     let mut ema = Ema::new(3);
+    let mut volatility = Volatility::new(2);
+    let mut drawdown = Drawdown::new(3);
     assert_eq!((sma.value(), ema.value()), (None, None));
+    assert_eq!((volatility.value(), drawdown.value()), (None, None));
     for close in [2.0, 4.0, 6.0, 8.0] {
         assert_eq!(sma.update(close), sma.value());
         assert_eq!(ema.update(close), ema.value());
+        assert_eq!(volatility.update(close), volatility.value());
+        assert_eq!(drawdown.update(close), drawdown.value());
     }
+    assert!(volatility.value().is_some_and(|v| v > 0.0));
+    assert_eq!(drawdown.value(), Some(0.0), "at the high");
+    drawdown.update(4.0);
+    assert_eq!(drawdown.value(), Some(-0.5), "half-way down from 8");
     // SMA(2) of 6 and 8; EMA(3): seed 4, then 4 + 0.5 × (8 − 4).
     assert_eq!((sma.value(), ema.value()), (Some(7.0), Some(6.0)));
 }
