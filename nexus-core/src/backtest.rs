@@ -353,9 +353,11 @@ pub fn run_advised(
                 }
             }
             for plan in &out.plans {
+                let was_open = account.position.is_some();
                 let fill = execute(plan, &mut account, (fee, slip), at, regime, decision.reason);
                 if let Some(fill) = fill {
-                    if fill.side == Side::Sell && account.position.is_none() {
+                    // A fill that closed the position ends a round trip.
+                    if was_open && account.position.is_none() {
                         trades += 1;
                         wins += usize::from(account.round_trip_cost < Decimal::ZERO);
                         account.round_trip_cost = Decimal::ZERO;

@@ -310,7 +310,8 @@ mod tests {
         let a = ClientOrderId::new("a-2").unwrap();
         let b = ClientOrderId::new("b-1").unwrap();
         assert_eq!(a.partial_cmp(&b), Some(std::cmp::Ordering::Less));
-        assert!(a < b && b > a);
+        assert!(a < b);
+        assert!(b > a);
         let mut ids = vec![b, a];
         ids.sort();
         assert_eq!(ids, [a, b]);

@@ -462,6 +462,8 @@ mod tests {
         filled.fills = 1;
         let mut skipped = btc_day();
         skipped.skips.push(("gate".to_owned(), 2));
+        skipped.skips.push(("dust".to_owned(), 1));
+        assert_eq!((btc_day().skipped(), skipped.skipped()), (0, 3));
         for day in [ordered, filled, skipped] {
             assert!(!day.is_empty(), "{day:?}");
         }
