@@ -76,6 +76,58 @@ fn there_is_no_regime_until_the_indicators_warm_up() {
     assert!(classes[first..].iter().all(Option::is_some));
 }
 
+/// Checks each challenged bar's confidence: exactly half of what the challenger still
+/// lacks, 0.5 × (1 − held ÷ needed), where held counts its bars in a row so far (this one
+/// included). Returns the (held, needed) pairs seen.
+fn challenger_confidence_is_exact(classes: &[Option<Classification>]) -> Vec<(usize, usize)> {
+    let config = RegimeConfig::default();
+    let mut run: Option<(Regime, usize)> = None;
+    let mut seen = Vec::new();
+    for c in classes.iter().flatten() {
+        if c.raw == c.regime {
+            run = None;
+            continue;
+        }
+        let held = match run {
+            Some((raw, n)) if raw == c.raw => n + 1,
+            _ => 1,
+        };
+        run = Some((c.raw, held));
+        let needed = match c.raw {
+            Regime::Bear | Regime::Volatile => config.risk_off_confirm_bars,
+            Regime::Bull | Regime::Sideways => config.confirm_bars,
+        };
+        let expected = 0.5 * (1.0 - held as f64 / needed as f64);
+        assert!((c.confidence - expected).abs() < 1e-12, "{c:?}: {expected}");
+        seen.push((held, needed));
+    }
+    seen
+}
+
+#[test]
+fn a_calm_after_a_rally_builds_up_over_five_bars() {
+    // A rally, then noise around its last level: sideways challenges bull for several
+    // bars in a row before it is confirmed (5 bars: a risk-on change is not rushed).
+    let mut bars = series(150, 0.01, 0.002, 0.005, 6);
+    let last = bars.last().unwrap().close;
+    let mut next = noise(8);
+    bars.extend((0..80).map(|_| {
+        let close = last * (1.0 + 0.005 * next());
+        Bar {
+            high: close * 1.005,
+            low: close * 0.995,
+            close,
+        }
+    }));
+    let classes = classify(&bars, RegimeConfig::default()).unwrap();
+    let seen = challenger_confidence_is_exact(&classes);
+    assert!(
+        seen.iter().any(|&(held, needed)| needed == 5 && held >= 2),
+        "{seen:?}"
+    );
+    assert_eq!(classes.last().unwrap().unwrap().regime, Regime::Sideways);
+}
+
 #[test]
 fn confidence_drops_while_a_challenger_builds_up() {
     let mut bars = series(150, 0.01, 0.002, 0.005, 6);
@@ -97,27 +149,7 @@ fn confidence_drops_while_a_challenger_builds_up() {
         "the flat stretch challenges the bull regime"
     );
     assert!(challenged.iter().all(|c| c.confidence < 0.5));
-    // Exactly: half of what the challenger still lacks, 0.5 × (1 − held ÷ needed), where
-    // held counts its bars in a row so far (this one included).
-    let config = RegimeConfig::default();
-    let mut run: Option<(Regime, usize)> = None;
-    for c in classes.iter().flatten() {
-        if c.raw == c.regime {
-            run = None;
-            continue;
-        }
-        let held = match run {
-            Some((raw, n)) if raw == c.raw => n + 1,
-            _ => 1,
-        };
-        run = Some((c.raw, held));
-        let needed = match c.raw {
-            Regime::Bear | Regime::Volatile => config.risk_off_confirm_bars,
-            Regime::Bull | Regime::Sideways => config.confirm_bars,
-        };
-        let expected = 0.5 * (1.0 - held as f64 / needed as f64);
-        assert!((c.confidence - expected).abs() < 1e-12, "{c:?}: {expected}");
-    }
+    challenger_confidence_is_exact(&classes);
     let settled = classes.iter().flatten().filter(|c| c.raw == c.regime);
     assert!(
         settled
