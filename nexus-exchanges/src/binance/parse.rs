@@ -500,6 +500,29 @@ mod tests {
     const EXCHANGE_INFO: &[u8] = include_bytes!("../../test_data/binance/exchange_info.json");
 
     #[test]
+    fn an_answer_that_is_not_json_is_unknown_on_a_timeout_or_server_error_else_refused() {
+        // A gateway's HTML page, not Binance's JSON: 408 and 5xx may have been acted on.
+        for status in [408, 500, 503] {
+            assert!(
+                matches!(
+                    failure(status, b"<html>oops</html>", None),
+                    Failure::Unknown(_)
+                ),
+                "{status}"
+            );
+        }
+        for status in [400, 404, 409] {
+            assert!(
+                matches!(
+                    failure(status, b"<html>oops</html>", None),
+                    Failure::Final(_)
+                ),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
     fn the_documented_answer_becomes_instruments_with_their_filters() {
         let (listed, skipped) = instruments(EXCHANGE_INFO).unwrap();
         assert_eq!(listed.len(), 2);

@@ -1008,6 +1008,62 @@ mod tests {
     }
 
     #[test]
+    fn an_order_not_filled_has_no_average_price_and_zero_is_no_increment() {
+        // Coinbase sends an average price with nothing filled (a placeholder): not a price.
+        let unfilled = with(GET_ORDER, |v| {
+            v["order"]["client_order_id"] = "nx-1".into();
+            v["order"]["filled_size"] = "0".into();
+        });
+        let report = order(&unfilled).unwrap();
+        assert_eq!(report.filled_quantity.to_string(), "0");
+        assert_eq!(report.average_price, None);
+        // The fee asset is named when something filled or a fee was charged.
+        let free_fill = with(GET_ORDER, |v| {
+            v["order"]["client_order_id"] = "nx-1".into();
+            v["order"]["total_fees"] = "0".into();
+        });
+        let report = order(&free_fill).unwrap();
+        assert_eq!(report.fee_asset.map(|a| a.to_string()), Some("USD".into()));
+        let nothing = with(GET_ORDER, |v| {
+            v["order"]["client_order_id"] = "nx-1".into();
+            v["order"]["filled_size"] = "0".into();
+            v["order"]["total_fees"] = "0".into();
+        });
+        assert_eq!(order(&nothing).unwrap().fee_asset, None);
+        // Only a value above zero counts.
+        assert_eq!(positive("0").unwrap(), None);
+        assert_eq!(positive("0.01").unwrap(), Some("0.01".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_refused_order_with_a_server_error_status_may_have_been_placed() {
+        assert!(matches!(
+            failure(500, CREATE_FAILED, None),
+            Failure::Unknown(_)
+        ));
+        assert!(matches!(
+            failure(400, CREATE_FAILED, None),
+            Failure::Final(_)
+        ));
+        // An error body with only a message still counts as Coinbase's error body; one
+        // with neither field is shown as it came.
+        let only_message = error(400, br#"{"error":"","message":"bad size"}"#, None);
+        assert!(
+            only_message.to_string().ends_with("bad size"),
+            "{only_message}"
+        );
+        let empty = error(400, br#"{"error":"","message":""}"#, None);
+        assert!(empty.to_string().contains(r#"{"error""#), "{empty}");
+    }
+
+    #[test]
+    fn a_next_page_needs_both_the_flag_and_a_cursor() {
+        assert_eq!(next_cursor(true, "abc".into()), Some("abc".into()));
+        assert_eq!(next_cursor(false, "abc".into()), None);
+        assert_eq!(next_cursor(true, String::new()), None);
+    }
+
+    #[test]
     fn orders_become_reports() {
         // The docs' client_order_id (19 characters, not a UUID) is not one Nexus makes.
         assert!(order(GET_ORDER).is_err());
