@@ -36,6 +36,8 @@ mod secret;
 mod serde_num;
 pub mod sizing;
 pub mod strategy;
+#[cfg(test)]
+mod test_support;
 
 pub use error::StoreError;
 pub use error::{

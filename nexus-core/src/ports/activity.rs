@@ -39,6 +39,19 @@ pub enum OrderState {
 }
 
 impl OrderState {
+    /// Every state.
+    pub const ALL: [Self; 9] = [
+        Self::Pending,
+        Self::Unknown,
+        Self::New,
+        Self::PartiallyFilled,
+        Self::Filled,
+        Self::Canceled,
+        Self::Rejected,
+        Self::Expired,
+        Self::Failed,
+    ];
+
     /// The stored name.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -60,18 +73,8 @@ impl std::str::FromStr for OrderState {
     type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        const ALL: [OrderState; 9] = [
-            OrderState::Pending,
-            OrderState::Unknown,
-            OrderState::New,
-            OrderState::PartiallyFilled,
-            OrderState::Filled,
-            OrderState::Canceled,
-            OrderState::Rejected,
-            OrderState::Expired,
-            OrderState::Failed,
-        ];
-        ALL.into_iter()
+        Self::ALL
+            .into_iter()
             .find(|state| state.as_str() == s)
             .ok_or_else(|| UnknownName {
                 kind: "order state",
@@ -402,22 +405,12 @@ mod tests {
 
     #[test]
     fn order_states_are_stored_by_their_wire_names_and_read_back() {
-        use OrderState::*;
-        let all = [
-            Pending,
-            Unknown,
-            New,
-            PartiallyFilled,
-            Filled,
-            Canceled,
-            Rejected,
-            Expired,
-            Failed,
-        ];
-        for state in all {
+        let err = "done".parse::<OrderState>().unwrap_err();
+        for state in OrderState::ALL {
             let json = serde_json::to_string(&state).unwrap();
             assert_eq!(json, format!("\"{}\"", state.as_str()));
             assert_eq!(state.as_str().parse::<OrderState>(), Ok(state));
+            assert!(err.expected.contains(state.as_str()), "{state:?} is listed");
         }
         assert_eq!(
             "done".parse::<OrderState>().unwrap_err().to_string(),

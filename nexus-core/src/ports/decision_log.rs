@@ -108,26 +108,12 @@ impl DecisionLog for MemoryDecisionLog {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
-
     use chrono::DateTime;
 
     use super::*;
     use crate::regime::Regime;
     use crate::regime::gate::{AdvisorInput, GateInputs, GatePolicy, Gatekeeper};
-
-    /// Polls a future that never waits to completion (core has no runtime).
-    fn block_on<F: Future>(future: F) -> F::Output {
-        let mut future = pin!(future);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return output;
-            }
-        }
-    }
+    use crate::test_support::block_on;
 
     fn decision(exchange: ExchangeId, symbol: &str, action: GateAction, age: u64) -> GateDecision {
         let inputs = GateInputs {

@@ -1,22 +1,8 @@
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use chrono::DateTime;
 
 use super::*;
 use crate::ports::MemoryDecisionLog;
-
-/// Polls a future that never waits on I/O to completion (core has no runtime).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
+use crate::test_support::block_on;
 
 fn inputs(action: GateAction, regime: Option<Regime>, age_ms: Option<u64>) -> GateInputs {
     GateInputs {
