@@ -142,3 +142,56 @@ pub fn coinbase_answers(data: &[u8]) {
         }
     }
 }
+
+/// The venues' websocket market data messages (Binance, Kraken, Coinbase): never a panic;
+/// what reads is a consistent quote or candle of a followed symbol.
+pub fn stream_messages(data: &[u8]) {
+    use std::collections::HashMap;
+
+    use nexus_exchanges::stream::{StreamEvent, StreamProtocol};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("a valid time");
+    let protocols: [(Box<dyn StreamProtocol>, &[&str]); 3] = [
+        (
+            Box::new(nexus_exchanges::binance::stream::BinanceStream::default()),
+            &["BTC/USDT"],
+        ),
+        (
+            Box::new(nexus_exchanges::kraken::stream::KrakenStream::default()),
+            &["ALGO/USD", "MATIC/USD", "BTC/USD"],
+        ),
+        (
+            Box::new(nexus_exchanges::coinbase::stream::CoinbaseStream::default()),
+            &["BTC/USD", "ETH/USD"],
+        ),
+    ];
+    for (protocol, symbols) in protocols {
+        let symbols: Vec<nexus_core::Symbol> = symbols
+            .iter()
+            .map(|s| s.parse().expect("a valid symbol"))
+            .collect();
+        let names: HashMap<String, nexus_core::Symbol> =
+            symbols.iter().map(|s| (protocol.name(*s), *s)).collect();
+        let Ok(events) = protocol.read(text, &names, now) else {
+            continue;
+        };
+        for event in events {
+            match event {
+                StreamEvent::Quote(q) => {
+                    assert!(symbols.contains(&q.symbol));
+                    if let (Some(bid), Some(ask)) = (q.bid, q.ask) {
+                        assert!(!bid.value().is_zero() && !ask.value().is_zero());
+                    }
+                }
+                StreamEvent::Candle(c) => {
+                    assert!(symbols.contains(&c.symbol));
+                    assert!(c.candle.low() <= c.candle.high());
+                }
+                StreamEvent::Refused(reason) => assert!(reason.chars().count() <= 220),
+                _ => {}
+            }
+        }
+    }
+}

@@ -8,15 +8,32 @@
 //! users asking for different symbols still share it. When the venue fails, cached data is
 //! served up to `max_stale`, then the error is returned: the gate then sees the data's age
 //! and fails closed.
+//!
+//! With a [`StreamFeed`] for a venue (see [`MarketDataHub::with_streams`]), tickers and
+//! closed candles come from the venue's websocket instead, and REST is only the fallback:
+//! while the stream is down or has not sent a market yet, and once per series after a
+//! reconnect or sequence gap (a snapshot the stream's closed candles are then appended
+//! to). In a steady state no REST call is made.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use nexus_core::{Candle, ExchangeError, ExchangeId, Interval, MarketData, Symbol, Ticker};
+use nexus_core::{
+    Candle, ExchangeError, ExchangeId, Interval, MarketData, Symbol, Ticker, Timestamp,
+};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+
+use crate::stream::{StreamFeed, StreamStats, Topic};
+
+/// A REST snapshot asked for at `t` is taken to hold every candle that opened before
+/// `t - SNAPSHOT_MARGIN` and has closed: clocks and the venue's own delay differ a little.
+const SNAPSHOT_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
+
+/// Candles kept per series beyond what is asked for, as the stream appends to them.
+const KEPT_CANDLES: usize = 2_000;
 
 /// The hub's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,11 +98,26 @@ struct TickerCache {
     at: Option<Instant>,
 }
 
-/// One series' candles and when they were fetched.
-type CandleSlot = Arc<Mutex<Option<(Vec<Candle>, Instant)>>>;
+/// One series' candles: the last REST snapshot, with the stream's closed candles
+/// appended while the stream stays in the epoch the snapshot was taken in.
+struct CachedCandles {
+    candles: Vec<Candle>,
+    /// When the snapshot arrived (for the TTL).
+    at: Instant,
+    /// Every candle that opened before this is here (or never existed).
+    covered: Timestamp,
+    /// The stream's epoch when it was asked for.
+    epoch: Option<u64>,
+}
+
+type CandleSlot = Arc<Mutex<Option<CachedCandles>>>;
 
 struct Venue {
     source: Arc<dyn MarketData>,
+    /// The venue's websocket, when it streams.
+    stream: Option<Arc<StreamFeed>>,
+    /// REST calls made because the stream could not serve.
+    fallbacks: AtomicU64,
     /// Tickers of every symbol share one lock: one call fetches them all.
     tickers: Mutex<TickerCache>,
     /// Each (symbol, interval) has its own lock, so a slow candle fetch holds up neither
@@ -121,6 +153,12 @@ impl std::fmt::Debug for MarketDataHub {
     }
 }
 
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 fn unavailable(exchange: ExchangeId, message: &str) -> ExchangeError {
     ExchangeError::Transient {
         exchange,
@@ -144,6 +182,8 @@ impl MarketDataHub {
             .map(|source| {
                 let venue = Venue {
                     source,
+                    stream: None,
+                    fallbacks: AtomicU64::new(0),
                     tickers: Mutex::default(),
                     candles: std::sync::Mutex::default(),
                     calls: AtomicU64::new(0),
@@ -154,6 +194,49 @@ impl MarketDataHub {
             })
             .collect();
         Ok(Self { config, venues })
+    }
+
+    /// Serves the feeds' venues from their streams, REST being the fallback.
+    #[must_use]
+    pub fn with_streams(mut self, feeds: impl IntoIterator<Item = Arc<StreamFeed>>) -> Self {
+        for feed in feeds {
+            if let Some(venue) = self.venues.get_mut(&feed.exchange()) {
+                venue.stream = Some(feed);
+            }
+        }
+        self
+    }
+
+    /// Follows exactly these markets on `exchange`'s stream (tickers of `symbols`, candles
+    /// of `series`): new ones are subscribed and the rest unsubscribed. Nothing happens
+    /// for a venue without a stream.
+    pub fn follow(&self, exchange: ExchangeId, symbols: &[Symbol], series: &[(Symbol, Interval)]) {
+        if let Some(feed) = self.venues.get(&exchange).and_then(|v| v.stream.as_ref()) {
+            feed.follow(
+                symbols
+                    .iter()
+                    .map(|s| Topic::Quotes(*s))
+                    .chain(series.iter().map(|(s, i)| Topic::Candles(*s, *i))),
+            );
+        }
+    }
+
+    /// What `exchange`'s stream did, when it has one.
+    #[must_use]
+    pub fn stream_stats(&self, exchange: ExchangeId) -> Option<&StreamStats> {
+        self.venues
+            .get(&exchange)
+            .and_then(|v| v.stream.as_deref())
+            .map(StreamFeed::stats)
+    }
+
+    /// REST calls to `exchange` made because its stream could not serve (down, not yet
+    /// subscribed, or a snapshot after a reconnect).
+    #[must_use]
+    pub fn stream_fallbacks(&self, exchange: ExchangeId) -> u64 {
+        self.venues
+            .get(&exchange)
+            .map_or(0, |v| v.fallbacks.load(Ordering::Relaxed))
     }
 
     /// Upstream calls made to `exchange` so far (tickers and candles).
@@ -198,6 +281,13 @@ impl MarketDataHub {
             .venues
             .get(&exchange)
             .ok_or_else(|| unavailable(exchange, "no market data source"))?;
+        if let Some(feed) = &venue.stream {
+            feed.also_follow(symbols.iter().map(|s| Topic::Quotes(*s)));
+            if let Some(streamed) = feed.tickers(symbols) {
+                venue.updated.store(unix_now(), Ordering::Relaxed);
+                return Ok(streamed);
+            }
+        }
         let mut cache = venue.tickers.lock().await;
         cache.wanted.extend(symbols.iter().copied());
         let fresh = cache.at.is_some_and(|at| at.elapsed() < self.config.ttl)
@@ -205,14 +295,14 @@ impl MarketDataHub {
         if !fresh {
             let wanted: Vec<Symbol> = cache.wanted.iter().copied().collect();
             venue.calls.fetch_add(1, Ordering::Relaxed);
+            if venue.stream.is_some() {
+                venue.fallbacks.fetch_add(1, Ordering::Relaxed);
+            }
             match venue.source.tickers(&wanted).await {
                 Ok(tickers) => {
                     cache.tickers = tickers.into_iter().map(|t| (t.symbol(), t)).collect();
                     cache.at = Some(Instant::now());
-                    let now = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs());
-                    venue.updated.store(now, Ordering::Relaxed);
+                    venue.updated.store(unix_now(), Ordering::Relaxed);
                 }
                 Err(err) => {
                     venue.failed(&err);
@@ -257,18 +347,53 @@ impl MarketDataHub {
             Arc::clone(slots.entry((symbol, interval)).or_default())
         };
         let mut cached = slot.lock().await;
+        let feed = venue.stream.as_ref().filter(|feed| feed.streams(interval));
+        if let Some(feed) = feed {
+            feed.also_follow([Topic::Candles(symbol, interval)]);
+            if let (Some(streamed), Some(cache)) = (feed.candles(symbol, interval), cached.as_mut())
+                && cache.epoch == Some(streamed.epoch)
+                && streamed.since <= cache.covered
+            {
+                // The stream holds every candle from `since` on, the cache every one
+                // before `covered`: together, all of them.
+                let last = cache.candles.last().map(Candle::open_time);
+                cache.candles.extend(
+                    streamed
+                        .closed
+                        .into_iter()
+                        .filter(|c| last.is_none_or(|last| c.open_time() > last)),
+                );
+                let excess = cache.candles.len().saturating_sub(KEPT_CANDLES.max(limit));
+                cache.candles.drain(..excess);
+                cache.covered = cache.covered.max(chrono::Utc::now() - SNAPSHOT_MARGIN);
+                let candles = &cache.candles;
+                return Ok(candles[candles.len().saturating_sub(limit)..].to_vec());
+            }
+        }
         let fresh = cached
             .as_ref()
-            .is_some_and(|(candles, at)| at.elapsed() < self.config.ttl && candles.len() >= limit);
+            .is_some_and(|c| c.at.elapsed() < self.config.ttl && c.candles.len() >= limit);
         if !fresh {
             venue.calls.fetch_add(1, Ordering::Relaxed);
+            if feed.is_some() {
+                venue.fallbacks.fetch_add(1, Ordering::Relaxed);
+            }
+            let epoch = feed.and_then(|f| f.epoch(symbol, interval));
+            let asked = chrono::Utc::now();
             match venue.source.candles(symbol, interval, limit).await {
-                Ok(candles) => *cached = Some((candles, Instant::now())),
+                Ok(candles) => {
+                    *cached = Some(CachedCandles {
+                        candles,
+                        at: Instant::now(),
+                        covered: asked - SNAPSHOT_MARGIN,
+                        epoch,
+                    });
+                }
                 Err(err) => {
                     venue.failed(&err);
                     let young = cached
                         .as_ref()
-                        .is_some_and(|(_, at)| at.elapsed() <= self.config.max_stale);
+                        .is_some_and(|c| c.at.elapsed() <= self.config.max_stale);
                     if !young {
                         return Err(err);
                     }
@@ -276,7 +401,7 @@ impl MarketDataHub {
                 }
             }
         }
-        let candles = cached.as_ref().map_or(&[][..], |(c, _)| c.as_slice());
+        let candles = cached.as_ref().map_or(&[][..], |c| c.candles.as_slice());
         Ok(candles[candles.len().saturating_sub(limit)..].to_vec())
     }
 }

@@ -31,6 +31,7 @@ pub mod listing;
 pub mod mock;
 pub mod paper;
 pub mod retry;
+pub mod stream;
 pub mod venues;
 
 pub use binance::{BinanceClient, BinanceConfig, BinanceVenue};

@@ -44,3 +44,8 @@ fn kraken_answers_corpus() {
 fn coinbase_answers_corpus() {
     replay("coinbase_answers", checks_exchanges::coinbase_answers);
 }
+
+#[test]
+fn stream_messages_corpus() {
+    replay("stream_messages", checks_exchanges::stream_messages);
+}

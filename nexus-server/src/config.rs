@@ -51,6 +51,9 @@ pub const GOOGLE_ISSUER_VAR: &str = "NEXUS_OAUTH_GOOGLE_ISSUER";
 /// `on` (default) or `off`: whether this instance runs the engine (scheduler election,
 /// trade workers, the simulated Paper feed). An API-only instance sets `off`.
 pub const ENGINE_VAR: &str = "NEXUS_ENGINE";
+/// `stream` (default) or `poll`: whether Binance, Kraken and Coinbase market data comes
+/// from their public websockets (REST only as the fallback) or from REST calls every TTL.
+pub const MARKET_DATA_VAR: &str = "NEXUS_MARKET_DATA";
 /// Market data's time to live in seconds, 5–30 (default 15).
 pub const MARKET_TTL_VAR: &str = "NEXUS_MARKET_TTL_SECS";
 /// How often each market's regime is classified, in seconds, 10–86400 (default 300).
@@ -465,8 +468,14 @@ fn engine_settings(
         "off" => false,
         other => return Err(invalid(ENGINE_VAR, "on or off", other.to_owned())),
     };
+    let streams = match get(MARKET_DATA_VAR, "stream")?.trim() {
+        "stream" => true,
+        "poll" => false,
+        other => return Err(invalid(MARKET_DATA_VAR, "stream or poll", other.to_owned())),
+    };
     let mut engine = EngineConfig {
         enabled,
+        streams,
         ..EngineConfig::default()
     };
     engine.scheduler.ttl = std::time::Duration::from_secs(number(
@@ -686,9 +695,12 @@ mod tests {
             (PAPER_CANDLE_SECS_VAR, "0.5"),
             (PAPER_SYMBOLS_VAR, "BTC/USDT, ETH/USDT"),
             (TRADE_ALERTS_VAR, "off"),
+            (MARKET_DATA_VAR, "poll"),
         ])
         .unwrap();
         assert!(!set.engine.enabled && !set.engine.alerts);
+        assert!(default.engine.streams, "streams by default");
+        assert!(!set.engine.streams, "polling when asked");
         assert_eq!(set.engine.scheduler.regime_interval.as_secs(), 60);
         assert_eq!(set.engine.workers, 6);
         assert_eq!(
@@ -706,6 +718,7 @@ mod tests {
             (PAPER_BALANCE_VAR, "-5"),
             (PAPER_SYMBOLS_VAR, "BTCUSDT"),
             (ENGINE_VAR, "maybe"),
+            (MARKET_DATA_VAR, "websocket"),
             (AUTH_RATE_LIMITS_VAR, "no"),
             (SIGNALS_LEGACY_SIGNATURE_VAR, "yes"),
         ] {

@@ -53,6 +53,26 @@ pub struct ExchangeLabels {
     pub exchange: String,
 }
 
+/// Labels of what a venue's market data stream did.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StreamEventLabels {
+    /// The venue.
+    pub exchange: String,
+    /// One of [`STREAM_EVENTS`].
+    pub event: String,
+}
+
+/// What a stream reports: messages received, connections made again, connections dropped
+/// for silence, sequence gaps, messages that could not be read, requests refused.
+pub const STREAM_EVENTS: [&str; 6] = [
+    "message",
+    "reconnect",
+    "stall",
+    "gap",
+    "unreadable",
+    "refused",
+];
+
 /// Labels of signals.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StrategyLabels {
@@ -184,6 +204,13 @@ pub struct Metrics {
     /// `nexus_market_data_upstream_calls_total{exchange}`: synchronised from the hub's own
     /// counts at scrape time.
     pub upstream_calls: Family<ExchangeLabels, Counter>,
+    /// `nexus_market_data_stream_events_total{exchange,event}`: what the venues' market
+    /// data streams did, synchronised from the hub's streams at scrape time.
+    pub stream_events: Family<StreamEventLabels, Counter>,
+    /// `nexus_market_data_stream_fallbacks_total{exchange}`: REST calls made because a
+    /// venue's stream could not serve (down, not yet subscribed, or a snapshot after a
+    /// reconnect or gap).
+    pub stream_fallbacks: Family<ExchangeLabels, Counter>,
     /// `nexus_signals_total{strategy}`.
     pub signals: Family<StrategyLabels, Counter>,
     /// `nexus_plans_total{outcome}`.
@@ -285,6 +312,18 @@ impl Default for Metrics {
             "market_data_upstream_calls",
             "Market-data calls made to the venues (whatever the number of users)",
             upstream_calls.clone(),
+        );
+        let stream_events = Family::<StreamEventLabels, Counter>::default();
+        registry.register(
+            "market_data_stream_events",
+            "What the venues' market data streams did: messages, reconnects, stalls, sequence gaps, unreadable messages, refused requests",
+            stream_events.clone(),
+        );
+        let stream_fallbacks = Family::<ExchangeLabels, Counter>::default();
+        registry.register(
+            "market_data_stream_fallbacks",
+            "REST market-data calls made because the venue's stream could not serve",
+            stream_fallbacks.clone(),
         );
         let signals = Family::<StrategyLabels, Counter>::default();
         registry.register(
@@ -494,6 +533,8 @@ impl Default for Metrics {
             jobs_dead,
             jobs_oldest_age,
             upstream_calls,
+            stream_events,
+            stream_fallbacks,
             signals,
             plans,
             gate_decisions,
@@ -678,6 +719,27 @@ impl Metrics {
                         exchange: exchange.as_str().to_owned(),
                     })
                     .set(i64::try_from(hub.last_update(exchange)).unwrap_or(i64::MAX));
+                if let Some(stats) = hub.stream_stats(exchange) {
+                    let counts = [
+                        stats.messages(),
+                        stats.reconnects(),
+                        stats.stalls(),
+                        stats.gaps(),
+                        stats.unreadable(),
+                        stats.refused(),
+                    ];
+                    for (event, count) in STREAM_EVENTS.into_iter().zip(counts) {
+                        let counter = self.stream_events.get_or_create(&StreamEventLabels {
+                            exchange: exchange.as_str().to_owned(),
+                            event: event.to_owned(),
+                        });
+                        counter.inc_by(count.saturating_sub(counter.get()));
+                    }
+                    let counter = self.stream_fallbacks.get_or_create(&ExchangeLabels {
+                        exchange: exchange.as_str().to_owned(),
+                    });
+                    counter.inc_by(hub.stream_fallbacks(exchange).saturating_sub(counter.get()));
+                }
                 for class in nexus_core::ExchangeError::KINDS {
                     let counter = self.market_data_errors.get_or_create(&ExchangeErrorLabels {
                         exchange: exchange.as_str().to_owned(),
@@ -822,6 +884,82 @@ mod tests {
             "nexus_llm_calls_total{provider=\"openai\",model=\"gpt-5.6-luna\",outcome=\"timeout\"} 0",
             "nexus_llm_tokens_total{provider=\"openai\",model=\"gpt-5.6-luna\",direction=\"input\"} 0",
             "nexus_llm_cost_usd_total{provider=\"openai\",model=\"gpt-5.6-luna\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+    }
+
+    /// A Binance REST side that is down: only the stream can serve.
+    struct Down;
+
+    #[async_trait::async_trait]
+    impl nexus_core::MarketData for Down {
+        fn exchange(&self) -> ExchangeId {
+            ExchangeId::Binance
+        }
+        async fn tickers(
+            &self,
+            _: &[nexus_core::Symbol],
+        ) -> Result<Vec<nexus_core::Ticker>, ExchangeError> {
+            Err(ExchangeError::Transient {
+                exchange: ExchangeId::Binance,
+                message: "down".into(),
+                source: None,
+            })
+        }
+        async fn candles(
+            &self,
+            symbol: nexus_core::Symbol,
+            _: nexus_core::Interval,
+            _: usize,
+        ) -> Result<Vec<nexus_core::Candle>, ExchangeError> {
+            self.tickers(&[symbol]).await.map(|_| Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn stream_messages_and_fallbacks_are_shown() {
+        use nexus_exchanges::mock::stream::{MockStream, until};
+        use nexus_exchanges::stream::{StreamConfig, StreamFeed};
+
+        let (mock, url) = MockStream::start().await;
+        let feed = Arc::new(StreamFeed::new(
+            Arc::new(nexus_exchanges::binance::stream::BinanceStream::new(&url)),
+            StreamConfig::default(),
+        ));
+        let hub = Arc::new(
+            nexus_exchanges::MarketDataHub::new(
+                nexus_exchanges::HubConfig::default(),
+                [Arc::new(Down) as Arc<dyn nexus_core::MarketData>],
+            )
+            .unwrap()
+            .with_streams([Arc::clone(&feed)]),
+        );
+        let metrics = Metrics::default();
+        metrics.watch_hub(Arc::clone(&hub));
+        let btc: nexus_core::Symbol = "BTC/USDT".parse().unwrap();
+        assert!(
+            hub.tickers(ExchangeId::Binance, &[btc]).await.is_err(),
+            "REST is down"
+        );
+        until(
+            "the subscription",
+            std::time::Duration::from_secs(5),
+            || !mock.received().is_empty(),
+        )
+        .await;
+        mock.push(r#"{"result":null,"id":1}"#);
+        mock.push("not json");
+        until("both messages", std::time::Duration::from_secs(5), || {
+            feed.stats().messages() == 2
+        })
+        .await;
+        let text = metrics.render(None).await;
+        for line in [
+            "nexus_market_data_stream_events_total{exchange=\"binance\",event=\"message\"} 2",
+            "nexus_market_data_stream_events_total{exchange=\"binance\",event=\"unreadable\"} 1",
+            "nexus_market_data_stream_events_total{exchange=\"binance\",event=\"reconnect\"} 0",
+            "nexus_market_data_stream_fallbacks_total{exchange=\"binance\"} 1",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
         }

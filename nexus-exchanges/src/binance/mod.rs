@@ -5,5 +5,6 @@ pub mod client;
 mod models;
 pub mod parse;
 pub mod sign;
+pub mod stream;
 
 pub use client::{BinanceClient, BinanceConfig, BinanceVenue};

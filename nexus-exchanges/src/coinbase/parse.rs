@@ -1181,6 +1181,83 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn a_created_order_id_is_taken_from_either_documented_place() {
+        // `success_response.order_id` first; the top-level `order_id` when the former is
+        // absent or empty; neither is an answer we cannot read.
+        let top_only = with(CREATED, |v| {
+            v["success_response"] = serde_json::Value::Null;
+            v["order_id"] = "top-level".into();
+        });
+        assert_eq!(create_order(&top_only).unwrap(), "top-level");
+        let empty_nested = with(CREATED, |v| {
+            v["success_response"]["order_id"] = "".into();
+            v["order_id"] = "top-level".into();
+        });
+        assert_eq!(create_order(&empty_nested).unwrap(), "top-level");
+        let both = with(CREATED, |v| v["order_id"] = "top-level".into());
+        assert_eq!(create_order(&both).unwrap(), "11111-00000-000000");
+        let neither = with(CREATED, |v| {
+            v["success_response"]["order_id"] = "".into();
+            v["order_id"] = "".into();
+        });
+        assert!(matches!(
+            create_order(&neither),
+            Err(ExchangeError::Decode { .. })
+        ));
+    }
+
+    #[test]
+    fn a_refusal_names_its_most_specific_reason() {
+        let refused = |reasons: [&str; 3]| {
+            let body = with(CREATE_FAILED, |v| {
+                v["error_response"] = serde_json::json!({
+                    "new_order_failure_reason": reasons[0],
+                    "error": reasons[1],
+                    "preview_failure_reason": reasons[2],
+                    "message": "refused",
+                });
+            });
+            match create_order(&body) {
+                Err(ExchangeError::Rejected { code: Some(c), .. }) => c,
+                other => panic!("{other:?}"),
+            }
+        };
+        // A specific reason wins over an earlier `UNKNOWN_*` one, wherever it is.
+        assert_eq!(
+            refused([
+                "UNKNOWN_FAILURE_REASON",
+                "INVALID_LIMIT_PRICE_POST_ONLY",
+                ""
+            ]),
+            "INVALID_LIMIT_PRICE_POST_ONLY"
+        );
+        assert_eq!(
+            refused([
+                "UNKNOWN_FAILURE_REASON",
+                "UNKNOWN_FAILURE_REASON",
+                "PREVIEW_INVALID_LIMIT_PRICE"
+            ]),
+            "PREVIEW_INVALID_LIMIT_PRICE"
+        );
+        // The order they are documented in decides between specific ones.
+        assert_eq!(
+            refused([
+                "INVALID_LIMIT_PRICE",
+                "ORDER_ENTRY_DISABLED",
+                "PREVIEW_INVALID_LIMIT_PRICE"
+            ]),
+            "INVALID_LIMIT_PRICE"
+        );
+        // Only unknown reasons: the first given, not an empty one.
+        assert_eq!(
+            refused(["", "UNKNOWN_ERROR", "UNKNOWN_PREVIEW_FAILURE_REASON"]),
+            "UNKNOWN_ERROR"
+        );
+        // None at all.
+        assert_eq!(refused(["", "", ""]), "UNKNOWN_FAILURE_REASON");
+    }
+
     fn error_of(status: u16, body: &[u8]) -> ExchangeError {
         error(status, body, Some(Duration::from_secs(2)))
     }

@@ -444,6 +444,12 @@ mod tests {
     }
 
     #[test]
+    fn the_signer_keeps_its_key_name() {
+        let name = "organizations/org-1/apiKeys/key-1";
+        assert_eq!(Signer::new(name, &sec1()).unwrap().key_name(), name);
+    }
+
+    #[test]
     fn escaped_sec1_and_pkcs8_pems_are_read_alike() {
         let expected = Signer::new(NAME, &sec1()).unwrap().verifying_key();
         let escaped = sec1().replace('\n', "\\n");

@@ -193,3 +193,158 @@ fn settings_are_checked() {
     assert!(bad.validate().is_err());
     HubConfig::default().validate().unwrap();
 }
+
+/// Binance's REST side for the streaming tests: two minute candles before the stream's
+/// first one (the fixtures' 2022-05-29 09:26 UTC), tickers at 100.
+struct Rest;
+
+#[async_trait]
+impl MarketData for Rest {
+    fn exchange(&self) -> ExchangeId {
+        ExchangeId::Binance
+    }
+
+    async fn tickers(&self, symbols: &[Symbol]) -> Result<Vec<Ticker>, ExchangeError> {
+        Slow {
+            exchange: ExchangeId::Binance,
+            failing: AtomicBool::new(false),
+        }
+        .tickers(symbols)
+        .await
+    }
+
+    async fn candles(
+        &self,
+        _: Symbol,
+        _: Interval,
+        _: usize,
+    ) -> Result<Vec<Candle>, ExchangeError> {
+        let p: Price = "100".parse().unwrap();
+        let first = DateTime::from_timestamp_millis(1_653_818_760_000).unwrap();
+        Ok((1..=2)
+            .rev()
+            .map(|n| {
+                let at = first - chrono::Duration::minutes(n);
+                Candle::new(at, p, p, p, p, nexus_core::Quantity::new(1.into()).unwrap()).unwrap()
+            })
+            .collect())
+    }
+}
+
+fn stream_fixture(name: &str) -> String {
+    let path = format!(
+        "{}/test_data/stream/binance/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[tokio::test]
+async fn a_live_stream_serves_tickers_and_candles_without_rest_calls() {
+    use crate::binance::stream::BinanceStream;
+    use crate::mock::stream::{MockStream, until};
+    use crate::stream::{StreamConfig, StreamFeed};
+
+    let wait = Duration::from_secs(5);
+    let (mock, url) = MockStream::start().await;
+    mock.respond(|request| {
+        let id = serde_json::from_str::<serde_json::Value>(request).unwrap()["id"].clone();
+        vec![serde_json::json!({"result": null, "id": id}).to_string()]
+    });
+    let config = StreamConfig {
+        backoff: crate::RetryPolicy {
+            max_attempts: u32::MAX,
+            base: Duration::from_millis(20),
+            cap: Duration::from_millis(50),
+        },
+        ..StreamConfig::default()
+    };
+    let feed = Arc::new(StreamFeed::new(Arc::new(BinanceStream::new(&url)), config));
+    let hub = MarketDataHub::new(
+        HubConfig::default(),
+        [Arc::new(Rest) as Arc<dyn MarketData>],
+    )
+    .unwrap()
+    .with_streams([Arc::clone(&feed)]);
+    let btc: Symbol = "BTC/USDT".parse().unwrap();
+    let binance = ExchangeId::Binance;
+    hub.follow(binance, &[btc], &[(btc, Interval::M1)]);
+
+    // Before the stream has sent anything, REST answers (once per TTL).
+    let (tickers, _) = hub.tickers(binance, &[btc]).await.unwrap();
+    assert_eq!(tickers[0].bid().to_string(), "100");
+    assert_eq!(
+        (hub.upstream_calls(binance), hub.stream_fallbacks(binance)),
+        (1, 1)
+    );
+
+    until("the subscription", wait, || !mock.received().is_empty()).await;
+    mock.push(stream_fixture("book_ticker_combined.json"));
+    mock.push(stream_fixture("kline_combined_open.json"));
+    until("streamed tickers", wait, || feed.tickers(&[btc]).is_some()).await;
+    for _ in 0..50 {
+        let (tickers, age) = hub.tickers(binance, &[btc]).await.unwrap();
+        assert_eq!(tickers[0].bid().to_string(), "29010.9");
+        assert!(age < wait);
+    }
+    assert_eq!(
+        hub.upstream_calls(binance),
+        1,
+        "no REST call while the stream serves"
+    );
+
+    // Candles: one REST snapshot, then the stream's closed candles appended to it.
+    let snapshot = hub.candles(binance, btc, Interval::M1, 10).await.unwrap();
+    assert_eq!(snapshot.len(), 2);
+    assert_eq!(hub.upstream_calls(binance), 2);
+    mock.push(stream_fixture("kline_combined_closed.json"));
+    until("the closed kline", wait, || {
+        feed.candles(btc, Interval::M1)
+            .is_some_and(|c| c.closed.len() == 1)
+    })
+    .await;
+    for _ in 0..20 {
+        let candles = hub.candles(binance, btc, Interval::M1, 10).await.unwrap();
+        assert_eq!(candles.len(), 3);
+        assert_eq!(
+            candles[2].close().to_string(),
+            "29038.47",
+            "the streamed candle"
+        );
+        assert!(
+            candles
+                .windows(2)
+                .all(|w| w[0].open_time() < w[1].open_time())
+        );
+    }
+    let limited = hub.candles(binance, btc, Interval::M1, 2).await.unwrap();
+    assert_eq!(
+        limited[1],
+        hub.candles(binance, btc, Interval::M1, 3).await.unwrap()[2]
+    );
+    assert_eq!(
+        hub.upstream_calls(binance),
+        2,
+        "the stream appended, REST was not asked"
+    );
+
+    // A dropped connection: the stream may have missed candles, so one more snapshot.
+    mock.drop_connections();
+    until("the reconnection", wait, || feed.stats().reconnects() == 1).await;
+    until("the resubscription", wait, || mock.received().len() == 2).await;
+    mock.push(stream_fixture("kline_combined_open.json"));
+    until("the stream again", wait, || {
+        feed.candles(btc, Interval::M1).is_some()
+    })
+    .await;
+    let again = hub.candles(binance, btc, Interval::M1, 10).await.unwrap();
+    assert_eq!(
+        again.len(),
+        2,
+        "the new snapshot; the forming candle is not closed yet"
+    );
+    assert_eq!(hub.upstream_calls(binance), 3);
+    assert_eq!(hub.stream_fallbacks(binance), 3);
+    hub.candles(binance, btc, Interval::M1, 10).await.unwrap();
+    assert_eq!(hub.upstream_calls(binance), 3, "back on the stream");
+}

@@ -6,6 +6,7 @@ mod models;
 pub mod nonce;
 pub mod parse;
 pub mod sign;
+pub mod stream;
 
 pub use client::{KrakenClient, KrakenConfig, KrakenVenue};
 pub use nonce::LocalNonces;

@@ -51,7 +51,7 @@ pub(crate) struct BalanceEx {
 
 /// A decimal sent as a string or as a JSON number (read from its shortest printed form,
 /// never through arithmetic on `f64`).
-fn lenient_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+pub(crate) fn lenient_decimal<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     use serde::de::Error;
     match serde_json::Value::deserialize(d)? {
         serde_json::Value::String(s) => s.parse().map_err(D::Error::custom),

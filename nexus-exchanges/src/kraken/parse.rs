@@ -643,6 +643,55 @@ mod tests {
     }
 
     #[test]
+    fn decimals_up_to_twenty_are_read_and_more_are_skipped() {
+        // A pair without `tick_size` takes its tick from `pair_decimals`; both decimal
+        // counts are bounded at 20 so a hostile value cannot build an absurd increment.
+        let edited = |lot: u32, price: u32| {
+            let mut v: serde_json::Value = serde_json::from_slice(ASSET_PAIRS).unwrap();
+            let pair = &mut v["result"]["XBTUSDT"];
+            pair["lot_decimals"] = lot.into();
+            pair["pair_decimals"] = price.into();
+            pair.as_object_mut().unwrap().remove("tick_size");
+            pair.as_object_mut().unwrap().remove("ordermin");
+            asset_pairs(&serde_json::to_vec(&v).unwrap()).unwrap()
+        };
+        let at_bound = edited(20, 20);
+        let btc = at_bound
+            .instruments
+            .iter()
+            .find(|i| i.symbol() == sym("BTC/USDT"))
+            .expect("20 decimals are accepted");
+        assert_eq!(
+            btc.filters().step_size.to_string(),
+            format!("0.{}1", "0".repeat(19))
+        );
+        assert_eq!(
+            btc.filters().tick_size.to_string(),
+            format!("0.{}1", "0".repeat(19))
+        );
+        assert_eq!(
+            btc.filters().min_qty,
+            btc.filters().step_size,
+            "no ordermin: one step"
+        );
+        for (lot, price, field) in [(21, 1, "lot_decimals"), (8, 21, "pair_decimals")] {
+            let over = edited(lot, price);
+            assert!(
+                over.instruments
+                    .iter()
+                    .all(|i| i.symbol() != sym("BTC/USDT"))
+            );
+            let (key, reason) = over
+                .skipped
+                .iter()
+                .find(|(key, _)| key == "XBTUSDT")
+                .expect("skipped with its reason");
+            assert_eq!(key, "XBTUSDT");
+            assert!(reason.to_string().contains(field), "{reason}");
+        }
+    }
+
+    #[test]
     fn tickers_and_ohlc_read_the_documented_answers() {
         let pairs = asset_pairs(ASSET_PAIRS).unwrap();
         let at = Utc::now();

@@ -12,6 +12,7 @@ use poem::{Endpoint, Response, Server};
 pub mod binance;
 pub mod coinbase;
 pub mod kraken;
+pub mod stream;
 
 /// Starts `endpoint` on a free loopback port and returns its base URL.
 ///

@@ -25,6 +25,7 @@ use nexus_core::fanout::BatchSize;
 use nexus_core::ports::{NonceSource, PaperLedger};
 use nexus_core::{ExchangeId, Interval, Price, Quantity, Symbol};
 use nexus_exchanges::paper::feed::{FeedSource, SimulatedFeed};
+use nexus_exchanges::stream::StreamConfig;
 use nexus_exchanges::{HubConfig, MarketDataHub, PaperConfig, PaperVenue, Venues, VenuesConfig};
 use nexus_store::Store;
 use tokio::sync::watch;
@@ -94,6 +95,9 @@ fn btc_usdt() -> Symbol {
 pub struct EngineConfig {
     /// Whether this instance runs the engine at all (an API-only instance does not).
     pub enabled: bool,
+    /// Whether the real venues' market data comes from their websockets (`false`: REST
+    /// polled every TTL).
+    pub streams: bool,
     /// The scheduler (and the hub's TTL).
     pub scheduler: SchedulerConfig,
     /// Trade jobs enqueued per batch.
@@ -116,6 +120,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             enabled: true,
+            streams: true,
             scheduler: SchedulerConfig::default(),
             batch: BatchSize::DEFAULT,
             workers: 4,
@@ -190,7 +195,12 @@ pub fn start(
             },
             ExchangeId::ALL.map(|e| venues.market_data(e)),
         )
-        .map_err(|e| e.to_string())?,
+        .map_err(|e| e.to_string())?
+        .with_streams(if config.streams {
+            nexus_exchanges::stream::venue_feeds(StreamConfig::default())
+        } else {
+            Vec::new()
+        }),
     );
     metrics.watch_hub(Arc::clone(&hub));
     let wake = Arc::new(tokio::sync::Notify::new());

@@ -283,6 +283,7 @@ impl Scheduler {
             state.strategies.retain(&state.markets);
             let wanted: Vec<Series> = series_of(&state.markets);
             state.series.retain(|s, _| wanted.contains(s));
+            self.follow(&wanted);
             // The hub asks the venue only when its data is older than the TTL: one
             // upstream call per exchange and TTL.
             self.refresh_tickers(&state.markets).await;
@@ -292,6 +293,21 @@ impl Scheduler {
         round.decided = self.decide(state).await?;
         round.dispatched = self.dispatch_signals(state).await?;
         Ok(round)
+    }
+
+    /// Keeps each venue's market data stream on exactly the markets active bots use.
+    fn follow(&self, series: &[Series]) {
+        for exchange in ExchangeId::ALL {
+            let mine: Vec<(Symbol, Interval)> = series
+                .iter()
+                .filter(|(e, _, _)| *e == exchange)
+                .map(|(_, s, i)| (*s, *i))
+                .collect();
+            let mut symbols: Vec<Symbol> = mine.iter().map(|(s, _)| *s).collect();
+            symbols.sort_unstable();
+            symbols.dedup();
+            self.hub.follow(exchange, &symbols, &mine);
+        }
     }
 
     /// One ticker call per exchange, for every symbol its active bots trade.

@@ -23,7 +23,7 @@ use crate::support::{Http, NEXUS, Schema, postgres};
 const RUNBOOK_BASE: &str = "https://github.com/nexus-trading/nexus/blob/main/";
 
 /// The alerts issue 22 asks for, by rule name.
-const ALERTS: [&str; 13] = [
+const ALERTS: [&str; 14] = [
     "NexusHighErrorRate",
     "NexusHighApiLatency",
     "NexusQueueBacklog",
@@ -31,6 +31,7 @@ const ALERTS: [&str; 13] = [
     "NexusDeadLettersGrowing",
     "NexusNoSchedulerLeader",
     "NexusMarketDataStale",
+    "NexusMarketDataStreamUnstable",
     "NexusExchangeBanned",
     "NexusExchangeRateLimited",
     "NexusSlowOrders",
@@ -451,6 +452,7 @@ fn the_alerts_and_the_dashboard_query_what_an_operator_needs() {
         "nexus_scheduler_leader",
         "nexus_market_data_last_update_timestamp_seconds",
         "nexus_market_data_upstream_calls_total",
+        "nexus_market_data_stream_events_total",
         "nexus_exchange_errors_total",
         "nexus_market_data_errors_total",
         "nexus_signal_to_order_seconds_bucket",
@@ -473,6 +475,7 @@ fn the_alerts_and_the_dashboard_query_what_an_operator_needs() {
         "nexus_llm_tokens_total",
         "nexus_llm_cost_usd_total",
         "nexus_build_info",
+        "nexus_market_data_stream_fallbacks_total",
     ] {
         assert!(
             by_dashboard.contains(metric),
