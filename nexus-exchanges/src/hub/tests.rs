@@ -231,14 +231,6 @@ impl MarketData for Rest {
     }
 }
 
-fn stream_fixture(name: &str) -> String {
-    let path = format!(
-        "{}/test_data/stream/binance/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(path).unwrap()
-}
-
 #[tokio::test]
 async fn a_live_stream_serves_tickers_and_candles_without_rest_calls() {
     use crate::binance::stream::BinanceStream;
@@ -279,8 +271,14 @@ async fn a_live_stream_serves_tickers_and_candles_without_rest_calls() {
     );
 
     until("the subscription", wait, || !mock.received().is_empty()).await;
-    mock.push(stream_fixture("book_ticker_combined.json"));
-    mock.push(stream_fixture("kline_combined_open.json"));
+    mock.push(crate::stream::fixtures::fixture(
+        "binance",
+        "book_ticker_combined.json",
+    ));
+    mock.push(crate::stream::fixtures::fixture(
+        "binance",
+        "kline_combined_open.json",
+    ));
     until("streamed tickers", wait, || feed.tickers(&[btc]).is_some()).await;
     for _ in 0..50 {
         let (tickers, age) = hub.tickers(binance, &[btc]).await.unwrap();
@@ -297,7 +295,10 @@ async fn a_live_stream_serves_tickers_and_candles_without_rest_calls() {
     let snapshot = hub.candles(binance, btc, Interval::M1, 10).await.unwrap();
     assert_eq!(snapshot.len(), 2);
     assert_eq!(hub.upstream_calls(binance), 2);
-    mock.push(stream_fixture("kline_combined_closed.json"));
+    mock.push(crate::stream::fixtures::fixture(
+        "binance",
+        "kline_combined_closed.json",
+    ));
     until("the closed kline", wait, || {
         feed.candles(btc, Interval::M1)
             .is_some_and(|c| c.closed.len() == 1)
@@ -332,7 +333,10 @@ async fn a_live_stream_serves_tickers_and_candles_without_rest_calls() {
     mock.drop_connections();
     until("the reconnection", wait, || feed.stats().reconnects() == 1).await;
     until("the resubscription", wait, || mock.received().len() == 2).await;
-    mock.push(stream_fixture("kline_combined_open.json"));
+    mock.push(crate::stream::fixtures::fixture(
+        "binance",
+        "kline_combined_open.json",
+    ));
     until("the stream again", wait, || {
         feed.candles(btc, Interval::M1).is_some()
     })

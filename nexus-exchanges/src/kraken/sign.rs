@@ -90,5 +90,10 @@ mod tests {
             api_sign(SECRET, "/0/private/Balance", "1", "nonce=2").unwrap()
         );
         assert_eq!(api_sign("not base64!", "/", "1", ""), Err(BadSecret));
+        // What the user is told, without the secret.
+        assert_eq!(
+            BadSecret.to_string(),
+            "the Kraken API secret is not valid base64"
+        );
     }
 }

@@ -114,8 +114,11 @@ impl Book {
                 forming: None,
                 closed: VecDeque::new(),
             });
-        if series.closed.back().is_some_and(|c| c.open_time() >= open) {
-            // Already closed (a repeated snapshot) or older: nothing new.
+        let newest = series.forming.or(series.closed.back().copied());
+        if series.closed.back().is_some_and(|c| c.open_time() >= open)
+            || newest.is_some_and(|c| c.open_time() > open)
+        {
+            // Already closed (a repeated snapshot), or older than what is held: a straggler.
             return;
         }
         if let Some(forming) = series.forming
@@ -225,6 +228,10 @@ mod tests {
         // An older message arriving late changes nothing.
         book.quote(quote(Some("1"), Some("2"), Some("1"), 0));
         assert_eq!(book.ticker(sym()).unwrap().bid(), p("99"));
+        // A message stamped the same moment (Binance's book ticker carries no time: two in
+        // one clock tick) is the newer one.
+        book.quote(quote(Some("98"), None, None, 2));
+        assert_eq!(book.ticker(sym()).unwrap().bid(), p("98"));
         // A crossed book is no ticker.
         book.quote(quote(Some("102"), None, None, 3));
         assert_eq!(book.ticker(sym()), None);
@@ -265,6 +272,28 @@ mod tests {
     }
 
     #[test]
+    fn what_is_no_longer_followed_is_forgotten() {
+        let mut book = Book::default();
+        let other: Symbol = "ETH/USDT".parse().unwrap();
+        book.candle(candle(0, "10", true));
+        book.candle(CandleUpdate {
+            symbol: other,
+            ..candle(0, "20", true)
+        });
+        // Only ETH's candles stay followed; BTC's quote goes too.
+        book.retain(|s| s == other, |s, _| s == other);
+        assert_eq!(book.closed(sym(), Interval::M1), None);
+        assert!(!book.quotes.contains_key(&sym()));
+        assert_eq!(book.closed(other, Interval::M1).unwrap().1.len(), 1);
+        // Followed again later, BTC starts afresh: what it missed meanwhile is not there.
+        book.candle(candle(5, "11", false));
+        assert_eq!(
+            book.closed(sym(), Interval::M1).unwrap(),
+            (at(5), Vec::new())
+        );
+    }
+
+    #[test]
     fn at_most_the_kept_number_of_candles_stay() {
         let mut book = Book::default();
         for minute in 0..=i64::try_from(KEPT).unwrap() {
@@ -274,5 +303,31 @@ mod tests {
         assert_eq!(closed.len(), KEPT);
         assert_eq!(closed[0].open_time(), at(1), "the oldest went first");
         assert_eq!(since, at(1), "complete from the oldest kept");
+    }
+
+    proptest::proptest! {
+        /// Whatever order updates arrive in (repeats, late ones, closed or not), the
+        /// closed candles are one per minute, in order, never the forming one, and all
+        /// from `since` on.
+        #[test]
+        fn closed_candles_stay_ordered_and_unique(
+            updates in proptest::collection::vec((0i64..40, proptest::bool::ANY), 0..120)
+        ) {
+            let mut book = Book::default();
+            let mut newest = None;
+            for (minute, closed) in updates {
+                book.candle(candle(minute, "10", closed));
+                newest = newest.max(Some(minute));
+            }
+            if let Some((since, closed)) = book.closed(sym(), Interval::M1) {
+                proptest::prop_assert!(closed.windows(2).all(|w| w[0].open_time() < w[1].open_time()));
+                proptest::prop_assert!(closed.iter().all(|c| c.open_time() >= since));
+                let forming = book.series[&(sym(), Interval::M1)].forming;
+                if let (Some(forming), Some(last)) = (forming, closed.last()) {
+                    proptest::prop_assert!(forming.open_time() > last.open_time());
+                }
+                proptest::prop_assert!(closed.iter().all(|c| Some(c.open_time()) <= newest.map(at)));
+            }
+        }
     }
 }

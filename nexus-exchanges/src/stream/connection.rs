@@ -18,6 +18,9 @@ use super::{Shard, StreamConfig, StreamEvent, StreamProtocol, StreamStats, Topic
 enum Ended {
     /// The feed was dropped.
     Stopped,
+    /// Nothing is followed any more: the connection was closed, to be made again when
+    /// something is.
+    Idle,
     /// The connection failed or was closed; the reason, for the log.
     Lost(String),
 }
@@ -44,6 +47,7 @@ pub(super) async fn run(
         lock(&shard.book).break_epoch();
         match ended {
             Ended::Stopped => return,
+            Ended::Idle => continue,
             Ended::Lost(reason) => {
                 tracing::warn!(%exchange, %reason, "market data stream lost; reconnecting");
             }
@@ -120,6 +124,11 @@ async fn session(
                 |s, i| wanted.contains(&Topic::Candles(s, i)),
             );
             subscribed = wanted;
+            if subscribed.is_empty() {
+                // Kraken closes a connection without subscriptions anyway.
+                let _ = ws.close(None).await;
+                return Ended::Idle;
+            }
             shard.live.store(true, Ordering::Release);
         }
         let heard = lock(&shard.heard).unwrap_or_else(Instant::now);

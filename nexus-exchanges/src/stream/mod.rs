@@ -15,6 +15,8 @@
 
 mod book;
 mod connection;
+#[cfg(test)]
+pub(crate) mod fixtures;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -11,20 +11,9 @@ use crate::binance::stream::BinanceStream;
 use crate::coinbase::stream::CoinbaseStream;
 use crate::kraken::stream::KrakenStream;
 use crate::mock::stream::{MockStream, until};
+use crate::stream::fixtures::{fixture, json, sym};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-fn fixture(venue: &str, name: &str) -> String {
-    let path = format!(
-        "{}/test_data/stream/{venue}/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn sym(s: &str) -> Symbol {
-    s.parse().unwrap()
-}
 
 /// Quick reconnects, and a short silence limit so a stall shows within a test.
 fn config() -> StreamConfig {
@@ -37,10 +26,6 @@ fn config() -> StreamConfig {
         silence_limit: Some(Duration::from_millis(500)),
         ..StreamConfig::default()
     }
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap()
 }
 
 /// Answers Binance's requests as it documents: `{"result": null, "id": <id>}`.
@@ -303,5 +288,34 @@ async fn topics_beyond_a_connections_limit_open_another() {
         json(&mock.received()[2])["params"],
         serde_json::json!(["btcusdt@bookTicker"])
     );
+    assert_eq!(mock.accepted(), 2);
+}
+
+#[tokio::test]
+async fn a_connection_with_nothing_to_follow_closes_and_opens_again_when_needed() {
+    let (mock, url) = MockStream::start().await;
+    binance_acks(&mock);
+    let feed = StreamFeed::new(Arc::new(BinanceStream::new(&url)), config());
+    let btc = Topic::Quotes(sym("BTC/USDT"));
+    feed.follow([btc]);
+    until("the connection", WAIT, || mock.open() == 1).await;
+    feed.follow([]);
+    until("the connection closed", WAIT, || mock.open() == 0).await;
+    assert_eq!(
+        feed.stats().reconnects(),
+        0,
+        "closing an idle connection is no failure"
+    );
+    assert_eq!(feed.tickers(&[sym("BTC/USDT")]), None);
+    feed.also_follow([btc]);
+    until("a new connection", WAIT, || mock.open() == 1).await;
+    until("the subscription again", WAIT, || {
+        mock.received()
+            .iter()
+            .filter(|r| json(r)["method"] == "SUBSCRIBE")
+            .count()
+            == 2
+    })
+    .await;
     assert_eq!(mock.accepted(), 2);
 }

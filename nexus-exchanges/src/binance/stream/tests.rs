@@ -2,29 +2,18 @@
 //! (`test_data/stream/binance/`).
 
 use super::*;
+use crate::stream::fixtures::{json, now, sym};
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/test_data/stream/binance/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap()
+    crate::stream::fixtures::fixture("binance", name)
 }
 
 fn btc() -> Symbol {
-    "BTC/USDT".parse().unwrap()
+    sym("BTC/USDT")
 }
 
 fn names() -> HashMap<String, Symbol> {
     HashMap::from([("BTCUSDT".to_owned(), btc())])
-}
-
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
 }
 
 fn read(name: &str) -> Vec<StreamEvent> {
@@ -159,4 +148,17 @@ fn symbols_not_followed_are_ignored_and_bad_messages_are_errors() {
             .contains("depth")
     );
     assert!(stream.read("not json", &names(), now()).is_err());
+}
+
+#[test]
+fn the_documented_limits_are_kept() {
+    let stream = BinanceStream::default();
+    assert_eq!(stream.url(), "wss://stream.binance.com:9443/stream");
+    assert_eq!(stream.max_topics(), 1024, "streams per connection");
+    // Five incoming messages a second, pongs included.
+    assert_eq!(stream.request_spacing(), Duration::from_millis(250));
+    // Pinged every 20 s: a minute of silence is three pings missed.
+    assert_eq!(stream.silence_limit(), Duration::from_secs(60));
+    assert!(Interval::ALL.into_iter().all(|i| stream.streams(i)));
+    assert_eq!(stream.name(btc()), "BTCUSDT", "the payload's own spelling");
 }

@@ -2,21 +2,10 @@
 //! (`test_data/stream/coinbase/`).
 
 use super::*;
+use crate::stream::fixtures::{json, now, sym};
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/test_data/stream/coinbase/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap()
-}
-
-fn sym(s: &str) -> Symbol {
-    s.parse().unwrap()
+    crate::stream::fixtures::fixture("coinbase", name)
 }
 
 fn names() -> HashMap<String, Symbol> {
@@ -24,10 +13,6 @@ fn names() -> HashMap<String, Symbol> {
         ("BTC-USD".to_owned(), sym("BTC/USD")),
         ("ETH-USD".to_owned(), sym("ETH/USD")),
     ])
-}
-
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
 }
 
 fn read(name: &str) -> Vec<StreamEvent> {
@@ -160,4 +145,16 @@ fn heartbeats_subscriptions_and_errors() {
         "no channel"
     );
     assert!(stream.read("{", &names(), now()).is_err());
+}
+
+#[test]
+fn the_documented_limits_are_kept() {
+    let stream = CoinbaseStream::default();
+    assert_eq!(stream.url(), "wss://advanced-trade-ws.coinbase.com");
+    assert_eq!(stream.max_topics(), usize::MAX, "none documented");
+    // Eight unauthenticated messages a second per IP.
+    assert_eq!(stream.request_spacing(), Duration::from_millis(150));
+    // Heartbeats every second.
+    assert_eq!(stream.silence_limit(), Duration::from_secs(10));
+    assert_eq!(stream.name(sym("BTC/USDC")), "BTC-USDC");
 }

@@ -2,21 +2,10 @@
 //! (`test_data/stream/kraken/`).
 
 use super::*;
+use crate::stream::fixtures::{json, now, sym};
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/test_data/stream/kraken/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap()
-}
-
-fn sym(s: &str) -> Symbol {
-    s.parse().unwrap()
+    crate::stream::fixtures::fixture("kraken", name)
 }
 
 fn names() -> HashMap<String, Symbol> {
@@ -24,10 +13,6 @@ fn names() -> HashMap<String, Symbol> {
         .into_iter()
         .map(|s| (s.to_owned(), sym(s)))
         .collect()
-}
-
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
 }
 
 fn read(name: &str) -> Vec<StreamEvent> {
@@ -163,4 +148,16 @@ fn unknown_symbols_are_skipped_and_bad_messages_are_errors() {
             .is_err()
     );
     assert!(stream.read("[", &names(), now()).is_err());
+}
+
+#[test]
+fn the_documented_limits_are_kept() {
+    let stream = KrakenStream::default();
+    assert_eq!(stream.url(), "wss://ws.kraken.com/v2");
+    assert_eq!(stream.max_topics(), usize::MAX, "none documented");
+    assert_eq!(stream.request_spacing(), Duration::ZERO, "none documented");
+    // A heartbeat about every second when nothing else is sent.
+    assert_eq!(stream.silence_limit(), Duration::from_secs(10));
+    assert!(Interval::ALL.into_iter().all(|i| stream.streams(i)));
+    assert_eq!(stream.name(sym("BTC/USD")), "BTC/USD", "not XBT/USD");
 }
