@@ -807,6 +807,67 @@ mod tests {
             .unwrap_or_else(|_| panic!())
             .unwrap();
         assert_eq!(found.venue_order_id, "O3", "the live order");
+        // One order that does not echo the id is ours: the request filtered by it.
+        let alone = body(
+            serde_json::json!({"O4": order(None, "open", 1.0)}),
+            serde_json::json!({}),
+        );
+        let found = listed_order(alone.as_bytes(), btc, &id)
+            .unwrap_or_else(|_| panic!())
+            .unwrap();
+        assert_eq!(
+            (found.venue_order_id.as_str(), found.client_order_id),
+            ("O4", id)
+        );
+        // Closed with its whole volume executed is filled; with less, it was cancelled.
+        let closed = |vol_exec: &str| {
+            let mut o = order(Some("mine"), "closed", 1.0);
+            o["vol_exec"] = vol_exec.into();
+            o["price"] = "100".into();
+            body(serde_json::json!({}), serde_json::json!({"O5": o}))
+        };
+        let status = |vol_exec: &str| {
+            listed_order(closed(vol_exec).as_bytes(), btc, &id)
+                .unwrap_or_else(|_| panic!())
+                .unwrap()
+                .status
+        };
+        assert_eq!(status("1"), OrderStatus::Filled);
+        assert_eq!(status("0.4"), OrderStatus::Canceled);
+        // Nothing executed: no average price, whatever `price` says.
+        let unfilled = listed_order(closed("0").as_bytes(), btc, &id)
+            .unwrap_or_else(|_| panic!())
+            .unwrap();
+        assert_eq!(
+            (unfilled.status, unfilled.average_price),
+            (OrderStatus::Canceled, None)
+        );
+        // Times are seconds with a fraction: a closed order's is when it closed, an open
+        // one's (`closetm` 0 until it closes) when it opened.
+        let millis = |o: serde_json::Value| {
+            let listed = body(serde_json::json!({}), serde_json::json!({"O6": o}));
+            listed_order(listed.as_bytes(), btc, &id)
+                .unwrap_or_else(|_| panic!())
+                .unwrap()
+                .updated_at
+                .timestamp_millis()
+        };
+        let mut done = order(Some("mine"), "closed", 1.25);
+        done["closetm"] = 2.5.into();
+        assert_eq!(millis(done), 2_500);
+        let mut open = order(Some("mine"), "open", 1.25);
+        open["closetm"] = 0.into();
+        assert_eq!(millis(open), 1_250);
+    }
+
+    #[test]
+    fn cancels_report_how_many_orders_went() {
+        let count = |n: u32| {
+            let body = format!(r#"{{"error":[],"result":{{"count":{n}}}}}"#);
+            cancelled(body.as_bytes()).unwrap_or_else(|_| panic!())
+        };
+        assert_eq!(count(0), 0, "nothing was open");
+        assert_eq!(count(2), 2);
     }
 
     #[test]
