@@ -365,7 +365,14 @@ impl MarketDataHub {
                 );
                 let excess = cache.candles.len().saturating_sub(KEPT_CANDLES.max(limit));
                 cache.candles.drain(..excess);
-                cache.covered = cache.covered.max(chrono::Utc::now() - SNAPSHOT_MARGIN);
+                // Every candle up to the newest one held is here now; the next one opens
+                // one interval later at the earliest.
+                if let (Some(newest), Ok(step)) = (
+                    cache.candles.last(),
+                    chrono::TimeDelta::from_std(interval.duration()),
+                ) {
+                    cache.covered = cache.covered.max(newest.open_time() + step);
+                }
                 let candles = &cache.candles;
                 return Ok(candles[candles.len().saturating_sub(limit)..].to_vec());
             }
