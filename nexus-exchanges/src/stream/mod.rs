@@ -322,13 +322,27 @@ impl StreamFeed {
     }
 
     /// Adds topics to those followed (for callers that ask without following first).
+    ///
+    /// The hub calls this on every read (a signal's dispatch, a dashboard), so topics
+    /// already followed cost a lookup each, not a copy of every topic.
     pub fn also_follow(&self, topics: impl IntoIterator<Item = Topic>) {
-        let mut all: BTreeSet<Topic> = lock(&self.shards).iter().flat_map(|s| s.wanted()).collect();
-        let before = all.len();
-        all.extend(topics);
-        if all.len() != before {
-            self.follow(all);
+        let new: Vec<Topic> = topics
+            .into_iter()
+            .filter(|t| match t {
+                Topic::Quotes(_) => true,
+                Topic::Candles(_, interval) => self.protocol.streams(*interval),
+            })
+            .filter(|t| self.shard_of(*t).is_none())
+            .collect();
+        if new.is_empty() {
+            return;
         }
+        let all: BTreeSet<Topic> = lock(&self.shards)
+            .iter()
+            .flat_map(|s| s.wanted())
+            .chain(new)
+            .collect();
+        self.follow(all);
     }
 
     fn spawn(&self, shard: Arc<Shard>) {

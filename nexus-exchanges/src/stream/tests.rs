@@ -318,4 +318,9 @@ async fn a_connection_with_nothing_to_follow_closes_and_opens_again_when_needed(
     })
     .await;
     assert_eq!(mock.accepted(), 2);
+    // Asking again for what is followed sends nothing.
+    let before = mock.received().len();
+    feed.also_follow([btc]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(mock.received().len(), before, "{:?}", mock.received());
 }
