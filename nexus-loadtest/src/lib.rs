@@ -14,10 +14,14 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use clap::Args as ClapArgs;
+use nexus_client::types::OrderStateName;
 use nexus_server::web::format::count;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Semaphore};
+
+pub mod seed;
+pub mod series;
 
 /// Attempts of one request that the server answers 429 with `Retry-After`.
 const MAX_ATTEMPTS: u32 = 5;
@@ -69,6 +73,22 @@ pub struct Args {
     /// Print the report as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// **Load-test only**: write users (verified, with a session, no password) and their
+    /// bots straight into the store instead of signing them up through the API, which
+    /// hashes every password with argon2id and takes minutes per thousand users. The
+    /// in-process server's store, or with `--target` the store this environment names
+    /// (`NEXUS_DATABASE_URL`: the target's own).
+    #[arg(long)]
+    pub direct: bool,
+    /// Run once per size, in bots (`1000,10000,100000`; users = bots ÷ `--bots-per-user`),
+    /// each against a fresh in-process server, and write `loadtest-series.md` (a table)
+    /// and `loadtest-series.svg` (signal-to-last-order time and API latency against bots)
+    /// into `--out`. `--users` is ignored.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub series: Option<Vec<usize>>,
+    /// Where `--series` writes its table and plot.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
 }
 
 /// Percentiles in milliseconds.
@@ -121,6 +141,13 @@ pub struct Report {
     pub signal_to_order_ms: Percentiles,
     /// The slowest signal: from pushing it to its last order.
     pub slowest_signal_ms: f64,
+    /// From pushing each signal to its last order, over signals: "every order of a signal
+    /// within N s" at p99 of signals.
+    pub signal_last_order_ms: Percentiles,
+    /// The server's highest resident memory seen while signals were fanned out, in MiB
+    /// (`nexus_process_resident_memory_bytes`, scraped once a second; an in-process server
+    /// shares its process with the load tool).
+    pub server_memory_mb: f64,
     /// API requests made while signals were fanned out (bot and order reads by
     /// `--readers` clients).
     pub api_latency_ms: Percentiles,
@@ -179,6 +206,9 @@ pub enum LoadTestError {
         /// The address.
         email: String,
     },
+    /// A user could not be written into the store (`--direct`).
+    #[error(transparent)]
+    Seed(#[from] seed::SeedError),
     /// A set-up task panicked or was cancelled.
     #[error("a set-up task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -339,6 +369,13 @@ impl Outbox {
     }
 }
 
+/// What the report needs of one order read back through the API.
+struct SeenOrder {
+    signal: String,
+    failed: bool,
+    at: DateTime<Utc>,
+}
+
 struct Bot {
     uuid: uuid::Uuid,
     token: Arc<String>,
@@ -358,8 +395,11 @@ fn symbols(count: usize) -> Vec<String> {
         .collect()
 }
 
-/// Runs the load test and prints its report.
+/// Runs the load test (or a `--series` of them) and prints its report.
 pub async fn run(args: Args) -> ExitCode {
+    if let Some(sizes) = args.series.clone() {
+        return run_series(args, &sizes).await;
+    }
     match measure(&args).await {
         Ok(report) => {
             if args.json {
@@ -370,11 +410,71 @@ pub async fn run(args: Args) -> ExitCode {
             } else {
                 print_report(&report);
             }
-            if report.errors == 0 && report.duplicate_orders == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
+            exit_code(&[report])
+        }
+        Err(e) => {
+            eprintln!("nexus-loadtest: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Failure when any run had errors or duplicate orders.
+fn exit_code(reports: &[Report]) -> ExitCode {
+    if reports
+        .iter()
+        .all(|r| r.errors == 0 && r.duplicate_orders == 0)
+    {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One run per size, then the table and the plot.
+async fn run_series(args: Args, sizes: &[usize]) -> ExitCode {
+    if args.target.is_some() {
+        eprintln!("nexus-loadtest: --series starts its own server for each size: drop --target");
+        return ExitCode::FAILURE;
+    }
+    let mut reports = Vec::new();
+    for (n, &bots) in sizes.iter().enumerate() {
+        let run = Args {
+            users: series::users_for(bots, args.bots_per_user),
+            series: None,
+            ..args.clone()
+        };
+        if !args.json {
+            eprintln!(
+                "series {} of {}: {} bots ({} users)",
+                n + 1,
+                sizes.len(),
+                count(bots as u64),
+                count(run.users as u64)
+            );
+        }
+        match measure(&run).await {
+            Ok(report) => {
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::to_string(&report).unwrap_or_else(|e| e.to_string())
+                    );
+                } else {
+                    print_report(&report);
+                }
+                reports.push(report);
             }
+            Err(e) => {
+                eprintln!("nexus-loadtest: {} bots: {e}", count(bots as u64));
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    match series::write(&reports, &args.out) {
+        Ok((table, plot)) => {
+            eprintln!("wrote {} and {}", table.display(), plot.display());
+            exit_code(&reports)
         }
         Err(e) => {
             eprintln!("nexus-loadtest: {e}");
@@ -395,12 +495,157 @@ impl Progress {
     fn show(&self, users: usize, started: Instant) {
         let done = self.users.load(Ordering::Relaxed);
         eprint!(
-            "\rsetting up: {} of {} users signed up, {} bots created, {:.1} s",
+            "\rsetting up: {} of {} users, {} bots, {:.1} s",
             count(done as u64),
             count(users as u64),
             count(self.bots.load(Ordering::Relaxed) as u64),
             started.elapsed().as_secs_f64()
         );
+    }
+}
+
+/// What setting up users and bots needs, through the API or straight into the store.
+struct Setup<'a> {
+    args: &'a Args,
+    run: &'a str,
+    symbols: &'a [String],
+    source: &'a str,
+    gate: &'a Arc<Semaphore>,
+    progress: &'a Arc<Progress>,
+}
+
+impl Setup<'_> {
+    /// User `n`'s address.
+    fn email(&self, n: usize) -> String {
+        format!("lt-{}-{n}@example.com", self.run)
+    }
+
+    /// User `n`'s bots: (symbol index, `POST /api/v1/bots` body) for each.
+    fn bots_of(&self, n: usize) -> Vec<(usize, Value)> {
+        let per_user = self.args.bots_per_user;
+        (0..per_user)
+            .map(|b| {
+                let symbol = (n * per_user + b) % self.symbols.len();
+                let body = json!({
+                    "exchange": "paper", "symbol": self.symbols[symbol], "interval": "1d",
+                    "strategy": "webhook", "strategy_config": {"source": self.source},
+                    "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]},
+                    "sizing": {"method": {"type": "fixed_quote", "amount": "50"}},
+                });
+                (symbol, body)
+            })
+            .collect()
+    }
+
+    /// Every task's bots, or the first failure with how many failed.
+    async fn gather(
+        mut tasks: tokio::task::JoinSet<Result<Vec<Bot>, LoadTestError>>,
+    ) -> Result<Vec<Bot>, LoadTestError> {
+        let (mut bots, mut errors) = (Vec::new(), Vec::new());
+        while let Some(done) = tasks.join_next().await {
+            match done.map_err(LoadTestError::from).and_then(|r| r) {
+                Ok(mut some) => bots.append(&mut some),
+                Err(e) => errors.push(e),
+            }
+        }
+        let failed = errors.len();
+        match errors.into_iter().next() {
+            Some(first) => Err(LoadTestError::Setup {
+                failed,
+                first: Box::new(first),
+            }),
+            None => Ok(bots),
+        }
+    }
+
+    /// Signs every user up through the API (verified through the outbox), signs them in
+    /// and creates their bots.
+    async fn sign_up(
+        &self,
+        client: &Arc<Client>,
+        outbox: &Arc<Outbox>,
+    ) -> Result<Vec<Bot>, LoadTestError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..self.args.users {
+            let (client, outbox, gate, progress) = (
+                Arc::clone(client),
+                Arc::clone(outbox),
+                Arc::clone(self.gate),
+                Arc::clone(self.progress),
+            );
+            let (email, bots) = (self.email(n), self.bots_of(n));
+            tasks.spawn(async move {
+                let _permit = gate.acquire_owned().await?;
+                let password = "load test password";
+                let login = json!({"email": email, "password": password});
+                let post = reqwest::Method::POST;
+                client
+                    .call(post.clone(), "/api/v1/auth/signup", Some(&login), None)
+                    .await?;
+                let token = outbox.token(&email).await?;
+                let verify = json!({"token": token, "password": password});
+                client
+                    .call(post.clone(), "/api/v1/auth/verify", Some(&verify), None)
+                    .await?;
+                let (_, session) = client
+                    .call(post.clone(), "/api/v1/auth/login", Some(&login), None)
+                    .await?;
+                let token = Arc::new(session["token"].as_str().unwrap_or_default().to_owned());
+                progress.users.fetch_add(1, Ordering::Relaxed);
+                let mut made = Vec::with_capacity(bots.len());
+                for (symbol, body) in bots {
+                    let (_, bot) = client
+                        .call(post.clone(), "/api/v1/bots", Some(&body), Some(&token))
+                        .await?;
+                    made.push(Bot {
+                        uuid: bot["id"]
+                            .as_str()
+                            .and_then(|id| id.parse().ok())
+                            .unwrap_or_default(),
+                        token: Arc::clone(&token),
+                        symbol,
+                    });
+                    progress.bots.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(made)
+            });
+        }
+        Self::gather(tasks).await
+    }
+
+    /// **Load-test only**: writes every user, a session and its bots straight into
+    /// `store` ([`seed`]), skipping argon2, email and plan checks.
+    async fn seed(&self, store: Arc<dyn nexus_store::Store>) -> Result<Vec<Bot>, LoadTestError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..self.args.users {
+            let (store, gate, progress) = (
+                Arc::clone(&store),
+                Arc::clone(self.gate),
+                Arc::clone(self.progress),
+            );
+            let (email, bots) = (self.email(n), self.bots_of(n));
+            tasks.spawn(async move {
+                let _permit = gate.acquire_owned().await?;
+                let bodies: Vec<Value> = bots.iter().map(|(_, body)| body.clone()).collect();
+                let seeded = seed::user(store.as_ref(), &email, &bodies, Utc::now()).await?;
+                progress.users.fetch_add(1, Ordering::Relaxed);
+                progress
+                    .bots
+                    .fetch_add(seeded.bots.len(), Ordering::Relaxed);
+                let token = Arc::new(seeded.token);
+                Ok(seeded
+                    .bots
+                    .into_iter()
+                    .zip(bots)
+                    .map(|(uuid, (symbol, _))| Bot {
+                        uuid,
+                        token: Arc::clone(&token),
+                        symbol,
+                    })
+                    .collect())
+            });
+        }
+        Self::gather(tasks).await
     }
 }
 
@@ -415,6 +660,7 @@ pub fn report_table(r: &Report) -> String {
         ("signals", count(r.signals as u64)),
         ("orders", count(r.orders as u64)),
         ("signal to order", p(&r.signal_to_order_ms)),
+        ("signal to its last order", p(&r.signal_last_order_ms)),
         ("slowest signal, last order", ms(r.slowest_signal_ms)),
         ("plans per second", count(r.plans_per_sec.round() as u64)),
         (
@@ -432,6 +678,10 @@ pub fn report_table(r: &Report) -> String {
         ("errors", count(r.errors)),
         ("duplicate orders", count(r.duplicate_orders)),
         ("setup", format!("{:.1} s", r.setup_secs)),
+        (
+            "server memory",
+            format!("{} MiB", count(r.server_memory_mb.round() as u64)),
+        ),
     ];
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();
@@ -448,13 +698,21 @@ fn print_report(r: &Report) {
 /// A server started in process for the run, and what the run needs from it.
 struct Local {
     instance: nexus_server::instance::Instance,
+    store: Arc<dyn nexus_store::Store>,
     _dir: tempfile::TempDir,
 }
 
-async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), LoadTestError> {
-    let dir = tempfile::tempdir().map_err(LoadTestError::TempDir)?;
-    let outbox = dir.path().join("outbox");
-    let data = dir.path().join("data");
+/// The in-process server's settings: `NEXUS_*` from the environment, with the load
+/// test's own in place (a temporary folder, sign-in limits off, the run's signal source,
+/// still Paper prices).
+fn local_config(
+    args: &Args,
+    dir: &std::path::Path,
+    source: &str,
+    secret: &str,
+) -> Result<nexus_server::config::Config, LoadTestError> {
+    let outbox = dir.join("outbox");
+    let data = dir.join("data");
     let symbols = symbols(args.symbols).join(",");
     let overrides: HashMap<&str, String> = HashMap::from([
         (nexus_server::config::BIND_VAR, "127.0.0.1:0".to_owned()),
@@ -469,7 +727,7 @@ async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), LoadTestEr
         (nexus_server::config::AUTH_RATE_LIMITS_VAR, "off".to_owned()),
         (
             nexus_server::config::SIGNAL_SOURCES_VAR,
-            format!("loadtest={secret}"),
+            format!("{source}={secret}"),
         ),
         (nexus_server::config::PAPER_SYMBOLS_VAR, symbols),
         // Prices stay still: the signals come from the load tool.
@@ -484,23 +742,38 @@ async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), LoadTestEr
             std::env::var(nexus_server::config::LOG_VAR).unwrap_or_else(|_| "warn".to_owned()),
         ),
     ]);
-    let config = nexus_server::config::Config::from_lookup(|var| match overrides.get(var) {
-        Some(value) => Ok(Some(value.clone())),
-        None => Ok(std::env::var(var).ok()),
-    })?;
+    Ok(nexus_server::config::Config::from_lookup(
+        |var| match overrides.get(var) {
+            Some(value) => Ok(Some(value.clone())),
+            None => Ok(std::env::var(var).ok()),
+        },
+    )?)
+}
+
+async fn local(args: &Args, source: &str, secret: &str) -> Result<(Local, PathBuf), LoadTestError> {
+    let dir = tempfile::tempdir().map_err(LoadTestError::TempDir)?;
+    let config = local_config(args, dir.path(), source, secret)?;
     nexus_server::config::init_logging(&config);
     let store = nexus_server::store::open_store(&config).await?;
+    let outbox = dir.path().join("outbox");
     let email = Arc::new(nexus_server::email::Outbox::new(&outbox));
-    let instance = nexus_server::instance::launch(&config, store, email, None)
+    let instance = nexus_server::instance::launch(&config, Arc::clone(&store), email, None)
         .await
         .map_err(LoadTestError::Start)?;
     Ok((
         Local {
             instance,
+            store,
             _dir: dir,
         },
         outbox,
     ))
+}
+
+/// The store of the server at `--target`, as `nexus serve` with this environment opens it.
+async fn target_store() -> Result<Arc<dyn nexus_store::Store>, LoadTestError> {
+    let config = nexus_server::config::Config::from_lookup(|var| Ok(std::env::var(var).ok()))?;
+    Ok(nexus_server::store::open_store(&config).await?)
 }
 
 /// Runs the load test and returns its report (what `run` prints).
@@ -509,12 +782,13 @@ async fn local(args: &Args, secret: &str) -> Result<(Local, PathBuf), LoadTestEr
 /// [`LoadTestError`] when the server cannot start or users cannot be set up.
 pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
     nexus_exchanges::http::install_tls_provider();
-    let secret = format!("lt-{}", uuid::Uuid::new_v4().simple());
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let secret = format!("lt-{run}");
+    // A source of this run's own: the bots of an earlier run in the same database follow
+    // another one, so this run's signals reach only its own bots.
+    let own_source = format!("lt{}", &run[..12]);
     let (local, base, outbox, source, secret) = match &args.target {
         Some(target) => {
-            let outbox = args.outbox.clone().ok_or(LoadTestError::Usage(
-                "--target needs --outbox (the server's NEXUS_EMAIL_OUTBOX)",
-            ))?;
             let (name, secret) = args
                 .source
                 .as_deref()
@@ -522,18 +796,23 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
                 .ok_or(LoadTestError::Usage(
                     "--target needs --source name=secret (one of its NEXUS_SIGNAL_SOURCES)",
                 ))?;
+            if args.outbox.is_none() && !args.direct {
+                return Err(LoadTestError::Usage(
+                    "--target needs --outbox (the server's NEXUS_EMAIL_OUTBOX), or --direct",
+                ));
+            }
             (
                 None,
                 target.trim_end_matches('/').to_owned(),
-                outbox,
+                args.outbox.clone(),
                 name.to_owned(),
                 secret.to_owned(),
             )
         }
         None => {
-            let (local, outbox) = local(args, &secret).await?;
+            let (local, outbox) = local(args, &own_source, &secret).await?;
             let url = local.instance.url.clone();
-            (Some(local), url, outbox, "loadtest".to_owned(), secret)
+            (Some(local), url, Some(outbox), own_source, secret)
         }
     };
     let client = Arc::new(Client {
@@ -545,21 +824,12 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
         base,
         errors: AtomicU64::new(0),
     });
-    let outbox = Arc::new(Outbox {
-        dir: outbox,
-        seen: Mutex::default(),
-    });
 
-    // Setup: users and bots, through the public API.
     let started = Instant::now();
-    let run = uuid::Uuid::new_v4().simple().to_string();
     let symbols = symbols(args.symbols);
-    let gate = Semaphore::new(args.concurrency.max(1));
-    let bots: Arc<Mutex<Vec<Bot>>> = Arc::default();
-    let mut tasks = tokio::task::JoinSet::new();
-    let gate = Arc::new(gate);
+    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let progress = Arc::new(Progress::default());
-    // On a terminal, sign-ups show their progress (5,000 of them take minutes).
+    // On a terminal, the set-up shows its progress (5,000 sign-ups take minutes).
     let ticker = (!args.json && std::io::stderr().is_terminal()).then(|| {
         let progress = Arc::clone(&progress);
         let users = args.users;
@@ -570,103 +840,40 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
             }
         })
     });
-    for n in 0..args.users {
-        let (client, outbox, bots, gate, progress) = (
-            Arc::clone(&client),
-            Arc::clone(&outbox),
-            Arc::clone(&bots),
-            Arc::clone(&gate),
-            Arc::clone(&progress),
-        );
-        let email = format!("lt-{run}-{n}@example.com");
-        let (per_user, symbol_count) = (args.bots_per_user, symbols.len());
-        let symbols = symbols.clone();
-        let source = source.clone();
-        tasks.spawn(async move {
-            let _permit = gate.acquire_owned().await?;
-            let password = "load test password";
-            let login = json!({"email": email, "password": password});
-            client
-                .call(
-                    reqwest::Method::POST,
-                    "/api/v1/auth/signup",
-                    Some(&login),
-                    None,
-                )
-                .await?;
-            let token = outbox.token(&email).await?;
-            client
-                .call(
-                    reqwest::Method::POST,
-                    "/api/v1/auth/verify",
-                    Some(&json!({"token": token, "password": password})),
-                    None,
-                )
-                .await?;
-            let (_, session) = client
-                .call(
-                    reqwest::Method::POST,
-                    "/api/v1/auth/login",
-                    Some(&login),
-                    None,
-                )
-                .await?;
-            let token = Arc::new(session["token"].as_str().unwrap_or_default().to_owned());
-            progress.users.fetch_add(1, Ordering::Relaxed);
-            for b in 0..per_user {
-                let symbol = (n * per_user + b) % symbol_count;
-                let body = json!({
-                    "exchange": "paper", "symbol": symbols[symbol], "interval": "1d",
-                    "strategy": "webhook", "strategy_config": {"source": source},
-                    "gate": {"entry_regimes": ["bull", "sideways", "bear", "volatile"]},
-                    "sizing": {"method": {"type": "fixed_quote", "amount": "50"}},
-                });
-                let (_, bot) = client
-                    .call(
-                        reqwest::Method::POST,
-                        "/api/v1/bots",
-                        Some(&body),
-                        Some(&token),
-                    )
-                    .await?;
-                bots.lock().await.push(Bot {
-                    uuid: bot["id"]
-                        .as_str()
-                        .and_then(|id| id.parse().ok())
-                        .unwrap_or_default(),
-                    token: Arc::clone(&token),
-                    symbol,
-                });
-                progress.bots.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok::<(), LoadTestError>(())
+    let setup = Setup {
+        args,
+        run: &run,
+        symbols: &symbols,
+        source: &source,
+        gate: &gate,
+        progress: &progress,
+    };
+    let set_up = if args.direct {
+        let store = match &local {
+            Some(local) => Arc::clone(&local.store),
+            None => target_store().await?,
+        };
+        setup.seed(store).await
+    } else {
+        let dir = outbox.ok_or(LoadTestError::Usage("sign-ups need an outbox"))?;
+        let outbox = Arc::new(Outbox {
+            dir,
+            seen: Mutex::default(),
         });
-    }
-    let mut setup_errors = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        if let Err(e) = done.map_err(LoadTestError::from).and_then(|r| r) {
-            setup_errors.push(e);
-        }
-    }
+        setup.sign_up(&client, &outbox).await
+    };
     if let Some(ticker) = ticker {
         ticker.abort();
         progress.show(args.users, started);
         eprintln!();
     }
-    let failed = setup_errors.len();
-    if let Some(first) = setup_errors.into_iter().next() {
-        return Err(LoadTestError::Setup {
-            failed,
-            first: Box::new(first),
-        });
-    }
-    let bots = Arc::new(std::mem::take(&mut *bots.lock().await));
+    let bots = Arc::new(set_up?);
     let setup_secs = started.elapsed().as_secs_f64();
     if !args.json {
         eprintln!(
             "set up {} users and {} bots in {setup_secs:.1} s",
-            args.users,
-            bots.len()
+            count(args.users as u64),
+            count(bots.len() as u64)
         );
     }
 
@@ -717,7 +924,7 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
         .collect();
     let expected_total: usize = bots.len();
     let mut sent: HashMap<String, DateTime<Utc>> = HashMap::new();
-    let mut placed = orders_placed(&client).await?;
+    let (mut placed, mut memory) = orders_placed(&client).await?;
     let mut round = 0u64;
     let mut fanout_secs = 0.0;
     let mut missing = 0u64;
@@ -751,7 +958,9 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
             // Not often: each scrape counts the queue, which loads the server (latencies
             // come from the orders' own timestamps, not from this poll).
             tokio::time::sleep(Duration::from_millis(1_000)).await;
-            now_placed = orders_placed(&client).await?;
+            let (orders, resident) = orders_placed(&client).await?;
+            now_placed = orders;
+            memory = memory.max(resident);
         }
         fanout_secs += t.elapsed().as_secs_f64();
         if now_placed < target {
@@ -777,14 +986,9 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
     let mut to_order = Vec::new();
     let mut slowest: HashMap<String, f64> = HashMap::new();
     let (mut orders, mut duplicates, mut failed) = (0usize, 0u64, 0u64);
-    let collected: Arc<Mutex<Vec<Value>>> = Arc::default();
     let mut tasks = tokio::task::JoinSet::new();
     for bot in bots.iter() {
-        let (client, gate, collected) = (
-            Arc::clone(&client),
-            Arc::clone(&gate),
-            Arc::clone(&collected),
-        );
+        let (client, gate) = (Arc::clone(&client), Arc::clone(&gate));
         let (id, token) = (bot.uuid, Arc::clone(&bot.token));
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
@@ -795,39 +999,44 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
                 .limit(200)
                 .send()
                 .await;
-            match read.map(|orders| serde_json::to_value(orders.into_inner())) {
-                Ok(Ok(list)) => collected.lock().await.push(list),
-                _ => client.failed(),
+            // Only what the report needs is kept: 100,000 bots' orders as JSON would
+            // weigh more than the server being measured.
+            match read {
+                Ok(list) => Some(
+                    list.into_inner()
+                        .into_iter()
+                        .map(|order| SeenOrder {
+                            signal: order.signal_id.to_string(),
+                            failed: matches!(
+                                order.state,
+                                OrderStateName::Failed
+                                    | OrderStateName::Rejected
+                                    | OrderStateName::Unknown
+                            ),
+                            at: order.updated_at,
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+                Err(_) => {
+                    client.failed();
+                    None
+                }
             }
         });
     }
-    while tasks.join_next().await.is_some() {}
-    for list in collected.lock().await.iter() {
+    while let Some(done) = tasks.join_next().await {
+        let Ok(Some(list)) = done else { continue };
         let mut per_signal: HashMap<&str, u32> = HashMap::new();
-        for order in list.as_array().into_iter().flatten() {
+        for order in &list {
             orders += 1;
-            let signal = order["signal_id"].as_str().unwrap_or_default();
-            *per_signal.entry(signal).or_default() += 1;
-            if matches!(
-                order["state"].as_str(),
-                Some("failed" | "rejected" | "unknown")
-            ) {
-                failed += 1;
-            }
-            let (Some(sent_at), Some(done)) = (
-                sent.get(signal),
-                order["updated_at"]
-                    .as_str()
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok()),
-            ) else {
+            *per_signal.entry(order.signal.as_str()).or_default() += 1;
+            failed += u64::from(order.failed);
+            let Some(sent_at) = sent.get(&order.signal) else {
                 continue;
             };
-            let ms = (done.with_timezone(&Utc) - *sent_at)
-                .num_microseconds()
-                .unwrap_or(0) as f64
-                / 1000.0;
+            let ms = (order.at - *sent_at).num_microseconds().unwrap_or(0) as f64 / 1000.0;
             to_order.push(ms);
-            let worst = slowest.entry(signal.to_owned()).or_default();
+            let worst = slowest.entry(order.signal.clone()).or_default();
             *worst = worst.max(ms);
         }
         duplicates += per_signal
@@ -845,7 +1054,9 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
         upstream_calls_per_min: (calls / minutes.max(1e-9) * 10.0).round() / 10.0,
         plans_per_sec: (orders as f64 / fanout_secs.max(1e-9)).round(),
         signal_to_order_ms: Percentiles::of(to_order),
-        slowest_signal_ms: slowest.values().copied().fold(0.0, f64::max).round(),
+        slowest_signal_ms: (slowest.values().copied().fold(0.0, f64::max) * 10.0).round() / 10.0,
+        signal_last_order_ms: Percentiles::of(slowest.values().copied().collect()),
+        server_memory_mb: (memory / 1_048_576.0).round(),
         api_requests: api.len() as u64,
         api_latency_ms: Percentiles::of(api),
         errors: client.errors.load(Ordering::Relaxed) + failed + missing,
@@ -858,13 +1069,13 @@ pub async fn measure(args: &Args) -> Result<Report, LoadTestError> {
     Ok(report)
 }
 
-/// A counter's total over its labels in the server's `/metrics`.
-async fn metric_sum(client: &Client, name: &str, filter: &str) -> Result<f64, LoadTestError> {
+/// The server's `/metrics` text.
+async fn scrape(client: &Client) -> Result<String, LoadTestError> {
     let failed = |source| LoadTestError::Transport {
         path: "/metrics".to_owned(),
         source,
     };
-    let text = client
+    client
         .http
         .get(format!("{}/metrics", client.base))
         .send()
@@ -872,20 +1083,34 @@ async fn metric_sum(client: &Client, name: &str, filter: &str) -> Result<f64, Lo
         .map_err(failed)?
         .text()
         .await
-        .map_err(failed)?;
-    Ok(text
-        .lines()
-        .filter(|l| l.starts_with(name) && l.contains(filter))
+        .map_err(failed)
+}
+
+/// A metric's total over its labels in a `/metrics` text.
+fn metric_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(['{', ' ']))
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum())
+        .sum()
 }
 
 async fn upstream_calls(client: &Client) -> Result<f64, LoadTestError> {
-    metric_sum(client, "nexus_market_data_upstream_calls_total", "").await
+    Ok(metric_sum(
+        &scrape(client).await?,
+        "nexus_market_data_upstream_calls_total",
+    ))
 }
 
-async fn orders_placed(client: &Client) -> Result<f64, LoadTestError> {
-    metric_sum(client, "nexus_orders_total", "").await
+/// Orders placed so far, and the server's resident memory now.
+async fn orders_placed(client: &Client) -> Result<(f64, f64), LoadTestError> {
+    let text = scrape(client).await?;
+    Ok((
+        metric_sum(&text, "nexus_orders_total"),
+        metric_sum(&text, "nexus_process_resident_memory_bytes"),
+    ))
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ async fn the_load_tool_measures_a_small_run() {
         concurrency: 4,
         readers: 1,
         json: true,
+        direct: false,
+        series: None,
+        out: ".".into(),
     };
     let report = measure(&args).await.unwrap();
     assert_eq!((report.users, report.bots), (3, 6));
@@ -32,4 +35,44 @@ async fn the_load_tool_measures_a_small_run() {
         report.signal_to_order_ms.p50 > 0.0 && report.api_requests > 0,
         "{report:?}"
     );
+}
+
+/// `--direct`: users and bots written straight into the in-process server's store trade
+/// like signed-up ones, and their sessions read the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_written_into_the_store_trade_and_read_like_signed_up_ones() {
+    let args = Args {
+        users: 4,
+        bots_per_user: 3,
+        symbols: 1,
+        duration: std::time::Duration::from_secs(1),
+        target: None,
+        outbox: None,
+        source: None,
+        concurrency: 4,
+        readers: 2,
+        json: true,
+        direct: true,
+        series: None,
+        out: ".".into(),
+    };
+    let report = measure(&args).await.unwrap();
+    assert_eq!((report.users, report.bots), (4, 12));
+    assert!(report.signals >= 1, "{report:?}");
+    assert_eq!(report.orders, report.signals * 12, "{report:?}");
+    assert_eq!(
+        (report.errors, report.duplicate_orders),
+        (0, 0),
+        "{report:?}"
+    );
+    assert!(
+        report.api_requests > 0,
+        "the seeded sessions read: {report:?}"
+    );
+    assert!(
+        report.signal_last_order_ms.p50 > 0.0
+            && report.signal_last_order_ms.p50 <= report.slowest_signal_ms,
+        "{report:?}"
+    );
+    assert!(report.server_memory_mb > 1.0, "{report:?}");
 }

@@ -183,6 +183,35 @@ pub struct BuildLabels {
     pub commit: String,
 }
 
+/// A process's resident memory in bytes, now and at its highest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct ResidentMemory {
+    now: i64,
+    peak: i64,
+}
+
+/// `VmRSS` and `VmHWM` of a Linux `/proc/<pid>/status` (in kB there), in bytes; 0 for a
+/// line that is missing.
+fn resident_memory(status: &str) -> ResidentMemory {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+            })
+            .map_or(0, |kb| kb.saturating_mul(1024))
+    };
+    ResidentMemory {
+        now: field("VmRSS:"),
+        peak: field("VmHWM:"),
+    }
+}
+
 /// Every metric of the process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -238,6 +267,12 @@ pub struct Metrics {
     pub llm_spent_today: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// `nexus_scheduler_leader`: 1 while this instance runs the scheduler, else 0.
     pub scheduler_leader: Gauge,
+    /// `nexus_process_resident_memory_bytes` and `…_peak_bytes`: the process's resident
+    /// memory now and at its highest, read from `/proc/self/status` at scrape time (0 where
+    /// there is no such file).
+    pub resident_memory: Gauge,
+    /// See [`Metrics::resident_memory`].
+    pub resident_memory_peak: Gauge,
     /// `nexus_build_info{version,commit}`: 1.
     pub build: Family<BuildLabels, Gauge>,
     /// `nexus_emails_total{template,state}`: each message as it enters a state.
@@ -385,6 +420,18 @@ impl Default for Metrics {
             "What the LLM advisor spent since 00:00 UTC across the deployment, in USD",
             llm_spent_today.clone(),
         );
+        let resident_memory = Gauge::default();
+        registry.register(
+            "process_resident_memory_bytes",
+            "The server process's resident memory, in bytes",
+            resident_memory.clone(),
+        );
+        let resident_memory_peak = Gauge::default();
+        registry.register(
+            "process_resident_memory_peak_bytes",
+            "The server process's highest resident memory since it started, in bytes",
+            resident_memory_peak.clone(),
+        );
         let market_data_updated = Family::<ExchangeLabels, Gauge>::default();
         registry.register(
             "market_data_last_update_timestamp_seconds",
@@ -516,6 +563,8 @@ impl Default for Metrics {
             signal_to_order,
             llm_budget,
             llm_spent_today,
+            resident_memory,
+            resident_memory_peak,
             advisor: std::sync::OnceLock::new(),
             market_data_updated,
             scheduler_leader,
@@ -707,6 +756,11 @@ impl Metrics {
 
     /// The exposition text, with the queue depth read from `store` now.
     pub async fn render(&self, store: Option<&Arc<dyn Store>>) -> String {
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            let memory = resident_memory(&status);
+            self.resident_memory.set(memory.now);
+            self.resident_memory_peak.set(memory.peak);
+        }
         if let Some(hub) = self.hub.get() {
             for exchange in nexus_core::ExchangeId::ALL {
                 let counter = self.upstream_calls.get_or_create(&ExchangeLabels {
@@ -807,6 +861,37 @@ mod tests {
     use nexus_core::{ExchangeError, ExchangeId};
 
     use super::*;
+
+    #[test]
+    fn resident_memory_is_read_from_proc_status_in_bytes() {
+        // The lines as Linux writes them (proc(5)), tab after the colon.
+        let status =
+            "Name:\tnexus\nVmPeak:\t 2000000 kB\nVmHWM:\t  812344 kB\nVmRSS:\t  401200 kB\n";
+        assert_eq!(
+            resident_memory(status),
+            ResidentMemory {
+                now: 401_200 * 1024,
+                peak: 812_344 * 1024
+            }
+        );
+        assert_eq!(resident_memory("Name:\tx\n"), ResidentMemory::default());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_process_resident_memory_is_exposed() {
+        let text = Metrics::default().render(None).await;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+                .unwrap_or_default()
+        };
+        let (now, peak) = (
+            value("nexus_process_resident_memory_bytes"),
+            value("nexus_process_resident_memory_peak_bytes"),
+        );
+        assert!(now > 1e6 && peak >= now, "{now} {peak}");
+    }
 
     #[tokio::test]
     async fn venue_errors_are_counted_by_class_from_zero() {
