@@ -23,10 +23,19 @@ async fn accounts_in<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Postgres>,
 {
+    // One index probe per named account, whatever the tables hold: with `account =
+    // ANY($1)` the planner hashed the whole of both tables for a page of a thousand
+    // accounts (seen at 100,000 bots: 310 M balance rows read in one load run, a page's
+    // read taking a second). `OFFSET 0` keeps each lateral subquery from being flattened
+    // back into such a join.
     let rows = sqlx::query(
-        "SELECT a.account, a.funded, b.asset, b.amount
-         FROM paper_accounts a LEFT JOIN paper_balances b ON b.account = a.account
-         WHERE a.account = ANY($1)",
+        "SELECT k.account, a.funded, b.asset, b.amount
+         FROM UNNEST($1::text[]) AS k(account)
+         CROSS JOIN LATERAL (
+             SELECT funded FROM paper_accounts WHERE account = k.account OFFSET 0) a
+         LEFT JOIN LATERAL (
+             SELECT asset, amount FROM paper_balances WHERE account = k.account OFFSET 0) b
+           ON true",
     )
     .bind(names)
     .fetch_all(executor)
