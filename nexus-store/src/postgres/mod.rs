@@ -42,6 +42,8 @@ pub struct PostgresStore {
     keys: Keyring,
     /// How to open a connection of its own (leadership holds one outside the pool).
     options: PgConnectOptions,
+    /// When (the claim's `now`, in ms) expired leases were last swept back into the queue.
+    swept: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -113,6 +115,7 @@ impl PostgresStore {
             pool,
             keys,
             options,
+            swept: std::sync::atomic::AtomicI64::new(i64::MIN),
         })
     }
 

@@ -365,3 +365,37 @@ both!(
         );
     }
 );
+
+both!(
+    expired_leases_of_every_kind_come_back_whoever_claims,
+    |db: Db| async move {
+        // A claim of one kind sweeps every kind's expired leases: the trade workers, which
+        // claim often, must not leave the job runner's kinds stuck behind a sweep they
+        // made a moment before (PostgreSQL sweeps at most once a second).
+        let store = db.open(keys()).await;
+        let email = store
+            .enqueue(&NewJob::new(JobKind::Email, "{}"), t(0))
+            .await
+            .unwrap()
+            .unwrap();
+        let claimed = store.claim(&[JobKind::Email], "dies", LEASE, 1, t(0)).await;
+        assert_eq!(claimed.unwrap()[0].id, email);
+        assert!(
+            store
+                .claim(&[JobKind::TradeExecution], "trader", LEASE, 1, t(31))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let soon = t(31) + chrono::Duration::milliseconds(300);
+        let again = store
+            .claim(&[JobKind::Email], "runner", LEASE, 1, soon)
+            .await
+            .unwrap();
+        assert_eq!(
+            again.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(),
+            [(email, 2)],
+            "swept back by the trade claim, claimed again"
+        );
+    }
+);
