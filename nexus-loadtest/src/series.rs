@@ -88,6 +88,9 @@ pub fn svg(runs: &[Report], path: &Path) -> Result<(), SeriesError> {
     })
 }
 
+/// A line of a panel: its name, colour and value in a run.
+type Line = (&'static str, RGBColor, fn(&Report) -> f64);
+
 enum Drawn {
     Empty,
     Plot(String),
@@ -117,12 +120,7 @@ fn draw(runs: &[Report], path: &Path) -> Result<(), Drawn> {
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(380);
 
-    let panels: [(
-        &DrawingArea<_, _>,
-        &str,
-        &str,
-        [(&str, RGBColor, fn(&Report) -> f64); 3],
-    ); 2] = [
+    let panels: [(&DrawingArea<_, _>, &str, &str, [Line; 3]); 2] = [
         (
             &top,
             "Signal to its last order",
