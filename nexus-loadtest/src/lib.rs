@@ -402,14 +402,7 @@ pub async fn run(args: Args) -> ExitCode {
     }
     match measure(&args).await {
         Ok(report) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&report).unwrap_or_else(|e| e.to_string())
-                );
-            } else {
-                print_report(&report);
-            }
+            print_report(&report, args.json);
             exit_code(&[report])
         }
         Err(e) => {
@@ -455,14 +448,7 @@ async fn run_series(args: Args, sizes: &[usize]) -> ExitCode {
         }
         match measure(&run).await {
             Ok(report) => {
-                if args.json {
-                    println!(
-                        "{}",
-                        serde_json::to_string(&report).unwrap_or_else(|e| e.to_string())
-                    );
-                } else {
-                    print_report(&report);
-                }
+                print_report(&report, args.json);
                 reports.push(report);
             }
             Err(e) => {
@@ -691,8 +677,16 @@ pub fn report_table(r: &Report) -> String {
     out
 }
 
-fn print_report(r: &Report) {
-    print!("{}", report_table(r));
+/// Prints the report: a table for people, or one JSON object.
+fn print_report(r: &Report, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(r).unwrap_or_else(|e| e.to_string())
+        );
+    } else {
+        print!("{}", report_table(r));
+    }
 }
 
 /// A server started in process for the run, and what the run needs from it.

@@ -3,24 +3,29 @@
 
 use nexus_loadtest::{Args, measure};
 
-/// `nexus-loadtest` in process, small: every bot gets one order per signal, none twice.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_load_tool_measures_a_small_run() {
-    let args = Args {
-        users: 3,
-        bots_per_user: 2,
-        symbols: 2,
+/// A short in-process run of `users` × `bots_per_user` bots.
+fn args(users: usize, bots_per_user: usize, symbols: usize, direct: bool) -> Args {
+    Args {
+        users,
+        bots_per_user,
+        symbols,
         duration: std::time::Duration::from_secs(1),
         target: None,
         outbox: None,
         source: None,
         concurrency: 4,
-        readers: 1,
+        readers: 2,
         json: true,
-        direct: false,
+        direct,
         series: None,
         out: ".".into(),
-    };
+    }
+}
+
+/// `nexus-loadtest` in process, small: every bot gets one order per signal, none twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_tool_measures_a_small_run() {
+    let args = args(3, 2, 2, false);
     let report = measure(&args).await.unwrap();
     assert_eq!((report.users, report.bots), (3, 6));
     assert!(report.signals >= 2, "one per symbol and round: {report:?}");
@@ -41,21 +46,7 @@ async fn the_load_tool_measures_a_small_run() {
 /// like signed-up ones, and their sessions read the API.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_written_into_the_store_trade_and_read_like_signed_up_ones() {
-    let args = Args {
-        users: 4,
-        bots_per_user: 3,
-        symbols: 1,
-        duration: std::time::Duration::from_secs(1),
-        target: None,
-        outbox: None,
-        source: None,
-        concurrency: 4,
-        readers: 2,
-        json: true,
-        direct: true,
-        series: None,
-        out: ".".into(),
-    };
+    let args = args(4, 3, 1, true);
     let report = measure(&args).await.unwrap();
     assert_eq!((report.users, report.bots), (4, 12));
     assert!(report.signals >= 1, "{report:?}");
