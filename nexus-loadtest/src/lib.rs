@@ -1112,6 +1112,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_metric_is_summed_over_its_labels_and_only_its_own_name() {
+        let text = "# HELP nexus_orders Orders\n\
+            nexus_orders_total{exchange=\"paper\",status=\"filled\"} 7\n\
+            nexus_orders_total{exchange=\"binance\",status=\"failed\"} 2\n\
+            nexus_orders_total_other 100\n\
+            nexus_process_resident_memory_bytes 1048576\n\
+            nexus_process_resident_memory_peak_bytes 4194304\n";
+        assert_eq!(metric_sum(text, "nexus_orders_total"), 9.0);
+        // The peak gauge shares the name's beginning: it must not be added in.
+        assert_eq!(
+            metric_sum(text, "nexus_process_resident_memory_bytes"),
+            1_048_576.0
+        );
+        assert_eq!(metric_sum(text, "nexus_missing"), 0.0);
+    }
+
+    #[test]
     fn percentiles_take_the_nearest_rank() {
         let p = Percentiles::of((1..=100).map(f64::from).collect());
         assert_eq!((p.p50, p.p95, p.p99), (50.0, 95.0, 99.0));
