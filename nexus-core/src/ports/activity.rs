@@ -18,7 +18,8 @@ use crate::position::Position;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
-    /// Planned and queued, not sent yet.
+    /// Not placed yet: the venue asked for a later try (a rate limit, an outage), which
+    /// places it.
     Pending,
     /// Sent; the venue's outcome was lost (being looked up).
     Unknown,
@@ -263,9 +264,10 @@ pub trait ActivityStore: Send + Sync {
     /// [`StoreError`]; then none is recorded.
     async fn record_orders(&self, orders: &[OrderRecord]) -> Result<Vec<bool>, StoreError>;
 
-    /// Records venues' answers in one transaction: each order's update, its fill, and —
-    /// when the fill is new — its position change. Returns, for each, whether its fill was
-    /// new (`false` without a fill).
+    /// Records venues' answers in one transaction: each order as it now stands (inserted,
+    /// or updated when on record already), its fill, and — when the fill is new — its
+    /// position change. Returns, for each, whether its fill was new (`false` without a
+    /// fill).
     ///
     /// # Errors
     /// [`StoreError`]; then none is recorded.

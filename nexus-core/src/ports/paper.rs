@@ -89,31 +89,49 @@ pub trait PaperLedger: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// What an update changed, for a store to write, each in key order.
+/// What an update changed, for a store to write, each in key order: only what differs, so
+/// an order writes its account's balances that moved and nothing else of the account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaperChanges<'a> {
-    /// The accounts whose funding or balances differ (new ones included).
-    pub accounts: Vec<(&'a String, &'a PaperAccount)>,
+    /// The accounts whose funding changed (an account's first order funds it), with the
+    /// new value.
+    pub funded: Vec<(&'a String, bool)>,
+    /// The balances that are new or differ: (account, asset, amount).
+    pub balances: Vec<(&'a String, &'a Asset, Decimal)>,
     /// The orders that are new or differ.
     pub orders: Vec<(&'a PaperOrderKey, &'a OrderReport)>,
 }
 
-/// What changed from `before` to `after`.
+/// What changed from `before` to `after`. A balance is never removed by the venue, so
+/// one missing from `after` is not a change.
 #[must_use]
 pub fn changes<'a>(before: &PaperBook, after: &'a PaperBook) -> PaperChanges<'a> {
-    let mut accounts: Vec<_> = after
-        .accounts
-        .iter()
-        .filter(|(name, account)| before.accounts.get(*name) != Some(*account))
-        .collect();
+    let mut accounts: Vec<_> = after.accounts.iter().collect();
     accounts.sort_by(|a, b| a.0.cmp(b.0));
+    let mut funded = Vec::new();
+    let mut balances = Vec::new();
+    for (name, account) in accounts {
+        let was = before.accounts.get(name);
+        if was.is_some_and(|w| w.funded) != account.funded {
+            funded.push((name, account.funded));
+        }
+        for (asset, amount) in &account.balances {
+            if was.and_then(|w| w.balances.get(asset)) != Some(amount) {
+                balances.push((name, asset, *amount));
+            }
+        }
+    }
     let mut orders: Vec<_> = after
         .orders
         .iter()
         .filter(|(key, report)| before.orders.get(*key) != Some(*report))
         .collect();
     orders.sort_by(|a, b| (a.0.0.as_str(), a.0.1.as_str()).cmp(&(b.0.0.as_str(), b.0.1.as_str())));
-    PaperChanges { accounts, orders }
+    PaperChanges {
+        funded,
+        balances,
+        orders,
+    }
 }
 
 #[cfg(test)]
@@ -177,7 +195,8 @@ mod tests {
         assert_eq!(
             changes(&before, &before),
             PaperChanges {
-                accounts: vec![],
+                funded: vec![],
+                balances: vec![],
                 orders: vec![]
             }
         );
@@ -191,13 +210,58 @@ mod tests {
             .orders
             .insert(key("a", "o-3"), report("o-3", OrderStatus::New));
         let changed = changes(&before, &after);
-        let accounts: Vec<&str> = changed.accounts.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(accounts, ["a", "c"]);
+        // "a" spent 10 (its funding unchanged); "c" is new and funded; "b" did not move.
+        let funded: Vec<(&str, bool)> = changed
+            .funded
+            .iter()
+            .map(|(n, f)| (n.as_str(), *f))
+            .collect();
+        assert_eq!(funded, [("c", true)]);
+        let balances: Vec<(&str, &str, Decimal)> = changed
+            .balances
+            .iter()
+            .map(|(n, asset, amount)| (n.as_str(), asset.as_str(), *amount))
+            .collect();
+        assert_eq!(
+            balances,
+            [
+                ("a", "USDT", Decimal::from(90)),
+                ("c", "USDT", Decimal::from(5))
+            ]
+        );
         let orders: Vec<(&str, &str)> = changed
             .orders
             .iter()
             .map(|((account, id), _)| (account.as_str(), id.as_str()))
             .collect();
         assert_eq!(orders, [("a", "o-3"), ("b", "o-2")]);
+    }
+
+    #[test]
+    fn only_the_funding_and_balances_that_moved_are_changes() {
+        let (usdt, btc) = (Asset::new("USDT").unwrap(), Asset::new("BTC").unwrap());
+        let a = "a".to_owned();
+        let mut before = PaperBook::default();
+        before.accounts.insert(
+            a.clone(),
+            PaperAccount {
+                funded: true,
+                balances: [(usdt, Decimal::from(100)), (btc, Decimal::ONE)].into(),
+            },
+        );
+        let mut after = before.clone();
+        after
+            .accounts
+            .get_mut(&a)
+            .unwrap()
+            .balances
+            .insert(btc, Decimal::new(15, 1));
+        let changed = changes(&before, &after);
+        assert!(changed.funded.is_empty(), "still funded: not written again");
+        assert_eq!(changed.balances, [(&a, &btc, Decimal::new(15, 1))]);
+
+        // An account losing its funding (never done by the venue, but a change all the same).
+        after.accounts.get_mut(&a).unwrap().funded = false;
+        assert_eq!(changes(&before, &after).funded, [(&a, false)]);
     }
 }

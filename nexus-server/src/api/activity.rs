@@ -49,7 +49,8 @@ pub enum OrderKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum OrderStateName {
-    /// Planned and queued, not sent yet.
+    /// Not placed yet: the venue asked for a later try (a rate limit, an outage), which
+    /// places it.
     Pending,
     /// Sent; the venue's outcome was lost (being looked up).
     Unknown,

@@ -22,7 +22,7 @@ use nexus_core::{
 };
 use nexus_server::config::Config;
 use nexus_server::engine::alerts::{AlertSinks, run_alerts};
-use nexus_server::engine::worker::{Executed, TradeExecutor};
+use nexus_server::engine::worker::{Attempt, Executed, TradeExecutor};
 use nexus_server::instance::{Instance, launch};
 use nexus_store::Store;
 use reqwest::StatusCode;
@@ -550,7 +550,7 @@ async fn refused_orders_alert_only_owners_who_want_errors() {
                 });
             }
             // Nothing deposited: the venue refuses both orders for the balance.
-            for (_, outcome) in executor.run_plans(plans).await {
+            for (_, outcome) in executor.run_plans(plans, Attempt::First).await {
                 assert!(matches!(outcome, Ok(Executed::Refused(_))), "{outcome:?}");
             }
             let outbox = Outbox::new(&db.path().join("outbox"));

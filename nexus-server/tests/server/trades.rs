@@ -20,7 +20,7 @@ use nexus_exchanges::mock::Scripted;
 use nexus_exchanges::mock::binance::BinanceMock;
 use nexus_exchanges::{BinanceConfig, PaperConfig, PaperVenue, Venues, VenuesConfig};
 use nexus_server::engine::alerts::TradeAlerts;
-use nexus_server::engine::worker::{Executed, TradeExecutor, TradeJob};
+use nexus_server::engine::worker::{Attempt, Executed, TradeExecutor, TradeJob};
 use nexus_store::Store;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -187,7 +187,15 @@ async fn a_replayed_job_records_the_order_once_and_places_nothing() {
             let plan = w.plan(bot, ExchangeId::Paper);
             let first = w.executor.execute(&plan).await.unwrap();
             assert!(matches!(first, Executed::Placed(_)), "{first:?}");
-            let again = w.executor.execute(&plan).await.unwrap();
+            // Replayed as a new job's first attempt: the order on record is looked up.
+            let again = w
+                .executor
+                .run_plans(vec![plan.clone()], Attempt::First)
+                .await
+                .pop()
+                .unwrap()
+                .1
+                .unwrap();
             assert!(matches!(again, Executed::AlreadyPlaced(_)), "{again:?}");
 
             let orders = w
@@ -306,9 +314,10 @@ async fn a_worker_that_dies_mid_job_leaves_exactly_one_order() {
 }
 
 /// A worker runs a job of twelve orders as one batch and dies half way: every order has
-/// reached the venue (one answer is still on its way) but none is recorded yet. The lease
-/// lapses; another worker's run of the job looks each order up before placing anything:
-/// still twelve orders at the venue, each recorded once with one fill and one position.
+/// reached the venue (one answer is still on its way) but none is recorded: orders are
+/// written with the venue's answers. The lease lapses; another worker's run of the job (its
+/// second attempt) looks each order up before placing anything: still twelve orders at
+/// the venue, each recorded once with one fill and one position.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_that_dies_mid_batch_leaves_exactly_one_order_per_plan() {
     on_both(

@@ -18,6 +18,82 @@ fn limit(page: &Page<impl Sized>) -> i64 {
     i64::from(page.limit.clamp(1, 1000))
 }
 
+/// The start of an insert of orders from one array per column (`bind_orders` binds them).
+macro_rules! insert_orders {
+    () => {
+        "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol,
+             side, order_type, quantity, limit_price, level, status, venue_order_id,
+             filled_quantity, average_price, error, created_at, updated_at)
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
+             $6::text[], $7::text[], $8::text[], $9::text[], $10::numeric[], $11::numeric[],
+             $12::int[], $13::text[], $14::text[], $15::numeric[], $16::numeric[], $17::text[],
+             $18::timestamptz[], $19::timestamptz[])"
+    };
+}
+
+/// `sql` (an [`insert_orders!`] statement) with `orders` bound, a column at a time.
+fn bind_orders(
+    sql: &'static str,
+    orders: &[&OrderRecord],
+) -> sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let col = |f: fn(&OrderRecord) -> String| orders.iter().map(|o| f(o)).collect::<Vec<_>>();
+    sqlx::query(sql)
+        .bind(orders.iter().map(|o| o.id).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| *o.bot.as_uuid()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| *o.user.as_uuid()).collect::<Vec<_>>())
+        .bind(
+            orders
+                .iter()
+                .map(|o| *o.signal.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(|o| o.client_order_id.as_str().to_owned()))
+        .bind(col(|o| o.exchange.as_str().to_owned()))
+        .bind(col(|o| o.symbol.to_string()))
+        .bind(col(|o| o.side.as_str().to_owned()))
+        .bind(col(|o| codec::order_type_name(o.order_type).to_owned()))
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.quantity.value())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.limit_price.map(Price::value))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| i32::try_from(o.level).unwrap_or(i32::MAX))
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(|o| o.state.as_str().to_owned()))
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.venue_order_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.filled_quantity.value())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            orders
+                .iter()
+                .map(|o| o.average_price.map(Price::value))
+                .collect::<Vec<_>>(),
+        )
+        .bind(orders.iter().map(|o| o.error.clone()).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
+        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
+}
+
 #[async_trait]
 impl ActivityStore for PostgresStore {
     async fn record_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
@@ -111,72 +187,15 @@ impl ActivityStore for PostgresStore {
             return Ok(Vec::new());
         }
         // One statement for the batch: arrays in, the client order ids that were new out.
-        let col = |f: fn(&OrderRecord) -> String| orders.iter().map(f).collect::<Vec<_>>();
-        let rows = sqlx::query(
-            "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol,
-                 side, order_type, quantity, limit_price, level, status, venue_order_id,
-                 filled_quantity, average_price, error, created_at, updated_at)
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
-                 $6::text[], $7::text[], $8::text[], $9::text[], $10::numeric[], $11::numeric[],
-                 $12::int[], $13::text[], $14::text[], $15::numeric[], $16::numeric[], $17::text[],
-                 $18::timestamptz[], $19::timestamptz[])
-             ON CONFLICT (exchange, client_order_id) DO NOTHING
-             RETURNING exchange, client_order_id",
+        let refs: Vec<&OrderRecord> = orders.iter().collect();
+        let rows = bind_orders(
+            concat!(
+                insert_orders!(),
+                " ON CONFLICT (exchange, client_order_id) DO NOTHING
+                 RETURNING exchange, client_order_id"
+            ),
+            &refs,
         )
-        .bind(orders.iter().map(|o| o.id).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| *o.bot.as_uuid()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| *o.user.as_uuid()).collect::<Vec<_>>())
-        .bind(
-            orders
-                .iter()
-                .map(|o| *o.signal.as_uuid())
-                .collect::<Vec<_>>(),
-        )
-        .bind(col(|o| o.client_order_id.as_str().to_owned()))
-        .bind(col(|o| o.exchange.as_str().to_owned()))
-        .bind(col(|o| o.symbol.to_string()))
-        .bind(col(|o| o.side.as_str().to_owned()))
-        .bind(col(|o| codec::order_type_name(o.order_type).to_owned()))
-        .bind(
-            orders
-                .iter()
-                .map(|o| o.quantity.value())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            orders
-                .iter()
-                .map(|o| o.limit_price.map(Price::value))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            orders
-                .iter()
-                .map(|o| i32::try_from(o.level).unwrap_or(i32::MAX))
-                .collect::<Vec<_>>(),
-        )
-        .bind(col(|o| o.state.as_str().to_owned()))
-        .bind(
-            orders
-                .iter()
-                .map(|o| o.venue_order_id.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            orders
-                .iter()
-                .map(|o| o.filled_quantity.value())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            orders
-                .iter()
-                .map(|o| o.average_price.map(Price::value))
-                .collect::<Vec<_>>(),
-        )
-        .bind(orders.iter().map(|o| o.error.clone()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
@@ -195,46 +214,33 @@ impl ActivityStore for PostgresStore {
         if executions.is_empty() {
             return Ok(Vec::new());
         }
-        // A few statements for the whole batch, in one transaction: the orders' updates,
-        // the fills (returning those that were new), then the positions those fills move.
+        // A few statements for the whole batch, in one transaction: the orders, the fills
+        // (returning those that were new), then the positions those fills move.
         let mut tx = self.pool.begin().await.map_err(classify)?;
-        let orders: Vec<&OrderRecord> = executions.iter().map(|x| &x.order).collect();
-        sqlx::query(
-            "UPDATE orders o SET status = u.status, venue_order_id = u.venue_order_id,
-                 filled_quantity = u.filled_quantity, average_price = u.average_price,
-                 error = u.error, updated_at = u.updated_at
-             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::numeric[],
-                 $6::text[], $7::timestamptz[])
-                 AS u(id, status, venue_order_id, filled_quantity, average_price, error, updated_at)
-             WHERE o.id = u.id",
+        // Each order as the venue left it: inserted, or updated where an earlier attempt
+        // recorded it. One row per order (a statement may not update a row twice).
+        let mut orders: Vec<&OrderRecord> = Vec::with_capacity(executions.len());
+        let mut seen = std::collections::HashMap::new();
+        for x in executions {
+            match seen.entry((x.order.exchange, x.order.client_order_id)) {
+                std::collections::hash_map::Entry::Occupied(at) => orders[*at.get()] = &x.order,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(orders.len());
+                    orders.push(&x.order);
+                }
+            }
+        }
+        bind_orders(
+            concat!(
+                insert_orders!(),
+                " ON CONFLICT (exchange, client_order_id) DO UPDATE SET
+                     status = excluded.status, venue_order_id = excluded.venue_order_id,
+                     filled_quantity = excluded.filled_quantity,
+                     average_price = excluded.average_price, error = excluded.error,
+                     updated_at = excluded.updated_at"
+            ),
+            &orders,
         )
-        .bind(orders.iter().map(|o| o.id).collect::<Vec<_>>())
-        .bind(
-            orders
-                .iter()
-                .map(|o| o.state.as_str().to_owned())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            orders
-                .iter()
-                .map(|o| o.venue_order_id.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            orders
-                .iter()
-                .map(|o| o.filled_quantity.value())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            orders
-                .iter()
-                .map(|o| o.average_price.map(Price::value))
-                .collect::<Vec<_>>(),
-        )
-        .bind(orders.iter().map(|o| o.error.clone()).collect::<Vec<_>>())
-        .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
@@ -292,10 +298,18 @@ impl ActivityStore for PostgresStore {
                 .collect();
             save_positions_in(&mut tx, &saves, now).await?;
             if !closes.is_empty() {
+                // Each bot's open position found by one probe of `positions_open_key`, then
+                // updated by its id. Joined on the bot instead, the planner (with no
+                // statistics yet) read the array once per open position or every open
+                // position per batch: 26–48 ms a batch of 250 at 100,000 bots, now 4.
                 sqlx::query(
-                    "UPDATE positions p SET closed_at = $1, dust = u.dust
-                     FROM UNNEST($2::uuid[], $3::numeric[]) AS u(bot_id, dust)
-                     WHERE p.bot_id = u.bot_id AND p.closed_at IS NULL",
+                    "UPDATE positions p SET closed_at = $1, dust = x.dust
+                     FROM (SELECT o.id, u.dust
+                           FROM UNNEST($2::uuid[], $3::numeric[]) AS u(bot_id, dust)
+                           CROSS JOIN LATERAL (
+                               SELECT id FROM positions
+                               WHERE bot_id = u.bot_id AND closed_at IS NULL OFFSET 0) o) x
+                     WHERE p.id = x.id",
                 )
                 .bind(now)
                 .bind(closes.iter().map(|(b, _)| *b.as_uuid()).collect::<Vec<_>>())

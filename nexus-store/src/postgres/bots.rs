@@ -163,10 +163,23 @@ impl BotStore for PostgresStore {
     }
 
     async fn active_markets(&self) -> Result<Vec<StrategyMarket>, StoreError> {
+        // A loose index scan of `bots_strategy_markets`: each step seeks the first entry
+        // past the market before it, so the read grows with markets, not with bots.
         let rows = sqlx::query(
-            "SELECT DISTINCT exchange, symbol, interval, strategy, strategy_config::text AS strategy_config
-             FROM bots WHERE NOT paused
-             ORDER BY exchange, symbol, interval, strategy, strategy_config",
+            "WITH RECURSIVE m AS (
+                 (SELECT exchange, symbol, interval, strategy, strategy_config::text AS c
+                  FROM bots WHERE NOT paused
+                  ORDER BY exchange, symbol, interval, strategy, strategy_config::text LIMIT 1)
+                 UNION ALL
+                 SELECT n.* FROM m CROSS JOIN LATERAL (
+                     SELECT exchange, symbol, interval, strategy, strategy_config::text AS c
+                     FROM bots
+                     WHERE NOT paused AND (exchange, symbol, interval, strategy,
+                         strategy_config::text) > (m.exchange, m.symbol, m.interval,
+                         m.strategy, m.c)
+                     ORDER BY exchange, symbol, interval, strategy, strategy_config::text
+                     LIMIT 1) n)
+             SELECT exchange, symbol, interval, strategy, c AS strategy_config FROM m",
         )
         .fetch_all(&self.pool)
         .await

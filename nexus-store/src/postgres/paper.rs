@@ -1,8 +1,8 @@
 //! The Paper venue's accounts and the out-of-sync log on PostgreSQL. An update locks the
-//! accounts it names (`FOR UPDATE`, in name order, so two instances never deadlock), then
+//! accounts it names (advisory locks in key order, so two instances never deadlock), then
 //! reads them, applies the venue's change and writes what changed, in one transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use nexus_core::ports::activity::{OutOfSyncLog, OutOfSyncRecord, Page};
@@ -15,6 +15,10 @@ use sqlx::postgres::PgRow;
 use super::PostgresStore;
 use crate::common::parse;
 use crate::error::{classify, corrupt};
+
+/// The first key of the Paper accounts' advisory locks (the second is the account's
+/// hash): apart from the single-key locks the leader election takes.
+const PAPER_LOCKS: i32 = 0x5041_5052;
 
 async fn accounts_in<'e, E>(
     executor: E,
@@ -64,12 +68,15 @@ where
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
+    // One probe of the key per order, as for the accounts above.
     let accounts: Vec<&str> = keys.iter().map(|(a, _)| a.as_str()).collect();
     let ids: Vec<&str> = keys.iter().map(|(_, id)| id.as_str()).collect();
     sqlx::query(
-        "SELECT o.account, o.client_order_id, o.report::text AS report FROM paper_orders o
-         JOIN UNNEST($1::text[], $2::text[]) AS k(account, id)
-           ON o.account = k.account AND o.client_order_id = k.id",
+        "SELECT k.account, k.id AS client_order_id, o.report::text AS report
+         FROM UNNEST($1::text[], $2::text[]) AS k(account, id)
+         CROSS JOIN LATERAL (
+             SELECT report FROM paper_orders
+             WHERE account = k.account AND client_order_id = k.id OFFSET 0) o",
     )
     .bind(accounts)
     .bind(ids)
@@ -115,60 +122,65 @@ impl PaperLedger for PostgresStore {
         names.sort();
         names.dedup();
         let mut tx = self.pool.begin().await.map_err(classify)?;
-        // Accounts seen for the first time get their row first (in name order), so there
-        // is a row to lock.
+        // Each account is locked by a transaction-scoped advisory lock on its name, taken
+        // in key order so two writers never deadlock. A row lock (`FOR UPDATE`) did the
+        // same but wrote every locked row and logged it: 7 ms a batch of 250 accounts
+        // where these take 2. Taken in a statement of its own: the reads after it see
+        // what the transaction it waited for committed.
         sqlx::query(
-            "INSERT INTO paper_accounts (account)
-             SELECT account FROM UNNEST($1::text[]) AS n(account) ORDER BY account
-             ON CONFLICT (account) DO NOTHING",
+            "SELECT count(pg_advisory_xact_lock($1, k)) FROM (
+                 SELECT DISTINCT hashtext(current_schema() || ':' || n) AS k
+                 FROM UNNEST($2::text[]) AS n ORDER BY k) s",
         )
-        .bind(&names)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-        // Locked in a statement of its own: a read in the same statement as the lock
-        // would see the balances as they were when it began, not as the transaction it
-        // waited for left them (READ COMMITTED re-reads only the locked rows).
-        sqlx::query(
-            "SELECT account FROM paper_accounts WHERE account = ANY($1)
-             ORDER BY account FOR UPDATE",
-        )
+        .bind(PAPER_LOCKS)
         .bind(&names)
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
         let found = accounts_in(&mut *tx, &names).await?;
+        let existing: HashSet<String> = found.keys().cloned().collect();
         let before = PaperBook::named(&names, found, orders_in(&mut *tx, orders).await?);
         let mut after = before.clone();
         apply(&mut after);
-        let paper::PaperChanges { accounts, orders } = paper::changes(&before, &after);
-        if !accounts.is_empty() {
+        let paper::PaperChanges {
+            funded,
+            balances,
+            orders,
+        } = paper::changes(&before, &after);
+        // A row for each account whose funding changed, and for each new account that
+        // now holds something (its balances and orders refer to it).
+        let held = balances
+            .iter()
+            .map(|(name, _, _)| *name)
+            .chain(orders.iter().map(|((name, _), _)| name))
+            .filter(|name| !existing.contains(*name));
+        let mut rows: Vec<&String> = funded.iter().map(|(name, _)| *name).chain(held).collect();
+        rows.sort();
+        rows.dedup();
+        if !rows.is_empty() {
             sqlx::query(
-                "UPDATE paper_accounts a SET funded = u.funded
-                 FROM UNNEST($1::text[], $2::bool[]) AS u(account, funded)
-                 WHERE a.account = u.account",
+                "INSERT INTO paper_accounts (account, funded)
+                 SELECT * FROM UNNEST($1::text[], $2::bool[])
+                 ON CONFLICT (account) DO UPDATE SET funded = excluded.funded",
             )
-            .bind(accounts.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
-            .bind(accounts.iter().map(|(_, a)| a.funded).collect::<Vec<_>>())
+            .bind(rows.iter().map(|n| n.as_str()).collect::<Vec<_>>())
+            .bind(
+                rows.iter()
+                    .map(|n| after.accounts.get(*n).is_some_and(|a| a.funded))
+                    .collect::<Vec<_>>(),
+            )
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
-            let balances: Vec<(&str, &str, Decimal)> = accounts
-                .iter()
-                .flat_map(|(name, account)| {
-                    account
-                        .balances
-                        .iter()
-                        .map(move |(asset, amount)| (name.as_str(), asset.as_str(), *amount))
-                })
-                .collect();
+        }
+        if !balances.is_empty() {
             sqlx::query(
                 "INSERT INTO paper_balances (account, asset, amount)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::numeric[])
                  ON CONFLICT (account, asset) DO UPDATE SET amount = excluded.amount",
             )
-            .bind(balances.iter().map(|b| b.0).collect::<Vec<_>>())
-            .bind(balances.iter().map(|b| b.1).collect::<Vec<_>>())
+            .bind(balances.iter().map(|b| b.0.as_str()).collect::<Vec<_>>())
+            .bind(balances.iter().map(|b| b.1.as_str()).collect::<Vec<_>>())
             .bind(balances.iter().map(|b| b.2).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await

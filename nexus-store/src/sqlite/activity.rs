@@ -18,6 +18,43 @@ fn limit(page: &Page<impl Sized>) -> i64 {
     i64::from(page.limit.clamp(1, 1000))
 }
 
+/// The start of an insert of orders from a JSON array of [`order_rows`].
+macro_rules! insert_orders {
+    () => {
+        "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol,
+             side, order_type, quantity, limit_price, level, status, venue_order_id,
+             filled_quantity, average_price, error, created_at, updated_at)
+         SELECT value ->> 'id', value ->> 'bot', value ->> 'user', value ->> 'signal',
+             value ->> 'coid', value ->> 'exchange', value ->> 'symbol', value ->> 'side',
+             value ->> 'type', value ->> 'qty', value ->> 'limit', value ->> 'level',
+             value ->> 'status', value ->> 'venue_id', value ->> 'filled', value ->> 'avg',
+             value ->> 'error', value ->> 'created', value ->> 'updated'
+         FROM json_each(?) WHERE true"
+    };
+}
+
+/// `orders` as one JSON array, for [`insert_orders!`].
+fn order_rows<'a>(orders: impl Iterator<Item = &'a OrderRecord>) -> String {
+    let rows: Vec<serde_json::Value> = orders
+        .map(|o| {
+            serde_json::json!({
+                "id": o.id.to_string(), "bot": o.bot.to_string(), "user": o.user.to_string(),
+                "signal": o.signal.to_string(), "coid": o.client_order_id.as_str(),
+                "exchange": o.exchange.as_str(), "symbol": o.symbol.to_string(),
+                "side": o.side.as_str(),
+                "type": codec::order_type_name(o.order_type),
+                "qty": dec(o.quantity.value()),
+                "limit": o.limit_price.map(|p| dec(p.value())),
+                "level": o.level, "status": o.state.as_str(),
+                "venue_id": o.venue_order_id, "filled": dec(o.filled_quantity.value()),
+                "avg": o.average_price.map(|p| dec(p.value())), "error": o.error,
+                "created": ms(o.created_at), "updated": ms(o.updated_at),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
 #[async_trait]
 impl ActivityStore for SqliteStore {
     async fn record_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
@@ -111,38 +148,12 @@ impl ActivityStore for SqliteStore {
             return Ok(Vec::new());
         }
         // One statement for the batch: the rows go in as one JSON array.
-        let rows: Vec<serde_json::Value> = orders
-            .iter()
-            .map(|o| {
-                serde_json::json!({
-                    "id": o.id.to_string(), "bot": o.bot.to_string(), "user": o.user.to_string(),
-                    "signal": o.signal.to_string(), "coid": o.client_order_id.as_str(),
-                    "exchange": o.exchange.as_str(), "symbol": o.symbol.to_string(),
-                    "side": o.side.as_str(),
-                    "type": codec::order_type_name(o.order_type),
-                    "qty": dec(o.quantity.value()),
-                    "limit": o.limit_price.map(|p| dec(p.value())),
-                    "level": o.level, "status": o.state.as_str(),
-                    "venue_id": o.venue_order_id, "filled": dec(o.filled_quantity.value()),
-                    "avg": o.average_price.map(|p| dec(p.value())), "error": o.error,
-                    "created": ms(o.created_at), "updated": ms(o.updated_at),
-                })
-            })
-            .collect();
-        let new: std::collections::HashSet<(String, String)> = sqlx::query(
-            "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol,
-                 side, order_type, quantity, limit_price, level, status, venue_order_id,
-                 filled_quantity, average_price, error, created_at, updated_at)
-             SELECT value ->> 'id', value ->> 'bot', value ->> 'user', value ->> 'signal',
-                 value ->> 'coid', value ->> 'exchange', value ->> 'symbol', value ->> 'side',
-                 value ->> 'type', value ->> 'qty', value ->> 'limit', value ->> 'level',
-                 value ->> 'status', value ->> 'venue_id', value ->> 'filled', value ->> 'avg',
-                 value ->> 'error', value ->> 'created', value ->> 'updated'
-             FROM json_each(?) WHERE true
-             ON CONFLICT (exchange, client_order_id) DO NOTHING
-             RETURNING exchange, client_order_id",
-        )
-        .bind(serde_json::Value::Array(rows).to_string())
+        let new: std::collections::HashSet<(String, String)> = sqlx::query(concat!(
+            insert_orders!(),
+            " ON CONFLICT (exchange, client_order_id) DO NOTHING
+             RETURNING exchange, client_order_id"
+        ))
+        .bind(order_rows(orders.iter()))
         .fetch_all(&self.writer)
         .await
         .map_err(classify)?
@@ -160,37 +171,24 @@ impl ActivityStore for SqliteStore {
         if executions.is_empty() {
             return Ok(Vec::new());
         }
-        // A few statements for the whole batch, in one transaction: the orders' updates,
-        // the fills (returning those that were new), then the positions those fills move.
+        // A few statements for the whole batch, in one transaction: the orders, the fills
+        // (returning those that were new), then the positions those fills move.
         let mut tx = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(classify)?;
-        let updates: Vec<serde_json::Value> = executions
-            .iter()
-            .map(|x| {
-                let o = &x.order;
-                serde_json::json!({
-                    "id": o.id.to_string(), "status": o.state.as_str(),
-                    "venue_id": o.venue_order_id, "filled": dec(o.filled_quantity.value()),
-                    "avg": o.average_price.map(|p| dec(p.value())), "error": o.error,
-                    "updated": ms(o.updated_at),
-                })
-            })
-            .collect();
-        sqlx::query(
-            "UPDATE orders SET status = u.status, venue_order_id = u.venue_id,
-                 filled_quantity = u.filled, average_price = u.avg, error = u.error,
-                 updated_at = u.updated
-             FROM (SELECT value ->> 'id' AS id, value ->> 'status' AS status,
-                       value ->> 'venue_id' AS venue_id, value ->> 'filled' AS filled,
-                       value ->> 'avg' AS avg, value ->> 'error' AS error,
-                       value ->> 'updated' AS updated
-                   FROM json_each(?)) AS u
-             WHERE orders.id = u.id",
-        )
-        .bind(serde_json::Value::Array(updates).to_string())
+        // Each order as the venue left it: inserted, or updated where an earlier attempt
+        // recorded it.
+        sqlx::query(concat!(
+            insert_orders!(),
+            " ON CONFLICT (exchange, client_order_id) DO UPDATE SET
+                 status = excluded.status, venue_order_id = excluded.venue_order_id,
+                 filled_quantity = excluded.filled_quantity,
+                 average_price = excluded.average_price, error = excluded.error,
+                 updated_at = excluded.updated_at"
+        ))
+        .bind(order_rows(executions.iter().map(|x| &x.order)))
         .execute(&mut *tx)
         .await
         .map_err(classify)?;

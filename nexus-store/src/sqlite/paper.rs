@@ -122,27 +122,44 @@ impl PaperLedger for SqliteStore {
         let before = PaperBook::named(accounts, found, orders_in(&mut *tx, orders).await?);
         let mut after = before.clone();
         apply(&mut after);
-        let paper::PaperChanges { accounts, orders } = paper::changes(&before, &after);
-        if !accounts.is_empty() {
-            let rows: Vec<serde_json::Value> = accounts
+        let paper::PaperChanges {
+            funded,
+            balances,
+            orders,
+        } = paper::changes(&before, &after);
+        // An account's row is written when its funding changed, and made (if it is new)
+        // before balances that need it.
+        let mut named: Vec<&String> = funded
+            .iter()
+            .map(|(name, _)| *name)
+            .chain(balances.iter().map(|(name, _, _)| *name))
+            .collect();
+        named.sort();
+        named.dedup();
+        if !named.is_empty() {
+            let rows: Vec<serde_json::Value> = named
                 .iter()
-                .map(|(name, account)| serde_json::json!([name, i64::from(account.funded)]))
+                .map(|name| {
+                    let funded = after.accounts.get(*name).is_some_and(|a| a.funded);
+                    serde_json::json!([name, i64::from(funded)])
+                })
                 .collect();
             sqlx::query(
                 "INSERT INTO paper_accounts (account, funded)
                  SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true
-                 ON CONFLICT (account) DO UPDATE SET funded = excluded.funded",
+                 ON CONFLICT (account) DO UPDATE SET funded = excluded.funded
+                 WHERE funded <> excluded.funded",
             )
             .bind(serde_json::Value::Array(rows).to_string())
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
-            let balances: Vec<serde_json::Value> = accounts
+        }
+        if !balances.is_empty() {
+            let rows: Vec<serde_json::Value> = balances
                 .iter()
-                .flat_map(|(name, account)| {
-                    account.balances.iter().map(move |(asset, amount)| {
-                        serde_json::json!([name, asset.as_str(), dec(*amount)])
-                    })
+                .map(|(name, asset, amount)| {
+                    serde_json::json!([name, asset.as_str(), dec(*amount)])
                 })
                 .collect();
             sqlx::query(
@@ -150,7 +167,7 @@ impl PaperLedger for SqliteStore {
                  SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true
                  ON CONFLICT (account, asset) DO UPDATE SET amount = excluded.amount",
             )
-            .bind(serde_json::Value::Array(balances).to_string())
+            .bind(serde_json::Value::Array(rows).to_string())
             .execute(&mut *tx)
             .await
             .map_err(classify)?;

@@ -264,7 +264,9 @@ both!(
             .enumerate()
             .map(|(i, &bot)| order(u128::try_from(i).unwrap() + 1, bot, user, 1))
             .collect();
-        assert_eq!(store.record_orders(&orders).await.unwrap(), [true; 3]);
+        // Two of the three on record before their answers (the third is written with
+        // its answer, as the worker writes orders).
+        assert_eq!(store.record_orders(&orders[..2]).await.unwrap(), [true; 2]);
         assert_eq!(
             store.record_orders(&orders[..1]).await.unwrap(),
             [false],
@@ -331,6 +333,21 @@ both!(
             .unwrap();
         assert_eq!(read[0].state, OrderState::Filled);
         assert_eq!(read[0].filled_quantity, q("0.5"));
+        for bot in &bots {
+            let read = store
+                .bot_orders(
+                    *bot,
+                    Page {
+                        before: None,
+                        limit: 10,
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(read.len(), 1, "one row per order, inserted or updated");
+            assert_eq!(read[0].state, OrderState::Filled);
+            assert_eq!(read[0].average_price, Some("100".parse().unwrap()));
+        }
     }
 );
 

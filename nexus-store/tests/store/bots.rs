@@ -173,6 +173,118 @@ both!(
     }
 );
 
+both!(
+    the_markets_followed_are_each_active_market_once_in_order,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let alice = UserId::new(Uuid::from_u128(1));
+        store
+            .create_user(alice, "a@x.io", None, Role::User, t(0))
+            .await
+            .unwrap();
+        assert!(store.active_markets().await.unwrap().is_empty());
+        // Three bots on one market, one on each of four others, and a market whose only
+        // bot is paused.
+        let mut n = 10;
+        let mut add = |exchange, symbol: &str, interval, config: &str, paused| {
+            n += 1;
+            let mut b = bot(n, alice, paused);
+            b.exchange = exchange;
+            b.symbol = symbol.parse().unwrap();
+            b.interval = interval;
+            b.strategy_config = config.into();
+            b
+        };
+        let bots = [
+            add(
+                ExchangeId::Kraken,
+                "ETH/USDT",
+                Interval::H4,
+                "{\"p\":20}",
+                false,
+            ),
+            add(
+                ExchangeId::Binance,
+                "BTC/USDT",
+                Interval::H4,
+                "{\"p\":20}",
+                false,
+            ),
+            add(
+                ExchangeId::Binance,
+                "BTC/USDT",
+                Interval::H4,
+                "{\"p\":20}",
+                false,
+            ),
+            add(
+                ExchangeId::Binance,
+                "BTC/USDT",
+                Interval::H4,
+                "{\"p\":20}",
+                false,
+            ),
+            add(
+                ExchangeId::Binance,
+                "BTC/USDT",
+                Interval::D1,
+                "{\"p\":20}",
+                false,
+            ),
+            add(
+                ExchangeId::Binance,
+                "BTC/USDT",
+                Interval::H4,
+                "{\"p\":55}",
+                false,
+            ),
+            add(
+                ExchangeId::Binance,
+                "ETH/USDT",
+                Interval::H4,
+                "{\"p\":20}",
+                false,
+            ),
+            add(
+                ExchangeId::Coinbase,
+                "BTC/USD",
+                Interval::H4,
+                "{\"p\":20}",
+                true,
+            ),
+        ];
+        for b in &bots {
+            store.create_bot(b, t(0)).await.unwrap();
+        }
+        let markets: Vec<String> = store
+            .active_markets()
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} {} {} {}",
+                    m.exchange.as_str(),
+                    m.symbol,
+                    m.interval.as_str(),
+                    m.strategy,
+                    m.strategy_config
+                )
+            })
+            .collect();
+        assert_eq!(
+            markets,
+            [
+                "binance BTC/USDT 1d trend_breakout {\"p\":20}",
+                "binance BTC/USDT 4h trend_breakout {\"p\":20}",
+                "binance BTC/USDT 4h trend_breakout {\"p\":55}",
+                "binance ETH/USDT 4h trend_breakout {\"p\":20}",
+                "kraken ETH/USDT 4h trend_breakout {\"p\":20}",
+            ]
+        );
+    }
+);
+
 both!(users_manage_their_own_bots_only, |db: Db| async move {
     let store = db.open(keys()).await;
     let alice = UserId::new(Uuid::from_u128(1));
