@@ -165,3 +165,28 @@ pub(crate) fn newly_recorded(
         })
         .collect()
 }
+
+/// `stored` preferences, with the defaults for each of `users` who has none.
+pub(crate) fn with_defaults(
+    users: &[UserId],
+    mut stored: std::collections::HashMap<UserId, nexus_core::ports::alerts::AlertPreferences>,
+) -> std::collections::HashMap<UserId, nexus_core::ports::alerts::AlertPreferences> {
+    for user in users {
+        stored.entry(*user).or_default();
+    }
+    stored
+}
+
+/// The users whose `preferences` want `event`, in id order.
+pub(crate) fn wanting(
+    preferences: &std::collections::HashMap<UserId, nexus_core::ports::alerts::AlertPreferences>,
+    event: nexus_core::ports::alerts::AlertEvent,
+) -> Vec<UserId> {
+    let mut wanted: Vec<UserId> = preferences
+        .iter()
+        .filter(|(_, p)| p.wants(event))
+        .map(|(user, _)| *user)
+        .collect();
+    wanted.sort_unstable();
+    wanted
+}

@@ -5,6 +5,7 @@
 //! A user without a stored row has [`AlertPreferences::default`]: fills and errors by
 //! email, no gate blocks, no daily summary, no webhook.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -313,6 +314,16 @@ pub trait AlertStore: Send + Sync {
     /// # Errors
     /// [`StoreError`].
     async fn alert_preferences(&self, user: UserId) -> Result<AlertPreferences, StoreError>;
+
+    /// The preferences of each of `users`, read at once (the defaults for those with none
+    /// stored): what a batch of alerts reads, instead of a query per owner.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn alert_preferences_of(
+        &self,
+        users: &[UserId],
+    ) -> Result<HashMap<UserId, AlertPreferences>, StoreError>;
 
     /// Stores a user's preferences. When the webhook URL is new (set, or changed), a new
     /// random signing secret is drawn, stored sealed, and returned: the only time it is

@@ -1,5 +1,7 @@
 //! Alert preferences and the daily summary's reads on PostgreSQL.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use nexus_core::ports::alerts::{
     AlertEvent, AlertPreferences, AlertStore, BotDay, SummaryRecipient, WebhookTarget,
@@ -120,13 +122,12 @@ impl AlertStore for PostgresStore {
         }))
     }
 
-    async fn alert_recipients(
+    async fn alert_preferences_of(
         &self,
         users: &[UserId],
-        event: AlertEvent,
-    ) -> Result<Vec<UserId>, StoreError> {
+    ) -> Result<HashMap<UserId, AlertPreferences>, StoreError> {
         if users.is_empty() {
-            return Ok(Vec::new());
+            return Ok(HashMap::new());
         }
         let ids: Vec<Uuid> = users.iter().map(|u| *u.as_uuid()).collect();
         let rows = sqlx::query(concat!(
@@ -138,20 +139,21 @@ impl AlertStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        let mut stored = std::collections::HashMap::new();
+        let mut stored = HashMap::new();
         for row in &rows {
             let user: Uuid = row.get("user_id");
-            stored.insert(user, codec::alert_preferences(row)?);
+            stored.insert(UserId::new(user), codec::alert_preferences(row)?);
         }
-        let default = AlertPreferences::default();
-        let mut wanted: Vec<UserId> = users
-            .iter()
-            .filter(|u| stored.get(u.as_uuid()).unwrap_or(&default).wants(event))
-            .copied()
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        Ok(wanted)
+        Ok(crate::common::with_defaults(users, stored))
+    }
+
+    async fn alert_recipients(
+        &self,
+        users: &[UserId],
+        event: AlertEvent,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let preferences = self.alert_preferences_of(users).await?;
+        Ok(crate::common::wanting(&preferences, event))
     }
 
     async fn summary_recipients(

@@ -1,5 +1,7 @@
 //! Alert preferences and the daily summary's reads on SQLite.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use nexus_core::ports::alerts::{
     AlertEvent, AlertPreferences, AlertStore, BotDay, SummaryRecipient, WebhookTarget,
@@ -10,6 +12,7 @@ use sqlx::Row;
 use super::{SqliteStore, ms};
 use crate::alerts::{FILL_CLOCK_SKEW, assemble_days, new_secret, open_secret};
 use crate::codec;
+use crate::common::parse;
 use crate::error::{classify, corrupt};
 
 macro_rules! preference_columns {
@@ -119,13 +122,12 @@ impl AlertStore for SqliteStore {
         }))
     }
 
-    async fn alert_recipients(
+    async fn alert_preferences_of(
         &self,
         users: &[UserId],
-        event: AlertEvent,
-    ) -> Result<Vec<UserId>, StoreError> {
+    ) -> Result<HashMap<UserId, AlertPreferences>, StoreError> {
         if users.is_empty() {
-            return Ok(Vec::new());
+            return Ok(HashMap::new());
         }
         let ids: Vec<String> = users.iter().map(ToString::to_string).collect();
         let rows = sqlx::query(concat!(
@@ -137,20 +139,21 @@ impl AlertStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        let mut stored = std::collections::HashMap::new();
+        let mut stored = HashMap::new();
         for row in &rows {
             let user: String = row.get("user_id");
-            stored.insert(user, codec::alert_preferences(row)?);
+            stored.insert(parse("user id", &user)?, codec::alert_preferences(row)?);
         }
-        let default = AlertPreferences::default();
-        let mut wanted: Vec<UserId> = users
-            .iter()
-            .filter(|u| stored.get(&u.to_string()).unwrap_or(&default).wants(event))
-            .copied()
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        Ok(wanted)
+        Ok(crate::common::with_defaults(users, stored))
+    }
+
+    async fn alert_recipients(
+        &self,
+        users: &[UserId],
+        event: AlertEvent,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let preferences = self.alert_preferences_of(users).await?;
+        Ok(crate::common::wanting(&preferences, event))
     }
 
     async fn summary_recipients(

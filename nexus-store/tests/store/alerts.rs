@@ -159,6 +159,18 @@ both!(
                 .unwrap();
         }
         let all: Vec<UserId> = (1..=4).map(user).collect();
+        // Everyone's preferences in one read: the defaults for user 1, who set none.
+        let read = store.alert_preferences_of(&all).await.unwrap();
+        assert_eq!(read.len(), 4);
+        assert_eq!(read[&user(1)], AlertPreferences::default());
+        for (n, p) in &prefs {
+            assert_eq!(
+                read[&user(*n)],
+                store.alert_preferences(user(*n)).await.unwrap()
+            );
+            assert_eq!(read[&user(*n)].email, p.email, "user {n}");
+        }
+        assert!(store.alert_preferences_of(&[]).await.unwrap().is_empty());
         assert_eq!(
             store
                 .alert_recipients(&all, AlertEvent::GateBlocks)
