@@ -185,76 +185,24 @@ both!(
         assert!(store.active_markets().await.unwrap().is_empty());
         // Three bots on one market, one on each of four others, and a market whose only
         // bot is paused.
-        let mut n = 10;
-        let mut add = |exchange, symbol: &str, interval, config: &str, paused| {
-            n += 1;
+        let (p20, p55) = ("{\"p\":20}", "{\"p\":55}");
+        let bots = [
+            (ExchangeId::Kraken, "ETH/USDT", Interval::H4, p20, false),
+            (ExchangeId::Binance, "BTC/USDT", Interval::H4, p20, false),
+            (ExchangeId::Binance, "BTC/USDT", Interval::H4, p20, false),
+            (ExchangeId::Binance, "BTC/USDT", Interval::H4, p20, false),
+            (ExchangeId::Binance, "BTC/USDT", Interval::D1, p20, false),
+            (ExchangeId::Binance, "BTC/USDT", Interval::H4, p55, false),
+            (ExchangeId::Binance, "ETH/USDT", Interval::H4, p20, false),
+            (ExchangeId::Coinbase, "BTC/USD", Interval::H4, p20, true),
+        ];
+        for (n, (exchange, symbol, interval, config, paused)) in (11..).zip(bots) {
             let mut b = bot(n, alice, paused);
             b.exchange = exchange;
             b.symbol = symbol.parse().unwrap();
             b.interval = interval;
             b.strategy_config = config.into();
-            b
-        };
-        let bots = [
-            add(
-                ExchangeId::Kraken,
-                "ETH/USDT",
-                Interval::H4,
-                "{\"p\":20}",
-                false,
-            ),
-            add(
-                ExchangeId::Binance,
-                "BTC/USDT",
-                Interval::H4,
-                "{\"p\":20}",
-                false,
-            ),
-            add(
-                ExchangeId::Binance,
-                "BTC/USDT",
-                Interval::H4,
-                "{\"p\":20}",
-                false,
-            ),
-            add(
-                ExchangeId::Binance,
-                "BTC/USDT",
-                Interval::H4,
-                "{\"p\":20}",
-                false,
-            ),
-            add(
-                ExchangeId::Binance,
-                "BTC/USDT",
-                Interval::D1,
-                "{\"p\":20}",
-                false,
-            ),
-            add(
-                ExchangeId::Binance,
-                "BTC/USDT",
-                Interval::H4,
-                "{\"p\":55}",
-                false,
-            ),
-            add(
-                ExchangeId::Binance,
-                "ETH/USDT",
-                Interval::H4,
-                "{\"p\":20}",
-                false,
-            ),
-            add(
-                ExchangeId::Coinbase,
-                "BTC/USD",
-                Interval::H4,
-                "{\"p\":20}",
-                true,
-            ),
-        ];
-        for b in &bots {
-            store.create_bot(b, t(0)).await.unwrap();
+            store.create_bot(&b, t(0)).await.unwrap();
         }
         let markets: Vec<String> = store
             .active_markets()
