@@ -210,13 +210,15 @@ async fn deliver(
     let mut owners: Vec<UserId> = alerts.alerts.iter().map(|a| a.user).collect();
     owners.sort_unstable();
     owners.dedup();
-    let mut preferences = match store.alert_preferences_of(&owners).await {
+    let preferences = match store.alert_preferences_of(&owners).await {
         Ok(read) => read,
         Err(e) => return (alerts.alerts, Some(e.to_string())),
     };
     let now = Utc::now();
     for alert in alerts.alerts {
-        let sent = send_one(store, sinks, &alert, &mut addresses, &mut preferences, now).await;
+        // Every owner is in the read (with the defaults when they stored none).
+        let prefs = preferences.get(&alert.user).cloned().unwrap_or_default();
+        let sent = send_one(store, sinks, &alert, &prefs, &mut addresses, now).await;
         if let Err(e) = sent {
             reason = Some(e);
             failed.push(alert);
@@ -230,21 +232,10 @@ async fn send_one(
     store: &dyn Store,
     sinks: &AlertSinks,
     alert: &TradeAlert,
+    prefs: &AlertPreferences,
     addresses: &mut std::collections::HashMap<UserId, Option<String>>,
-    preferences: &mut std::collections::HashMap<UserId, AlertPreferences>,
     now: chrono::DateTime<Utc>,
 ) -> Result<(), String> {
-    let prefs = match preferences.get(&alert.user) {
-        Some(known) => known.clone(),
-        None => {
-            let read = store
-                .alert_preferences(alert.user)
-                .await
-                .map_err(|e| e.to_string())?;
-            preferences.insert(alert.user, read.clone());
-            read
-        }
-    };
     let event = alert.event();
     if prefs.posts(event) {
         let webhook = WebhookAlert {

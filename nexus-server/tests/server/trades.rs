@@ -488,6 +488,58 @@ async fn a_partly_failed_batch_is_retried_holding_only_what_failed() {
     .await;
 }
 
+/// The venue asks for a later try (a 429 with `Retry-After`): nothing is placed, the order
+/// is on record as pending (orders are otherwise written with the venue's answer), and the
+/// retry looks it up, finds nothing and places it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_the_venue_asks_to_retry_is_recorded_pending_then_placed() {
+    on_both(
+        "an_order_the_venue_asks_to_retry_is_recorded_pending_then_placed",
+        |w| async move {
+            let bot = w.bot(ExchangeId::Binance).await;
+            w.binance.deposit("USDT", Decimal::from(10_000));
+            let plan = w.plan(bot, ExchangeId::Binance);
+            // Binance Spot API, error codes: -1003 TOO_MANY_REQUESTS, sent with HTTP 429; the
+            // client retries it itself, so every one of its attempts meets it.
+            for _ in 0..nexus_exchanges::RetryPolicy::default().max_attempts {
+                w.binance.script(Scripted {
+                    path: Some("/api/v3/order".into()),
+                    status: 429,
+                    body: r#"{"code":-1003,"msg":"Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."}"#.into(),
+                    retry_after: Some(1),
+                    after_applying: false,
+                });
+            }
+            let (_, first) = w
+                .executor
+                .run_plans(vec![plan.clone()], Attempt::First)
+                .await
+                .pop()
+                .unwrap();
+            let error = first.unwrap_err();
+            assert_eq!(error.retry_after(), Some(Duration::from_secs(1)), "{error}");
+            assert_eq!(w.binance.orders(), 0, "nothing placed");
+            let orders = w.store.bot_orders(bot, page()).await.unwrap();
+            assert_eq!(orders.len(), 1, "on record while it waits");
+            assert_eq!(orders[0].state, OrderState::Pending);
+
+            let (_, again) = w
+                .executor
+                .run_plans(vec![plan], Attempt::Again)
+                .await
+                .pop()
+                .unwrap();
+            assert!(matches!(again, Ok(Executed::Placed(_))), "{again:?}");
+            assert_eq!(w.binance.orders(), 1);
+            let orders = w.store.bot_orders(bot, page()).await.unwrap();
+            assert_eq!(orders.len(), 1, "the same row, now filled");
+            assert_eq!(orders[0].state, OrderState::Filled);
+            w
+        },
+    )
+    .await;
+}
+
 /// A fresh batch: bots read at once, orders recorded, placed and recorded once each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_places_each_plan_once_and_records_it() {

@@ -301,7 +301,8 @@ impl ActivityStore for PostgresStore {
                 // Each bot's open position found by one probe of `positions_open_key`, then
                 // updated by its id. Joined on the bot instead, the planner (with no
                 // statistics yet) read the array once per open position or every open
-                // position per batch: 26–48 ms a batch of 250 at 100,000 bots, now 4.
+                // position per batch: 26–48 ms a batch of 250 at 100,000 bots, now 4 (10
+                // under load).
                 sqlx::query(
                     "UPDATE positions p SET closed_at = $1, dust = x.dust
                      FROM (SELECT o.id, u.dust
