@@ -149,6 +149,60 @@ pub(crate) fn position_moves<'a>(
     (moves, distinct)
 }
 
+/// The executions of a batch whose bots still exist ([`of_bots`]).
+pub(crate) struct KeptExecutions {
+    /// The kept ones, when some were left out (each with its index in the batch).
+    some: Option<(Vec<nexus_core::ports::activity::Execution>, Vec<usize>)>,
+    len: usize,
+}
+
+impl KeptExecutions {
+    /// The executions to record: `all` itself when none was left out.
+    pub(crate) fn executions<'a>(
+        &'a self,
+        all: &'a [nexus_core::ports::activity::Execution],
+    ) -> &'a [nexus_core::ports::activity::Execution] {
+        self.some.as_ref().map_or(all, |(kept, _)| kept.as_slice())
+    }
+
+    /// Per execution of the batch, what was recorded of the kept ones (`new`, in their
+    /// order); `false` for those left out.
+    pub(crate) fn spread(&self, new: Vec<bool>) -> Vec<bool> {
+        match &self.some {
+            None => new,
+            Some((_, at)) => {
+                let mut all = vec![false; self.len];
+                for (index, new) in at.iter().zip(new) {
+                    all[*index] = new;
+                }
+                all
+            }
+        }
+    }
+}
+
+/// The executions of `batch` whose bot `exists`.
+pub(crate) fn of_bots(
+    batch: &[nexus_core::ports::activity::Execution],
+    exists: impl Fn(nexus_core::BotId) -> bool,
+) -> KeptExecutions {
+    let some = if batch.iter().all(|x| exists(x.order.bot)) {
+        None
+    } else {
+        let (at, kept) = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| exists(x.order.bot))
+            .map(|(index, x)| (index, x.clone()))
+            .unzip();
+        Some((kept, at))
+    };
+    KeptExecutions {
+        some,
+        len: batch.len(),
+    }
+}
+
 /// Which of `orders` an insert wrote, from the (exchange, client order id) pairs it
 /// returned: the others were on record already.
 pub(crate) fn newly_recorded(

@@ -3,10 +3,15 @@
 use nexus_core::StoreError;
 
 /// Classifies a sqlx error: constraint violations keep the constraint's name (the server
-/// maps it to an API error), connection and pool failures are retryable.
+/// maps it to an API error; SQLite names no foreign key, so it gives its message), connection
+/// and pool failures are retryable.
 pub(crate) fn classify(err: sqlx::Error) -> StoreError {
     match err {
-        sqlx::Error::Database(db) if db.constraint().is_some() || db.is_unique_violation() => {
+        sqlx::Error::Database(db)
+            if db.constraint().is_some()
+                || db.is_unique_violation()
+                || db.is_foreign_key_violation() =>
+        {
             let constraint = match db.constraint() {
                 Some(name) => name.to_owned(),
                 None => sqlite_constraint(db.message()),

@@ -267,7 +267,9 @@ pub trait ActivityStore: Send + Sync {
     /// Records venues' answers in one transaction: each order as it now stands (inserted,
     /// or updated when on record already), its fill, and — when the fill is new — its
     /// position change. Returns, for each, whether its fill was new (`false` without a
-    /// fill).
+    /// fill). An execution whose bot no longer exists (deleted while its order was at
+    /// the venue) is not recorded, `false`: the bot's history went with it, and the rest
+    /// of the batch is recorded all the same.
     ///
     /// # Errors
     /// [`StoreError`]; then none is recorded.

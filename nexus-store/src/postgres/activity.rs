@@ -10,6 +10,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::PostgresStore;
+use super::bots::hold_bots;
 use super::positions::{close_position_in, save_position_in, save_positions_in};
 use crate::codec;
 use crate::error::classify;
@@ -94,9 +95,147 @@ fn bind_orders(
         .bind(orders.iter().map(|o| o.updated_at).collect::<Vec<_>>())
 }
 
+/// Records `executions` (of bots held) in `tx`: a few statements for the whole batch, the
+/// orders, the fills (returning those that were new), then the positions those fills move.
+async fn record_executions_in(
+    tx: &mut sqlx::PgConnection,
+    executions: &[Execution],
+    now: Timestamp,
+) -> Result<Vec<bool>, StoreError> {
+    if executions.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Each order as the venue left it: inserted, or updated where an earlier attempt
+    // recorded it. One row per order (a statement may not update a row twice).
+    let mut orders: Vec<&OrderRecord> = Vec::with_capacity(executions.len());
+    let mut seen = std::collections::HashMap::new();
+    for x in executions {
+        match seen.entry((x.order.exchange, x.order.client_order_id)) {
+            std::collections::hash_map::Entry::Occupied(at) => orders[*at.get()] = &x.order,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(orders.len());
+                orders.push(&x.order);
+            }
+        }
+    }
+    bind_orders(
+        concat!(
+            insert_orders!(),
+            " ON CONFLICT (exchange, client_order_id) DO UPDATE SET
+                 status = excluded.status, venue_order_id = excluded.venue_order_id,
+                 filled_quantity = excluded.filled_quantity,
+                 average_price = excluded.average_price, error = excluded.error,
+                 updated_at = excluded.updated_at"
+        ),
+        &orders,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+
+    let fills: Vec<&FillRecord> = executions.iter().filter_map(|x| x.fill.as_ref()).collect();
+    let fresh: std::collections::HashSet<(Uuid, String)> = if fills.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        sqlx::query(
+            "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::numeric[], $4::numeric[],
+                 $5::numeric[], $6::text[], $7::timestamptz[])
+             ON CONFLICT (order_id, venue_trade_id) DO NOTHING
+             RETURNING order_id, venue_trade_id",
+        )
+        .bind(fills.iter().map(|f| f.order).collect::<Vec<_>>())
+        .bind(fills.iter().map(|f| f.venue_trade_id.clone()).collect::<Vec<_>>())
+        .bind(fills.iter().map(|f| f.quantity.value()).collect::<Vec<_>>())
+        .bind(fills.iter().map(|f| f.price.value()).collect::<Vec<_>>())
+        .bind(fills.iter().map(|f| f.fee.value()).collect::<Vec<_>>())
+        .bind(fills.iter().map(|f| f.fee_asset.map(|a| a.as_str().to_owned())).collect::<Vec<_>>())
+        .bind(fills.iter().map(|f| f.filled_at).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?
+        .iter()
+        .map(|r| (r.get("order_id"), r.get("venue_trade_id")))
+        .collect()
+    };
+    let new: Vec<bool> = executions
+        .iter()
+        .map(|x| {
+            x.fill
+                .as_ref()
+                .is_some_and(|f| fresh.contains(&(f.order, f.venue_trade_id.clone())))
+        })
+        .collect();
+
+    // Only a new fill moves its position.
+    let (moves, distinct) = crate::common::position_moves(executions, &new);
+    if distinct {
+        let saves: Vec<(BotId, &Position)> = moves
+            .iter()
+            .filter_map(|(bot, change)| match change {
+                PositionChange::Save(p) => Some((*bot, p)),
+                PositionChange::Close { .. } => None,
+            })
+            .collect();
+        let closes: Vec<(BotId, Quantity)> = moves
+            .iter()
+            .filter_map(|(bot, change)| match change {
+                PositionChange::Close { dust } => Some((*bot, *dust)),
+                PositionChange::Save(_) => None,
+            })
+            .collect();
+        save_positions_in(&mut *tx, &saves, now).await?;
+        if !closes.is_empty() {
+            // Each bot's open position found by one probe of `positions_open_key`, then
+            // updated by its id. Joined on the bot instead, the planner (with no
+            // statistics yet) read the array once per open position or every open
+            // position per batch: 26–48 ms a batch of 250 at 100,000 bots, now 4 (10
+            // under load).
+            sqlx::query(
+                "UPDATE positions p SET closed_at = $1, dust = x.dust
+                 FROM (SELECT o.id, u.dust
+                       FROM UNNEST($2::uuid[], $3::numeric[]) AS u(bot_id, dust)
+                       CROSS JOIN LATERAL (
+                           SELECT id FROM positions
+                           WHERE bot_id = u.bot_id AND closed_at IS NULL OFFSET 0) o) x
+                 WHERE p.id = x.id",
+            )
+            .bind(now)
+            .bind(closes.iter().map(|(b, _)| *b.as_uuid()).collect::<Vec<_>>())
+            .bind(closes.iter().map(|(_, d)| d.value()).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+    } else {
+        // One bot moved twice in a batch (two signals close together): in order.
+        for (bot, change) in moves {
+            match change {
+                PositionChange::Save(p) => save_position_in(&mut *tx, bot, p, now).await?,
+                PositionChange::Close { dust } => {
+                    close_position_in(&mut *tx, bot, *dust, now).await?;
+                }
+            }
+        }
+    }
+    Ok(new)
+}
+
+/// The error a write of rows of a bot that does not exist gets: as from the foreign key
+/// it replaces.
+fn no_bot(constraint: &str) -> StoreError {
+    StoreError::Conflict {
+        constraint: constraint.to_owned(),
+    }
+}
+
 #[async_trait]
 impl ActivityStore for PostgresStore {
     async fn record_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        if hold_bots(&mut tx, &[*o.bot.as_uuid()]).await?.is_empty() {
+            return Err(no_bot("orders_bot_id_fkey"));
+        }
         let done = sqlx::query(
             "INSERT INTO orders (id, bot_id, user_id, signal_id, client_order_id, exchange, symbol, side,
                  order_type, quantity, limit_price, level, status, venue_order_id, filled_quantity,
@@ -123,9 +262,10 @@ impl ActivityStore for PostgresStore {
         .bind(o.error.as_deref())
         .bind(o.created_at)
         .bind(o.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -149,6 +289,20 @@ impl ActivityStore for PostgresStore {
     }
 
     async fn record_fill(&self, f: &FillRecord) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let bot: Option<Uuid> = sqlx::query_scalar("SELECT bot_id FROM orders WHERE id = $1")
+            .bind(f.order)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?;
+        // Held, the bot (and so the order) cannot be deleted before the fill is in.
+        let held = match bot {
+            Some(bot) => !hold_bots(&mut tx, &[bot]).await?.is_empty(),
+            None => false,
+        };
+        if !held {
+            return Err(no_bot("fills_order_id_fkey"));
+        }
         let done = sqlx::query(
             "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -161,9 +315,10 @@ impl ActivityStore for PostgresStore {
         .bind(f.fee.value())
         .bind(f.fee_asset.map(|a| a.as_str().to_owned()))
         .bind(f.filled_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -187,6 +342,12 @@ impl ActivityStore for PostgresStore {
             return Ok(Vec::new());
         }
         // One statement for the batch: arrays in, the client order ids that were new out.
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        let bots: Vec<Uuid> = orders.iter().map(|o| *o.bot.as_uuid()).collect();
+        let held = hold_bots(&mut tx, &bots).await?;
+        if bots.iter().any(|b| !held.contains(b)) {
+            return Err(no_bot("orders_bot_id_fkey"));
+        }
         let refs: Vec<&OrderRecord> = orders.iter().collect();
         let rows = bind_orders(
             concat!(
@@ -196,9 +357,10 @@ impl ActivityStore for PostgresStore {
             ),
             &refs,
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
         let new: std::collections::HashSet<(String, String)> = rows
             .iter()
             .map(|r| (r.get("exchange"), r.get("client_order_id")))
@@ -214,124 +376,15 @@ impl ActivityStore for PostgresStore {
         if executions.is_empty() {
             return Ok(Vec::new());
         }
-        // A few statements for the whole batch, in one transaction: the orders, the fills
-        // (returning those that were new), then the positions those fills move.
         let mut tx = self.pool.begin().await.map_err(classify)?;
-        // Each order as the venue left it: inserted, or updated where an earlier attempt
-        // recorded it. One row per order (a statement may not update a row twice).
-        let mut orders: Vec<&OrderRecord> = Vec::with_capacity(executions.len());
-        let mut seen = std::collections::HashMap::new();
-        for x in executions {
-            match seen.entry((x.order.exchange, x.order.client_order_id)) {
-                std::collections::hash_map::Entry::Occupied(at) => orders[*at.get()] = &x.order,
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(orders.len());
-                    orders.push(&x.order);
-                }
-            }
-        }
-        bind_orders(
-            concat!(
-                insert_orders!(),
-                " ON CONFLICT (exchange, client_order_id) DO UPDATE SET
-                     status = excluded.status, venue_order_id = excluded.venue_order_id,
-                     filled_quantity = excluded.filled_quantity,
-                     average_price = excluded.average_price, error = excluded.error,
-                     updated_at = excluded.updated_at"
-            ),
-            &orders,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-
-        let fills: Vec<&FillRecord> = executions.iter().filter_map(|x| x.fill.as_ref()).collect();
-        let fresh: std::collections::HashSet<(Uuid, String)> = if fills.is_empty() {
-            std::collections::HashSet::new()
-        } else {
-            sqlx::query(
-                "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
-                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::numeric[], $4::numeric[],
-                     $5::numeric[], $6::text[], $7::timestamptz[])
-                 ON CONFLICT (order_id, venue_trade_id) DO NOTHING
-                 RETURNING order_id, venue_trade_id",
-            )
-            .bind(fills.iter().map(|f| f.order).collect::<Vec<_>>())
-            .bind(fills.iter().map(|f| f.venue_trade_id.clone()).collect::<Vec<_>>())
-            .bind(fills.iter().map(|f| f.quantity.value()).collect::<Vec<_>>())
-            .bind(fills.iter().map(|f| f.price.value()).collect::<Vec<_>>())
-            .bind(fills.iter().map(|f| f.fee.value()).collect::<Vec<_>>())
-            .bind(fills.iter().map(|f| f.fee_asset.map(|a| a.as_str().to_owned())).collect::<Vec<_>>())
-            .bind(fills.iter().map(|f| f.filled_at).collect::<Vec<_>>())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(classify)?
-            .iter()
-            .map(|r| (r.get("order_id"), r.get("venue_trade_id")))
-            .collect()
-        };
-        let new: Vec<bool> = executions
-            .iter()
-            .map(|x| {
-                x.fill
-                    .as_ref()
-                    .is_some_and(|f| fresh.contains(&(f.order, f.venue_trade_id.clone())))
-            })
-            .collect();
-
-        // Only a new fill moves its position.
-        let (moves, distinct) = crate::common::position_moves(executions, &new);
-        if distinct {
-            let saves: Vec<(BotId, &Position)> = moves
-                .iter()
-                .filter_map(|(bot, change)| match change {
-                    PositionChange::Save(p) => Some((*bot, p)),
-                    PositionChange::Close { .. } => None,
-                })
-                .collect();
-            let closes: Vec<(BotId, Quantity)> = moves
-                .iter()
-                .filter_map(|(bot, change)| match change {
-                    PositionChange::Close { dust } => Some((*bot, *dust)),
-                    PositionChange::Save(_) => None,
-                })
-                .collect();
-            save_positions_in(&mut tx, &saves, now).await?;
-            if !closes.is_empty() {
-                // Each bot's open position found by one probe of `positions_open_key`, then
-                // updated by its id. Joined on the bot instead, the planner (with no
-                // statistics yet) read the array once per open position or every open
-                // position per batch: 26–48 ms a batch of 250 at 100,000 bots, now 4 (10
-                // under load).
-                sqlx::query(
-                    "UPDATE positions p SET closed_at = $1, dust = x.dust
-                     FROM (SELECT o.id, u.dust
-                           FROM UNNEST($2::uuid[], $3::numeric[]) AS u(bot_id, dust)
-                           CROSS JOIN LATERAL (
-                               SELECT id FROM positions
-                               WHERE bot_id = u.bot_id AND closed_at IS NULL OFFSET 0) o) x
-                     WHERE p.id = x.id",
-                )
-                .bind(now)
-                .bind(closes.iter().map(|(b, _)| *b.as_uuid()).collect::<Vec<_>>())
-                .bind(closes.iter().map(|(_, d)| d.value()).collect::<Vec<_>>())
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-            }
-        } else {
-            // One bot moved twice in a batch (two signals close together): in order.
-            for (bot, change) in moves {
-                match change {
-                    PositionChange::Save(p) => save_position_in(&mut *tx, bot, p, now).await?,
-                    PositionChange::Close { dust } => {
-                        close_position_in(&mut *tx, bot, *dust, now).await?;
-                    }
-                }
-            }
-        }
+        let bots: Vec<Uuid> = executions.iter().map(|x| *x.order.bot.as_uuid()).collect();
+        let held = hold_bots(&mut tx, &bots).await?;
+        // A bot deleted while its order was at the venue took its history with it: its
+        // execution is not recorded, the rest of the batch is.
+        let kept = crate::common::of_bots(executions, |bot| held.contains(bot.as_uuid()));
+        let new = record_executions_in(&mut tx, kept.executions(executions), now).await?;
         tx.commit().await.map_err(classify)?;
-        Ok(new)
+        Ok(kept.spread(new))
     }
 
     async fn record_skips(&self, skips: &[SkipRecord]) -> Result<(), StoreError> {

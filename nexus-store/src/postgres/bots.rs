@@ -25,6 +25,48 @@ macro_rules! bot_columns {
     };
 }
 
+/// The first key of the bots' advisory locks (the second is the hash of the schema and
+/// the bot's id): apart from the Paper accounts' and the leader election's.
+const BOT_LOCKS: i32 = 0x424F_5453;
+
+/// The second key of a bot's advisory lock, for the bot id in `$n`.
+macro_rules! bot_lock_key {
+    ($id:literal) => {
+        concat!("hashtext(current_schema() || ':' || ", $id, "::text)")
+    };
+}
+
+/// Holds `bots` against deletion until the transaction ends (shared advisory locks, taken
+/// in key order) and returns those that exist. Orders, positions and fills have no
+/// foreign key to their bot (migration 0020): each key check probed the bot and locked its
+/// row (`FOR KEY SHARE`, a write of the row and of the log) for every order, fill and
+/// position. Their writers hold the bots this way instead, and `delete_bot` takes the same
+/// lock exclusively and deletes the bot's rows itself.
+pub(super) async fn hold_bots(
+    tx: &mut sqlx::PgConnection,
+    bots: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    sqlx::query(concat!(
+        "SELECT count(pg_advisory_xact_lock_shared($1, k)) FROM (
+             SELECT DISTINCT ",
+        bot_lock_key!("b"),
+        " AS k FROM UNNEST($2::uuid[]) AS b ORDER BY k) s"
+    ))
+    .bind(BOT_LOCKS)
+    .bind(bots)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    // A statement of its own, after the locks: it sees a deletion that committed while
+    // they were awaited.
+    let found: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM bots WHERE id = ANY($1)")
+        .bind(bots)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?;
+    Ok(found.into_iter().collect())
+}
+
 /// Inserts `bot` through `db` (the pool, or a transaction it belongs to).
 pub(super) async fn insert_bot<'e>(
     db: impl sqlx::PgExecutor<'e>,
@@ -212,13 +254,45 @@ impl BotStore for PostgresStore {
     }
 
     async fn delete_bot(&self, user: UserId, id: BotId) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM bots WHERE id = $1 AND user_id = $2")
-            .bind(id.as_uuid())
-            .bind(user.as_uuid())
-            .execute(&self.pool)
-            .await
-            .map_err(classify)?;
-        Ok(done.rows_affected() == 1)
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        // Exclusive against every writer holding the bot (`hold_bots`): none is between
+        // its check that the bot exists and its commit, so nothing is left behind.
+        sqlx::query(concat!(
+            "SELECT pg_advisory_xact_lock($1, ",
+            bot_lock_key!("$2::uuid"),
+            ")"
+        ))
+        .bind(BOT_LOCKS)
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let owned: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM bots WHERE id = $1 AND user_id = $2")
+                .bind(id.as_uuid())
+                .bind(user.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+        if owned.is_none() {
+            return Ok(false);
+        }
+        // What has no foreign key to the bot goes first (see `hold_bots`); the rest of
+        // its rows (skips, out-of-sync records) by the keys' cascade.
+        for sql in [
+            "DELETE FROM fills WHERE order_id IN (SELECT id FROM orders WHERE bot_id = $1)",
+            "DELETE FROM orders WHERE bot_id = $1",
+            "DELETE FROM positions WHERE bot_id = $1",
+            "DELETE FROM bots WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(true)
     }
 
     async fn bot_usage(&self, user: UserId) -> Result<BotUsage, StoreError> {

@@ -6,6 +6,7 @@ use nexus_core::{BotId, Position, Quantity, StoreError, Timestamp};
 use uuid::Uuid;
 
 use super::PostgresStore;
+use super::bots::hold_bots;
 use crate::codec;
 use crate::error::classify;
 
@@ -179,7 +180,15 @@ impl PositionStore for PostgresStore {
         p: &Position,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        save_position_in(&self.pool, bot, p, now).await
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        if hold_bots(&mut tx, &[*bot.as_uuid()]).await?.is_empty() {
+            // As from the foreign key this lock replaces (see `hold_bots`).
+            return Err(StoreError::Conflict {
+                constraint: "positions_bot_id_fkey".to_owned(),
+            });
+        }
+        save_position_in(&mut *tx, bot, p, now).await?;
+        tx.commit().await.map_err(classify)
     }
 
     async fn close_position(

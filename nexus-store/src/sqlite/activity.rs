@@ -55,6 +55,140 @@ fn order_rows<'a>(orders: impl Iterator<Item = &'a OrderRecord>) -> String {
     serde_json::Value::Array(rows).to_string()
 }
 
+/// Records `executions` (of bots that exist) in `tx`: a few statements for the whole
+/// batch, the orders, the fills (returning those that were new), then the positions those
+/// fills move.
+async fn record_executions_in(
+    tx: &mut sqlx::SqliteConnection,
+    executions: &[Execution],
+    now: Timestamp,
+) -> Result<Vec<bool>, StoreError> {
+    if executions.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Each order as the venue left it: inserted, or updated where an earlier attempt
+    // recorded it.
+    sqlx::query(concat!(
+        insert_orders!(),
+        " ON CONFLICT (exchange, client_order_id) DO UPDATE SET
+             status = excluded.status, venue_order_id = excluded.venue_order_id,
+             filled_quantity = excluded.filled_quantity,
+             average_price = excluded.average_price, error = excluded.error,
+             updated_at = excluded.updated_at"
+    ))
+    .bind(order_rows(executions.iter().map(|x| &x.order)))
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+
+    let fills: Vec<serde_json::Value> = executions
+        .iter()
+        .filter_map(|x| x.fill.as_ref())
+        .map(|f| {
+            serde_json::json!({
+                "order": f.order.to_string(), "trade": f.venue_trade_id,
+                "qty": dec(f.quantity.value()), "price": dec(f.price.value()),
+                "fee": dec(f.fee.value()), "fee_asset": f.fee_asset.map(|a| a.as_str().to_owned()),
+                "at": ms(f.filled_at),
+            })
+        })
+        .collect();
+    let fresh: std::collections::HashSet<(String, String)> = if fills.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        sqlx::query(
+            "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
+             SELECT value ->> 'order', value ->> 'trade', value ->> 'qty', value ->> 'price',
+                 value ->> 'fee', value ->> 'fee_asset', value ->> 'at'
+             FROM json_each(?) WHERE true
+             ON CONFLICT (order_id, venue_trade_id) DO NOTHING
+             RETURNING order_id, venue_trade_id",
+        )
+        .bind(serde_json::Value::Array(fills).to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?
+        .iter()
+        .map(|r| (r.get("order_id"), r.get("venue_trade_id")))
+        .collect()
+    };
+    let new: Vec<bool> = executions
+        .iter()
+        .map(|x| {
+            x.fill
+                .as_ref()
+                .is_some_and(|f| fresh.contains(&(f.order.to_string(), f.venue_trade_id.clone())))
+        })
+        .collect();
+
+    // Only a new fill moves its position.
+    let (moves, distinct) = crate::common::position_moves(executions, &new);
+    if distinct {
+        let mut saves = Vec::new();
+        let mut closes = Vec::new();
+        for (bot, change) in &moves {
+            match change {
+                PositionChange::Save(p) => saves.push(serde_json::json!({
+                    "id": Uuid::new_v4().to_string(), "bot": bot.to_string(),
+                    "symbol": p.symbol().to_string(), "qty": dec(p.quantity().value()),
+                    "cost": dec(p.cost().value()),
+                    "initial_qty": dec(p.initial_quantity().value()),
+                    "initial_cost": dec(p.initial_cost().value()),
+                    "last_price": dec(p.last_fill_price().value()),
+                    "last_at": ms(p.last_fill_at()), "adds": p.adds(),
+                })),
+                PositionChange::Close { dust } => closes.push(serde_json::json!({
+                    "bot": bot.to_string(), "dust": dec(dust.value()),
+                })),
+            }
+        }
+        if !saves.is_empty() {
+            sqlx::query(
+                "INSERT INTO positions (id, bot_id, symbol, quantity, cost, initial_quantity,
+                     initial_cost, last_fill_price, last_fill_at, adds, opened_at)
+                 SELECT value ->> 'id', value ->> 'bot', value ->> 'symbol', value ->> 'qty',
+                     value ->> 'cost', value ->> 'initial_qty', value ->> 'initial_cost',
+                     value ->> 'last_price', value ->> 'last_at', value ->> 'adds', ?2
+                 FROM json_each(?1) WHERE true
+                 ON CONFLICT (bot_id) WHERE closed_at IS NULL DO UPDATE SET
+                     symbol = excluded.symbol, quantity = excluded.quantity, cost = excluded.cost,
+                     initial_quantity = excluded.initial_quantity, initial_cost = excluded.initial_cost,
+                     last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
+                     adds = excluded.adds",
+            )
+            .bind(serde_json::Value::Array(saves).to_string())
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+        if !closes.is_empty() {
+            sqlx::query(
+                "UPDATE positions SET closed_at = ?1, dust = u.dust
+                 FROM (SELECT value ->> 'bot' AS bot, value ->> 'dust' AS dust
+                       FROM json_each(?2)) AS u
+                 WHERE positions.bot_id = u.bot AND positions.closed_at IS NULL",
+            )
+            .bind(ms(now))
+            .bind(serde_json::Value::Array(closes).to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
+    } else {
+        // One bot moved twice in a batch (two signals close together): in order.
+        for (bot, change) in moves {
+            match change {
+                PositionChange::Save(p) => save_position_in(&mut *tx, bot, p, now).await?,
+                PositionChange::Close { dust } => {
+                    close_position_in(&mut *tx, bot, *dust, now).await?;
+                }
+            }
+        }
+    }
+    Ok(new)
+}
+
 #[async_trait]
 impl ActivityStore for SqliteStore {
     async fn record_order(&self, o: &OrderRecord) -> Result<bool, StoreError> {
@@ -171,135 +305,26 @@ impl ActivityStore for SqliteStore {
         if executions.is_empty() {
             return Ok(Vec::new());
         }
-        // A few statements for the whole batch, in one transaction: the orders, the fills
-        // (returning those that were new), then the positions those fills move.
         let mut tx = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(classify)?;
-        // Each order as the venue left it: inserted, or updated where an earlier attempt
-        // recorded it.
-        sqlx::query(concat!(
-            insert_orders!(),
-            " ON CONFLICT (exchange, client_order_id) DO UPDATE SET
-                 status = excluded.status, venue_order_id = excluded.venue_order_id,
-                 filled_quantity = excluded.filled_quantity,
-                 average_price = excluded.average_price, error = excluded.error,
-                 updated_at = excluded.updated_at"
-        ))
-        .bind(order_rows(executions.iter().map(|x| &x.order)))
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-
-        let fills: Vec<serde_json::Value> = executions
-            .iter()
-            .filter_map(|x| x.fill.as_ref())
-            .map(|f| {
-                serde_json::json!({
-                    "order": f.order.to_string(), "trade": f.venue_trade_id,
-                    "qty": dec(f.quantity.value()), "price": dec(f.price.value()),
-                    "fee": dec(f.fee.value()), "fee_asset": f.fee_asset.map(|a| a.as_str().to_owned()),
-                    "at": ms(f.filled_at),
-                })
-            })
-            .collect();
-        let fresh: std::collections::HashSet<(String, String)> = if fills.is_empty() {
-            std::collections::HashSet::new()
-        } else {
-            sqlx::query(
-                "INSERT INTO fills (order_id, venue_trade_id, quantity, price, fee, fee_asset, filled_at)
-                 SELECT value ->> 'order', value ->> 'trade', value ->> 'qty', value ->> 'price',
-                     value ->> 'fee', value ->> 'fee_asset', value ->> 'at'
-                 FROM json_each(?) WHERE true
-                 ON CONFLICT (order_id, venue_trade_id) DO NOTHING
-                 RETURNING order_id, venue_trade_id",
-            )
-            .bind(serde_json::Value::Array(fills).to_string())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(classify)?
-            .iter()
-            .map(|r| (r.get("order_id"), r.get("venue_trade_id")))
-            .collect()
-        };
-        let new: Vec<bool> = executions
-            .iter()
-            .map(|x| {
-                x.fill.as_ref().is_some_and(|f| {
-                    fresh.contains(&(f.order.to_string(), f.venue_trade_id.clone()))
-                })
-            })
-            .collect();
-
-        // Only a new fill moves its position.
-        let (moves, distinct) = crate::common::position_moves(executions, &new);
-        if distinct {
-            let mut saves = Vec::new();
-            let mut closes = Vec::new();
-            for (bot, change) in &moves {
-                match change {
-                    PositionChange::Save(p) => saves.push(serde_json::json!({
-                        "id": Uuid::new_v4().to_string(), "bot": bot.to_string(),
-                        "symbol": p.symbol().to_string(), "qty": dec(p.quantity().value()),
-                        "cost": dec(p.cost().value()),
-                        "initial_qty": dec(p.initial_quantity().value()),
-                        "initial_cost": dec(p.initial_cost().value()),
-                        "last_price": dec(p.last_fill_price().value()),
-                        "last_at": ms(p.last_fill_at()), "adds": p.adds(),
-                    })),
-                    PositionChange::Close { dust } => closes.push(serde_json::json!({
-                        "bot": bot.to_string(), "dust": dec(dust.value()),
-                    })),
-                }
-            }
-            if !saves.is_empty() {
-                sqlx::query(
-                    "INSERT INTO positions (id, bot_id, symbol, quantity, cost, initial_quantity,
-                         initial_cost, last_fill_price, last_fill_at, adds, opened_at)
-                     SELECT value ->> 'id', value ->> 'bot', value ->> 'symbol', value ->> 'qty',
-                         value ->> 'cost', value ->> 'initial_qty', value ->> 'initial_cost',
-                         value ->> 'last_price', value ->> 'last_at', value ->> 'adds', ?2
-                     FROM json_each(?1) WHERE true
-                     ON CONFLICT (bot_id) WHERE closed_at IS NULL DO UPDATE SET
-                         symbol = excluded.symbol, quantity = excluded.quantity, cost = excluded.cost,
-                         initial_quantity = excluded.initial_quantity, initial_cost = excluded.initial_cost,
-                         last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
-                         adds = excluded.adds",
-                )
-                .bind(serde_json::Value::Array(saves).to_string())
-                .bind(ms(now))
-                .execute(&mut *tx)
+        // A bot deleted while its order was at the venue took its history with it: its
+        // execution is not recorded, the rest of the batch is (the one writer holds them).
+        let bots: Vec<String> = executions.iter().map(|x| x.order.bot.to_string()).collect();
+        let found: std::collections::HashSet<String> =
+            sqlx::query_scalar("SELECT id FROM bots WHERE id IN (SELECT value FROM json_each(?))")
+                .bind(serde_json::Value::from(bots).to_string())
+                .fetch_all(&mut *tx)
                 .await
-                .map_err(classify)?;
-            }
-            if !closes.is_empty() {
-                sqlx::query(
-                    "UPDATE positions SET closed_at = ?1, dust = u.dust
-                     FROM (SELECT value ->> 'bot' AS bot, value ->> 'dust' AS dust
-                           FROM json_each(?2)) AS u
-                     WHERE positions.bot_id = u.bot AND positions.closed_at IS NULL",
-                )
-                .bind(ms(now))
-                .bind(serde_json::Value::Array(closes).to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
-            }
-        } else {
-            // One bot moved twice in a batch (two signals close together): in order.
-            for (bot, change) in moves {
-                match change {
-                    PositionChange::Save(p) => save_position_in(&mut *tx, bot, p, now).await?,
-                    PositionChange::Close { dust } => {
-                        close_position_in(&mut *tx, bot, *dust, now).await?;
-                    }
-                }
-            }
-        }
+                .map_err(classify)?
+                .into_iter()
+                .collect();
+        let kept = crate::common::of_bots(executions, |bot| found.contains(&bot.to_string()));
+        let new = record_executions_in(&mut tx, kept.executions(executions), now).await?;
         tx.commit().await.map_err(classify)?;
-        Ok(new)
+        Ok(kept.spread(new))
     }
 
     async fn record_skips(&self, skips: &[SkipRecord]) -> Result<(), StoreError> {

@@ -3,7 +3,8 @@
 use nexus_core::ports::accounts::{BotRecord, Role};
 use nexus_core::ports::activity::{FillRecord, OrderRecord, OrderState, Page, SkipRecord};
 use nexus_core::{
-    BotId, ClientOrderId, ExchangeId, OrderType, Position, Price, Quantity, Side, SignalId, UserId,
+    BotId, ClientOrderId, ExchangeId, OrderType, Position, Price, Quantity, Side, SignalId,
+    StoreError, UserId,
 };
 use uuid::Uuid;
 
@@ -348,6 +349,57 @@ both!(
             assert_eq!(read[0].state, OrderState::Filled);
             assert_eq!(read[0].average_price, Some("100".parse().unwrap()));
         }
+
+        // Deleting a bot deletes its orders, fills and position (no foreign key does it
+        // on PostgreSQL: the store does), and nothing of the other bots.
+        assert!(store.delete_bot(user, bots[0]).await.unwrap());
+        let page = Page {
+            before: None,
+            limit: 10,
+        };
+        assert!(store.bot_orders(bots[0], page).await.unwrap().is_empty());
+        assert_eq!(store.open_position(bots[0]).await.unwrap(), None);
+        assert_eq!(db.count("SELECT COUNT(*) FROM orders").await, 2);
+        assert_eq!(db.count("SELECT COUNT(*) FROM fills").await, 2);
+        assert_eq!(db.count("SELECT COUNT(*) FROM positions").await, 2);
+
+        // A batch answered after one of its bots was deleted: the rest is recorded, the
+        // deleted bot's execution is not (its history went with it) and fails nothing.
+        let late: Vec<Execution> = [(4, bots[0]), (5, bots[1])]
+            .into_iter()
+            .map(|(n, bot)| {
+                let mut x = executions[0].clone();
+                x.order = order(n, bot, user, 4);
+                x.order.state = OrderState::Filled;
+                if let Some(fill) = &mut x.fill {
+                    fill.order = x.order.id;
+                    fill.venue_trade_id = format!("T-{n}");
+                }
+                x.position = Some(PositionChange::Close {
+                    dust: Quantity::ZERO,
+                });
+                x
+            })
+            .collect();
+        assert_eq!(
+            store.record_executions(&late, t(4)).await.unwrap(),
+            [false, true]
+        );
+        assert!(store.bot_orders(bots[0], page).await.unwrap().is_empty());
+        assert_eq!(store.bot_orders(bots[1], page).await.unwrap().len(), 2);
+        assert_eq!(store.open_position(bots[1]).await.unwrap(), None, "closed");
+        assert_eq!(db.count("SELECT COUNT(*) FROM fills").await, 3);
+        // The single writes refuse a deleted bot, as its foreign key would.
+        assert!(matches!(
+            store.record_order(&order(6, bots[0], user, 5)).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert!(matches!(
+            store.save_position(bots[0], &bought, t(5)).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(db.count("SELECT COUNT(*) FROM orders").await, 3);
+        assert_eq!(db.count("SELECT COUNT(*) FROM positions").await, 2);
     }
 );
 

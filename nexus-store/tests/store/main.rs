@@ -76,6 +76,29 @@ impl Db {
         }
     }
 
+    /// The count `sql` (a `SELECT COUNT(*) …`) reads on the test's database, past the store.
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        match self {
+            Self::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }
+            Self::Postgres { url, schema } => {
+                let options = url
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
+                let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+                let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }
+        }
+    }
+
     pub async fn drop_schema(&self) {
         if let Self::Postgres { url, schema } = self {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
