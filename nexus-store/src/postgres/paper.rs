@@ -148,7 +148,8 @@ impl PaperLedger for PostgresStore {
             orders,
         } = paper::changes(&before, &after);
         // A row for each account whose funding changed, and for each new account that
-        // now holds something (its balances and orders refer to it).
+        // now holds something: reads find an account by its row (no key enforces that
+        // since migration 0020; this does).
         let held = balances
             .iter()
             .map(|(name, _, _)| *name)
