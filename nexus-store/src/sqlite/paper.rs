@@ -163,8 +163,9 @@ impl PaperLedger for SqliteStore {
                 })
                 .collect();
             sqlx::query(
-                "INSERT INTO paper_balances (account, asset, amount)
-                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true
+                "WITH r AS MATERIALIZED (SELECT value AS v FROM json_each(?))
+                 INSERT INTO paper_balances (account, asset, amount)
+                 SELECT v ->> 0, v ->> 1, v ->> 2 FROM r WHERE true
                  ON CONFLICT (account, asset) DO UPDATE SET amount = excluded.amount",
             )
             .bind(serde_json::Value::Array(rows).to_string())
@@ -180,8 +181,9 @@ impl PaperLedger for SqliteStore {
                 rows.push(serde_json::json!([account, id.as_str(), report]));
             }
             sqlx::query(
-                "INSERT INTO paper_orders (account, client_order_id, report)
-                 SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?) WHERE true
+                "WITH r AS MATERIALIZED (SELECT value AS v FROM json_each(?))
+                 INSERT INTO paper_orders (account, client_order_id, report)
+                 SELECT v ->> 0, v ->> 1, v ->> 2 FROM r WHERE true
                  ON CONFLICT (account, client_order_id) DO UPDATE SET report = excluded.report",
             )
             .bind(serde_json::Value::Array(rows).to_string())
