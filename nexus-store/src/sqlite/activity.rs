@@ -20,10 +20,11 @@ fn limit(page: &Page<impl Sized>) -> i64 {
 
 /// The start of an insert of orders from a JSON array of [`order_rows`].
 ///
-/// Batch inserts read their rows from `json_each` through a materialised `r`: with
-/// `value ->> 'x'` straight from `json_each`, SQLite turned the row's JSON back into text
-/// for every column read (19 times a row here), the largest part of the writer's time in
-/// these statements.
+/// The engine's batch inserts (orders, fills, positions, Paper orders and balances, jobs)
+/// read their rows from `json_each` through a materialised `r`: with `value ->> 'x'`
+/// straight from `json_each`, SQLite turned the row's JSON back into text for every column
+/// read (19 times a row here), the largest part of the writer's time in these statements.
+/// Statements of a few short columns off that path keep the plain form.
 macro_rules! insert_orders {
     () => {
         "WITH r AS MATERIALIZED (SELECT value AS v FROM json_each(?))
