@@ -77,7 +77,13 @@ pub trait PaperLedger: Send + Sync {
 
     /// Runs `apply` over a book holding `accounts` and those of `orders` that exist, with
     /// them locked against every other writer (of any instance), then stores what it
-    /// changed, all or nothing. `apply` runs once; it must not block.
+    /// changed, all or nothing. `apply` must not block.
+    ///
+    /// `placing` names the orders `apply` is expected to add (placements, each under a
+    /// client order id new to its account). A store may leave them out of the book and
+    /// add them only where absent; if one exists after all (a placement sent twice), it
+    /// stores nothing of that run and runs `apply` again over a book holding it. So
+    /// `apply` may run more than once, and only its last run is stored.
     ///
     /// # Errors
     /// [`StoreError`]; nothing was stored.
@@ -85,6 +91,7 @@ pub trait PaperLedger: Send + Sync {
         &self,
         accounts: &[String],
         orders: &[PaperOrderKey],
+        placing: &[PaperOrderKey],
         apply: &mut (dyn for<'b> FnMut(&'b mut PaperBook) + Send),
     ) -> Result<(), StoreError>;
 }

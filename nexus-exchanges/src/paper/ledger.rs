@@ -50,8 +50,10 @@ impl PaperLedger for MemoryLedger {
         &self,
         accounts: &[String],
         orders: &[PaperOrderKey],
+        placing: &[PaperOrderKey],
         apply: &mut (dyn for<'b> FnMut(&'b mut PaperBook) + Send),
     ) -> Result<(), StoreError> {
+        // Reading an order costs nothing here, so placements are read as the rest.
         let mut stored = self.book();
         let mut book = PaperBook {
             accounts: accounts
@@ -63,6 +65,7 @@ impl PaperLedger for MemoryLedger {
                 .collect(),
             orders: orders
                 .iter()
+                .chain(placing)
                 .filter_map(|key| stored.orders.get(key).map(|o| (key.clone(), o.clone())))
                 .collect(),
         };

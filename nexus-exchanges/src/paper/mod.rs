@@ -215,14 +215,16 @@ impl PaperVenue {
         let mut accounts: Vec<String> = batch.iter().map(|((a, _), _)| a.clone()).collect();
         accounts.sort();
         accounts.dedup();
-        let orders: Vec<PaperOrderKey> = batch
-            .iter()
-            .filter_map(|((account, change), _)| match change {
-                Change::Place(order) => Some((account.clone(), order.client_order_id)),
-                Change::Cancel(id) => Some((account.clone(), *id)),
-                Change::Deposit(..) => None,
-            })
-            .collect();
+        // Cancels change orders that exist; placements add new ones (a placement sent
+        // again finds its first report: the ledger reads it if it turns out to exist).
+        let (mut orders, mut placing) = (Vec::new(), Vec::new());
+        for ((account, change), _) in &batch {
+            match change {
+                Change::Place(order) => placing.push((account.clone(), order.client_order_id)),
+                Change::Cancel(id) => orders.push((account.clone(), *id)),
+                Change::Deposit(..) => {}
+            }
+        }
         // The market as it is now, so no lock is held while the ledger is written.
         let (instruments, tickers) = {
             let market = self.market();
@@ -245,10 +247,17 @@ impl PaperVenue {
                 });
             }
         };
+        let started = std::time::Instant::now();
         let written = self
             .ledger
-            .update_paper(&accounts, &orders, &mut apply)
+            .update_paper(&accounts, &orders, &placing, &mut apply)
             .await;
+        tracing::debug!(
+            changes = batch.len(),
+            accounts = accounts.len(),
+            elapsed_us = started.elapsed().as_micros(),
+            "paper ledger write"
+        );
         match written {
             Ok(()) => {
                 for ((_, reply), answer) in batch.into_iter().zip(answers) {

@@ -409,6 +409,7 @@ impl TradeExecutor {
         attempt: Attempt,
         now: Timestamp,
     ) -> Result<Vec<(usize, Outcome)>, ExecuteError> {
+        let mut phases = Phases::start();
         let ids: Vec<BotId> = plans.iter().map(|p| p.bot).collect();
         let bots: HashMap<BotId, BotRecord> = self
             .store
@@ -452,6 +453,7 @@ impl TradeExecutor {
             .iter()
             .map(|(_, plan, _)| execution::order_id(&plan.client_order_id))
             .collect();
+        phases.mark("bots");
         let recorded: HashMap<ClientOrderId, OrderRecord> = self
             .store
             .orders(&ids)
@@ -460,6 +462,7 @@ impl TradeExecutor {
             .into_iter()
             .map(|o| (o.client_order_id, o))
             .collect();
+        phases.mark("recorded");
 
         let mut sending = tokio::task::JoinSet::new();
         let mut tasks = HashMap::new();
@@ -485,6 +488,7 @@ impl TradeExecutor {
                 Err(_) => {}
             }
         }
+        phases.mark("venue");
         // In plan order, so two orders of one bot move its position in order.
         answers.sort_by_key(|a| a.index);
         let held: Vec<BotId> = answers.iter().map(|a| a.plan.bot).collect();
@@ -496,6 +500,7 @@ impl TradeExecutor {
             .into_iter()
             .map(|(bot, p)| (bot, Some(p)))
             .collect();
+        phases.mark("positions");
         let mut executions: Vec<Execution> = refused_now;
         for answer in answers {
             let Answer {
@@ -584,11 +589,13 @@ impl TradeExecutor {
             .record_executions(&executions, now)
             .await
             .map_err(ExecuteError::store("recording the fills"))?;
+        phases.mark("record");
         if let Some(events) = &self.events {
             let happened: Vec<Happening> =
                 executions.into_iter().map(Happening::Execution).collect();
             events.publish(&happened).await;
         }
+        phases.mark("events");
         // One alert job for the batch, unique per its orders and states: a batch whose
         // reports are recorded twice alerts once.
         if !alerts.is_empty() {
@@ -600,6 +607,8 @@ impl TradeExecutor {
                 .await
                 .map_err(ExecuteError::store("enqueuing the alerts"))?;
         }
+        phases.mark("alerts");
+        phases.log(plans.len());
         Ok(results)
     }
 
@@ -680,6 +689,41 @@ async fn send(
         looked_up,
         result,
         at: Utc::now(),
+    }
+}
+
+/// How long each step of a batch took, logged at debug level under
+/// `nexus_server::engine::worker::phases` (to see where a batch's time goes under load).
+struct Phases {
+    last: std::time::Instant,
+    took: Vec<(&'static str, u128)>,
+}
+
+impl Phases {
+    fn start() -> Self {
+        Self {
+            last: std::time::Instant::now(),
+            took: Vec::with_capacity(8),
+        }
+    }
+
+    /// Ends the step called `name`.
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.took.push((name, (now - self.last).as_micros()));
+        self.last = now;
+    }
+
+    fn log(&self, orders: usize) {
+        if tracing::enabled!(target: "nexus_server::engine::worker::phases", tracing::Level::DEBUG)
+        {
+            let steps: Vec<String> = self
+                .took
+                .iter()
+                .map(|(n, us)| format!("{n}={us}"))
+                .collect();
+            tracing::debug!(target: "nexus_server::engine::worker::phases", orders, steps = %steps.join(" "), "batch steps (µs)");
+        }
     }
 }
 

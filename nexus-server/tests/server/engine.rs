@@ -454,7 +454,7 @@ async fn set_paper_balance(w: &World, email: &str, asset: &str, amount: &str) {
         amount.parse::<rust_decimal::Decimal>().unwrap(),
     );
     w.store
-        .update_paper(std::slice::from_ref(&account), &[], &mut |book| {
+        .update_paper(std::slice::from_ref(&account), &[], &[], &mut |book| {
             book.accounts
                 .get_mut(&account)
                 .unwrap()
@@ -819,9 +819,12 @@ impl nexus_core::ports::paper::PaperLedger for CountingLedger {
         &self,
         accounts: &[String],
         orders: &[nexus_core::ports::paper::PaperOrderKey],
+        placing: &[nexus_core::ports::paper::PaperOrderKey],
         apply: &mut (dyn for<'b> FnMut(&'b mut nexus_core::ports::paper::PaperBook) + Send),
     ) -> Result<(), nexus_core::StoreError> {
-        self.inner.update_paper(accounts, orders, apply).await
+        self.inner
+            .update_paper(accounts, orders, placing, apply)
+            .await
     }
 }
 

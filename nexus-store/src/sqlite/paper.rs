@@ -111,8 +111,37 @@ impl PaperLedger for SqliteStore {
         &self,
         accounts: &[String],
         orders: &[PaperOrderKey],
+        placing: &[PaperOrderKey],
         apply: &mut (dyn for<'b> FnMut(&'b mut PaperBook) + Send),
     ) -> Result<(), StoreError> {
+        // Placements are expected new, so they are not read; they are added only where
+        // absent, and if one exists after all, the update is undone and done again with
+        // the placements read (as on PostgreSQL).
+        if self.update_once(accounts, orders, &mut *apply).await? {
+            return Ok(());
+        }
+        let all: Vec<PaperOrderKey> = orders.iter().chain(placing).cloned().collect();
+        if self.update_once(accounts, &all, apply).await? {
+            Ok(())
+        } else {
+            // SQLite's one writer read every order it adds as absent.
+            Err(corrupt(
+                "paper order",
+                "an order read as absent by the writer exists",
+            ))
+        }
+    }
+}
+
+impl SqliteStore {
+    /// One try of [`PaperLedger::update_paper`] reading `orders`: `false` (and nothing
+    /// stored) when an order `apply` added exists.
+    async fn update_once(
+        &self,
+        accounts: &[String],
+        orders: &[PaperOrderKey],
+        apply: &mut (dyn for<'b> FnMut(&'b mut PaperBook) + Send),
+    ) -> Result<bool, StoreError> {
         let mut tx = self
             .writer
             .begin_with("BEGIN IMMEDIATE")
@@ -146,14 +175,44 @@ impl PaperLedger for SqliteStore {
                 .collect();
             sqlx::query(
                 "INSERT INTO paper_accounts (account, funded)
-                 SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true
-                 ON CONFLICT (account) DO UPDATE SET funded = excluded.funded
-                 WHERE funded <> excluded.funded",
+                     SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true
+                     ON CONFLICT (account) DO UPDATE SET funded = excluded.funded
+                     WHERE funded <> excluded.funded",
             )
             .bind(serde_json::Value::Array(rows).to_string())
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
+        }
+        // An order is updated only if it was read; one added that exists is left alone,
+        // which the count of orders written tells (before the balances are written).
+        if !orders.is_empty() {
+            let mut rows = Vec::with_capacity(orders.len());
+            for ((account, id), report) in &orders {
+                let report =
+                    serde_json::to_string(report).map_err(|e| corrupt("paper order report", e))?;
+                rows.push(serde_json::json!([account, id.as_str(), report]));
+            }
+            let read: Vec<PaperOrderKey> = before.orders.keys().cloned().collect();
+            let written = sqlx::query(
+                "WITH r AS MATERIALIZED (SELECT value AS v FROM json_each(?))
+                 INSERT INTO paper_orders AS p (account, client_order_id, report)
+                 SELECT v ->> 0, v ->> 1, v ->> 2 FROM r WHERE true
+                 ON CONFLICT (account, client_order_id) DO UPDATE SET report = excluded.report
+                 WHERE (p.account, p.client_order_id) IN
+                       (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+                 RETURNING 1",
+            )
+            .bind(serde_json::Value::Array(rows).to_string())
+            .bind(keys_json(&read))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?
+            .len();
+            if written != orders.len() {
+                tx.rollback().await.map_err(classify)?;
+                return Ok(false);
+            }
         }
         if !balances.is_empty() {
             let rows: Vec<serde_json::Value> = balances
@@ -164,34 +223,17 @@ impl PaperLedger for SqliteStore {
                 .collect();
             sqlx::query(
                 "WITH r AS MATERIALIZED (SELECT value AS v FROM json_each(?))
-                 INSERT INTO paper_balances (account, asset, amount)
-                 SELECT v ->> 0, v ->> 1, v ->> 2 FROM r WHERE true
-                 ON CONFLICT (account, asset) DO UPDATE SET amount = excluded.amount",
+                     INSERT INTO paper_balances (account, asset, amount)
+                     SELECT v ->> 0, v ->> 1, v ->> 2 FROM r WHERE true
+                     ON CONFLICT (account, asset) DO UPDATE SET amount = excluded.amount",
             )
             .bind(serde_json::Value::Array(rows).to_string())
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
         }
-        if !orders.is_empty() {
-            let mut rows = Vec::with_capacity(orders.len());
-            for ((account, id), report) in &orders {
-                let report =
-                    serde_json::to_string(report).map_err(|e| corrupt("paper order report", e))?;
-                rows.push(serde_json::json!([account, id.as_str(), report]));
-            }
-            sqlx::query(
-                "WITH r AS MATERIALIZED (SELECT value AS v FROM json_each(?))
-                 INSERT INTO paper_orders (account, client_order_id, report)
-                 SELECT v ->> 0, v ->> 1, v ->> 2 FROM r WHERE true
-                 ON CONFLICT (account, client_order_id) DO UPDATE SET report = excluded.report",
-            )
-            .bind(serde_json::Value::Array(rows).to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
-        }
-        tx.commit().await.map_err(classify)
+        tx.commit().await.map_err(classify)?;
+        Ok(true)
     }
 }
 

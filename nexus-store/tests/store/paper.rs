@@ -48,6 +48,7 @@ both!(
         store
             .update_paper(
                 &names,
+                &[],
                 std::slice::from_ref(&key),
                 &mut |book: &mut PaperBook| {
                     seen = Some(book.clone());
@@ -93,11 +94,14 @@ both!(
             .update_paper(
                 &names[..1],
                 std::slice::from_ref(&key),
+                &[],
                 &mut |book: &mut PaperBook| {
                     assert_eq!(book.orders.len(), 1);
                     let a = book.accounts.get_mut("paper-a").unwrap();
                     assert!(a.funded);
                     a.balances.insert(usdt(), Decimal::ZERO);
+                    // An order it read is changed in place (as a cancel does).
+                    book.orders.get_mut(&key).unwrap().status = OrderStatus::Canceled;
                 },
             )
             .await
@@ -105,6 +109,66 @@ both!(
         let after = store.paper_accounts(&names[..1]).await.unwrap();
         assert_eq!(after["paper-a"].balances[&usdt()], Decimal::ZERO);
         assert_eq!(after["paper-a"].balances.len(), 2);
+        let orders = store
+            .paper_orders(std::slice::from_ref(&key))
+            .await
+            .unwrap();
+        assert_eq!(orders[&key].status, OrderStatus::Canceled);
+    }
+);
+
+both!(
+    a_placement_sent_again_finds_its_order_and_moves_nothing_twice,
+    |db: Db| async move {
+        let store = db.open(keys()).await;
+        let names = vec!["paper-a".to_owned()];
+        let key = ("paper-a".to_owned(), ClientOrderId::new("nx-1").unwrap());
+        let place = |book: &mut PaperBook| {
+            // As the venue places: the first report if the order exists, else a fill
+            // that moves the balance.
+            if book.orders.contains_key(&key) {
+                return;
+            }
+            let a = book.accounts.get_mut("paper-a").unwrap();
+            a.funded = true;
+            *a.balances.entry(usdt()).or_default() += Decimal::from(100);
+            book.orders.insert(key.clone(), report("nx-1", "0.01"));
+        };
+        let mut runs = 0;
+        store
+            .update_paper(&names, &[], std::slice::from_ref(&key), &mut |book| {
+                runs += 1;
+                place(book);
+            })
+            .await
+            .unwrap();
+        assert_eq!(runs, 1, "a new placement is written on the first run");
+        // The same placement again (a retry that did not know it had landed): the store
+        // finds the order when it writes, and runs the update again with it read.
+        let mut seen = Vec::new();
+        store
+            .update_paper(&names, &[], std::slice::from_ref(&key), &mut |book| {
+                seen.push(book.orders.contains_key(&key));
+                place(book);
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            seen,
+            [false, true],
+            "run again over a book holding the order"
+        );
+        let accounts = store.paper_accounts(&names).await.unwrap();
+        assert_eq!(
+            accounts["paper-a"].balances[&usdt()],
+            Decimal::from(100),
+            "the second placement moved nothing"
+        );
+        let orders = store
+            .paper_orders(std::slice::from_ref(&key))
+            .await
+            .unwrap();
+        assert_eq!(orders[&key], report("nx-1", "0.01"));
     }
 );
 
@@ -118,7 +182,7 @@ both!(
             let (store, names) = (Arc::clone(&store), names.clone());
             tasks.spawn(async move {
                 store
-                    .update_paper(&names, &[], &mut |book: &mut PaperBook| {
+                    .update_paper(&names, &[], &[], &mut |book: &mut PaperBook| {
                         let a = book.accounts.get_mut("paper-shared").unwrap();
                         *a.balances.entry(usdt()).or_default() += Decimal::ONE;
                     })
