@@ -1,5 +1,7 @@
 //! Users, bots and positions: the records the server and the engine read and write.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -226,11 +228,16 @@ pub trait BotStore: Send + Sync {
     /// [`StoreError`].
     async fn bot(&self, id: BotId) -> Result<Option<BotRecord>, StoreError>;
 
-    /// The bots of `ids` that exist, in one query (a worker's batch of orders).
+    /// Which bots of `ids` exist, each with the exchange key it trades with (`None`: no
+    /// key set), in one query: what a worker's batch of orders needs of its bots (whole
+    /// bots, their settings decoded, cost four times the database time).
     ///
     /// # Errors
     /// [`StoreError`].
-    async fn bots(&self, ids: &[BotId]) -> Result<Vec<BotRecord>, StoreError>;
+    async fn bot_keys(
+        &self,
+        ids: &[BotId],
+    ) -> Result<HashMap<BotId, Option<CredentialId>>, StoreError>;
 
     /// Active (not paused) bots that `filter` selects, in id order, `limit` at a time after
     /// `after`, each with its open position and its owner's plan limits: the fan-out loads

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use nexus_core::ports::paper::{PaperAccount, PaperBook, PaperLedger, PaperOrderKey};
+use nexus_core::ports::paper::{PaperAccount, PaperBook, PaperLedger};
 use nexus_core::{
     Asset, Balance, Candle, ClientOrderId, Exchange, ExchangeError, ExchangeId, Instrument,
     InstrumentFilters, Interval, KeyPermissions, MarketData, NewOrder, Notional, OrderReport,

@@ -17,7 +17,6 @@ use std::time::Duration;
 use chrono::Utc;
 use nexus_core::execution::{self, ExecutionError, Refusal};
 use nexus_core::fanout::ExecutionPlan;
-use nexus_core::ports::accounts::BotRecord;
 use nexus_core::ports::activity::{Execution, OrderRecord, OrderState};
 use nexus_core::ports::credentials::CredentialId;
 use nexus_core::ports::jobs::{Job, JobKind, NewJob, RetryPolicy};
@@ -411,14 +410,11 @@ impl TradeExecutor {
     ) -> Result<Vec<(usize, Outcome)>, ExecuteError> {
         let mut phases = Phases::start();
         let ids: Vec<BotId> = plans.iter().map(|p| p.bot).collect();
-        let bots: HashMap<BotId, BotRecord> = self
+        let bots: HashMap<BotId, Option<CredentialId>> = self
             .store
-            .bots(&ids)
+            .bot_keys(&ids)
             .await
-            .map_err(ExecuteError::store("loading the bots"))?
-            .into_iter()
-            .map(|b| (b.id, b))
-            .collect();
+            .map_err(ExecuteError::store("loading the bots"))?;
         let mut results = Vec::new();
         let mut alerts = Vec::new();
         let mut accounts = Accounts::new();
@@ -426,12 +422,12 @@ impl TradeExecutor {
         // Orders refused before sending (recorded as failed with the others).
         let mut refused_now = Vec::new();
         for (index, plan) in plans.iter().enumerate() {
-            let Some(bot) = bots.get(&plan.bot) else {
+            let Some(&credential) = bots.get(&plan.bot) else {
                 // Nothing to record against: the bot's rows went with it.
                 results.push((index, Ok(Executed::Refused(BOT_DELETED.into()))));
                 continue;
             };
-            match self.account_of(plan, bot, &mut accounts).await? {
+            match self.account_of(plan, credential, &mut accounts).await? {
                 Ok(exchange) => to_send.push((index, plan.clone(), exchange)),
                 Err(reason) => {
                     let order = execution::planned(plan, now);
@@ -616,25 +612,26 @@ impl TradeExecutor {
     async fn account_of(
         &self,
         plan: &ExecutionPlan,
-        bot: &BotRecord,
+        credential: Option<CredentialId>,
         cache: &mut Accounts,
     ) -> Result<Result<Arc<dyn Exchange>, NoAccount>, ExecuteError> {
-        let key = (plan.exchange, plan.user, bot.credential);
+        let key = (plan.exchange, plan.user, credential);
         if let Some(known) = cache.get(&key) {
             return Ok(known.clone());
         }
-        let account = self.account_for(plan, bot).await?;
+        let account = self.account_for(plan, credential).await?;
         cache.insert(key, account.clone());
         Ok(account)
     }
 
-    /// `bot`'s account on its venue, with its key decrypted when the venue needs one.
+    /// The account of `plan`'s bot on its venue, trading with `credential` (decrypted
+    /// when the venue needs a key).
     async fn account_for(
         &self,
         plan: &ExecutionPlan,
-        bot: &BotRecord,
+        credential: Option<CredentialId>,
     ) -> Result<Result<Arc<dyn Exchange>, NoAccount>, ExecuteError> {
-        let credentials = match bot.credential {
+        let credentials = match credential {
             Some(key) if Venues::needs_key(plan.exchange) => {
                 match self
                     .store

@@ -38,9 +38,9 @@ pub(crate) use alerts::{
 pub(crate) use billing::{billing_customer, billing_event, running_bot, subscription};
 pub(crate) use emails::email;
 pub(crate) use records::{
-    SealedCredentials, active_session, bot, bot_usage, credential_info, fill, job, open_position,
-    order, pending_login, position_bot, position_record, sealed_credentials, session_summary, skip,
-    strategy_market, subscribed_bot, user,
+    SealedCredentials, active_session, bot, bot_key, bot_usage, credential_info, fill, job,
+    open_position, order, pending_login, position_bot, position_record, sealed_credentials,
+    session_summary, skip, strategy_market, subscribed_bot, user,
 };
 
 /// A stored value that does not read back as its type: which table and column held it,

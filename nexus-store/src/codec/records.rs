@@ -86,6 +86,15 @@ pub(crate) fn bot(row: &impl Columns) -> Result<BotRecord, StoreError> {
     })
 }
 
+/// A bot's id and its exchange key, from `bots`' `id, credential_id`.
+pub(crate) fn bot_key(row: &impl Columns) -> Result<(BotId, Option<CredentialId>), StoreError> {
+    let r = TableRow::new(row, "bots");
+    Ok((
+        BotId::new(r.uuid("id")?),
+        r.opt_uuid("credential_id")?.map(CredentialId),
+    ))
+}
+
 /// A bot with its open position (`positions` columns prefixed `p_`) and its owner's
 /// plan limit (`max_order_notional`), as the engine's page of active bots selects them.
 pub(crate) fn subscribed_bot(row: &impl Columns) -> Result<SubscribedBot, StoreError> {

@@ -1,10 +1,13 @@
 //! Bots on PostgreSQL: their configuration, and the pages of active bots the engine fans
 //! out to.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use nexus_core::ports::accounts::{
     BotFilter, BotRecord, BotStore, BotUsage, StrategyMarket, SubscribedBot,
 };
+use nexus_core::ports::credentials::CredentialId;
 use nexus_core::{BotId, StoreError, Timestamp, UserId};
 use uuid::Uuid;
 
@@ -153,17 +156,16 @@ impl BotStore for PostgresStore {
         row.as_ref().map(codec::bot).transpose()
     }
 
-    async fn bots(&self, ids: &[BotId]) -> Result<Vec<BotRecord>, StoreError> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            bot_columns!(),
-            " FROM bots WHERE id = ANY($1)"
-        ))
-        .bind(ids.iter().map(|id| *id.as_uuid()).collect::<Vec<_>>())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
-        rows.iter().map(codec::bot).collect()
+    async fn bot_keys(
+        &self,
+        ids: &[BotId],
+    ) -> Result<HashMap<BotId, Option<CredentialId>>, StoreError> {
+        let rows = sqlx::query("SELECT id, credential_id FROM bots WHERE id = ANY($1)")
+            .bind(ids.iter().map(|id| *id.as_uuid()).collect::<Vec<_>>())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(codec::bot_key).collect()
     }
 
     async fn active_bots(

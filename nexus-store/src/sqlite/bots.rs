@@ -1,9 +1,12 @@
 //! Bots on SQLite: their configuration, and the pages of active bots the engine fans out to.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use nexus_core::ports::accounts::{
     BotFilter, BotRecord, BotStore, BotUsage, StrategyMarket, SubscribedBot,
 };
+use nexus_core::ports::credentials::CredentialId;
 use nexus_core::{BotId, StoreError, Timestamp, UserId};
 
 use super::{SqliteStore, ms};
@@ -107,19 +110,20 @@ impl BotStore for SqliteStore {
         row.as_ref().map(codec::bot).transpose()
     }
 
-    async fn bots(&self, ids: &[BotId]) -> Result<Vec<BotRecord>, StoreError> {
+    async fn bot_keys(
+        &self,
+        ids: &[BotId],
+    ) -> Result<HashMap<BotId, Option<CredentialId>>, StoreError> {
         let ids = serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())
             .map_err(|e| corrupt("bot ids", e))?;
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            bot_columns!(),
-            " FROM bots WHERE id IN (SELECT value FROM json_each(?))"
-        ))
+        let rows = sqlx::query(
+            "SELECT id, credential_id FROM bots WHERE id IN (SELECT value FROM json_each(?))",
+        )
         .bind(ids)
         .fetch_all(&self.pool)
         .await
         .map_err(classify)?;
-        rows.iter().map(codec::bot).collect()
+        rows.iter().map(codec::bot_key).collect()
     }
 
     async fn active_bots(

@@ -254,11 +254,12 @@ both!(
             store.create_bot(&record, t(0)).await.unwrap();
         }
         let gone = BotId::new(Uuid::from_u128(99));
-        let found = store.bots(&[bots[0], gone, bots[2]]).await.unwrap();
-        let mut ids: Vec<BotId> = found.iter().map(|b| b.id).collect();
+        let found = store.bot_keys(&[bots[0], gone, bots[2]]).await.unwrap();
+        let mut ids: Vec<BotId> = found.keys().copied().collect();
         ids.sort();
         assert_eq!(ids, [bots[0], bots[2]], "only bots that exist");
-        assert!(store.bots(&[]).await.unwrap().is_empty());
+        assert!(found.values().all(Option::is_none), "no key set");
+        assert!(store.bot_keys(&[]).await.unwrap().is_empty());
 
         let orders: Vec<OrderRecord> = bots
             .iter()
