@@ -2,12 +2,15 @@
 //! packed before sealing, the stored names of decisions and audit actions, and which rows
 //! of a batch write were new.
 
+use std::collections::BTreeMap;
+
 use nexus_core::DecisionLogError;
 use nexus_core::ports::audit::AuditAction;
 use nexus_core::ports::credentials::{ApiCredentials, CredentialId};
 use nexus_core::ports::jobs::{JobState, QueueDepth};
 use nexus_core::regime::gate::{GateAction, GateDecision};
-use nexus_core::{ExchangeId, Secret, StoreError, UserId};
+use nexus_core::{Asset, ExchangeId, Secret, StoreError, UserId};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -60,6 +63,33 @@ pub(crate) fn open_credentials(
         secret: Secret::new(packed.secret),
         passphrase: packed.passphrase.map(Secret::new),
     })
+}
+
+/// A Paper account's balances as stored: a JSON object of asset to decimal text (text,
+/// so every digit is kept).
+pub(crate) fn paper_balances_json(balances: &BTreeMap<Asset, Decimal>) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = balances
+        .iter()
+        .map(|(asset, amount)| {
+            let amount = serde_json::Value::String(amount.normalize().to_string());
+            (asset.as_str().to_owned(), amount)
+        })
+        .collect();
+    serde_json::Value::Object(object).to_string()
+}
+
+/// A Paper account's balances from their stored JSON.
+pub(crate) fn paper_balances(text: &str) -> Result<BTreeMap<Asset, Decimal>, StoreError> {
+    let object: BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|e| corrupt("paper balances", e))?;
+    object
+        .into_iter()
+        .map(|(asset, amount)| {
+            let amount =
+                Decimal::from_str_exact(&amount).map_err(|e| corrupt("paper balance", e))?;
+            Ok((parse("asset", &asset)?, amount))
+        })
+        .collect()
 }
 
 /// Parses a stored value read on its own (a scalar query's column).

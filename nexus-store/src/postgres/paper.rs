@@ -2,7 +2,7 @@
 //! accounts it names (advisory locks in key order, so two instances never deadlock), then
 //! reads them, applies the venue's change and writes what changed, in one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
 use nexus_core::ports::activity::{OutOfSyncLog, OutOfSyncRecord, Page};
@@ -13,7 +13,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::PostgresStore;
-use crate::common::parse;
+use crate::common::{paper_balances, paper_balances_json, parse};
 use crate::error::{classify, corrupt};
 
 /// The first key of the Paper accounts' advisory locks (the second is the account's
@@ -27,35 +27,29 @@ async fn accounts_in<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Postgres>,
 {
-    // One index probe per named account, whatever the tables hold: with `account =
-    // ANY($1)` the planner hashed the whole of both tables for a page of a thousand
-    // accounts (seen at 100,000 bots: 310 M balance rows read in one load run, a page's
-    // read taking a second). `OFFSET 0` keeps each lateral subquery from being flattened
-    // back into such a join.
+    // One index probe per named account, whatever the table holds: with `account =
+    // ANY($1)` the planner hashed the whole table for a page of a thousand accounts (seen
+    // at 100,000 bots: 310 M rows read in one load run, a page's read taking a second).
+    // `OFFSET 0` keeps the lateral subquery from being flattened back into such a join.
     let rows = sqlx::query(
-        "SELECT k.account, a.funded, b.asset, b.amount
+        "SELECT k.account, a.funded, a.balances
          FROM UNNEST($1::text[]) AS k(account)
          CROSS JOIN LATERAL (
-             SELECT funded FROM paper_accounts WHERE account = k.account OFFSET 0) a
-         LEFT JOIN LATERAL (
-             SELECT asset, amount FROM paper_balances WHERE account = k.account OFFSET 0) b
-           ON true",
+             SELECT funded, balances FROM paper_accounts WHERE account = k.account OFFSET 0) a",
     )
     .bind(names)
     .fetch_all(executor)
     .await
     .map_err(classify)?;
-    let mut out: HashMap<String, PaperAccount> = HashMap::new();
-    for row in rows {
-        let account = out.entry(row.get("account")).or_default();
-        account.funded = row.get("funded");
-        if let Some(asset) = row.get::<Option<String>, _>("asset") {
-            account
-                .balances
-                .insert(parse("asset", &asset)?, row.get::<Decimal, _>("amount"));
-        }
-    }
-    Ok(out)
+    rows.iter()
+        .map(|row| {
+            let account = PaperAccount {
+                funded: row.get("funded"),
+                balances: paper_balances(row.get("balances"))?,
+            };
+            Ok((row.get("account"), account))
+        })
+        .collect()
 }
 
 async fn orders_in<'e, E>(
@@ -176,17 +170,28 @@ async fn update_once(
         balances,
         orders: changed,
     } = paper::changes(&before, &after);
-    // A row for each account whose funding changed, and for each new account that now
-    // holds something: reads find an account by its row (no key enforces that since
-    // migration 0020; this does).
-    let held = balances
+    // The row of each account whose funding or balances changed, and of each new account
+    // that now holds an order: reads find an account by its row (no key enforces that
+    // since migration 0020; this does).
+    let held = changed
         .iter()
-        .map(|(name, _, _)| *name)
-        .chain(changed.iter().map(|((name, _), _)| name))
+        .map(|((name, _), _)| name)
         .filter(|name| !existing.contains(*name));
-    let mut rows: Vec<&String> = funded.iter().map(|(name, _)| *name).chain(held).collect();
+    let mut rows: Vec<&String> = funded
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(balances.iter().map(|(name, _, _)| *name))
+        .chain(held)
+        .collect();
     rows.sort();
     rows.dedup();
+    let (funding, holdings): (Vec<bool>, Vec<String>) = rows
+        .iter()
+        .map(|name| match after.accounts.get(*name) {
+            Some(a) => (a.funded, paper_balances_json(&a.balances)),
+            None => (false, paper_balances_json(&BTreeMap::new())),
+        })
+        .unzip();
     let mut reports = Vec::with_capacity(changed.len());
     for (_, report) in &changed {
         reports.push(serde_json::to_string(report).map_err(|e| corrupt("paper order report", e))?);
@@ -196,32 +201,23 @@ async fn update_once(
     // the count of orders written tells.
     let written: i64 = sqlx::query_scalar(
         "WITH a AS (
-             INSERT INTO paper_accounts (account, funded)
-             SELECT * FROM UNNEST($1::text[], $2::bool[])
-             ON CONFLICT (account) DO UPDATE SET funded = excluded.funded),
-         b AS (
-             INSERT INTO paper_balances (account, asset, amount)
-             SELECT * FROM UNNEST($3::text[], $4::text[], $5::numeric[])
-             ON CONFLICT (account, asset) DO UPDATE SET amount = excluded.amount),
+             INSERT INTO paper_accounts (account, funded, balances)
+             SELECT * FROM UNNEST($1::text[], $2::bool[], $3::text[])
+             ON CONFLICT (account) DO UPDATE
+             SET funded = excluded.funded, balances = excluded.balances),
          o AS (
              INSERT INTO paper_orders AS p (account, client_order_id, report)
              SELECT account, id, report::jsonb
-             FROM UNNEST($6::text[], $7::text[], $8::text[]) AS u(account, id, report)
+             FROM UNNEST($4::text[], $5::text[], $6::text[]) AS u(account, id, report)
              ON CONFLICT (account, client_order_id) DO UPDATE SET report = excluded.report
-             WHERE EXISTS (SELECT 1 FROM UNNEST($9::text[], $10::text[]) AS r(account, id)
+             WHERE EXISTS (SELECT 1 FROM UNNEST($7::text[], $8::text[]) AS r(account, id)
                            WHERE r.account = p.account AND r.id = p.client_order_id)
              RETURNING 1)
          SELECT count(*) FROM o",
     )
     .bind(rows.iter().map(|n| n.as_str()).collect::<Vec<_>>())
-    .bind(
-        rows.iter()
-            .map(|n| after.accounts.get(*n).is_some_and(|a| a.funded))
-            .collect::<Vec<_>>(),
-    )
-    .bind(balances.iter().map(|b| b.0.as_str()).collect::<Vec<_>>())
-    .bind(balances.iter().map(|b| b.1.as_str()).collect::<Vec<_>>())
-    .bind(balances.iter().map(|b| b.2).collect::<Vec<_>>())
+    .bind(funding)
+    .bind(holdings)
     .bind(
         changed
             .iter()

@@ -2,7 +2,7 @@
 //! `BEGIN IMMEDIATE` transaction on the writer: SQLite has one writer, so the accounts it
 //! reads cannot change before it writes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use nexus_core::ports::activity::{OutOfSyncLog, OutOfSyncRecord, Page};
@@ -12,7 +12,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, dec, from_dec, from_ms, ms};
-use crate::common::parse;
+use crate::common::{paper_balances, paper_balances_json, parse};
 use crate::error::{classify, corrupt};
 
 fn names_json(names: &[String]) -> String {
@@ -44,27 +44,23 @@ async fn accounts_in<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
-    let rows = sqlx::query(
-        "SELECT a.account, a.funded, b.asset, b.amount
-         FROM paper_accounts a LEFT JOIN paper_balances b ON b.account = a.account
-         WHERE a.account IN (SELECT value FROM json_each(?))",
+    sqlx::query(
+        "SELECT account, funded, balances FROM paper_accounts
+         WHERE account IN (SELECT value FROM json_each(?))",
     )
     .bind(names_json(names))
     .fetch_all(executor)
     .await
-    .map_err(classify)?;
-    let mut out: HashMap<String, PaperAccount> = HashMap::new();
-    for row in rows {
-        let account = out.entry(row.get("account")).or_default();
-        account.funded = row.get::<i64, _>("funded") != 0;
-        if let Some(asset) = row.get::<Option<String>, _>("asset") {
-            let amount: String = row.get("amount");
-            account
-                .balances
-                .insert(parse("asset", &asset)?, from_dec(&amount)?);
-        }
-    }
-    Ok(out)
+    .map_err(classify)?
+    .iter()
+    .map(|row| {
+        let account = PaperAccount {
+            funded: row.get::<i64, _>("funded") != 0,
+            balances: paper_balances(row.get("balances"))?,
+        };
+        Ok((row.get("account"), account))
+    })
+    .collect()
 }
 
 async fn orders_in<'e, E>(
@@ -156,8 +152,8 @@ impl SqliteStore {
             balances,
             orders,
         } = paper::changes(&before, &after);
-        // An account's row is written when its funding changed, and made (if it is new)
-        // before balances that need it.
+        // The row of each account whose funding or balances changed, written (made, if it
+        // is new) before the orders that need it.
         let mut named: Vec<&String> = funded
             .iter()
             .map(|(name, _)| *name)
@@ -169,15 +165,19 @@ impl SqliteStore {
             let rows: Vec<serde_json::Value> = named
                 .iter()
                 .map(|name| {
-                    let funded = after.accounts.get(*name).is_some_and(|a| a.funded);
-                    serde_json::json!([name, i64::from(funded)])
+                    let (funded, held) = match after.accounts.get(*name) {
+                        Some(a) => (a.funded, paper_balances_json(&a.balances)),
+                        None => (false, paper_balances_json(&BTreeMap::new())),
+                    };
+                    serde_json::json!([name, i64::from(funded), held])
                 })
                 .collect();
             sqlx::query(
-                "INSERT INTO paper_accounts (account, funded)
-                     SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE true
-                     ON CONFLICT (account) DO UPDATE SET funded = excluded.funded
-                     WHERE funded <> excluded.funded",
+                "WITH r AS MATERIALIZED (SELECT value AS v FROM json_each(?))
+                 INSERT INTO paper_accounts (account, funded, balances)
+                 SELECT v ->> 0, v ->> 1, v ->> 2 FROM r WHERE true
+                 ON CONFLICT (account) DO UPDATE
+                 SET funded = excluded.funded, balances = excluded.balances",
             )
             .bind(serde_json::Value::Array(rows).to_string())
             .execute(&mut *tx)
@@ -185,7 +185,7 @@ impl SqliteStore {
             .map_err(classify)?;
         }
         // An order is updated only if it was read; one added that exists is left alone,
-        // which the count of orders written tells (before the balances are written).
+        // which the count of orders written tells, and the whole update is undone.
         if !orders.is_empty() {
             let mut rows = Vec::with_capacity(orders.len());
             for ((account, id), report) in &orders {
@@ -213,24 +213,6 @@ impl SqliteStore {
                 tx.rollback().await.map_err(classify)?;
                 return Ok(false);
             }
-        }
-        if !balances.is_empty() {
-            let rows: Vec<serde_json::Value> = balances
-                .iter()
-                .map(|(name, asset, amount)| {
-                    serde_json::json!([name, asset.as_str(), dec(*amount)])
-                })
-                .collect();
-            sqlx::query(
-                "WITH r AS MATERIALIZED (SELECT value AS v FROM json_each(?))
-                     INSERT INTO paper_balances (account, asset, amount)
-                     SELECT v ->> 0, v ->> 1, v ->> 2 FROM r WHERE true
-                     ON CONFLICT (account, asset) DO UPDATE SET amount = excluded.amount",
-            )
-            .bind(serde_json::Value::Array(rows).to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
         }
         tx.commit().await.map_err(classify)?;
         Ok(true)

@@ -57,12 +57,18 @@ impl Db {
 
     /// Runs `sql` on the test's database directly, past the store (to plant a bad row).
     pub async fn execute(&self, sql: &'static str) {
-        match self {
+        self.try_execute(sql).await.unwrap();
+    }
+
+    /// Runs `sql` as [`Db::execute`] does, with the database's answer.
+    pub async fn try_execute(&self, sql: &'static str) -> Result<(), sqlx::Error> {
+        let done = match self {
             Self::Sqlite(dir) => {
                 let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
                 let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-                sqlx::query(sql).execute(&pool).await.unwrap();
+                let done = sqlx::query(sql).execute(&pool).await.map(drop);
                 pool.close().await;
+                done
             }
             Self::Postgres { url, schema } => {
                 let options = url
@@ -70,7 +76,47 @@ impl Db {
                     .unwrap()
                     .options([("search_path", schema.as_str())]);
                 let pool = sqlx::PgPool::connect_with(options).await.unwrap();
-                sqlx::query(sql).execute(&pool).await.unwrap();
+                let done = sqlx::query(sql).execute(&pool).await.map(drop);
+                pool.close().await;
+                done
+            }
+        };
+        done
+    }
+
+    /// Migrates the test's (new) database as far as a release whose last migration was
+    /// `version` left it, so that a later migration's move of its data can be checked.
+    pub async fn migrate_to(&self, version: i64) {
+        match self {
+            Self::Sqlite(dir) => {
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("nexus.db").display()
+                );
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                nexus_store::sqlite::MIGRATOR
+                    .run_to(version, &pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+            Self::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let sql = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+                let options = url
+                    .parse::<sqlx::postgres::PgConnectOptions>()
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
+                let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+                nexus_store::postgres::MIGRATOR
+                    .run_to(version, &pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
             }
         }

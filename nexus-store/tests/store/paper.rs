@@ -172,6 +172,60 @@ both!(
     }
 );
 
+// Migration 0021 moves each account's balances from a row per asset into its own row.
+both!(
+    balances_stored_a_row_per_asset_move_into_their_account,
+    |db: Db| async move {
+        db.migrate_to(20).await;
+        db.execute(
+            "INSERT INTO paper_accounts (account, funded) VALUES ('paper-a', TRUE), ('paper-b', FALSE)",
+        )
+        .await;
+        db.execute(
+            "INSERT INTO paper_balances (account, asset, amount)
+             VALUES ('paper-a', 'USDT', '9499.745'), ('paper-a', 'BTC', '0.00999')",
+        )
+        .await;
+        // PostgreSQL has had no key from a balance to its account since 0020.
+        let orphan = matches!(db, Db::Postgres { .. });
+        if orphan {
+            db.execute(
+                "INSERT INTO paper_balances (account, asset, amount) VALUES ('paper-c', 'USDT', '5')",
+            )
+            .await;
+        }
+        let store = db.open(keys()).await;
+        let names: Vec<String> = ["paper-a", "paper-b", "paper-c"].map(String::from).to_vec();
+        let accounts = store.paper_accounts(&names).await.unwrap();
+        let a = &accounts["paper-a"];
+        assert!(a.funded);
+        assert_eq!(a.balances[&usdt()], "9499.745".parse::<Decimal>().unwrap());
+        assert_eq!(
+            a.balances[&Asset::new("BTC").unwrap()],
+            "0.00999".parse::<Decimal>().unwrap()
+        );
+        assert_eq!(a.balances.len(), 2);
+        assert!(!accounts["paper-b"].funded && accounts["paper-b"].balances.is_empty());
+        if orphan {
+            // Balances whose account had no row keep them in a row of their own.
+            assert_eq!(accounts["paper-c"].balances[&usdt()], Decimal::from(5));
+        }
+        // The old table takes no more writes: a previous release still running fails
+        // its Paper orders rather than move balances nobody reads.
+        let refused = db
+            .try_execute(
+                "UPDATE paper_balances SET amount = '1' WHERE account = 'paper-a' AND asset = 'USDT'",
+            )
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("retired"), "{refused}");
+        assert_eq!(
+            store.paper_accounts(&names[..1]).await.unwrap()["paper-a"].balances[&usdt()],
+            "9499.745".parse::<Decimal>().unwrap()
+        );
+    }
+);
+
 both!(
     concurrent_updates_of_one_account_lose_nothing,
     |db: Db| async move {
