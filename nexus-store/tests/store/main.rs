@@ -62,7 +62,7 @@ impl Db {
 
     /// Runs `sql` as [`Db::execute`] does, with the database's answer.
     pub async fn try_execute(&self, sql: &'static str) -> Result<(), sqlx::Error> {
-        let done = match self {
+        match self {
             Self::Sqlite(dir) => {
                 let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
                 let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
@@ -80,8 +80,7 @@ impl Db {
                 pool.close().await;
                 done
             }
-        };
-        done
+        }
     }
 
     /// Migrates the test's (new) database as far as a release whose last migration was
