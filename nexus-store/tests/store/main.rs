@@ -43,10 +43,7 @@ pub enum Db {
 impl Db {
     pub async fn open(&self, keys: Keyring) -> Arc<dyn Store> {
         match self {
-            Self::Sqlite(dir) => {
-                let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
-                Arc::new(SqliteStore::open(&url, keys).await.unwrap())
-            }
+            Self::Sqlite(dir) => Arc::new(SqliteStore::open(&sqlite_url(dir), keys).await.unwrap()),
             Self::Postgres { url, schema } => Arc::new(
                 PostgresStore::open_in_schema(url, schema, keys)
                     .await
@@ -64,18 +61,13 @@ impl Db {
     pub async fn try_execute(&self, sql: &'static str) -> Result<(), sqlx::Error> {
         match self {
             Self::Sqlite(dir) => {
-                let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
-                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let pool = sqlx::SqlitePool::connect(&sqlite_url(dir)).await.unwrap();
                 let done = sqlx::query(sql).execute(&pool).await.map(drop);
                 pool.close().await;
                 done
             }
             Self::Postgres { url, schema } => {
-                let options = url
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .unwrap()
-                    .options([("search_path", schema.as_str())]);
-                let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+                let pool = pg_pool(url, schema).await;
                 let done = sqlx::query(sql).execute(&pool).await.map(drop);
                 pool.close().await;
                 done
@@ -88,10 +80,7 @@ impl Db {
     pub async fn migrate_to(&self, version: i64) {
         match self {
             Self::Sqlite(dir) => {
-                let url = format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("nexus.db").display()
-                );
+                let url = format!("{}?mode=rwc", sqlite_url(dir));
                 let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
                 nexus_store::sqlite::MIGRATOR
                     .run_to(version, &pool)
@@ -100,18 +89,14 @@ impl Db {
                 pool.close().await;
             }
             Self::Postgres { url, schema } => {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let admin = sqlx::PgPool::connect(url).await.unwrap();
                 let sql = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
                 sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&pool)
+                    .execute(&admin)
                     .await
                     .unwrap();
-                pool.close().await;
-                let options = url
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .unwrap()
-                    .options([("search_path", schema.as_str())]);
-                let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+                admin.close().await;
+                let pool = pg_pool(url, schema).await;
                 nexus_store::postgres::MIGRATOR
                     .run_to(version, &pool)
                     .await
@@ -125,18 +110,13 @@ impl Db {
     pub async fn count(&self, sql: &'static str) -> i64 {
         match self {
             Self::Sqlite(dir) => {
-                let url = format!("sqlite://{}", dir.path().join("nexus.db").display());
-                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let pool = sqlx::SqlitePool::connect(&sqlite_url(dir)).await.unwrap();
                 let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
                 pool.close().await;
                 n
             }
             Self::Postgres { url, schema } => {
-                let options = url
-                    .parse::<sqlx::postgres::PgConnectOptions>()
-                    .unwrap()
-                    .options([("search_path", schema.as_str())]);
-                let pool = sqlx::PgPool::connect_with(options).await.unwrap();
+                let pool = pg_pool(url, schema).await;
                 let n = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
                 pool.close().await;
                 n
@@ -154,6 +134,20 @@ impl Db {
                 .unwrap();
         }
     }
+}
+
+/// The test's SQLite file.
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("nexus.db").display())
+}
+
+/// A pool on the test's PostgreSQL schema, past the store.
+async fn pg_pool(url: &str, schema: &str) -> sqlx::PgPool {
+    let options = url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap()
+        .options([("search_path", schema)]);
+    sqlx::PgPool::connect_with(options).await.unwrap()
 }
 
 pub fn keys() -> Keyring {
