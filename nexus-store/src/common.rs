@@ -8,6 +8,7 @@ use nexus_core::DecisionLogError;
 use nexus_core::ports::audit::AuditAction;
 use nexus_core::ports::credentials::{ApiCredentials, CredentialId};
 use nexus_core::ports::jobs::{JobState, QueueDepth};
+use nexus_core::ports::paper::PaperBook;
 use nexus_core::regime::gate::{GateAction, GateDecision};
 use nexus_core::{Asset, ExchangeId, Secret, StoreError, UserId};
 use rust_decimal::Decimal;
@@ -76,6 +77,15 @@ pub(crate) fn paper_balances_json(balances: &BTreeMap<Asset, Decimal>) -> String
         })
         .collect();
     serde_json::Value::Object(object).to_string()
+}
+
+/// What the row of Paper account `name` holds after an update: its funding and its
+/// balances as stored (an account the book does not hold is unfunded and empty).
+pub(crate) fn paper_account_row(book: &PaperBook, name: &str) -> (bool, String) {
+    book.accounts.get(name).map_or_else(
+        || (false, paper_balances_json(&BTreeMap::new())),
+        |a| (a.funded, paper_balances_json(&a.balances)),
+    )
 }
 
 /// A Paper account's balances from their stored JSON.

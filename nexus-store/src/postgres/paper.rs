@@ -2,7 +2,7 @@
 //! accounts it names (advisory locks in key order, so two instances never deadlock), then
 //! reads them, applies the venue's change and writes what changed, in one transaction.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use nexus_core::ports::activity::{OutOfSyncLog, OutOfSyncRecord, Page};
@@ -13,7 +13,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::PostgresStore;
-use crate::common::{paper_balances, paper_balances_json, parse};
+use crate::common::{paper_account_row, paper_balances, parse};
 use crate::error::{classify, corrupt};
 
 /// The first key of the Paper accounts' advisory locks (the second is the account's
@@ -187,10 +187,7 @@ async fn update_once(
     rows.dedup();
     let (funding, holdings): (Vec<bool>, Vec<String>) = rows
         .iter()
-        .map(|name| match after.accounts.get(*name) {
-            Some(a) => (a.funded, paper_balances_json(&a.balances)),
-            None => (false, paper_balances_json(&BTreeMap::new())),
-        })
+        .map(|name| paper_account_row(&after, name))
         .unzip();
     let mut reports = Vec::with_capacity(changed.len());
     for (_, report) in &changed {

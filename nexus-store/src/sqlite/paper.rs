@@ -2,7 +2,7 @@
 //! `BEGIN IMMEDIATE` transaction on the writer: SQLite has one writer, so the accounts it
 //! reads cannot change before it writes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use nexus_core::ports::activity::{OutOfSyncLog, OutOfSyncRecord, Page};
@@ -12,7 +12,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::{SqliteStore, dec, from_dec, from_ms, ms};
-use crate::common::{paper_balances, paper_balances_json, parse};
+use crate::common::{paper_account_row, paper_balances, parse};
 use crate::error::{classify, corrupt};
 
 fn names_json(names: &[String]) -> String {
@@ -165,10 +165,7 @@ impl SqliteStore {
             let rows: Vec<serde_json::Value> = named
                 .iter()
                 .map(|name| {
-                    let (funded, held) = match after.accounts.get(*name) {
-                        Some(a) => (a.funded, paper_balances_json(&a.balances)),
-                        None => (false, paper_balances_json(&BTreeMap::new())),
-                    };
+                    let (funded, held) = paper_account_row(&after, name);
                     serde_json::json!([name, i64::from(funded), held])
                 })
                 .collect();
