@@ -33,6 +33,9 @@ use crate::error::{classify, corrupt};
 use crate::vault::Keyring;
 use crate::{CleanupReport, Maintenance, OpenError, Retention, Store, chrono_duration};
 
+/// How long a pooled connection may sit idle before it is pinged when handed out.
+const PING_WHEN_IDLE: Duration = Duration::from_secs(10);
+
 /// The embedded migrations.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -102,6 +105,19 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection it hands out by default: a round trip before
+            // every statement, on a machine whose cores the database shares. Only a
+            // connection idle a while is pinged; one that died since its last use fails
+            // its statement as unavailable, which callers retry.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_WHEN_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;

@@ -137,8 +137,12 @@ impl SqliteStore {
             }
             crate::files::create_private_file(file).map_err(io)?;
         }
+        // sqlx pings every connection it hands out by default, which for SQLite is a hop to
+        // the connection's thread and back before every statement; a connection to a
+        // file cannot have been dropped by a server, so none is pinged.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             // A write waiting for the writer waits as long as SQLite's busy handler would.
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
@@ -152,6 +156,7 @@ impl SqliteStore {
         migrator.run(&writer).await.map_err(OpenError::Migrate)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
