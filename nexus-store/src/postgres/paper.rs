@@ -1,8 +1,10 @@
-//! The Paper venue's accounts and the out-of-sync log on PostgreSQL. An update locks the
-//! accounts it names (advisory locks in key order, so two instances never deadlock), then
-//! reads them, applies the venue's change and writes what changed, in one transaction.
+//! The Paper venue's accounts and the out-of-sync log on PostgreSQL. An update reads the
+//! accounts it names with their versions, applies the venue's change and writes what
+//! changed in one statement that fails whole if any account moved past the version read
+//! (another instance wrote it) or an order it adds exists; then it reads again. No lock is
+//! held and no transaction is open while the venue works: two round trips a write.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use nexus_core::ports::activity::{OutOfSyncLog, OutOfSyncRecord, Page};
@@ -16,29 +18,24 @@ use super::PostgresStore;
 use crate::common::{paper_account_row, paper_balances, parse};
 use crate::error::{classify, corrupt};
 
-/// The first key of the Paper accounts' advisory locks (the second is the account's
-/// hash): apart from the single-key locks the leader election takes.
-const PAPER_LOCKS: i32 = 0x5041_5052;
-
-async fn accounts_in<'e, E>(
-    executor: E,
+/// Each named account that has a row, with the version it was read at.
+async fn accounts_in(
+    pool: &sqlx::PgPool,
     names: &[String],
-) -> Result<HashMap<String, PaperAccount>, StoreError>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Postgres>,
-{
+) -> Result<HashMap<String, (PaperAccount, i64)>, StoreError> {
     // One index probe per named account, whatever the table holds: with `account =
     // ANY($1)` the planner hashed the whole table for a page of a thousand accounts (seen
     // at 100,000 bots: 310 M rows read in one load run, a page's read taking a second).
     // `OFFSET 0` keeps the lateral subquery from being flattened back into such a join.
     let rows = sqlx::query(
-        "SELECT k.account, a.funded, a.balances
+        "SELECT k.account, a.funded, a.balances, a.version
          FROM UNNEST($1::text[]) AS k(account)
          CROSS JOIN LATERAL (
-             SELECT funded, balances FROM paper_accounts WHERE account = k.account OFFSET 0) a",
+             SELECT funded, balances, version FROM paper_accounts
+             WHERE account = k.account OFFSET 0) a",
     )
     .bind(names)
-    .fetch_all(executor)
+    .fetch_all(pool)
     .await
     .map_err(classify)?;
     rows.iter()
@@ -47,7 +44,7 @@ where
                 funded: row.get("funded"),
                 balances: paper_balances(row.get("balances"))?,
             };
-            Ok((row.get("account"), account))
+            Ok((row.get("account"), (account, row.get("version"))))
         })
         .collect()
 }
@@ -96,7 +93,8 @@ impl PaperLedger for PostgresStore {
         &self,
         accounts: &[String],
     ) -> Result<HashMap<String, PaperAccount>, StoreError> {
-        accounts_in(&self.pool, accounts).await
+        let found = accounts_in(&self.pool, accounts).await?;
+        Ok(found.into_iter().map(|(name, (a, _))| (name, a)).collect())
     }
 
     async fn paper_orders(
@@ -118,51 +116,47 @@ impl PaperLedger for PostgresStore {
         names.dedup();
         // Placements are expected new, so they are not read (a read of 300 orders that
         // are never there was 2.4 ms of every write at 100,000 bots, with the writes one
-        // at a time); the write adds them only where absent, and if one exists after
-        // all, it is undone and done again with the placements read.
+        // at a time); the write adds them only where absent. If one exists after all, or
+        // an account changed meanwhile, the write fails whole and runs again with every
+        // order read.
         if update_once(&self.pool, &names, orders, &mut *apply).await? {
             return Ok(());
         }
         let all: Vec<PaperOrderKey> = orders.iter().chain(placing).cloned().collect();
-        if update_once(&self.pool, &names, &all, apply).await? {
-            Ok(())
-        } else {
-            // Every order it adds was read as absent under the accounts' locks.
-            Err(corrupt(
-                "paper order",
-                "an order read as absent under its account's lock exists",
-            ))
+        for _ in 1..WRITE_TRIES {
+            if update_once(&self.pool, &names, &all, &mut *apply).await? {
+                return Ok(());
+            }
         }
+        Err(StoreError::Unavailable {
+            message: format!(
+                "the Paper accounts changed under {WRITE_TRIES} writes in a row; try again"
+            ),
+            source: None,
+        })
     }
 }
 
+/// How many times a ledger update reads and writes before giving up while other writers
+/// keep changing its accounts.
+const WRITE_TRIES: usize = 5;
+
 /// One try of [`PaperLedger::update_paper`] reading `orders`: `false` (and nothing
-/// stored) when an order `apply` added exists.
+/// stored) when an account changed since it was read or an order `apply` added exists.
 async fn update_once(
     pool: &sqlx::PgPool,
     names: &[String],
     orders: &[PaperOrderKey],
     apply: &mut (dyn for<'b> FnMut(&'b mut PaperBook) + Send),
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await.map_err(classify)?;
-    // Each account is locked by a transaction-scoped advisory lock on its name, taken
-    // in key order so two writers never deadlock. A row lock (`FOR UPDATE`) did the
-    // same but wrote every locked row and logged it: 7 ms a batch of 250 accounts
-    // where these take 2. Taken in a statement of its own: the reads after it see
-    // what the transaction it waited for committed.
-    sqlx::query(
-        "SELECT count(pg_advisory_xact_lock($1, k)) FROM (
-             SELECT DISTINCT hashtext(current_schema() || ':' || n) AS k
-             FROM UNNEST($2::text[]) AS n ORDER BY k) s",
-    )
-    .bind(PAPER_LOCKS)
-    .bind(names)
-    .execute(&mut *tx)
-    .await
-    .map_err(classify)?;
-    let found = accounts_in(&mut *tx, names).await?;
-    let existing: HashSet<String> = found.keys().cloned().collect();
-    let before = PaperBook::named(names, found, orders_in(&mut *tx, orders).await?);
+    // Accounts first, then orders: an order changes only with its account's version (every
+    // write below raises the version of each account whose orders it changes), so orders
+    // read after their account are at least as new as it, and one that changed since is
+    // caught by the account's version.
+    let found = accounts_in(pool, names).await?;
+    let versions: HashMap<String, i64> = found.iter().map(|(n, (_, v))| (n.clone(), *v)).collect();
+    let found = found.into_iter().map(|(n, (a, _))| (n, a)).collect();
+    let before = PaperBook::named(names, found, orders_in(pool, orders).await?);
     let mut after = before.clone();
     apply(&mut after);
     let paper::PaperChanges {
@@ -170,51 +164,62 @@ async fn update_once(
         balances,
         orders: changed,
     } = paper::changes(&before, &after);
-    // The row of each account whose funding or balances changed, and of each new account
-    // that now holds an order: reads find an account by its row (no key enforces that
-    // since migration 0020; this does).
-    let held = changed
-        .iter()
-        .map(|((name, _), _)| name)
-        .filter(|name| !existing.contains(*name));
+    // The row of each account whose funding, balances or orders changed: its new version
+    // claims the account, and it is how reads find one that holds orders.
     let mut rows: Vec<&String> = funded
         .iter()
         .map(|(name, _)| *name)
         .chain(balances.iter().map(|(name, _, _)| *name))
-        .chain(held)
+        .chain(changed.iter().map(|((name, _), _)| name))
         .collect();
     rows.sort();
     rows.dedup();
+    if rows.is_empty() {
+        // Nothing changed (every change refused): nothing to claim or write.
+        return Ok(true);
+    }
     let (funding, holdings): (Vec<bool>, Vec<String>) = rows
         .iter()
         .map(|name| paper_account_row(&after, name))
         .unzip();
+    // A row not read is new at version 1, and one written meanwhile is at 1 or more: the
+    // update below never takes it.
+    let next: Vec<i64> = rows
+        .iter()
+        .map(|name| versions.get(*name).map_or(1, |v| v + 1))
+        .collect();
     let mut reports = Vec::with_capacity(changed.len());
     for (_, report) in &changed {
         reports.push(serde_json::to_string(report).map_err(|e| corrupt("paper order report", e))?);
     }
-    // Everything in one statement (one round trip while every other write waits). An
-    // order is updated only if it was read; one added that exists is left alone, and
-    // the count of orders written tells.
-    let written: i64 = sqlx::query_scalar(
+    // Everything in one statement, its own transaction: an account is written only at
+    // the version read, an order updated only if it was read, and one added that exists
+    // is left alone; if the counts fall short, `paper_write_conflict` undoes the lot.
+    let written = sqlx::query(
         "WITH a AS (
-             INSERT INTO paper_accounts (account, funded, balances)
-             SELECT * FROM UNNEST($1::text[], $2::bool[], $3::text[])
+             INSERT INTO paper_accounts AS t (account, funded, balances, version)
+             SELECT * FROM UNNEST($1::text[], $2::bool[], $3::text[], $4::bigint[])
              ON CONFLICT (account) DO UPDATE
-             SET funded = excluded.funded, balances = excluded.balances),
+             SET funded = excluded.funded, balances = excluded.balances,
+                 version = excluded.version
+             WHERE t.version = excluded.version - 1
+             RETURNING 1),
          o AS (
              INSERT INTO paper_orders AS p (account, client_order_id, report)
              SELECT account, id, report::jsonb
-             FROM UNNEST($4::text[], $5::text[], $6::text[]) AS u(account, id, report)
+             FROM UNNEST($5::text[], $6::text[], $7::text[]) AS u(account, id, report)
              ON CONFLICT (account, client_order_id) DO UPDATE SET report = excluded.report
-             WHERE EXISTS (SELECT 1 FROM UNNEST($7::text[], $8::text[]) AS r(account, id)
+             WHERE EXISTS (SELECT 1 FROM UNNEST($8::text[], $9::text[]) AS r(account, id)
                            WHERE r.account = p.account AND r.id = p.client_order_id)
              RETURNING 1)
-         SELECT count(*) FROM o",
+         SELECT CASE WHEN (SELECT count(*) FROM a) = cardinality($1::text[])
+                      AND (SELECT count(*) FROM o) = cardinality($5::text[])
+                THEN 0 ELSE paper_write_conflict() END",
     )
     .bind(rows.iter().map(|n| n.as_str()).collect::<Vec<_>>())
     .bind(funding)
     .bind(holdings)
+    .bind(next)
     .bind(
         changed
             .iter()
@@ -242,16 +247,17 @@ async fn update_once(
             .map(|(_, id)| id.as_str())
             .collect::<Vec<_>>(),
     )
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(classify)?;
-    if usize::try_from(written).ok() != Some(changed.len()) {
-        tx.rollback().await.map_err(classify)?;
-        return Ok(false);
+    .execute(pool)
+    .await;
+    match written {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(WRITE_CONFLICT) => Ok(false),
+        Err(e) => Err(classify(e)),
     }
-    tx.commit().await.map_err(classify)?;
-    Ok(true)
 }
+
+/// The SQLSTATE `paper_write_conflict` raises (`serialization_failure`).
+const WRITE_CONFLICT: &str = "40001";
 
 fn quantity(row: &PgRow, name: &str) -> Result<Quantity, StoreError> {
     Quantity::new(row.get::<Decimal, _>(name)).map_err(|e| corrupt(name, e))
