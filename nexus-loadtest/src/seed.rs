@@ -65,7 +65,7 @@ pub async fn user(
         email: email.to_owned(),
         source,
     };
-    let id = UserId::new(Uuid::new_v4());
+    let id = UserId::new(nexus_server::ids::time_ordered());
     // Bodies are checked before anything is written.
     let records = bots
         .iter()

@@ -17,6 +17,7 @@ pub mod config;
 pub mod email;
 pub mod engine;
 pub mod events;
+pub mod ids;
 pub mod instance;
 pub mod job_runner;
 pub mod maintenance;

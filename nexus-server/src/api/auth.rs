@@ -675,7 +675,7 @@ impl AuthApi {
                 return SignUpResponse::TooMany(body, secs);
             }
         };
-        let id = UserId::new(Uuid::new_v4());
+        let id = UserId::new(crate::ids::time_ordered());
         let sent = match state
             .store
             .create_user(id, &email, Some(&hash), Role::User, Utc::now())

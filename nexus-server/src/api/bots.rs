@@ -875,7 +875,7 @@ pub(super) fn new_record(user: UserId, body: NewBot) -> Result<(BotRecord, Optio
     };
     let strategy_config = strategy_config(&strategy, body.strategy_config)?;
     let record = BotRecord {
-        id: BotId::new(Uuid::new_v4()),
+        id: BotId::new(crate::ids::time_ordered()),
         user,
         name,
         exchange,

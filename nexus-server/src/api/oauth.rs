@@ -27,7 +27,6 @@ use poem::web::cookie::{Cookie, CookieJar, SameSite};
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use uuid::Uuid;
 
 use super::auth::{AuthTag, SessionBody, err, rate_limited, unavailable};
 use super::client_ip::ClientIp;
@@ -247,7 +246,7 @@ impl ApiState {
         let (user, link) = match found {
             Some((user, password)) => (user, Link::Linked(password.is_some())),
             None => {
-                let id = UserId::new(Uuid::new_v4());
+                let id = UserId::new(crate::ids::time_ordered());
                 match self
                     .store
                     .create_user(id, email, None, Role::User, now)

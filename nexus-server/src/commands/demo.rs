@@ -9,7 +9,6 @@ use nexus_core::{
 };
 use nexus_store::Store;
 use rand::Rng;
-use uuid::Uuid;
 
 use crate::auth::passwords::{self, HashError};
 
@@ -56,7 +55,7 @@ pub async fn create(store: &dyn Store, public_url: &str) -> Result<String, DemoE
             user.id
         }
         None => {
-            let id = UserId::new(Uuid::new_v4());
+            let id = UserId::new(crate::ids::time_ordered());
             store
                 .create_user(id, DEMO_EMAIL, Some(&hash), Role::Admin, now)
                 .await?;
@@ -80,7 +79,7 @@ pub async fn create(store: &dyn Store, public_url: &str) -> Result<String, DemoE
             let params: nexus_core::strategy::TrendBreakoutConfig =
                 serde_json::from_str(params).map_err(bad)?;
             let bot = BotRecord {
-                id: BotId::new(Uuid::new_v4()),
+                id: BotId::new(crate::ids::time_ordered()),
                 user,
                 name: name.to_owned(),
                 exchange: ExchangeId::Paper,
