@@ -19,7 +19,7 @@ pub enum Audience {
 }
 
 /// An event as streamed: its id, who sees it, its type and its JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Stamped {
     /// Unique across the deployment; what a client sends back as `Last-Event-ID`.
     pub id: String,
@@ -27,8 +27,21 @@ pub struct Stamped {
     pub audience: Audience,
     /// The SSE event type (`order`, `fill`, …).
     pub kind: String,
-    /// The event's JSON (an `Event` of the API).
+    /// The event's JSON (an `Event` of the API). Between instances it travels as JSON
+    /// within the notification ([`super::relay::payloads`]), not as a string of JSON.
+    #[serde(deserialize_with = "embedded_json")]
     pub data: String,
+}
+
+/// `data` as a notification carries it: the event's JSON itself, or (from a release
+/// before events were embedded) a string holding it.
+fn embedded_json<'de, D: serde::Deserializer<'de>>(from: D) -> Result<String, D::Error> {
+    let raw = Box::<serde_json::value::RawValue>::deserialize(from)?;
+    if raw.get().starts_with('"') {
+        serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)
+    } else {
+        Ok(raw.get().to_owned())
+    }
 }
 
 /// What the live feed carries.
