@@ -132,10 +132,16 @@ pub fn planned(plan: &ExecutionPlan, now: Timestamp) -> OrderRecord {
     }
 }
 
-/// The row id of the order with `client_order_id`.
+/// The row id of the order with `client_order_id`: the id itself when it is a UUIDv7
+/// (as [`ClientOrderId::derive`] makes for bots with time-ordered ids, so the order's keys
+/// sort as its bot does), otherwise a UUIDv5 of its text (ids of earlier releases keep the
+/// row ids they were recorded with).
 #[must_use]
 pub fn order_id(client_order_id: &ClientOrderId) -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_OID, client_order_id.as_str().as_bytes())
+    match Uuid::try_parse(client_order_id.as_str()) {
+        Ok(id) if id.get_version_num() == 7 => id,
+        _ => Uuid::new_v5(&Uuid::NAMESPACE_OID, client_order_id.as_str().as_bytes()),
+    }
 }
 
 /// The order as recorded after a refusal: `state`, with the venue's error for people.

@@ -204,6 +204,24 @@ fn an_orders_row_id_is_its_client_order_ids_uuid_v5() {
     assert_ne!(order_id(&first), order_id(&second));
 }
 
+/// Orders of time-ordered bots are keyed by their own (time-ordered) client order id, so
+/// the store's order keys sort as the bots do.
+#[test]
+fn an_order_of_a_time_ordered_bot_is_keyed_by_its_client_order_id() {
+    let bot = |text: &str| BotId::new(text.parse().unwrap());
+    let signal = SignalId::new(Uuid::from_u128(9));
+    let first = ClientOrderId::derive(signal, bot("01938f3a-1c00-7abc-8def-0123456789ab"), 0);
+    let later = ClientOrderId::derive(signal, bot("01938f3a-1c01-7001-9000-000000000001"), 0);
+    assert_eq!(order_id(&first), first.as_str().parse::<Uuid>().unwrap());
+    assert!(order_id(&first) < order_id(&later));
+    // A UUID of another version (a bot of an earlier release: v8) keeps its v5 row id.
+    let old = ClientOrderId::derive(signal, BotId::new(Uuid::from_u128(2)), 0);
+    assert_eq!(
+        order_id(&old),
+        Uuid::new_v5(&Uuid::NAMESPACE_OID, old.as_str().as_bytes())
+    );
+}
+
 #[test]
 fn an_exit_reduces_then_closes_and_never_goes_negative() {
     let entry = plan(GateAction::Entry, Side::Buy, "1");

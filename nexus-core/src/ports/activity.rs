@@ -12,6 +12,7 @@ use crate::ids::{BotId, ClientOrderId, SignalId, UserId};
 use crate::instrument::{Asset, ExchangeId, Symbol};
 use crate::money::{Notional, Price, Quantity};
 use crate::order::{OrderStatus, OrderType, Side};
+use crate::ports::jobs::NewJob;
 use crate::position::Position;
 
 /// Where an order is, from the moment it is planned.
@@ -271,11 +272,17 @@ pub trait ActivityStore: Send + Sync {
     /// the venue) is not recorded, `false`: the bot's history went with it, and the rest
     /// of the batch is recorded all the same.
     ///
+    /// `follow_up` (the batch's alert job), when given, is enqueued in the same
+    /// transaction (as [`JobQueue::enqueue`](crate::ports::JobQueue::enqueue): not again
+    /// if its unique key is queued already): it exists exactly when the answers it
+    /// follows are recorded, at one commit a batch instead of two.
+    ///
     /// # Errors
-    /// [`StoreError`]; then none is recorded.
+    /// [`StoreError`]; then none is recorded and nothing enqueued.
     async fn record_executions(
         &self,
         executions: &[Execution],
+        follow_up: Option<&NewJob>,
         now: Timestamp,
     ) -> Result<Vec<bool>, StoreError>;
 

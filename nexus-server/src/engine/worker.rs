@@ -581,8 +581,20 @@ impl TradeExecutor {
                 }
             }
         }
+        // One alert job for the batch, unique per its orders and states (a batch whose
+        // reports are recorded twice alerts once), enqueued with the answers it follows.
+        let alerts = if alerts.is_empty() {
+            None
+        } else {
+            Some(
+                TradeAlerts { alerts }
+                    .new_job()
+                    .map_err(|e| ExecuteError::Payload(Arc::new(e)))?,
+            )
+        };
+        phases.mark("alerts");
         self.store
-            .record_executions(&executions, now)
+            .record_executions(&executions, alerts.as_ref(), now)
             .await
             .map_err(ExecuteError::store("recording the fills"))?;
         phases.mark("record");
@@ -592,18 +604,6 @@ impl TradeExecutor {
             events.publish(&happened).await;
         }
         phases.mark("events");
-        // One alert job for the batch, unique per its orders and states: a batch whose
-        // reports are recorded twice alerts once.
-        if !alerts.is_empty() {
-            let job = TradeAlerts { alerts }
-                .new_job()
-                .map_err(|e| ExecuteError::Payload(Arc::new(e)))?;
-            self.store
-                .enqueue(&job, now)
-                .await
-                .map_err(ExecuteError::store("enqueuing the alerts"))?;
-        }
-        phases.mark("alerts");
         phases.log(plans.len());
         Ok(results)
     }

@@ -5,6 +5,7 @@ use nexus_core::ports::activity::{
     ActivityStore, Execution, FillRecord, OrderRecord, Page, PositionChange, PositionRecord,
     SkipRecord,
 };
+use nexus_core::ports::jobs::NewJob;
 use nexus_core::{BotId, Position, Price, Quantity, StoreError, Timestamp, UserId};
 use sqlx::Row;
 use uuid::Uuid;
@@ -371,9 +372,10 @@ impl ActivityStore for PostgresStore {
     async fn record_executions(
         &self,
         executions: &[Execution],
+        follow_up: Option<&NewJob>,
         now: Timestamp,
     ) -> Result<Vec<bool>, StoreError> {
-        if executions.is_empty() {
+        if executions.is_empty() && follow_up.is_none() {
             return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await.map_err(classify)?;
@@ -383,6 +385,9 @@ impl ActivityStore for PostgresStore {
         // execution is not recorded, the rest of the batch is.
         let kept = crate::common::of_bots(executions, |bot| held.contains(bot.as_uuid()));
         let new = record_executions_in(&mut tx, kept.executions(executions), now).await?;
+        if let Some(job) = follow_up {
+            super::jobs::insert(&mut *tx, job, now).await?;
+        }
         tx.commit().await.map_err(classify)?;
         Ok(kept.spread(new))
     }

@@ -26,7 +26,7 @@ pub(super) async fn save_position_in(
              last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
              adds = excluded.adds",
     )
-    .bind(Uuid::new_v4())
+    .bind(Uuid::now_v7())
     .bind(bot.as_uuid())
     .bind(p.symbol().to_string())
     .bind(p.quantity().value())
@@ -64,7 +64,7 @@ pub(super) async fn save_positions_in(
              last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
              adds = excluded.adds",
     )
-    .bind(saves.iter().map(|_| Uuid::new_v4()).collect::<Vec<_>>())
+    .bind(saves.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
     .bind(saves.iter().map(|(b, _)| *b.as_uuid()).collect::<Vec<_>>())
     .bind(
         saves

@@ -5,6 +5,7 @@ use nexus_core::ports::activity::{
     ActivityStore, Execution, FillRecord, OrderRecord, Page, PositionChange, PositionRecord,
     SkipRecord,
 };
+use nexus_core::ports::jobs::NewJob;
 use nexus_core::{BotId, StoreError, Timestamp, UserId};
 use sqlx::Row;
 use uuid::Uuid;
@@ -137,7 +138,7 @@ async fn record_executions_in(
         for (bot, change) in &moves {
             match change {
                 PositionChange::Save(p) => saves.push(serde_json::json!({
-                    "id": Uuid::new_v4().to_string(), "bot": bot.to_string(),
+                    "id": Uuid::now_v7().to_string(), "bot": bot.to_string(),
                     "symbol": p.symbol().to_string(), "qty": dec(p.quantity().value()),
                     "cost": dec(p.cost().value()),
                     "initial_qty": dec(p.initial_quantity().value()),
@@ -309,9 +310,10 @@ impl ActivityStore for SqliteStore {
     async fn record_executions(
         &self,
         executions: &[Execution],
+        follow_up: Option<&NewJob>,
         now: Timestamp,
     ) -> Result<Vec<bool>, StoreError> {
-        if executions.is_empty() {
+        if executions.is_empty() && follow_up.is_none() {
             return Ok(Vec::new());
         }
         let mut tx = self
@@ -332,6 +334,9 @@ impl ActivityStore for SqliteStore {
                 .collect();
         let kept = crate::common::of_bots(executions, |bot| found.contains(&bot.to_string()));
         let new = record_executions_in(&mut tx, kept.executions(executions), now).await?;
+        if let Some(job) = follow_up {
+            super::jobs::insert(&mut tx, job, now).await?;
+        }
         tx.commit().await.map_err(classify)?;
         Ok(kept.spread(new))
     }

@@ -25,7 +25,7 @@ pub(super) async fn save_position_in(
              last_fill_price = excluded.last_fill_price, last_fill_at = excluded.last_fill_at,
              adds = excluded.adds",
     )
-    .bind(Uuid::new_v4().to_string())
+    .bind(Uuid::now_v7().to_string())
     .bind(bot.to_string())
     .bind(p.symbol().to_string())
     .bind(dec(p.quantity().value()))

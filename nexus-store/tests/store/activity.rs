@@ -2,6 +2,7 @@
 
 use nexus_core::ports::accounts::{BotRecord, Role};
 use nexus_core::ports::activity::{FillRecord, OrderRecord, OrderState, Page, SkipRecord};
+use nexus_core::ports::jobs::{JobKind, NewJob};
 use nexus_core::{
     BotId, ClientOrderId, ExchangeId, OrderType, Position, Price, Quantity, Side, SignalId,
     StoreError, UserId,
@@ -305,10 +306,19 @@ both!(
                 }
             })
             .collect();
+        // The batch's alert job rides in the same transaction.
+        let alerts = NewJob {
+            unique_key: Some("alerts-of-the-batch".into()),
+            ..NewJob::new(JobKind::TradeAlert, "{\"alerts\":[]}")
+        };
         assert_eq!(
-            store.record_executions(&executions, t(2)).await.unwrap(),
+            store
+                .record_executions(&executions, Some(&alerts), t(2))
+                .await
+                .unwrap(),
             [true; 3]
         );
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
         let open = store.open_positions(&bots).await.unwrap();
         assert_eq!(open.len(), 3);
         assert!(open.iter().all(|(_, p)| *p == bought));
@@ -319,9 +329,43 @@ both!(
             dust: Quantity::ZERO,
         });
         assert_eq!(
-            store.record_executions(&again, t(3)).await.unwrap(),
+            store
+                .record_executions(&again, Some(&alerts), t(3))
+                .await
+                .unwrap(),
             [false; 3]
         );
+        assert_eq!(
+            db.count("SELECT COUNT(*) FROM jobs").await,
+            1,
+            "a replayed batch alerts once"
+        );
+        // A batch that cannot be recorded (two answers for one order row under two client
+        // order ids) records nothing and enqueues nothing.
+        let clash: Vec<Execution> = [(7, bots[1]), (8, bots[2])]
+            .into_iter()
+            .map(|(n, bot)| {
+                let mut x = executions[0].clone();
+                x.order = order(n, bot, user, 3);
+                x.order.id = Uuid::from_u128(7);
+                if let Some(fill) = &mut x.fill {
+                    fill.order = x.order.id;
+                    fill.venue_trade_id = format!("T-{n}");
+                }
+                x
+            })
+            .collect();
+        let other = NewJob {
+            unique_key: Some("alerts-of-a-failed-batch".into()),
+            ..alerts.clone()
+        };
+        assert!(
+            store
+                .record_executions(&clash, Some(&other), t(3))
+                .await
+                .is_err()
+        );
+        assert_eq!(db.count("SELECT COUNT(*) FROM jobs").await, 1);
         assert_eq!(store.open_positions(&bots).await.unwrap().len(), 3);
         let read = store
             .bot_orders(
@@ -383,7 +427,7 @@ both!(
             })
             .collect();
         assert_eq!(
-            store.record_executions(&late, t(4)).await.unwrap(),
+            store.record_executions(&late, None, t(4)).await.unwrap(),
             [false, true]
         );
         assert!(store.bot_orders(bots[0], page).await.unwrap().is_empty());
