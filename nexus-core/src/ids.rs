@@ -175,8 +175,7 @@ impl ClientOrderId {
         if bot.get_version_num() == 7 {
             // The bot's version and variant bits are the ones set again here, so no bit
             // of the bot is lost: one signal and level map its bots one to one.
-            let low = u128::from(u64::MAX);
-            let bits = (bot.as_u128() & !low) | ((bot.as_u128() ^ key) & low);
+            let bits = bot.as_u128() ^ (key & u128::from(u64::MAX));
             return Self::from_uuid(
                 uuid::Builder::from_bytes(bits.to_be_bytes())
                     .with_variant(uuid::Variant::RFC4122)
