@@ -238,7 +238,9 @@ both!(
         for n in 0..20 {
             let (store, names) = (Arc::clone(&stores[n % 2]), names.clone());
             tasks.spawn(async move {
-                loop {
+                // Every conflict is another writer's success, so 20 writers need at most
+                // 20 rounds: a writer still refused after 100 has stopped making progress.
+                for attempt in 1..=100 {
                     let written = store
                         .update_paper(&names, &[], &[], &mut |book: &mut PaperBook| {
                             let a = book.accounts.get_mut("paper-shared").unwrap();
@@ -246,9 +248,9 @@ both!(
                         })
                         .await;
                     match written {
-                        Ok(()) => break,
-                        Err(e) if e.is_retryable() => continue,
-                        Err(e) => panic!("{e}"),
+                        Ok(()) => return,
+                        Err(e) if e.is_retryable() && attempt < 100 => continue,
+                        Err(e) => panic!("attempt {attempt}: {e}"),
                     }
                 }
             });
